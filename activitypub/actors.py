@@ -1,0 +1,90 @@
+"""Actor documents: members as ``Person``, the node as ``Application``.
+
+Every actor publishes an RSA-2048 ``publicKey`` (PEM; draft-cavage HTTP signatures, understood by
+Mastodon and most of the fediverse) and an Ed25519 key as a ``Multikey`` in ``assertionMethod``
+(FEP-521a; used for integrity proofs).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from activitypub.uris import UriScheme
+
+ACTOR_CONTEXT: list[Any] = [
+    "https://www.w3.org/ns/activitystreams",
+    "https://w3id.org/security/v1",
+    "https://w3id.org/security/multikey/v1",
+    {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
+]
+
+
+@dataclass(frozen=True)
+class ActorDescription:
+    """What a renderer needs to know about an actor; plain values only."""
+
+    actor_id: str
+    actor_type: str  # "Person" or "Application"
+    preferred_username: str
+    name: str
+    summary: str  # plain text; escaped into HTML here
+    inbox: str
+    outbox: str
+    followers: str
+    following: str
+    shared_inbox: str
+    url: str
+    published: datetime
+    rsa_public_pem: str
+    ed25519_multibase: str
+    manually_approves_followers: bool = True
+
+
+def actor_document(actor: ActorDescription) -> dict[str, Any]:
+    """The ActivityStreams document of an actor."""
+    doc: dict[str, Any] = {
+        "@context": ACTOR_CONTEXT,
+        "id": actor.actor_id,
+        "type": actor.actor_type,
+        "preferredUsername": actor.preferred_username,
+        "name": actor.name,
+        "summary": plain_text_to_html(actor.summary),
+        "url": actor.url,
+        "inbox": actor.inbox,
+        "outbox": actor.outbox,
+        "followers": actor.followers,
+        "following": actor.following,
+        "endpoints": {"sharedInbox": actor.shared_inbox},
+        "manuallyApprovesFollowers": actor.manually_approves_followers,
+        "published": actor.published.isoformat().replace("+00:00", "Z"),
+        "publicKey": {
+            "id": UriScheme.rsa_key_id(actor.actor_id),
+            "owner": actor.actor_id,
+            "publicKeyPem": actor.rsa_public_pem,
+        },
+        "assertionMethod": [
+            {
+                "id": UriScheme.ed25519_key_id(actor.actor_id),
+                "type": "Multikey",
+                "controller": actor.actor_id,
+                "publicKeyMultibase": actor.ed25519_multibase,
+            }
+        ],
+    }
+    return doc
+
+
+def plain_text_to_html(text: str) -> str:
+    """Render user-written plain text as safe HTML: escaped, paragraphs and line breaks kept.
+
+    Members write plain text; we never accept their HTML, so nothing needs sanitising here,
+    only escaping.
+    """
+    paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.strip().split("\n")) + "</p>"
+        for p in paragraphs
+    )

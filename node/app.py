@@ -1,0 +1,61 @@
+"""``create_app``: the one place where the node is wired together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+
+from federation.transport import TransportSettings, client_session
+from node import __version__
+from node.actors.service import ensure_instance_actor
+from node.clock import Clock, utc_now
+from node.config import Settings
+from node.db import activated, open_database, require_current_schema
+from node.http import accounts, actors, admin, discovery, health
+from node.http.keys import CLOCK, DATABASE, HTTP_CLIENT, LOGIN_LIMITER, MEMBERS, SETTINGS
+from node.http.middleware import database, json_errors, request_context
+from node.members.service import MemberService
+from node.ratelimit import SlidingWindowLimiter
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
+    """Build the node's web application. Start-up opens the database (refusing an unmigrated
+    schema), ensures the node's own actor exists and opens the outbound HTTP session."""
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes,
+        middlewares=[request_context, json_errors, database],
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    accounts_cfg = settings.accounts
+    app[MEMBERS] = MemberService(
+        clock,
+        invite_ttl=timedelta(hours=accounts_cfg.invite_ttl_hours),
+        session_ttl=timedelta(days=accounts_cfg.session_ttl_days),
+    )
+    app[LOGIN_LIMITER] = SlidingWindowLimiter(
+        accounts_cfg.login_max_attempts, accounts_cfg.login_window_seconds, clock
+    )
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_http_client)
+    for module in (health, discovery, actors, accounts, admin):
+        app.router.add_routes(module.routes)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    async with open_database(app[SETTINGS].database_url) as ctx:
+        await require_current_schema(ctx)
+        with activated(ctx):
+            await ensure_instance_actor()
+        app[DATABASE] = ctx
+        yield
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    user_agent = f"Quartier/{__version__} (+{app[SETTINGS].server.base_url})"
+    async with client_session(TransportSettings(user_agent=user_agent)) as session:
+        app[HTTP_CLIENT] = session
+        yield

@@ -1,0 +1,280 @@
+"""``quartier``: set up, run and administer a node.
+
+quartier init            write a commented quartier.toml
+quartier migrate         create or upgrade the database schema
+quartier serve           run the node (refuses an unmigrated database)
+quartier invite create   create a single-use invite
+quartier members list    list members
+quartier members show    show one member
+quartier admin create    create an admin directly (first admin, or recovery)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import json
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from node import __version__
+from node.actors.service import ensure_instance_actor
+from node.app import create_app
+from node.clock import utc_now
+from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, load_settings
+from node.db import activated, apply_migrations, open_database, require_current_schema
+from node.errors import NodeError
+from node.http.keys import DATABASE, MEMBERS
+from node.logs import configure_logging
+from node.members.models import Role
+from node.members.render import member_to_api
+from node.members.service import MemberService
+
+log = logging.getLogger(__name__)
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``quartier`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        result = args.run(args)
+        return asyncio.run(result) if asyncio.iscoroutine(result) else int(result)
+    except NodeError as exc:
+        print(f"quartier: {exc.safe}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
+        help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_PATH})",
+    )
+    parser = argparse.ArgumentParser(
+        prog="quartier", description="Quartier: a federated neighbourhood server.", parents=[common]
+    )
+    parser.add_argument("--version", action="version", version=f"quartier {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    init = sub.add_parser("init", parents=[common], help="write a commented configuration file")
+    init.add_argument("--base-url", default="http://127.0.0.1:8080", help="public origin")
+    init.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    init.add_argument("--port", type=int, default=8080, help="port to listen on")
+    init.add_argument("--name", default="My neighbourhood", help="community name")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(run=_init)
+
+    migrate = sub.add_parser("migrate", parents=[common], help="create or upgrade the schema")
+    migrate.set_defaults(run=_migrate)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the node")
+    serve.set_defaults(run=_serve)
+
+    invite = sub.add_parser("invite", help="manage invites").add_subparsers(
+        title="invite commands", metavar="COMMAND", required=True
+    )
+    invite_create = invite.add_parser("create", parents=[common], help="create an invite")
+    invite_create.add_argument(
+        "--role", choices=[r.value for r in Role], default=Role.RESIDENT.value
+    )
+    invite_create.add_argument("--ttl-hours", type=int, default=None, help="validity in hours")
+    invite_create.add_argument("--note", default="", help="who the invite is for")
+    invite_create.set_defaults(run=_invite_create)
+
+    members = sub.add_parser("members", help="inspect members").add_subparsers(
+        title="members commands", metavar="COMMAND", required=True
+    )
+    members_list = members.add_parser("list", parents=[common], help="list members")
+    members_list.add_argument("--json", action="store_true", help="print JSON")
+    members_list.set_defaults(run=_members_list)
+    members_show = members.add_parser("show", parents=[common], help="show one member")
+    members_show.add_argument("username")
+    members_show.set_defaults(run=_members_show)
+
+    admin = sub.add_parser("admin", help="administrators").add_subparsers(
+        title="admin commands", metavar="COMMAND", required=True
+    )
+    admin_create = admin.add_parser("create", parents=[common], help="create an admin account")
+    admin_create.add_argument("username")
+    admin_create.add_argument("--real-name", required=True)
+    admin_create.add_argument("--display-name", default=None)
+    admin_create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    admin_create.set_defaults(run=_admin_create)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _member_service(settings: Settings) -> MemberService:
+    return MemberService(
+        utc_now,
+        invite_ttl=timedelta(hours=settings.accounts.invite_ttl_hours),
+        session_ttl=timedelta(days=settings.accounts.session_ttl_days),
+    )
+
+
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[None]:
+    async with open_database(settings.database_url) as ctx:
+        await require_current_schema(ctx)
+        with activated(ctx):
+            yield
+
+
+def _init(args: argparse.Namespace) -> int:
+    path: Path = args.config or DEFAULT_CONFIG_PATH
+    if path.exists() and not args.force:
+        print(f"quartier: {path} already exists (use --force to overwrite)", file=sys.stderr)
+        return 1
+    template = (Path(__file__).parent / "default_config.toml").read_text(encoding="utf-8")
+    text = template.format(
+        base_url=json.dumps(args.base_url),
+        host=json.dumps(args.host),
+        port=args.port,
+        name=json.dumps(args.name, ensure_ascii=False),
+    )
+    path.write_text(text, encoding="utf-8")
+    load_settings(path, environ={})  # refuse to leave an invalid file behind
+    print(f"wrote {path}; next: quartier migrate, then quartier serve")
+    return 0
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    applied = await apply_migrations(settings.database_url)
+    async with _database(settings):
+        await ensure_instance_actor()
+    print("applied: " + ", ".join(applied) if applied else "the schema is up to date")
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    configure_logging(settings.server.log_level)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.server.host, settings.server.port)
+        await site.start()
+        print(
+            f"Quartier {__version__}: {settings.community.name!r} is ready at "
+            f"{settings.server.base_url}/ (listening on {settings.server.host}:"
+            f"{settings.server.port})",
+            flush=True,
+        )
+        with activated(app[DATABASE]):
+            await _offer_first_admin_invite(app[MEMBERS], settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        print("stopping", flush=True)
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+async def _offer_first_admin_invite(members: MemberService, settings: Settings) -> None:
+    """Until the node has an admin, each start prints a fresh one-time admin invite."""
+    if await members.has_admin():
+        return
+    await members.revoke_unused_invites(Role.ADMIN)
+    _, secret = await members.create_invite(Role.ADMIN, note="first admin (printed by serve)")
+    url = f"{settings.server.base_url}/api/v1/accounts"
+    body = json.dumps(
+        {
+            "invite": secret.secret,
+            "username": "YOUR_USERNAME",
+            "password": "A_LONG_PASSWORD",
+            "real_name": "Your Name",
+        }
+    )
+    print(
+        "This node has no admin yet. Register the first admin with this one-time invite\n"
+        f"(valid until {secret.expires_at:%Y-%m-%d %H:%M} UTC; a restart prints a new one):\n"
+        f"  invite code: {secret.secret}\n"
+        f"  curl -X POST {url} -H 'Content-Type: application/json' -d '{body}'",
+        flush=True,
+    )
+
+
+async def _invite_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.ttl_hours is not None and args.ttl_hours < 1:
+        print("quartier: --ttl-hours must be at least 1", file=sys.stderr)
+        return 2
+    ttl = timedelta(hours=args.ttl_hours) if args.ttl_hours else None
+    async with _database(settings):
+        invite, secret = await _member_service(settings).create_invite(
+            Role(args.role), note=args.note, ttl=ttl
+        )
+    print(f"invite code: {secret.secret}")
+    print(f"role: {invite.role.value}; valid until {secret.expires_at:%Y-%m-%d %H:%M} UTC")
+    return 0
+
+
+async def _members_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    async with _database(settings):
+        members = await _member_service(settings).list_members()
+    if args.json:
+        print(json.dumps([member_to_api(m, settings.uris, private=True) for m in members]))
+        return 0
+    if not members:
+        print("no members yet")
+        return 0
+    print(f"{'USERNAME':<30} {'ROLE':<10} {'DISPLAY NAME':<30} REAL NAME")
+    for m in members:
+        print(f"{m.username:<30} {m.role.value:<10} {m.display_name:<30} {m.real_name}")
+    return 0
+
+
+async def _members_show(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    async with _database(settings):
+        member = await _member_service(settings).get(args.username)
+    print(json.dumps(member_to_api(member, settings.uris, private=True), indent=2))
+    return 0
+
+
+async def _admin_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("quartier: the passwords differ", file=sys.stderr)
+            return 1
+    async with _database(settings):
+        member = await _member_service(settings).create_member(
+            username=args.username,
+            password=password,
+            real_name=args.real_name,
+            display_name=args.display_name or args.real_name,
+            role=Role.ADMIN,
+        )
+    print(f"created admin {member.username} ({settings.uris.actor(member.username)})")
+    return 0

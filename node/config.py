@@ -1,0 +1,246 @@
+"""Settings: ``quartier.toml`` plus ``QUARTIER_<SECTION>_<KEY>`` environment overrides.
+
+Loaded once into a frozen :class:`Settings` and validated; every error names the field (and the
+environment variable when it came from one) and says what was expected. Other packages never read
+the environment: they receive the values they need as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from activitypub.uris import UriScheme
+from moderation.policy import FederationMode
+from node.errors import ConfigError
+
+ENV_PREFIX = "QUARTIER_"
+CONFIG_ENV = "QUARTIER_CONFIG"
+DEFAULT_CONFIG_PATH = Path("quartier.toml")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class ServerSettings(_Section):
+    """How the node is reached and served."""
+
+    base_url: str = "http://127.0.0.1:8080"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://quartier.example")
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+            raise ValueError("must be an origin only (scheme, host, optional port), no path")
+        return value.rstrip("/")
+
+
+class StorageSettings(_Section):
+    """Where the node keeps its data."""
+
+    data_dir: str = "data"
+    # Empty: a SQLite file in data_dir. Otherwise sqlite://PATH or postgres://USER:PASS@HOST/DB.
+    database_url: str = ""
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+
+class CommunitySettings(_Section):
+    """Who the node is for; published in NodeInfo."""
+
+    name: str = Field(default="My neighbourhood", min_length=1, max_length=100)
+    description: str = Field(default="", max_length=2000)
+    area: str = Field(default="", max_length=200)
+    languages: tuple[str, ...] = ("en",)
+    federation_mode: FederationMode = FederationMode.OPEN
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _languages_list(cls, value: Any) -> Any:
+        # TOML gives a list; the strict tuple type would refuse it.
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("must list at least one language")
+        for tag in value:
+            if not _LANGUAGE.match(tag):
+                raise ValueError(f"{tag!r} is not a BCP 47 language tag such as 'fr' or 'pt-BR'")
+        return value
+
+    @field_validator("federation_mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        try:
+            return FederationMode(value) if isinstance(value, str) else value
+        except ValueError:
+            choices = ", ".join(m.value for m in FederationMode)
+            raise ValueError(f"must be one of {choices}") from None
+
+
+class AccountSettings(_Section):
+    """Registration, sessions and login protection."""
+
+    invite_ttl_hours: int = Field(default=168, ge=1, le=24 * 365)
+    session_ttl_days: int = Field(default=30, ge=1, le=365)
+    login_max_attempts: int = Field(default=5, ge=1, le=1000)
+    login_window_seconds: int = Field(default=900, ge=1, le=86_400)
+
+
+class Settings(_Section):
+    """All settings of one node. Frozen: load once, pass around."""
+
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    community: CommunitySettings = CommunitySettings()
+    accounts: AccountSettings = AccountSettings()
+    # Directory relative paths are resolved against (the config file's directory).
+    root: str = Field(default=".", exclude=True)
+
+    @cached_property
+    def uris(self) -> UriScheme:
+        """The node's URL minting scheme."""
+        return UriScheme(self.server.base_url)
+
+    @property
+    def data_path(self) -> Path:
+        """Absolute data directory."""
+        return (Path(self.root) / self.storage.data_dir).resolve()
+
+    @property
+    def database_url(self) -> str:
+        """Database URL actually used: the configured one, or SQLite in the data directory."""
+        if self.storage.database_url:
+            return self.storage.database_url
+        return f"sqlite://{self.data_path / 'quartier.sqlite3'}"
+
+
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load settings from a TOML file (optional) and the environment, and validate them.
+
+    ``path`` defaults to ``$QUARTIER_CONFIG`` or ``./quartier.toml``; a missing default file is
+    fine (built-in defaults apply), a missing explicitly named file is an error.
+    """
+    env = os.environ if environ is None else environ
+    explicit = path is not None or CONFIG_ENV in env
+    config_path = Path(path or env.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    data: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
+    elif explicit:
+        raise ConfigError(f"{config_path}: no such file (run 'quartier init' to create one)")
+    if "root" in data:
+        raise ConfigError(f"{config_path}: root: unknown setting")
+    origin = {key: f"{config_path}" for key in _flatten(data)}
+    for key, (section, field, value) in _env_overrides(env).items():
+        data.setdefault(section, {})
+        if not isinstance(data[section], dict):
+            raise ConfigError(f"{config_path}: [{section}] must be a table")
+        data[section][field] = value
+        origin[f"{section}.{field}"] = f"environment variable {key}"
+    data["root"] = str(config_path.parent.resolve())
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin, config_path)) from None
+
+
+def _flatten(data: Mapping[str, Any]) -> list[str]:
+    keys = []
+    for section, value in data.items():
+        if isinstance(value, dict):
+            keys.extend(f"{section}.{field}" for field in value)
+        else:
+            keys.append(section)
+    return keys
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, tuple[str, str, Any]]:
+    """``QUARTIER_SECTION_FIELD`` variables, converted to the field's type."""
+    overrides: dict[str, tuple[str, str, Any]] = {}
+    sections = {
+        name: info.annotation
+        for name, info in Settings.model_fields.items()
+        if isinstance(info.annotation, type) and issubclass(info.annotation, _Section)
+    }
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX) or key == CONFIG_ENV:
+            continue
+        rest = key[len(ENV_PREFIX) :].lower()
+        for section, model in sections.items():
+            if not rest.startswith(section + "_"):
+                continue
+            field = rest[len(section) + 1 :]
+            info = model.model_fields.get(field)  # type: ignore[union-attr]
+            if info is None:
+                raise ConfigError(f"environment variable {key}: unknown setting {section}.{field}")
+            overrides[key] = (section, field, _convert_env(key, raw, info.annotation))
+            break
+        else:
+            raise ConfigError(f"environment variable {key}: unknown setting section")
+    return overrides
+
+
+def _convert_env(key: str, raw: str, annotation: Any) -> Any:
+    if annotation is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(
+                f"environment variable {key}: expected an integer, got {raw!r}"
+            ) from None
+    if get_origin(annotation) is tuple and get_args(annotation)[0] is str:
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    return raw
+
+
+def _describe(exc: ValidationError, origin: Mapping[str, str], path: Path) -> str:
+    lines = ["invalid configuration:"]
+    for error in exc.errors():
+        loc = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
+        where = origin.get(loc, str(path))
+        if error["type"] == "extra_forbidden":
+            known = _known_fields(error["loc"][:-1])
+            lines.append(f"  {loc} (in {where}): unknown setting; known: {known}")
+            continue
+        message = error["msg"].removeprefix("Value error, ")
+        got = error.get("input")
+        lines.append(f"  {loc} (in {where}): {message}; got {got!r}")
+    return "\n".join(lines)
+
+
+def _known_fields(section_loc: tuple[Any, ...]) -> str:
+    model: Any = Settings
+    for part in section_loc:
+        model = model.model_fields[part].annotation
+    return ", ".join(name for name in model.model_fields if name != "root")

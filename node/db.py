@@ -1,0 +1,109 @@
+"""Database wiring: tortoise configuration, one isolated ORM context per node, migrations.
+
+Each node (app) owns a :class:`tortoise.context.TortoiseContext`; a middleware makes it current for
+every request, so several nodes can run in one process (the integration tests do) without
+sharing connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise.context import TortoiseContext, _current_context
+from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.migrations.executor import MigrationExecutor
+
+from node.errors import NodeError
+
+APP_LABEL = "node"
+MODEL_MODULES = ["node.members.models", "node.actors.models"]
+MIGRATIONS_MODULE = "node.migrations"
+
+
+class SchemaOutOfDate(NodeError):
+    """The database schema lags behind the code: ``quartier migrate`` must run first."""
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """Tortoise configuration for a database URL."""
+    url = database_url.replace("postgresql://", "postgres://", 1)
+    if url.startswith("sqlite://"):
+        path = url[len("sqlite://") :]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+@contextmanager
+def activated(ctx: TortoiseContext) -> Iterator[TortoiseContext]:
+    """Make ``ctx`` the current ORM context for the enclosed code.
+
+    Tortoise's own ``with ctx:`` keeps its reset token on the shared context object, which
+    concurrent requests would overwrite; a local token keeps each request's binding its own.
+    """
+    token = _current_context.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current_context.reset(token)
+
+
+@asynccontextmanager
+async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
+    """An initialised ORM context for ``database_url``, closed on exit."""
+    ctx = TortoiseContext()
+    with activated(ctx):
+        await ctx.init(config=tortoise_config(database_url))
+    try:
+        yield ctx
+    finally:
+        await ctx.close_connections()
+
+
+async def pending_migrations(ctx: TortoiseContext) -> list[str]:
+    """Names of migrations not yet applied to the database of ``ctx``."""
+    with activated(ctx):
+        executor = MigrationExecutor(ctx.db(), tortoise_config("sqlite://:memory:")["apps"])
+        steps = await executor.plan()
+    return [f"{step.migration.app_label}.{step.migration.name}" for step in steps]
+
+
+async def require_current_schema(ctx: TortoiseContext) -> None:
+    """Refuse to run on a database whose schema is older than the code."""
+    pending = await pending_migrations(ctx)
+    if pending:
+        raise SchemaOutOfDate(
+            "the database schema is not up to date; run 'quartier migrate' first "
+            f"(pending: {', '.join(pending)})"
+        )
+
+
+async def apply_migrations(database_url: str) -> list[str]:
+    """Apply every pending migration; returns the names applied."""
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    ctx = TortoiseContext()
+    with activated(ctx):
+        try:
+            await tortoise_migrate(config=tortoise_config(database_url), progress=progress)
+        finally:
+            await ctx.close_connections()
+    return applied

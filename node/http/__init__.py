@@ -1,0 +1,1 @@
+"""HTTP resources, one module per resource: parse, call a service, render."""

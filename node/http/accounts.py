@@ -1,0 +1,169 @@
+"""Registration, login sessions and the member's own profile.
+
+POST   /api/v1/accounts              register with an invite
+POST   /api/v1/sessions              log in: bearer token + browser cookie
+GET    /api/v1/sessions              my live sessions
+DELETE /api/v1/sessions/current      log out
+DELETE /api/v1/sessions/{id}         revoke one of my sessions
+GET    /api/v1/me                    my profile
+PATCH  /api/v1/me                    update my profile
+POST   /api/v1/me/password           change my password
+GET    /api/v1/members/{username}    a neighbour's profile (members only)
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from node.http.auth import authenticate, clear_session_cookie, set_session_cookie
+from node.http.keys import LOGIN_LIMITER, MEMBERS, SETTINGS
+from node.http.parsing import Body, read_json
+from node.members.render import member_to_api, session_to_api
+from node.members.service import MAX_PASSWORD_LENGTH
+
+routes = web.RouteTableDef()
+
+Name = Field(min_length=1, max_length=100)
+
+
+class Registration(Body):
+    invite: str = Field(min_length=1, max_length=100)
+    username: str = Field(min_length=1, max_length=30)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    real_name: str = Name
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class Login(Body):
+    username: str = Field(min_length=1, max_length=30)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    label: str = Field(default="", max_length=200)
+
+
+class ProfileUpdate(Body):
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    real_name: str | None = Field(default=None, min_length=1, max_length=100)
+    bio: str | None = Field(default=None, max_length=5000)
+
+
+class PasswordChange(Body):
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+@routes.post("/api/v1/accounts")
+async def register(request: web.Request) -> web.Response:
+    """Create an account with an invite code; 201 with the new member."""
+    body = await read_json(request, Registration)
+    # The same window as logins: it stops invite-code guessing from one address.
+    limiter = request.app[LOGIN_LIMITER]
+    ip_key = f"register-ip:{request.remote}"
+    limiter.check(ip_key)
+    limiter.record(ip_key)
+    member = await request.app[MEMBERS].register(
+        body.invite,
+        username=body.username,
+        password=body.password,
+        real_name=body.real_name,
+        display_name=body.display_name or body.real_name,
+    )
+    uris = request.app[SETTINGS].uris
+    return web.json_response(member_to_api(member, uris, private=True), status=201)
+
+
+@routes.post("/api/v1/sessions")
+async def login(request: web.Request) -> web.Response:
+    """Log in; 201 with a bearer token, and a session cookie for the web pages."""
+    body = await read_json(request, Login)
+    limiter = request.app[LOGIN_LIMITER]
+    keys = (f"login-user:{body.username.lower()}", f"login-ip:{request.remote}")
+    limiter.check(*keys)
+    members = request.app[MEMBERS]
+    try:
+        member = await members.authenticate(body.username, body.password)
+    except Exception:
+        limiter.record(*keys)
+        raise
+    limiter.reset(keys[0])
+    label = body.label or request.headers.get("User-Agent", "")[:200]
+    session, secret = await members.open_session(member, label)
+    uris = request.app[SETTINGS].uris
+    response = web.json_response(
+        {
+            "token": secret.secret,
+            "token_type": "Bearer",
+            "expires_at": session_to_api(session, current=True)["expires_at"],
+            "session": session_to_api(session, current=True),
+            "member": member_to_api(member, uris, private=True),
+        },
+        status=201,
+    )
+    set_session_cookie(response, request, secret.secret)
+    return response
+
+
+@routes.get("/api/v1/sessions")
+async def list_sessions(request: web.Request) -> web.Response:
+    """The caller's live sessions."""
+    caller = await authenticate(request)
+    sessions = await request.app[MEMBERS].list_sessions(caller.member)
+    return web.json_response(
+        [session_to_api(s, current=s.id == caller.session.id) for s in sessions]
+    )
+
+
+@routes.delete("/api/v1/sessions/current")
+async def logout(request: web.Request) -> web.Response:
+    """End the session used for this request."""
+    caller = await authenticate(request)
+    await request.app[MEMBERS].revoke_session(caller.member, caller.session.id)
+    response = web.Response(status=204)
+    clear_session_cookie(response)
+    return response
+
+
+@routes.delete(r"/api/v1/sessions/{session_id:\d{1,18}}")
+async def revoke_session(request: web.Request) -> web.Response:
+    """Revoke one of the caller's sessions (a lost phone, an old browser)."""
+    caller = await authenticate(request)
+    await request.app[MEMBERS].revoke_session(caller.member, int(request.match_info["session_id"]))
+    return web.Response(status=204)
+
+
+@routes.get("/api/v1/me")
+async def me(request: web.Request) -> web.Response:
+    """The caller's own profile, real name included."""
+    caller = await authenticate(request)
+    return web.json_response(member_to_api(caller.member, request.app[SETTINGS].uris, private=True))
+
+
+@routes.patch("/api/v1/me")
+async def update_me(request: web.Request) -> web.Response:
+    """Update display name, real name or bio."""
+    caller = await authenticate(request)
+    body = await read_json(request, ProfileUpdate)
+    member = await request.app[MEMBERS].update_profile(
+        caller.member, display_name=body.display_name, real_name=body.real_name, bio=body.bio
+    )
+    return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=True))
+
+
+@routes.post("/api/v1/me/password")
+async def change_password(request: web.Request) -> web.Response:
+    """Change the password; every other session of the member ends."""
+    caller = await authenticate(request)
+    body = await read_json(request, PasswordChange)
+    await request.app[MEMBERS].change_password(
+        caller.member, body.current_password, body.new_password, keep_session_id=caller.session.id
+    )
+    return web.Response(status=204)
+
+
+@routes.get(r"/api/v1/members/{username}")
+async def show_member(request: web.Request) -> web.Response:
+    """A neighbour's public profile; staff also see the real name."""
+    caller = await authenticate(request)
+    member = await request.app[MEMBERS].get(request.match_info["username"])
+    private = caller.member.id == member.id or caller.member.role.value != "resident"
+    return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=private))

@@ -1,0 +1,80 @@
+"""Who is making the request: bearer tokens for API clients, a cookie for the web pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from node.errors import Forbidden, Unauthorized
+from node.http.keys import MEMBERS, SETTINGS
+from node.members.models import LoginSession, Member, Role
+
+SESSION_COOKIE = "quartier_session"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated member and the session they used."""
+
+    member: Member
+    session: LoginSession
+    via_cookie: bool
+
+
+async def authenticate(request: web.Request) -> Caller:
+    """The caller of ``request``, or 401.
+
+    A cookie session on a state-changing request must come from our own origin: with
+    ``SameSite=Lax`` this closes cross-site request forgery without a separate token.
+    """
+    token, via_cookie = _credentials(request)
+    if token is None:
+        raise Unauthorized("log in first: send 'Authorization: Bearer <token>'")
+    session = await request.app[MEMBERS].session_for_token(token)
+    if session is None:
+        raise Unauthorized("the token is invalid, expired or revoked")
+    if via_cookie and request.method not in _SAFE_METHODS:
+        origin = request.headers.get("Origin")
+        if origin != request.app[SETTINGS].server.base_url:
+            raise Forbidden("cross-origin request refused")
+    return Caller(member=session.member, session=session, via_cookie=via_cookie)
+
+
+async def require_role(request: web.Request, *roles: Role) -> Caller:
+    """The caller, who must hold one of ``roles`` (admins hold every role)."""
+    caller = await authenticate(request)
+    if caller.member.role != Role.ADMIN and caller.member.role not in roles:
+        raise Forbidden("your role does not allow this")
+    return caller
+
+
+def set_session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
+    """Set the browser session cookie (``Secure`` whenever the node is served over https)."""
+    settings = request.app[SETTINGS]
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.accounts.session_ttl_days * 86_400,
+        path="/",
+        httponly=True,
+        secure=settings.server.base_url.startswith("https://"),
+        samesite="Lax",
+    )
+
+
+def clear_session_cookie(response: web.StreamResponse) -> None:
+    """Remove the browser session cookie."""
+    response.del_cookie(SESSION_COOKIE, path="/")
+
+
+def _credentials(request: web.Request) -> tuple[str | None, bool]:
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+        return token.strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)

@@ -1,0 +1,135 @@
+"""Discovery: WebFinger, host-meta, NodeInfo.
+
+GET /.well-known/webfinger?resource=...[&rel=...]
+GET /.well-known/host-meta            (XRD; host-meta.json for JSON)
+GET /.well-known/nodeinfo             links to NodeInfo 2.1 and the Application actor
+GET /nodeinfo/2.1
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from aiohttp import web
+
+from activitypub import discovery
+from activitypub.errors import MalformedResource
+from activitypub.media_types import JRD_JSON
+from node import __version__
+from node.actors.render import instance_username
+from node.errors import BadRequest, NotFound
+from node.http.keys import CLOCK, SETTINGS
+from node.members.models import Member
+
+routes = web.RouteTableDef()
+
+CORS = {"Access-Control-Allow-Origin": "*"}
+NODEINFO_CONTENT_TYPE = f'application/json; profile="{discovery.NODEINFO_21_PROFILE}"'
+
+
+@routes.get("/.well-known/webfinger")
+async def webfinger(request: web.Request) -> web.Response:
+    """Resolve ``acct:user@domain``, an actor URL, or the node's origin (FEP-d556)."""
+    settings = request.app[SETTINGS]
+    uris = settings.uris
+    try:
+        resource = discovery.parse_resource(request.query.get("resource"))
+    except MalformedResource as exc:
+        raise BadRequest(str(exc)) from None
+    rels = request.query.getall("rel", [])
+    subject = request.query["resource"]
+    if isinstance(resource, discovery.AcctResource):
+        if resource.domain != uris.domain.lower():
+            raise NotFound("this node does not host that domain")
+        if resource.user == instance_username(uris):
+            doc = discovery.jrd(
+                subject, discovery.actor_links(uris.instance_actor), [uris.instance_actor], rels
+            )
+            return _jrd_response(doc)
+        username = resource.user
+    else:
+        if resource.origin != uris.base_url.lower():
+            raise NotFound("this node does not host that URL")
+        if resource.path in ("", "/"):
+            links = discovery.server_actor_links(uris.instance_actor)
+            return _jrd_response(discovery.jrd(subject, links, [uris.instance_actor], rels))
+        if resource.url == uris.instance_actor:
+            doc = discovery.jrd(
+                subject, discovery.actor_links(uris.instance_actor), [uris.instance_actor], rels
+            )
+            return _jrd_response(doc)
+        found = uris.username_from_actor(resource.url)
+        if found is None:
+            raise NotFound("no actor at that URL")
+        username = found
+    member = await Member.get_or_none(username=username).only("username")
+    if member is None:
+        raise NotFound("no such member")
+    actor_id = uris.actor(member.username)
+    acct = f"acct:{member.username}@{uris.domain}"
+    doc = discovery.jrd(acct, discovery.actor_links(actor_id), [actor_id], rels)
+    return _jrd_response(doc)
+
+
+@routes.get("/.well-known/host-meta")
+async def host_meta(request: web.Request) -> web.Response:
+    """host-meta XRD pointing at WebFinger."""
+    template = request.app[SETTINGS].uris.webfinger_template
+    return web.Response(
+        text=discovery.host_meta_xml(template), content_type="application/xrd+xml", headers=CORS
+    )
+
+
+@routes.get("/.well-known/host-meta.json")
+async def host_meta_json(request: web.Request) -> web.Response:
+    """host-meta as JSON."""
+    template = request.app[SETTINGS].uris.webfinger_template
+    return web.json_response(
+        discovery.host_meta_json(template), content_type=JRD_JSON, headers=CORS
+    )
+
+
+@routes.get("/.well-known/nodeinfo")
+async def nodeinfo_index(request: web.Request) -> web.Response:
+    """Links to NodeInfo 2.1 and to the Application actor (FEP-2677)."""
+    uris = request.app[SETTINGS].uris
+    doc = discovery.nodeinfo_index(uris.nodeinfo, uris.instance_actor)
+    return web.json_response(doc, headers=CORS)
+
+
+@routes.get("/nodeinfo/2.1")
+async def nodeinfo(request: web.Request) -> web.Response:
+    """NodeInfo 2.1 with the community's description in ``metadata``."""
+    settings = request.app[SETTINGS]
+    now = request.app[CLOCK]()
+    usage = discovery.NodeUsage(
+        users_total=await Member.all().count(),
+        active_month=await Member.filter(last_active_at__gt=now - timedelta(days=30)).count(),
+        active_halfyear=await Member.filter(last_active_at__gt=now - timedelta(days=180)).count(),
+        local_posts=0,
+    )
+    community = settings.community
+    metadata = {
+        "nodeName": community.name,
+        "nodeDescription": community.description,
+        "community": {
+            "area": community.area,
+            "languages": list(community.languages),
+            "registration": "invite",
+        },
+        "federation": {
+            "mode": community.federation_mode.value,
+            "summary": community.federation_mode.summary,
+        },
+    }
+    doc = discovery.nodeinfo_document(
+        software_version=__version__, usage=usage, open_registrations=False, metadata=metadata
+    )
+    return web.Response(
+        text=json.dumps(doc), headers={**CORS, "Content-Type": NODEINFO_CONTENT_TYPE}
+    )
+
+
+def _jrd_response(doc: dict[str, object]) -> web.Response:
+    return web.json_response(doc, content_type=JRD_JSON, headers=CORS)

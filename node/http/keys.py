@@ -1,0 +1,19 @@
+"""Typed application keys: the node's state on the aiohttp application."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+from tortoise.context import TortoiseContext
+
+from node.clock import Clock
+from node.config import Settings
+from node.members.service import MemberService
+from node.ratelimit import SlidingWindowLimiter
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+DATABASE = web.AppKey("database", TortoiseContext)
+HTTP_CLIENT = web.AppKey("http_client", aiohttp.ClientSession)
+MEMBERS = web.AppKey("members", MemberService)
+LOGIN_LIMITER = web.AppKey("login_limiter", SlidingWindowLimiter)

@@ -1,0 +1,89 @@
+"""Request middlewares: request ids and logging, JSON errors, the database binding."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from node.db import activated
+from node.errors import NodeError, TooManyRequests
+from node.http.keys import DATABASE
+from node.logs import request_id_var
+
+log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+# aiohttp's own HTTP errors (unknown route, wrong method, body too large) in our JSON shape.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give the request an id (the client's ``X-Request-Id`` if sane), log it, echo it back."""
+    incoming = request.headers.get("X-Request-Id", "")
+    request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = request_id
+        return response
+    finally:
+        log.info(
+            "%s %s -> %s in %.1f ms",
+            request.method,
+            request.path,
+            status,
+            (time.perf_counter() - started) * 1000,
+        )
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every error into a JSON body with a stable code; never leak a stack trace."""
+    try:
+        return await handler(request)
+    except NodeError as exc:
+        if exc.status >= 500:
+            log.exception("internal error")
+        response = web.json_response(exc.to_json(), status=exc.status)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        body = {"error": {"code": code, "message": exc.reason.lower()}}
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return web.json_response(body, status=exc.status, headers=headers)
+    except Exception:
+        log.exception("unhandled error")
+        body = {"error": {"code": "internal_error", "message": "internal error"}}
+        return web.json_response(body, status=500)
+
+
+@web.middleware
+async def database(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bind the node's own ORM context to the request (several nodes may share a process)."""
+    with activated(request.app[DATABASE]):
+        return await handler(request)

@@ -1,0 +1,72 @@
+"""Reading request bodies and queries into validated values, with errors that name the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from node.errors import InvalidJSON, UnsupportedMediaType, ValidationFailed
+
+T = TypeVar("T", bound="Body")
+
+
+class Body(BaseModel):
+    """Base of request bodies: unknown fields and type coercion are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, str_strip_whitespace=True)
+
+
+async def read_json(request: web.Request, model: type[T]) -> T:
+    """Parse the JSON body of ``request`` into ``model``.
+
+    415 if it is not JSON, 413 if over the node's body limit (raised by aiohttp while reading),
+    400 if not parseable or not an object, 422 with per-field details if it does not validate.
+    """
+    if not _is_json(request.content_type):
+        raise UnsupportedMediaType("send the body as application/json")
+    raw = await request.read()
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidJSON("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidJSON("the body must be a JSON object")
+    return validate(model, data)
+
+
+def validate(model: type[T], data: dict[str, Any]) -> T:
+    """Validate ``data`` against ``model``, raising ``ValidationFailed`` with field details."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [
+            {
+                "field": ".".join(str(p) for p in error["loc"]) or "(body)",
+                "message": "unknown field"
+                if error["type"] == "extra_forbidden"
+                else error["msg"].removeprefix("Value error, "),
+            }
+            for error in exc.errors()
+        ]
+        raise ValidationFailed("the request body is not valid", details=details) from None
+
+
+def page_number(request: web.Request) -> int | None:
+    """The ``page`` query parameter (1-based), ``None`` when absent; 400 if malformed."""
+    raw = request.query.get("page")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise ValidationFailed(
+            "invalid page", details=[{"field": "page", "message": "a positive integer"}]
+        )
+    return int(raw)
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    )

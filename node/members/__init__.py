@@ -1,0 +1,1 @@
+"""Members: invite-only registration, login sessions, profiles and roles."""

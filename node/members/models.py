@@ -1,0 +1,80 @@
+"""Members, invites and login sessions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from node.actors.models import KeyedActor
+
+
+class Role(StrEnum):
+    """What a member may do on the node."""
+
+    ADMIN = "admin"  # runs the node: invites, roles, configuration
+    MODERATOR = "moderator"  # handles reports and blocks
+    MANAGER = "manager"  # reviews proofs of residence, publishes notices
+    RESIDENT = "resident"  # a neighbour
+
+
+class Member(KeyedActor):
+    """A local member, published as a ``Person`` actor."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=30, unique=True)
+    real_name = fields.CharField(max_length=100)
+    display_name = fields.CharField(max_length=100)
+    bio = fields.TextField(default="")
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.RESIDENT)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    last_active_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "member"
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class Invite(Model):
+    """A single-use, expiring invitation to register. Only a hash of the code is stored."""
+
+    id = fields.IntField(primary_key=True)
+    code_hash = fields.CharField(max_length=64, unique=True)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.RESIDENT)
+    note = fields.CharField(max_length=200, default="")
+    created_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "node.Member", related_name="invites_created", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    used_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "node.Member", related_name="invite_used", null=True, on_delete=fields.SET_NULL
+    )
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invite"
+
+
+class LoginSession(Model):
+    """A login: a bearer token or a browser cookie. Only a hash of the secret is stored."""
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
+        "node.Member", related_name="sessions", on_delete=fields.CASCADE
+    )
+    token_hash = fields.CharField(max_length=64, unique=True)
+    label = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_session"

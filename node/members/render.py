@@ -1,0 +1,81 @@
+"""Members as API JSON and as ActivityPub ``Person`` actors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activitypub.actors import ActorDescription, actor_document
+from activitypub.uris import UriScheme
+from node.members.models import Invite, LoginSession, Member
+
+
+def member_to_ap(member: Member, uris: UriScheme) -> dict[str, Any]:
+    """The member's ``Person`` document. Real names stay on the node: only the display name."""
+    actor_id = uris.actor(member.username)
+    return actor_document(
+        ActorDescription(
+            actor_id=actor_id,
+            actor_type="Person",
+            preferred_username=member.username,
+            name=member.display_name,
+            summary=member.bio,
+            inbox=uris.collection(actor_id, "inbox"),
+            outbox=uris.collection(actor_id, "outbox"),
+            followers=uris.collection(actor_id, "followers"),
+            following=uris.collection(actor_id, "following"),
+            shared_inbox=uris.shared_inbox,
+            url=actor_id,
+            published=member.created_at,
+            rsa_public_pem=member.rsa_public_pem,
+            ed25519_multibase=member.ed25519_multibase,
+        )
+    )
+
+
+def member_to_api(member: Member, uris: UriScheme, *, private: bool) -> dict[str, Any]:
+    """The member as the client API shows it; ``private`` adds what only they and staff see."""
+    doc: dict[str, Any] = {
+        "username": member.username,
+        "acct": f"{member.username}@{uris.domain}",
+        "display_name": member.display_name,
+        "bio": member.bio,
+        "role": member.role.value,
+        "actor": uris.actor(member.username),
+        "created_at": _iso(member.created_at),
+    }
+    if private:
+        doc["real_name"] = member.real_name
+        doc["last_active_at"] = _iso(member.last_active_at)
+    return doc
+
+
+def invite_to_api(invite: Invite, code: str | None = None) -> dict[str, Any]:
+    """An invite for admins; ``code`` only at creation."""
+    doc: dict[str, Any] = {
+        "id": invite.id,
+        "role": invite.role.value,
+        "note": invite.note,
+        "created_at": _iso(invite.created_at),
+        "expires_at": _iso(invite.expires_at),
+        "used_at": _iso(invite.used_at),
+        "revoked_at": _iso(invite.revoked_at),
+    }
+    if code is not None:
+        doc["code"] = code
+    return doc
+
+
+def session_to_api(session: LoginSession, *, current: bool) -> dict[str, Any]:
+    """A login session as its owner sees it (never the token)."""
+    return {
+        "id": session.id,
+        "label": session.label,
+        "created_at": _iso(session.created_at),
+        "expires_at": _iso(session.expires_at),
+        "last_used_at": _iso(session.last_used_at),
+        "current": current,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")

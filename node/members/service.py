@@ -1,0 +1,353 @@
+"""What can happen to members: invites, registration, login sessions, profiles, roles.
+
+Functions take plain arguments and return models of this package; HTTP and CLI are thin layers
+on top. Secrets (invite codes, session tokens) are returned once and stored only as SHA-256.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from activitypub.keys import generate_actor_keys
+from node.clock import Clock
+from node.errors import Conflict, InvalidCredentials, InviteUnusable, NotFound, ValidationFailed
+from node.members.models import Invite, LoginSession, Member, Role
+from node.members.passwords import hash_password, needs_rehash, verify_password
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9_]{1,30}$")
+RESERVED_USERNAMES = frozenset(
+    {
+        "admin",
+        "administrator",
+        "root",
+        "system",
+        "quartier",
+        "actor",
+        "instance",
+        "inbox",
+        "moderator",
+        "moderation",
+        "support",
+        "api",
+        "users",
+        "nodeinfo",
+        "webfinger",
+        "postmaster",
+    }
+)
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+# Refresh last_active_at at most this often, so authenticated reads do not all write.
+ACTIVITY_RESOLUTION = timedelta(hours=1)
+
+
+def secret_hash(secret: str) -> str:
+    """SHA-256 hex of a high-entropy secret (token, invite code)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def normalise_username(username: str) -> str:
+    """Lower-case and validate a username, raising ``ValidationFailed`` with the rule."""
+    name = username.strip().lower()
+    if not USERNAME_PATTERN.match(name):
+        raise ValidationFailed(
+            "invalid username",
+            details=[{"field": "username", "message": "1 to 30 of a-z, 0-9 and _"}],
+        )
+    if name in RESERVED_USERNAMES:
+        raise ValidationFailed(
+            "invalid username",
+            details=[{"field": "username", "message": f"{name!r} is reserved"}],
+        )
+    return name
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse passwords that are too short or absurdly long (argon2 cost is per byte)."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            "invalid password",
+            details=[
+                {
+                    "field": "password",
+                    "message": f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+                }
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class NewSecret:
+    """A secret shown to its owner once."""
+
+    secret: str
+    expires_at: datetime
+
+
+class MemberService:
+    """Members, invites and sessions of one node."""
+
+    def __init__(self, clock: Clock, *, invite_ttl: timedelta, session_ttl: timedelta) -> None:
+        self._clock = clock
+        self.invite_ttl = invite_ttl
+        self.session_ttl = session_ttl
+
+    # Invites
+    async def create_invite(
+        self,
+        role: Role = Role.RESIDENT,
+        *,
+        created_by: Member | None = None,
+        note: str = "",
+        ttl: timedelta | None = None,
+    ) -> tuple[Invite, NewSecret]:
+        """A new single-use invite; the code is in the returned secret only."""
+        code = secrets.token_urlsafe(18)
+        expires_at = self._clock() + (ttl or self.invite_ttl)
+        invite = await Invite.create(
+            code_hash=secret_hash(code),
+            role=role,
+            note=note,
+            created_by=created_by,
+            expires_at=expires_at,
+        )
+        return invite, NewSecret(code, expires_at)
+
+    async def list_invites(self, *, include_spent: bool = False) -> list[Invite]:
+        """Invites, newest first; by default only those still usable."""
+        query = Invite.all().prefetch_related("created_by", "used_by").order_by("-id")
+        if not include_spent:
+            query = query.filter(
+                used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=self._clock()
+            )
+        return await query
+
+    async def revoke_invite(self, invite_id: int) -> Invite:
+        """Revoke an unused invite."""
+        invite = await Invite.get_or_none(id=invite_id)
+        if invite is None:
+            raise NotFound("no such invite")
+        if invite.used_at is not None:
+            raise Conflict("this invite was already used")
+        if invite.revoked_at is None:
+            invite.revoked_at = self._clock()
+            await invite.save(update_fields=["revoked_at"])
+        return invite
+
+    async def revoke_unused_invites(self, role: Role) -> int:
+        """Revoke every unused invite of ``role``; returns how many."""
+        return await Invite.filter(role=role, used_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=self._clock()
+        )
+
+    # Registration
+    async def register(
+        self,
+        invite_code: str,
+        *,
+        username: str,
+        password: str,
+        real_name: str,
+        display_name: str,
+    ) -> Member:
+        """Create a member from an invite. The invite is consumed atomically with the creation."""
+        name = normalise_username(username)
+        check_password_strength(password)
+        invite = await Invite.get_or_none(code_hash=secret_hash(invite_code))
+        now = self._clock()
+        if invite is None or invite.revoked_at is not None:
+            raise InviteUnusable("this invite code is not valid")
+        if invite.used_at is not None:
+            raise InviteUnusable("this invite was already used")
+        if invite.expires_at <= now:
+            raise InviteUnusable("this invite has expired")
+        if await Member.exists(username=name):
+            raise Conflict("this username is taken")
+        password_hash, keys = await asyncio.gather(
+            hash_password(password), asyncio.to_thread(generate_actor_keys)
+        )
+        try:
+            async with in_transaction():
+                member = await Member.create(
+                    username=name,
+                    real_name=real_name,
+                    display_name=display_name,
+                    password_hash=password_hash,
+                    role=invite.role,
+                    **Member.key_columns(keys),
+                )
+                # Conditional update: of two registrations racing for one invite, one wins.
+                claimed = await Invite.filter(id=invite.id, used_at__isnull=True).update(
+                    used_at=now, used_by_id=member.id
+                )
+                if not claimed:
+                    raise InviteUnusable("this invite was already used")
+        except IntegrityError:
+            raise Conflict("this username is taken") from None
+        return member
+
+    async def create_member(
+        self,
+        *,
+        username: str,
+        password: str,
+        real_name: str,
+        display_name: str,
+        role: Role,
+    ) -> Member:
+        """Create a member directly (``quartier admin create``), without an invite."""
+        name = normalise_username(username)
+        check_password_strength(password)
+        if await Member.exists(username=name):
+            raise Conflict("this username is taken")
+        password_hash, keys = await asyncio.gather(
+            hash_password(password), asyncio.to_thread(generate_actor_keys)
+        )
+        try:
+            return await Member.create(
+                username=name,
+                real_name=real_name,
+                display_name=display_name,
+                password_hash=password_hash,
+                role=role,
+                **Member.key_columns(keys),
+            )
+        except IntegrityError:
+            raise Conflict("this username is taken") from None
+
+    # Sessions
+    async def authenticate(self, username: str, password: str) -> Member:
+        """The member whose credentials these are, or ``InvalidCredentials``."""
+        member = await Member.get_or_none(username=username.strip().lower())
+        ok = await verify_password(member.password_hash if member else None, password)
+        if member is None or not ok:
+            raise InvalidCredentials("wrong username or password")
+        if needs_rehash(member.password_hash):
+            member.password_hash = await hash_password(password)
+            await member.save(update_fields=["password_hash"])
+        return member
+
+    async def open_session(self, member: Member, label: str = "") -> tuple[LoginSession, NewSecret]:
+        """A new login session; the token is in the returned secret only."""
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        session = await LoginSession.create(
+            member=member,
+            token_hash=secret_hash(token),
+            label=label[:200],
+            expires_at=now + self.session_ttl,
+            last_used_at=now,
+        )
+        await self.touch(member)
+        return session, NewSecret(token, session.expires_at)
+
+    async def session_for_token(self, token: str) -> LoginSession | None:
+        """The live session of a token (with its member loaded), or ``None``."""
+        now = self._clock()
+        session = (
+            await LoginSession.filter(
+                token_hash=secret_hash(token), revoked_at__isnull=True, expires_at__gt=now
+            )
+            .select_related("member")
+            .first()
+        )
+        if session is None:
+            return None
+        if session.last_used_at is None or now - session.last_used_at > ACTIVITY_RESOLUTION:
+            session.last_used_at = now
+            await session.save(update_fields=["last_used_at"])
+            await self.touch(session.member)
+        return session
+
+    async def list_sessions(self, member: Member) -> list[LoginSession]:
+        """The member's live sessions, newest first."""
+        return await LoginSession.filter(
+            member=member, revoked_at__isnull=True, expires_at__gt=self._clock()
+        ).order_by("-id")
+
+    async def revoke_session(self, member: Member, session_id: int) -> None:
+        """End one of the member's own sessions."""
+        updated = await LoginSession.filter(
+            id=session_id, member=member, revoked_at__isnull=True
+        ).update(revoked_at=self._clock())
+        if not updated:
+            raise NotFound("no such session")
+
+    async def touch(self, member: Member) -> None:
+        """Record that the member was active now (feeds NodeInfo's active user counts)."""
+        now = self._clock()
+        if member.last_active_at is None or now - member.last_active_at > ACTIVITY_RESOLUTION:
+            await Member.filter(id=member.id).update(last_active_at=now)
+            member.last_active_at = now
+
+    # Profiles and roles
+    async def get(self, username: str) -> Member:
+        """A member by username, or ``NotFound``."""
+        member = await Member.get_or_none(username=username.lower())
+        if member is None:
+            raise NotFound("no such member")
+        return member
+
+    async def update_profile(
+        self,
+        member: Member,
+        *,
+        display_name: str | None = None,
+        real_name: str | None = None,
+        bio: str | None = None,
+    ) -> Member:
+        """Change what the member may change of their own profile."""
+        changed = []
+        for field, value in (
+            ("display_name", display_name),
+            ("real_name", real_name),
+            ("bio", bio),
+        ):
+            if value is not None:
+                setattr(member, field, value)
+                changed.append(field)
+        if changed:
+            await member.save(update_fields=[*changed, "updated_at"])
+        return member
+
+    async def change_password(
+        self, member: Member, current: str, new: str, *, keep_session_id: int | None
+    ) -> None:
+        """Change the password after checking the current one; ends every other session."""
+        if not await verify_password(member.password_hash, current):
+            raise InvalidCredentials("the current password is wrong")
+        check_password_strength(new)
+        member.password_hash = await hash_password(new)
+        async with in_transaction():
+            await member.save(update_fields=["password_hash", "updated_at"])
+            await (
+                LoginSession.filter(member=member, revoked_at__isnull=True)
+                .exclude(id=keep_session_id or 0)
+                .update(revoked_at=self._clock())
+            )
+
+    async def set_role(self, username: str, role: Role) -> Member:
+        """Give a member another role; the last admin cannot be demoted."""
+        member = await self.get(username)
+        demoting_admin = member.role == Role.ADMIN and role != Role.ADMIN
+        if demoting_admin and await Member.filter(role=Role.ADMIN).count() <= 1:
+            raise Conflict("the node must keep at least one admin")
+        member.role = role
+        await member.save(update_fields=["role", "updated_at"])
+        return member
+
+    async def list_members(self) -> list[Member]:
+        """Every member, oldest first."""
+        return await Member.all().order_by("id")
+
+    async def has_admin(self) -> bool:
+        """Whether the node has at least one admin."""
+        return await Member.exists(role=Role.ADMIN)

@@ -1,0 +1,120 @@
+"""Shared fixtures: real databases (SQLite files, or PostgreSQL when configured) and real nodes.
+
+Set ``QUARTIER_TEST_POSTGRES`` to a PostgreSQL URL of a database the tests may use to create and
+drop scratch databases (``.ci/run`` does); every test then gets its own fresh PostgreSQL
+database instead of a SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from node.app import create_app
+from node.config import Settings, load_settings
+from node.db import apply_migrations
+
+POSTGRES_ADMIN_URL = os.environ.get("QUARTIER_TEST_POSTGRES", "")
+
+
+class FakeClock:
+    """A clock tests can move."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database: a SQLite file, or a scratch PostgreSQL database."""
+    if not POSTGRES_ADMIN_URL:
+        yield f"sqlite://{tmp_path / 'node.sqlite3'}"
+        return
+    name = f"quartier_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def write_config(directory: Path, text: str) -> Path:
+    """Write a quartier.toml in ``directory``."""
+    path = directory / "quartier.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
+    """Settings for a test node on the test database; keyword arguments override sections."""
+
+    def make(**sections: dict[str, Any]) -> Settings:
+        env = {
+            "QUARTIER_SERVER_BASE_URL": "http://127.0.0.1:8080",
+            "QUARTIER_STORAGE_DATABASE_URL": database_url,
+            "QUARTIER_STORAGE_DATA_DIR": str(tmp_path / "data"),
+        }
+        for section, values in sections.items():
+            for key, value in values.items():
+                if isinstance(value, list | tuple):
+                    value = ",".join(value)
+                env[f"QUARTIER_{section.upper()}_{key.upper()}"] = str(value)
+        # An empty file of our own, so a quartier.toml in the working directory never leaks in.
+        return load_settings(write_config(tmp_path, ""), environ=env)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+NodeFactory = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def make_node(aiohttp_client: Any, clock: FakeClock) -> NodeFactory:
+    """Start a real node (migrated database, real HTTP on 127.0.0.1) for given settings."""
+
+    async def start(settings: Settings, *, migrate: bool = True) -> TestClient:
+        if migrate:
+            await apply_migrations(settings.database_url)
+        return await aiohttp_client(create_app(settings, clock=clock))
+
+    return start
+
+
+@pytest.fixture
+async def node(make_node: NodeFactory, settings: Settings) -> TestClient:
+    """A running node with default settings."""
+    return await make_node(settings)
