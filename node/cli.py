@@ -40,6 +40,7 @@ from node.members.service import MemberService
 
 log = logging.getLogger(__name__)
 
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``quartier`` console script; returns the exit status."""
     parser = _parser()

@@ -176,7 +176,7 @@ def load_settings(
 
 
 def _flatten(data: Mapping[str, Any]) -> list[str]:
-    keys = []
+    keys: list[str] = []
     for section, value in data.items():
         if isinstance(value, dict):
             keys.extend(f"{section}.{field}" for field in value)

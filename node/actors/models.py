@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -30,7 +32,7 @@ class KeyedActor(Model):
         )
 
     @staticmethod
-    def key_columns(keys: ActorKeys) -> dict[str, str]:
+    def key_columns(keys: ActorKeys) -> dict[str, Any]:
         """Column values for ``keys``, to pass to ``create``."""
         return {
             "rsa_private_pem": keys.rsa_private_pem,

@@ -12,7 +12,7 @@ from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
 
 SETTINGS = web.AppKey("settings", Settings)
-CLOCK = web.AppKey("clock", Clock)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 DATABASE = web.AppKey("database", TortoiseContext)
 HTTP_CLIENT = web.AppKey("http_client", aiohttp.ClientSession)
 MEMBERS = web.AppKey("members", MemberService)

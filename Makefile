@@ -1,0 +1,30 @@
+# Developer shortcuts. ./run stays the entry point for running a node and the tests; these
+# targets assume the virtualenv it creates (.venv) and never create it themselves.
+
+PYTHON := .venv/bin/python
+VENV_HINT := .venv/bin/python is missing: run ./run tests first (it creates .venv with the tools)
+
+.PHONY: bench test lint migrations venv-check
+
+# Every bench/*_bench.py, one after the other (never in parallel: they measure the machine).
+bench: venv-check
+	@set -e; for script in bench/*_bench.py; do \
+		echo "== $$script"; \
+		$(PYTHON) "$$script"; \
+	done
+
+test:
+	./run tests
+
+lint: venv-check
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+
+# New tortoise migration from model changes; prints "No changes detected" when there are none.
+# Run from the repo root: tortoise's CLI puts "." on sys.path to import the config module.
+migrations: venv-check
+	.venv/bin/tortoise -c scripts.tortoise_config.TORTOISE_ORM makemigrations
+
+venv-check:
+	@test -x $(PYTHON) || { echo "$(VENV_HINT)" >&2; exit 1; }

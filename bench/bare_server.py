@@ -1,0 +1,102 @@
+"""A bare aiohttp server: the baseline the node's actor GET is compared against.
+
+One process, one handler, no middleware, no database: it answers ``GET /users/{username}`` with
+an actor-shaped JSON document, serialised on every request like the node does, with the same
+headers. Whatever the node costs beyond this is Quartier's own overhead (middlewares, ORM query,
+rendering), which is what the ratio in ``node_bench.py`` measures.
+
+    .venv/bin/python bench/bare_server.py --port 8099 [--document actor.json]
+
+``--document`` serves exactly the node's document (``node_bench.py`` passes the one it fetched
+from the node, so both sides send the same bytes); without it a representative actor document of
+similar size is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+# Same as the node's actor responses (node/http/actors.py), so header work is identical.
+_HEADERS = {"Content-Type": "application/activity+json; charset=utf-8", "Vary": "Accept"}
+DOCUMENT = web.AppKey("document", dict)
+
+
+def representative_document(origin: str = "http://127.0.0.1:8080") -> dict[str, Any]:
+    """An actor document shaped and sized like a member's ``Person`` (RSA-2048 PEM included)."""
+    actor_id = f"{origin}/users/alice"
+    # Random bytes of the length of a DER SubjectPublicKeyInfo for RSA-2048 give a PEM of the
+    # same size as a real key without generating one.
+    body = base64.encodebytes(os.urandom(294)).decode().replace("\n", "")
+    pem_lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    pem = "-----BEGIN PUBLIC KEY-----\n" + "\n".join(pem_lines) + "\n-----END PUBLIC KEY-----\n"
+    return {
+        "@context": [
+            "https://www.w3.org/ns/activitystreams",
+            "https://w3id.org/security/v1",
+            "https://w3id.org/security/multikey/v1",
+            {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
+        ],
+        "id": actor_id,
+        "type": "Person",
+        "preferredUsername": "alice",
+        "name": "Alice Bench",
+        "summary": "",
+        "url": actor_id,
+        "inbox": f"{actor_id}/inbox",
+        "outbox": f"{actor_id}/outbox",
+        "followers": f"{actor_id}/followers",
+        "following": f"{actor_id}/following",
+        "endpoints": {"sharedInbox": f"{origin}/inbox"},
+        "manuallyApprovesFollowers": True,
+        "published": "2025-01-01T00:00:00Z",
+        "publicKey": {"id": f"{actor_id}#main-key", "owner": actor_id, "publicKeyPem": pem},
+        "assertionMethod": [
+            {
+                "id": f"{actor_id}#ed25519-key",
+                "type": "Multikey",
+                "controller": actor_id,
+                "publicKeyMultibase": "z6Mk" + "x" * 44,
+            }
+        ],
+    }
+
+
+async def actor(request: web.Request) -> web.Response:
+    """The document, serialised per request (the node serialises per request too)."""
+    return web.Response(text=json.dumps(request.app[DOCUMENT]), headers=_HEADERS)
+
+
+def create_app(document: dict[str, Any]) -> web.Application:
+    """The bare application: one route, nothing else."""
+    app = web.Application()
+    app[DOCUMENT] = document
+    app.router.add_get("/users/{username}", actor)
+    return app
+
+
+def main() -> None:
+    """Serve until SIGINT/SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--document", type=Path, default=None, help="JSON file to serve")
+    args = parser.parse_args()
+    if args.document is not None:
+        document = json.loads(args.document.read_text(encoding="utf-8"))
+    else:
+        document = representative_document()
+    # access_log=None like the node's runner: neither side pays for access logging.
+    web.run_app(
+        create_app(document), host=args.host, port=args.port, access_log=None, print=None
+    )
+
+
+if __name__ == "__main__":
+    main()
