@@ -16,6 +16,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 
+from node.errors import InviteUnusable
 from node.http.auth import authenticate, clear_session_cookie, set_session_cookie
 from node.http.keys import LOGIN_LIMITER, MEMBERS, SETTINGS
 from node.http.parsing import Body, read_json
@@ -56,18 +57,22 @@ class PasswordChange(Body):
 async def register(request: web.Request) -> web.Response:
     """Create an account with an invite code; 201 with the new member."""
     body = await read_json(request, Registration)
-    # The same window as logins: it stops invite-code guessing from one address.
+    # Failed invite codes count against the address like failed logins: it stops guessing
+    # codes, while a whole building registering from one shared connection is not throttled.
     limiter = request.app[LOGIN_LIMITER]
     ip_key = f"register-ip:{request.remote}"
     limiter.check(ip_key)
-    limiter.record(ip_key)
-    member = await request.app[MEMBERS].register(
-        body.invite,
-        username=body.username,
-        password=body.password,
-        real_name=body.real_name,
-        display_name=body.display_name or body.real_name,
-    )
+    try:
+        member = await request.app[MEMBERS].register(
+            body.invite,
+            username=body.username,
+            password=body.password,
+            real_name=body.real_name,
+            display_name=body.display_name or body.real_name,
+        )
+    except InviteUnusable:
+        limiter.record(ip_key)
+        raise
     uris = request.app[SETTINGS].uris
     return web.json_response(member_to_api(member, uris, private=True), status=201)
 
