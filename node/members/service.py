@@ -70,14 +70,17 @@ def normalise_username(username: str) -> str:
     return name
 
 
-def check_password_strength(password: str) -> None:
-    """Refuse passwords that are too short or absurdly long (argon2 cost is per byte)."""
+def check_password_strength(password: str, field: str = "password") -> None:
+    """Refuse passwords that are too short or absurdly long (argon2 cost is per byte).
+
+    ``field`` names the request field in the error, so a client can flag the right input.
+    """
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise ValidationFailed(
             "invalid password",
             details=[
                 {
-                    "field": "password",
+                    "field": field,
                     "message": f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
                 }
             ],
@@ -324,7 +327,7 @@ class MemberService:
         """Change the password after checking the current one; ends every other session."""
         if not await verify_password(member.password_hash, current):
             raise InvalidCredentials("the current password is wrong")
-        check_password_strength(new)
+        check_password_strength(new, field="new_password")
         member.password_hash = await hash_password(new)
         async with in_transaction():
             await member.save(update_fields=["password_hash", "updated_at"])
