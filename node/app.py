@@ -15,7 +15,7 @@ from node.config import Settings
 from node.db import activated, open_database, require_current_schema
 from node.http import accounts, actors, admin, discovery, health
 from node.http.keys import CLOCK, DATABASE, HTTP_CLIENT, LOGIN_LIMITER, MEMBERS, SETTINGS
-from node.http.middleware import database, json_errors, request_context
+from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
 
@@ -25,7 +25,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     schema), ensures the node's own actor exists and opens the outbound HTTP session."""
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[request_context, json_errors, database],
+        middlewares=[request_context, discovery_cors, json_errors, database],
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock

@@ -274,7 +274,7 @@ async def _admin_create(args: argparse.Namespace) -> int:
             username=args.username,
             password=password,
             real_name=args.real_name,
-            display_name=args.display_name or args.real_name,
+            display_name=args.display_name or args.username.lower(),
             role=Role.ADMIN,
         )
     print(f"created admin {member.username} ({settings.uris.actor(member.username)})")

@@ -68,7 +68,8 @@ async def register(request: web.Request) -> web.Response:
             username=body.username,
             password=body.password,
             real_name=body.real_name,
-            display_name=body.display_name or body.real_name,
+            # Real names stay on the node: the public name defaults to the username.
+            display_name=body.display_name or body.username.strip().lower(),
         )
     except InviteUnusable:
         limiter.record(ip_key)

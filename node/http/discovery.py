@@ -24,7 +24,6 @@ from node.members.models import Member
 
 routes = web.RouteTableDef()
 
-CORS = {"Access-Control-Allow-Origin": "*"}
 NODEINFO_CONTENT_TYPE = f'application/json; profile="{discovery.NODEINFO_21_PROFILE}"'
 
 
@@ -76,18 +75,14 @@ async def webfinger(request: web.Request) -> web.Response:
 async def host_meta(request: web.Request) -> web.Response:
     """host-meta XRD pointing at WebFinger."""
     template = request.app[SETTINGS].uris.webfinger_template
-    return web.Response(
-        text=discovery.host_meta_xml(template), content_type="application/xrd+xml", headers=CORS
-    )
+    return web.Response(text=discovery.host_meta_xml(template), content_type="application/xrd+xml")
 
 
 @routes.get("/.well-known/host-meta.json")
 async def host_meta_json(request: web.Request) -> web.Response:
     """host-meta as JSON."""
     template = request.app[SETTINGS].uris.webfinger_template
-    return web.json_response(
-        discovery.host_meta_json(template), content_type=JRD_JSON, headers=CORS
-    )
+    return web.json_response(discovery.host_meta_json(template), content_type=JRD_JSON)
 
 
 @routes.get("/.well-known/nodeinfo")
@@ -95,7 +90,7 @@ async def nodeinfo_index(request: web.Request) -> web.Response:
     """Links to NodeInfo 2.1 and to the Application actor (FEP-2677)."""
     uris = request.app[SETTINGS].uris
     doc = discovery.nodeinfo_index(uris.nodeinfo, uris.instance_actor)
-    return web.json_response(doc, headers=CORS)
+    return web.json_response(doc)
 
 
 @routes.get("/nodeinfo/2.1")
@@ -126,10 +121,11 @@ async def nodeinfo(request: web.Request) -> web.Response:
     doc = discovery.nodeinfo_document(
         software_version=__version__, usage=usage, open_registrations=False, metadata=metadata
     )
+    # body=, not text=: with text= aiohttp rebuilds the header and drops the profile's quotes.
     return web.Response(
-        text=json.dumps(doc), headers={**CORS, "Content-Type": NODEINFO_CONTENT_TYPE}
+        body=json.dumps(doc).encode("utf-8"), headers={"Content-Type": NODEINFO_CONTENT_TYPE}
     )
 
 
 def _jrd_response(doc: dict[str, object]) -> web.Response:
-    return web.json_response(doc, content_type=JRD_JSON, headers=CORS)
+    return web.json_response(doc, content_type=JRD_JSON)

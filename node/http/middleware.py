@@ -63,7 +63,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except NodeError as exc:
-        if exc.status >= 500:
+        if exc.status == 500:
             log.exception("internal error")
         response = web.json_response(exc.to_json(), status=exc.status)
         if isinstance(exc, TooManyRequests):
@@ -80,6 +80,20 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         log.exception("unhandled error")
         body = {"error": {"code": "internal_error", "message": "internal error"}}
         return web.json_response(body, status=500)
+
+
+# Discovery documents are public and read by browser-based clients (RFC 7033 section 5
+# requires it for WebFinger), errors included, so a client can tell "no such account" apart.
+_CORS_PREFIXES = ("/.well-known/", "/nodeinfo/")
+
+
+@web.middleware
+async def discovery_cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``Access-Control-Allow-Origin: *`` on every discovery response, errors included."""
+    response = await handler(request)
+    if request.path.startswith(_CORS_PREFIXES):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @web.middleware

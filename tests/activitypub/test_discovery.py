@@ -85,6 +85,7 @@ def test_origin_of_url_is_lower_cased_for_comparison():
         pytest.param("acct:bob@quartier.example/users", id="acct-domain-with-path"),
         pytest.param("https://bob:secret@quartier.example/users/bob", id="url-with-password"),
         pytest.param("https://bob@quartier.example/users/bob", id="url-with-username"),
+        pytest.param("https://quartier.example@evil.example/users/bob", id="url-userinfo"),
         pytest.param("https:///users/bob", id="url-without-host"),
         pytest.param("https://[::1/users/bob", id="url-unbalanced-bracket"),
     ],
@@ -180,7 +181,7 @@ def test_host_meta_xml_is_an_xrd_with_the_lrdd_template():
 
 
 def test_host_meta_xml_escapes_the_template():
-    template = 'https://q.example/wf?a=1&b="<x>\'&resource={uri}'
+    template = "https://q.example/wf?a=1&b=\"<x>'&resource={uri}"
     xml_text = discovery.host_meta_xml(template)
     assert "<x>" not in xml_text
     assert _lrdd_link(xml_text).get("template") == template
@@ -261,4 +262,3 @@ def test_nodeinfo_reports_version_usage_and_registrations():
         "users": {"total": 7, "activeMonth": 3, "activeHalfyear": 5},
         "localPosts": 11,
     }
-
