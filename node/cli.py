@@ -52,23 +52,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = args.run(args)
         return asyncio.run(result) if asyncio.iscoroutine(result) else int(result)
     except NodeError as exc:
-        print(f"quartier: {exc.safe}", file=sys.stderr)
+        print(f"quartier: {_describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _describe(exc: NodeError) -> str:
+    """The safe message, plus what each invalid field expects."""
+    if isinstance(exc.details, list):
+        fields = "; ".join(f"{d['field']}: {d['message']}" for d in exc.details)
+        return f"{exc.safe} ({fields})"
+    return exc.safe
+
+
+def _config_option(default: object) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
         "-c",
         "--config",
         type=Path,
-        default=None,
+        default=default,
         help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_PATH})",
     )
+    return parent
+
+
+def _parser() -> argparse.ArgumentParser:
+    # -c is accepted before and after the command; the subcommands' copy must not reset a
+    # value given before the command, hence SUPPRESS as its default.
+    common = _config_option(argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
-        prog="quartier", description="Quartier: a federated neighbourhood server.", parents=[common]
+        prog="quartier",
+        description="Quartier: a federated neighbourhood server.",
+        parents=[_config_option(None)],
     )
     parser.add_argument("--version", action="version", version=f"quartier {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -154,8 +171,15 @@ def _init(args: argparse.Namespace) -> int:
         port=args.port,
         name=json.dumps(args.name, ensure_ascii=False),
     )
-    path.write_text(text, encoding="utf-8")
-    load_settings(path, environ={})  # refuse to leave an invalid file behind
+    # Validate before the file takes its place: never leave (or overwrite with) a bad file.
+    draft = path.with_name(f".{path.name}.new")
+    draft.write_text(text, encoding="utf-8")
+    try:
+        load_settings(draft, environ={})
+    except NodeError:
+        draft.unlink()
+        raise
+    draft.replace(path)
     print(f"wrote {path}; next: quartier migrate, then quartier serve")
     return 0
 
