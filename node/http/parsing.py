@@ -39,6 +39,13 @@ async def read_json(request: web.Request, model: type[T]) -> T:
 
 def validate(model: type[T], data: dict[str, Any]) -> T:
     """Validate ``data`` against ``model``, raising ``ValidationFailed`` with field details."""
+    nul_at = _nul_path(data, "")
+    if nul_at is not None:
+        # PostgreSQL cannot store NUL in text; no field of ours has a use for it anyway.
+        raise ValidationFailed(
+            "the request body is not valid",
+            details=[{"field": nul_at or "(body)", "message": "must not contain NUL characters"}],
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -52,6 +59,26 @@ def validate(model: type[T], data: dict[str, Any]) -> T:
             for error in exc.errors()
         ]
         raise ValidationFailed("the request body is not valid", details=details) from None
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    """Dotted path of the first string (key or value) holding a NUL character, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return where
+            found = _nul_path(item, where)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
 
 
 def page_number(request: web.Request) -> int | None:

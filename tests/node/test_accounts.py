@@ -626,3 +626,13 @@ async def test_neighbour_profiles_are_for_members_and_real_names_for_staff(node)
     assert (await resp.json())["real_name"] == "Bob"
     resp = await node.get("/api/v1/members/nobody", headers=bearer(bob))
     await error_of(resp, 404, "not_found")
+
+
+async def test_nul_characters_are_refused_before_reaching_the_database(node):
+    # PostgreSQL rejects NUL in text; it must be a 422 naming the field, never a 500.
+    code = await bootstrap_invite(node, Role.RESIDENT)
+    resp = await node.post(ACCOUNTS, json=registration(code, "nul", real_name="Ada\x00Lovelace"))
+    error = await error_of(resp, 422, "validation_failed")
+    assert detail_fields(error) == {"real_name"}
+    member = await register(node, code, "nul")  # the invite was not consumed
+    assert member["username"] == "nul"
