@@ -16,10 +16,12 @@ bench: venv-check
 test:
 	./run tests
 
+# The same gates as .ci/run (mypy included, as the README says).
 lint: venv-check
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 # New tortoise migration from model changes; prints "No changes detected" when there are none.
 # Run from the repo root: tortoise's CLI puts "." on sys.path to import the config module.

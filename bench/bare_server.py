@@ -93,9 +93,7 @@ def main() -> None:
     else:
         document = representative_document()
     # access_log=None like the node's runner: neither side pays for access logging.
-    web.run_app(
-        create_app(document), host=args.host, port=args.port, access_log=None, print=None
-    )
+    web.run_app(create_app(document), host=args.host, port=args.port, access_log=None, print=None)
 
 
 if __name__ == "__main__":

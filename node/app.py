@@ -14,7 +14,16 @@ from node.clock import Clock, utc_now
 from node.config import Settings
 from node.db import activated, open_database, require_current_schema
 from node.http import accounts, actors, admin, discovery, health
-from node.http.keys import CLOCK, DATABASE, HTTP_CLIENT, LOGIN_LIMITER, MEMBERS, SETTINGS
+from node.http.doc_cache import DocumentCache
+from node.http.keys import (
+    ACTOR_DOCUMENTS,
+    CLOCK,
+    DATABASE,
+    HTTP_CLIENT,
+    LOGIN_LIMITER,
+    MEMBERS,
+    SETTINGS,
+)
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
@@ -38,6 +47,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[LOGIN_LIMITER] = SlidingWindowLimiter(
         accounts_cfg.login_max_attempts, accounts_cfg.login_window_seconds, clock
     )
+    app[ACTOR_DOCUMENTS] = DocumentCache()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_client)
     for module in (health, discovery, actors, accounts, admin):

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from node.errors import InviteUnusable
 from node.http.auth import authenticate, clear_session_cookie, set_session_cookie
-from node.http.keys import LOGIN_LIMITER, MEMBERS, SETTINGS
+from node.http.keys import ACTOR_DOCUMENTS, LOGIN_LIMITER, MEMBERS, SETTINGS
 from node.http.parsing import Body, read_json
 from node.members.render import member_to_api, session_to_api
 from node.members.service import MAX_PASSWORD_LENGTH
@@ -152,6 +152,7 @@ async def update_me(request: web.Request) -> web.Response:
     member = await request.app[MEMBERS].update_profile(
         caller.member, display_name=body.display_name, real_name=body.real_name, bio=body.bio
     )
+    request.app[ACTOR_DOCUMENTS].invalidate(member.username)
     return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=True))
 
 

@@ -19,7 +19,7 @@ from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
 from node.actors.models import InstanceActor
 from node.actors.render import instance_to_ap
 from node.errors import NodeError, NotAcceptable, NotFound
-from node.http.keys import SETTINGS
+from node.http.keys import ACTOR_DOCUMENTS, SETTINGS
 from node.http.parsing import page_number
 from node.members.models import Member
 from node.members.render import member_to_ap
@@ -34,28 +34,50 @@ class FederationUnavailable(NodeError):
     status, code = 501, "federation_unavailable"
 
 
+# What a Person document needs; private keys and the password hash stay in the database.
+PUBLIC_MEMBER_COLUMNS = (
+    "id",
+    "username",
+    "display_name",
+    "bio",
+    "created_at",
+    "rsa_public_pem",
+    "ed25519_multibase",
+)
+INSTANCE_ACTOR_KEY = "/actor"
+
+
 @routes.get(r"/users/{username:[a-z0-9_]{1,30}}")
 async def person(request: web.Request) -> web.Response:
-    """A member's ``Person`` document."""
+    """A member's ``Person`` document (cached; dropped from the cache when the profile changes)."""
     _negotiate(request)
-    member = await Member.get_or_none(username=request.match_info["username"])
-    if member is None:
-        raise NotFound("no such actor")
-    return _ap_response(member_to_ap(member, request.app[SETTINGS].uris))
+    username = request.match_info["username"]
+    cache = request.app[ACTOR_DOCUMENTS]
+    body = cache.get(username)
+    if body is None:
+        member = await Member.get_or_none(username=username).only(*PUBLIC_MEMBER_COLUMNS)
+        if member is None:
+            raise NotFound("no such actor")
+        body = _encode(member_to_ap(member, request.app[SETTINGS].uris))
+        cache.put(username, body)
+    return _ap_response(body)
 
 
 @routes.get("/actor")
 async def application(request: web.Request) -> web.Response:
-    """The node's ``Application`` actor."""
+    """The node's ``Application`` actor (cached: it changes only with the settings)."""
     _negotiate(request)
-    settings = request.app[SETTINGS]
-    actor = await InstanceActor.first()
-    if actor is None:  # created at start-up; only a database wiped under a running node lacks it
-        raise NotFound("the node actor does not exist")
-    doc = instance_to_ap(
-        actor, settings.uris, settings.community.name, settings.community.description
-    )
-    return _ap_response(doc)
+    cache = request.app[ACTOR_DOCUMENTS]
+    body = cache.get(INSTANCE_ACTOR_KEY)
+    if body is None:
+        settings = request.app[SETTINGS]
+        actor = await InstanceActor.first()
+        if actor is None:  # made at start-up; only a database wiped under a running node lacks it
+            raise NotFound("the node actor does not exist")
+        community = settings.community
+        body = _encode(instance_to_ap(actor, settings.uris, community.name, community.description))
+        cache.put(INSTANCE_ACTOR_KEY, body)
+    return _ap_response(body)
 
 
 @routes.get(rf"/users/{{username:[a-z0-9_]{{1,30}}}}/{{collection:{COLLECTIONS}}}")
@@ -88,8 +110,9 @@ def _empty_collection(request: web.Request, actor_id: str) -> web.Response:
     collection_id = f"{actor_id}/{request.match_info['collection']}"
     page = page_number(request)
     if page is None:
-        return _ap_response(ordered_collection(collection_id, total_items=0))
-    return _ap_response(ordered_collection_page(collection_id, page, [], has_next=False))
+        return _ap_response(_encode(ordered_collection(collection_id, total_items=0)))
+    page_doc = ordered_collection_page(collection_id, page, [], has_next=False)
+    return _ap_response(_encode(page_doc))
 
 
 def _negotiate(request: web.Request) -> None:
@@ -100,5 +123,9 @@ def _negotiate(request: web.Request) -> None:
         )
 
 
-def _ap_response(doc: dict[str, Any]) -> web.Response:
-    return web.Response(text=json.dumps(doc), headers=_AP_HEADERS)
+def _encode(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc).encode("utf-8")
+
+
+def _ap_response(body: bytes) -> web.Response:
+    return web.Response(body=body, headers=_AP_HEADERS)

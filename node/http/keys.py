@@ -8,6 +8,7 @@ from tortoise.context import TortoiseContext
 
 from node.clock import Clock
 from node.config import Settings
+from node.http.doc_cache import DocumentCache
 from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
 
@@ -17,3 +18,4 @@ DATABASE = web.AppKey("database", TortoiseContext)
 HTTP_CLIENT = web.AppKey("http_client", aiohttp.ClientSession)
 MEMBERS = web.AppKey("members", MemberService)
 LOGIN_LIMITER = web.AppKey("login_limiter", SlidingWindowLimiter)
+ACTOR_DOCUMENTS = web.AppKey("actor_documents", DocumentCache)
