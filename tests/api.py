@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 
 from node.db import activated
@@ -60,3 +62,16 @@ async def member_token(client: TestClient, admin: str, username: str) -> str:
     assert resp.status == 201, await resp.text()
     await register(client, (await resp.json())["code"], username, real_name=username.title())
     return await login(client, username)
+
+
+async def error_of(resp: aiohttp.ClientResponse, status: int, code: str) -> dict[str, Any]:
+    """Assert the node's JSON error shape (status, code, no internals); return the error object."""
+    text = await resp.text()
+    assert resp.status == status, text
+    assert resp.content_type == "application/json", text
+    assert "Traceback" not in text
+    assert 'File "' not in text
+    body = json.loads(text)
+    assert set(body) == {"error"}, text
+    assert body["error"]["code"] == code, text
+    return body["error"]

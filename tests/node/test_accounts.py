@@ -19,6 +19,7 @@ from tests.api import (
     admin_token,
     bearer,
     bootstrap_invite,
+    error_of,
     login,
     member_token,
     register,
@@ -29,15 +30,6 @@ SESSIONS = "/api/v1/sessions"
 COOKIE = "quartier_session"
 # Another loopback source address: the limiter keys logins by client address.
 OTHER_ADDRESS = "127.0.0.2"
-
-
-async def error_of(resp: aiohttp.ClientResponse, status: int, code: str) -> dict[str, Any]:
-    """Assert a JSON error response and return its ``error`` object."""
-    text = await resp.text()
-    assert resp.status == status, text
-    error = json.loads(text)["error"]
-    assert error["code"] == code, text
-    return error
 
 
 def detail_fields(error: dict[str, Any]) -> set[str]:

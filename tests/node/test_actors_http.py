@@ -18,7 +18,7 @@ from node.actors.models import InstanceActor
 from node.db import activated
 from node.http.keys import DATABASE
 from node.members.models import Member, Role
-from tests.api import PASSWORD, bearer, bootstrap_invite, login, register
+from tests.api import PASSWORD, bearer, bootstrap_invite, error_of, login, register
 
 BASE = "http://127.0.0.1:8080"
 BOB = f"{BASE}/users/bob"
@@ -43,18 +43,6 @@ async def _fetch(node, path):
     assert resp.status == 200, await resp.text()
     assert resp.content_type == ACTIVITY_JSON
     return await resp.json()
-
-
-async def _assert_error(resp, status, code):
-    assert resp.status == status
-    assert resp.content_type == "application/json"
-    text = await resp.text()
-    assert "Traceback" not in text
-    body = await resp.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
-    return body
 
 
 def _signed_by_rsa(pem: str, key_id: str) -> tuple[str, str]:
@@ -307,8 +295,8 @@ async def test_documents_refused_in_types_we_do_not_serve(node, accept):
     await _add_member(node)
     for path in NEGOTIATED_PATHS:
         resp = await node.get(path, headers={"Accept": accept})
-        body = await _assert_error(resp, 406, "not_acceptable")
-        assert "application/activity+json" in body["error"]["message"]
+        body = await error_of(resp, 406, "not_acceptable")
+        assert "application/activity+json" in body["message"]
 
 
 # Unknown actors and invalid paths
@@ -333,7 +321,7 @@ async def test_unknown_or_invalid_actor_paths_are_404(node):
     for path in paths:
         resp = await node.get(path, headers=AS_ACCEPT)
         assert resp.status == 404, path
-        await _assert_error(resp, 404, "not_found")
+        await error_of(resp, 404, "not_found")
 
 
 # Collections
@@ -377,8 +365,8 @@ async def test_malformed_page_is_422(node, page):
     await _add_member(node)
     for path in ["/users/bob/outbox", "/users/bob/following", "/actor/followers"]:
         resp = await node.get(path, params={"page": page}, headers=AS_ACCEPT)
-        body = await _assert_error(resp, 422, "validation_failed")
-        assert body["error"]["details"][0]["field"] == "page"
+        body = await error_of(resp, 422, "validation_failed")
+        assert body["details"][0]["field"] == "page"
 
 
 # Inboxes
@@ -397,4 +385,4 @@ async def test_inbox_deliveries_are_refused_explicitly(node):
     for path in ["/inbox", "/users/bob/inbox", "/actor/inbox"]:
         resp = await node.post(path, json=activity, headers=headers)
         assert resp.status == 501, path
-        await _assert_error(resp, 501, "federation_unavailable")
+        await error_of(resp, 501, "federation_unavailable")

@@ -6,24 +6,13 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
-
 from node.db import activated
 from node.http.keys import DATABASE, SETTINGS
 from node.members.models import Invite, LoginSession
-from tests.api import admin_token, bearer, login, member_token, register
+from tests.api import admin_token, bearer, error_of, login, member_token, register
 
 INVITES = "/api/v1/admin/invites"
 MEMBERS = "/api/v1/admin/members"
-
-
-async def error_of(resp: aiohttp.ClientResponse, status: int, code: str) -> dict[str, Any]:
-    """Assert a JSON error response and return its ``error`` object."""
-    text = await resp.text()
-    assert resp.status == status, text
-    error = json.loads(text)["error"]
-    assert error["code"] == code, text
-    return error
 
 
 async def create_invite(node, admin: str, **body: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 
 from activitypub.media_types import ACTIVITY_JSON
 from node.members.models import Role
-from tests.api import admin_token, bootstrap_invite, register
+from tests.api import admin_token, bootstrap_invite, error_of, register
 
 BASE = "http://127.0.0.1:8080"
 DOMAIN = "127.0.0.1:8080"
@@ -40,21 +40,6 @@ async def _jrd(node, resource, *rels):
     assert resp.content_type == "application/jrd+json"
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     return await resp.json()
-
-
-async def _assert_error(resp, status, code):
-    """The response is the node's JSON error shape, with no internals."""
-    assert resp.status == status
-    assert resp.content_type == "application/json"
-    text = await resp.text()
-    assert "Traceback" not in text
-    assert 'File "' not in text
-    body = await resp.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str)
-    assert body["error"]["message"]
-    return body
 
 
 def _path(url):
@@ -180,7 +165,7 @@ async def test_webfinger_rel_filter_matching_nothing_keeps_the_subject(node):
 )
 async def test_webfinger_answers_404_for_what_the_node_does_not_host(node, resource):
     await _with_bob(node)
-    await _assert_error(await _webfinger(node, resource), 404, "not_found")
+    await error_of(await _webfinger(node, resource), 404, "not_found")
 
 
 @pytest.mark.parametrize(
@@ -201,8 +186,8 @@ async def test_webfinger_answers_404_for_what_the_node_does_not_host(node, resou
     ],
 )
 async def test_webfinger_answers_400_for_a_malformed_resource(node, query):
-    body = await _assert_error(await node.get(WEBFINGER, params=query), 400, "bad_request")
-    assert "resource" in body["error"]["message"]
+    body = await error_of(await node.get(WEBFINGER, params=query), 400, "bad_request")
+    assert "resource" in body["message"]
 
 
 @pytest.mark.parametrize(
@@ -380,4 +365,4 @@ async def test_nodeinfo_active_counts_age_out(node, clock):
 )
 async def test_discovery_errors_have_the_json_error_shape(node, method, path, status, code):
     resp = await node.request(method, path)
-    await _assert_error(resp, status, code)
+    await error_of(resp, status, code)
