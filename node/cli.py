@@ -201,7 +201,11 @@ async def _serve(args: argparse.Namespace) -> int:
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.server.host, settings.server.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            where = f"{settings.server.host}:{settings.server.port}"
+            raise NodeError(f"cannot listen on {where}: {exc.strerror or exc}") from None
         print(
             f"Quartier {__version__}: {settings.community.name!r} is ready at "
             f"{settings.server.base_url}/ (listening on {settings.server.host}:"

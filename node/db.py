@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 from tortoise.context import TortoiseContext, _current_context
+from tortoise.exceptions import BaseORMException, DBConnectionError, OperationalError
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.executor import MigrationExecutor
 
@@ -25,6 +28,34 @@ MIGRATIONS_MODULE = "node.migrations"
 
 class SchemaOutOfDate(NodeError):
     """The database schema lags behind the code: ``quartier migrate`` must run first."""
+
+
+class DatabaseUnavailable(NodeError):
+    """The database cannot be reached or opened."""
+
+
+def redacted(database_url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    parts = urlsplit(database_url)
+    if parts.password is None:
+        return database_url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@asynccontextmanager
+async def reachable(database_url: str) -> AsyncIterator[None]:
+    """Turn a failure to reach or open the database into a clear ``DatabaseUnavailable``."""
+    try:
+        yield
+    except (OSError, BaseORMException, asyncpg.PostgresError) as exc:
+        if isinstance(exc, BaseORMException) and not isinstance(
+            exc, DBConnectionError | OperationalError
+        ):
+            raise
+        raise DatabaseUnavailable(
+            f"cannot use the database at {redacted(database_url)}: {exc}"
+        ) from exc
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -66,8 +97,11 @@ def activated(ctx: TortoiseContext) -> Iterator[TortoiseContext]:
 async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
     """An initialised ORM context for ``database_url``, closed on exit."""
     ctx = TortoiseContext()
-    with activated(ctx):
-        await ctx.init(config=tortoise_config(database_url))
+    async with reachable(database_url):
+        with activated(ctx):
+            await ctx.init(config=tortoise_config(database_url))
+            # Connections open lazily: ask once now, so a wrong URL fails here, clearly.
+            await ctx.db().execute_query("SELECT 1")
     try:
         yield ctx
     finally:
@@ -103,7 +137,8 @@ async def apply_migrations(database_url: str) -> list[str]:
     ctx = TortoiseContext()
     with activated(ctx):
         try:
-            await tortoise_migrate(config=tortoise_config(database_url), progress=progress)
+            async with reachable(database_url):
+                await tortoise_migrate(config=tortoise_config(database_url), progress=progress)
         finally:
             await ctx.close_connections()
     return applied

@@ -528,3 +528,32 @@ def test_serve_runs_prints_a_first_admin_invite_and_stops_on_sigterm(
     # The admin registered over HTTP is in the database the CLI reads.
     members = json.loads(ok(quartier("members", "list", "--json")))
     assert [(m["username"], m["role"]) for m in members] == [("root_admin", "admin")]
+
+
+def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path: Path):
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    env = clean_environment("postgres://quartier:s3cret-pw@127.0.0.1:1/quartier")
+    for args in (("migrate",), ("members", "list"), ("serve",)):
+        result = subprocess.run(
+            [str(QUARTIER), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        message = failed(result)
+        assert "cannot use the database at postgres://quartier:***@127.0.0.1:1/quartier" in message
+        assert "s3cret-pw" not in result.stdout + result.stderr
+
+
+def test_serve_on_a_port_already_taken_says_so(quartier: Run, env: dict[str, str]):
+    ok(quartier("migrate"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env["QUARTIER_SERVER_PORT"] = str(port)
+        message = failed(quartier("serve"))
+    assert f"cannot listen on 127.0.0.1:{port}" in message
