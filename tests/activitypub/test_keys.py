@@ -6,6 +6,9 @@ the public forms it publishes, and private keys never leak through a log line.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -14,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from activitypub.errors import KeyFormatError, ProtocolError
 from activitypub.keys import (
     ActorKeys,
+    ed25519_to_multibase,
     generate_actor_keys,
     load_private_key,
     multibase_to_ed25519,
@@ -186,3 +190,14 @@ def test_unsupported_key_type_is_refused():
 def test_key_format_error_is_a_protocol_error():
     with pytest.raises(ProtocolError):
         load_private_key("garbage")
+
+
+def test_multikey_encoding_reproduces_the_fep_521a_vector():
+    vectors = json.loads((Path(__file__).parents[1] / "data" / "fep-proofs.json").read_text())
+    vector = vectors["fep_521a"]
+    public = ed25519.Ed25519PublicKey.from_public_bytes(
+        bytes.fromhex(vector["ed25519_public_key_hex"])
+    )
+    assert ed25519_to_multibase(public) == vector["publicKeyMultibase"]
+    decoded = multibase_to_ed25519(vector["publicKeyMultibase"])
+    assert decoded.public_bytes_raw() == public.public_bytes_raw()
