@@ -1,8 +1,19 @@
 """Errors raised by the protocol layer.
 
-ProtocolError                 root: something about a protocol document is wrong
-├── MalformedResource         a WebFinger resource or URI we cannot parse
-└── KeyFormatError            key material that cannot be loaded or encoded
+    ProtocolError                 root: something about a protocol document is wrong
+    ├── MalformedResource         a WebFinger resource or URI we cannot parse
+    ├── KeyFormatError            key material that cannot be loaded or encoded
+    ├── SignatureError            an HTTP signature cannot be accepted
+    │   ├── SignatureMissing      no signature on a request that needs one
+    │   ├── SignatureMalformed    Signature / Signature-Input headers we cannot parse
+    │   ├── SignatureNotFresh     created/Date too far in the future, or expired
+    │   ├── DigestMismatch        Digest / Content-Digest absent where required, or wrong
+    │   ├── UnsupportedAlgorithm  an algorithm (or key type) we do not verify
+    │   ├── MissingComponents     the signature does not cover what we require
+    │   └── SignatureInvalid      the cryptographic check failed
+    └── ProofError                a FEP-8b32 integrity proof cannot be accepted
+        ├── ProofMalformed        the proof object is missing fields or has wrong types
+        └── ProofInvalid          the cryptographic check failed
 """
 
 
@@ -16,3 +27,47 @@ class MalformedResource(ProtocolError):
 
 class KeyFormatError(ProtocolError):
     """Key material is not in a format we can load."""
+
+
+class SignatureError(ProtocolError):
+    """An HTTP signature cannot be accepted; the message says why."""
+
+
+class SignatureMissing(SignatureError):
+    """The request carries no signature."""
+
+
+class SignatureMalformed(SignatureError):
+    """The signature headers cannot be parsed."""
+
+
+class SignatureNotFresh(SignatureError):
+    """The signature was created too far in the future or has expired."""
+
+
+class DigestMismatch(SignatureError):
+    """The body digest is missing where required, or does not match the body."""
+
+
+class UnsupportedAlgorithm(SignatureError):
+    """The signature algorithm or key type is not one we verify."""
+
+
+class MissingComponents(SignatureError):
+    """The signature does not cover the components we require."""
+
+
+class SignatureInvalid(SignatureError):
+    """The signature does not verify with the key."""
+
+
+class ProofError(ProtocolError):
+    """An integrity proof cannot be accepted; the message says why."""
+
+
+class ProofMalformed(ProofError):
+    """The proof object is missing fields or has wrong types."""
+
+
+class ProofInvalid(ProofError):
+    """The proof does not verify with the key."""
