@@ -18,7 +18,16 @@ ACTOR_CONTEXT: list[Any] = [
     "https://www.w3.org/ns/activitystreams",
     "https://w3id.org/security/v1",
     "https://w3id.org/security/multikey/v1",
-    {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
+    {
+        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        # Neither security/v1 nor multikey/v1 defines assertionMethod: without this term a
+        # JSON-LD processor would drop the FEP-521a key.
+        "assertionMethod": {
+            "@id": "https://w3id.org/security#assertionMethod",
+            "@type": "@id",
+            "@container": "@set",
+        },
+    },
 ]
 
 

@@ -46,7 +46,7 @@ def parse_resource(resource: str | None) -> AcctResource | UrlResource:
         raise MalformedResource("the 'resource' query parameter is required")
     if len(resource) > MAX_RESOURCE_LENGTH:
         raise MalformedResource(f"resource is longer than {MAX_RESOURCE_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in resource):
+    if not _clean(resource):
         raise MalformedResource("resource must not contain whitespace or control characters")
     scheme, sep, rest = resource.partition(":")
     if not sep:
@@ -54,6 +54,8 @@ def parse_resource(resource: str | None) -> AcctResource | UrlResource:
     scheme = scheme.lower()
     if scheme == "acct":
         handle = unquote(rest).removeprefix("@")
+        if not _clean(handle):  # %00 and friends, once decoded
+            raise MalformedResource("resource must not contain whitespace or control characters")
         user, at, domain = handle.rpartition("@")
         if not at or not user or not domain or "@" in user or "/" in domain:
             raise MalformedResource("acct: resource must look like acct:user@domain")
@@ -68,6 +70,10 @@ def parse_resource(resource: str | None) -> AcctResource | UrlResource:
         origin = f"{scheme}://{parts.netloc.lower()}"
         return UrlResource(url=resource, origin=origin, path=parts.path)
     raise MalformedResource(f"unsupported resource scheme {scheme!r}; use acct: or https:")
+
+
+def _clean(text: str) -> bool:
+    return not any(ch.isspace() or not ch.isprintable() for ch in text)
 
 
 def jrd(

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from federation.transport import TransportSettings, client_session
 from node import __version__
+from node.actors.render import instance_username
 from node.actors.service import ensure_instance_actor
 from node.clock import Clock, utc_now
 from node.config import Settings
@@ -39,11 +40,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[SETTINGS] = settings
     app[CLOCK] = clock
     accounts_cfg = settings.accounts
-    app[MEMBERS] = MemberService(
-        clock,
-        invite_ttl=timedelta(hours=accounts_cfg.invite_ttl_hours),
-        session_ttl=timedelta(days=accounts_cfg.session_ttl_days),
-    )
+    app[MEMBERS] = member_service(settings, clock)
     app[LOGIN_LIMITER] = SlidingWindowLimiter(
         accounts_cfg.login_max_attempts, accounts_cfg.login_window_seconds, clock
     )
@@ -53,6 +50,17 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     for module in (health, discovery, actors, accounts, admin):
         app.router.add_routes(module.routes)
     return app
+
+
+def member_service(settings: Settings, clock: Clock) -> MemberService:
+    """The member service as configured (shared by the web app and the CLI)."""
+    return MemberService(
+        clock,
+        invite_ttl=timedelta(hours=settings.accounts.invite_ttl_hours),
+        session_ttl=timedelta(days=settings.accounts.session_ttl_days),
+        # On a host without dots the node actor's handle could look like a username.
+        reserved_usernames=frozenset({instance_username(settings.uris)}),
+    )
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -17,6 +17,7 @@ import contextlib
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -27,7 +28,7 @@ from aiohttp import web
 
 from node import __version__
 from node.actors.service import ensure_instance_actor
-from node.app import create_app
+from node.app import create_app, member_service
 from node.clock import utc_now
 from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, load_settings
 from node.db import activated, apply_migrations, open_database, require_current_schema
@@ -39,6 +40,9 @@ from node.members.render import member_to_api
 from node.members.service import MemberService
 
 log = logging.getLogger(__name__)
+
+FIRST_ADMIN_NOTE = "first admin (printed by serve)"
+MAX_INVITE_TTL_HOURS = 24 * 365
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,11 +148,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _member_service(settings: Settings) -> MemberService:
-    return MemberService(
-        utc_now,
-        invite_ttl=timedelta(hours=settings.accounts.invite_ttl_hours),
-        session_ttl=timedelta(days=settings.accounts.session_ttl_days),
-    )
+    return member_service(settings, utc_now)
 
 
 @contextlib.asynccontextmanager
@@ -160,7 +160,7 @@ async def _database(settings: Settings) -> AsyncIterator[None]:
 
 
 def _init(args: argparse.Namespace) -> int:
-    path: Path = args.config or DEFAULT_CONFIG_PATH
+    path = Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
     if path.exists() and not args.force:
         print(f"quartier: {path} already exists (use --force to overwrite)", file=sys.stderr)
         return 1
@@ -173,7 +173,10 @@ def _init(args: argparse.Namespace) -> int:
     )
     # Validate before the file takes its place: never leave (or overwrite with) a bad file.
     draft = path.with_name(f".{path.name}.new")
-    draft.write_text(text, encoding="utf-8")
+    try:
+        draft.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise NodeError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         load_settings(draft, environ={})
     except NodeError:
@@ -229,8 +232,9 @@ async def _offer_first_admin_invite(members: MemberService, settings: Settings) 
     """Until the node has an admin, each start prints a fresh one-time admin invite."""
     if await members.has_admin():
         return
-    await members.revoke_unused_invites(Role.ADMIN)
-    _, secret = await members.create_invite(Role.ADMIN, note="first admin (printed by serve)")
+    # Only the invites serve printed before: admin invites made with 'invite create' stay valid.
+    await members.revoke_unused_invites(Role.ADMIN, note=FIRST_ADMIN_NOTE)
+    _, secret = await members.create_invite(Role.ADMIN, note=FIRST_ADMIN_NOTE)
     url = f"{settings.server.base_url}/api/v1/accounts"
     body = json.dumps(
         {
@@ -251,8 +255,8 @@ async def _offer_first_admin_invite(members: MemberService, settings: Settings) 
 
 async def _invite_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if args.ttl_hours is not None and args.ttl_hours < 1:
-        print("quartier: --ttl-hours must be at least 1", file=sys.stderr)
+    if args.ttl_hours is not None and not 1 <= args.ttl_hours <= MAX_INVITE_TTL_HOURS:
+        print(f"quartier: --ttl-hours must be 1 to {MAX_INVITE_TTL_HOURS}", file=sys.stderr)
         return 2
     ttl = timedelta(hours=args.ttl_hours) if args.ttl_hours else None
     async with _database(settings):
@@ -302,7 +306,7 @@ async def _admin_create(args: argparse.Namespace) -> int:
             username=args.username,
             password=password,
             real_name=args.real_name,
-            display_name=args.display_name or args.username.lower(),
+            display_name=args.display_name,
             role=Role.ADMIN,
         )
     print(f"created admin {member.username} ({settings.uris.actor(member.username)})")

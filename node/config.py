@@ -7,6 +7,7 @@ the environment: they receive the values they need as arguments.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,7 +26,10 @@ from node.errors import ConfigError
 ENV_PREFIX = "QUARTIER_"
 CONFIG_ENV = "QUARTIER_CONFIG"
 DEFAULT_CONFIG_PATH = Path("quartier.toml")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+# QUARTIER_* variables that are not settings: the config path, ./run's virtualenv, the tests'
+# PostgreSQL. Any other QUARTIER_* variable must name a setting, so typos are caught.
+NON_SETTING_VARIABLES = frozenset({"QUARTIER_CONFIG", "QUARTIER_VENV", "QUARTIER_TEST_POSTGRES"})
 
 
 class _Section(BaseModel):
@@ -40,6 +44,29 @@ class ServerSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Reverse proxies whose X-Forwarded-For we believe (addresses or networks). Without this,
+    # behind a proxy every client has the proxy's address and shares its rate limits.
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return value
+
+    @cached_property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` parsed."""
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
 
     @field_validator("base_url")
     @classmethod
@@ -88,7 +115,7 @@ class CommunitySettings(_Section):
         if not value:
             raise ValueError("must list at least one language")
         for tag in value:
-            if not _LANGUAGE.match(tag):
+            if not _LANGUAGE.fullmatch(tag):
                 raise ValueError(f"{tag!r} is not a BCP 47 language tag such as 'fr' or 'pt-BR'")
         return value
 
@@ -175,6 +202,19 @@ def load_settings(
         raise ConfigError(_describe(exc, origin, config_path)) from None
 
 
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<unparseable URL>"
+    if password is None:
+        return url
+    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _flatten(data: Mapping[str, Any]) -> list[str]:
     keys: list[str] = []
     for section, value in data.items():
@@ -194,7 +234,7 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, tuple[str, str, Any]]:
         if isinstance(info.annotation, type) and issubclass(info.annotation, _Section)
     }
     for key, raw in env.items():
-        if not key.startswith(ENV_PREFIX) or key == CONFIG_ENV:
+        if not key.startswith(ENV_PREFIX) or key in NON_SETTING_VARIABLES:
             continue
         rest = key[len(ENV_PREFIX) :].lower()
         for section, model in sections.items():
@@ -235,6 +275,8 @@ def _describe(exc: ValidationError, origin: Mapping[str, str], path: Path) -> st
             continue
         message = error["msg"].removeprefix("Value error, ")
         got = error.get("input")
+        if loc.endswith("database_url") and isinstance(got, str):
+            got = redact_url(got)
         lines.append(f"  {loc} (in {where}): {message}; got {got!r}")
     return "\n".join(lines)
 

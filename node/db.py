@@ -7,18 +7,19 @@ sharing connections.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from tortoise.context import TortoiseContext, _current_context
-from tortoise.exceptions import BaseORMException, DBConnectionError, OperationalError
+from tortoise.exceptions import DBConnectionError
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.executor import MigrationExecutor
 
+from node.config import redact_url
 from node.errors import NodeError
 
 APP_LABEL = "node"
@@ -34,27 +35,39 @@ class DatabaseUnavailable(NodeError):
     """The database cannot be reached or opened."""
 
 
-def redacted(database_url: str) -> str:
-    """The URL with its password hidden, for messages and logs."""
-    parts = urlsplit(database_url)
-    if parts.password is None:
-        return database_url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+# What "cannot reach or open the database" looks like, wherever it is in the cause chain.
+_CONNECTION_FAILURES = (
+    OSError,
+    DBConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InvalidAuthorizationSpecificationError,  # wrong user or password
+    asyncpg.InvalidCatalogNameError,  # no such database
+)
+
+
+def _is_connection_failure(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, _CONNECTION_FAILURES):
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 @asynccontextmanager
 async def reachable(database_url: str) -> AsyncIterator[None]:
-    """Turn a failure to reach or open the database into a clear ``DatabaseUnavailable``."""
+    """Turn a failure to reach or open the database into a clear ``DatabaseUnavailable``.
+
+    Only connection failures: an error in a migration's SQL must surface as itself.
+    """
     try:
         yield
-    except (OSError, BaseORMException, asyncpg.PostgresError) as exc:
-        if isinstance(exc, BaseORMException) and not isinstance(
-            exc, DBConnectionError | OperationalError
-        ):
+    except Exception as exc:
+        if not _is_connection_failure(exc):
             raise
         raise DatabaseUnavailable(
-            f"cannot use the database at {redacted(database_url)}: {exc}"
+            f"cannot use the database at {redact_url(database_url)}: {exc}"
         ) from exc
 
 
@@ -67,15 +80,19 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     return {
         "connections": {"default": url},
-        "apps": {
-            APP_LABEL: {
-                "models": MODEL_MODULES,
-                "default_connection": "default",
-                "migrations": MIGRATIONS_MODULE,
-            }
-        },
+        "apps": _apps_config(),
         "use_tz": True,
         "timezone": "UTC",
+    }
+
+
+def _apps_config() -> dict[str, Any]:
+    return {
+        APP_LABEL: {
+            "models": MODEL_MODULES,
+            "default_connection": "default",
+            "migrations": MIGRATIONS_MODULE,
+        }
     }
 
 
@@ -111,7 +128,7 @@ async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
 async def pending_migrations(ctx: TortoiseContext) -> list[str]:
     """Names of migrations not yet applied to the database of ``ctx``."""
     with activated(ctx):
-        executor = MigrationExecutor(ctx.db(), tortoise_config("sqlite://:memory:")["apps"])
+        executor = MigrationExecutor(ctx.db(), _apps_config())
         steps = await executor.plan()
     return [f"{step.migration.app_label}.{step.migration.name}" for step in steps]
 

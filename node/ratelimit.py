@@ -55,6 +55,24 @@ class SlidingWindowLimiter:
         while len(self._events) > MAX_TRACKED_KEYS:
             self._events.popitem(last=False)
 
+    def hit(self, *keys: str) -> None:
+        """Check and count one attempt in one step, before the attempt is made.
+
+        Counting before the (slow) attempt means concurrent attempts cannot all pass the
+        check while the first ones are still being verified.
+        """
+        self.check(*keys)
+        self.record(*keys)
+
+    def forgive(self, *keys: str) -> None:
+        """Take back the latest attempt of each key (it succeeded, or was not a guess)."""
+        for key in keys:
+            events = self._events.get(key)
+            if events:
+                events.pop()
+                if not events:
+                    del self._events[key]
+
     def reset(self, *keys: str) -> None:
         """Forget the events of each key (after a successful login)."""
         for key in keys:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tortoise.transactions import in_transaction
+from tortoise.exceptions import IntegrityError
 
 from activitypub.keys import generate_actor_keys
 from node.actors.models import InstanceActor
@@ -16,9 +16,8 @@ async def ensure_instance_actor() -> InstanceActor:
     if existing is not None:
         return existing
     keys = await asyncio.to_thread(generate_actor_keys)
-    async with in_transaction():
-        # Another process (a concurrent 'quartier migrate' or 'serve') may have won the race.
-        existing = await InstanceActor.first()
-        if existing is not None:
-            return existing
+    try:
         return await InstanceActor.create(id=1, **InstanceActor.key_columns(keys))
+    except IntegrityError:
+        # Another process (a concurrent 'migrate' or 'serve') created it first: use theirs.
+        return await InstanceActor.get(id=1)

@@ -16,12 +16,13 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 
-from node.errors import InviteUnusable
+from node.errors import InvalidCredentials, InviteUnusable
 from node.http.auth import authenticate, clear_session_cookie, set_session_cookie
 from node.http.keys import ACTOR_DOCUMENTS, LOGIN_LIMITER, MEMBERS, SETTINGS
-from node.http.parsing import Body, read_json
+from node.http.parsing import Body, printable, read_json
+from node.http.remote import client_address
 from node.members.render import member_to_api, session_to_api
-from node.members.service import MAX_PASSWORD_LENGTH
+from node.members.service import MAX_PASSWORD_LENGTH, canonical_username
 
 routes = web.RouteTableDef()
 
@@ -60,20 +61,22 @@ async def register(request: web.Request) -> web.Response:
     # Failed invite codes count against the address like failed logins: it stops guessing
     # codes, while a whole building registering from one shared connection is not throttled.
     limiter = request.app[LOGIN_LIMITER]
-    ip_key = f"register-ip:{request.remote}"
-    limiter.check(ip_key)
+    ip_key = f"register-ip:{client_address(request)}"
+    limiter.hit(ip_key)
     try:
         member = await request.app[MEMBERS].register(
             body.invite,
             username=body.username,
             password=body.password,
             real_name=body.real_name,
-            # Real names stay on the node: the public name defaults to the username.
-            display_name=body.display_name or body.username.strip().lower(),
+            display_name=body.display_name,
         )
     except InviteUnusable:
-        limiter.record(ip_key)
         raise
+    except Exception:
+        limiter.forgive(ip_key)
+        raise
+    limiter.forgive(ip_key)
     uris = request.app[SETTINGS].uris
     return web.json_response(member_to_api(member, uris, private=True), status=201)
 
@@ -83,24 +86,29 @@ async def login(request: web.Request) -> web.Response:
     """Log in; 201 with a bearer token, and a session cookie for the web pages."""
     body = await read_json(request, Login)
     limiter = request.app[LOGIN_LIMITER]
-    keys = (f"login-user:{body.username.lower()}", f"login-ip:{request.remote}")
-    limiter.check(*keys)
+    user_key = f"login-user:{canonical_username(body.username)}"
+    ip_key = f"login-ip:{client_address(request)}"
+    limiter.hit(user_key, ip_key)
     members = request.app[MEMBERS]
     try:
         member = await members.authenticate(body.username, body.password)
-    except Exception:
-        limiter.record(*keys)
+    except InvalidCredentials:
         raise
-    limiter.reset(keys[0])
-    label = body.label or request.headers.get("User-Agent", "")[:200]
+    except Exception:
+        limiter.forgive(user_key, ip_key)
+        raise
+    limiter.reset(user_key)
+    limiter.forgive(ip_key)
+    label = printable(body.label or request.headers.get("User-Agent", ""))[:200]
     session, secret = await members.open_session(member, label)
     uris = request.app[SETTINGS].uris
+    session_json = session_to_api(session, current=True)
     response = web.json_response(
         {
             "token": secret.secret,
             "token_type": "Bearer",
-            "expires_at": session_to_api(session, current=True)["expires_at"],
-            "session": session_to_api(session, current=True),
+            "expires_at": session_json["expires_at"],
+            "session": session_json,
             "member": member_to_api(member, uris, private=True),
         },
         status=201,
@@ -129,7 +137,7 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
-@routes.delete(r"/api/v1/sessions/{session_id:\d{1,18}}")
+@routes.delete(r"/api/v1/sessions/{session_id:\d{1,9}}")
 async def revoke_session(request: web.Request) -> web.Response:
     """Revoke one of the caller's sessions (a lost phone, an old browser)."""
     caller = await authenticate(request)
@@ -161,9 +169,23 @@ async def change_password(request: web.Request) -> web.Response:
     """Change the password; every other session of the member ends."""
     caller = await authenticate(request)
     body = await read_json(request, PasswordChange)
-    await request.app[MEMBERS].change_password(
-        caller.member, body.current_password, body.new_password, keep_session_id=caller.session.id
-    )
+    # A stolen session must not become a way to guess the password at argon2 speed.
+    limiter = request.app[LOGIN_LIMITER]
+    key = f"password-member:{caller.member.id}"
+    limiter.hit(key)
+    try:
+        await request.app[MEMBERS].change_password(
+            caller.member,
+            body.current_password,
+            body.new_password,
+            keep_session_id=caller.session.id,
+        )
+    except InvalidCredentials:
+        raise
+    except Exception:
+        limiter.forgive(key)
+        raise
+    limiter.forgive(key)
     return web.Response(status=204)
 
 
@@ -172,5 +194,5 @@ async def show_member(request: web.Request) -> web.Response:
     """A neighbour's public profile; staff also see the real name."""
     caller = await authenticate(request)
     member = await request.app[MEMBERS].get(request.match_info["username"])
-    private = caller.member.id == member.id or caller.member.role.value != "resident"
+    private = caller.member.id == member.id or caller.member.role.is_staff
     return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=private))

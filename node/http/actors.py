@@ -18,7 +18,7 @@ from activitypub.collections import ordered_collection, ordered_collection_page
 from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
 from node.actors.models import InstanceActor
 from node.actors.render import instance_to_ap
-from node.errors import NodeError, NotAcceptable, NotFound
+from node.errors import FederationUnavailable, NotAcceptable, NotFound
 from node.http.keys import ACTOR_DOCUMENTS, SETTINGS
 from node.http.parsing import page_number
 from node.members.models import Member
@@ -28,10 +28,6 @@ routes = web.RouteTableDef()
 
 COLLECTIONS = "outbox|followers|following"
 _AP_HEADERS = {"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Accept"}
-
-
-class FederationUnavailable(NodeError):
-    status, code = 501, "federation_unavailable"
 
 
 # What a Person document needs; private keys and the password hash stay in the database.

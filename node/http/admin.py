@@ -54,7 +54,7 @@ async def list_invites(request: web.Request) -> web.Response:
     return web.json_response([invite_to_api(i) for i in invites])
 
 
-@routes.delete(r"/api/v1/admin/invites/{invite_id:\d{1,18}}")
+@routes.delete(r"/api/v1/admin/invites/{invite_id:\d{1,9}}")
 async def revoke_invite(request: web.Request) -> web.Response:
     """Revoke an unused invite."""
     await require_role(request, Role.ADMIN)

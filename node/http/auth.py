@@ -32,13 +32,14 @@ async def authenticate(request: web.Request) -> Caller:
     token, via_cookie = _credentials(request)
     if token is None:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>'")
-    session = await request.app[MEMBERS].session_for_token(token)
-    if session is None:
-        raise Unauthorized("the token is invalid, expired or revoked")
+    # Before the session lookup, so a forged request does not even refresh the session.
     if via_cookie and request.method not in _SAFE_METHODS:
         origin = request.headers.get("Origin")
         if origin != request.app[SETTINGS].server.base_url:
             raise Forbidden("cross-origin request refused")
+    session = await request.app[MEMBERS].session_for_token(token)
+    if session is None:
+        raise Unauthorized("the token is invalid, expired or revoked")
     return Caller(member=session.member, session=session, via_cookie=via_cookie)
 
 

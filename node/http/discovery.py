@@ -21,6 +21,7 @@ from node.actors.render import instance_username
 from node.errors import BadRequest, NotFound
 from node.http.keys import CLOCK, SETTINGS
 from node.members.models import Member
+from node.members.service import is_valid_username
 
 routes = web.RouteTableDef()
 
@@ -37,38 +38,35 @@ async def webfinger(request: web.Request) -> web.Response:
     except MalformedResource as exc:
         raise BadRequest(str(exc)) from None
     rels = request.query.getall("rel", [])
-    subject = request.query["resource"]
     if isinstance(resource, discovery.AcctResource):
         if resource.domain != uris.domain.lower():
             raise NotFound("this node does not host that domain")
-        if resource.user == instance_username(uris):
-            doc = discovery.jrd(
-                subject, discovery.actor_links(uris.instance_actor), [uris.instance_actor], rels
-            )
-            return _jrd_response(doc)
         username = resource.user
     else:
         if resource.origin != uris.base_url.lower():
             raise NotFound("this node does not host that URL")
         if resource.path in ("", "/"):
             links = discovery.server_actor_links(uris.instance_actor)
+            # FEP-d556: the subject is the resource as asked (with or without the slash).
+            subject = request.query["resource"]
             return _jrd_response(discovery.jrd(subject, links, [uris.instance_actor], rels))
         if resource.url == uris.instance_actor:
-            doc = discovery.jrd(
-                subject, discovery.actor_links(uris.instance_actor), [uris.instance_actor], rels
-            )
-            return _jrd_response(doc)
-        found = uris.username_from_actor(resource.url)
-        if found is None:
-            raise NotFound("no actor at that URL")
-        username = found
-    member = await Member.get_or_none(username=username).only("username")
-    if member is None:
-        raise NotFound("no such member")
-    actor_id = uris.actor(member.username)
-    acct = f"acct:{member.username}@{uris.domain}"
-    doc = discovery.jrd(acct, discovery.actor_links(actor_id), [actor_id], rels)
-    return _jrd_response(doc)
+            username = instance_username(uris)
+        else:
+            found = uris.username_from_actor(resource.url)
+            if found is None:
+                raise NotFound("no actor at that URL")
+            username = found
+    if username == instance_username(uris):
+        actor_id = uris.instance_actor
+    else:
+        # Only what could be a username reaches the database (no NUL, no megabyte strings).
+        exists = is_valid_username(username) and await Member.exists(username=username)
+        if not exists:
+            raise NotFound("no such member")
+        actor_id = uris.actor(username)
+    subject = f"acct:{username}@{uris.domain}"
+    return _jrd_response(discovery.jrd(subject, discovery.actor_links(actor_id), [actor_id], rels))
 
 
 @routes.get("/.well-known/host-meta")

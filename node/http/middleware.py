@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from node.db import activated
-from node.errors import NodeError, TooManyRequests
+from node.errors import NodeError, NotAcceptable, TooManyRequests, Unauthorized
 from node.http.keys import DATABASE
 from node.logs import request_id_var
 
@@ -50,7 +50,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         log.info(
             "%s %s -> %s in %.1f ms",
             request.method,
-            request.path,
+            # raw_path keeps percent-escapes (a decoded %0A would forge a log line); the query
+            # is left out, as it may one day carry something private.
+            request.raw_path.partition("?")[0],
             status,
             (time.perf_counter() - started) * 1000,
         )
@@ -68,6 +70,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         response = web.json_response(exc.to_json(), status=exc.status)
         if isinstance(exc, TooManyRequests):
             response.headers["Retry-After"] = str(exc.retry_after)
+        elif isinstance(exc, Unauthorized):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="quartier"'  # RFC 6750 section 3
+        elif isinstance(exc, NotAcceptable):
+            response.headers["Vary"] = "Accept"
         return response
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from node.errors import InvalidJSON, UnsupportedMediaType, ValidationFailed
 
 T = TypeVar("T", bound="Body")
+_PAGE = re.compile(r"[0-9]{1,7}")
 
 
 class Body(BaseModel):
@@ -81,12 +83,20 @@ def _nul_path(value: Any, path: str) -> str | None:
     return None
 
 
+def printable(text: str) -> str:
+    """``text`` without control characters, and with undecodable bytes (which aiohttp hands us
+    as surrogates) replaced, so it can be stored and shown safely."""
+    cleaned = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(ch for ch in cleaned if ch.isprintable())
+
+
 def page_number(request: web.Request) -> int | None:
     """The ``page`` query parameter (1-based), ``None`` when absent; 400 if malformed."""
     raw = request.query.get("page")
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+    # fullmatch on ASCII digits: str.isdigit() accepts "²", which int() then refuses.
+    if not _PAGE.fullmatch(raw) or not 1 <= int(raw) <= 1_000_000:
         raise ValidationFailed(
             "invalid page", details=[{"field": "page", "message": "a positive integer"}]
         )

@@ -18,6 +18,11 @@ class Role(StrEnum):
     MANAGER = "manager"  # reviews proofs of residence, publishes notices
     RESIDENT = "resident"  # a neighbour
 
+    @property
+    def is_staff(self) -> bool:
+        """Whether the role runs part of the node (and may see members' real names)."""
+        return self is not Role.RESIDENT
+
 
 class Member(KeyedActor):
     """A local member, published as a ``Person`` actor."""

@@ -22,7 +22,7 @@ from node.errors import Conflict, InvalidCredentials, InviteUnusable, NotFound, 
 from node.members.models import Invite, LoginSession, Member, Role
 from node.members.passwords import hash_password, needs_rehash, verify_password
 
-USERNAME_PATTERN = re.compile(r"^[a-z0-9_]{1,30}$")
+USERNAME_PATTERN = re.compile(r"[a-z0-9_]{1,30}")
 RESERVED_USERNAMES = frozenset(
     {
         "admin",
@@ -50,19 +50,38 @@ ACTIVITY_RESOLUTION = timedelta(hours=1)
 
 
 def secret_hash(secret: str) -> str:
-    """SHA-256 hex of a high-entropy secret (token, invite code)."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    """SHA-256 hex of a high-entropy secret (token, invite code).
+
+    ``surrogatepass``: a client can send lone surrogates (in JSON, or as undecodable header
+    bytes); such a secret must simply not match, not crash the encoder.
+    """
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def normalise_username(username: str) -> str:
+MAX_NAME_LENGTH = 100
+MAX_NOTE_LENGTH = 200
+MAX_INVITE_TTL = timedelta(days=365)
+
+
+def canonical_username(username: str) -> str:
+    """The form usernames are stored and compared in."""
+    return username.strip().lower()
+
+
+def is_valid_username(username: str) -> bool:
+    """Whether ``username`` (canonical) could be a member's: checked before any lookup."""
+    return USERNAME_PATTERN.fullmatch(username) is not None
+
+
+def normalise_username(username: str, reserved: frozenset[str] = frozenset()) -> str:
     """Lower-case and validate a username, raising ``ValidationFailed`` with the rule."""
-    name = username.strip().lower()
-    if not USERNAME_PATTERN.match(name):
+    name = canonical_username(username)
+    if not is_valid_username(name):
         raise ValidationFailed(
             "invalid username",
             details=[{"field": "username", "message": "1 to 30 of a-z, 0-9 and _"}],
         )
-    if name in RESERVED_USERNAMES:
+    if name in RESERVED_USERNAMES or name in reserved:
         raise ValidationFailed(
             "invalid username",
             details=[{"field": "username", "message": f"{name!r} is reserved"}],
@@ -87,6 +106,17 @@ def check_password_strength(password: str, field: str = "password") -> None:
         )
 
 
+def check_name(field: str, value: str) -> str:
+    """A real or display name: 1 to 100 printable characters once trimmed."""
+    name = value.strip()
+    if not 1 <= len(name) <= MAX_NAME_LENGTH or not name.isprintable():
+        raise ValidationFailed(
+            f"invalid {field.replace('_', ' ')}",
+            details=[{"field": field, "message": f"1 to {MAX_NAME_LENGTH} printable characters"}],
+        )
+    return name
+
+
 @dataclass(frozen=True)
 class NewSecret:
     """A secret shown to its owner once."""
@@ -98,10 +128,19 @@ class NewSecret:
 class MemberService:
     """Members, invites and sessions of one node."""
 
-    def __init__(self, clock: Clock, *, invite_ttl: timedelta, session_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        invite_ttl: timedelta,
+        session_ttl: timedelta,
+        reserved_usernames: frozenset[str] = frozenset(),
+    ) -> None:
         self._clock = clock
         self.invite_ttl = invite_ttl
         self.session_ttl = session_ttl
+        # Names that must not become members' (the node actor's handle on a dotless host).
+        self.reserved_usernames = reserved_usernames
 
     # Invites
     async def create_invite(
@@ -113,6 +152,16 @@ class MemberService:
         ttl: timedelta | None = None,
     ) -> tuple[Invite, NewSecret]:
         """A new single-use invite; the code is in the returned secret only."""
+        if len(note) > MAX_NOTE_LENGTH:
+            raise ValidationFailed(
+                "invalid note",
+                details=[{"field": "note", "message": f"at most {MAX_NOTE_LENGTH} characters"}],
+            )
+        if ttl is not None and not timedelta(hours=1) <= ttl <= MAX_INVITE_TTL:
+            raise ValidationFailed(
+                "invalid validity",
+                details=[{"field": "ttl_hours", "message": "1 hour to 365 days"}],
+            )
         code = secrets.token_urlsafe(18)
         expires_at = self._clock() + (ttl or self.invite_ttl)
         invite = await Invite.create(
@@ -126,7 +175,7 @@ class MemberService:
 
     async def list_invites(self, *, include_spent: bool = False) -> list[Invite]:
         """Invites, newest first; by default only those still usable."""
-        query = Invite.all().prefetch_related("created_by", "used_by").order_by("-id")
+        query = Invite.all().order_by("-id")
         if not include_spent:
             query = query.filter(
                 used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=self._clock()
@@ -145,11 +194,11 @@ class MemberService:
             await invite.save(update_fields=["revoked_at"])
         return invite
 
-    async def revoke_unused_invites(self, role: Role) -> int:
-        """Revoke every unused invite of ``role``; returns how many."""
-        return await Invite.filter(role=role, used_at__isnull=True, revoked_at__isnull=True).update(
-            revoked_at=self._clock()
-        )
+    async def revoke_unused_invites(self, role: Role, note: str) -> int:
+        """Revoke the unused invites of ``role`` made with ``note``; returns how many."""
+        return await Invite.filter(
+            role=role, note=note, used_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=self._clock())
 
     # Registration
     async def register(
@@ -159,10 +208,15 @@ class MemberService:
         username: str,
         password: str,
         real_name: str,
-        display_name: str,
+        display_name: str | None = None,
     ) -> Member:
-        """Create a member from an invite. The invite is consumed atomically with the creation."""
-        name = normalise_username(username)
+        """Create a member from an invite. The invite is consumed atomically with the creation.
+
+        Real names stay on the node: the public display name defaults to the username.
+        """
+        name = normalise_username(username, self.reserved_usernames)
+        real_name = check_name("real_name", real_name)
+        display_name = check_name("display_name", display_name or name)
         check_password_strength(password)
         invite = await Invite.get_or_none(code_hash=secret_hash(invite_code))
         now = self._clock()
@@ -203,11 +257,13 @@ class MemberService:
         username: str,
         password: str,
         real_name: str,
-        display_name: str,
+        display_name: str | None = None,
         role: Role,
     ) -> Member:
         """Create a member directly (``quartier admin create``), without an invite."""
-        name = normalise_username(username)
+        name = normalise_username(username, self.reserved_usernames)
+        real_name = check_name("real_name", real_name)
+        display_name = check_name("display_name", display_name or name)
         check_password_strength(password)
         if await Member.exists(username=name):
             raise Conflict("this username is taken")
@@ -229,7 +285,7 @@ class MemberService:
     # Sessions
     async def authenticate(self, username: str, password: str) -> Member:
         """The member whose credentials these are, or ``InvalidCredentials``."""
-        member = await Member.get_or_none(username=username.strip().lower())
+        member = await Member.get_or_none(username=canonical_username(username))
         ok = await verify_password(member.password_hash if member else None, password)
         if member is None or not ok:
             raise InvalidCredentials("wrong username or password")
@@ -294,7 +350,9 @@ class MemberService:
     # Profiles and roles
     async def get(self, username: str) -> Member:
         """A member by username, or ``NotFound``."""
-        member = await Member.get_or_none(username=username.lower())
+        name = canonical_username(username)
+        # Never send what cannot be a username to the database (NUL, huge strings).
+        member = await Member.get_or_none(username=name) if is_valid_username(name) else None
         if member is None:
             raise NotFound("no such member")
         return member
@@ -308,6 +366,10 @@ class MemberService:
         bio: str | None = None,
     ) -> Member:
         """Change what the member may change of their own profile."""
+        if display_name is not None:
+            display_name = check_name("display_name", display_name)
+        if real_name is not None:
+            real_name = check_name("real_name", real_name)
         changed = []
         for field, value in (
             ("display_name", display_name),
@@ -340,11 +402,19 @@ class MemberService:
     async def set_role(self, username: str, role: Role) -> Member:
         """Give a member another role; the last admin cannot be demoted."""
         member = await self.get(username)
-        demoting_admin = member.role == Role.ADMIN and role != Role.ADMIN
-        if demoting_admin and await Member.filter(role=Role.ADMIN).count() <= 1:
-            raise Conflict("the node must keep at least one admin")
-        member.role = role
-        await member.save(update_fields=["role", "updated_at"])
+        async with in_transaction():
+            # Lock the admins' rows (PostgreSQL) so two admins demoting each other at the same
+            # moment cannot both see "another admin remains"; SQLite transactions are
+            # already serialised by tortoise's single connection.
+            admins = (
+                await Member.filter(role=Role.ADMIN)
+                .select_for_update()
+                .values_list("id", flat=True)
+            )
+            if member.id in admins and role != Role.ADMIN and len(admins) <= 1:
+                raise Conflict("the node must keep at least one admin")
+            member.role = role
+            await member.save(update_fields=["role", "updated_at"])
         return member
 
     async def list_members(self) -> list[Member]:
