@@ -1,19 +1,19 @@
 """Errors raised by the protocol layer.
 
-    ProtocolError                 root: something about a protocol document is wrong
-    ├── MalformedResource         a WebFinger resource or URI we cannot parse
-    ├── KeyFormatError            key material that cannot be loaded or encoded
-    ├── SignatureError            an HTTP signature cannot be accepted
-    │   ├── SignatureMissing      no signature on a request that needs one
-    │   ├── SignatureMalformed    Signature / Signature-Input headers we cannot parse
-    │   ├── SignatureNotFresh     created/Date too far in the future, or expired
-    │   ├── DigestMismatch        Digest / Content-Digest absent where required, or wrong
-    │   ├── UnsupportedAlgorithm  an algorithm (or key type) we do not verify
-    │   ├── MissingComponents     the signature does not cover what we require
-    │   └── SignatureInvalid      the cryptographic check failed
-    └── ProofError                a FEP-8b32 integrity proof cannot be accepted
-        ├── ProofMalformed        the proof object is missing fields or has wrong types
-        └── ProofInvalid          the cryptographic check failed
+ProtocolError                 root: something about a protocol document is wrong
+├── MalformedResource         a WebFinger resource or URI we cannot parse
+├── KeyFormatError            key material that cannot be loaded or encoded
+├── SignatureError            an HTTP signature cannot be accepted
+│   ├── SignatureMissing      no signature on a request that needs one
+│   ├── SignatureMalformed    Signature / Signature-Input headers we cannot parse
+│   ├── SignatureNotFresh     created/Date too far in the future, or expired
+│   ├── DigestMismatch        Digest / Content-Digest absent where required, or wrong
+│   ├── UnsupportedAlgorithm  an algorithm (or key type) we do not verify
+│   ├── MissingComponents     the signature does not cover what we require
+│   └── SignatureInvalid      the cryptographic check failed
+└── ProofError                a FEP-8b32 integrity proof cannot be accepted
+    ├── ProofMalformed        the proof object is missing fields or has wrong types
+    └── ProofInvalid          the cryptographic check failed
 """
 
 
