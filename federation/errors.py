@@ -1,7 +1,12 @@
 """Errors raised by the federation layer.
 
-FederationError          root
-└── TransportError       an outbound request could not be made or was refused
+FederationError               root
+└── TransportError            an outbound request could not be made or was refused
+    ├── ForbiddenAddress      the target is a private, loopback or link-local address
+    ├── ForbiddenScheme       not https (http only when configured for local testing)
+    ├── TransportTimeout      the peer did not answer in time
+    ├── ResponseTooLarge      the answer exceeded our size cap
+    └── BadResponse           the answer is not what was asked for (status, type, JSON)
 """
 
 
@@ -11,3 +16,27 @@ class FederationError(Exception):
 
 class TransportError(FederationError):
     """An outbound HTTP request failed or was refused."""
+
+
+class ForbiddenAddress(TransportError):
+    """The target resolves to an address we must not connect to."""
+
+
+class ForbiddenScheme(TransportError):
+    """The URL's scheme is not allowed."""
+
+
+class TransportTimeout(TransportError):
+    """The peer did not answer in time."""
+
+
+class ResponseTooLarge(TransportError):
+    """The response body exceeded the cap."""
+
+
+class BadResponse(TransportError):
+    """The response has an unexpected status, content type or body."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

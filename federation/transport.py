@@ -1,37 +1,174 @@
 """The one place that makes outbound HTTP requests.
 
-Owns the process's single :class:`aiohttp.ClientSession`; every outbound call carries a timeout
-and our User-Agent. The node creates it in a cleanup context and hands it to whoever needs the
-network, so tests can substitute a transport pointed at local servers.
+Every request goes through :class:`Transport`: https only (http when configured for local
+testing), never to private, loopback or link-local addresses (same exception), with timeouts,
+a cap on the response size, redirects followed by hand so each hop is checked, and our
+User-Agent. The node opens one per process in a cleanup context and hands it to whoever needs
+the network; tests point it at local servers with ``allow_private=True``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+
+from federation.errors import (
+    BadResponse,
+    ForbiddenAddress,
+    ForbiddenScheme,
+    ResponseTooLarge,
+    TransportError,
+    TransportTimeout,
+)
+from federation.ssrf import GuardedResolver, check_literal_host
+
+ACTIVITY_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+_JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass(frozen=True)
 class TransportSettings:
-    """Timeouts and identity of outbound requests."""
+    """Identity, limits and safety switches of outbound requests."""
 
     user_agent: str
     connect_timeout: float = 5.0
     total_timeout: float = 20.0
     max_connections: int = 100
+    max_response_bytes: int = 1_048_576
+    max_redirects: int = 3
+    # Local testing only: allow loopback/private addresses and plain http.
+    allow_private: bool = False
+    allow_http: bool = False
+
+
+@dataclass(frozen=True)
+class Response:
+    """A complete, size-capped response."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Transport:
+    """Outbound HTTP with the safety rules above."""
+
+    def __init__(self, session: aiohttp.ClientSession, settings: TransportSettings) -> None:
+        self._session = session
+        self.settings = settings
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> Response:
+        """Send one request. GET follows up to ``max_redirects`` redirects, each hop checked."""
+        hops = self.settings.max_redirects if method == "GET" else 0
+        current = url
+        for _ in range(hops + 1):
+            response = await self._send(method, current, headers, body)
+            if response.status not in _REDIRECTS or method != "GET":
+                return response
+            location = response.headers.get("Location")
+            if not location:
+                raise BadResponse("redirect without Location", status=response.status)
+            current = urljoin(current, location)
+        raise BadResponse(f"more than {hops} redirects from {url}")
+
+    async def get_json(self, url: str, headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """GET an ActivityStreams document: 2xx, a JSON media type, a JSON object."""
+        response = await self.request(
+            "GET", url, headers={"Accept": ACTIVITY_ACCEPT, **(headers or {})}
+        )
+        if not 200 <= response.status < 300:
+            raise BadResponse(f"GET {url} answered {response.status}", status=response.status)
+        media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if media not in _JSON_TYPES:
+            raise BadResponse(f"GET {url} answered {media or 'no content type'}, not JSON")
+        try:
+            doc = json.loads(response.body)
+        except (ValueError, RecursionError):
+            raise BadResponse(f"GET {url} answered invalid JSON") from None
+        if not isinstance(doc, dict):
+            raise BadResponse(f"GET {url} answered JSON that is not an object")
+        return doc
+
+    async def _send(
+        self, method: str, url: str, headers: Mapping[str, str] | None, body: bytes | None
+    ) -> Response:
+        self._check_url(url)
+        limit = self.settings.max_response_bytes
+        try:
+            async with self._session.request(
+                method, url, headers=headers, data=body, allow_redirects=False
+            ) as resp:
+                declared = resp.content_length
+                if declared is not None and declared > limit:
+                    raise ResponseTooLarge(f"{url} announced {declared} bytes (limit {limit})")
+                data = bytearray()
+                async for chunk in resp.content.iter_chunked(65_536):
+                    data += chunk
+                    if len(data) > limit:
+                        raise ResponseTooLarge(f"{url} sent more than {limit} bytes")
+                return Response(
+                    url=url, status=resp.status, headers=dict(resp.headers), body=bytes(data)
+                )
+        except TransportError:
+            raise
+        except TimeoutError:
+            raise TransportTimeout(f"{method} {url} timed out") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            forbidden = _forbidden_cause(exc)
+            if forbidden is not None:
+                raise forbidden from None
+            raise TransportError(f"{method} {url} failed: {exc}") from exc
+
+    def _check_url(self, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:
+            raise TransportError(f"not a valid URL: {url!r}") from None
+        allowed = ("https", "http") if self.settings.allow_http else ("https",)
+        if parts.scheme not in allowed:
+            raise ForbiddenScheme(f"refusing {parts.scheme or 'scheme-less'} URL {url}")
+        if not host:
+            raise TransportError(f"URL without a host: {url!r}")
+        check_literal_host(host, allow_private=self.settings.allow_private)
+
+
+def _forbidden_cause(exc: BaseException) -> ForbiddenAddress | None:
+    """aiohttp wraps resolver errors; find our refusal inside."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ForbiddenAddress):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 @asynccontextmanager
-async def client_session(settings: TransportSettings) -> AsyncIterator[aiohttp.ClientSession]:
-    """Yield the process's client session, closed on exit."""
+async def open_transport(settings: TransportSettings) -> AsyncIterator[Transport]:
+    """Yield the process's transport (one client session), closed on exit."""
     timeout = aiohttp.ClientTimeout(total=settings.total_timeout, connect=settings.connect_timeout)
-    connector = aiohttp.TCPConnector(limit=settings.max_connections)
+    connector = aiohttp.TCPConnector(
+        limit=settings.max_connections,
+        resolver=GuardedResolver(allow_private=settings.allow_private),
+    )
     async with aiohttp.ClientSession(
         timeout=timeout,
         connector=connector,
         headers={"User-Agent": settings.user_agent},
     ) as session:
-        yield session
+        yield Transport(session, settings)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from federation.transport import TransportSettings, client_session
+from federation.transport import TransportSettings, open_transport
 from node import __version__
 from node.actors.render import instance_username
 from node.actors.service import ensure_instance_actor
@@ -20,10 +20,10 @@ from node.http.keys import (
     ACTOR_DOCUMENTS,
     CLOCK,
     DATABASE,
-    HTTP_CLIENT,
     LOGIN_LIMITER,
     MEMBERS,
     SETTINGS,
+    TRANSPORT,
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.members.service import MemberService
@@ -46,7 +46,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     )
     app[ACTOR_DOCUMENTS] = DocumentCache()
     app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_http_client)
+    app.cleanup_ctx.append(_transport)
     for module in (health, discovery, actors, accounts, admin):
         app.router.add_routes(module.routes)
     return app
@@ -72,8 +72,16 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def _http_client(app: web.Application) -> AsyncIterator[None]:
+async def _transport(app: web.Application) -> AsyncIterator[None]:
     user_agent = f"Quartier/{__version__} (+{app[SETTINGS].server.base_url})"
-    async with client_session(TransportSettings(user_agent=user_agent)) as session:
-        app[HTTP_CLIENT] = session
+    federation = app[SETTINGS].federation
+    settings = TransportSettings(
+        user_agent=user_agent,
+        total_timeout=federation.request_timeout_seconds,
+        max_response_bytes=federation.max_response_bytes,
+        allow_private=federation.local_testing,
+        allow_http=federation.local_testing,
+    )
+    async with open_transport(settings) as transport:
+        app[TRANSPORT] = transport
         yield

@@ -138,6 +138,16 @@ class AccountSettings(_Section):
     login_window_seconds: int = Field(default=900, ge=1, le=86_400)
 
 
+class FederationSettings(_Section):
+    """Talking to other servers."""
+
+    # Allow plain http and loopback/private addresses for outbound requests. Only for nodes
+    # federating with each other on one machine or LAN during development and tests.
+    local_testing: bool = False
+    request_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    max_response_bytes: int = Field(default=1_048_576, ge=1024, le=50 * 1_048_576)
+
+
 class Settings(_Section):
     """All settings of one node. Frozen: load once, pass around."""
 
@@ -145,6 +155,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     community: CommunitySettings = CommunitySettings()
     accounts: AccountSettings = AccountSettings()
+    federation: FederationSettings = FederationSettings()
     # Directory relative paths are resolved against (the config file's directory).
     root: str = Field(default=".", exclude=True)
 
@@ -252,6 +263,20 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, tuple[str, str, Any]]:
 
 
 def _convert_env(key: str, raw: str, annotation: Any) -> Any:
+    if annotation is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"environment variable {key}: expected true or false, got {raw!r}")
+    if annotation is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(
+                f"environment variable {key}: expected a number, got {raw!r}"
+            ) from None
     if annotation is int:
         try:
             return int(raw)

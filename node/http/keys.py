@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import aiohttp
 from aiohttp import web
 from tortoise.context import TortoiseContext
 
+from federation.transport import Transport
 from node.clock import Clock
 from node.config import Settings
 from node.http.doc_cache import DocumentCache
@@ -15,7 +15,7 @@ from node.ratelimit import SlidingWindowLimiter
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 DATABASE = web.AppKey("database", TortoiseContext)
-HTTP_CLIENT = web.AppKey("http_client", aiohttp.ClientSession)
+TRANSPORT = web.AppKey("transport", Transport)
 MEMBERS = web.AppKey("members", MemberService)
 LOGIN_LIMITER = web.AppKey("login_limiter", SlidingWindowLimiter)
 ACTOR_DOCUMENTS = web.AppKey("actor_documents", DocumentCache)
