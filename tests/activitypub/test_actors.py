@@ -149,3 +149,16 @@ def test_paragraphs_and_line_breaks_are_kept(text, html):
 @pytest.mark.parametrize("text", ["", "\n\n", "   ", "\r\n\r\n"])
 def test_empty_text_renders_nothing(text):
     assert plain_text_to_html(text) == ""
+
+
+def test_context_defines_the_assertion_method_term():
+    # Neither security/v1 nor multikey/v1 defines it: a JSON-LD processor would drop the key.
+    context = actor_document(_description())["@context"]
+    terms = [
+        e["assertionMethod"] for e in context if isinstance(e, dict) and "assertionMethod" in e
+    ]
+    assert len(terms) == 1
+    (term,) = terms
+    assert isinstance(term, dict)
+    assert term["@id"] == "https://w3id.org/security#assertionMethod"
+    assert term["@type"] == "@id"

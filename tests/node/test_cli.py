@@ -557,3 +557,147 @@ def test_serve_on_a_port_already_taken_says_so(quartier: Run, env: dict[str, str
         env["QUARTIER_SERVER_PORT"] = str(port)
         message = failed(quartier("serve"))
     assert f"cannot listen on 127.0.0.1:{port}" in message
+
+
+# Hardening
+
+
+def test_init_writes_the_file_named_by_quartier_config(
+    quartier: Run, tmp_path: Path, env: dict[str, str]
+) -> None:
+    (tmp_path / "sub").mkdir()
+    target = tmp_path / "sub" / "q.toml"
+    env["QUARTIER_CONFIG"] = str(target)
+    out = ok(quartier("init", "--name", "Via the variable"))
+    assert str(target) in out
+    assert not (tmp_path / "quartier.toml").exists()
+    assert load_settings(target, environ={}).community.name == "Via the variable"
+
+
+def test_init_into_a_missing_directory_is_a_clean_error(quartier: Run, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "dir" / "q.toml"
+    err = failed(quartier("-c", str(target), "init"))
+    assert "cannot write" in err
+    assert str(target) in err
+    assert not (tmp_path / "missing").exists()
+
+
+def test_invite_create_refuses_an_overlong_note_naming_it(quartier: Run) -> None:
+    ok(quartier("migrate"))
+    err = failed(quartier("invite", "create", "--note", "n" * 300))
+    assert "note" in err
+    assert "invite code" not in err
+    assert "--ttl-hours" not in err
+
+
+def test_invite_create_with_an_absurd_ttl_is_a_usage_error(quartier: Run) -> None:
+    ok(quartier("migrate"))
+    result = quartier("invite", "create", "--ttl-hours", "999999999")
+    err = failed(result, status=2)
+    assert "--ttl-hours" in err
+    assert "invite code" not in result.stdout
+
+
+def test_admin_create_refuses_an_empty_real_name_naming_it(quartier: Run) -> None:
+    ok(quartier("migrate"))
+    err = failed(
+        quartier("admin", "create", "bob", "--real-name", "", "--password-stdin", stdin=PASSWORD)
+    )
+    assert "real_name" in err
+    assert json.loads(ok(quartier("members", "list", "--json"))) == []
+
+
+def serve_once(tmp_path: Path, env: dict[str, str]) -> str:
+    """Run ``quartier serve`` until it prints its first-admin invite, stop it with SIGTERM and
+    return the printed code."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    serve_env = {**env, "QUARTIER_SERVER_PORT": str(port), "QUARTIER_SERVER_BASE_URL": base}
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+    log_path = tmp_path / f"serve-{port}.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [str(QUARTIER), "serve"],
+            cwd=tmp_path,
+            env=serve_env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        code = None
+        deadline = time.monotonic() + TIMEOUT
+        while code is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                line = lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if match := INVITE_CODE.search(line):
+                code = match.group(1)
+        assert code, "no invite code printed:\n" + "".join(seen)
+        # A request answered after the code was printed proves serve reached its wait for
+        # signals (it installs the handlers right after printing, without yielding).
+        healthy = False
+        while not healthy and time.monotonic() < deadline and process.poll() is None:
+            try:
+                healthy = http_json(f"{base}/healthz")[0] == 200
+            except OSError:
+                time.sleep(0.1)
+        assert healthy, f"node did not answer; exit status {process.poll()}"
+        process.send_signal(signal.SIGTERM)
+        status = process.wait(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=TIMEOUT)
+        if process.stdout:
+            process.stdout.close()
+    stderr = log_path.read_text(encoding="utf-8")
+    assert status == 0, stderr
+    assert "Traceback" not in stderr
+    return code
+
+
+async def test_serve_revokes_only_its_own_first_admin_invites(
+    quartier: Run,
+    tmp_path: Path,
+    env: dict[str, str],
+    make_node: NodeFactory,
+    make_settings: Any,
+    clock: FakeClock,
+) -> None:
+    await asyncio.to_thread(lambda: ok(quartier("migrate")))
+    out = await asyncio.to_thread(
+        lambda: ok(quartier("invite", "create", "--role", "admin", "--note", "for Zoé"))
+    )
+    match = INVITE_CODE.search(out)
+    assert match, out
+    made_by_hand = match.group(1)
+    first = await asyncio.to_thread(serve_once, tmp_path, env)
+    second = await asyncio.to_thread(serve_once, tmp_path, env)
+    assert first != second
+    clock.now = datetime.now(UTC)
+    client = await make_node(make_settings(), migrate=False)
+
+    def body(code: str, username: str) -> dict[str, str]:
+        return {"invite": code, "username": username, "password": PASSWORD, "real_name": "Z"}
+
+    # The code serve printed first was replaced by the second one...
+    resp = await client.post("/api/v1/accounts", json=body(first, "early"))
+    assert resp.status == 410, await resp.text()
+    # ...but the admin invite made with 'invite create' survived both starts.
+    resp = await client.post("/api/v1/accounts", json=body(made_by_hand, "zoe"))
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["role"] == "admin"
+    resp = await client.post("/api/v1/accounts", json=body(second, "late"))
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["role"] == "admin"

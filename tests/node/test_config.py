@@ -402,3 +402,56 @@ def test_settings_are_frozen(config_path: Path) -> None:
     assert settings.community.name == "Rue des Lilas"
     # Derived values still work on the frozen object.
     assert settings.uris.base_url == "https://lilas.example"
+
+
+# Hardening
+
+
+def test_quartier_variables_that_are_not_settings_are_accepted(config_path: Path) -> None:
+    # ./run exports QUARTIER_VENV and the test suite QUARTIER_TEST_POSTGRES: neither is a typo.
+    config_path.write_text("", encoding="utf-8")
+    settings = load_settings(
+        config_path,
+        environ={
+            "QUARTIER_VENV": "/opt/quartier/.venv",
+            "QUARTIER_TEST_POSTGRES": "postgres://postgres:pw@127.0.0.1/postgres",
+        },
+    )
+    assert settings.server.port == 8080
+    assert settings.storage.database_url == ""
+
+
+def test_an_invalid_database_url_is_reported_without_its_password(config_path: Path) -> None:
+    message = config_error(config_path, "", QUARTIER_STORAGE_DATABASE_URL="mysql://u:s3cret@h/db")
+    assert "storage.database_url" in message
+    assert "environment variable QUARTIER_STORAGE_DATABASE_URL" in message
+    assert "***" in message
+    assert "s3cret" not in message
+
+
+def test_trusted_proxies_accept_addresses_and_networks(config_path: Path) -> None:
+    config_path.write_text('[server]\ntrusted_proxies = ["10.0.0.0/8", "::1"]\n', encoding="utf-8")
+    settings = load_settings(config_path, environ={})
+    assert settings.server.trusted_proxies == ("10.0.0.0/8", "::1")
+    assert [str(n) for n in settings.server.trusted_networks] == ["10.0.0.0/8", "::1/128"]
+
+
+def test_trusted_proxies_from_the_environment(config_path: Path) -> None:
+    config_path.write_text("", encoding="utf-8")
+    settings = load_settings(
+        config_path, environ={"QUARTIER_SERVER_TRUSTED_PROXIES": "127.0.0.1, fd00::/8"}
+    )
+    assert settings.server.trusted_proxies == ("127.0.0.1", "fd00::/8")
+
+
+def test_trusted_proxies_refuse_what_is_not_an_address(config_path: Path) -> None:
+    message = config_error(config_path, '[server]\ntrusted_proxies = ["not-an-ip"]\n')
+    assert "server.trusted_proxies" in message
+    assert "'not-an-ip'" in message
+    assert str(config_path) in message
+
+
+def test_a_language_tag_with_a_trailing_newline_is_refused(config_path: Path) -> None:
+    message = config_error(config_path, '[community]\nlanguages = ["en\\n"]\n')
+    assert "community.languages" in message
+    assert str(config_path) in message
