@@ -201,6 +201,11 @@ async def _serve(args: argparse.Namespace) -> int:
     configure_logging(settings.server.log_level)
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Handlers first: a SIGTERM during start-up must still end in a clean shutdown.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.server.host, settings.server.port)
@@ -217,10 +222,6 @@ async def _serve(args: argparse.Namespace) -> int:
         )
         with activated(app[DATABASE]):
             await _offer_first_admin_invite(app[MEMBERS], settings)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         print("stopping", flush=True)
     finally:

@@ -406,11 +406,9 @@ class MemberService:
             # Lock the admins' rows (PostgreSQL) so two admins demoting each other at the same
             # moment cannot both see "another admin remains"; SQLite transactions are
             # already serialised by tortoise's single connection.
-            admins = (
-                await Member.filter(role=Role.ADMIN)
-                .select_for_update()
-                .values_list("id", flat=True)
-            )
+            # Model rows, not values_list: tortoise 1.1.9 drops FOR UPDATE from values_list.
+            locked = await Member.filter(role=Role.ADMIN).select_for_update().only("id")
+            admins = [admin.id for admin in locked]
             if member.id in admins and role != Role.ADMIN and len(admins) <= 1:
                 raise Conflict("the node must keep at least one admin")
             member.role = role
