@@ -3,6 +3,7 @@
 ProtocolError                 root: something about a protocol document is wrong
 ├── MalformedResource         a WebFinger resource or URI we cannot parse
 ├── KeyFormatError            key material that cannot be loaded or encoded
+├── ActorDocumentError        a remote actor document lacks what we need or contradicts itself
 ├── SignatureError            an HTTP signature cannot be accepted
 │   ├── SignatureMissing      no signature on a request that needs one
 │   ├── SignatureMalformed    Signature / Signature-Input headers we cannot parse
@@ -27,6 +28,10 @@ class MalformedResource(ProtocolError):
 
 class KeyFormatError(ProtocolError):
     """Key material is not in a format we can load."""
+
+
+class ActorDocumentError(ProtocolError):
+    """An actor document is missing what federation needs, or contradicts itself."""
 
 
 class SignatureError(ProtocolError):

@@ -14,6 +14,26 @@ class FederationError(Exception):
     """Root of every error raised by :mod:`federation`."""
 
 
+class DereferenceError(FederationError):
+    """A remote actor or key could not be fetched, parsed or trusted."""
+
+
+class InboxRejected(FederationError):
+    """A delivery we refuse; the node maps each subclass to an HTTP status."""
+
+
+class MalformedActivity(InboxRejected):
+    """The delivery is not a well-formed activity."""
+
+
+class UnverifiedSender(InboxRejected):
+    """We cannot establish that the actor sent this."""
+
+
+class ForbiddenActivity(InboxRejected):
+    """The sender is authentic but the activity is not acceptable."""
+
+
 class TransportError(FederationError):
     """An outbound HTTP request failed or was refused."""
 

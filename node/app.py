@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from federation.dereference import ActorResolver
 from federation.transport import TransportSettings, open_transport
 from node import __version__
 from node.actors.render import instance_username
@@ -14,7 +15,7 @@ from node.actors.service import ensure_instance_actor
 from node.clock import Clock, utc_now
 from node.config import Settings
 from node.db import activated, open_database, require_current_schema
-from node.http import accounts, actors, admin, discovery, health
+from node.http import accounts, actors, admin, discovery, health, inbox
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
@@ -22,6 +23,7 @@ from node.http.keys import (
     DATABASE,
     LOGIN_LIMITER,
     MEMBERS,
+    RESOLVER,
     SETTINGS,
     TRANSPORT,
 )
@@ -47,7 +49,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
     app[ACTOR_DOCUMENTS] = DocumentCache()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_transport)
-    for module in (health, discovery, actors, accounts, admin):
+    for module in (health, discovery, actors, inbox, accounts, admin):
         app.router.add_routes(module.routes)
     return app
 
@@ -84,4 +86,5 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
     )
     async with open_transport(settings) as transport:
         app[TRANSPORT] = transport
+        app[RESOLVER] = ActorResolver(transport, app[CLOCK])
         yield

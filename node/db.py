@@ -22,9 +22,11 @@ from tortoise.migrations.executor import MigrationExecutor
 from node.config import redact_url
 from node.errors import NodeError
 
-APP_LABEL = "node"
-MODEL_MODULES = ["node.members.models", "node.actors.models"]
-MIGRATIONS_MODULE = "node.migrations"
+# Each package owns its models and migrations: app label -> (model modules, migrations).
+APPS = {
+    "node": (["node.members.models", "node.actors.models"], "node.migrations"),
+    "federation": (["federation.models"], "federation.migrations"),
+}
 
 
 class SchemaOutOfDate(NodeError):
@@ -88,11 +90,8 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 def _apps_config() -> dict[str, Any]:
     return {
-        APP_LABEL: {
-            "models": MODEL_MODULES,
-            "default_connection": "default",
-            "migrations": MIGRATIONS_MODULE,
-        }
+        label: {"models": models, "default_connection": "default", "migrations": migrations}
+        for label, (models, migrations) in APPS.items()
     }
 
 

@@ -18,7 +18,6 @@ and a ``safe`` message for the client; internal details stay in logs.
     ├── PayloadTooLarge            413 payload_too_large
     ├── UnsupportedMediaType       415 unsupported_media_type
     ├── TooManyRequests            429 too_many_requests (carries retry_after)
-    ├── FederationUnavailable      501 federation_unavailable
     └── ConfigError                raised at start-up, never reaches HTTP
 """
 
@@ -104,10 +103,6 @@ class TooManyRequests(NodeError):
     def __init__(self, safe: str, *, retry_after: int) -> None:
         super().__init__(safe, details={"retry_after": retry_after})
         self.retry_after = retry_after
-
-
-class FederationUnavailable(NodeError):
-    status, code = 501, "federation_unavailable"
 
 
 class ConfigError(NodeError):

@@ -4,7 +4,6 @@ GET  /users/{username}                          Person
 GET  /users/{username}/{outbox|followers|following}[?page=N]
 GET  /actor                                     the node's Application actor
 GET  /actor/{outbox|followers|following}[?page=N]
-POST /inbox, /users/{username}/inbox, /actor/inbox   not accepted yet (501)
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from activitypub.collections import ordered_collection, ordered_collection_page
 from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
 from node.actors.models import InstanceActor
 from node.actors.render import instance_to_ap
-from node.errors import FederationUnavailable, NotAcceptable, NotFound
+from node.errors import NotAcceptable, NotFound
 from node.http.keys import ACTOR_DOCUMENTS, SETTINGS
 from node.http.parsing import page_number
 from node.members.models import Member
@@ -92,14 +91,6 @@ async def application_collection(request: web.Request) -> web.Response:
     """The Application actor's outbox, followers or following."""
     _negotiate(request)
     return _empty_collection(request, request.app[SETTINGS].uris.instance_actor)
-
-
-@routes.post("/inbox")
-@routes.post(r"/users/{username:[a-z0-9_]{1,30}}/inbox")
-@routes.post("/actor/inbox")
-async def inbox(request: web.Request) -> web.Response:
-    """Inboxes are advertised but this version does not accept activities yet."""
-    raise FederationUnavailable("this node does not accept ActivityPub deliveries yet")
 
 
 def _empty_collection(request: web.Request, actor_id: str) -> web.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from tortoise.context import TortoiseContext
 
+from federation.dereference import ActorResolver
 from federation.transport import Transport
 from node.clock import Clock
 from node.config import Settings
@@ -19,3 +20,4 @@ TRANSPORT = web.AppKey("transport", Transport)
 MEMBERS = web.AppKey("members", MemberService)
 LOGIN_LIMITER = web.AppKey("login_limiter", SlidingWindowLimiter)
 ACTOR_DOCUMENTS = web.AppKey("actor_documents", DocumentCache)
+RESOLVER = web.AppKey("resolver", ActorResolver)

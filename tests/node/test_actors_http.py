@@ -372,11 +372,12 @@ async def test_malformed_page_is_422(node, page):
 # Inboxes
 
 
-async def test_inbox_deliveries_are_refused_explicitly(node):
-    """Until federation lands, a sender is told its delivery was not accepted (not lost)."""
+async def test_every_inbox_refuses_an_unsigned_delivery(node):
+    """The advertised inboxes exist and demand a signature (tests/node/test_inbox.py has more)."""
     await _add_member(node)
     activity = {
         "@context": "https://www.w3.org/ns/activitystreams",
+        "id": "https://remote.example/activities/1",
         "type": "Follow",
         "actor": "https://remote.example/users/alice",
         "object": BOB,
@@ -384,5 +385,4 @@ async def test_inbox_deliveries_are_refused_explicitly(node):
     headers = {"Content-Type": ACTIVITY_JSON, "Accept": ACTIVITY_JSON}
     for path in ["/inbox", "/users/bob/inbox", "/actor/inbox"]:
         resp = await node.post(path, json=activity, headers=headers)
-        assert resp.status == 501, path
-        await error_of(resp, 501, "federation_unavailable")
+        await error_of(resp, 401, "unauthorized")

@@ -1,0 +1,132 @@
+"""Reading actor documents other servers publish (the parser side of :mod:`activitypub.actors`).
+
+Plain JSON, in the compacted shapes Mastodon, GoToSocial, Pleroma/Akkoma and Misskey send: no
+JSON-LD processing (bovine's parser fetches contexts over the network and, offline, silently
+drops ``publicKey``). Only what federation needs is kept: identity, inboxes, and the keys the
+actor vouches for, each bound to the actor as its owner or controller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from activitypub.errors import ActorDocumentError, KeyFormatError
+from activitypub.keys import multibase_to_ed25519
+
+ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
+MAX_KEYS = 20
+
+PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+
+
+@dataclass(frozen=True)
+class ActorDocument:
+    """The parts of a remote actor we rely on."""
+
+    actor_id: str
+    actor_type: str
+    inbox: str
+    shared_inbox: str | None
+    preferred_username: str | None
+    # key id -> public key, only keys whose owner/controller is this actor
+    keys: dict[str, PublicKey] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        """Host (with port) of the actor id."""
+        return urlsplit(self.actor_id).netloc.lower()
+
+
+def parse_actor_document(doc: Any, fetched_from: str) -> ActorDocument:
+    """Parse an actor document fetched from ``fetched_from``.
+
+    The document's ``id`` must be ``fetched_from`` (fragment ignored) or at least on its host:
+    a server must not be able to speak for actors of another host.
+    """
+    if not isinstance(doc, dict):
+        raise ActorDocumentError("the actor document is not a JSON object")
+    actor_id = _string(doc, "id")
+    actor_type = doc.get("type")
+    if isinstance(actor_type, list):
+        actor_type = next((t for t in actor_type if t in ACTOR_TYPES), None)
+    if actor_type not in ACTOR_TYPES:
+        raise ActorDocumentError(f"not an actor type: {actor_type!r}")
+    if not same_host(actor_id, urldefrag(fetched_from)[0]):
+        raise ActorDocumentError(f"{fetched_from} served an actor of another host: {actor_id}")
+    inbox = _string(doc, "inbox")
+    if not same_host(inbox, actor_id):
+        raise ActorDocumentError("the inbox is on another host than the actor")
+    endpoints = doc.get("endpoints")
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
+    shared_inbox = shared if isinstance(shared, str) and same_host(shared, actor_id) else None
+    username = doc.get("preferredUsername")
+    return ActorDocument(
+        actor_id=actor_id,
+        actor_type=str(actor_type),
+        inbox=inbox,
+        shared_inbox=shared_inbox,
+        preferred_username=username if isinstance(username, str) else None,
+        keys=_keys(doc, actor_id),
+    )
+
+
+def same_host(a: str, b: str) -> bool:
+    """Whether two http(s) URLs share scheme, host and port."""
+    try:
+        pa, pb = urlsplit(a), urlsplit(b)
+        return (
+            pa.scheme in ("http", "https")
+            and (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+            and pa.hostname is not None
+        )
+    except ValueError:
+        return False
+
+
+def _keys(doc: dict[str, Any], actor_id: str) -> dict[str, PublicKey]:
+    keys: dict[str, PublicKey] = {}
+    for entry in _as_list(doc.get("publicKey"))[:MAX_KEYS]:
+        if not isinstance(entry, dict):
+            continue
+        key_id, owner, pem = entry.get("id"), entry.get("owner"), entry.get("publicKeyPem")
+        if not (isinstance(key_id, str) and isinstance(pem, str)) or owner != actor_id:
+            continue
+        try:
+            key = serialization.load_pem_public_key(pem.encode("ascii"))
+        except (ValueError, UnicodeEncodeError, TypeError):
+            continue
+        if isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+            keys[key_id] = key
+    for entry in _as_list(doc.get("assertionMethod"))[:MAX_KEYS]:
+        if not isinstance(entry, dict) or entry.get("type") != "Multikey":
+            continue
+        key_id, controller = entry.get("id"), entry.get("controller")
+        multibase = entry.get("publicKeyMultibase")
+        if not (isinstance(key_id, str) and isinstance(multibase, str)) or controller != actor_id:
+            continue
+        try:
+            keys.setdefault(key_id, multibase_to_ed25519(multibase))
+        except KeyFormatError:
+            continue
+    return keys
+
+
+def _string(doc: dict[str, Any], name: str) -> str:
+    value = doc.get(name)
+    if not isinstance(value, str) or not value:
+        raise ActorDocumentError(f"the actor document has no valid {name!r}")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ActorDocumentError(f"{name!r} is not an http(s) URL")
+    return value
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

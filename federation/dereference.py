@@ -1,0 +1,111 @@
+"""Fetching remote actors and their keys, with a cache.
+
+A signature's ``keyId`` names a key; we always fetch the *actor document* it belongs to (the
+URL without its fragment), even when the key URL would serve a stub, and believe only keys the
+actor document itself vouches for. Documents are cached in ``RemoteActor`` for ``ttl``; a caller
+whose signature check failed asks again with ``refresh=True`` once, which follows key rotation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urldefrag, urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from activitypub.actor_documents import ActorDocument, PublicKey, parse_actor_document
+from activitypub.errors import ActorDocumentError, KeyFormatError
+from activitypub.keys import ed25519_to_multibase, multibase_to_ed25519
+from federation.errors import DereferenceError, TransportError
+from federation.models import RemoteActor
+from federation.transport import Transport
+
+Clock = Callable[[], datetime]
+DEFAULT_TTL = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class ResolvedKey:
+    """A public key and the actor that owns it."""
+
+    key_id: str
+    owner: str
+    key: PublicKey
+
+
+class ActorResolver:
+    """Remote actors by URI, through the cache."""
+
+    def __init__(self, transport: Transport, clock: Clock, ttl: timedelta = DEFAULT_TTL) -> None:
+        self._transport = transport
+        self._clock = clock
+        self.ttl = ttl
+
+    async def actor(self, uri: str, *, refresh: bool = False) -> ActorDocument:
+        """The actor document at ``uri``, from the cache unless stale or ``refresh``."""
+        uri = urldefrag(uri)[0]
+        cached = await RemoteActor.get_or_none(uri=uri)
+        if cached is not None and not refresh and self._clock() - cached.fetched_at < self.ttl:
+            return _from_row(cached)
+        try:
+            doc = await self._transport.get_json(uri)
+            parsed = parse_actor_document(doc, uri)
+        except (TransportError, ActorDocumentError) as exc:
+            raise DereferenceError(f"cannot fetch actor {uri}: {exc}") from exc
+        if parsed.actor_id != uri:
+            raise DereferenceError(f"{uri} describes another actor ({parsed.actor_id})")
+        await self._store(parsed)
+        return parsed
+
+    async def key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey:
+        """The key ``key_id`` as vouched for by the actor document it belongs to."""
+        actor = await self.actor(urldefrag(key_id)[0], refresh=refresh)
+        key = actor.keys.get(key_id)
+        if key is None:
+            raise DereferenceError(f"actor {actor.actor_id} does not publish key {key_id}")
+        return ResolvedKey(key_id=key_id, owner=actor.actor_id, key=key)
+
+    async def _store(self, actor: ActorDocument) -> None:
+        values = {
+            "host": urlsplit(actor.actor_id).netloc.lower(),
+            "actor_type": actor.actor_type,
+            "inbox": actor.inbox,
+            "shared_inbox": actor.shared_inbox,
+            "preferred_username": actor.preferred_username,
+            "keys": {key_id: _encode_key(key) for key_id, key in actor.keys.items()},
+            "fetched_at": self._clock(),
+        }
+        await RemoteActor.update_or_create(defaults=values, uri=actor.actor_id)
+
+
+def _encode_key(key: PublicKey) -> str:
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return ed25519_to_multibase(key)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+def _decode_key(text: str) -> PublicKey | None:
+    try:
+        if text.startswith("z"):
+            return multibase_to_ed25519(text)
+        key = serialization.load_pem_public_key(text.encode("ascii"))
+    except (KeyFormatError, ValueError, TypeError):
+        return None
+    return key  # type: ignore[return-value]
+
+
+def _from_row(row: RemoteActor) -> ActorDocument:
+    keys = {key_id: key for key_id, text in row.keys.items() if (key := _decode_key(text))}
+    return ActorDocument(
+        actor_id=row.uri,
+        actor_type=row.actor_type,
+        inbox=row.inbox,
+        shared_inbox=row.shared_inbox,
+        preferred_username=row.preferred_username,
+        keys=keys,
+    )

@@ -1,0 +1,198 @@
+"""Accepting activities delivered to our inboxes.
+
+``accept`` does, in order: parse (size is capped by the caller) and shape checks; HTTP signature
+(draft-cavage or RFC 9421, freshness and digest); the signer's key, fetched through the actor
+document and re-fetched once if it does not verify (key rotation); binding: the key's owner
+must be the activity's actor, unless the activity carries a valid FEP-8b32 proof by its actor
+(relayed activities); the activity id must be on the actor's host; blocked senders are dropped
+quietly; duplicates (same activity id) are recognised; the activity is stored durably. Only
+then may the caller answer 202. Processing happens later, in the worker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+from tortoise.exceptions import IntegrityError
+
+from activitypub.actor_documents import same_host
+from activitypub.errors import ProofError, SignatureError, SignatureInvalid, UnsupportedAlgorithm
+from activitypub.proofs import proof_verification_method, verify_proof
+from activitypub.signatures import (
+    DEFAULT_FRESHNESS,
+    FreshnessPolicy,
+    Headers,
+    parse_signature,
+    verify_signature,
+)
+from federation.dereference import ActorResolver
+from federation.errors import (
+    DereferenceError,
+    ForbiddenActivity,
+    MalformedActivity,
+    UnverifiedSender,
+)
+from federation.models import URI_LENGTH, InboundMessage
+
+MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    """A delivery as received: ``url`` is absolute, as the sender addressed it (raw path)."""
+
+    method: str
+    url: str
+    headers: Headers
+    body: bytes
+    recipient: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxPolicy:
+    """What the community lets in; ``is_blocked`` takes a host."""
+
+    freshness: FreshnessPolicy = DEFAULT_FRESHNESS
+    is_blocked: Callable[[str], bool] = field(default=lambda host: False)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The outcome of a delivery the sender should see as accepted (202)."""
+
+    activity_id: str
+    actor: str
+    duplicate: bool = False
+    dropped: bool = False
+
+
+async def accept(
+    request: InboundRequest,
+    resolver: ActorResolver,
+    now: datetime,
+    policy: InboxPolicy | None = None,
+) -> Accepted:
+    """Verify and store one delivery; raises an ``InboxRejected`` subclass when refused."""
+    policy = policy or InboxPolicy()
+    activity = _parse(request.body)
+    activity_id, actor, activity_type = _shape(activity)
+    await _authenticate(request, activity, actor, resolver, now, policy)
+    if not same_host(activity_id, actor):
+        raise ForbiddenActivity(f"activity {activity_id} is not on the host of its actor {actor}")
+    if policy.is_blocked(urlsplit(actor).netloc.lower()):
+        return Accepted(activity_id=activity_id, actor=actor, dropped=True)
+    try:
+        await InboundMessage.create(
+            activity_id=activity_id,
+            actor=actor,
+            activity_type=activity_type,
+            recipient=request.recipient,
+            body=activity,
+            received_at=now,
+            next_attempt_at=now,
+        )
+    except IntegrityError:
+        return Accepted(activity_id=activity_id, actor=actor, duplicate=True)
+    return Accepted(activity_id=activity_id, actor=actor)
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        activity = json.loads(body)
+    except (ValueError, RecursionError):
+        raise MalformedActivity("the body is not valid JSON") from None
+    if not isinstance(activity, dict):
+        raise MalformedActivity("the body is not a JSON object")
+    if _depth(activity) > MAX_DEPTH:
+        raise MalformedActivity(f"the activity is nested deeper than {MAX_DEPTH} levels")
+    return activity
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
+def _shape(activity: dict[str, Any]) -> tuple[str, str, str]:
+    activity_id = _uri(activity.get("id"), "id")
+    actor_value = activity.get("actor")
+    if isinstance(actor_value, dict):
+        actor_value = actor_value.get("id")
+    actor = _uri(actor_value, "actor")
+    activity_type = activity.get("type")
+    if not isinstance(activity_type, str) or not 0 < len(activity_type) <= 64:
+        raise MalformedActivity("'type' must be a string of 1 to 64 characters")
+    return activity_id, actor, activity_type
+
+
+def _uri(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= URI_LENGTH:
+        raise MalformedActivity(f"{name!r} must be a URI string")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "\x00" in value:
+        raise MalformedActivity(f"{name!r} must be an http(s) URI")
+    return value
+
+
+async def _authenticate(
+    request: InboundRequest,
+    activity: dict[str, Any],
+    actor: str,
+    resolver: ActorResolver,
+    now: datetime,
+    policy: InboxPolicy,
+) -> None:
+    try:
+        to_verify = parse_signature(
+            request.method, request.url, request.headers, request.body, now, policy.freshness
+        )
+    except SignatureError as exc:
+        raise UnverifiedSender(f"signature refused: {exc}") from None
+    signer = await _verified_signer(to_verify, resolver)
+    if signer == actor:
+        return
+    # Signed by someone else: acceptable only with the actor's own integrity proof (relays).
+    if "proof" in activity and await _proof_by(activity, actor, resolver):
+        return
+    raise UnverifiedSender(f"signed by {signer}, not by the actor {actor}")
+
+
+async def _verified_signer(to_verify: Any, resolver: ActorResolver) -> str:
+    for refresh in (False, True):
+        try:
+            resolved = await resolver.key(to_verify.key_id, refresh=refresh)
+            verify_signature(to_verify, resolved.key)
+        except DereferenceError as exc:
+            raise UnverifiedSender(f"cannot get the signer's key: {exc}") from None
+        except UnsupportedAlgorithm as exc:
+            raise UnverifiedSender(f"signature refused: {exc}") from None
+        except SignatureInvalid:
+            continue  # maybe the key was rotated: fetch the actor again, once
+        return resolved.owner
+    raise UnverifiedSender("the signature does not verify with the signer's key")
+
+
+async def _proof_by(activity: dict[str, Any], actor: str, resolver: ActorResolver) -> bool:
+    try:
+        method = proof_verification_method(activity)
+        if urldefrag(method)[0] != actor:
+            return False
+        resolved = await resolver.key(method)
+        verify_proof(activity, resolved.key)  # type: ignore[arg-type]
+    except (ProofError, DereferenceError, TypeError):
+        return False
+    return resolved.owner == actor

@@ -1,0 +1,56 @@
+"""What federation keeps: remote actors we know, and inbound activities waiting for the worker."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+URI_LENGTH = 2048
+
+
+class RemoteActor(Model):
+    """A cached remote actor document and the keys it vouches for."""
+
+    id = fields.IntField(primary_key=True)
+    uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    host = fields.CharField(max_length=255, db_index=True)
+    actor_type = fields.CharField(max_length=32)
+    inbox = fields.CharField(max_length=URI_LENGTH)
+    shared_inbox = fields.CharField(max_length=URI_LENGTH, null=True)
+    preferred_username = fields.CharField(max_length=255, null=True)
+    # key id -> PEM (RSA, EC) or Multikey (Ed25519), as published
+    keys: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    fetched_at = fields.DatetimeField()
+
+    class Meta:
+        table = "remote_actor"
+
+
+class InboundState(StrEnum):
+    """Where an accepted activity is in its processing."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class InboundMessage(Model):
+    """An accepted, verified activity: stored before we answer 202, processed by the worker."""
+
+    id = fields.BigIntField(primary_key=True)
+    activity_id = fields.CharField(max_length=URI_LENGTH, unique=True)
+    actor = fields.CharField(max_length=URI_LENGTH)
+    activity_type = fields.CharField(max_length=64)
+    # the local recipient the sender addressed (personal inbox), or None for a shared inbox
+    recipient = fields.CharField(max_length=URI_LENGTH, null=True)
+    body: fields.Field[dict[str, object]] = fields.JSONField()
+    received_at = fields.DatetimeField()
+    state = fields.CharEnumField(InboundState, max_length=16, default=InboundState.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    last_error = fields.TextField(default="")
+
+    class Meta:
+        table = "inbound_message"

@@ -1,0 +1,57 @@
+"""Inboxes: where other servers deliver activities.
+
+    POST /inbox                     the shared inbox
+    POST /users/{username}/inbox    a member's inbox
+    POST /actor/inbox               the node's Application actor
+
+Thin: the federation layer verifies and stores (see federation/inbound.py); this maps its
+refusals to statuses. 202 means stored durably; processing happens in the worker.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from federation.errors import ForbiddenActivity, MalformedActivity, UnverifiedSender
+from federation.inbound import InboundRequest, accept
+from node.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
+from node.http.keys import CLOCK, RESOLVER, SETTINGS
+from node.members.models import Member
+
+routes = web.RouteTableDef()
+
+_ACTIVITY_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+
+
+@routes.post("/inbox")
+@routes.post("/actor/inbox")
+@routes.post(r"/users/{username:[a-z0-9_]{1,30}}/inbox")
+async def inbox(request: web.Request) -> web.Response:
+    """Accept one signed delivery: 202 once stored, 400/401/403 with the reason otherwise."""
+    if request.content_type not in _ACTIVITY_TYPES:
+        raise UnsupportedMediaType("deliver activities as application/activity+json")
+    settings = request.app[SETTINGS]
+    recipient = None
+    username = request.match_info.get("username")
+    if username is not None:
+        if not await Member.exists(username=username):
+            raise NotFound("no such actor")
+        recipient = settings.uris.actor(username)
+    body = await request.read()
+    delivery = InboundRequest(
+        method=request.method,
+        # As the sender addressed it: our public origin plus the path and query as received.
+        url=settings.server.base_url + request.raw_path,
+        headers=list(request.headers.items()),
+        body=body,
+        recipient=recipient,
+    )
+    try:
+        await accept(delivery, request.app[RESOLVER], request.app[CLOCK]())
+    except MalformedActivity as exc:
+        raise BadRequest(str(exc)) from None
+    except UnverifiedSender as exc:
+        raise Unauthorized(str(exc)) from None
+    except ForbiddenActivity as exc:
+        raise Forbidden(str(exc)) from None
+    return web.Response(status=202)
