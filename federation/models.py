@@ -33,7 +33,8 @@ class InboundState(StrEnum):
 
     PENDING = "pending"
     DONE = "done"
-    FAILED = "failed"
+    IGNORED = "ignored"  # no handler for its type in this version; kept for a later one
+    FAILED = "failed"  # the handler failed max_attempts times
 
 
 class InboundMessage(Model):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from aiohttp import web
 
 from federation.dereference import ActorResolver
+from federation.dispatch import Dispatcher
 from federation.transport import TransportSettings, open_transport
+from federation.worker import InboundWorker
 from node import __version__
 from node.actors.render import instance_username
 from node.actors.service import ensure_instance_actor
@@ -21,6 +24,8 @@ from node.http.keys import (
     ACTOR_DOCUMENTS,
     CLOCK,
     DATABASE,
+    DISPATCHER,
+    INBOUND_WORKER,
     LOGIN_LIMITER,
     MEMBERS,
     RESOLVER,
@@ -32,9 +37,13 @@ from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application:
+def create_app(
+    settings: Settings, *, clock: Clock = utc_now, run_worker: bool = True
+) -> web.Application:
     """Build the node's web application. Start-up opens the database (refusing an unmigrated
-    schema), ensures the node's own actor exists and opens the outbound HTTP session."""
+    schema), ensures the node's own actor exists, opens the outbound transport and, with
+    ``run_worker``, starts the inbound worker in the background (tests leave it off and call
+    ``app[INBOUND_WORKER].run_once()`` to drive it deterministically)."""
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
         middlewares=[request_context, discovery_cors, json_errors, database],
@@ -47,8 +56,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> web.Application
         accounts_cfg.login_max_attempts, accounts_cfg.login_window_seconds, clock
     )
     app[ACTOR_DOCUMENTS] = DocumentCache()
+    app[DISPATCHER] = Dispatcher()
+    app[INBOUND_WORKER] = InboundWorker(app[DISPATCHER], clock)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_transport)
+    if run_worker:
+        app.cleanup_ctx.append(_background_worker)
     for module in (health, discovery, actors, inbox, accounts, admin):
         app.router.add_routes(module.routes)
     return app
@@ -72,6 +85,16 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
             await ensure_instance_actor()
         app[DATABASE] = ctx
         yield
+
+
+async def _background_worker(app: web.Application) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    # Created inside the node's ORM context, so the task (which copies the context) uses it.
+    with activated(app[DATABASE]):
+        task = asyncio.create_task(app[INBOUND_WORKER].run(stop), name="inbound-worker")
+    yield
+    stop.set()
+    await task
 
 
 async def _transport(app: web.Application) -> AsyncIterator[None]:

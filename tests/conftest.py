@@ -109,7 +109,8 @@ async def make_node(aiohttp_client: Any, clock: FakeClock) -> NodeFactory:
     async def start(settings: Settings, *, migrate: bool = True) -> TestClient:
         if migrate:
             await apply_migrations(settings.database_url)
-        return await aiohttp_client(create_app(settings, clock=clock))
+        # The worker is driven by the tests (run_once), not left running in the background.
+        return await aiohttp_client(create_app(settings, clock=clock, run_worker=False))
 
     return start
 

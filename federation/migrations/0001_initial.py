@@ -1,11 +1,9 @@
-import functools
-from json import dumps, loads
-
-from tortoise import fields, migrations
+from tortoise import migrations
 from tortoise.migrations import operations as ops
-
+import functools
 from federation.models import InboundState
-
+from json import dumps, loads
+from tortoise import fields
 
 class Migration(migrations.Migration):
     initial = True
@@ -21,7 +19,7 @@ class Migration(migrations.Migration):
                 ('recipient', fields.CharField(null=True, max_length=2048)),
                 ('body', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('received_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
-                ('state', fields.CharEnumField(default=InboundState.PENDING, description='PENDING: pending\nDONE: done\nFAILED: failed', enum_type=InboundState, max_length=16)),
+                ('state', fields.CharEnumField(default=InboundState.PENDING, description='PENDING: pending\nDONE: done\nIGNORED: ignored\nFAILED: failed', enum_type=InboundState, max_length=16)),
                 ('attempts', fields.IntField(default=0)),
                 ('next_attempt_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
                 ('last_error', fields.TextField(default='', unique=False)),

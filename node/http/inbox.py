@@ -15,7 +15,7 @@ from aiohttp import web
 from federation.errors import ForbiddenActivity, MalformedActivity, UnverifiedSender
 from federation.inbound import InboundRequest, accept
 from node.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
-from node.http.keys import CLOCK, RESOLVER, SETTINGS
+from node.http.keys import CLOCK, INBOUND_WORKER, RESOLVER, SETTINGS
 from node.members.models import Member
 
 routes = web.RouteTableDef()
@@ -47,11 +47,13 @@ async def inbox(request: web.Request) -> web.Response:
         recipient=recipient,
     )
     try:
-        await accept(delivery, request.app[RESOLVER], request.app[CLOCK]())
+        outcome = await accept(delivery, request.app[RESOLVER], request.app[CLOCK]())
     except MalformedActivity as exc:
         raise BadRequest(str(exc)) from None
     except UnverifiedSender as exc:
         raise Unauthorized(str(exc)) from None
     except ForbiddenActivity as exc:
         raise Forbidden(str(exc)) from None
+    if not (outcome.duplicate or outcome.dropped):
+        request.app[INBOUND_WORKER].wake()
     return web.Response(status=202)

@@ -6,7 +6,9 @@ from aiohttp import web
 from tortoise.context import TortoiseContext
 
 from federation.dereference import ActorResolver
+from federation.dispatch import Dispatcher
 from federation.transport import Transport
+from federation.worker import InboundWorker
 from node.clock import Clock
 from node.config import Settings
 from node.http.doc_cache import DocumentCache
@@ -21,3 +23,5 @@ MEMBERS = web.AppKey("members", MemberService)
 LOGIN_LIMITER = web.AppKey("login_limiter", SlidingWindowLimiter)
 ACTOR_DOCUMENTS = web.AppKey("actor_documents", DocumentCache)
 RESOLVER = web.AppKey("resolver", ActorResolver)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+INBOUND_WORKER = web.AppKey("inbound_worker", InboundWorker)

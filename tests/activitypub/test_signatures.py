@@ -839,7 +839,7 @@ def _mutate(value: str, rng: random.Random) -> str:
 
 
 def test_fuzzed_headers_only_raise_signature_errors() -> None:
-    rng = random.Random(20261126)  # noqa: S311 - reproducible fuzzing, not cryptography
+    rng = random.Random(20261126)
     templates = [_signed_post(), _rfc_post(ALICE_KEY), _rfc_post(ALICE_ED, "ed25519")]
     keys = [ALICE_KEY.public_key(), ALICE_ED.public_key(), SHARED_SECRET]
     names = ["Signature", "Signature-Input", "Digest", "Content-Digest", "Date", "Host"]
@@ -866,7 +866,7 @@ def test_fuzzed_headers_only_raise_signature_errors() -> None:
 
 
 def test_random_bytes_as_every_header_only_raise_signature_errors() -> None:
-    rng = random.Random(9421)  # noqa: S311 - reproducible fuzzing, not cryptography
+    rng = random.Random(9421)
     for _ in range(500):
         headers = [(name, _random_text(rng)) for name in ("Signature", "Date", "Host", "Digest")]
         if rng.random() < 0.5:

@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from activitypub.keys import ed25519_to_multibase
 from activitypub.proofs import create_proof
 from activitypub.signatures import sign_request
-from federation.models import InboundMessage
+from federation.dispatch import InboundActivity
+from federation.models import InboundMessage, InboundState
 from node.db import activated
-from node.http.keys import DATABASE
+from node.http.keys import DATABASE, DISPATCHER, INBOUND_WORKER
 from tests.api import bootstrap_invite, error_of, register
 
 NODE = "http://127.0.0.1:8080"  # the test node's base_url (make_settings)
@@ -284,3 +285,19 @@ async def test_a_relayed_activity_with_a_forged_proof_is_refused(node, clock, re
     signed = create_proof(follow(alice), relay.ed_key, f"{alice.id}#ed25519-key", clock.now)
     resp = await deliver(node, clock, relay, signed)
     await error_of(resp, 401, "unauthorized")
+
+
+async def test_the_worker_hands_a_stored_delivery_to_the_registered_handler(node, clock, remote):
+    received: list[InboundActivity] = []
+
+    async def on_follow(activity: InboundActivity) -> None:
+        received.append(activity)
+
+    node.app[DISPATCHER].register("Follow", on_follow)
+    alice = remote.add("alice")
+    assert (await deliver(node, clock, alice, follow(alice))).status == 202
+    with activated(node.app[DATABASE]):
+        assert await node.app[INBOUND_WORKER].run_once() == 1
+    assert [(a.actor, a.activity_type) for a in received] == [(alice.id, "Follow")]
+    [message] = await stored(node)
+    assert message.state == InboundState.DONE

@@ -1,0 +1,126 @@
+"""The inbound worker: processes stored activities, retrying failures with backoff.
+
+Rows are the queue (``InboundMessage``): nothing to flush or replay, and a restart simply
+continues. ``run_once()`` processes what is due now and returns how many rows it handled, so
+tests drive the worker deterministically; ``run()`` loops until stopped, waking early when an
+inbox stores something new. Activities without a handler are kept as ``ignored``, not deleted,
+so a later version that learns to handle them can still act on them. On SQLite exactly one
+worker runs, inside ``quartier serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from federation.dispatch import Dispatcher, InboundActivity, object_type_of
+from federation.models import InboundMessage, InboundState
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+MAX_ERROR_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter; after ``max_attempts`` a row is marked failed."""
+
+    first_delay: timedelta = timedelta(seconds=30)
+    factor: float = 2.0
+    max_delay: timedelta = timedelta(hours=6)
+    max_attempts: int = 10
+    jitter: float = 0.2  # +- this fraction, so retries of one burst do not stay in step
+
+    def delay(self, attempt: int, rng: random.Random) -> timedelta:
+        """Wait before attempt number ``attempt + 1`` (``attempt`` counts from 1)."""
+        base = min(self.first_delay * self.factor ** (attempt - 1), self.max_delay)
+        return base * (1 + rng.uniform(-self.jitter, self.jitter))
+
+
+class InboundWorker:
+    """Processes due ``InboundMessage`` rows through the dispatcher."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        clock: Clock,
+        *,
+        policy: RetryPolicy | None = None,
+        batch_size: int = 100,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self.policy = policy or RetryPolicy()
+        self.batch_size = batch_size
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New work was stored: do not wait for the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Process every row due now (up to ``batch_size``); returns how many were handled."""
+        now = self._clock()
+        rows = (
+            await InboundMessage.filter(state=InboundState.PENDING, next_attempt_at__lte=now)
+            .order_by("id")
+            .limit(self.batch_size)
+        )
+        for row in rows:
+            await self._process(row, now)
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
+        """Loop until ``stop`` is set; errors of one cycle are logged, never fatal."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("inbound worker cycle failed")
+                handled = 0
+            if handled:
+                continue
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=poll_interval, return_when="FIRST_COMPLETED")
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def _process(self, row: InboundMessage, now: datetime) -> None:
+        activity = InboundActivity(
+            activity_id=row.activity_id,
+            actor=row.actor,
+            activity_type=row.activity_type,
+            object_type=object_type_of(row.body),
+            recipient=row.recipient,
+            body=row.body,
+        )
+        handler = self._dispatcher.handler_for(activity)
+        if handler is None:
+            row.state = InboundState.IGNORED
+            await row.save(update_fields=["state"])
+            return
+        try:
+            await handler(activity)
+        except Exception as exc:
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+            if row.attempts >= self.policy.max_attempts:
+                row.state = InboundState.FAILED
+                log.warning("giving up on %s after %d attempts", row.activity_id, row.attempts)
+            else:
+                row.next_attempt_at = now + self.policy.delay(row.attempts, self._rng)
+                log.info("will retry %s: %s", row.activity_id, row.last_error)
+            await row.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
+            return
+        row.state = InboundState.DONE
+        await row.save(update_fields=["state"])

@@ -1,0 +1,155 @@
+"""The inbound worker and the dispatcher, on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from federation.dispatch import Dispatcher, InboundActivity
+from federation.models import InboundMessage, InboundState
+from federation.worker import InboundWorker, RetryPolicy
+from node.db import activated, apply_migrations, open_database
+from tests.conftest import FakeClock
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[None]:
+    await apply_migrations(database_url)
+    async with open_database(database_url) as ctx:
+        with activated(ctx):
+            yield
+
+
+async def store(
+    clock: FakeClock, n: int, activity_type: str = "Follow", obj=None
+) -> InboundMessage:
+    body = {"id": f"https://a.example/{n}", "type": activity_type, "actor": "https://a.example/u"}
+    if obj is not None:
+        body["object"] = obj
+    return await InboundMessage.create(
+        activity_id=body["id"],
+        actor=body["actor"],
+        activity_type=activity_type,
+        body=body,
+        received_at=clock.now,
+        next_attempt_at=clock.now,
+    )
+
+
+async def state_of(row: InboundMessage) -> InboundMessage:
+    return await InboundMessage.get(id=row.id)
+
+
+async def test_a_handled_activity_reaches_its_handler_once_and_is_done(db, clock):
+    seen: list[InboundActivity] = []
+
+    async def on_follow(activity: InboundActivity) -> None:
+        seen.append(activity)
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", on_follow)
+    worker = InboundWorker(dispatcher, clock)
+    row = await store(clock, 1, obj="https://b.example/users/bob")
+    assert await worker.run_once() == 1
+    assert await worker.run_once() == 0
+    assert [a.activity_id for a in seen] == ["https://a.example/1"]
+    assert seen[0].object_type is None
+    assert (await state_of(row)).state == InboundState.DONE
+
+
+async def test_an_exact_object_type_handler_wins_over_the_generic_one(db, clock):
+    calls: list[str] = []
+
+    async def generic(activity: InboundActivity) -> None:
+        calls.append("generic")
+
+    async def notes(activity: InboundActivity) -> None:
+        calls.append("note")
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", generic)
+    dispatcher.register("Create", notes, object_type="Note")
+    await store(clock, 1, "Create", {"type": "Note", "content": "hi"})
+    await store(clock, 2, "Create", {"type": "Question"})
+    await InboundWorker(dispatcher, clock).run_once()
+    assert calls == ["note", "generic"]
+    with pytest.raises(ValueError, match="already registered"):
+        dispatcher.register("Create", notes, object_type="Note")
+
+
+async def test_an_activity_without_handler_is_kept_as_ignored(db, clock):
+    row = await store(clock, 1, "Like")
+    assert await InboundWorker(Dispatcher(), clock).run_once() == 1
+    kept = await state_of(row)
+    assert kept.state == InboundState.IGNORED
+    assert kept.body["type"] == "Like"
+
+
+async def test_a_failing_handler_is_retried_with_backoff_then_given_up(db, clock):
+    attempts = 0
+
+    async def flaky(activity: InboundActivity) -> None:
+        nonlocal attempts
+        attempts += 1
+        raise RuntimeError("database of the other service is down")
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", flaky)
+    policy = RetryPolicy(first_delay=timedelta(seconds=30), max_attempts=3, jitter=0.2)
+    worker = InboundWorker(dispatcher, clock, policy=policy, rng=random.Random(7))
+    row = await store(clock, 1)
+
+    await worker.run_once()
+    first = await state_of(row)
+    assert (first.state, first.attempts) == (InboundState.PENDING, 1)
+    assert "database of the other service is down" in first.last_error
+    delay = first.next_attempt_at - clock.now
+    assert timedelta(seconds=24) <= delay <= timedelta(seconds=36)
+
+    assert await worker.run_once() == 0  # not due yet
+    clock.advance(seconds=37)
+    await worker.run_once()
+    second = await state_of(row)
+    assert second.attempts == 2
+    assert timedelta(seconds=48) <= second.next_attempt_at - clock.now <= timedelta(seconds=72)
+
+    clock.advance(seconds=73)
+    await worker.run_once()
+    assert (await state_of(row)).state == InboundState.FAILED
+    assert attempts == 3
+    clock.advance(days=1)
+    assert await worker.run_once() == 0
+
+
+def test_backoff_grows_exponentially_and_is_capped():
+    policy = RetryPolicy(first_delay=timedelta(seconds=30), max_delay=timedelta(hours=6), jitter=0)
+    rng = random.Random(1)
+    delays = [policy.delay(n, rng) for n in (1, 2, 3, 20)]
+    assert delays[:3] == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
+    assert delays[3] == timedelta(hours=6)
+
+
+async def test_the_background_loop_processes_new_work_when_woken_and_stops(db, clock):
+    done = asyncio.Event()
+
+    async def on_follow(activity: InboundActivity) -> None:
+        done.set()
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", on_follow)
+    worker = InboundWorker(dispatcher, clock)
+    stop = asyncio.Event()
+    # A long poll interval: only wake() can make the loop see the row quickly.
+    task = asyncio.create_task(worker.run(stop, poll_interval=3600))
+    await asyncio.sleep(0)
+    await store(clock, 1)
+    worker.wake()
+    await asyncio.wait_for(done.wait(), timeout=30)
+    stop.set()
+    await asyncio.wait_for(task, timeout=30)
+    assert task.done()
+    assert task.exception() is None
