@@ -55,3 +55,40 @@ class InboundMessage(Model):
 
     class Meta:
         table = "inbound_message"
+
+
+class DeliveryState(StrEnum):
+    """Where an outbound delivery is."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up (horizon passed, permanent refusal, or the recipient is gone)
+
+
+class Delivery(Model):
+    """One activity to POST to one inbox, written in the transaction of the change it reports.
+
+    (No semicolons in model docstrings: tortoise copies them into the schema SQL, where a
+    semicolon splits the statement.)
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    activity_id = fields.CharField(max_length=URI_LENGTH, db_index=True)
+    inbox = fields.CharField(max_length=URI_LENGTH)
+    host = fields.CharField(max_length=255, db_index=True)
+    # the local actor whose key signs the request
+    signer = fields.CharField(max_length=URI_LENGTH)
+    body = fields.TextField()
+    state = fields.CharEnumField(DeliveryState, max_length=16, default=DeliveryState.PENDING)
+    attempts = fields.IntField(default=0)
+    created_at = fields.DatetimeField()
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    # a worker holds the row until then; another may take it over after (crash recovery)
+    lease_until = fields.DatetimeField(null=True)
+    last_status = fields.IntField(null=True)
+    last_error = fields.TextField(default="")
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "delivery"
+        unique_together = (("activity_id", "inbox"),)

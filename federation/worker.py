@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,6 +40,32 @@ class RetryPolicy:
         """Wait before attempt number ``attempt + 1`` (``attempt`` counts from 1)."""
         base = min(self.first_delay * self.factor ** (attempt - 1), self.max_delay)
         return base * (1 + rng.uniform(-self.jitter, self.jitter))
+
+
+async def poll_loop(
+    cycle: Callable[[], Awaitable[int]],
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    poll_interval: float,
+    name: str,
+) -> None:
+    """Run ``cycle`` until ``stop``: again at once while it finds work, else after
+    ``poll_interval`` or as soon as ``wake`` is set. A failing cycle is logged, never fatal."""
+    while not stop.is_set():
+        try:
+            handled = await cycle()
+        except Exception:
+            log.exception("%s worker cycle failed", name)
+            handled = 0
+        if handled:
+            continue
+        wake.clear()
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=poll_interval, return_when="FIRST_COMPLETED")
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
 
 class InboundWorker:
@@ -78,22 +104,8 @@ class InboundWorker:
         return len(rows)
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
-        """Loop until ``stop`` is set; errors of one cycle are logged, never fatal."""
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("inbound worker cycle failed")
-                handled = 0
-            if handled:
-                continue
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            try:
-                await asyncio.wait(waiters, timeout=poll_interval, return_when="FIRST_COMPLETED")
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
+        """Loop until ``stop`` is set (see :func:`poll_loop`)."""
+        await poll_loop(self.run_once, self._wake, stop, poll_interval, "inbound")
 
     async def _process(self, row: InboundMessage, now: datetime) -> None:
         activity = InboundActivity(

@@ -1,0 +1,232 @@
+"""Outbound delivery: ``publish`` writes rows, ``DeliveryWorker`` signs and POSTs them.
+
+``publish`` only inserts ``Delivery`` rows, one per distinct inbox, so the caller can do it in
+the same transaction as the change it reports: either both happen or neither. The worker then
+delivers, signing each request with the local actor's key (draft-cavage ``rsa-sha256``):
+
+- 2xx: delivered. 410 Gone: the recipient is gone; dead, and ``on_gone`` tells the node.
+- 429: retried after the peer's ``Retry-After`` (capped). Other 4xx (except 408): dead, the
+  peer refuses it for good. 5xx, 408, timeouts, connection errors: retried with exponential
+  backoff and jitter until ``horizon`` (3 days) after creation, then dead.
+- A target we must not reach (private address, plain http): dead at once.
+
+New work goes before the backlog (rows never tried first), each host gets at most
+``per_host`` requests at a time, and rows are leased while in flight so a crashed worker's
+rows are taken up again when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from activitypub.signatures import sign_request
+from federation.errors import ForbiddenAddress, ForbiddenScheme, TransportError
+from federation.models import Delivery, DeliveryState
+from federation.transport import Transport
+from federation.worker import RetryPolicy, poll_loop
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# local actor URI -> (key id, RSA private key)
+SignerKeys = Callable[[str], Awaitable[tuple[str, rsa.RSAPrivateKey]]]
+GoneHook = Callable[[str], Awaitable[None]]
+MAX_ERROR_LENGTH = 2000
+
+
+async def publish(
+    activity: dict[str, Any], inboxes: Iterable[str], signer: str, now: datetime
+) -> int:
+    """Queue ``activity`` for every distinct inbox; returns how many deliveries were queued.
+
+    Call it inside the transaction of the change the activity reports.
+    """
+    body = json.dumps(activity, separators=(",", ":"))
+    targets = sorted(set(inboxes))
+    await Delivery.bulk_create(
+        [
+            Delivery(
+                activity_id=activity["id"],
+                inbox=inbox,
+                host=urlsplit(inbox).netloc.lower(),
+                signer=signer,
+                body=body,
+                created_at=now,
+                next_attempt_at=now,
+            )
+            for inbox in targets
+        ]
+    )
+    return len(targets)
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How hard and how fast we deliver."""
+
+    retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(
+            first_delay=timedelta(minutes=1), max_delay=timedelta(hours=6), max_attempts=1_000
+        )
+    )
+    horizon: timedelta = timedelta(days=3)
+    per_host: int = 4
+    concurrency: int = 32
+    batch_size: int = 200
+    lease: timedelta = timedelta(minutes=5)
+    max_retry_after: timedelta = timedelta(hours=12)
+
+
+class DeliveryWorker:
+    """Delivers due ``Delivery`` rows."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        signer_keys: SignerKeys,
+        clock: Clock,
+        *,
+        policy: DeliveryPolicy | None = None,
+        on_gone: GoneHook | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._transport = transport
+        self._signer_keys = signer_keys
+        self._clock = clock
+        self.policy = policy or DeliveryPolicy()
+        self._on_gone = on_gone
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New deliveries were queued."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Deliver what is due now (one batch); returns how many rows were attempted."""
+        rows = await self._claim()
+        if not rows:
+            return 0
+        overall = asyncio.Semaphore(self.policy.concurrency)
+        hosts: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(self.policy.per_host)
+        )
+
+        async def one(row: Delivery) -> None:
+            async with overall, hosts[row.host]:
+                await self._deliver(row)
+
+        await asyncio.gather(*(one(row) for row in rows))
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
+        """Loop until ``stop`` is set (see :func:`federation.worker.poll_loop`)."""
+        await poll_loop(self.run_once, self._wake, stop, poll_interval, "delivery")
+
+    async def _claim(self) -> list[Delivery]:
+        now = self._clock()
+        due = (
+            Delivery.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .order_by("attempts", "id")  # never-tried rows first: new work before backlog
+            .limit(self.policy.batch_size)
+        )
+        async with in_transaction():
+            # SKIP LOCKED: several workers on PostgreSQL each take different rows. SQLite
+            # ignores it, and runs exactly one worker.
+            rows = await due.select_for_update(skip_locked=True)
+            if rows:
+                await Delivery.filter(id__in=[r.id for r in rows]).update(
+                    lease_until=now + self.policy.lease
+                )
+        return rows
+
+    async def _deliver(self, row: Delivery) -> None:
+        now = self._clock()
+        body = row.body.encode("utf-8")
+        try:
+            key_id, key = await self._signer_keys(row.signer)
+            headers = sign_request("POST", row.inbox, body, key_id, key, now)
+            headers["Content-Type"] = "application/activity+json"
+            response = await self._transport.request("POST", row.inbox, headers=headers, body=body)
+        except (ForbiddenAddress, ForbiddenScheme) as exc:
+            await self._give_up(row, None, str(exc))
+            return
+        except TransportError as exc:
+            await self._retry(row, None, str(exc), now)
+            return
+        status = response.status
+        if 200 <= status < 300:
+            row.state, row.delivered_at, row.last_status = DeliveryState.DELIVERED, now, status
+            row.lease_until = None
+            await row.save(update_fields=["state", "delivered_at", "last_status", "lease_until"])
+        elif status == 410:
+            await self._give_up(row, status, "the recipient is gone")
+            if self._on_gone is not None:
+                await self._on_gone(row.inbox)
+        elif status == 429:
+            wait = _retry_after(response.headers.get("Retry-After"), now)
+            await self._retry(row, status, "rate limited by the peer", now, wait)
+        elif 400 <= status < 500 and status != 408:
+            await self._give_up(row, status, f"refused with {status}")
+        else:
+            await self._retry(row, status, f"answered {status}", now)
+
+    async def _retry(
+        self,
+        row: Delivery,
+        status: int | None,
+        error: str,
+        now: datetime,
+        wait: timedelta | None = None,
+    ) -> None:
+        row.attempts += 1
+        if now - row.created_at >= self.policy.horizon:
+            await self._give_up(row, status, f"{error}; retried for {self.policy.horizon}")
+            return
+        if wait is not None:
+            wait = min(wait, self.policy.max_retry_after)
+        row.next_attempt_at = now + (wait or self.policy.retry.delay(row.attempts, self._rng))
+        row.last_status, row.last_error, row.lease_until = status, error[:MAX_ERROR_LENGTH], None
+        await row.save(
+            update_fields=[
+                "attempts",
+                "next_attempt_at",
+                "last_status",
+                "last_error",
+                "lease_until",
+            ]
+        )
+
+    async def _give_up(self, row: Delivery, status: int | None, error: str) -> None:
+        row.state, row.last_status = DeliveryState.DEAD, status
+        row.last_error, row.lease_until = error[:MAX_ERROR_LENGTH], None
+        await row.save(update_fields=["state", "last_status", "last_error", "lease_until"])
+        log.info("delivery %s to %s is dead: %s", row.activity_id, row.inbox, error)
+
+
+def _retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """``Retry-After`` as seconds or an HTTP date; ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return timedelta(seconds=int(value.strip()))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when - now, timedelta(0)) if when.tzinfo else None

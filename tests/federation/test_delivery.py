@@ -1,0 +1,210 @@
+"""Outbound delivery against real inbox servers on 127.0.0.1, with a database and a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from activitypub.signatures import parse_signature, verify_signature
+from federation.models import Delivery, DeliveryState
+from federation.outbound import DeliveryPolicy, DeliveryWorker, publish
+from federation.transport import TransportSettings, open_transport
+from federation.worker import RetryPolicy
+from node.db import activated, apply_migrations, open_database
+
+SIGNER = "https://here.example/users/alice"
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+LOCAL = TransportSettings(user_agent="test", allow_private=True, allow_http=True)
+
+
+async def signer_keys(actor: str) -> tuple[str, rsa.RSAPrivateKey]:
+    assert actor == SIGNER
+    return f"{actor}#main-key", KEY
+
+
+class Inbox:
+    """A remote server whose inbox answers what the test says, verifying every signature."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.statuses: list[int] = []  # answers to give, in order; then 202
+        self.headers: dict[str, str] = {}
+        self.received: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.base = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.01)  # let concurrent deliveries overlap
+            body = await request.read()
+            url = f"{self.base}{request.raw_path}"
+            to_verify = parse_signature(
+                "POST", url, list(request.headers.items()), body, self.clock()
+            )
+            verify_signature(to_verify, KEY.public_key())
+            assert to_verify.key_id == f"{SIGNER}#main-key"
+            self.received.append(json.loads(body))
+            status = self.statuses.pop(0) if self.statuses else 202
+            return web.Response(status=status, headers=self.headers)
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[None]:
+    await apply_migrations(database_url)
+    async with open_database(database_url) as ctx:
+        with activated(ctx):
+            yield
+
+
+@pytest.fixture
+async def inbox(aiohttp_server, clock) -> Inbox:
+    inbox = Inbox(clock)
+    app = web.Application()
+    app.router.add_post("/{path:.*}", inbox.handle)
+    server = await aiohttp_server(app)
+    inbox.base = f"http://127.0.0.1:{server.port}"
+    return inbox
+
+
+@pytest.fixture
+async def transport():
+    async with open_transport(LOCAL) as t:
+        yield t
+
+
+def activity(n: int = 1) -> dict:
+    return {"id": f"https://here.example/activities/{n}", "type": "Create", "actor": SIGNER}
+
+
+def worker(transport, clock, **kwargs) -> DeliveryWorker:
+    return DeliveryWorker(transport, signer_keys, clock, rng=random.Random(3), **kwargs)
+
+
+async def rows() -> list[Delivery]:
+    return await Delivery.all().order_by("id")
+
+
+async def test_publish_queues_one_row_per_distinct_inbox_and_the_worker_delivers_signed(
+    db, clock, inbox, transport
+):
+    targets = [f"{inbox.base}/inbox", f"{inbox.base}/users/b/inbox", f"{inbox.base}/inbox"]
+    assert await publish(activity(), targets, SIGNER, clock.now) == 2
+    assert await worker(transport, clock).run_once() == 2
+    assert [r.state for r in await rows()] == [DeliveryState.DELIVERED] * 2
+    assert inbox.received == [activity(), activity()]
+    assert await worker(transport, clock).run_once() == 0
+
+
+async def test_a_server_error_is_retried_later_then_delivered(db, clock, inbox, transport):
+    inbox.statuses = [503]
+    await publish(activity(), [f"{inbox.base}/inbox"], SIGNER, clock.now)
+    w = worker(transport, clock)
+    await w.run_once()
+    [row] = await rows()
+    assert (row.state, row.attempts, row.last_status) == (DeliveryState.PENDING, 1, 503)
+    assert timedelta(seconds=48) <= row.next_attempt_at - clock.now <= timedelta(seconds=72)
+    assert await w.run_once() == 0  # not due yet
+    clock.advance(minutes=2)
+    await w.run_once()
+    assert (await rows())[0].state == DeliveryState.DELIVERED
+
+
+async def test_gone_recipients_are_dropped_and_reported(db, clock, inbox, transport):
+    inbox.statuses = [410]
+    gone: list[str] = []
+
+    async def on_gone(url: str) -> None:
+        gone.append(url)
+
+    await publish(activity(), [f"{inbox.base}/users/x/inbox"], SIGNER, clock.now)
+    await worker(transport, clock, on_gone=on_gone).run_once()
+    assert (await rows())[0].state == DeliveryState.DEAD
+    assert gone == [f"{inbox.base}/users/x/inbox"]
+
+
+async def test_retry_after_of_a_rate_limiting_peer_is_honoured(db, clock, inbox, transport):
+    inbox.statuses = [429]
+    inbox.headers = {"Retry-After": "120"}
+    await publish(activity(), [f"{inbox.base}/inbox"], SIGNER, clock.now)
+    await worker(transport, clock).run_once()
+    [row] = await rows()
+    assert row.next_attempt_at - clock.now == timedelta(seconds=120)
+    assert row.state == DeliveryState.PENDING
+
+
+async def test_a_permanent_refusal_is_not_retried(db, clock, inbox, transport):
+    inbox.statuses = [400]
+    await publish(activity(), [f"{inbox.base}/inbox"], SIGNER, clock.now)
+    await worker(transport, clock).run_once()
+    [row] = await rows()
+    assert (row.state, row.last_status) == (DeliveryState.DEAD, 400)
+
+
+async def test_retries_stop_at_the_horizon(db, clock, inbox, transport):
+    inbox.statuses = [500] * 1000
+    await publish(activity(), [f"{inbox.base}/inbox"], SIGNER, clock.now)
+    policy = DeliveryPolicy(retry=RetryPolicy(first_delay=timedelta(hours=1), max_attempts=1000))
+    w = worker(transport, clock, policy=policy)
+    for _ in range(100):
+        await w.run_once()
+        if (await rows())[0].state != DeliveryState.PENDING:
+            break
+        clock.advance(hours=7)
+    [row] = await rows()
+    assert row.state == DeliveryState.DEAD
+    assert "retried for 3 days" in row.last_error
+    assert row.next_attempt_at - row.created_at <= timedelta(days=3, hours=7)
+
+
+async def test_a_private_target_is_dead_at_once_without_local_testing(db, clock, inbox):
+    await publish(activity(), [f"{inbox.base}/inbox"], SIGNER, clock.now)
+    async with open_transport(TransportSettings(user_agent="t", allow_http=True)) as strict:
+        await worker(strict, clock).run_once()
+    [row] = await rows()
+    assert row.state == DeliveryState.DEAD
+    assert inbox.received == []
+
+
+async def test_new_work_goes_before_the_backlog(db, clock, inbox, transport):
+    inbox.statuses = [500]
+    await publish(activity(1), [f"{inbox.base}/old"], SIGNER, clock.now)
+    w = worker(transport, clock, policy=DeliveryPolicy(batch_size=1))
+    await w.run_once()  # the old one fails once
+    clock.advance(hours=1)  # it is due again
+    await publish(activity(2), [f"{inbox.base}/new"], SIGNER, clock.now)
+    await w.run_once()
+    assert [a["id"] for a in inbox.received] == [activity(1)["id"], activity(2)["id"]]
+    states = {r.activity_id: r.state for r in await rows()}
+    assert states[activity(2)["id"]] == DeliveryState.DELIVERED
+    assert states[activity(1)["id"]] == DeliveryState.PENDING
+
+
+async def test_each_host_gets_a_bounded_number_of_concurrent_requests(db, clock, inbox, transport):
+    await publish(activity(), [f"{inbox.base}/u/{n}/inbox" for n in range(20)], SIGNER, clock.now)
+    await worker(transport, clock, policy=DeliveryPolicy(per_host=3)).run_once()
+    assert len(inbox.received) == 20
+    assert 1 <= inbox.max_in_flight <= 3
+
+
+async def test_a_crashed_workers_rows_are_taken_up_after_the_lease(db, clock, inbox, transport):
+    await publish(activity(), [f"{inbox.base}/inbox"], SIGNER, clock.now)
+    crashed = worker(transport, clock)
+    claimed = await crashed._claim()  # claims, then "crashes" before delivering
+    assert len(claimed) == 1
+    other = worker(transport, clock)
+    assert await other.run_once() == 0  # leased
+    clock.advance(minutes=6)
+    assert await other.run_once() == 1
+    assert (await rows())[0].state == DeliveryState.DELIVERED
