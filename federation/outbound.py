@@ -42,7 +42,7 @@ from federation.worker import RetryPolicy, poll_loop
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-# local actor URI -> (key id, RSA private key)
+# local actor URI -> (key id, RSA private key); LookupError when the actor is not ours (any more)
 SignerKeys = Callable[[str], Awaitable[tuple[str, rsa.RSAPrivateKey]]]
 GoneHook = Callable[[str], Awaitable[None]]
 MAX_ERROR_LENGTH = 2000
@@ -160,6 +160,10 @@ class DeliveryWorker:
         body = row.body.encode("utf-8")
         try:
             key_id, key = await self._signer_keys(row.signer)
+        except LookupError as exc:  # the signer was deleted since: nothing can sign this
+            await self._give_up(row, None, f"cannot sign: {exc}")
+            return
+        try:
             headers = sign_request("POST", row.inbox, body, key_id, key, now)
             headers["Content-Type"] = "application/activity+json"
             response = await self._transport.request("POST", row.inbox, headers=headers, body=body)
@@ -230,3 +234,23 @@ def _retry_after(value: str | None, now: datetime) -> timedelta | None:
     except (TypeError, ValueError):
         return None
     return max(when - now, timedelta(0)) if when.tzinfo else None
+
+
+async def list_deliveries(state: DeliveryState | None = None, limit: int = 50) -> list[Delivery]:
+    """Deliveries, newest first, optionally of one state."""
+    query = Delivery.all() if state is None else Delivery.filter(state=state)
+    return await query.order_by("-id").limit(limit)
+
+
+async def retry_deliveries(ids: Iterable[int] | None, now: datetime) -> int:
+    """Queue dead deliveries again (the given ids, or every dead one), with a fresh horizon."""
+    query = Delivery.filter(state=DeliveryState.DEAD)
+    if ids is not None:
+        query = query.filter(id__in=list(ids))
+    return await query.update(
+        state=DeliveryState.PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+        lease_until=None,
+    )

@@ -10,11 +10,12 @@ from aiohttp import web
 
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
+from federation.outbound import DeliveryWorker
 from federation.transport import TransportSettings, open_transport
 from federation.worker import InboundWorker
 from node import __version__
 from node.actors.render import instance_username
-from node.actors.service import ensure_instance_actor
+from node.actors.service import SigningKeys, ensure_instance_actor
 from node.clock import Clock, utc_now
 from node.config import Settings
 from node.db import activated, open_database, require_current_schema
@@ -24,6 +25,7 @@ from node.http.keys import (
     ACTOR_DOCUMENTS,
     CLOCK,
     DATABASE,
+    DELIVERY_WORKER,
     DISPATCHER,
     INBOUND_WORKER,
     LOGIN_LIMITER,
@@ -89,12 +91,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _background_worker(app: web.Application) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    # Created inside the node's ORM context, so the task (which copies the context) uses it.
+    # Created inside the node's ORM context, so the tasks (which copy the context) use it.
     with activated(app[DATABASE]):
-        task = asyncio.create_task(app[INBOUND_WORKER].run(stop), name="inbound-worker")
+        tasks = [
+            asyncio.create_task(app[INBOUND_WORKER].run(stop), name="inbound-worker"),
+            asyncio.create_task(app[DELIVERY_WORKER].run(stop), name="delivery-worker"),
+        ]
     yield
     stop.set()
-    await task
+    await asyncio.gather(*tasks)
 
 
 async def _transport(app: web.Application) -> AsyncIterator[None]:
@@ -110,4 +115,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
     async with open_transport(settings) as transport:
         app[TRANSPORT] = transport
         app[RESOLVER] = ActorResolver(transport, app[CLOCK])
+        app[DELIVERY_WORKER] = DeliveryWorker(
+            transport, SigningKeys(app[SETTINGS].uris), app[CLOCK]
+        )
         yield

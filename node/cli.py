@@ -26,6 +26,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from federation.models import Delivery, DeliveryState
+from federation.outbound import list_deliveries, retry_deliveries
 from node import __version__
 from node.actors.service import ensure_instance_actor
 from node.app import create_app, member_service
@@ -140,6 +142,23 @@ def _parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     admin_create.set_defaults(run=_admin_create)
+
+    deliveries = sub.add_parser("deliveries", help="outbound deliveries").add_subparsers(
+        title="deliveries commands", metavar="COMMAND", required=True
+    )
+    deliveries_list = deliveries.add_parser("list", parents=[common], help="list deliveries")
+    deliveries_list.add_argument(
+        "--state", choices=[s.value for s in DeliveryState], default=None, help="only this state"
+    )
+    deliveries_list.add_argument("--limit", type=int, default=50, help="at most this many")
+    deliveries_list.add_argument("--json", action="store_true", help="print JSON")
+    deliveries_list.set_defaults(run=_deliveries_list)
+    deliveries_retry = deliveries.add_parser(
+        "retry", parents=[common], help="queue dead deliveries again"
+    )
+    deliveries_retry.add_argument("ids", nargs="*", type=int, help="delivery ids")
+    deliveries_retry.add_argument("--all", action="store_true", help="every dead delivery")
+    deliveries_retry.set_defaults(run=_deliveries_retry)
     return parser
 
 
@@ -312,3 +331,52 @@ async def _admin_create(args: argparse.Namespace) -> int:
         )
     print(f"created admin {member.username} ({settings.uris.actor(member.username)})")
     return 0
+
+
+async def _deliveries_list(args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= 10_000:
+        print("quartier: --limit must be 1 to 10000", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    state = DeliveryState(args.state) if args.state else None
+    async with _database(settings):
+        rows = await list_deliveries(state, args.limit)
+    if args.json:
+        print(json.dumps([_delivery_json(row) for row in rows]))
+        return 0
+    if not rows:
+        print("no deliveries")
+        return 0
+    print(f"{'ID':>8} {'STATE':<10} {'TRIES':>5} {'STATUS':>6} INBOX / ACTIVITY / LAST ERROR")
+    for row in rows:
+        status = "" if row.last_status is None else str(row.last_status)
+        print(f"{row.id:>8} {row.state.value:<10} {row.attempts:>5} {status:>6} {row.inbox}")
+        print(f"{'':>33}{row.activity_id}")
+        if row.last_error:
+            print(f"{'':>33}{row.last_error}")
+    return 0
+
+
+async def _deliveries_retry(args: argparse.Namespace) -> int:
+    if bool(args.ids) == bool(args.all):
+        print("quartier: give delivery ids, or --all for every dead delivery", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    async with _database(settings):
+        count = await retry_deliveries(None if args.all else args.ids, utc_now())
+    print(f"queued again: {count} (a running node sends them within seconds)")
+    return 0
+
+
+def _delivery_json(row: Delivery) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "state": row.state.value,
+        "activity_id": row.activity_id,
+        "inbox": row.inbox,
+        "attempts": row.attempts,
+        "last_status": row.last_status,
+        "last_error": row.last_error,
+        "created_at": row.created_at.isoformat(),
+        "next_attempt_at": row.next_attempt_at.isoformat(),
+    }

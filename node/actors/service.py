@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from tortoise.exceptions import IntegrityError
 
-from activitypub.keys import generate_actor_keys
+from activitypub.keys import generate_actor_keys, load_private_key
+from activitypub.uris import UriScheme
 from node.actors.models import InstanceActor
+from node.members.models import Member
 
 
 async def ensure_instance_actor() -> InstanceActor:
@@ -21,3 +24,29 @@ async def ensure_instance_actor() -> InstanceActor:
     except IntegrityError:
         # Another process (a concurrent 'migrate' or 'serve') created it first: use theirs.
         return await InstanceActor.get(id=1)
+
+
+class SigningKeys:
+    """The RSA keys our actors sign deliveries with, loaded once (parsing a PEM costs ms)."""
+
+    def __init__(self, uris: UriScheme) -> None:
+        self._uris = uris
+        self._loaded: dict[str, tuple[str, rsa.RSAPrivateKey]] = {}
+
+    async def __call__(self, actor_id: str) -> tuple[str, rsa.RSAPrivateKey]:
+        """(key id, private key) of a local actor; ``LookupError`` if it is not ours."""
+        if actor_id in self._loaded:
+            return self._loaded[actor_id]
+        if actor_id == self._uris.instance_actor:
+            pem = (await ensure_instance_actor()).rsa_private_pem
+        else:
+            username = self._uris.username_from_actor(actor_id)
+            member = await Member.get_or_none(username=username) if username else None
+            if member is None:
+                raise LookupError(f"{actor_id} is not a local actor")
+            pem = member.rsa_private_pem
+        key = load_private_key(pem)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise LookupError(f"{actor_id} has no RSA key")
+        self._loaded[actor_id] = (UriScheme.rsa_key_id(actor_id), key)
+        return self._loaded[actor_id]

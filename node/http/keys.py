@@ -7,6 +7,7 @@ from tortoise.context import TortoiseContext
 
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
+from federation.outbound import DeliveryWorker
 from federation.transport import Transport
 from federation.worker import InboundWorker
 from node.clock import Clock
@@ -25,3 +26,4 @@ ACTOR_DOCUMENTS = web.AppKey("actor_documents", DocumentCache)
 RESOLVER = web.AppKey("resolver", ActorResolver)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 INBOUND_WORKER = web.AppKey("inbound_worker", InboundWorker)
+DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
