@@ -53,8 +53,8 @@ def parse_actor_document(doc: Any, fetched_from: str) -> ActorDocument:
     actor_id = _string(doc, "id")
     actor_type = doc.get("type")
     if isinstance(actor_type, list):
-        actor_type = next((t for t in actor_type if t in ACTOR_TYPES), None)
-    if actor_type not in ACTOR_TYPES:
+        actor_type = next((t for t in actor_type if isinstance(t, str) and t in ACTOR_TYPES), None)
+    if not isinstance(actor_type, str) or actor_type not in ACTOR_TYPES:
         raise ActorDocumentError(f"not an actor type: {actor_type!r}")
     if not same_host(actor_id, urldefrag(fetched_from)[0]):
         raise ActorDocumentError(f"{fetched_from} served an actor of another host: {actor_id}")
@@ -73,6 +73,19 @@ def parse_actor_document(doc: Any, fetched_from: str) -> ActorDocument:
         preferred_username=username if isinstance(username, str) else None,
         keys=_keys(doc, actor_id),
     )
+
+
+def key_owner(doc: Any, key_id: str) -> str | None:
+    """Who a key document says owns ``key_id``: a key object (``owner``), or an actor or actor
+    stub whose ``publicKey`` is that key (GoToSocial serves such a stub at its key URLs)."""
+    if not isinstance(doc, dict):
+        return None
+    for entry in [doc, *_as_list(doc.get("publicKey"))]:
+        if isinstance(entry, dict) and entry.get("id") == key_id:
+            owner = entry.get("owner") or entry.get("controller")
+            if isinstance(owner, str):
+                return owner
+    return None
 
 
 def same_host(a: str, b: str) -> bool:
@@ -120,7 +133,10 @@ def _string(doc: dict[str, Any], name: str) -> str:
     value = doc.get(name)
     if not isinstance(value, str) or not value:
         raise ActorDocumentError(f"the actor document has no valid {name!r}")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ActorDocumentError(f"{name!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ActorDocumentError(f"{name!r} is not an http(s) URL")
     return value

@@ -16,7 +16,13 @@ from urllib.parse import urldefrag, urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from activitypub.actor_documents import ActorDocument, PublicKey, parse_actor_document
+from activitypub.actor_documents import (
+    ActorDocument,
+    PublicKey,
+    key_owner,
+    parse_actor_document,
+    same_host,
+)
 from activitypub.errors import ActorDocumentError, KeyFormatError
 from activitypub.keys import ed25519_to_multibase, multibase_to_ed25519
 from federation.errors import DereferenceError, TransportError
@@ -25,6 +31,7 @@ from federation.transport import Transport
 
 Clock = Callable[[], datetime]
 DEFAULT_TTL = timedelta(hours=6)
+MAX_REMEMBERED_OWNERS = 10_000
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class ActorResolver:
         self._transport = transport
         self._clock = clock
         self.ttl = ttl
+        # key id -> owner actor, for key ids that are not <actor>#fragment
+        self._owners: dict[str, str] = {}
 
     async def actor(self, uri: str, *, refresh: bool = False) -> ActorDocument:
         """The actor document at ``uri``, from the cache unless stale or ``refresh``."""
@@ -61,12 +70,40 @@ class ActorResolver:
         return parsed
 
     async def key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey:
-        """The key ``key_id`` as vouched for by the actor document it belongs to."""
-        actor = await self.actor(urldefrag(key_id)[0], refresh=refresh)
+        """The key ``key_id`` as vouched for by the actor document it belongs to.
+
+        A key id with a fragment (``<actor>#main-key``) names its actor directly. One without
+        (GoToSocial's ``<actor>/main-key``) is fetched once to learn its owner, which must be
+        on the same host; either way the key is believed only if the owner's actor document
+        lists it.
+        """
+        owner = self._owners.get(key_id)
+        if owner is None:
+            owner = await self._owner_of(key_id)
+            if len(self._owners) >= MAX_REMEMBERED_OWNERS:
+                self._owners.clear()
+            self._owners[key_id] = owner
+        actor = await self.actor(owner, refresh=refresh)
         key = actor.keys.get(key_id)
         if key is None:
             raise DereferenceError(f"actor {actor.actor_id} does not publish key {key_id}")
         return ResolvedKey(key_id=key_id, owner=actor.actor_id, key=key)
+
+    async def _owner_of(self, key_id: str) -> str:
+        url, fragment = urldefrag(key_id)
+        if fragment:
+            return url
+        try:
+            doc = await self._transport.get_json(url)
+        except TransportError as exc:
+            raise DereferenceError(f"cannot fetch key {key_id}: {exc}") from exc
+        owner = key_owner(doc, key_id)
+        if owner is None:
+            # The URL may simply be the actor itself, its key listed inside.
+            owner = doc.get("id") if isinstance(doc.get("id"), str) else None
+        if owner is None or not same_host(owner, key_id):
+            raise DereferenceError(f"key {key_id} has no owner on its own host")
+        return urldefrag(owner)[0]
 
     async def _store(self, actor: ActorDocument) -> None:
         values = {

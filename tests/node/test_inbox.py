@@ -290,14 +290,15 @@ async def test_a_relayed_activity_with_a_forged_proof_is_refused(node, clock, re
 async def test_the_worker_hands_a_stored_delivery_to_the_registered_handler(node, clock, remote):
     received: list[InboundActivity] = []
 
-    async def on_follow(activity: InboundActivity) -> None:
+    async def on_like(activity: InboundActivity) -> None:
         received.append(activity)
 
-    node.app[DISPATCHER].register("Follow", on_follow)
+    node.app[DISPATCHER].register("Like", on_like)
     alice = remote.add("alice")
-    assert (await deliver(node, clock, alice, follow(alice))).status == 202
+    like = {**follow(alice), "type": "Like", "object": f"{NODE}/notes/1"}
+    assert (await deliver(node, clock, alice, like)).status == 202
     with activated(node.app[DATABASE]):
         assert await node.app[INBOUND_WORKER].run_once() == 1
-    assert [(a.actor, a.activity_type) for a in received] == [(alice.id, "Follow")]
+    assert [(a.actor, a.activity_type) for a in received] == [(alice.id, "Like")]
     [message] = await stored(node)
     assert message.state == InboundState.DONE
