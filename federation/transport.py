@@ -29,7 +29,12 @@ from federation.errors import (
 from federation.ssrf import GuardedResolver, check_literal_host
 
 ACTIVITY_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
-_JSON_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+_JSON_TYPES = (
+    "application/activity+json",
+    "application/ld+json",
+    "application/json",
+    "application/jrd+json",
+)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 

@@ -19,7 +19,8 @@ from node.actors.service import SigningKeys, ensure_instance_actor
 from node.clock import Clock, utc_now
 from node.config import Settings
 from node.db import activated, open_database, require_current_schema
-from node.http import accounts, actors, admin, discovery, health, inbox
+from node.follows.service import FollowService
+from node.http import accounts, actors, admin, discovery, follows, health, inbox
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
@@ -27,6 +28,7 @@ from node.http.keys import (
     DATABASE,
     DELIVERY_WORKER,
     DISPATCHER,
+    FOLLOWS,
     INBOUND_WORKER,
     LOGIN_LIMITER,
     MEMBERS,
@@ -64,7 +66,7 @@ def create_app(
     app.cleanup_ctx.append(_transport)
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
-    for module in (health, discovery, actors, inbox, accounts, admin):
+    for module in (health, discovery, actors, inbox, accounts, follows, admin):
         app.router.add_routes(module.routes)
     return app
 
@@ -118,4 +120,12 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[DELIVERY_WORKER] = DeliveryWorker(
             transport, SigningKeys(app[SETTINGS].uris), app[CLOCK]
         )
+        app[FOLLOWS] = FollowService(
+            app[SETTINGS].uris,
+            app[RESOLVER],
+            transport,
+            app[CLOCK],
+            queued=app[DELIVERY_WORKER].wake,
+        )
+        app[FOLLOWS].register(app[DISPATCHER])
         yield

@@ -24,7 +24,10 @@ from node.errors import NodeError
 
 # Each package owns its models and migrations: app label -> (model modules, migrations).
 APPS = {
-    "node": (["node.members.models", "node.actors.models"], "node.migrations"),
+    "node": (
+        ["node.members.models", "node.actors.models", "node.follows.models"],
+        "node.migrations",
+    ),
     "federation": (["federation.models"], "federation.migrations"),
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,27 +44,35 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-async def database_url(tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database: a SQLite file, or a scratch PostgreSQL database."""
+@asynccontextmanager
+async def scratch_database(directory: Path, name: str = "node") -> AsyncIterator[str]:
+    """A fresh, empty database: a SQLite file in ``directory``, or, with
+    ``QUARTIER_TEST_POSTGRES``, a PostgreSQL database created now and dropped afterwards."""
     if not POSTGRES_ADMIN_URL:
-        yield f"sqlite://{tmp_path / 'node.sqlite3'}"
+        yield f"sqlite://{directory / f'{name}.sqlite3'}"
         return
-    name = f"quartier_test_{uuid.uuid4().hex[:12]}"
+    db_name = f"quartier_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{db_name}"')
     finally:
         await admin.close()
     base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
     try:
-        yield f"{base}/{name}"
+        yield f"{base}/{db_name}"
     finally:
         admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database for the test's node."""
+    async with scratch_database(tmp_path) as url:
+        yield url
 
 
 def write_config(directory: Path, text: str) -> Path:

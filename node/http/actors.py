@@ -18,6 +18,7 @@ from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
 from node.actors.models import InstanceActor
 from node.actors.render import instance_to_ap
 from node.errors import NotAcceptable, NotFound
+from node.follows.models import Follow, FollowState
 from node.http.keys import ACTOR_DOCUMENTS, SETTINGS
 from node.http.parsing import page_number
 from node.members.models import Member
@@ -77,27 +78,39 @@ async def application(request: web.Request) -> web.Response:
 
 @routes.get(rf"/users/{{username:[a-z0-9_]{{1,30}}}}/{{collection:{COLLECTIONS}}}")
 async def person_collection(request: web.Request) -> web.Response:
-    """A member's outbox, followers or following: empty until federation lands."""
+    """A member's outbox (empty until listings land), followers or following.
+
+    Followers and following give their size only: who follows whom among neighbours is not
+    published (as Mastodon lets members hide it), the pages are empty.
+    """
     _negotiate(request)
     username = request.match_info["username"]
     if not await Member.exists(username=username):
         raise NotFound("no such actor")
     actor_id = request.app[SETTINGS].uris.actor(username)
-    return _empty_collection(request, actor_id)
+    collection = request.match_info["collection"]
+    accepted = Follow.filter(state=FollowState.ACCEPTED)
+    if collection == "followers":
+        total = await accepted.filter(followee=actor_id).count()
+    elif collection == "following":
+        total = await accepted.filter(follower=actor_id).count()
+    else:
+        total = 0
+    return _collection(request, actor_id, total)
 
 
 @routes.get(rf"/actor/{{collection:{COLLECTIONS}}}")
 async def application_collection(request: web.Request) -> web.Response:
     """The Application actor's outbox, followers or following."""
     _negotiate(request)
-    return _empty_collection(request, request.app[SETTINGS].uris.instance_actor)
+    return _collection(request, request.app[SETTINGS].uris.instance_actor, 0)
 
 
-def _empty_collection(request: web.Request, actor_id: str) -> web.Response:
+def _collection(request: web.Request, actor_id: str, total: int) -> web.Response:
     collection_id = f"{actor_id}/{request.match_info['collection']}"
     page = page_number(request)
     if page is None:
-        return _ap_response(_encode(ordered_collection(collection_id, total_items=0)))
+        return _ap_response(_encode(ordered_collection(collection_id, total_items=total)))
     page_doc = ordered_collection_page(collection_id, page, [], has_next=False)
     return _ap_response(_encode(page_doc))
 

@@ -12,6 +12,7 @@ from federation.transport import Transport
 from federation.worker import InboundWorker
 from node.clock import Clock
 from node.config import Settings
+from node.follows.service import FollowService
 from node.http.doc_cache import DocumentCache
 from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
@@ -27,3 +28,4 @@ RESOLVER = web.AppKey("resolver", ActorResolver)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 INBOUND_WORKER = web.AppKey("inbound_worker", InboundWorker)
 DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
+FOLLOWS = web.AppKey("follows", FollowService)

@@ -1,0 +1,46 @@
+"""Activity documents we send: Follow, Accept, Reject, Undo.
+
+Builders only; ids are minted by the caller (through :class:`~activitypub.uris.UriScheme`).
+Accept, Reject and Undo embed the activity they answer, as Mastodon expects, so the receiver
+need not fetch it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+
+
+def follow(activity_id: str, actor: str, target: str) -> dict[str, Any]:
+    """``actor`` asks to follow ``target``."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Follow",
+        "actor": actor,
+        "object": target,
+    }
+
+
+def respond(kind: str, activity_id: str, actor: str, answered: dict[str, Any]) -> dict[str, Any]:
+    """``Accept``, ``Reject`` or ``Undo`` of ``answered``, embedded without its ``@context``."""
+    if kind not in ("Accept", "Reject", "Undo"):
+        raise ValueError(f"not a response type: {kind}")
+    embedded = {k: v for k, v in answered.items() if k != "@context"}
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": kind,
+        "actor": actor,
+        "object": embedded,
+    }
+
+
+def object_id(value: Any) -> str | None:
+    """The id of an activity's ``object``, embedded or given as a URI."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None

@@ -1,0 +1,46 @@
+"""Finding a remote actor from a handle (``user@host``) with WebFinger."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from federation.errors import DereferenceError, TransportError
+from federation.transport import Transport
+
+MAX_HANDLE_LENGTH = 320
+
+
+def parse_handle(handle: str) -> tuple[str, str]:
+    """``user@host`` (a leading ``@`` or ``acct:`` is allowed) into (user, host)."""
+    text = handle.strip().removeprefix("acct:").removeprefix("@")
+    user, at, host = text.rpartition("@")
+    if not at or not user or not host or len(text) > MAX_HANDLE_LENGTH or "/" in host:
+        raise DereferenceError(f"not a handle of the form user@host: {handle!r}")
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise DereferenceError("a handle cannot contain spaces or control characters")
+    return user, host.lower()
+
+
+async def lookup(transport: Transport, handle: str) -> str:
+    """The actor id that ``handle`` names, from its server's WebFinger ``self`` link."""
+    user, host = parse_handle(handle)
+    resource = quote(f"acct:{user}@{host}", safe=":@")
+    schemes = ("https", "http") if transport.settings.allow_http else ("https",)
+    last: Exception | None = None
+    for scheme in schemes:
+        url = f"{scheme}://{host}/.well-known/webfinger?resource={resource}"
+        try:
+            doc = await transport.get_json(url, headers={"Accept": "application/jrd+json"})
+        except TransportError as exc:
+            last = exc
+            continue
+        for link in doc.get("links") or []:
+            if (
+                isinstance(link, dict)
+                and link.get("rel") == "self"
+                and link.get("type") in ("application/activity+json", "application/ld+json")
+                and isinstance(link.get("href"), str)
+            ):
+                return str(link["href"])
+        raise DereferenceError(f"{handle} has no ActivityPub actor")
+    raise DereferenceError(f"cannot look {handle} up: {last}")

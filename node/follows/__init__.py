@@ -1,0 +1,1 @@
+"""Follows between members, local and across nodes: requests, approval, undo."""

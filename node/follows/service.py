@@ -1,0 +1,218 @@
+"""Following: a member asks, the followed member approves; Undo ends it. Local or remote.
+
+Remote actors are fetched (WebFinger for handles, the actor document for its inbox) before any
+transaction; deliveries are queued with ``publish`` inside the transaction that records the
+change, so a follow is never recorded without its activity queued, nor the reverse.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from activitypub import activities
+from activitypub.uris import UriScheme
+from federation.dereference import ActorResolver
+from federation.dispatch import Dispatcher, InboundActivity
+from federation.errors import DereferenceError
+from federation.outbound import publish
+from federation.transport import Transport
+from federation.webfinger import lookup, parse_handle
+from node.errors import BadRequest, NotFound
+from node.follows.models import Follow, FollowState
+from node.members.models import Member
+from node.members.service import is_valid_username
+
+Clock = Callable[[], datetime]
+
+
+class FollowService:
+    """Follows of one node."""
+
+    def __init__(
+        self,
+        uris: UriScheme,
+        resolver: ActorResolver,
+        transport: Transport,
+        clock: Clock,
+        queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._uris = uris
+        self._resolver = resolver
+        self._transport = transport
+        self._clock = clock
+        self._queued = queued  # wakes the delivery worker
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """Route inbound Follow, Accept, Reject and Undo to this service."""
+        dispatcher.register("Follow", self.on_follow)
+        dispatcher.register("Accept", self.on_accept)
+        dispatcher.register("Reject", self.on_reject)
+        dispatcher.register("Undo", self.on_undo)
+
+    # Asked by our members
+    async def resolve(self, target: str) -> str:
+        """The actor id of ``target``: an actor URL, or a handle ``user@host`` (ours or not)."""
+        target = target.strip()
+        if target.startswith(("https://", "http://")):
+            return target
+        try:
+            user, host = parse_handle(target)
+        except DereferenceError as exc:
+            raise BadRequest(str(exc)) from None
+        if host == self._uris.domain.lower():
+            return self._uris.actor(user.lower())
+        try:
+            return await lookup(self._transport, target)
+        except DereferenceError as exc:
+            raise NotFound(f"cannot find {target}: {exc}") from None
+
+    async def follow(self, member: Member, target: str) -> Follow:
+        """Ask to follow ``target``; the request waits for their approval."""
+        me = self._uris.actor(member.username)
+        followee = await self.resolve(target)
+        if followee == me:
+            raise BadRequest("you cannot follow yourself")
+        existing = await Follow.get_or_none(follower=me, followee=followee)
+        if existing is not None:
+            return existing
+        inbox = await self._local_or_inbox(followee)
+        activity = activities.follow(self._new_id(member.username, "follows"), me, followee)
+        now = self._clock()
+        try:
+            async with in_transaction():
+                row = await Follow.create(
+                    follower=me,
+                    followee=followee,
+                    activity_id=activity["id"],
+                    activity=activity,
+                    created_at=now,
+                )
+                if inbox is not None:
+                    await publish(activity, [inbox], me, now)
+        except IntegrityError:  # a concurrent request of the same member won
+            return await Follow.get(follower=me, followee=followee)
+        self._queued()
+        return row
+
+    async def unfollow(self, member: Member, follow_id: int) -> None:
+        """Stop following (or withdraw a request); the followee's server is told with Undo."""
+        me = self._uris.actor(member.username)
+        row = await Follow.get_or_none(id=follow_id, follower=me)
+        if row is None:
+            raise NotFound("no such follow")
+        inbox = await self._local_or_inbox(row.followee, must_exist=False)
+        undo = activities.respond("Undo", self._new_id(member.username, "undo"), me, row.activity)
+        async with in_transaction():
+            await row.delete()
+            if inbox is not None:
+                await publish(undo, [inbox], me, self._clock())
+        self._queued()
+
+    async def decide(self, member: Member, follow_id: int, *, accept: bool) -> Follow | None:
+        """Approve or refuse a follow request made to ``member``."""
+        me = self._uris.actor(member.username)
+        row = await Follow.get_or_none(id=follow_id, followee=me, state=FollowState.PENDING)
+        if row is None:
+            raise NotFound("no such follow request")
+        kind = "Accept" if accept else "Reject"
+        answer = activities.respond(
+            kind, self._new_id(member.username, kind.lower()), me, row.activity
+        )
+        now = self._clock()
+        async with in_transaction():
+            if accept:
+                row.state, row.accepted_at = FollowState.ACCEPTED, now
+                await row.save(update_fields=["state", "accepted_at"])
+            else:
+                await row.delete()
+            if row.follower_inbox is not None:
+                await publish(answer, [row.follower_inbox], me, now)
+        self._queued()
+        return row if accept else None
+
+    async def of_member(self, member: Member, *, direction: str) -> list[Follow]:
+        """``following`` (what the member follows), ``followers``, or pending ``requests``."""
+        me = self._uris.actor(member.username)
+        if direction == "following":
+            return await Follow.filter(follower=me).order_by("-id")
+        if direction == "followers":
+            return await Follow.filter(followee=me, state=FollowState.ACCEPTED).order_by("-id")
+        return await Follow.filter(followee=me, state=FollowState.PENDING).order_by("-id")
+
+    # Received from other servers
+    async def on_follow(self, activity: InboundActivity) -> None:
+        """A remote actor asks to follow one of our members: a pending request."""
+        followee = activities.object_id(activity.body.get("object"))
+        if followee is None or not await self._is_local_member(followee):
+            return  # not one of ours: nothing to do
+        remote = await self._resolver.actor(activity.actor)
+        now = self._clock()
+        existing = await Follow.get_or_none(follower=activity.actor, followee=followee)
+        if existing is not None:
+            return
+        await Follow.create(
+            follower=activity.actor,
+            followee=followee,
+            activity_id=activity.activity_id,
+            activity=activity.body,
+            follower_inbox=remote.shared_inbox or remote.inbox,
+            created_at=now,
+        )
+
+    async def on_accept(self, activity: InboundActivity) -> None:
+        """The followee's server accepted one of our members' requests."""
+        row = await self._answered(activity, side="followee")
+        if row is not None and row.state != FollowState.ACCEPTED:
+            row.state, row.accepted_at = FollowState.ACCEPTED, self._clock()
+            await row.save(update_fields=["state", "accepted_at"])
+
+    async def on_reject(self, activity: InboundActivity) -> None:
+        """The followee refused (or removed) one of our members as follower."""
+        row = await self._answered(activity, side="followee")
+        if row is not None:
+            await row.delete()
+
+    async def on_undo(self, activity: InboundActivity) -> None:
+        """A remote follower stopped following (other kinds of Undo are not ours to handle)."""
+        row = await self._answered(activity, side="follower")
+        if row is not None:
+            await row.delete()
+
+    async def _answered(self, activity: InboundActivity, *, side: str) -> Follow | None:
+        answered = activities.object_id(activity.body.get("object"))
+        if answered is None:
+            return None
+        row = await Follow.get_or_none(activity_id=answered)
+        # Only the party the Follow was addressed to (or made by) may answer it.
+        if row is None or getattr(row, side) != activity.actor:
+            return None
+        return row
+
+    async def _local_or_inbox(self, actor_id: str, *, must_exist: bool = True) -> str | None:
+        """``None`` for a local member; else the remote actor's (shared) inbox."""
+        if self._uris.username_from_actor(actor_id) is not None:
+            if must_exist and not await self._is_local_member(actor_id):
+                raise NotFound("no such member")
+            return None
+        if urlsplit(actor_id).netloc.lower() == self._uris.domain.lower():
+            raise NotFound("no such actor on this node")
+        try:
+            remote = await self._resolver.actor(actor_id)
+        except DereferenceError as exc:
+            raise NotFound(f"cannot reach {actor_id}: {exc}") from None
+        return remote.shared_inbox or remote.inbox
+
+    async def _is_local_member(self, actor_id: str) -> bool:
+        username = self._uris.username_from_actor(actor_id)
+        return bool(username and is_valid_username(username)) and await Member.exists(
+            username=username
+        )
+
+    def _new_id(self, username: str, kind: str) -> str:
+        return f"{self._uris.actor(username)}/{kind}/{uuid.uuid4().hex}"
