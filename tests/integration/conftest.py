@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from node.app import create_app
@@ -26,11 +27,21 @@ from tests.conftest import FakeClock, scratch_database, write_config
 
 @dataclass
 class Peer:
-    """A running node and a client for it."""
+    """A running node and a client for it; ``restart`` stops it and starts a new process-like
+    instance (new app, same database and port), as after a crash or an upgrade."""
 
     name: str
     base: str
     client: TestClient
+    make_app: Callable[[], web.Application]
+    port: int
+
+    async def stop(self) -> None:
+        await self.client.close()
+
+    async def restart(self) -> None:
+        self.client = TestClient(TestServer(self.make_app(), host="127.0.0.1", port=self.port))
+        await self.client.start_server()
 
     @property
     def domain(self) -> str:
@@ -72,12 +83,15 @@ async def peers(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Callable[...,
                     env[f"QUARTIER_{section.upper()}_{key.upper()}"] = str(value)
             settings = load_settings(write_config(directory, ""), environ=env)
             await apply_migrations(database_url)
-            app = create_app(settings, clock=clock, run_worker=False)
-            server = TestServer(app, host="127.0.0.1", port=port)
-            client = TestClient(server)
+
+            def make_app() -> web.Application:
+                return create_app(settings, clock=clock, run_worker=False)
+
+            client = TestClient(TestServer(make_app(), host="127.0.0.1", port=port))
             await client.start_server()
-            stack.push_async_callback(client.close)
-            return Peer(name=name, base=base, client=client)
+            peer = Peer(name=name, base=base, client=client, make_app=make_app, port=port)
+            stack.push_async_callback(lambda: peer.client.close())
+            return peer
 
         yield start
 
