@@ -20,6 +20,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from tortoise.exceptions import IntegrityError
 
+from activitypub.activities import object_id
 from activitypub.actor_documents import same_host
 from activitypub.errors import ProofError, SignatureError, SignatureInvalid, UnsupportedAlgorithm
 from activitypub.proofs import proof_verification_method, verify_proof
@@ -32,6 +33,7 @@ from activitypub.signatures import (
 )
 from federation.dereference import ActorResolver
 from federation.errors import (
+    BadResponse,
     DereferenceError,
     ForbiddenActivity,
     MalformedActivity,
@@ -81,7 +83,15 @@ async def accept(
     policy = policy or InboxPolicy()
     activity = _parse(request.body)
     activity_id, actor, activity_type = _shape(activity)
-    await _authenticate(request, activity, actor, resolver, now, policy)
+    try:
+        await _authenticate(request, activity, actor, resolver, now, policy)
+    except UnverifiedSender as exc:
+        if _is_farewell_of_unknown_actor(activity_type, activity, actor, exc):
+            # A deleted account's server announces the deletion, signed with a key it no
+            # longer serves (410). We never cached that actor, so there is nothing of theirs
+            # to delete: accept and drop, or its server retries for days.
+            return Accepted(activity_id=activity_id, actor=actor, dropped=True)
+        raise
     if not same_host(activity_id, actor):
         raise ForbiddenActivity(f"activity {activity_id} is not on the host of its actor {actor}")
     if policy.is_blocked(urlsplit(actor).netloc.lower()):
@@ -99,6 +109,19 @@ async def accept(
     except IntegrityError:
         return Accepted(activity_id=activity_id, actor=actor, duplicate=True)
     return Accepted(activity_id=activity_id, actor=actor)
+
+
+def _is_farewell_of_unknown_actor(
+    activity_type: str, activity: dict[str, Any], actor: str, exc: UnverifiedSender
+) -> bool:
+    if activity_type != "Delete" or object_id(activity.get("object")) != actor:
+        return False
+    cause: BaseException | None = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, BadResponse) and cause.status == 410:
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _parse(body: bytes) -> dict[str, Any]:
@@ -177,7 +200,7 @@ async def _verified_signer(to_verify: Any, resolver: ActorResolver) -> str:
             resolved = await resolver.key(to_verify.key_id, refresh=refresh)
             verify_signature(to_verify, resolved.key)
         except DereferenceError as exc:
-            raise UnverifiedSender(f"cannot get the signer's key: {exc}") from None
+            raise UnverifiedSender(f"cannot get the signer's key: {exc}") from exc
         except UnsupportedAlgorithm as exc:
             raise UnverifiedSender(f"signature refused: {exc}") from None
         except SignatureInvalid:

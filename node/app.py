@@ -14,6 +14,7 @@ from federation.outbound import DeliveryWorker
 from federation.transport import TransportSettings, open_transport
 from federation.worker import InboundWorker
 from node import __version__
+from node.actors.remote import RemoteActorEvents
 from node.actors.render import instance_username
 from node.actors.service import SigningKeys, ensure_instance_actor
 from node.clock import Clock, utc_now
@@ -128,4 +129,5 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             queued=app[DELIVERY_WORKER].wake,
         )
         app[FOLLOWS].register(app[DISPATCHER])
+        RemoteActorEvents(app[RESOLVER]).register(app[DISPATCHER])
         yield

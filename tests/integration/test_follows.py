@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from federation.models import RemoteActor
+from federation.outbound import publish
+from node.db import activated
+from node.http.keys import DATABASE
 from tests.api import bearer, bootstrap_invite, error_of, login, register
 from tests.integration.conftest import Peer, settle
 
@@ -120,3 +124,28 @@ async def test_the_followers_collection_counts_accepted_followers_only(peers):
     followers = await (await b.client.get("/users/bob/followers", headers=ap)).json()
     following = await (await a.client.get("/users/ada/following", headers=ap)).json()
     assert (followers["totalItems"], following["totalItems"]) == (1, 1)
+
+
+async def test_a_deleted_account_loses_its_follows_and_its_cached_actor(peers, clock):
+    a, b = await peers("a"), await peers("b")
+    ada, bob = await member(a, "ada"), await member(b, "bob")
+    await a.client.post("/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada))
+    await settle(a, b)
+    [request] = await get(b, bob, "/api/v1/follow_requests")
+    await b.client.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(bob))
+    await settle(a, b)
+
+    # ada's node announces that ada's account is deleted (as Mastodon does): Delete{object: actor}
+    with activated(a.client.app[DATABASE]):
+        delete = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{a.actor('ada')}#delete",
+            "type": "Delete",
+            "actor": a.actor("ada"),
+            "object": a.actor("ada"),
+        }
+        await publish(delete, [f"{b.base}/inbox"], a.actor("ada"), clock.now)
+    await settle(a, b)
+    assert await get(b, bob, "/api/v1/followers") == []
+    with activated(b.client.app[DATABASE]):
+        assert not await RemoteActor.exists(uri=a.actor("ada"))

@@ -302,3 +302,30 @@ async def test_the_worker_hands_a_stored_delivery_to_the_registered_handler(node
     assert [(a.actor, a.activity_type) for a in received] == [(alice.id, "Like")]
     [message] = await stored(node)
     assert message.state == InboundState.DONE
+
+
+async def test_an_update_of_the_actor_refreshes_our_copy_of_its_document(node, clock, remote):
+    alice = remote.add("alice")
+    assert (await deliver(node, clock, alice, follow(alice, 1))).status == 202
+    assert remote.fetches == 1
+    update = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{alice.id}#updates/1",
+        "type": "Update",
+        "actor": alice.id,
+        "object": alice.document(),
+    }
+    assert (await deliver(node, clock, alice, update)).status == 202
+    with activated(node.app[DATABASE]):
+        await node.app[INBOUND_WORKER].run_once()
+    assert remote.fetches == 2  # fetched again, the embedded copy is not trusted
+    # an Update of someone else is ignored
+    hijack = {
+        **update,
+        "id": f"{alice.id}#updates/2",
+        "object": {"id": "https://x.example/u", "type": "Person"},
+    }
+    assert (await deliver(node, clock, alice, hijack)).status == 202
+    with activated(node.app[DATABASE]):
+        await node.app[INBOUND_WORKER].run_once()
+    assert remote.fetches == 2

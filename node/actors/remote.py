@@ -1,0 +1,45 @@
+"""What remote actors tell us about themselves: profile and key updates, and account deletion."""
+
+from __future__ import annotations
+
+from activitypub import activities
+from activitypub.actor_documents import ACTOR_TYPES
+from federation.dereference import ActorResolver
+from federation.dispatch import Dispatcher, InboundActivity
+from federation.errors import DereferenceError
+from federation.models import RemoteActor
+from node.follows.models import Follow
+
+
+class RemoteActorEvents:
+    """Handlers for Update(actor) and Delete(actor)."""
+
+    def __init__(self, resolver: ActorResolver) -> None:
+        self._resolver = resolver
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """Route Update of any actor type, and Delete, here."""
+        for actor_type in sorted(ACTOR_TYPES):
+            dispatcher.register("Update", self.on_update, object_type=actor_type)
+        dispatcher.register("Delete", self.on_delete)
+
+    async def on_update(self, activity: InboundActivity) -> None:
+        """An actor changed its profile or keys: fetch its document again (never trust the
+        embedded copy, which the signature does not bind to the actor's own server)."""
+        if activities.object_id(activity.body.get("object")) != activity.actor:
+            return  # only an actor may update itself
+        try:
+            await self._resolver.actor(activity.actor, refresh=True)
+        except DereferenceError:
+            return  # unreachable now: the cached document stays until it is fetched again
+
+    async def on_delete(self, activity: InboundActivity) -> None:
+        """An account was deleted: forget it and every follow it had with our members.
+
+        Deletes of other objects (notes, listings) belong to the features that own them.
+        """
+        if activities.object_id(activity.body.get("object")) != activity.actor:
+            return
+        await Follow.filter(follower=activity.actor).delete()
+        await Follow.filter(followee=activity.actor).delete()
+        await RemoteActor.filter(uri=activity.actor).delete()
