@@ -1,8 +1,10 @@
 """Which handler processes an inbound activity: a registry the node fills at start-up.
 
 Federation does not know what a listing or a conversation is; the node registers handlers by
-(activity type, object type), and the worker asks here. An exact (type, object type) match
-wins over a handler registered for the activity type alone.
+(activity type, object type), and the worker asks here. Handlers registered for the exact
+(type, object type) run first, then those for the activity type alone. Several features may
+handle one type (a Follow of a member, a Follow of the node's own actor): each handler acts
+only on what concerns it and must be idempotent, since a failure of one retries them all.
 """
 
 from __future__ import annotations
@@ -39,18 +41,23 @@ class Dispatcher:
     """Handlers by (activity type, object type)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[tuple[str, str | None], Handler] = {}
+        self._handlers: dict[tuple[str, str | None], list[Handler]] = {}
 
     def register(
         self, activity_type: str, handler: Handler, object_type: str | None = None
     ) -> None:
         """Route ``activity_type`` (with ``object_type``, or any object) to ``handler``."""
-        key = (activity_type, object_type)
-        if key in self._handlers:
-            raise ValueError(f"a handler for {key} is already registered")
-        self._handlers[key] = handler
+        handlers = self._handlers.setdefault((activity_type, object_type), [])
+        if handler in handlers:
+            raise ValueError(f"{handler} is already registered for {activity_type}")
+        handlers.append(handler)
 
-    def handler_for(self, activity: InboundActivity) -> Handler | None:
-        """The handler for ``activity``, or ``None`` if we do not act on it."""
-        exact = self._handlers.get((activity.activity_type, activity.object_type))
-        return exact or self._handlers.get((activity.activity_type, None))
+    def handlers_for(self, activity: InboundActivity) -> list[Handler]:
+        """The handlers for ``activity`` (empty if we do not act on it)."""
+        exact = self._handlers.get((activity.activity_type, activity.object_type), [])
+        generic = (
+            self._handlers.get((activity.activity_type, None), [])
+            if activity.object_type is not None
+            else []
+        )
+        return [*exact, *generic]

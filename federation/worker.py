@@ -116,13 +116,14 @@ class InboundWorker:
             recipient=row.recipient,
             body=row.body,
         )
-        handler = self._dispatcher.handler_for(activity)
-        if handler is None:
+        handlers = self._dispatcher.handlers_for(activity)
+        if not handlers:
             row.state = InboundState.IGNORED
             await row.save(update_fields=["state"])
             return
         try:
-            await handler(activity)
+            for handler in handlers:
+                await handler(activity)
         except Exception as exc:
             row.attempts += 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]

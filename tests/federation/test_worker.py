@@ -61,7 +61,7 @@ async def test_a_handled_activity_reaches_its_handler_once_and_is_done(db, clock
     assert (await state_of(row)).state == InboundState.DONE
 
 
-async def test_an_exact_object_type_handler_wins_over_the_generic_one(db, clock):
+async def test_exact_object_type_handlers_run_before_the_generic_ones(db, clock):
     calls: list[str] = []
 
     async def generic(activity: InboundActivity) -> None:
@@ -76,9 +76,33 @@ async def test_an_exact_object_type_handler_wins_over_the_generic_one(db, clock)
     await store(clock, 1, "Create", {"type": "Note", "content": "hi"})
     await store(clock, 2, "Create", {"type": "Question"})
     await InboundWorker(dispatcher, clock).run_once()
-    assert calls == ["note", "generic"]
+    # the Note: its own handler, then the generic one; the Question: the generic one only
+    assert calls == ["note", "generic", "generic"]
     with pytest.raises(ValueError, match="already registered"):
         dispatcher.register("Create", notes, object_type="Note")
+
+
+async def test_several_features_can_handle_one_type_and_a_failure_retries_them_all(db, clock):
+    calls: list[str] = []
+
+    async def members_feature(activity: InboundActivity) -> None:
+        calls.append("members")
+
+    async def partners_feature(activity: InboundActivity) -> None:
+        calls.append("partners")
+        if len(calls) < 3:
+            raise RuntimeError("not yet")
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", members_feature)
+    dispatcher.register("Follow", partners_feature)
+    worker = InboundWorker(dispatcher, clock)
+    row = await store(clock, 1)
+    await worker.run_once()
+    clock.advance(hours=1)
+    await worker.run_once()
+    assert calls == ["members", "partners", "members", "partners"]
+    assert (await state_of(row)).state == InboundState.DONE
 
 
 async def test_an_activity_without_handler_is_kept_as_ignored(db, clock):
