@@ -18,6 +18,10 @@ class DereferenceError(FederationError):
     """A remote actor or key could not be fetched, parsed or trusted."""
 
 
+class PartnershipError(FederationError):
+    """A partnership cannot be proposed or changed that way (the message says why)."""
+
+
 class InboxRejected(FederationError):
     """A delivery we refuse; the node maps each subclass to an HTTP status."""
 

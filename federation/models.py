@@ -92,3 +92,32 @@ class Delivery(Model):
     class Meta:
         table = "delivery"
         unique_together = (("activity_id", "inbox"),)
+
+
+class PartnershipState(StrEnum):
+    """A partnership between two nodes, seen from this node."""
+
+    PROPOSED = "proposed"  # we asked, they have not answered
+    REQUESTED = "requested"  # they asked, our admins have not answered
+    ACTIVE = "active"
+    REFUSED = "refused"
+    ENDED = "ended"
+
+
+class Partnership(Model):
+    """A partnership with another node, carried by a Follow between the nodes' actors."""
+
+    id = fields.IntField(primary_key=True)
+    peer_actor = fields.CharField(max_length=URI_LENGTH, unique=True)
+    peer_host = fields.CharField(max_length=255, db_index=True)
+    peer_inbox = fields.CharField(max_length=URI_LENGTH)
+    initiated_by_us = fields.BooleanField()
+    message = fields.TextField(default="")
+    state = fields.CharEnumField(PartnershipState, max_length=16)
+    follow_activity_id = fields.CharField(max_length=URI_LENGTH, unique=True)
+    follow_activity: fields.Field[dict[str, object]] = fields.JSONField()
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "partnership"

@@ -11,6 +11,7 @@ from aiohttp import web
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
 from federation.outbound import DeliveryWorker
+from federation.peers import Partnerships
 from federation.transport import TransportSettings, open_transport
 from federation.worker import InboundWorker
 from node import __version__
@@ -21,7 +22,16 @@ from node.clock import Clock, utc_now
 from node.config import Settings
 from node.db import activated, open_database, require_current_schema
 from node.follows.service import FollowService
-from node.http import accounts, actors, admin, discovery, follows, health, inbox
+from node.http import (
+    accounts,
+    actors,
+    admin,
+    discovery,
+    follows,
+    health,
+    inbox,
+    partnerships,
+)
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
@@ -33,6 +43,7 @@ from node.http.keys import (
     INBOUND_WORKER,
     LOGIN_LIMITER,
     MEMBERS,
+    PARTNERSHIPS,
     RESOLVER,
     SETTINGS,
     TRANSPORT,
@@ -67,7 +78,7 @@ def create_app(
     app.cleanup_ctx.append(_transport)
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
-    for module in (health, discovery, actors, inbox, accounts, follows, admin):
+    for module in (health, discovery, actors, inbox, accounts, follows, admin, partnerships):
         app.router.add_routes(module.routes)
     return app
 
@@ -130,4 +141,12 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         )
         app[FOLLOWS].register(app[DISPATCHER])
         RemoteActorEvents(app[RESOLVER]).register(app[DISPATCHER])
+        app[PARTNERSHIPS] = Partnerships(
+            app[SETTINGS].uris.instance_actor,
+            app[RESOLVER],
+            transport,
+            app[CLOCK],
+            queued=app[DELIVERY_WORKER].wake,
+        )
+        app[PARTNERSHIPS].register(app[DISPATCHER])
         yield

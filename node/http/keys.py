@@ -8,6 +8,7 @@ from tortoise.context import TortoiseContext
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
 from federation.outbound import DeliveryWorker
+from federation.peers import Partnerships
 from federation.transport import Transport
 from federation.worker import InboundWorker
 from node.clock import Clock
@@ -29,3 +30,4 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 INBOUND_WORKER = web.AppKey("inbound_worker", InboundWorker)
 DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
 FOLLOWS = web.AppKey("follows", FollowService)
+PARTNERSHIPS = web.AppKey("partnerships", Partnerships)

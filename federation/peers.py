@@ -1,0 +1,230 @@
+"""Partnerships between nodes: a Follow between the nodes' Application actors, with a message.
+
+An admin of node A proposes: A finds B's node actor (WebFinger on B's origin, FEP-d556) and
+sends it ``Follow`` carrying the message in ``content``. B records a request; B's admin accepts
+(``Accept``) or refuses (``Reject``); both sides then hold the same state. Either side ends it:
+the side that proposed sends ``Undo(Follow)``, the other ``Reject(Follow)``, as Mastodon does
+when a follower is removed. Only active partnerships count as partners.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from activitypub import activities
+from activitypub.discovery import SERVICE_REL
+from federation.dereference import ActorResolver
+from federation.dispatch import Dispatcher, InboundActivity
+from federation.errors import DereferenceError, PartnershipError, TransportError
+from federation.models import Partnership, PartnershipState
+from federation.outbound import publish
+from federation.transport import Transport
+
+Clock = Callable[[], datetime]
+MAX_MESSAGE_LENGTH = 1000
+
+
+class Partnerships:
+    """This node's partnerships."""
+
+    def __init__(
+        self,
+        instance_actor: str,
+        resolver: ActorResolver,
+        transport: Transport,
+        clock: Clock,
+        queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._me = instance_actor
+        self._resolver = resolver
+        self._transport = transport
+        self._clock = clock
+        self._queued = queued
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """Route Follow/Accept/Reject/Undo concerning the node's own actor here."""
+        dispatcher.register("Follow", self.on_follow)
+        dispatcher.register("Accept", self.on_accept)
+        dispatcher.register("Reject", self.on_reject)
+        dispatcher.register("Undo", self.on_undo)
+
+    async def discover(self, node: str) -> str:
+        """The Application actor of ``node`` (a host or an origin URL), by WebFinger."""
+        text = node.strip().rstrip("/")
+        host = urlsplit(text).netloc if "://" in text else text
+        if not host or any(ch.isspace() or ch in "/?#@" for ch in host):
+            raise PartnershipError(f"not a node address: {node!r}")
+        schemes = ("https", "http") if self._transport.settings.allow_http else ("https",)
+        last: Exception | None = None
+        for scheme in schemes:
+            origin = f"{scheme}://{host}/"
+            url = f"{scheme}://{host}/.well-known/webfinger?resource={quote(origin, safe=':/')}"
+            try:
+                doc = await self._transport.get_json(url)
+            except TransportError as exc:
+                last = exc
+                continue
+            for link in doc.get("links") or []:
+                if isinstance(link, dict) and link.get("rel") in (SERVICE_REL, "self"):
+                    href = link.get("href")
+                    if isinstance(href, str):
+                        return href
+            raise PartnershipError(f"{host} does not name a node actor")
+        raise PartnershipError(f"cannot reach {host}: {last}")
+
+    async def propose(self, node: str, message: str) -> Partnership:
+        """Ask ``node`` to become a partner."""
+        if len(message) > MAX_MESSAGE_LENGTH:
+            raise PartnershipError(f"the message is longer than {MAX_MESSAGE_LENGTH} characters")
+        peer = await self.discover(node)
+        if peer == self._me:
+            raise PartnershipError("a node cannot partner with itself")
+        existing = await Partnership.get_or_none(peer_actor=peer)
+        if existing is not None and existing.state in (
+            PartnershipState.PROPOSED,
+            PartnershipState.ACTIVE,
+        ):
+            return existing
+        try:
+            remote = await self._resolver.actor(peer)
+        except DereferenceError as exc:
+            raise PartnershipError(str(exc)) from exc
+        follow = activities.follow(self._new_id("partnership"), self._me, peer)
+        if message:
+            follow["content"] = message
+        now = self._clock()
+        values: dict[str, Any] = {
+            "peer_host": urlsplit(peer).netloc.lower(),
+            "peer_inbox": remote.inbox,
+            "initiated_by_us": True,
+            "message": message,
+            "state": PartnershipState.PROPOSED,
+            "follow_activity_id": follow["id"],
+            "follow_activity": follow,
+            "updated_at": now,
+        }
+        async with in_transaction():
+            if existing is not None:
+                await Partnership.filter(id=existing.id).update(**values)
+            else:
+                await Partnership.create(peer_actor=peer, created_at=now, **values)
+            await publish(follow, [remote.inbox], self._me, now)
+        self._queued()
+        return await Partnership.get(peer_actor=peer)
+
+    async def decide(self, partnership_id: int, *, accept: bool) -> Partnership:
+        """Answer a request from another node."""
+        row = await self._get(partnership_id, PartnershipState.REQUESTED)
+        kind = "Accept" if accept else "Reject"
+        state = PartnershipState.ACTIVE if accept else PartnershipState.REFUSED
+        await self._answer(row, kind, state)
+        return row
+
+    async def end(self, partnership_id: int) -> Partnership:
+        """End a partnership (or withdraw a proposal); the other node is told."""
+        row = await Partnership.get_or_none(id=partnership_id)
+        if row is None or row.state not in (PartnershipState.ACTIVE, PartnershipState.PROPOSED):
+            raise PartnershipError("no such active or proposed partnership")
+        await self._answer(row, "Undo" if row.initiated_by_us else "Reject", PartnershipState.ENDED)
+        return row
+
+    async def all(self) -> list[Partnership]:
+        """Every partnership, newest first."""
+        return await Partnership.all().order_by("-id")
+
+    async def is_partner(self, host: str) -> bool:
+        """Whether ``host`` is an active partner."""
+        return await Partnership.exists(peer_host=host.lower(), state=PartnershipState.ACTIVE)
+
+    # Received from other nodes
+    async def on_follow(self, activity: InboundActivity) -> None:
+        """Another node asks to partner with us."""
+        if activities.object_id(activity.body.get("object")) != self._me:
+            return
+        remote = await self._resolver.actor(activity.actor)
+        content = activity.body.get("content")
+        message = content[:MAX_MESSAGE_LENGTH] if isinstance(content, str) else ""
+        now = self._clock()
+        existing = await Partnership.get_or_none(peer_actor=activity.actor)
+        if existing is not None and existing.state in (
+            PartnershipState.REQUESTED,
+            PartnershipState.ACTIVE,
+        ):
+            return
+        values: dict[str, Any] = {
+            "peer_host": urlsplit(activity.actor).netloc.lower(),
+            "peer_inbox": remote.inbox,
+            "initiated_by_us": False,
+            "message": message,
+            "state": PartnershipState.REQUESTED,
+            "follow_activity_id": activity.activity_id,
+            "follow_activity": activity.body,
+            "updated_at": now,
+        }
+        try:
+            if existing is not None:
+                await Partnership.filter(id=existing.id).update(**values)
+            else:
+                await Partnership.create(peer_actor=activity.actor, created_at=now, **values)
+        except IntegrityError:
+            return  # the same Follow delivered twice
+
+    async def on_accept(self, activity: InboundActivity) -> None:
+        """Our proposal was accepted."""
+        await self._answered(activity, PartnershipState.PROPOSED, PartnershipState.ACTIVE)
+
+    async def on_reject(self, activity: InboundActivity) -> None:
+        """Our proposal was refused, or the other node ended the partnership."""
+        row = await self._concerning(activity, by_us=True)
+        if row is not None and row.state in (PartnershipState.PROPOSED, PartnershipState.ACTIVE):
+            ended = PartnershipState.REFUSED if row.state == PartnershipState.PROPOSED else None
+            await self._set(row, ended or PartnershipState.ENDED)
+
+    async def on_undo(self, activity: InboundActivity) -> None:
+        """The other node withdrew its proposal or ended the partnership."""
+        row = await self._concerning(activity, by_us=False)
+        if row is not None and row.state in (PartnershipState.REQUESTED, PartnershipState.ACTIVE):
+            await self._set(row, PartnershipState.ENDED)
+
+    async def _answered(
+        self, activity: InboundActivity, expected: PartnershipState, new: PartnershipState
+    ) -> None:
+        row = await self._concerning(activity, by_us=True)
+        if row is not None and row.state == expected:
+            await self._set(row, new)
+
+    async def _concerning(self, activity: InboundActivity, *, by_us: bool) -> Partnership | None:
+        answered = activities.object_id(activity.body.get("object"))
+        if answered is None:
+            return None
+        row = await Partnership.get_or_none(follow_activity_id=answered)
+        if row is None or row.peer_actor != activity.actor or row.initiated_by_us != by_us:
+            return None
+        return row
+
+    async def _answer(self, row: Partnership, kind: str, state: PartnershipState) -> None:
+        answer = activities.respond(kind, self._new_id(kind.lower()), self._me, row.follow_activity)
+        async with in_transaction():
+            await self._set(row, state)
+            await publish(answer, [row.peer_inbox], self._me, self._clock())
+        self._queued()
+
+    async def _set(self, row: Partnership, state: PartnershipState) -> None:
+        row.state, row.updated_at = state, self._clock()
+        await row.save(update_fields=["state", "updated_at"])
+
+    async def _get(self, partnership_id: int, state: PartnershipState) -> Partnership:
+        row = await Partnership.get_or_none(id=partnership_id, state=state)
+        if row is None:
+            raise PartnershipError(f"no such {state.value} partnership")
+        return row
+
+    def _new_id(self, kind: str) -> str:
+        return f"{self._me}/{kind}/{uuid.uuid4().hex}"
