@@ -116,16 +116,20 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(*tasks)
 
 
-async def _transport(app: web.Application) -> AsyncIterator[None]:
-    user_agent = f"Quartier/{__version__} (+{app[SETTINGS].server.base_url})"
-    federation = app[SETTINGS].federation
-    settings = TransportSettings(
-        user_agent=user_agent,
+def transport_settings(settings: Settings) -> TransportSettings:
+    """Outbound transport as configured (shared by the web app and the CLI)."""
+    federation = settings.federation
+    return TransportSettings(
+        user_agent=f"Quartier/{__version__} (+{settings.server.base_url})",
         total_timeout=federation.request_timeout_seconds,
         max_response_bytes=federation.max_response_bytes,
         allow_private=federation.local_testing,
         allow_http=federation.local_testing,
     )
+
+
+async def _transport(app: web.Application) -> AsyncIterator[None]:
+    settings = transport_settings(app[SETTINGS])
     async with open_transport(settings) as transport:
         app[TRANSPORT] = transport
         app[RESOLVER] = ActorResolver(transport, app[CLOCK])

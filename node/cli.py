@@ -20,17 +20,21 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
 
-from federation.models import Delivery, DeliveryState
+from federation.dereference import ActorResolver
+from federation.errors import PartnershipError
+from federation.models import Delivery, DeliveryState, Partnership
 from federation.outbound import list_deliveries, retry_deliveries
+from federation.peers import Partnerships
+from federation.transport import open_transport
 from node import __version__
 from node.actors.service import ensure_instance_actor
-from node.app import create_app, member_service
+from node.app import create_app, member_service, transport_settings
 from node.clock import utc_now
 from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, load_settings
 from node.db import activated, apply_migrations, open_database, require_current_schema
@@ -159,6 +163,24 @@ def _parser() -> argparse.ArgumentParser:
     deliveries_retry.add_argument("ids", nargs="*", type=int, help="delivery ids")
     deliveries_retry.add_argument("--all", action="store_true", help="every dead delivery")
     deliveries_retry.set_defaults(run=_deliveries_retry)
+
+    partners = sub.add_parser("partners", help="partnerships with other nodes").add_subparsers(
+        title="partners commands", metavar="COMMAND", required=True
+    )
+    partners.add_parser("list", parents=[common], help="list partnerships").set_defaults(
+        run=_partners_list
+    )
+    propose = partners.add_parser("propose", parents=[common], help="propose a partnership")
+    propose.add_argument("node", help="the other node: host[:port] or origin URL")
+    propose.add_argument("--message", default="", help="for the other node's admins")
+    propose.set_defaults(run=_partners_propose)
+    for name, helptext in (("accept", "accept a request"), ("reject", "refuse a request")):
+        answer = partners.add_parser(name, parents=[common], help=helptext)
+        answer.add_argument("id", type=int)
+        answer.set_defaults(run=_partners_answer, accept=name == "accept")
+    end = partners.add_parser("end", parents=[common], help="end a partnership")
+    end.add_argument("id", type=int)
+    end.set_defaults(run=_partners_end)
     return parser
 
 
@@ -380,3 +402,60 @@ def _delivery_json(row: Delivery) -> dict[str, object]:
         "created_at": row.created_at.isoformat(),
         "next_attempt_at": row.next_attempt_at.isoformat(),
     }
+
+
+@contextlib.asynccontextmanager
+async def _partnerships(settings: Settings) -> AsyncIterator[Partnerships]:
+    """The partnership service over the database and the network, as the node builds it.
+
+    What it queues is delivered by the running node's worker within seconds.
+    """
+    async with _database(settings), open_transport(transport_settings(settings)) as transport:
+        resolver = ActorResolver(transport, utc_now)
+        yield Partnerships(settings.uris.instance_actor, resolver, transport, utc_now)
+
+
+def _print_partnerships(rows: list[Partnership]) -> None:
+    if not rows:
+        print("no partnerships")
+        return
+    print(f"{'ID':>5} {'STATE':<10} {'BY':<5} NODE / MESSAGE")
+    for row in rows:
+        by = "us" if row.initiated_by_us else "them"
+        print(f"{row.id:>5} {row.state.value:<10} {by:<5} {row.peer_host}")
+        if row.message:
+            print(f"{'':>23}{row.message}")
+
+
+async def _partners_list(args: argparse.Namespace) -> int:
+    async with _partnerships(_settings(args)) as service:
+        _print_partnerships(await service.all())
+    return 0
+
+
+async def _partners_propose(args: argparse.Namespace) -> int:
+    async with _partnerships(_settings(args)) as service:
+        row = await _partnership_call(service.propose(args.node, args.message))
+    _print_partnerships([row])
+    return 0
+
+
+async def _partners_answer(args: argparse.Namespace) -> int:
+    async with _partnerships(_settings(args)) as service:
+        row = await _partnership_call(service.decide(args.id, accept=args.accept))
+    _print_partnerships([row])
+    return 0
+
+
+async def _partners_end(args: argparse.Namespace) -> int:
+    async with _partnerships(_settings(args)) as service:
+        row = await _partnership_call(service.end(args.id))
+    _print_partnerships([row])
+    return 0
+
+
+async def _partnership_call(call: Awaitable[Partnership]) -> Partnership:
+    try:
+        return await call
+    except PartnershipError as exc:
+        raise NodeError(str(exc)) from None

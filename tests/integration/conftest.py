@@ -35,6 +35,7 @@ class Peer:
     client: TestClient
     make_app: Callable[[], web.Application]
     port: int
+    env: dict[str, str]  # the QUARTIER_* settings of this node, for running its CLI
 
     async def stop(self) -> None:
         await self.client.close()
@@ -89,7 +90,7 @@ async def peers(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Callable[...,
 
             client = TestClient(TestServer(make_app(), host="127.0.0.1", port=port))
             await client.start_server()
-            peer = Peer(name=name, base=base, client=client, make_app=make_app, port=port)
+            peer = Peer(name=name, base=base, client=client, make_app=make_app, port=port, env=env)
             stack.push_async_callback(lambda: peer.client.close())
             return peer
 
