@@ -20,12 +20,14 @@ from node.actors.render import instance_username
 from node.actors.service import SigningKeys, ensure_instance_actor
 from node.clock import Clock, utc_now
 from node.config import Settings
+from node.conversations.service import ConversationService
 from node.db import activated, open_database, require_current_schema
 from node.follows.service import FollowService
 from node.http import (
     accounts,
     actors,
     admin,
+    conversations,
     discovery,
     follows,
     health,
@@ -36,6 +38,7 @@ from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
     CLOCK,
+    CONVERSATIONS,
     DATABASE,
     DELIVERY_WORKER,
     DISPATCHER,
@@ -78,7 +81,8 @@ def create_app(
     app.cleanup_ctx.append(_transport)
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
-    for module in (health, discovery, actors, inbox, accounts, follows, admin, partnerships):
+    routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin)
+    for module in (*routes, partnerships):
         app.router.add_routes(module.routes)
     return app
 
@@ -153,4 +157,12 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             queued=app[DELIVERY_WORKER].wake,
         )
         app[PARTNERSHIPS].register(app[DISPATCHER])
+        app[CONVERSATIONS] = ConversationService(
+            app[SETTINGS].uris,
+            app[RESOLVER],
+            transport,
+            app[CLOCK],
+            queued=app[DELIVERY_WORKER].wake,
+        )
+        app[CONVERSATIONS].register(app[DISPATCHER])
         yield

@@ -25,7 +25,12 @@ from node.errors import NodeError
 # Each package owns its models and migrations: app label -> (model modules, migrations).
 APPS = {
     "node": (
-        ["node.members.models", "node.actors.models", "node.follows.models"],
+        [
+            "node.members.models",
+            "node.actors.models",
+            "node.follows.models",
+            "node.conversations.models",
+        ],
         "node.migrations",
     ),
     "federation": (["federation.models"], "federation.migrations"),

@@ -22,7 +22,7 @@ from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import DereferenceError
 from federation.outbound import publish
 from federation.transport import Transport
-from federation.webfinger import lookup, parse_handle
+from node.actors.lookup import resolve_actor
 from node.errors import BadRequest, NotFound
 from node.follows.models import Follow, FollowState
 from node.members.models import Member
@@ -58,19 +58,7 @@ class FollowService:
     # Asked by our members
     async def resolve(self, target: str) -> str:
         """The actor id of ``target``: an actor URL, or a handle ``user@host`` (ours or not)."""
-        target = target.strip()
-        if target.startswith(("https://", "http://")):
-            return target
-        try:
-            user, host = parse_handle(target)
-        except DereferenceError as exc:
-            raise BadRequest(str(exc)) from None
-        if host == self._uris.domain.lower():
-            return self._uris.actor(user.lower())
-        try:
-            return await lookup(self._transport, target)
-        except DereferenceError as exc:
-            raise NotFound(f"cannot find {target}: {exc}") from None
+        return await resolve_actor(self._uris, self._transport, target)
 
     async def follow(self, member: Member, target: str) -> Follow:
         """Ask to follow ``target``; the request waits for their approval."""

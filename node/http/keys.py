@@ -13,6 +13,7 @@ from federation.transport import Transport
 from federation.worker import InboundWorker
 from node.clock import Clock
 from node.config import Settings
+from node.conversations.service import ConversationService
 from node.follows.service import FollowService
 from node.http.doc_cache import DocumentCache
 from node.members.service import MemberService
@@ -31,3 +32,4 @@ INBOUND_WORKER = web.AppKey("inbound_worker", InboundWorker)
 DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
 FOLLOWS = web.AppKey("follows", FollowService)
 PARTNERSHIPS = web.AppKey("partnerships", Partnerships)
+CONVERSATIONS = web.AppKey("conversations", ConversationService)

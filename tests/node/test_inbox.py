@@ -25,9 +25,10 @@ from federation.dispatch import InboundActivity
 from federation.models import InboundMessage, InboundState
 from node.db import activated
 from node.http.keys import DATABASE, DISPATCHER, INBOUND_WORKER
-from tests.api import bootstrap_invite, error_of, register
+from tests.api import bearer, bootstrap_invite, error_of, login, register
 
 NODE = "http://127.0.0.1:8080"  # the test node's base_url (make_settings)
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
 @dataclass
@@ -329,3 +330,70 @@ async def test_an_update_of_the_actor_refreshes_our_copy_of_its_document(node, c
     with activated(node.app[DATABASE]):
         await node.app[INBOUND_WORKER].run_once()
     assert remote.fetches == 2
+
+
+def note_activity(actor: RemoteActor, kind: str, n: int, content: str, to: list[str]) -> dict:
+    note = {
+        "id": f"{actor.base}/notes/{n}",
+        "type": "Note",
+        "attributedTo": actor.id,
+        "to": to,
+        "content": content,
+    }
+    if kind == "Delete":
+        note = {"id": note["id"], "type": "Tombstone"}
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor.id}/activities/{kind.lower()}/{n}",
+        "type": kind,
+        "actor": actor.id,
+        "to": to,
+        "object": note,
+    }
+
+
+async def test_direct_messages_from_another_server_are_stored_as_text_edited_and_deleted(
+    node, clock, remote
+):
+    alice, mallory = remote.add("alice"), remote.add("mallory")
+    await register(node, await bootstrap_invite(node), "bob")
+    token = await login(node, "bob")
+    bob = f"{NODE}/users/bob"
+    hostile = '<p>Hi <script>alert("x")</script><b>Bob</b><br>see you</p>'
+    steps = [
+        (alice, note_activity(alice, "Create", 1, hostile, [bob])),
+        (alice, note_activity(alice, "Create", 2, "<p>Public post</p>", [PUBLIC, bob])),
+    ]
+    for signer, activity in steps:
+        assert (await deliver(node, clock, signer, activity)).status == 202
+    with activated(node.app[DATABASE]):
+        await node.app[INBOUND_WORKER].run_once()
+    [conv] = await (await node.get("/api/v1/conversations", headers=bearer(token))).json()
+    assert conv["last_message"]["text"] == "Hi Bob\nsee you"  # no markup, no script
+
+    edits = [
+        (
+            mallory,
+            note_activity(mallory, "Update", 1, "forged", [bob])
+            | {"object": {**note_activity(alice, "Create", 1, "forged", [bob])["object"]}},
+        ),
+        (alice, note_activity(alice, "Update", 1, "<p>Hi Bob, edited</p>", [bob])),
+    ]
+    for signer, activity in edits:
+        assert (await deliver(node, clock, signer, activity)).status in (202, 403)
+    with activated(node.app[DATABASE]):
+        await node.app[INBOUND_WORKER].run_once()
+    [message] = await (
+        await node.get(f"/api/v1/conversations/{conv['id']}", headers=bearer(token))
+    ).json()
+    assert (message["text"], message["edited_at"] is not None) == ("Hi Bob, edited", True)
+
+    assert (
+        await deliver(node, clock, alice, note_activity(alice, "Delete", 1, "", [bob]))
+    ).status == 202
+    with activated(node.app[DATABASE]):
+        await node.app[INBOUND_WORKER].run_once()
+    [message] = await (
+        await node.get(f"/api/v1/conversations/{conv['id']}", headers=bearer(token))
+    ).json()
+    assert (message["deleted"], message["text"]) == (True, "")

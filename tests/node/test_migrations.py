@@ -130,3 +130,16 @@ async def test_apply_migrations_is_idempotent_and_keeps_data(database_url: str) 
             kept = await Invite.get(id=invite.id)
     assert kept.role is Role.MANAGER
     assert kept.code_hash == "a" * 64
+
+
+def test_no_model_docstring_holds_a_semicolon() -> None:
+    # tortoise copies model docstrings into the schema SQL as table comments, and a semicolon
+    # there splits the statement: the migration then fails with a syntax error.
+    from tortoise.models import Model
+
+    for _, (modules, _) in APPS.items():
+        for module_name in modules:
+            module = importlib.import_module(module_name)
+            for value in vars(module).values():
+                if isinstance(value, type) and issubclass(value, Model) and value is not Model:
+                    assert ";" not in (value.__doc__ or ""), value.__qualname__

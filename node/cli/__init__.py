@@ -1,0 +1,177 @@
+"""``quartier``: set up, run and administer a node.
+
+quartier init            write a commented quartier.toml
+quartier migrate         create or upgrade the database schema
+quartier serve           run the node (refuses an unmigrated database)
+quartier invite create   create a single-use invite
+quartier members list    list members
+quartier members show    show one member
+quartier admin create    create an admin directly (first admin, or recovery)
+quartier deliveries list | retry                        outbound deliveries, and dead ones again
+quartier partners list | propose | accept | reject | end   partnerships with other nodes
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from federation.models import DeliveryState
+from node import __version__
+from node.cli.federation_commands import (
+    _deliveries_list,
+    _deliveries_retry,
+    _partners_answer,
+    _partners_end,
+    _partners_list,
+    _partners_propose,
+)
+from node.cli.member_commands import (
+    MAX_INVITE_TTL_HOURS,
+    _admin_create,
+    _invite_create,
+    _members_list,
+    _members_show,
+)
+from node.cli.node_commands import FIRST_ADMIN_NOTE, _init, _migrate, _serve
+from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH
+from node.errors import NodeError
+from node.members.models import Role
+
+__all__ = ["FIRST_ADMIN_NOTE", "MAX_INVITE_TTL_HOURS", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``quartier`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        result = args.run(args)
+        return asyncio.run(result) if asyncio.iscoroutine(result) else int(result)
+    except NodeError as exc:
+        print(f"quartier: {_describe(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _describe(exc: NodeError) -> str:
+    """The safe message, plus what each invalid field expects."""
+    if isinstance(exc.details, list):
+        fields = "; ".join(f"{d['field']}: {d['message']}" for d in exc.details)
+        return f"{exc.safe} ({fields})"
+    return exc.safe
+
+
+def _config_option(default: object) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=default,
+        help=f"configuration file (default: ${CONFIG_ENV} or ./{DEFAULT_CONFIG_PATH})",
+    )
+    return parent
+
+
+def _parser() -> argparse.ArgumentParser:
+    # -c is accepted before and after the command; the subcommands' copy must not reset a
+    # value given before the command, hence SUPPRESS as its default.
+    common = _config_option(argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="quartier",
+        description="Quartier: a federated neighbourhood server.",
+        parents=[_config_option(None)],
+    )
+    parser.add_argument("--version", action="version", version=f"quartier {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    init = sub.add_parser("init", parents=[common], help="write a commented configuration file")
+    init.add_argument("--base-url", default="http://127.0.0.1:8080", help="public origin")
+    init.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    init.add_argument("--port", type=int, default=8080, help="port to listen on")
+    init.add_argument("--name", default="My neighbourhood", help="community name")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(run=_init)
+
+    migrate = sub.add_parser("migrate", parents=[common], help="create or upgrade the schema")
+    migrate.set_defaults(run=_migrate)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the node")
+    serve.set_defaults(run=_serve)
+
+    invite = sub.add_parser("invite", help="manage invites").add_subparsers(
+        title="invite commands", metavar="COMMAND", required=True
+    )
+    invite_create = invite.add_parser("create", parents=[common], help="create an invite")
+    invite_create.add_argument(
+        "--role", choices=[r.value for r in Role], default=Role.RESIDENT.value
+    )
+    invite_create.add_argument("--ttl-hours", type=int, default=None, help="validity in hours")
+    invite_create.add_argument("--note", default="", help="who the invite is for")
+    invite_create.set_defaults(run=_invite_create)
+
+    members = sub.add_parser("members", help="inspect members").add_subparsers(
+        title="members commands", metavar="COMMAND", required=True
+    )
+    members_list = members.add_parser("list", parents=[common], help="list members")
+    members_list.add_argument("--json", action="store_true", help="print JSON")
+    members_list.set_defaults(run=_members_list)
+    members_show = members.add_parser("show", parents=[common], help="show one member")
+    members_show.add_argument("username")
+    members_show.set_defaults(run=_members_show)
+
+    admin = sub.add_parser("admin", help="administrators").add_subparsers(
+        title="admin commands", metavar="COMMAND", required=True
+    )
+    admin_create = admin.add_parser("create", parents=[common], help="create an admin account")
+    admin_create.add_argument("username")
+    admin_create.add_argument("--real-name", required=True)
+    admin_create.add_argument("--display-name", default=None)
+    admin_create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    admin_create.set_defaults(run=_admin_create)
+
+    deliveries = sub.add_parser("deliveries", help="outbound deliveries").add_subparsers(
+        title="deliveries commands", metavar="COMMAND", required=True
+    )
+    deliveries_list = deliveries.add_parser("list", parents=[common], help="list deliveries")
+    deliveries_list.add_argument(
+        "--state", choices=[s.value for s in DeliveryState], default=None, help="only this state"
+    )
+    deliveries_list.add_argument("--limit", type=int, default=50, help="at most this many")
+    deliveries_list.add_argument("--json", action="store_true", help="print JSON")
+    deliveries_list.set_defaults(run=_deliveries_list)
+    deliveries_retry = deliveries.add_parser(
+        "retry", parents=[common], help="queue dead deliveries again"
+    )
+    deliveries_retry.add_argument("ids", nargs="*", type=int, help="delivery ids")
+    deliveries_retry.add_argument("--all", action="store_true", help="every dead delivery")
+    deliveries_retry.set_defaults(run=_deliveries_retry)
+
+    partners = sub.add_parser("partners", help="partnerships with other nodes").add_subparsers(
+        title="partners commands", metavar="COMMAND", required=True
+    )
+    partners.add_parser("list", parents=[common], help="list partnerships").set_defaults(
+        run=_partners_list
+    )
+    propose = partners.add_parser("propose", parents=[common], help="propose a partnership")
+    propose.add_argument("node", help="the other node: host[:port] or origin URL")
+    propose.add_argument("--message", default="", help="for the other node's admins")
+    propose.set_defaults(run=_partners_propose)
+    for name, helptext in (("accept", "accept a request"), ("reject", "refuse a request")):
+        answer = partners.add_parser(name, parents=[common], help=helptext)
+        answer.add_argument("id", type=int)
+        answer.set_defaults(run=_partners_answer, accept=name == "accept")
+    end = partners.add_parser("end", parents=[common], help="end a partnership")
+    end.add_argument("id", type=int)
+    end.set_defaults(run=_partners_end)
+    return parser

@@ -1,0 +1,122 @@
+"""``quartier init``, ``migrate`` and ``serve`` (which offers the first admin an invite)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from node import __version__
+from node.actors.service import ensure_instance_actor
+from node.app import create_app
+from node.cli.common import _database, _settings
+from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, load_settings
+from node.db import activated, apply_migrations
+from node.errors import NodeError
+from node.http.keys import DATABASE, MEMBERS
+from node.logs import configure_logging
+from node.members.models import Role
+from node.members.service import MemberService
+
+FIRST_ADMIN_NOTE = "first admin (printed by serve)"
+
+
+def _init(args: argparse.Namespace) -> int:
+    path = Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    if path.exists() and not args.force:
+        print(f"quartier: {path} already exists (use --force to overwrite)", file=sys.stderr)
+        return 1
+    template = (Path(__file__).parent.parent / "default_config.toml").read_text(encoding="utf-8")
+    text = template.format(
+        base_url=json.dumps(args.base_url),
+        host=json.dumps(args.host),
+        port=args.port,
+        name=json.dumps(args.name, ensure_ascii=False),
+    )
+    # Validate before the file takes its place: never leave (or overwrite with) a bad file.
+    draft = path.with_name(f".{path.name}.new")
+    try:
+        draft.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise NodeError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        load_settings(draft, environ={})
+    except NodeError:
+        draft.unlink()
+        raise
+    draft.replace(path)
+    print(f"wrote {path}; next: quartier migrate, then quartier serve")
+    return 0
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    applied = await apply_migrations(settings.database_url)
+    async with _database(settings):
+        await ensure_instance_actor()
+    print("applied: " + ", ".join(applied) if applied else "the schema is up to date")
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    configure_logging(settings.server.log_level)
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Handlers first: a SIGTERM during start-up must still end in a clean shutdown.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.server.host, settings.server.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            where = f"{settings.server.host}:{settings.server.port}"
+            raise NodeError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        print(
+            f"Quartier {__version__}: {settings.community.name!r} is ready at "
+            f"{settings.server.base_url}/ (listening on {settings.server.host}:"
+            f"{settings.server.port})",
+            flush=True,
+        )
+        with activated(app[DATABASE]):
+            await _offer_first_admin_invite(app[MEMBERS], settings)
+        await stop.wait()
+        print("stopping", flush=True)
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+async def _offer_first_admin_invite(members: MemberService, settings: Settings) -> None:
+    """Until the node has an admin, each start prints a fresh one-time admin invite."""
+    if await members.has_admin():
+        return
+    # Only the invites serve printed before: admin invites made with 'invite create' stay valid.
+    await members.revoke_unused_invites(Role.ADMIN, note=FIRST_ADMIN_NOTE)
+    _, secret = await members.create_invite(Role.ADMIN, note=FIRST_ADMIN_NOTE)
+    url = f"{settings.server.base_url}/api/v1/accounts"
+    body = json.dumps(
+        {
+            "invite": secret.secret,
+            "username": "YOUR_USERNAME",
+            "password": "A_LONG_PASSWORD",
+            "real_name": "Your Name",
+        }
+    )
+    print(
+        "This node has no admin yet. Register the first admin with this one-time invite\n"
+        f"(valid until {secret.expires_at:%Y-%m-%d %H:%M} UTC; a restart prints a new one):\n"
+        f"  invite code: {secret.secret}\n"
+        f"  curl -X POST {url} -H 'Content-Type: application/json' -d '{body}'",
+        flush=True,
+    )

@@ -1,0 +1,1 @@
+"""Direct messages between members, here and on other nodes, grouped in conversations."""

@@ -1,0 +1,36 @@
+"""Conversations and messages as the client API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from node.conversations.models import Message
+from node.conversations.service import Summary
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def message_to_api(message: Message) -> dict[str, Any]:
+    """One message; a deleted one keeps its place, without its text."""
+    return {
+        "id": message.id,
+        "author": message.author,
+        "text": message.text,
+        "created_at": _iso(message.created_at),
+        "edited_at": _iso(message.edited_at),
+        "deleted": message.deleted_at is not None,
+    }
+
+
+def summary_to_api(summary: Summary) -> dict[str, Any]:
+    """A conversation in the list."""
+    return {
+        "id": summary.conversation.id,
+        "participants": summary.participants,
+        "updated_at": _iso(summary.conversation.updated_at),
+        "unread": summary.unread,
+        "last_message": message_to_api(summary.last) if summary.last else None,
+    }

@@ -1,0 +1,290 @@
+"""Direct messages: sent as Create(Note) addressed only to the participants, never public.
+
+A conversation is keyed by the ActivityStreams ``context`` its messages share; messages from
+servers that send no context join the conversation of the message they reply to, or start one
+keyed by their own id. Only a note's author may edit or delete it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from activitypub import activities, notes
+from activitypub.uris import UriScheme
+from federation.dereference import ActorResolver
+from federation.dispatch import Dispatcher, InboundActivity
+from federation.errors import DereferenceError
+from federation.outbound import publish
+from federation.transport import Transport
+from node.actors.lookup import resolve_actor
+from node.conversations.models import Conversation, Message, Participant
+from node.errors import BadRequest, NotFound, ValidationFailed
+from node.members.models import Member
+from node.members.service import is_valid_username
+
+Clock = Callable[[], datetime]
+MAX_RECIPIENTS = 20
+MAX_TEXT = 5000
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A conversation as its list shows it."""
+
+    conversation: Conversation
+    participants: list[str]
+    last: Message | None
+    unread: int
+
+
+class ConversationService:
+    """Direct messages of one node."""
+
+    def __init__(
+        self,
+        uris: UriScheme,
+        resolver: ActorResolver,
+        transport: Transport,
+        clock: Clock,
+        queued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._uris = uris
+        self._resolver = resolver
+        self._transport = transport
+        self._clock = clock
+        self._queued = queued
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """Route inbound notes (Create, Update) and deletions here."""
+        dispatcher.register("Create", self.on_create, object_type="Note")
+        dispatcher.register("Update", self.on_update, object_type="Note")
+        dispatcher.register("Delete", self.on_delete)
+
+    # Members
+    async def start(self, member: Member, to: list[str], text: str) -> Conversation:
+        """A new conversation with ``to`` (handles or actor URLs), opened by a first message."""
+        me = self._uris.actor(member.username)
+        if not 1 <= len(to) <= MAX_RECIPIENTS:
+            raise ValidationFailed(
+                "invalid recipients",
+                details=[{"field": "to", "message": f"1 to {MAX_RECIPIENTS} recipients"}],
+            )
+        recipients: list[str] = []
+        for target in to:
+            actor = await resolve_actor(self._uris, self._transport, target)
+            if actor != me and actor not in recipients:
+                recipients.append(actor)
+        if not recipients:
+            raise BadRequest("a conversation needs someone other than you")
+        inboxes = await self._inboxes(recipients)
+        now = self._clock()
+        async with in_transaction():
+            conversation = await Conversation.create(
+                context=self._uris.url(f"/conversations/{uuid.uuid4().hex}"),
+                created_at=now,
+                updated_at=now,
+            )
+            for actor in [me, *recipients]:
+                await Participant.create(
+                    conversation=conversation,
+                    actor=actor,
+                    local=self._local_username(actor) is not None,
+                )
+            first = await self._send(conversation, member, recipients, inboxes, text, None, now)
+            await Participant.filter(conversation=conversation, actor=me).update(
+                last_read_id=first.id
+            )
+        self._queued()
+        return conversation
+
+    async def reply(self, member: Member, conversation_id: int, text: str) -> Message:
+        """Add a message to a conversation the member is in."""
+        me = self._uris.actor(member.username)
+        conversation = await self._joined(me, conversation_id)
+        others = [
+            p.actor for p in await Participant.filter(conversation=conversation) if p.actor != me
+        ]
+        inboxes = await self._inboxes(others)
+        last = await Message.filter(conversation=conversation).order_by("-id").first()
+        now = self._clock()
+        async with in_transaction():
+            message = await self._send(
+                conversation, member, others, inboxes, text, last.ap_id if last else None, now
+            )
+            await Participant.filter(conversation=conversation, actor=me).update(
+                last_read_id=message.id
+            )
+        self._queued()
+        return message
+
+    async def summaries(self, member: Member) -> list[Summary]:
+        """The member's conversations, most recent first, with what is unread."""
+        me = self._uris.actor(member.username)
+        mine = await Participant.filter(actor=me).prefetch_related("conversation")
+        result = []
+        for part in mine:
+            conversation = part.conversation
+            everyone = await Participant.filter(conversation=conversation).values_list(
+                "actor", flat=True
+            )
+            messages = Message.filter(conversation=conversation, deleted_at__isnull=True)
+            last = await messages.order_by("-id").first()
+            unread_query = messages.exclude(author=me).filter(id__gt=part.last_read_id)
+            result.append(
+                Summary(conversation, [str(a) for a in everyone], last, await unread_query.count())
+            )
+        result.sort(key=lambda s: s.conversation.updated_at, reverse=True)
+        return result
+
+    async def messages(self, member: Member, conversation_id: int) -> list[Message]:
+        """The messages of a conversation the member is in, oldest first."""
+        conversation = await self._joined(self._uris.actor(member.username), conversation_id)
+        return await Message.filter(conversation=conversation).order_by("id")
+
+    async def mark_read(self, member: Member, conversation_id: int) -> None:
+        """Everything in the conversation is read, as of now."""
+        me = self._uris.actor(member.username)
+        conversation = await self._joined(me, conversation_id)
+        last = await Message.filter(conversation=conversation).order_by("-id").first()
+        await Participant.filter(conversation=conversation, actor=me).update(
+            last_read_id=last.id if last else 0
+        )
+
+    # From other servers
+    async def on_create(self, activity: InboundActivity) -> None:
+        """A note addressed privately to some of our members becomes a message."""
+        note = activity.body.get("object")
+        if not isinstance(note, dict) or note.get("attributedTo") != activity.actor:
+            return  # only the author may create their note
+        if notes.is_public(note) or not isinstance(note.get("id"), str):
+            return  # public posts are not direct messages
+        addressed = [a for a in notes.addressees(note) if a != activity.actor]
+        if not any(self._local_username(a) for a in addressed):
+            return
+        if await Message.exists(ap_id=note["id"]):
+            return
+        conversation = await self._conversation_for(note)
+        now = self._clock()
+        for actor in [activity.actor, *addressed]:
+            local = self._local_username(actor) is not None
+            if local and not await self._is_member(actor):
+                continue
+            await Participant.get_or_create(
+                conversation=conversation, actor=actor, defaults={"local": local}
+            )
+        content = note.get("content")
+        await Message.create(
+            conversation=conversation,
+            ap_id=note["id"],
+            author=activity.actor,
+            text=notes.html_to_text(content if isinstance(content, str) else "", MAX_TEXT),
+            created_at=now,
+        )
+        conversation.updated_at = now
+        await conversation.save(update_fields=["updated_at"])
+
+    async def on_update(self, activity: InboundActivity) -> None:
+        """The author edited a message."""
+        note = activity.body.get("object")
+        if not isinstance(note, dict):
+            return
+        message = await Message.get_or_none(ap_id=activities.object_id(note))
+        if message is None or message.author != activity.actor or message.deleted_at:
+            return
+        content = note.get("content")
+        message.text = notes.html_to_text(content if isinstance(content, str) else "", MAX_TEXT)
+        message.edited_at = self._clock()
+        await message.save(update_fields=["text", "edited_at"])
+
+    async def on_delete(self, activity: InboundActivity) -> None:
+        """The author deleted a message: its text goes, a trace that it existed stays."""
+        message = await Message.get_or_none(ap_id=activities.object_id(activity.body.get("object")))
+        if message is None or message.author != activity.actor:
+            return
+        message.text, message.deleted_at = "", self._clock()
+        await message.save(update_fields=["text", "deleted_at"])
+
+    # Helpers
+    async def _send(
+        self,
+        conversation: Conversation,
+        member: Member,
+        recipients: list[str],
+        inboxes: list[str],
+        text: str,
+        in_reply_to: str | None,
+        now: datetime,
+    ) -> Message:
+        text = text.strip()
+        if not 1 <= len(text) <= MAX_TEXT:
+            raise ValidationFailed(
+                "invalid message",
+                details=[{"field": "text", "message": f"1 to {MAX_TEXT} characters"}],
+            )
+        me = self._uris.actor(member.username)
+        note_id = f"{me}/messages/{uuid.uuid4().hex}"
+        message = await Message.create(
+            conversation=conversation, ap_id=note_id, author=me, text=text, created_at=now
+        )
+        conversation.updated_at = now
+        await conversation.save(update_fields=["updated_at"])
+        if inboxes:
+            published = now.isoformat().replace("+00:00", "Z")
+            note = notes.private_note(
+                note_id, me, recipients, text, conversation.context, published, in_reply_to
+            )
+            await publish(notes.wrap("Create", f"{note_id}/create", note), inboxes, me, now)
+        return message
+
+    async def _inboxes(self, actors: list[str]) -> list[str]:
+        """Inboxes of the remote actors (fetched before any transaction); locals need none."""
+        inboxes: list[str] = []
+        for actor in actors:
+            if self._local_username(actor) is not None:
+                if not await self._is_member(actor):
+                    raise NotFound(f"no such member: {actor}")
+                continue
+            try:
+                remote = await self._resolver.actor(actor)
+            except DereferenceError as exc:
+                raise NotFound(f"cannot reach {actor}: {exc}") from None
+            inbox = remote.shared_inbox or remote.inbox
+            if inbox not in inboxes:
+                inboxes.append(inbox)
+        return inboxes
+
+    async def _conversation_for(self, note: dict[str, object]) -> Conversation:
+        context = note.get("context") if isinstance(note.get("context"), str) else None
+        if context is None:
+            replied = note.get("inReplyTo")
+            parent = await Message.get_or_none(ap_id=replied) if isinstance(replied, str) else None
+            if parent is not None:
+                return await Conversation.get(id=parent.conversation_id)  # type: ignore[attr-defined]
+            context = str(note["id"])
+        now = self._clock()
+        conversation, _ = await Conversation.get_or_create(
+            context=str(context), defaults={"created_at": now, "updated_at": now}
+        )
+        return conversation
+
+    async def _joined(self, actor: str, conversation_id: int) -> Conversation:
+        part = await Participant.get_or_none(
+            conversation_id=conversation_id, actor=actor
+        ).prefetch_related("conversation")
+        if part is None:
+            raise NotFound("no such conversation")
+        return part.conversation
+
+    def _local_username(self, actor: str) -> str | None:
+        return self._uris.username_from_actor(actor)
+
+    async def _is_member(self, actor: str) -> bool:
+        username = self._local_username(actor)
+        return bool(username and is_valid_username(username)) and await Member.exists(
+            username=username
+        )

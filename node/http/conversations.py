@@ -1,0 +1,76 @@
+"""Direct messages.
+
+GET  /api/v1/conversations                  my conversations, newest first, with unread counts
+POST /api/v1/conversations                  {"to": ["bob@b.example"], "text": "..."}
+GET  /api/v1/conversations/{id}             its messages, oldest first
+POST /api/v1/conversations/{id}/messages    {"text": "..."}
+POST /api/v1/conversations/{id}/read        mark everything read
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from node.conversations.render import message_to_api, summary_to_api
+from node.conversations.service import MAX_RECIPIENTS, MAX_TEXT
+from node.http.auth import authenticate
+from node.http.keys import CONVERSATIONS
+from node.http.parsing import Body, read_json
+
+routes = web.RouteTableDef()
+
+
+class NewConversation(Body):
+    to: list[str] = Field(min_length=1, max_length=MAX_RECIPIENTS)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class NewMessage(Body):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+@routes.get("/api/v1/conversations")
+async def list_conversations(request: web.Request) -> web.Response:
+    """The caller's conversations."""
+    caller = await authenticate(request)
+    summaries = await request.app[CONVERSATIONS].summaries(caller.member)
+    return web.json_response([summary_to_api(s) for s in summaries])
+
+
+@routes.post("/api/v1/conversations")
+async def start(request: web.Request) -> web.Response:
+    """Start a conversation with a first message; 201 with the conversation's id."""
+    caller = await authenticate(request)
+    body = await read_json(request, NewConversation)
+    conversation = await request.app[CONVERSATIONS].start(caller.member, body.to, body.text)
+    return web.json_response({"id": conversation.id}, status=201)
+
+
+@routes.get(r"/api/v1/conversations/{cid:\d{1,9}}")
+async def read(request: web.Request) -> web.Response:
+    """The messages of a conversation."""
+    caller = await authenticate(request)
+    messages = await request.app[CONVERSATIONS].messages(
+        caller.member, int(request.match_info["cid"])
+    )
+    return web.json_response([message_to_api(m) for m in messages])
+
+
+@routes.post(r"/api/v1/conversations/{cid:\d{1,9}}/messages")
+async def send(request: web.Request) -> web.Response:
+    """Reply in a conversation; 201 with the message."""
+    caller = await authenticate(request)
+    body = await read_json(request, NewMessage)
+    message = await request.app[CONVERSATIONS].reply(
+        caller.member, int(request.match_info["cid"]), body.text
+    )
+    return web.json_response(message_to_api(message), status=201)
+
+
+@routes.post(r"/api/v1/conversations/{cid:\d{1,9}}/read")
+async def mark_read(request: web.Request) -> web.Response:
+    """Mark the conversation read."""
+    caller = await authenticate(request)
+    await request.app[CONVERSATIONS].mark_read(caller.member, int(request.match_info["cid"]))
+    return web.Response(status=204)
