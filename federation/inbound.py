@@ -51,7 +51,7 @@ class InboundRequest:
     method: str
     url: str
     headers: Headers
-    body: bytes
+    body: bytes | None  # None for a GET
     recipient: str | None = None
 
 
@@ -81,7 +81,7 @@ async def accept(
 ) -> Accepted:
     """Verify and store one delivery; raises an ``InboxRejected`` subclass when refused."""
     policy = policy or InboxPolicy()
-    activity = _parse(request.body)
+    activity = _parse(request.body or b"")
     activity_id, actor, activity_type = _shape(activity)
     try:
         await _authenticate(request, activity, actor, resolver, now, policy)
@@ -179,19 +179,32 @@ async def _authenticate(
     now: datetime,
     policy: InboxPolicy,
 ) -> None:
-    try:
-        to_verify = parse_signature(
-            request.method, request.url, request.headers, request.body, now, policy.freshness
-        )
-    except SignatureError as exc:
-        raise UnverifiedSender(f"signature refused: {exc}") from None
-    signer = await _verified_signer(to_verify, resolver)
+    signer = await signer_of(request, resolver, now, policy.freshness)
     if signer == actor:
         return
     # Signed by someone else: acceptable only with the actor's own integrity proof (relays).
     if "proof" in activity and await _proof_by(activity, actor, resolver):
         return
     raise UnverifiedSender(f"signed by {signer}, not by the actor {actor}")
+
+
+async def signer_of(
+    request: InboundRequest,
+    resolver: ActorResolver,
+    now: datetime,
+    freshness: FreshnessPolicy = DEFAULT_FRESHNESS,
+) -> str:
+    """The actor whose key signed ``request`` (any method: inbox POSTs, authorized GETs).
+
+    Raises ``UnverifiedSender`` when the signature is missing, stale, malformed or wrong.
+    """
+    try:
+        to_verify = parse_signature(
+            request.method, request.url, request.headers, request.body, now, freshness
+        )
+    except SignatureError as exc:
+        raise UnverifiedSender(f"signature refused: {exc}") from None
+    return await _verified_signer(to_verify, resolver)
 
 
 async def _verified_signer(to_verify: Any, resolver: ActorResolver) -> str:

@@ -10,7 +10,7 @@ the network; tests point it at local servers with ``allow_private=True``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -63,12 +63,19 @@ class Response:
     body: bytes
 
 
+# Signs a GET for ``url``: returns the headers to add (the node's own actor signs its fetches).
+FetchSigner = Callable[[str], Awaitable[dict[str, str]]]
+
+
 class Transport:
     """Outbound HTTP with the safety rules above."""
 
     def __init__(self, session: aiohttp.ClientSession, settings: TransportSettings) -> None:
         self._session = session
         self.settings = settings
+        # Set by the node once its own actor exists: servers in "authorized fetch" mode
+        # (Mastodon's secure mode) answer only signed GETs.
+        self.fetch_signer: FetchSigner | None = None
 
     async def request(
         self,
@@ -82,7 +89,10 @@ class Transport:
         hops = self.settings.max_redirects if method == "GET" else 0
         current = url
         for _ in range(hops + 1):
-            response = await self._send(method, current, headers, body)
+            hop_headers = dict(headers or {})
+            if method == "GET" and self.fetch_signer is not None:
+                hop_headers.update(await self.fetch_signer(current))  # signed per hop
+            response = await self._send(method, current, hop_headers, body)
             if response.status not in _REDIRECTS or method != "GET":
                 return response
             location = response.headers.get("Location")

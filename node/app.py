@@ -17,7 +17,7 @@ from federation.worker import InboundWorker
 from node import __version__
 from node.actors.remote import RemoteActorEvents
 from node.actors.render import instance_username
-from node.actors.service import SigningKeys, ensure_instance_actor
+from node.actors.service import SigningKeys, ensure_instance_actor, fetch_signer
 from node.clock import Clock, utc_now
 from node.config import Settings
 from node.conversations.service import ConversationService
@@ -32,6 +32,7 @@ from node.http import (
     follows,
     health,
     inbox,
+    notes,
     partnerships,
 )
 from node.http.doc_cache import DocumentCache
@@ -82,7 +83,7 @@ def create_app(
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin)
-    for module in (*routes, partnerships):
+    for module in (*routes, notes, partnerships):
         app.router.add_routes(module.routes)
     return app
 
@@ -137,9 +138,9 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
     async with open_transport(settings) as transport:
         app[TRANSPORT] = transport
         app[RESOLVER] = ActorResolver(transport, app[CLOCK])
-        app[DELIVERY_WORKER] = DeliveryWorker(
-            transport, SigningKeys(app[SETTINGS].uris), app[CLOCK]
-        )
+        keys = SigningKeys(app[SETTINGS].uris)
+        transport.fetch_signer = fetch_signer(app[SETTINGS].uris, keys, app[CLOCK])
+        app[DELIVERY_WORKER] = DeliveryWorker(transport, keys, app[CLOCK])
         app[FOLLOWS] = FollowService(
             app[SETTINGS].uris,
             app[RESOLVER],

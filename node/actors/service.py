@@ -8,8 +8,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from tortoise.exceptions import IntegrityError
 
 from activitypub.keys import generate_actor_keys, load_private_key
+from activitypub.signatures import sign_request
 from activitypub.uris import UriScheme
+from federation.transport import FetchSigner
 from node.actors.models import InstanceActor
+from node.clock import Clock
 from node.members.models import Member
 
 
@@ -50,3 +53,13 @@ class SigningKeys:
             raise LookupError(f"{actor_id} has no RSA key")
         self._loaded[actor_id] = (UriScheme.rsa_key_id(actor_id), key)
         return self._loaded[actor_id]
+
+
+def fetch_signer(uris: UriScheme, keys: SigningKeys, clock: Clock) -> FetchSigner:
+    """Signs the node's own GETs with its Application actor's key (authorized fetch)."""
+
+    async def sign(url: str) -> dict[str, str]:
+        key_id, key = await keys(uris.instance_actor)
+        return sign_request("GET", url, None, key_id, key, clock())
+
+    return sign

@@ -23,6 +23,7 @@ from activitypub.proofs import create_proof
 from activitypub.signatures import sign_request
 from federation.dispatch import InboundActivity
 from federation.models import InboundMessage, InboundState
+from node.conversations.models import Message
 from node.db import activated
 from node.http.keys import DATABASE, DISPATCHER, INBOUND_WORKER
 from tests.api import bearer, bootstrap_invite, error_of, login, register
@@ -80,6 +81,7 @@ class Remote:
         self.actors: dict[str, RemoteActor] = {}
         self.base = ""
         self.fetches = 0
+        self.fetch_headers: list[dict[str, str]] = []
 
     def add(self, name: str) -> RemoteActor:
         actor = RemoteActor(name, self.base)
@@ -88,6 +90,7 @@ class Remote:
 
     async def serve_actor(self, request: web.Request) -> web.Response:
         self.fetches += 1
+        self.fetch_headers.append(dict(request.headers))
         actor = self.actors.get(request.match_info["name"])
         if actor is None:
             raise web.HTTPNotFound()
@@ -397,3 +400,38 @@ async def test_direct_messages_from_another_server_are_stored_as_text_edited_and
         await node.get(f"/api/v1/conversations/{conv['id']}", headers=bearer(token))
     ).json()
     assert (message["deleted"], message["text"]) == (True, "")
+
+
+async def test_the_nodes_own_fetches_are_signed_by_its_application_actor(node, clock, remote):
+    alice = remote.add("alice")
+    assert (await deliver(node, clock, alice, follow(alice))).status == 202
+    [headers] = remote.fetch_headers
+    assert f'keyId="{NODE}/actor#main-key"' in headers["Signature"]
+
+
+async def test_a_private_message_is_served_only_to_signed_participants(node, clock, remote):
+    alice, mallory = remote.add("alice"), remote.add("mallory")
+    await register(node, await bootstrap_invite(node), "ada")
+    token = await login(node, "ada")
+    body = {"to": [alice.id], "text": "Only for Alice"}
+    resp = await node.post("/api/v1/conversations", json=body, headers=bearer(token))
+    assert resp.status == 201, await resp.text()
+    with activated(node.app[DATABASE]):
+        [message] = await Message.all()
+    path = message.ap_id.removeprefix(NODE)
+
+    async def fetch(signer: RemoteActor | None):
+        headers = {"Accept": "application/activity+json"}
+        if signer is not None:
+            headers |= sign_request(
+                "GET", message.ap_id, None, signer.key_id, signer.rsa_key, clock.now
+            )
+        return await node.get(path, headers=headers)
+
+    resp = await fetch(alice)
+    assert resp.status == 200, await resp.text()
+    note = await resp.json()
+    assert (note["type"], note["to"], note["cc"]) == ("Note", [alice.id], [])
+    assert note["content"] == "<p>Only for Alice</p>"
+    await error_of(await fetch(None), 401, "unauthorized")
+    await error_of(await fetch(mallory), 404, "not_found")

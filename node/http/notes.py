@@ -1,0 +1,65 @@
+"""Our members' private notes, served to the servers of their participants only.
+
+    GET /users/{username}/messages/{id}   the Note of a direct message (authorized fetch)
+
+A direct message is private: it is served only to a request signed by one of the
+conversation's participants (the way Mastodon's authorized fetch works); anyone else gets 404,
+so its existence is not revealed. A deleted message answers 410 with a Tombstone.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from activitypub.media_types import ACTIVITY_JSON
+from activitypub.notes import private_note
+from federation.errors import UnverifiedSender
+from federation.inbound import InboundRequest, signer_of
+from node.conversations.models import Conversation, Message, Participant
+from node.errors import Gone, NotFound, Unauthorized
+from node.http.keys import CLOCK, RESOLVER, SETTINGS
+
+routes = web.RouteTableDef()
+
+
+@routes.get(r"/users/{username:[a-z0-9_]{1,30}}/messages/{mid:[0-9a-f]{32}}")
+async def message_note(request: web.Request) -> web.Response:
+    """The Note, for a signed request from a participant of its conversation."""
+    settings = request.app[SETTINGS]
+    author = settings.uris.actor(request.match_info["username"])
+    message = await Message.get_or_none(ap_id=f"{author}/messages/{request.match_info['mid']}")
+    if message is None:
+        raise NotFound("no such object")
+    fetch = InboundRequest(
+        method="GET",
+        url=settings.server.base_url + request.raw_path,
+        headers=list(request.headers.items()),
+        body=None,
+    )
+    try:
+        signer = await signer_of(fetch, request.app[RESOLVER], request.app[CLOCK]())
+    except UnverifiedSender as exc:
+        raise Unauthorized(f"this object is private: sign the request ({exc})") from None
+    conversation = await Conversation.get(id=message.conversation_id)  # type: ignore[attr-defined]
+    participants = await Participant.filter(conversation=conversation).values_list(
+        "actor", flat=True
+    )
+    if signer not in participants:
+        raise NotFound("no such object")
+    if message.deleted_at is not None:
+        raise Gone("this message was deleted")
+    note = private_note(
+        message.ap_id,
+        message.author,
+        [str(p) for p in participants if p != message.author],
+        message.text,
+        conversation.context,
+        message.created_at.isoformat().replace("+00:00", "Z"),
+    )
+    note["@context"] = "https://www.w3.org/ns/activitystreams"
+    return web.Response(
+        body=json.dumps(note).encode("utf-8"),
+        headers={"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Signature"},
+    )
