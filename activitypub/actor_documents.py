@@ -20,6 +20,8 @@ from activitypub.keys import multibase_to_ed25519
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 MAX_KEYS = 20
+MAX_URI_LENGTH = 2048
+MAX_USERNAME_LENGTH = 255
 
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 
@@ -65,12 +67,14 @@ def parse_actor_document(doc: Any, fetched_from: str) -> ActorDocument:
     shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
     shared_inbox = shared if isinstance(shared, str) and same_host(shared, actor_id) else None
     username = doc.get("preferredUsername")
+    if not isinstance(username, str) or len(username) > MAX_USERNAME_LENGTH:
+        username = None
     return ActorDocument(
         actor_id=actor_id,
         actor_type=str(actor_type),
         inbox=inbox,
         shared_inbox=shared_inbox,
-        preferred_username=username if isinstance(username, str) else None,
+        preferred_username=username,
         keys=_keys(doc, actor_id),
     )
 
@@ -131,7 +135,7 @@ def _keys(doc: dict[str, Any], actor_id: str) -> dict[str, PublicKey]:
 
 def _string(doc: dict[str, Any], name: str) -> str:
     value = doc.get(name)
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_URI_LENGTH:
         raise ActorDocumentError(f"the actor document has no valid {name!r}")
     try:
         parts = urlsplit(value)

@@ -55,15 +55,27 @@ def wrap(kind: str, activity_id: str, note: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def addressees(doc: dict[str, Any]) -> list[str]:
-    """Every actor a note or activity is addressed to (``to``, ``cc``, ``bto``, ``bcc``)."""
-    found: list[str] = []
+MAX_ADDRESSEES = 50
+
+
+def addressees(doc: dict[str, Any], limit: int = MAX_ADDRESSEES) -> list[str]:
+    """Who a note or activity is addressed to (``to``, ``cc``, ``bto``, ``bcc``), in order,
+    without duplicates, at most ``limit`` (a long list is not a private message)."""
+    found: dict[str, None] = {}
     for field in ("to", "cc", "bto", "bcc"):
         value = doc.get(field)
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and item not in found:
-                found.append(item)
-    return found
+            if isinstance(item, str):
+                found.setdefault(item, None)
+                if len(found) > limit:
+                    return list(found)
+    return list(found)
+
+
+def is_collection_address(address: str) -> bool:
+    """Whether an address is a collection (followers) rather than an actor: Mastodon, Pleroma,
+    GoToSocial and Misskey all name it ``<actor>/followers``."""
+    return address in PUBLIC or address.rstrip("/").endswith("/followers")
 
 
 def is_public(doc: dict[str, Any]) -> bool:

@@ -31,6 +31,7 @@ from federation.transport import Transport
 
 Clock = Callable[[], datetime]
 DEFAULT_TTL = timedelta(hours=6)
+MIN_REFRESH_INTERVAL = timedelta(minutes=1)
 MAX_REMEMBERED_OWNERS = 10_000
 
 
@@ -57,12 +58,19 @@ class ActorResolver:
         """The actor document at ``uri``, from the cache unless stale or ``refresh``."""
         uri = urldefrag(uri)[0]
         cached = await RemoteActor.get_or_none(uri=uri)
-        if cached is not None and not refresh and self._clock() - cached.fetched_at < self.ttl:
-            return _from_row(cached)
+        if cached is not None:
+            age = self._clock() - cached.fetched_at
+            # A refresh at most once a minute: bad signatures must not make us fetch on demand.
+            if age < (MIN_REFRESH_INTERVAL if refresh else self.ttl):
+                return _from_row(cached)
         try:
             doc = await self._transport.get_json(uri)
             parsed = parse_actor_document(doc, uri)
         except (TransportError, ActorDocumentError) as exc:
+            if cached is not None and not refresh:
+                # Unreachable or gone now: the keys we knew still verify what it sent before
+                # (a deleted account's farewell Delete, signed with its last key).
+                return _from_row(cached)
             raise DereferenceError(f"cannot fetch actor {uri}: {exc}") from exc
         if parsed.actor_id != uri:
             raise DereferenceError(f"{uri} describes another actor ({parsed.actor_id})")
@@ -85,6 +93,10 @@ class ActorResolver:
             self._owners[key_id] = owner
         actor = await self.actor(owner, refresh=refresh)
         key = actor.keys.get(key_id)
+        if key is None and not refresh:
+            # A key id the cached document does not list: maybe a new key, fetch once more.
+            actor = await self.actor(owner, refresh=True)
+            key = actor.keys.get(key_id)
         if key is None:
             raise DereferenceError(f"actor {actor.actor_id} does not publish key {key_id}")
         return ResolvedKey(key_id=key_id, owner=actor.actor_id, key=key)

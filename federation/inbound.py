@@ -12,7 +12,7 @@ then may the caller answer 202. Processing happens later, in the worker.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,9 +39,19 @@ from federation.errors import (
     MalformedActivity,
     UnverifiedSender,
 )
-from federation.models import URI_LENGTH, InboundMessage
+from federation.models import URI_LENGTH, InboundMessage, RemoteActor
 
 MAX_DEPTH = 32
+
+
+def addressed_to_us(headers: Mapping[str, str], our_authority: str) -> list[tuple[str, str]]:
+    """The request's headers with ``Host`` set to our own authority.
+
+    A signature covers the Host the sender addressed; verifying against our authority (not the
+    Host as received) means a delivery signed for another server cannot be replayed to us.
+    """
+    kept = [(k, v) for k, v in headers.items() if k.lower() != "host"]
+    return [*kept, ("Host", our_authority)]
 
 
 @dataclass(frozen=True)
@@ -83,19 +93,21 @@ async def accept(
     policy = policy or InboxPolicy()
     activity = _parse(request.body or b"")
     activity_id, actor, activity_type = _shape(activity)
+    # Cheap refusals first: they need no network, so they cannot be used to make us fetch.
+    if not same_host(activity_id, actor):
+        raise ForbiddenActivity(f"activity {activity_id} is not on the host of its actor {actor}")
+    if policy.is_blocked(urlsplit(actor).hostname or ""):
+        return Accepted(activity_id=activity_id, actor=actor, dropped=True)
     try:
         await _authenticate(request, activity, actor, resolver, now, policy)
     except UnverifiedSender as exc:
-        if _is_farewell_of_unknown_actor(activity_type, activity, actor, exc):
+        known = await RemoteActor.exists(uri=actor)
+        if not known and _is_farewell_of_unknown_actor(activity_type, activity, actor, exc):
             # A deleted account's server announces the deletion, signed with a key it no
             # longer serves (410). We never cached that actor, so there is nothing of theirs
             # to delete: accept and drop, or its server retries for days.
             return Accepted(activity_id=activity_id, actor=actor, dropped=True)
         raise
-    if not same_host(activity_id, actor):
-        raise ForbiddenActivity(f"activity {activity_id} is not on the host of its actor {actor}")
-    if policy.is_blocked(urlsplit(actor).netloc.lower()):
-        return Accepted(activity_id=activity_id, actor=actor, dropped=True)
     try:
         await InboundMessage.create(
             activity_id=activity_id,
@@ -133,7 +145,29 @@ def _parse(body: bytes) -> dict[str, Any]:
         raise MalformedActivity("the body is not a JSON object")
     if _depth(activity) > MAX_DEPTH:
         raise MalformedActivity(f"the activity is nested deeper than {MAX_DEPTH} levels")
+    if not _storable(activity):
+        # PostgreSQL's jsonb refuses NUL and lone surrogates: refuse them here, with a 400.
+        raise MalformedActivity("the activity contains NUL characters or invalid unicode")
     return activity
+
+
+def _storable(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _depth(value: Any) -> int:
@@ -165,7 +199,11 @@ def _shape(activity: dict[str, Any]) -> tuple[str, str, str]:
 def _uri(value: Any, name: str) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= URI_LENGTH:
         raise MalformedActivity(f"{name!r} must be a URI string")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise MalformedActivity(f"{name!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or "\x00" in value:
         raise MalformedActivity(f"{name!r} must be an http(s) URI")
     return value

@@ -149,6 +149,8 @@ class Partnerships:
         if activities.object_id(activity.body.get("object")) != self._me:
             return
         remote = await self._resolver.actor(activity.actor)
+        if remote.actor_type not in ("Application", "Service"):
+            return  # a person cannot make their whole server our partner
         content = activity.body.get("content")
         message = content[:MAX_MESSAGE_LENGTH] if isinstance(content, str) else ""
         now = self._clock()

@@ -15,6 +15,7 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from activitypub import activities, notes
+from activitypub.actor_documents import same_host
 from activitypub.uris import UriScheme
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher, InboundActivity
@@ -29,6 +30,7 @@ from node.members.service import is_valid_username
 
 Clock = Callable[[], datetime]
 MAX_RECIPIENTS = 20
+MAX_URI = 2048
 MAX_TEXT = 5000
 
 
@@ -109,7 +111,8 @@ class ConversationService:
         others = [
             p.actor for p in await Participant.filter(conversation=conversation) if p.actor != me
         ]
-        inboxes = await self._inboxes(others)
+        # A participant gone or unreachable must not silence the conversation for the others.
+        inboxes = await self._inboxes(others, skip_unreachable=True)
         last = await Message.filter(conversation=conversation).order_by("-id").first()
         now = self._clock()
         async with in_transaction():
@@ -161,26 +164,36 @@ class ConversationService:
         note = activity.body.get("object")
         if not isinstance(note, dict) or note.get("attributedTo") != activity.actor:
             return  # only the author may create their note
-        if notes.is_public(note) or not isinstance(note.get("id"), str):
-            return  # public posts are not direct messages
+        note_id = note.get("id")
+        if not isinstance(note_id, str) or len(note_id) > MAX_URI:
+            return
+        if not same_host(note_id, activity.actor) or self._local_username(note_id) is not None:
+            return  # a note lives on its author's server, never in our namespace
         addressed = [a for a in notes.addressees(note) if a != activity.actor]
+        if len(addressed) > notes.MAX_ADDRESSEES or any(
+            notes.is_collection_address(a) or len(a) > MAX_URI for a in addressed
+        ):
+            return  # public, followers-only or mass-addressed: not a direct message
         if not any(self._local_username(a) for a in addressed):
             return
-        if await Message.exists(ap_id=note["id"]):
+        if await Message.exists(ap_id=note_id):
             return
-        conversation = await self._conversation_for(note)
+        conversation = await self._conversation_for(note, activity.actor)
         now = self._clock()
-        for actor in [activity.actor, *addressed]:
-            local = self._local_username(actor) is not None
-            if local and not await self._is_member(actor):
-                continue
-            await Participant.get_or_create(
-                conversation=conversation, actor=actor, defaults={"local": local}
-            )
+        if not await Participant.exists(conversation=conversation):
+            # A new conversation: its people are the author and whom the note addresses.
+            # An existing one never gains participants from a remote note.
+            for actor in [activity.actor, *addressed]:
+                local = self._local_username(actor) is not None
+                if local and not await self._is_member(actor):
+                    continue
+                await Participant.get_or_create(
+                    conversation=conversation, actor=actor, defaults={"local": local}
+                )
         content = note.get("content")
         await Message.create(
             conversation=conversation,
-            ap_id=note["id"],
+            ap_id=note_id,
             author=activity.actor,
             text=notes.html_to_text(content if isinstance(content, str) else "", MAX_TEXT),
             created_at=now,
@@ -241,36 +254,43 @@ class ConversationService:
             await publish(notes.wrap("Create", f"{note_id}/create", note), inboxes, me, now)
         return message
 
-    async def _inboxes(self, actors: list[str]) -> list[str]:
+    async def _inboxes(self, actors: list[str], *, skip_unreachable: bool = False) -> list[str]:
         """Inboxes of the remote actors (fetched before any transaction); locals need none."""
         inboxes: list[str] = []
         for actor in actors:
             if self._local_username(actor) is not None:
-                if not await self._is_member(actor):
+                if not await self._is_member(actor) and not skip_unreachable:
                     raise NotFound(f"no such member: {actor}")
                 continue
             try:
                 remote = await self._resolver.actor(actor)
             except DereferenceError as exc:
+                if skip_unreachable:
+                    continue
                 raise NotFound(f"cannot reach {actor}: {exc}") from None
             inbox = remote.shared_inbox or remote.inbox
             if inbox not in inboxes:
                 inboxes.append(inbox)
         return inboxes
 
-    async def _conversation_for(self, note: dict[str, object]) -> Conversation:
-        context = note.get("context") if isinstance(note.get("context"), str) else None
-        if context is None:
-            replied = note.get("inReplyTo")
-            parent = await Message.get_or_none(ap_id=replied) if isinstance(replied, str) else None
+    async def _conversation_for(self, note: dict[str, object], author: str) -> Conversation:
+        """The conversation the note continues, if its author is in it; else a new one.
+
+        Knowing a conversation's context or a message id must not be enough to join it.
+        """
+        context = note.get("context")
+        existing = None
+        if isinstance(context, str) and len(context) <= MAX_URI:
+            existing = await Conversation.get_or_none(context=context)
+        replied = note.get("inReplyTo")
+        if existing is None and isinstance(replied, str) and len(replied) <= MAX_URI:
+            parent = await Message.get_or_none(ap_id=replied)
             if parent is not None:
-                return await Conversation.get(id=parent.conversation_id)  # type: ignore[attr-defined]
-            context = str(note["id"])
+                existing = await Conversation.get(id=parent.conversation_id)  # type: ignore[attr-defined]
+        if existing is not None and await Participant.exists(conversation=existing, actor=author):
+            return existing
         now = self._clock()
-        conversation, _ = await Conversation.get_or_create(
-            context=str(context), defaults={"created_at": now, "updated_at": now}
-        )
-        return conversation
+        return await Conversation.create(context=str(note["id"]), created_at=now, updated_at=now)
 
     async def _joined(self, actor: str, conversation_id: int) -> Conversation:
         part = await Participant.get_or_none(

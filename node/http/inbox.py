@@ -13,7 +13,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from federation.errors import ForbiddenActivity, MalformedActivity, UnverifiedSender
-from federation.inbound import InboundRequest, accept
+from federation.inbound import InboundRequest, accept, addressed_to_us
 from node.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
 from node.http.keys import CLOCK, INBOUND_WORKER, RESOLVER, SETTINGS
 from node.members.models import Member
@@ -42,7 +42,7 @@ async def inbox(request: web.Request) -> web.Response:
         method=request.method,
         # As the sender addressed it: our public origin plus the path and query as received.
         url=settings.server.base_url + request.raw_path,
-        headers=list(request.headers.items()),
+        headers=addressed_to_us(request.headers, settings.uris.domain),
         body=body,
         recipient=recipient,
     )

@@ -16,7 +16,7 @@ from aiohttp import web
 from activitypub.media_types import ACTIVITY_JSON
 from activitypub.notes import private_note
 from federation.errors import UnverifiedSender
-from federation.inbound import InboundRequest, signer_of
+from federation.inbound import InboundRequest, addressed_to_us, signer_of
 from node.conversations.models import Conversation, Message, Participant
 from node.errors import Gone, NotFound, Unauthorized
 from node.http.keys import CLOCK, RESOLVER, SETTINGS
@@ -29,19 +29,20 @@ async def message_note(request: web.Request) -> web.Response:
     """The Note, for a signed request from a participant of its conversation."""
     settings = request.app[SETTINGS]
     author = settings.uris.actor(request.match_info["username"])
-    message = await Message.get_or_none(ap_id=f"{author}/messages/{request.match_info['mid']}")
-    if message is None:
-        raise NotFound("no such object")
+    # The signature first: an unsigned request learns nothing, not even whether it exists.
     fetch = InboundRequest(
         method="GET",
         url=settings.server.base_url + request.raw_path,
-        headers=list(request.headers.items()),
+        headers=addressed_to_us(request.headers, settings.uris.domain),
         body=None,
     )
     try:
         signer = await signer_of(fetch, request.app[RESOLVER], request.app[CLOCK]())
     except UnverifiedSender as exc:
         raise Unauthorized(f"this object is private: sign the request ({exc})") from None
+    message = await Message.get_or_none(ap_id=f"{author}/messages/{request.match_info['mid']}")
+    if message is None:
+        raise NotFound("no such object")
     conversation = await Conversation.get(id=message.conversation_id)  # type: ignore[attr-defined]
     participants = await Participant.filter(conversation=conversation).values_list(
         "actor", flat=True
@@ -61,5 +62,9 @@ async def message_note(request: web.Request) -> web.Response:
     note["@context"] = "https://www.w3.org/ns/activitystreams"
     return web.Response(
         body=json.dumps(note).encode("utf-8"),
-        headers={"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Signature"},
+        headers={
+            "Content-Type": f"{ACTIVITY_JSON}; charset=utf-8",
+            "Vary": "Signature",
+            "Cache-Control": "private, no-store",
+        },
     )

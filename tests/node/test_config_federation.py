@@ -6,8 +6,9 @@ import pytest
 
 from federation.errors import ForbiddenAddress, ForbiddenScheme
 from node.config import load_settings
+from node.db import activated
 from node.errors import ConfigError
-from node.http.keys import TRANSPORT
+from node.http.keys import DATABASE, TRANSPORT
 
 
 def test_local_testing_is_off_by_default_and_set_from_toml_or_environment(tmp_path):
@@ -44,13 +45,16 @@ def test_invalid_federation_settings_name_the_field(tmp_path, env, named):
 
 async def test_a_default_node_refuses_outbound_requests_to_private_addresses(node):
     transport = node.app[TRANSPORT]
-    with pytest.raises(ForbiddenScheme):
-        await transport.get_json(f"http://127.0.0.1:{node.server.port}/actor")
-    with pytest.raises(ForbiddenAddress):
-        await transport.get_json("https://127.0.0.1/actor")
+    # The node signs its fetches with its own key, loaded from its database.
+    with activated(node.app[DATABASE]):
+        with pytest.raises(ForbiddenScheme):
+            await transport.get_json(f"http://127.0.0.1:{node.server.port}/actor")
+        with pytest.raises(ForbiddenAddress):
+            await transport.get_json("https://127.0.0.1/actor")
 
 
 async def test_a_local_testing_node_reaches_loopback_over_http(make_settings, make_node):
     node = await make_node(make_settings(federation={"local_testing": "true"}))
-    doc = await node.app[TRANSPORT].get_json(f"http://127.0.0.1:{node.server.port}/actor")
+    with activated(node.app[DATABASE]):
+        doc = await node.app[TRANSPORT].get_json(f"http://127.0.0.1:{node.server.port}/actor")
     assert doc["type"] == "Application"

@@ -22,7 +22,7 @@ from activitypub.keys import ed25519_to_multibase
 from activitypub.proofs import create_proof
 from activitypub.signatures import sign_request
 from federation.dispatch import InboundActivity
-from federation.models import InboundMessage, InboundState
+from federation.models import InboundMessage, InboundState, Partnership
 from node.conversations.models import Message
 from node.db import activated
 from node.http.keys import DATABASE, DISPATCHER, INBOUND_WORKER
@@ -179,6 +179,7 @@ async def test_a_rotated_key_is_refetched_once(node, clock, remote):
     alice = remote.add("alice")
     assert (await deliver(node, clock, alice, follow(alice, 1))).status == 202
     alice.rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    clock.advance(minutes=2)  # refreshes are at most one a minute per actor
     resp = await deliver(node, clock, alice, follow(alice, 2))
     assert resp.status == 202, await resp.text()
     assert remote.fetches == 2
@@ -319,6 +320,7 @@ async def test_an_update_of_the_actor_refreshes_our_copy_of_its_document(node, c
         "actor": alice.id,
         "object": alice.document(),
     }
+    clock.advance(minutes=2)  # re-fetches of one actor are at most one a minute
     assert (await deliver(node, clock, alice, update)).status == 202
     with activated(node.app[DATABASE]):
         await node.app[INBOUND_WORKER].run_once()
@@ -435,3 +437,89 @@ async def test_a_private_message_is_served_only_to_signed_participants(node, clo
     assert note["content"] == "<p>Only for Alice</p>"
     await error_of(await fetch(None), 401, "unauthorized")
     await error_of(await fetch(mallory), 404, "not_found")
+
+
+async def test_a_delivery_signed_for_another_server_cannot_be_replayed_here(node, clock, remote):
+    alice = remote.add("alice")
+    raw = json.dumps(follow(alice)).encode()
+    # Signed (with its Host header) for other.example's inbox, then sent to us unchanged.
+    headers = sign_request(
+        "POST", "http://other.example/inbox", raw, alice.key_id, alice.rsa_key, clock.now
+    )
+    headers["Content-Type"] = "application/activity+json"
+    resp = await node.post("/inbox", data=io.BytesIO(raw), headers=headers)
+    await error_of(resp, 401, "unauthorized")
+    assert await stored(node) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"id": "http://[abc/x", "type": "Follow", "actor": "http://[abc/u"}', "bad URL"),
+        (
+            b'{"id": "https://a.example/1", "type": "Note\\u0000", "actor": "https://a.example/u"}',
+            "NUL",
+        ),
+        (
+            b'{"id": "https://a.example/1", "type": "Follow", '
+            b'"actor": "https://a.example/u", "x": "\\ud800"}',
+            "lone surrogate",
+        ),
+    ],
+)
+async def test_unstorable_or_unparseable_activities_get_400_not_500(node, clock, remote, body, why):
+    alice = remote.add("alice")
+    resp = await deliver(node, clock, alice, None, body=body)
+    await error_of(resp, 400, "bad_request")
+
+
+async def worker_round(node) -> None:
+    with activated(node.app[DATABASE]):
+        await node.app[INBOUND_WORKER].run_once()
+
+
+async def test_knowing_a_conversations_context_is_not_enough_to_join_it(node, clock, remote):
+    alice, mallory = remote.add("alice"), remote.add("mallory")
+    await register(node, await bootstrap_invite(node), "bob")
+    token = await login(node, "bob")
+    bob = f"{NODE}/users/bob"
+    first = note_activity(alice, "Create", 1, "<p>Private to Bob</p>", [bob])
+    first["object"]["context"] = f"{alice.base}/contexts/secret"
+    assert (await deliver(node, clock, alice, first)).status == 202
+    intruder = note_activity(mallory, "Create", 2, "<p>Let me in</p>", [bob])
+    intruder["id"] = f"{mallory.id}/activities/create/2"
+    intruder["object"] |= {
+        "id": f"{mallory.id}/notes/2",
+        "attributedTo": mallory.id,
+        "context": f"{alice.base}/contexts/secret",
+    }
+    assert (await deliver(node, clock, mallory, intruder)).status == 202
+    await worker_round(node)
+    convs = await (await node.get("/api/v1/conversations", headers=bearer(token))).json()
+    assert len(convs) == 2  # mallory started a conversation of its own
+    by_author = {c["last_message"]["author"]: c for c in convs}
+    assert sorted(by_author[alice.id]["participants"]) == sorted([alice.id, bob])
+
+
+async def test_followers_only_and_public_posts_are_not_direct_messages(node, clock, remote):
+    alice = remote.add("alice")
+    await register(node, await bootstrap_invite(node), "bob")
+    token = await login(node, "bob")
+    bob = f"{NODE}/users/bob"
+    followers_only = note_activity(
+        alice, "Create", 1, "<p>to my followers, cc Bob</p>", [f"{alice.id}/followers", bob]
+    )
+    public = note_activity(alice, "Create", 2, "<p>Hello world</p>", [PUBLIC, bob])
+    for activity in (followers_only, public):
+        assert (await deliver(node, clock, alice, activity)).status == 202
+    await worker_round(node)
+    assert await (await node.get("/api/v1/conversations", headers=bearer(token))).json() == []
+
+
+async def test_a_person_cannot_become_a_partner_node(node, clock, remote):
+    alice = remote.add("alice")  # a Person
+    request = {**follow(alice, 9, target=f"{NODE}/actor")}
+    assert (await deliver(node, clock, alice, request, path="/actor/inbox")).status == 202
+    await worker_round(node)
+    with activated(node.app[DATABASE]):
+        assert await Partnership.all().count() == 0
