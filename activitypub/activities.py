@@ -27,7 +27,9 @@ def respond(kind: str, activity_id: str, actor: str, answered: dict[str, Any]) -
     """``Accept``, ``Reject`` or ``Undo`` of ``answered``, embedded without its ``@context``."""
     if kind not in ("Accept", "Reject", "Undo"):
         raise ValueError(f"not a response type: {kind}")
-    embedded = {k: v for k, v in answered.items() if k != "@context"}
+    # Only what identifies the answered activity: never re-send (and re-sign) whatever else a
+    # remote server put in its body.
+    embedded = {k: answered[k] for k in ("id", "type", "actor", "object") if k in answered}
     return {
         "@context": AS_CONTEXT,
         "id": activity_id,

@@ -16,6 +16,9 @@ from aiohttp.resolver import ThreadedResolver
 
 from federation.errors import ForbiddenAddress
 
+# NAT64 (RFC 6052) and the deprecated IPv4-compatible form both end in an IPv4 address.
+_IPV4_CARRYING = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
+
 
 def is_public_address(address: str) -> bool:
     """Whether ``address`` is a globally routable unicast address.
@@ -24,11 +27,20 @@ def is_public_address(address: str) -> bool:
     shared space and IPv4-mapped forms of any of those are not.
     """
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(
+            address.split("%", 1)[0]
+        )
     except ValueError:
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:
+            return False
+        # IPv6 forms that carry an IPv4 address: judge the IPv4 address they reach.
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and any(ip in net for net in _IPV4_CARRYING):
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
     return ip.is_global and not ip.is_multicast
 
 

@@ -76,6 +76,11 @@ def app_with(path: str, handler) -> web.Application:
         ("fe80::1%eth0", False),
         ("::ffff:127.0.0.1", False),  # IPv4-mapped loopback
         ("224.0.0.1", False),
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::5db8:d822", True),  # NAT64 of a public address
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("fec0::1", False),  # site-local
         ("not-an-ip", False),
     ],
 )
