@@ -51,6 +51,8 @@ class InboundMessage(Model):
     state = fields.CharEnumField(InboundState, max_length=16, default=InboundState.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
+    # a worker holds the row until then (several workers on PostgreSQL, crash recovery)
+    lease_until = fields.DatetimeField(null=True)
     last_error = fields.TextField(default="")
 
     class Meta:

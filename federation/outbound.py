@@ -37,7 +37,7 @@ from activitypub.signatures import sign_request
 from federation.errors import ForbiddenAddress, ForbiddenScheme, TransportError
 from federation.models import Delivery, DeliveryState
 from federation.transport import Transport
-from federation.worker import RetryPolicy, poll_loop
+from federation.worker import RetryPolicy, poll_loop, storable_error
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ Clock = Callable[[], datetime]
 # local actor URI -> (key id, RSA private key); LookupError when the actor is not ours (any more)
 SignerKeys = Callable[[str], Awaitable[tuple[str, rsa.RSAPrivateKey]]]
 GoneHook = Callable[[str], Awaitable[None]]
-MAX_ERROR_LENGTH = 2000
 
 
 async def publish(
@@ -205,7 +204,7 @@ class DeliveryWorker:
         if wait is not None:
             wait = min(wait, self.policy.max_retry_after)
         row.next_attempt_at = now + (wait or self.policy.retry.delay(row.attempts, self._rng))
-        row.last_status, row.last_error, row.lease_until = status, error[:MAX_ERROR_LENGTH], None
+        row.last_status, row.last_error, row.lease_until = status, storable_error(error), None
         await row.save(
             update_fields=[
                 "attempts",
@@ -218,7 +217,7 @@ class DeliveryWorker:
 
     async def _give_up(self, row: Delivery, status: int | None, error: str) -> None:
         row.state, row.last_status = DeliveryState.DEAD, status
-        row.last_error, row.lease_until = error[:MAX_ERROR_LENGTH], None
+        row.last_error, row.lease_until = storable_error(error), None
         await row.save(update_fields=["state", "last_status", "last_error", "lease_until"])
         log.info("delivery %s to %s is dead: %s", row.activity_id, row.inbox, error)
 

@@ -17,6 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
 from federation.dispatch import Dispatcher, InboundActivity, object_type_of
 from federation.models import InboundMessage, InboundState
 
@@ -24,6 +27,13 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 MAX_ERROR_LENGTH = 2000
+LEASE = timedelta(minutes=5)
+
+
+def storable_error(text: str) -> str:
+    """An error message safe to store: it may quote remote data (NUL, lone surrogates)."""
+    cleaned = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    return cleaned[:MAX_ERROR_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -94,13 +104,26 @@ class InboundWorker:
     async def run_once(self) -> int:
         """Process every row due now (up to ``batch_size``); returns how many were handled."""
         now = self._clock()
-        rows = (
-            await InboundMessage.filter(state=InboundState.PENDING, next_attempt_at__lte=now)
+        due = (
+            InboundMessage.filter(state=InboundState.PENDING, next_attempt_at__lte=now)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
             .order_by("id")
             .limit(self.batch_size)
         )
+        async with in_transaction():
+            # SKIP LOCKED and a lease: several workers on PostgreSQL take different rows, and
+            # the rows of a worker that died are taken up when its lease ends.
+            rows = await due.select_for_update(skip_locked=True)
+            if rows:
+                await InboundMessage.filter(id__in=[r.id for r in rows]).update(
+                    lease_until=now + LEASE
+                )
         for row in rows:
-            await self._process(row, now)
+            try:
+                await self._process(row, now)
+            except Exception:
+                # One row must not stop the others; it is retried when its lease ends.
+                log.exception("processing inbound %s failed", row.activity_id)
         return len(rows)
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
@@ -117,23 +140,25 @@ class InboundWorker:
             body=row.body,
         )
         handlers = self._dispatcher.handlers_for(activity)
+        row.lease_until = None
         if not handlers:
             row.state = InboundState.IGNORED
-            await row.save(update_fields=["state"])
+            await row.save(update_fields=["state", "lease_until"])
             return
         try:
             for handler in handlers:
                 await handler(activity)
         except Exception as exc:
             row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+            row.last_error = storable_error(f"{type(exc).__name__}: {exc}")
             if row.attempts >= self.policy.max_attempts:
                 row.state = InboundState.FAILED
                 log.warning("giving up on %s after %d attempts", row.activity_id, row.attempts)
             else:
                 row.next_attempt_at = now + self.policy.delay(row.attempts, self._rng)
                 log.info("will retry %s: %s", row.activity_id, row.last_error)
-            await row.save(update_fields=["attempts", "last_error", "state", "next_attempt_at"])
+            fields = ["attempts", "last_error", "state", "next_attempt_at", "lease_until"]
+            await row.save(update_fields=fields)
             return
         row.state = InboundState.DONE
-        await row.save(update_fields=["state"])
+        await row.save(update_fields=["state", "lease_until"])

@@ -177,3 +177,36 @@ async def test_the_background_loop_processes_new_work_when_woken_and_stops(db, c
     await asyncio.wait_for(task, timeout=30)
     assert task.done()
     assert task.exception() is None
+
+
+async def test_rows_claimed_by_a_worker_that_died_are_processed_after_the_lease(db, clock):
+    seen: list[str] = []
+
+    async def on_follow(activity: InboundActivity) -> None:
+        seen.append(activity.activity_id)
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", on_follow)
+    await store(clock, 1)
+    # A worker claims the row (lease) and dies before processing it.
+    await InboundMessage.all().update(lease_until=clock.now + timedelta(minutes=5))
+    worker = InboundWorker(dispatcher, clock)
+    assert await worker.run_once() == 0
+    clock.advance(minutes=6)
+    assert await worker.run_once() == 1
+    assert seen == ["https://a.example/1"]
+
+
+async def test_errors_quoting_remote_data_are_stored_safely(db, clock):
+    async def quoting(activity: InboundActivity) -> None:
+        raise ValueError("remote said \x00 and \ud800")
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", quoting)
+    row = await store(clock, 1)
+    await store(clock, 2)
+    assert await InboundWorker(dispatcher, clock).run_once() == 2
+    kept = await state_of(row)
+    assert kept.attempts == 1
+    assert "\x00" not in kept.last_error
+    assert kept.last_error.startswith("ValueError: remote said")
