@@ -10,6 +10,7 @@ resident memory and 0.15 s of start-up, which a node that only needs keys should
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import based58
 from cryptography.hazmat.primitives import serialization
@@ -38,6 +39,8 @@ class ActorKeys:
 
 # Multicodec prefix of an Ed25519 public key (varint of 0xed), per the Multikey format.
 ED25519_PUB_MULTICODEC = b"\xed\x01"
+# ... and of an Ed25519 private key (varint of 0x1300).
+ED25519_PRIV_MULTICODEC = b"\x80\x26"
 
 
 def generate_actor_keys() -> ActorKeys:
@@ -86,15 +89,31 @@ def ed25519_to_multibase(key: ed25519.Ed25519PublicKey) -> str:
 
 def multibase_to_ed25519(multibase: str) -> ed25519.Ed25519PublicKey:
     """Decode a Multikey ``publicKeyMultibase`` holding an Ed25519 public key."""
-    if not multibase.startswith("z"):
-        raise KeyFormatError("publicKeyMultibase must be base58btc (start with 'z')")
+    raw = _multicodec_payload(multibase, ED25519_PUB_MULTICODEC, "publicKeyMultibase")
+    try:
+        return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError as exc:
+        raise KeyFormatError("publicKeyMultibase has the wrong length for Ed25519") from exc
+
+
+def multibase_to_ed25519_private(multibase: str) -> ed25519.Ed25519PrivateKey:
+    """Decode a multibase Ed25519 secret key (``z`` + base58btc of 0x8026 + 32 bytes), the form
+    of the secret keys in the FEP test vectors."""
+    raw = _multicodec_payload(multibase, ED25519_PRIV_MULTICODEC, "secret key multibase")
+    try:
+        return ed25519.Ed25519PrivateKey.from_private_bytes(raw)
+    except ValueError as exc:
+        raise KeyFormatError("secret key multibase has the wrong length for Ed25519") from exc
+
+
+def _multicodec_payload(multibase: Any, prefix: bytes, what: str) -> bytes:
+    """The bytes after the multicodec ``prefix`` of a base58btc multibase string."""
+    if not isinstance(multibase, str) or not multibase.startswith("z"):
+        raise KeyFormatError(f"{what} must be base58btc (start with 'z')")
     try:
         data = based58.b58decode(multibase[1:].encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
-        raise KeyFormatError("publicKeyMultibase is not valid base58btc") from exc
-    if not data.startswith(ED25519_PUB_MULTICODEC):
-        raise KeyFormatError("publicKeyMultibase does not hold an Ed25519 key")
-    try:
-        return ed25519.Ed25519PublicKey.from_public_bytes(data[len(ED25519_PUB_MULTICODEC) :])
-    except ValueError as exc:
-        raise KeyFormatError("publicKeyMultibase has the wrong length for Ed25519") from exc
+        raise KeyFormatError(f"{what} is not valid base58btc") from exc
+    if not data.startswith(prefix):
+        raise KeyFormatError(f"{what} does not hold an Ed25519 key of the expected kind")
+    return data[len(prefix) :]

@@ -35,13 +35,21 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from activitypub.errors import KeyFormatError, ProofInvalid, ProofMalformed
+from activitypub.keys import multibase_to_ed25519_private
+
+__all__ = [  # the vectors' secret keys are decoded with keys.multibase_to_ed25519_private
+    "VerifiedProof",
+    "canonical_json",
+    "create_proof",
+    "multibase_to_ed25519_private",
+    "proof_verification_method",
+    "same_origin",
+    "verify_proof",
+]
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-jcs-2022"
 ASSERTION_METHOD = "assertionMethod"
-
-# Multicodec prefix of an Ed25519 private key (0x1300 as a varint), the form of the FEP vectors.
-ED25519_PRIV_MULTICODEC = b"\x80\x26"
 
 # RFC 8785 serialises every number as an IEEE-754 double. Beyond I-JSON's range (RFC 7493 2.2)
 # two different integers share one canonical form, hence one signature: a relay could change such
@@ -212,25 +220,6 @@ def same_origin(a: str, b: str) -> bool:
     """
     origin_a = _origin(a)
     return origin_a is not None and origin_a == _origin(b)
-
-
-def multibase_to_ed25519_private(multibase: str) -> ed25519.Ed25519PrivateKey:
-    """Decode a multibase Ed25519 secret key (``z`` + base58btc of 0x8026 + 32 bytes).
-
-    This is the form of the secret keys in the FEP test vectors. Raises ``KeyFormatError``.
-    """
-    if not isinstance(multibase, str) or not multibase.startswith("z"):
-        raise KeyFormatError("secret key multibase must be base58btc (start with 'z')")
-    try:
-        data = based58.b58decode(multibase[1:].encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise KeyFormatError("secret key multibase is not valid base58btc") from exc
-    if not data.startswith(ED25519_PRIV_MULTICODEC):
-        raise KeyFormatError("secret key multibase does not hold an Ed25519 private key")
-    try:
-        return ed25519.Ed25519PrivateKey.from_private_bytes(data[len(ED25519_PRIV_MULTICODEC) :])
-    except ValueError as exc:
-        raise KeyFormatError("secret key multibase has the wrong length for Ed25519") from exc
 
 
 def _check_json_value(value: Any) -> None:

@@ -16,15 +16,13 @@ from tortoise.transactions import in_transaction
 
 from activitypub import activities, notes
 from activitypub.actor_documents import same_host
-from activitypub.uris import UriScheme
-from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import DereferenceError
 from federation.outbound import publish
-from federation.transport import Transport
 from node.actors.lookup import resolve_actor
 from node.conversations.models import Conversation, Message, Participant
 from node.errors import BadRequest, NotFound, ValidationFailed
+from node.federated import FederatedService
 from node.members.models import Member
 from node.members.service import is_valid_username
 
@@ -44,22 +42,8 @@ class Summary:
     unread: int
 
 
-class ConversationService:
+class ConversationService(FederatedService):
     """Direct messages of one node."""
-
-    def __init__(
-        self,
-        uris: UriScheme,
-        resolver: ActorResolver,
-        transport: Transport,
-        clock: Clock,
-        queued: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._uris = uris
-        self._resolver = resolver
-        self._transport = transport
-        self._clock = clock
-        self._queued = queued
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Route inbound notes (Create, Update) and deletions here."""

@@ -16,14 +16,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from activitypub import activities
-from activitypub.uris import UriScheme
-from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import DereferenceError
 from federation.outbound import publish
-from federation.transport import Transport
 from node.actors.lookup import resolve_actor
 from node.errors import BadRequest, NotFound
+from node.federated import FederatedService
 from node.follows.models import Follow, FollowState
 from node.members.models import Member
 from node.members.service import is_valid_username
@@ -31,22 +29,8 @@ from node.members.service import is_valid_username
 Clock = Callable[[], datetime]
 
 
-class FollowService:
+class FollowService(FederatedService):
     """Follows of one node."""
-
-    def __init__(
-        self,
-        uris: UriScheme,
-        resolver: ActorResolver,
-        transport: Transport,
-        clock: Clock,
-        queued: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._uris = uris
-        self._resolver = resolver
-        self._transport = transport
-        self._clock = clock
-        self._queued = queued  # wakes the delivery worker
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Route inbound Follow, Accept, Reject and Undo to this service."""
