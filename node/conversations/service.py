@@ -8,7 +8,6 @@ keyed by their own id. Only a note's author may edit or delete it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +25,6 @@ from node.federated import FederatedService
 from node.members.models import Member
 from node.members.service import is_valid_username
 
-Clock = Callable[[], datetime]
 MAX_RECIPIENTS = 20
 MAX_URI = 2048
 MAX_TEXT = 5000

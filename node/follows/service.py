@@ -8,8 +8,6 @@ change, so a follow is never recorded without its activity queued, nor the rever
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
@@ -25,8 +23,6 @@ from node.federated import FederatedService
 from node.follows.models import Follow, FollowState
 from node.members.models import Member
 from node.members.service import is_valid_username
-
-Clock = Callable[[], datetime]
 
 
 class FollowService(FederatedService):
