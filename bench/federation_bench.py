@@ -16,7 +16,8 @@ outbound ``Transport``, ``SigningKeys``) on a migrated SQLite database in a temp
   ``batch_size=1000, per_host=64, concurrency=64``; the node's default ``per_host=4`` is measured
   too, for information. Rounds are interleaved (64, 4, 64, 4, ...) after one warm-up round; the
   figure is the median. deliveries/s divided by signatures/s is the ratio (goal >= 0.7: the worker
-  is one process on one core);
+  is one process on one core). Before the warm-up, a cold-start round (the node's key cache
+  empty, no open connections) is reported for information, with how often the key was loaded;
 * where the time goes: one more round with ``sign_request`` timed (it is synchronous, so its
   wall time is its CPU time) and process/thread CPU times, and one round under cProfile with the
   main thread's time grouped into signing, HTTP client, ORM and event loop;
@@ -68,6 +69,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
 from tortoise.transactions import in_transaction  # noqa: E402
 
 import federation.outbound as outbound  # noqa: E402
+import node.actors.service as actor_service  # noqa: E402
+from activitypub.keys import load_private_key  # noqa: E402
 from activitypub.signatures import parse_signature, verify_signature  # noqa: E402
 from activitypub.uris import UriScheme  # noqa: E402
 from federation.models import Delivery, DeliveryState  # noqa: E402
@@ -240,6 +243,22 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def cpu_times() -> list[int]:
+    """The machine's ``cpu`` line of ``/proc/stat`` (user nice system idle iowait irq softirq
+    steal ...), in clock ticks."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        return [int(v) for v in stat.readline().split()[1:]]
+
+
+def cpu_shares(before: list[int], after: list[int]) -> dict[str, float]:
+    """Busy, iowait and steal shares of all cores between two ``cpu_times()``: steal is time
+    the hypervisor gave our virtual cores to someone else."""
+    delta = [a - b for a, b in zip(after, before, strict=True)]
+    total = sum(delta[:8]) or 1
+    idle = delta[3] + delta[4]
+    return {"busy": (total - idle) / total, "iowait": delta[4] / total, "steal": delta[7] / total}
+
+
 # --------------------------------------------------------------------------------------------
 # (b) signing rate and fan-out
 
@@ -363,15 +382,22 @@ class Timed:
 
 
 @contextlib.contextmanager
-def timed_signing() -> Iterator[Timed]:
-    """Time every ``sign_request`` the worker makes (patched in this process only)."""
-    timer = Timed()
-    original = outbound.sign_request
-    outbound.sign_request = timer.sync(original)
+def patched(module: Any, name: str, value: Any) -> Iterator[None]:
+    """``module.name = value`` for the block (this process only; the files are untouched)."""
+    original = getattr(module, name)
+    setattr(module, name, value)
     try:
-        yield timer
+        yield
     finally:
-        outbound.sign_request = original
+        setattr(module, name, original)
+
+
+@contextlib.contextmanager
+def timed_signing() -> Iterator[Timed]:
+    """Time every ``sign_request`` the worker makes."""
+    timer = Timed()
+    with patched(outbound, "sign_request", timer.sync(outbound.sign_request)):
+        yield timer
 
 
 class Bench:
@@ -426,10 +452,11 @@ class Bench:
         *,
         profile: cProfile.Profile | None = None,
         on_batch: Callable[[int, int], None] | None = None,
+        claim: Timed | None = None,
     ) -> Drain:
         """``run_once()`` until it finds nothing due; timed to the end of the last batch."""
         worker = self.worker(policy)
-        claim = Timed()
+        claim = claim or Timed()
         worker._claim = claim.coro(worker._claim)  # type: ignore[method-assign]
         done = batches = 0
         meter = CpuMeter(self.sink)
@@ -608,13 +635,18 @@ async def backlog(bench: Bench, args: argparse.Namespace, policy: DeliveryPolicy
     progress_every = max(1, total_batches // 10)
     started = time.perf_counter()
 
+    claim = Timed()
+    claim_ms: list[float] = []  # per batch
+
     def on_batch(batch: int, done: int) -> None:
+        claim_ms.append(claim.seconds * 1000 - sum(claim_ms))
         if batch % args.sample_every == 0 or batch == baseline_after or done == rows:
             samples.append(
                 {
                     "batch": batch,
                     "rows_done": done,
                     "elapsed_s": time.perf_counter() - started,
+                    "claim_s_total": claim.seconds,
                     "rss_mb": rss_mb()["VmRSS"],
                 }
             )
@@ -622,7 +654,7 @@ async def backlog(bench: Bench, args: argparse.Namespace, policy: DeliveryPolicy
             elapsed = time.perf_counter() - started
             say(f"backlog: {done:,}/{rows:,} delivered, {done / elapsed:,.0f} rows/s")
 
-    drain = await bench.drain("backlog", policy, rows, on_batch=on_batch)
+    drain = await bench.drain("backlog", policy, rows, on_batch=on_batch, claim=claim)
     rss_end_before_gc = rss_mb()["VmRSS"]
     await bench.check_delivered(None, rows)
     baseline = next(s for s in samples if s["batch"] == baseline_after)
@@ -643,6 +675,8 @@ async def backlog(bench: Bench, args: argparse.Namespace, policy: DeliveryPolicy
         "rows_per_s": drain.rate,
         "batches": drain.batches,
         "claim_s": drain.claim_s,
+        "claim_ms_first_10_batches": statistics.mean(claim_ms[:10]),
+        "claim_ms_last_10_batches": statistics.mean(claim_ms[-10:]),
         "cpu": asdict(drain.cpu),
         "rss": {
             "unit": "MB (10^6 bytes)",
@@ -728,7 +762,9 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         try:
             sink.start()
             say(f"sink on {HOST}:{sink.port} (pid {sink.proc.pid if sink.proc else '?'})")
-            return asyncio.run(_measure(args, workdir, sink))
+            return asyncio.run(_cancel_on_sigterm(_measure(args, workdir, sink)))
+        except asyncio.CancelledError:  # SIGTERM while measuring: everything was closed
+            raise SystemExit(128 + signal.SIGTERM) from None
         except BenchError:
             tail = sink.log_tail()
             if tail:
@@ -736,6 +772,21 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             raise
         finally:
             sink.close()
+
+
+async def _cancel_on_sigterm(measure: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """Run ``measure``; SIGTERM cancels it, so its ``async with`` blocks close the database and
+    the transport (a SystemExit raised inside the event loop would skip them)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    previous = signal.getsignal(signal.SIGTERM)
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await measure
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def _measure(args: argparse.Namespace, workdir: Path, sink: Sink) -> dict[str, Any]:
@@ -755,13 +806,15 @@ async def _measure_in_db(
     args: argparse.Namespace, sink: Sink, transport: Transport, load_before: float
 ) -> dict[str, Any]:
     uris = UriScheme(BASE_URL)
-    await ensure_instance_actor()  # generates the Application actor's keys, like the node
-    keys = SigningKeys(uris)
+    instance = await ensure_instance_actor()  # generates the Application actor's keys
+    key = load_private_key(instance.rsa_private_pem)
+    assert isinstance(key, rsa.RSAPrivateKey)
     signer = uris.instance_actor
-    _, key = await keys(signer)
-    bench = Bench(sink, transport, keys, signer)
+    # The node's key cache, empty as right after 'quartier serve' starts.
+    bench = Bench(sink, transport, SigningKeys(uris), signer)
     data = signing_string(sink.port)
 
+    cpu_before = cpu_times()
     sign_before = signatures_per_second(key, data, args.sign_seconds)
     say(f"RSA-2048 signing: {sign_before['per_s']:,.0f} signatures/s")
 
@@ -771,6 +824,14 @@ async def _measure_in_db(
     default_host = DeliveryPolicy().per_host
     slow = DeliveryPolicy(
         batch_size=args.batch_size, per_host=default_host, concurrency=args.concurrency
+    )
+    # Cold start: the first fan-out after the node starts (empty key cache, no connections).
+    key_loads = Timed()
+    with patched(actor_service, "load_private_key", key_loads.sync(load_private_key)):
+        cold = await bench.fanout("cold start", args.fanout, fast)
+    say(
+        f"cold-start fan-out: {cold.rate:,.0f} deliveries/s; {key_loads.calls} private key "
+        f"loads ({key_loads.seconds:.2f} s)"
     )
     warm = await bench.fanout("warm-up", args.fanout, fast)
     key_id = await bench.check_signature()
@@ -807,12 +868,14 @@ async def _measure_in_db(
         backlog_result = await backlog(bench, args, fast)
 
     load_after = load_average()
+    cpu_after = cpu_times()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([".venv/bin/python bench/federation_bench.py", *args.argv]),
         "machine": machine_info(),
         "code": code_info(),
         "load_average_1min": {"before": load_before, "after": load_after},
+        "machine_cpu_shares": cpu_shares(cpu_before, cpu_after),
         "settings": {
             "fanout_inboxes": args.fanout,
             "rounds": args.rounds,
@@ -836,6 +899,11 @@ async def _measure_in_db(
         },
         "fanout": {
             "verified_sample_key_id": key_id,
+            "cold_start": {
+                **_drain_dict(cold),
+                "private_key_loads": key_loads.calls,
+                "private_key_load_s": key_loads.seconds,
+            },
             "warmup": _drain_dict(warm),
             "rounds": [_drain_dict(d) for d in rounds],
             "per_host_fast": fast.per_host,
@@ -876,6 +944,7 @@ def summary(results: dict[str, Any]) -> str:
     """The human-readable report: machine, goals with PASS/MISS, details."""
     m, s, f, b = (results[k] for k in ("machine", "signing", "fanout", "backlog"))
     goals = results["goals"]
+    shares = results["machine_cpu_shares"]
     verdict = {True: "PASS", False: "MISS"}
     n = results["settings"]["fanout_inboxes"]
     rows = [
@@ -919,7 +988,8 @@ def summary(results: dict[str, Any]) -> str:
         f"  machine : {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
         f"Linux {m['kernel']}; {m['pinning']}",
         f"  load avg: {results['load_average_1min']['before']:.2f} before, "
-        f"{results['load_average_1min']['after']:.2f} after (1 min)",
+        f"{results['load_average_1min']['after']:.2f} after (1 min); over the run, all cores: "
+        f"{shares['busy']:.0%} busy, {shares['iowait']:.0%} iowait, {shares['steal']:.0%} steal",
         f"  software: Python {m['python']}, aiohttp {m['aiohttp']}, tortoise-orm "
         f"{m['tortoise_orm']}, aiosqlite {m['aiosqlite']}, cryptography {m['cryptography']} "
         f"({m['openssl']})",
@@ -935,6 +1005,10 @@ def summary(results: dict[str, Any]) -> str:
         f"fan-out ({s['message_bytes']} B message); the higher one is the denominator",
         "  fan-out rounds (deliveries/s): "
         + ", ".join(f"{d['label']} {d['deliveries_per_s']:,.0f}" for d in f["rounds"]),
+        f"  cold start (first fan-out, empty key cache, no connections): "
+        f"{f['cold_start']['deliveries_per_s']:,.0f} deliveries/s; the private key was loaded "
+        f"{f['cold_start']['private_key_loads']} times "
+        f"({f['cold_start']['private_key_load_s']:.2f} s on the event loop)",
     ]
     t = f["breakdown_round"]
     cpu = t["cpu"]
@@ -963,8 +1037,10 @@ def summary(results: dict[str, Any]) -> str:
         lines += [
             f"  backlog: insert {b['rows']:,} rows in {b['insert_s']:.1f} s (chunks of "
             f"{b['chunk']:,}); drain {b['drain_s']:.1f} s in {b['batches']} batches, claims "
-            f"{b['claim_s']:.1f} s of it; worker CPU {b['cpu']['process_cpu_s']:.0f} s, sink CPU "
-            f"{b['cpu']['sink_cpu_s']:.0f} s",
+            f"{b['claim_s']:.1f} s of it ({b['claim_ms_first_10_batches']:.0f} ms per claim in the "
+            f"first 10 batches, {b['claim_ms_last_10_batches']:.0f} ms in the last 10); "
+            f"worker CPU {b['cpu']['process_cpu_s']:.0f} s, "
+            f"sink CPU {b['cpu']['sink_cpu_s']:.0f} s",
             f"  backlog RSS (MB): {rss['before_drain_mb']:.1f} before draining, "
             f"{rss['baseline_mb']:.1f} after batch {rss['baseline_batch']}, peak "
             f"{rss['peak_mb']:.1f}, end {rss['end_mb']:.1f}"
@@ -986,7 +1062,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rows", type=int, default=100_000, help="backlog rows to drain")
     parser.add_argument("--skip-backlog", action="store_true", help="fan-out only")
     parser.add_argument("--fanout", type=int, default=1000, help="inboxes per fan-out")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved fan-out rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved fan-out rounds")
     parser.add_argument("--sign-seconds", type=float, default=3.0, help="signing loop length")
     parser.add_argument("--batch-size", type=int, default=1000, help="worker batch size")
     parser.add_argument("--per-host", type=int, default=64, help="per-host limit (fast run)")
