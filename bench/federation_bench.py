@@ -46,7 +46,6 @@ import os
 import platform
 import pstats
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,6 +57,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
+
+from bench_support import code_info, free_port, load_average, row, say, sigterm_as_exit
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -90,11 +91,6 @@ GOAL_GROWTH_MB = 5.0
 
 class BenchError(RuntimeError):
     """The benchmark could not run, or what it measured is not what it claims to measure."""
-
-
-def say(message: str) -> None:
-    """Progress on stderr, so stdout holds only the summary."""
-    print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,13 +175,6 @@ class Sink:
             self._log.close()
 
 
-def free_port() -> int:
-    """A currently free loopback port (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 # --------------------------------------------------------------------------------------------
 # Measuring the process
 
@@ -236,11 +225,6 @@ class CpuMeter:
             main_thread_cpu_s=time.thread_time() - self._thread,
             sink_cpu_s=self._sink.cpu_seconds() - self._sink_cpu,
         )
-
-
-def load_average() -> float:
-    """One-minute load average: shows whether something else competed for the cores."""
-    return os.getloadavg()[0]
 
 
 def cpu_times() -> list[int]:
@@ -738,22 +722,6 @@ def _openssl_version() -> str:
     return str(backend.openssl_version_text())
 
 
-def code_info() -> dict[str, str | None]:
-    """Which code was measured: version and the checked-out commit (read-only git query;
-    the working tree may carry uncommitted changes on top of it)."""
-    head = None
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        done = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        head = done.stdout.strip() or None
-    return {"quartier": metadata.version("quartier"), "git_head": head}
-
-
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Start the sink, set up the database, measure everything; returns the results."""
     with tempfile.TemporaryDirectory(prefix="quartier-fedbench-") as tmp:
@@ -936,10 +904,6 @@ def _drain_dict(drain: Drain) -> dict[str, Any]:
 # Report
 
 
-def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
-
-
 def summary(results: dict[str, Any]) -> str:
     """The human-readable report: machine, goals with PASS/MISS, details."""
     m, s, f, b = (results[k] for k in ("machine", "signing", "fanout", "backlog"))
@@ -996,9 +960,9 @@ def summary(results: dict[str, Any]) -> str:
         f"  code    : quartier {results['code']['quartier']} at {results['code']['git_head']}",
         f"  command : {results['command']}",
         "",
-        _row(rows[0], widths),
-        _row(["-" * w for w in widths], widths),
-        *(_row(r, widths) for r in rows[1:]),
+        row(rows[0], widths),
+        row(["-" * w for w in widths], widths),
+        *(row(r, widths) for r in rows[1:]),
         "",
         "details",
         f"  signing: {s['before']['per_s']:,.0f} before, {s['after']['per_s']:,.0f} after the "
@@ -1076,20 +1040,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _sigterm_as_exit() -> Iterator[None]:
-    """Turn SIGTERM into SystemExit so the ``finally`` blocks stop the sink."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -1099,7 +1049,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        with _sigterm_as_exit():
+        with sigterm_as_exit():
             results = run_benchmark(args)
     except BenchError as exc:
         print(f"federation_bench: {exc}", file=sys.stderr)

@@ -32,19 +32,19 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
+
+from bench_support import code_info, free_port, load_average, row, say, sigterm_as_exit
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -110,13 +110,6 @@ def log_tail(workdir: Path, name: str, lines: int = 20) -> str:
     if not path.exists():
         return ""
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def free_port() -> int:
-    """A currently free loopback port (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
@@ -199,11 +192,6 @@ def memory_mb(pid: int) -> dict[str, float]:
             if key in ("VmRSS", "VmHWM"):
                 values[key] = int(rest.split()[0]) * 1024 / 1e6  # the kernel's "kB" is KiB
     return values
-
-
-def load_average() -> float:
-    """One-minute load average: shows whether something else competed for the cores."""
-    return os.getloadavg()[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,22 +454,6 @@ def machine_info(generator: LoadGenerator) -> dict[str, Any]:
     }
 
 
-def code_info() -> dict[str, str | None]:
-    """Which code was measured: version and the checked-out commit (read-only git query;
-    the working tree may carry uncommitted changes on top of it)."""
-    head = None
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        done = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        head = done.stdout.strip() or None
-    return {"quartier": metadata.version("quartier"), "git_head": head}
-
-
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Set up a node, measure everything, return the results (also the JSON written)."""
     generator = LoadGenerator(args.connections, args.duration, choice=args.generator)
@@ -619,15 +591,6 @@ def _measure(
 # Report
 
 
-def say(message: str) -> None:
-    """Progress on stderr, so stdout holds only the summary."""
-    print(f"  .. {message}", file=sys.stderr, flush=True)
-
-
-def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
-
-
 def summary(results: dict[str, Any]) -> str:
     """The human-readable report: machine, goals with PASS/MISS, details."""
     m, a, mem, ready = (results[k] for k in ("machine", "actor_get", "memory", "ready"))
@@ -676,9 +639,9 @@ def summary(results: dict[str, Any]) -> str:
         f"  code    : quartier {results['code']['quartier']} at {results['code']['git_head']}",
         f"  command : {results['command']}",
         "",
-        _row(rows[0], widths),
-        _row(["-" * w for w in widths], widths),
-        *(_row(r, widths) for r in rows[1:]),
+        row(rows[0], widths),
+        row(["-" * w for w in widths], widths),
+        *(row(r, widths) for r in rows[1:]),
         "",
         "details",
         "  runs (req/s): " + ", ".join(f"{r['target']} {r['rps']:,.0f}" for r in a["runs"]),
@@ -735,20 +698,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _sigterm_as_exit() -> Iterator[None]:
-    """Turn SIGTERM into SystemExit so the ``finally`` blocks stop the servers."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark (or, internally, the fallback load client); returns the exit status."""
     args = _parser().parse_args(argv)
@@ -760,7 +709,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.generator == "auto" and not shutil.which("wrk"):
         say("wrk not found (apt-get install -y wrk); using the aiohttp client generator")
     try:
-        with _sigterm_as_exit():
+        with sigterm_as_exit():
             results = run_benchmark(args)
     except BenchError as exc:
         print(f"node_bench: {exc}", file=sys.stderr)
