@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -15,8 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from activitypub.signatures import parse_signature, verify_signature
 from federation.models import Delivery, DeliveryState
 from federation.outbound import publish
+from node.actors.service import SigningKeys
 from node.db import activated, apply_migrations, open_database
-from node.http.keys import DATABASE, DELIVERY_WORKER
+from node.http.keys import DATABASE, DELIVERY_WORKER, SETTINGS
 from tests.api import bootstrap_invite, register
 
 NODE = "http://127.0.0.1:8080"
@@ -132,3 +134,14 @@ async def test_deliveries_cli_lists_and_requeues_dead_deliveries(database_url, t
         with activated(ctx):
             row = await Delivery.get(id=dead["id"])
     assert (row.state, row.attempts) == (DeliveryState.PENDING, 0)
+
+
+async def test_a_signing_key_is_loaded_once_for_concurrent_deliveries(node, clock):
+    await register(node, await bootstrap_invite(node), "ada")
+    keys = SigningKeys(node.app[SETTINGS].uris)
+    with activated(node.app[DATABASE]):
+        results = await asyncio.gather(*(keys(f"{NODE}/users/ada") for _ in range(20)))
+        with pytest.raises(LookupError):
+            await keys(f"{NODE}/users/ghost")
+    assert len({id(key) for _, key in results}) == 1  # one load, shared
+    assert {key_id for key_id, _ in results} == {f"{NODE}/users/ada#main-key"}
