@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"  # every benchmark listens on loopback only
@@ -68,3 +70,27 @@ def load_average() -> float:
 def say(message: str) -> None:
     """Progress on stderr, so stdout holds only the summary."""
     print(f"  .. {message}", file=sys.stderr, flush=True)
+
+
+def base_machine_info() -> dict[str, Any]:
+    """The machine and the main libraries; each benchmark adds what else it depends on."""
+    cpu = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_total = None
+    with contextlib.suppress(OSError), open("/proc/meminfo", encoding="ascii") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                mem_total = round(int(line.split()[1]) / 1024 / 1024, 1)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": mem_total,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "aiohttp": metadata.version("aiohttp"),
+        "tortoise_orm": metadata.version("tortoise-orm"),
+    }

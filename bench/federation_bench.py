@@ -43,7 +43,6 @@ import http.client
 import json
 import logging
 import os
-import platform
 import pstats
 import signal
 import statistics
@@ -58,7 +57,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
-from bench_support import code_info, free_port, load_average, row, say, sigterm_as_exit
+from bench_support import (
+    base_machine_info,
+    code_info,
+    free_port,
+    load_average,
+    row,
+    say,
+    sigterm_as_exit,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -690,25 +697,8 @@ async def backlog(bench: Bench, args: argparse.Namespace, policy: DeliveryPolicy
 
 def machine_info() -> dict[str, Any]:
     """What the figures were measured on."""
-    cpu = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_total = None
-    with contextlib.suppress(OSError), open("/proc/meminfo", encoding="ascii") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                mem_total = round(int(line.split()[1]) / 1024 / 1024, 1)
     return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": mem_total,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "aiohttp": metadata.version("aiohttp"),
-        "tortoise_orm": metadata.version("tortoise-orm"),
+        **base_machine_info(),
         "aiosqlite": metadata.version("aiosqlite"),
         "cryptography": metadata.version("cryptography"),
         "openssl": _openssl_version(),

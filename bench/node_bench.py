@@ -29,7 +29,6 @@ import contextlib
 import http.client
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -40,11 +39,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
-from bench_support import code_info, free_port, load_average, row, say, sigterm_as_exit
+from bench_support import (
+    base_machine_info,
+    code_info,
+    free_port,
+    load_average,
+    row,
+    say,
+    sigterm_as_exit,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -430,25 +436,8 @@ def check_clean(result: LoadResult) -> None:
 
 def machine_info(generator: LoadGenerator) -> dict[str, Any]:
     """What the figures were measured on."""
-    cpu = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_total = None
-    with contextlib.suppress(OSError), open("/proc/meminfo", encoding="ascii") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                mem_total = round(int(line.split()[1]) / 1024 / 1024, 1)
     return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": mem_total,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "aiohttp": metadata.version("aiohttp"),
-        "tortoise_orm": metadata.version("tortoise-orm"),
+        **base_machine_info(),
         "load_generator": generator.describe(),
         "pinning": "none: servers and load generator share the cores",
     }
