@@ -8,7 +8,8 @@ delivers, signing each request with the local actor's key (draft-cavage ``rsa-sh
 - 429: retried after the peer's ``Retry-After`` (capped). Other 4xx (except 408): dead, the
   peer refuses it for good. 5xx, 408, timeouts, connection errors: retried with exponential
   backoff and jitter until ``horizon`` (3 days) after creation, then dead.
-- A target we must not reach (private address, plain http): dead at once.
+- A target we must not reach (private address, plain http), or one the ``refuse`` hook turns
+  down (the community's federation policy): dead at once, never sent.
 
 New work goes before the backlog (rows never tried first), each host gets at most
 ``per_host`` requests at a time, and rows are leased while in flight so a crashed worker's
@@ -45,6 +46,8 @@ Clock = Callable[[], datetime]
 # local actor URI -> (key id, RSA private key); LookupError when the actor is not ours (any more)
 SignerKeys = Callable[[str], Awaitable[tuple[str, rsa.RSAPrivateKey]]]
 GoneHook = Callable[[str], Awaitable[None]]
+# a reason not to send this delivery at all (the community's federation policy), or None
+RefusalHook = Callable[[Delivery], Awaitable[str | None]]
 
 
 async def publish(
@@ -101,6 +104,7 @@ class DeliveryWorker:
         *,
         policy: DeliveryPolicy | None = None,
         on_gone: GoneHook | None = None,
+        refuse: RefusalHook | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._transport = transport
@@ -108,6 +112,7 @@ class DeliveryWorker:
         self._clock = clock
         self.policy = policy or DeliveryPolicy()
         self._on_gone = on_gone
+        self._refuse = refuse
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
 
@@ -156,6 +161,9 @@ class DeliveryWorker:
 
     async def _deliver(self, row: Delivery) -> None:
         now = self._clock()
+        if self._refuse is not None and (reason := await self._refuse(row)) is not None:
+            await self._give_up(row, None, reason)
+            return
         body = row.body.encode("utf-8")
         try:
             key_id, key = await self._signer_keys(row.signer)
