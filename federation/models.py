@@ -90,10 +90,14 @@ class Delivery(Model):
     last_status = fields.IntField(null=True)
     last_error = fields.TextField(default="")
     delivered_at = fields.DatetimeField(null=True)
+    # meant for partner nodes only: never sent once the host is no longer a partner
+    partners_only = fields.BooleanField(default=False)
 
     class Meta:
         table = "delivery"
         unique_together = (("activity_id", "inbox"),)
+        # the claim walks pending rows in (attempts, id) order: new work before backlog
+        indexes = (("state", "attempts", "id"),)
 
 
 class PartnershipState(StrEnum):

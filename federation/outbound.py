@@ -51,11 +51,18 @@ RefusalHook = Callable[[Delivery], Awaitable[str | None]]
 
 
 async def publish(
-    activity: dict[str, Any], inboxes: Iterable[str], signer: str, now: datetime
+    activity: dict[str, Any],
+    inboxes: Iterable[str],
+    signer: str,
+    now: datetime,
+    *,
+    partners_only: bool = False,
 ) -> int:
     """Queue ``activity`` for every distinct inbox; returns how many deliveries were queued.
 
-    Call it inside the transaction of the change the activity reports.
+    Call it inside the transaction of the change the activity reports. ``partners_only``
+    marks what is meant for partner nodes alone: the worker's ``refuse`` hook drops such a
+    delivery if its host stopped being a partner before it went out.
     """
     body = json.dumps(activity, separators=(",", ":"))
     targets = sorted(set(inboxes))
@@ -69,6 +76,7 @@ async def publish(
                 body=body,
                 created_at=now,
                 next_attempt_at=now,
+                partners_only=partners_only,
             )
             for inbox in targets
         ]
