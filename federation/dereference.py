@@ -4,10 +4,16 @@ A signature's ``keyId`` names a key; we always fetch the *actor document* it bel
 URL without its fragment), even when the key URL would serve a stub, and believe only keys the
 actor document itself vouches for. Documents are cached in ``RemoteActor`` for ``ttl``; a caller
 whose signature check failed asks again with ``refresh=True`` once, which follows key rotation.
+
+The inbox looks a key up on every POST, so recently used documents are also kept decoded in
+memory for ``MEMORY_TTL``: no query and no PEM parsing on the hot path. The memory copy is
+short-lived because another process (a second worker on PostgreSQL) may refresh or delete the
+row; a signature that fails against it still triggers the refresh, which reads the database.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +39,8 @@ Clock = Callable[[], datetime]
 DEFAULT_TTL = timedelta(hours=6)
 MIN_REFRESH_INTERVAL = timedelta(minutes=1)
 MAX_REMEMBERED_OWNERS = 10_000
+MEMORY_TTL = timedelta(minutes=1)
+MAX_IN_MEMORY = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,16 +61,24 @@ class ActorResolver:
         self.ttl = ttl
         # key id -> owner actor, for key ids that are not <actor>#fragment
         self._owners: dict[str, str] = {}
+        # actor URI -> (document, when the row was fetched, when we read it), least recent first
+        self._recent: OrderedDict[str, tuple[ActorDocument, datetime, datetime]] = OrderedDict()
 
     async def actor(self, uri: str, *, refresh: bool = False) -> ActorDocument:
         """The actor document at ``uri``, from the cache unless stale or ``refresh``."""
         uri = urldefrag(uri)[0]
+        now = self._clock()
+        if not refresh and (recent := self._recent.get(uri)) is not None:
+            doc, fetched_at, read_at = recent
+            if now - read_at < MEMORY_TTL and now - fetched_at < self.ttl:
+                self._recent.move_to_end(uri)
+                return doc
         cached = await RemoteActor.get_or_none(uri=uri)
         if cached is not None:
-            age = self._clock() - cached.fetched_at
+            age = now - cached.fetched_at
             # A refresh at most once a minute: bad signatures must not make us fetch on demand.
             if age < (MIN_REFRESH_INTERVAL if refresh else self.ttl):
-                return _from_row(cached)
+                return self._remember(_from_row(cached), cached.fetched_at)
         try:
             doc = await self._transport.get_json(uri)
             parsed = parse_actor_document(doc, uri)
@@ -75,7 +91,18 @@ class ActorResolver:
         if parsed.actor_id != uri:
             raise DereferenceError(f"{uri} describes another actor ({parsed.actor_id})")
         await self._store(parsed)
-        return parsed
+        return self._remember(parsed, self._clock())
+
+    def forget(self, uri: str) -> None:
+        """Drop the in-memory copy of ``uri`` (its row was deleted or changed elsewhere)."""
+        self._recent.pop(urldefrag(uri)[0], None)
+
+    def _remember(self, doc: ActorDocument, fetched_at: datetime) -> ActorDocument:
+        self._recent[doc.actor_id] = (doc, fetched_at, self._clock())
+        self._recent.move_to_end(doc.actor_id)
+        while len(self._recent) > MAX_IN_MEMORY:
+            self._recent.popitem(last=False)
+        return doc
 
     async def key(self, key_id: str, *, refresh: bool = False) -> ResolvedKey:
         """The key ``key_id`` as vouched for by the actor document it belongs to.

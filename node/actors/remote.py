@@ -43,3 +43,4 @@ class RemoteActorEvents:
         await Follow.filter(follower=activity.actor).delete()
         await Follow.filter(followee=activity.actor).delete()
         await RemoteActor.filter(uri=activity.actor).delete()
+        self._resolver.forget(activity.actor)
