@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient
 
 from node.app import create_app
 from node.config import Settings, load_settings
-from node.db import apply_migrations
+from node.db import activated, apply_migrations, open_database
 
 POSTGRES_ADMIN_URL = os.environ.get("QUARTIER_TEST_POSTGRES", "")
 
@@ -73,6 +73,15 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database for the test's node."""
     async with scratch_database(tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[None]:
+    """A migrated database, made current for the test (the ORM without a node around it)."""
+    await apply_migrations(database_url)
+    async with open_database(database_url) as ctx:
+        with activated(ctx):
+            yield
 
 
 def write_config(directory: Path, text: str) -> Path:

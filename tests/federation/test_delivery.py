@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -17,7 +16,6 @@ from federation.models import Delivery, DeliveryState
 from federation.outbound import DeliveryPolicy, DeliveryWorker, publish
 from federation.transport import TransportSettings, open_transport
 from federation.worker import RetryPolicy
-from node.db import activated, apply_migrations, open_database
 
 SIGNER = "https://here.example/users/alice"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -58,14 +56,6 @@ class Inbox:
             return web.Response(status=status, headers=self.headers)
         finally:
             self.in_flight -= 1
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[None]:
-    await apply_migrations(database_url)
-    async with open_database(database_url) as ctx:
-        with activated(ctx):
-            yield
 
 
 @pytest.fixture

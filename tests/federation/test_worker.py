@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -12,16 +11,7 @@ import pytest
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.models import InboundMessage, InboundState
 from federation.worker import InboundWorker, RetryPolicy
-from node.db import activated, apply_migrations, open_database
 from tests.conftest import FakeClock
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[None]:
-    await apply_migrations(database_url)
-    async with open_database(database_url) as ctx:
-        with activated(ctx):
-            yield
 
 
 async def store(

@@ -1,0 +1,88 @@
+"""Storing accepted activities many to a transaction (group commit).
+
+The inbox may answer 202 only once the activity is committed. A commit per request caps the
+inbox at the disk's sync rate, so :class:`InboxWriter` gathers the activities of concurrent
+requests and commits them together: each request still waits for *its* commit, but one commit
+serves all requests that arrived while the previous one was being written. Nothing is delayed
+on purpose: an idle inbox commits a lone activity at once, a busy one in growing groups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from tortoise.transactions import in_transaction
+
+from federation.models import InboundMessage
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 500
+
+
+class InboxWriter:
+    """Commits ``InboundMessage`` rows for concurrent requests in shared transactions.
+
+    Use one writer per node (per ORM context): the writing task runs in the context of the
+    request that started it.
+    """
+
+    def __init__(self, max_group: int = MAX_GROUP) -> None:
+        self._max_group = max_group
+        self._waiting: list[tuple[InboundMessage, asyncio.Future[bool]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def store(self, message: InboundMessage) -> bool:
+        """Commit ``message``; ``True`` once stored, ``False`` if its activity id was already
+        stored. Raises what the database raised when the commit failed."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_all(), name="inbox-writer")
+        # A sender that hangs up does not cancel the write: the group is committed anyway.
+        return await asyncio.shield(done)
+
+    async def close(self) -> None:
+        """Wait until everything handed over so far is committed."""
+        if self._writing is not None:
+            await self._writing
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            group = self._waiting[: self._max_group]
+            del self._waiting[: self._max_group]
+            try:
+                outcomes = await _commit(group)
+            except Exception as exc:  # every waiter learns it: none of them may answer 202
+                log.warning("storing %d inbound activities failed: %s", len(group), exc)
+                for _, done in group:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), stored in zip(group, outcomes, strict=True):
+                if not done.done():
+                    done.set_result(stored)
+
+
+async def _commit(group: list[tuple[InboundMessage, asyncio.Future[bool]]]) -> list[bool]:
+    """Insert the group in one transaction; which rows were new (others are duplicates)."""
+    ids = [message.activity_id for message, _ in group]
+    async with in_transaction():
+        known = set(
+            await InboundMessage.filter(activity_id__in=list(set(ids))).values_list(
+                "activity_id", flat=True
+            )
+        )
+        fresh: list[InboundMessage] = []
+        outcomes: list[bool] = []
+        for message, _ in group:
+            is_new = message.activity_id not in known
+            known.add(message.activity_id)  # a second copy in the same group is a duplicate
+            outcomes.append(is_new)
+            if is_new:
+                fresh.append(message)
+        # Another process may store one of these ids after our look: skipped, not an error (it
+        # is then reported as new, which only wakes the worker for nothing).
+        await InboundMessage.bulk_create(fresh, ignore_conflicts=True)
+    return outcomes
