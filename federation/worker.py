@@ -6,6 +6,10 @@ tests drive the worker deterministically; ``run()`` loops until stopped, waking 
 inbox stores something new. Activities without a handler are kept as ``ignored``, not deleted,
 so a later version that learns to handle them can still act on them. On SQLite exactly one
 worker runs, inside ``quartier serve``.
+
+Within a batch, each actor's activities are processed in the order they arrived (a Create
+before its Delete), and up to ``concurrency`` actors at a time: a handler waiting on a slow
+server holds up only the activities of the actor that sent it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,12 +93,14 @@ class InboundWorker:
         *,
         policy: RetryPolicy | None = None,
         batch_size: int = 100,
+        concurrency: int = 8,
         rng: random.Random | None = None,
     ) -> None:
         self._dispatcher = dispatcher
         self._clock = clock
         self.policy = policy or RetryPolicy()
         self.batch_size = batch_size
+        self.concurrency = concurrency
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
 
@@ -118,12 +125,21 @@ class InboundWorker:
                 await InboundMessage.filter(id__in=[r.id for r in rows]).update(
                     lease_until=now + LEASE
                 )
+        by_actor: dict[str, list[InboundMessage]] = defaultdict(list)
         for row in rows:
-            try:
-                await self._process(row, now)
-            except Exception:
-                # One row must not stop the others; it is retried when its lease ends.
-                log.exception("processing inbound %s failed", row.activity_id)
+            by_actor[row.actor].append(row)
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def in_order(actor_rows: list[InboundMessage]) -> None:
+            async with slots:
+                for row in actor_rows:
+                    try:
+                        await self._process(row, now)
+                    except Exception:
+                        # One row must not stop the others; it is retried when its lease ends.
+                        log.exception("processing inbound %s failed", row.activity_id)
+
+        await asyncio.gather(*(in_order(actor_rows) for actor_rows in by_actor.values()))
         return len(rows)
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:

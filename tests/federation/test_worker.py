@@ -15,9 +15,14 @@ from tests.conftest import FakeClock
 
 
 async def store(
-    clock: FakeClock, n: int, activity_type: str = "Follow", obj=None
+    clock: FakeClock,
+    n: int,
+    activity_type: str = "Follow",
+    obj=None,
+    actor: str = "https://a.example/u",
 ) -> InboundMessage:
-    body = {"id": f"https://a.example/{n}", "type": activity_type, "actor": "https://a.example/u"}
+    host = actor.split("/")[2]
+    body = {"id": f"https://{host}/{n}", "type": activity_type, "actor": actor}
     if obj is not None:
         body["object"] = obj
     return await InboundMessage.create(
@@ -200,3 +205,70 @@ async def test_errors_quoting_remote_data_are_stored_safely(db, clock):
     assert kept.attempts == 1
     assert "\x00" not in kept.last_error
     assert kept.last_error.startswith("ValueError: remote said")
+
+
+async def test_one_actors_activities_are_processed_in_arrival_order(db, clock):
+    seen: list[str] = []
+
+    async def on_any(activity: InboundActivity) -> None:
+        await asyncio.sleep(0.001 * (5 - len(seen)))  # earlier rows finish later if run at once
+        seen.append(activity.activity_id)
+
+    dispatcher = Dispatcher()
+    for kind in ("Create", "Update", "Delete"):
+        dispatcher.register(kind, on_any)
+    worker = InboundWorker(dispatcher, clock)
+    for n, kind in enumerate(("Create", "Update", "Delete", "Create", "Delete")):
+        await store(clock, n, kind)
+    assert await worker.run_once() == 5
+    assert seen == [f"https://a.example/{n}" for n in range(5)]
+
+
+async def test_an_actor_whose_handler_waits_does_not_hold_up_the_others(db, clock):
+    slow_started = asyncio.Event()
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def on_create(activity: InboundActivity) -> None:
+        if activity.actor == "https://slow.example/u":
+            slow_started.set()
+            await release.wait()  # a fetch from a server that does not answer
+        done.append(activity.actor)
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", on_create)
+    worker = InboundWorker(dispatcher, clock)
+    await store(clock, 1, "Create", actor="https://slow.example/u")
+    for n in range(2, 6):
+        await store(clock, n, "Create", actor=f"https://fast{n}.example/u")
+    cycle = asyncio.ensure_future(worker.run_once())
+    await slow_started.wait()
+    for _ in range(50):  # the fast actors finish while the slow one still waits
+        if len(done) == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert sorted(done) == [f"https://fast{n}.example/u" for n in range(2, 6)]
+    assert not cycle.done()
+    release.set()
+    assert await cycle == 5
+    assert done[-1] == "https://slow.example/u"
+    assert await InboundMessage.filter(state=InboundState.DONE).count() == 5
+
+
+async def test_no_more_than_the_configured_number_of_actors_run_at_once(db, clock):
+    running = peak = 0
+
+    async def on_create(activity: InboundActivity) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.005)
+        running -= 1
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", on_create)
+    worker = InboundWorker(dispatcher, clock, concurrency=3)
+    for n in range(12):
+        await store(clock, n, "Create", actor=f"https://h{n}.example/u")
+    assert await worker.run_once() == 12
+    assert peak == 3
