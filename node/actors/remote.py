@@ -12,7 +12,7 @@ from node.follows.models import Follow
 
 
 class RemoteActorEvents:
-    """Handlers for Update(actor) and Delete(actor)."""
+    """Handlers for Update(actor) and Delete(actor), and for inboxes answering 410 Gone."""
 
     def __init__(self, resolver: ActorResolver) -> None:
         self._resolver = resolver
@@ -40,7 +40,19 @@ class RemoteActorEvents:
         """
         if activities.object_id(activity.body.get("object")) != activity.actor:
             return
-        await Follow.filter(follower=activity.actor).delete()
-        await Follow.filter(followee=activity.actor).delete()
-        await RemoteActor.filter(uri=activity.actor).delete()
-        self._resolver.forget(activity.actor)
+        await self._forget(activity.actor)
+
+    async def on_gone(self, inbox: str) -> None:
+        """A delivery to ``inbox`` was answered 410 Gone: the account that owns it is gone.
+
+        Only a personal inbox says which account went; a shared inbox answering 410 is left
+        alone (one gone endpoint does not prove every account of its server is gone).
+        """
+        for uri in await RemoteActor.filter(inbox=inbox).values_list("uri", flat=True):
+            await self._forget(str(uri))
+
+    async def _forget(self, actor: str) -> None:
+        await Follow.filter(follower=actor).delete()
+        await Follow.filter(followee=actor).delete()
+        await RemoteActor.filter(uri=actor).delete()
+        self._resolver.forget(actor)
