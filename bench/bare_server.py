@@ -1,15 +1,22 @@
-"""A bare aiohttp server: the baseline the node's actor GET is compared against.
+"""A bare aiohttp server: the baseline the node is compared against.
 
-One process, one handler, no middleware, no database: it answers ``GET /users/{username}`` with
-an actor-shaped JSON document, serialised on every request like the node does, with the same
-headers. Whatever the node costs beyond this is Quartier's own overhead (middlewares, ORM query,
-rendering), which is what the ratio in ``node_bench.py`` measures.
+One process, no middleware, no database, two baselines:
+
+* ``GET /users/{username}`` answers an actor-shaped JSON document, serialised on every request
+  like the node does, with the same headers. Whatever the node costs beyond this is Quartier's
+  own overhead (middlewares, ORM query, rendering), which is what the ratio in ``node_bench.py``
+  measures.
+* ``POST /inbox`` reads the whole body and answers 202, nothing else: no parsing, no signature,
+  no storage. ``inbox_bench.py`` sends it the same signed deliveries as the node's inbox.
 
     .venv/bin/python bench/bare_server.py --port 8099 [--document actor.json]
+        [--documents docs.json]
 
 ``--document`` serves exactly the node's document (``node_bench.py`` passes the one it fetched
 from the node, so both sides send the same bytes); without it a representative actor document of
-similar size is built.
+similar size is built. ``--documents`` is a JSON object mapping paths to documents, each served
+at its exact path (with the same headers): ``inbox_bench.py`` serves its remote senders' actor
+documents this way, for the node to fetch their keys.
 """
 
 from __future__ import annotations
@@ -73,11 +80,31 @@ async def actor(request: web.Request) -> web.Response:
     return web.Response(text=json.dumps(request.app[DOCUMENT]), headers=_HEADERS)
 
 
-def create_app(document: dict[str, Any]) -> web.Application:
-    """The bare application: one route, nothing else."""
-    app = web.Application()
+async def inbox(request: web.Request) -> web.Response:
+    """The bare inbox: read the body, answer 202."""
+    await request.read()
+    return web.Response(status=202)
+
+
+def _serve(document: dict[str, Any]) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(text=json.dumps(document), headers=_HEADERS)
+
+    return handler
+
+
+def create_app(
+    document: dict[str, Any], documents: dict[str, dict[str, Any]] | None = None
+) -> web.Application:
+    """The bare application: the actor route, the bare inbox, and ``documents`` by path.
+
+    The body limit is the node's default (``server.max_body_bytes``)."""
+    app = web.Application(client_max_size=1_048_576)
     app[DOCUMENT] = document
+    for path, doc in (documents or {}).items():
+        app.router.add_get(path, _serve(doc))
     app.router.add_get("/users/{username}", actor)
+    app.router.add_post("/inbox", inbox)
     return app
 
 
@@ -87,13 +114,25 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--document", type=Path, default=None, help="JSON file to serve")
+    parser.add_argument(
+        "--documents", type=Path, default=None, help="JSON object: path -> document to serve"
+    )
     args = parser.parse_args()
     if args.document is not None:
         document = json.loads(args.document.read_text(encoding="utf-8"))
     else:
         document = representative_document()
+    documents = None
+    if args.documents is not None:
+        documents = json.loads(args.documents.read_text(encoding="utf-8"))
     # access_log=None like the node's runner: neither side pays for access logging.
-    web.run_app(create_app(document), host=args.host, port=args.port, access_log=None, print=None)
+    web.run_app(
+        create_app(document, documents),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+    )
 
 
 if __name__ == "__main__":

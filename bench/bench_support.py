@@ -1,4 +1,5 @@
-"""What the benchmarks share: progress output, ports, load, the measured code, clean stops.
+"""What the benchmarks share: progress output, ports, load, the measured code, clean stops,
+servers in subprocesses, a node set up with the real CLI, ``wrk`` and its output.
 
 Imported by the ``*_bench.py`` scripts, which run with ``bench/`` on ``sys.path``.
 """
@@ -6,19 +7,31 @@ Imported by the ``*_bench.py`` scripts, which run with ``bench/`` on ``sys.path`
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import platform
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
 HOST = "127.0.0.1"  # every benchmark listens on loopback only
+ACTIVITY_JSON = "application/activity+json"
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not run, or what it measured is not what it claims to measure."""
 
 
 def row(cells: Sequence[str], widths: Sequence[int]) -> str:
@@ -39,20 +52,81 @@ def sigterm_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def code_info() -> dict[str, str | None]:
-    """Which code was measured: version and the checked-out commit (read-only git query;
-    the working tree may carry uncommitted changes on top of it)."""
-    head = None
+def _git(*args: str) -> str | None:
+    """A read-only git query in the repository; None when git is unavailable or fails."""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         done = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(REPO_ROOT), *args],
             capture_output=True,
             text=True,
             timeout=10,
             check=False,
         )
-        head = done.stdout.strip() or None
-    return {"quartier": metadata.version("quartier"), "git_head": head}
+        if done.returncode == 0:
+            return done.stdout
+    return None
+
+
+def code_info(snapshot: str | None = None) -> dict[str, Any]:
+    """Which code was measured: version, the checked-out commit, and the tracked files changed
+    on top of it outside ``bench/`` and ``docs/`` (read-only git queries).
+
+    ``snapshot`` is the full commit id when the servers ran an exported copy of that commit
+    (see :func:`export_snapshot`) instead of the working tree."""
+    head = (_git("rev-parse", "--short", "HEAD") or "").strip() or None
+    status = _git("status", "--porcelain", "--untracked-files=no") or ""
+    changed = sorted(
+        path
+        for line in status.splitlines()
+        if (path := line[3:].strip()) and not path.startswith(("bench/", "docs/"))
+    )
+    info: dict[str, Any] = {"quartier": metadata.version("quartier"), "git_head": head}
+    if snapshot is not None:
+        info["measured"] = f"exported snapshot of {snapshot[:7]} (working tree not used)"
+        info["snapshot"] = snapshot
+    else:
+        info["measured"] = "working tree"
+        info["uncommitted_changes"] = changed
+    return info
+
+
+def describe_code(code: dict[str, Any]) -> str:
+    """One line for a report: the version, the commit and what exactly ran."""
+    text = f"quartier {code['quartier']} at {code['git_head']}"
+    if code.get("snapshot"):
+        return f"quartier {code['quartier']}, {code['measured']}"
+    changed = code.get("uncommitted_changes")
+    if changed:
+        text += f" + uncommitted changes in {len(changed)} file(s) ({', '.join(changed[:4])}"
+        text += ", ...)" if len(changed) > 4 else ")"
+    return text
+
+
+def export_snapshot(rev: str, dest: Path) -> tuple[Path, str]:
+    """Export commit ``rev`` of the repository into ``dest`` (``git archive``, read-only for
+    the repository); returns the directory to put first on ``PYTHONPATH`` and the full commit.
+
+    Other people may be editing the working tree while a benchmark runs: a snapshot measures
+    exactly one commit, and a half-finished edit elsewhere cannot break or change the run."""
+    commit = (_git("rev-parse", "--verify", f"{rev}^{{commit}}") or "").strip()
+    if not commit:
+        raise BenchError(f"not a commit of this repository: {rev}")
+    archive = dest / "code.tar"
+    with archive.open("wb") as out:
+        done = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "archive", "--format=tar", commit],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise BenchError(f"git archive {commit} failed: {done.stderr.decode(errors='replace')}")
+    tree = dest / "code"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    archive.unlink()
+    return tree, commit
 
 
 def free_port() -> int:
@@ -94,3 +168,300 @@ def base_machine_info() -> dict[str, Any]:
         "aiohttp": metadata.version("aiohttp"),
         "tortoise_orm": metadata.version("tortoise-orm"),
     }
+
+
+def openssl_version() -> str:
+    """The OpenSSL ``cryptography`` is built with (RSA signing and verification speed)."""
+    from cryptography.hazmat.backends.openssl.backend import backend
+
+    return str(backend.openssl_version_text())
+
+
+# --------------------------------------------------------------------------------------------
+# CPU and memory of processes and of the machine
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from ``/proc/<pid>/stat``."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmRSS (resident now) and VmHWM (peak resident) of a process, in MB (10^6 bytes).
+
+    Decimal MB because the goals say MB and it is the stricter reading (80 MB = 76.3 MiB)."""
+    values: dict[str, float] = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) * 1024 / 1e6  # the kernel's "kB" is KiB
+    return values
+
+
+def cpu_times() -> list[int]:
+    """The machine's ``cpu`` line of ``/proc/stat`` (user nice system idle iowait irq softirq
+    steal ...), in clock ticks."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        return [int(v) for v in stat.readline().split()[1:]]
+
+
+def cpu_shares(before: list[int], after: list[int]) -> dict[str, float]:
+    """Busy, iowait and steal shares of all cores between two ``cpu_times()``: steal is time
+    the hypervisor gave our virtual cores to someone else."""
+    delta = [a - b for a, b in zip(after, before, strict=True)]
+    total = sum(delta[:8]) or 1
+    idle = delta[3] + delta[4]
+    return {"busy": (total - idle) / total, "iowait": delta[4] / total, "steal": delta[7] / total}
+
+
+# --------------------------------------------------------------------------------------------
+# Servers in subprocesses
+
+
+class Processes:
+    """Every server a run starts; all stopped on exit, whatever happens."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._logs: list[IO[bytes]] = []
+
+    def spawn(
+        self, name: str, argv: Sequence[str], env: dict[str, str], cwd: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a server (in ``cwd``, default the work directory) with its output in
+        ``<workdir>/<name>.log`` (a pipe nobody reads would block it)."""
+        log = (self.workdir / f"{name}.log").open("ab")
+        self._logs.append(log)
+        proc = subprocess.Popen(
+            list(argv), cwd=cwd or self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        self._procs.append(proc)
+        return proc
+
+    @staticmethod
+    def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+        """SIGTERM (the node and the bare servers shut down cleanly on it), then SIGKILL if it
+        hangs."""
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def close(self) -> None:
+        """Stop every process still running and close the log files."""
+        for proc in self._procs:
+            self.stop(proc)
+        for log in self._logs:
+            log.close()
+
+
+def log_tail(workdir: Path, name: str, lines: int = 20) -> str:
+    """The end of a server's log, to explain a failure."""
+    path = workdir / f"{name}.log"
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The environment without the caller's QUARTIER_* settings and PYTHONPATH, plus
+    ``overrides``.
+
+    A developer's own QUARTIER_* variables (or another code on the path) would otherwise change
+    what is measured."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("QUARTIER_") and k != "PYTHONPATH"
+    }
+    env.update(overrides)
+    return env
+
+
+def quartier_bin() -> Path:
+    """The ``quartier`` script of the virtualenv running this benchmark."""
+    candidate = Path(sys.executable).parent / "quartier"
+    if candidate.exists():
+        return candidate
+    fallback = REPO_ROOT / ".venv" / "bin" / "quartier"
+    if fallback.exists():
+        return fallback
+    raise BenchError("no quartier script next to this Python: run ./run tests first")
+
+
+def run_cli(
+    workdir: Path,
+    args: Sequence[str],
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Run one ``quartier`` command to completion; raise with its output if it fails.
+
+    ``env`` adds variables to the clean environment (a snapshot's PYTHONPATH, settings)."""
+    try:
+        done = subprocess.run(
+            [str(quartier_bin()), *args],
+            cwd=workdir,
+            env=clean_env(**(env or {})),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"quartier {' '.join(args)} timed out") from exc
+    if done.returncode != 0:
+        raise BenchError(f"quartier {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def http_get(
+    port: int, path: str, accept: str = ACTIVITY_JSON, timeout: float = 2.0
+) -> tuple[int, bytes]:
+    """One GET on 127.0.0.1 with the standard library (no dependency on the code under test)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Accept": accept})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def wait_ready(
+    proc: subprocess.Popen[bytes], port: int, path: str, started: float, timeout: float = 30.0
+) -> float:
+    """Poll ``path`` until it answers 200; returns seconds since ``started``.
+
+    Polls every 5 ms so the measurement resolution is well below the node's 2 s goal."""
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"server exited with status {proc.returncode} before being ready")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            status, _ = http_get(port, path, timeout=1.0)
+            if status == 200:
+                return time.perf_counter() - started
+        time.sleep(0.005)
+    raise BenchError(f"server not ready on port {port} after {timeout:.0f} s")
+
+
+@dataclass
+class Node:
+    """A node set up in a temporary directory with the real CLI (``init``, ``migrate``).
+
+    ``env`` goes to every command and to ``serve``: settings (``QUARTIER_*``) and, to measure
+    an exported snapshot instead of the working tree, ``PYTHONPATH``."""
+
+    workdir: Path
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        """The node's public origin (also its base URL)."""
+        return f"http://{HOST}:{self.port}"
+
+    def setup(self) -> None:
+        """``quartier init`` and ``quartier migrate``: the documented way to get a node."""
+        argv = ["init", "--base-url", self.origin, "--host", HOST, "--port", str(self.port)]
+        run_cli(self.workdir, argv, env=self.env)
+        run_cli(self.workdir, ["migrate"], env=self.env)
+
+    def cli(self, args: Sequence[str], stdin: str | None = None) -> str:
+        """Another ``quartier`` command on this node."""
+        return run_cli(self.workdir, args, stdin=stdin, env=self.env)
+
+    def start(
+        self, procs: Processes, log_level: str = "WARNING"
+    ) -> tuple[subprocess.Popen[bytes], float]:
+        """Spawn ``quartier serve``; returns the process and seconds to the first healthy 200."""
+        env = clean_env(**self.env, QUARTIER_SERVER_LOG_LEVEL=log_level)
+        name = f"node-{log_level.lower()}"
+        started = time.perf_counter()
+        proc = procs.spawn(name, [str(quartier_bin()), "serve"], env, cwd=self.workdir)
+        try:
+            ready = wait_ready(proc, self.port, "/healthz", started)
+        except BenchError as exc:
+            Processes.stop(proc)
+            raise BenchError(f"{exc}\n{log_tail(procs.workdir, name)}") from None
+        return proc, ready
+
+    def database(self) -> Path:
+        """The node's SQLite file (``storage.data_dir`` is ``data`` after ``init``)."""
+        path = self.workdir / "data" / "quartier.sqlite3"
+        if not path.exists():
+            raise BenchError(f"no SQLite database at {path}")
+        return path
+
+
+# --------------------------------------------------------------------------------------------
+# wrk
+
+
+@dataclass
+class LoadResult:
+    """One load run against one server."""
+
+    target: str
+    rps: float
+    requests: int
+    non_2xx: int
+    errors: int
+    latency_p50_ms: float | None = None
+    latency_p99_ms: float | None = None
+
+
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def wrk_ms(text: str) -> float | None:
+    """A wrk duration (``812.00us``, ``2.31ms``, ``1.02s``) in milliseconds."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(match[1]) * _WRK_UNITS[match[2]] if match else None
+
+
+def parse_wrk(target: str, out: str) -> LoadResult:
+    """Requests/s, completed requests, error counts and latency percentiles (``--latency``)
+    from wrk's output."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    if not rps or not total:
+        raise BenchError(f"cannot parse wrk output:\n{out}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    return LoadResult(
+        target=target,
+        rps=float(rps[1]),
+        requests=int(total[1]),
+        non_2xx=int(non_2xx[1]) if non_2xx else 0,
+        errors=sum(int(n) for n in sock.groups()) if sock else 0,
+        latency_p50_ms=wrk_ms(p50[1]) if p50 else None,
+        latency_p99_ms=wrk_ms(p99[1]) if p99 else None,
+    )
+
+
+def wrk_version() -> str:
+    """``wrk 4.1.0 [epoll]``, or ``wrk`` when it does not say."""
+    if not shutil.which("wrk"):
+        return "wrk (not installed)"
+    lines = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout
+    first = lines.splitlines()[0] if lines else ""
+    return first.split(" Copyright")[0] or "wrk"
+
+
+def check_clean(result: LoadResult) -> None:
+    """A run with failed requests would overstate requests/s: refuse it."""
+    if result.non_2xx or result.errors:
+        raise BenchError(
+            f"{result.target}: {result.non_2xx} non-2xx responses and {result.errors} socket "
+            "errors during the load run"
+        )

@@ -42,7 +42,6 @@ import gc
 import http.client
 import json
 import logging
-import os
 import pstats
 import signal
 import statistics
@@ -58,10 +57,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from bench_support import (
+    BenchError,
     base_machine_info,
     code_info,
+    cpu_shares,
+    cpu_times,
     free_port,
     load_average,
+    openssl_version,
+    proc_cpu_seconds,
     row,
     say,
     sigterm_as_exit,
@@ -94,10 +98,6 @@ BASE_URL = "https://bench.example"
 
 GOAL_RATIO = 0.7
 GOAL_GROWTH_MB = 5.0
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not run, or what it measured is not what it claims to measure."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,13 +197,6 @@ def rss_mb() -> dict[str, float]:
     return values
 
 
-def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from ``/proc/<pid>/stat``."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class CpuWindow:
     """Wall and CPU seconds over a stretch of the benchmark process (and the sink)."""
@@ -232,22 +225,6 @@ class CpuMeter:
             main_thread_cpu_s=time.thread_time() - self._thread,
             sink_cpu_s=self._sink.cpu_seconds() - self._sink_cpu,
         )
-
-
-def cpu_times() -> list[int]:
-    """The machine's ``cpu`` line of ``/proc/stat`` (user nice system idle iowait irq softirq
-    steal ...), in clock ticks."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        return [int(v) for v in stat.readline().split()[1:]]
-
-
-def cpu_shares(before: list[int], after: list[int]) -> dict[str, float]:
-    """Busy, iowait and steal shares of all cores between two ``cpu_times()``: steal is time
-    the hypervisor gave our virtual cores to someone else."""
-    delta = [a - b for a, b in zip(after, before, strict=True)]
-    total = sum(delta[:8]) or 1
-    idle = delta[3] + delta[4]
-    return {"busy": (total - idle) / total, "iowait": delta[4] / total, "steal": delta[7] / total}
 
 
 # --------------------------------------------------------------------------------------------
@@ -701,15 +678,9 @@ def machine_info() -> dict[str, Any]:
         **base_machine_info(),
         "aiosqlite": metadata.version("aiosqlite"),
         "cryptography": metadata.version("cryptography"),
-        "openssl": _openssl_version(),
+        "openssl": openssl_version(),
         "pinning": "none: the worker process and the sink process share the cores",
     }
-
-
-def _openssl_version() -> str:
-    from cryptography.hazmat.backends.openssl.backend import backend
-
-    return str(backend.openssl_version_text())
 
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:

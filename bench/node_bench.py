@@ -25,11 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import http.client
 import json
-import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -40,189 +36,47 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from bench_support import (
+    ACTIVITY_JSON,
+    BENCH_DIR,
+    HOST,
+    REPO_ROOT,
+    BenchError,
+    LoadResult,
+    Node,
+    Processes,
     base_machine_info,
+    check_clean,
+    clean_env,
     code_info,
+    describe_code,
     free_port,
+    http_get,
     load_average,
+    log_tail,
+    memory_mb,
+    parse_wrk,
     row,
     say,
     sigterm_as_exit,
+    wait_ready,
+    wrk_version,
 )
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
 RESULTS_PATH = BENCH_DIR / "results" / "node.json"
-HOST = "127.0.0.1"
 USERNAME = "alice"
 PASSWORD = "correct horse battery staple, benchmark edition"  # noqa: S105 - throwaway node
-ACCEPT = "application/activity+json"
+ACCEPT = ACTIVITY_JSON
 
 GOAL_RATIO = 0.5
 GOAL_RSS_MB = 80.0
 GOAL_READY_S = 2.0
 
 
-class BenchError(RuntimeError):
-    """The benchmark could not run (a command failed, a server never became ready...)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Processes
-
-
-class Processes:
-    """Every server this run starts; all stopped on exit, whatever happens."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self._procs: list[subprocess.Popen[bytes]] = []
-        self._logs: list[IO[bytes]] = []
-
-    def spawn(self, name: str, argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        """Start a server with its output in a log file (a pipe nobody reads would block it)."""
-        log = (self.workdir / f"{name}.log").open("ab")
-        self._logs.append(log)
-        proc = subprocess.Popen(
-            list(argv), cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        self._procs.append(proc)
-        return proc
-
-    @staticmethod
-    def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-        """SIGTERM (both servers shut down cleanly on it), then SIGKILL if it hangs."""
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def close(self) -> None:
-        """Stop every process still running and close the log files."""
-        for proc in self._procs:
-            self.stop(proc)
-        for log in self._logs:
-            log.close()
-
-
-def log_tail(workdir: Path, name: str, lines: int = 20) -> str:
-    """The end of a server's log, to explain a failure."""
-    path = workdir / f"{name}.log"
-    if not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def clean_env(**overrides: str) -> dict[str, str]:
-    """The environment without the caller's QUARTIER_* settings, plus ``overrides``.
-
-    A developer's own QUARTIER_* variables would otherwise change what is measured."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUARTIER_")}
-    env.update(overrides)
-    return env
-
-
-def quartier_bin() -> Path:
-    """The ``quartier`` script of the virtualenv running this benchmark."""
-    candidate = Path(sys.executable).parent / "quartier"
-    if candidate.exists():
-        return candidate
-    fallback = REPO_ROOT / ".venv" / "bin" / "quartier"
-    if fallback.exists():
-        return fallback
-    raise BenchError("no quartier script next to this Python: run ./run tests first")
-
-
-def run_cli(workdir: Path, args: Sequence[str], stdin: str | None = None) -> str:
-    """Run one ``quartier`` command to completion; raise with its output if it fails."""
-    try:
-        done = subprocess.run(
-            [str(quartier_bin()), *args],
-            cwd=workdir,
-            env=clean_env(),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"quartier {' '.join(args)} timed out") from exc
-    if done.returncode != 0:
-        raise BenchError(f"quartier {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def http_get(port: int, path: str, accept: str = ACCEPT, timeout: float = 2.0) -> tuple[int, bytes]:
-    """One GET on 127.0.0.1 with the standard library (no dependency on the code under test)."""
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={"Accept": accept})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
-
-
-def wait_ready(
-    proc: subprocess.Popen[bytes], port: int, path: str, started: float, timeout: float = 30.0
-) -> float:
-    """Poll ``path`` until it answers 200; returns seconds since ``started``.
-
-    Polls every 5 ms so the measurement resolution is well below the 2 s goal."""
-    deadline = started + timeout
-    while time.perf_counter() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"server exited with status {proc.returncode} before being ready")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            status, _ = http_get(port, path, timeout=1.0)
-            if status == 200:
-                return time.perf_counter() - started
-        time.sleep(0.005)
-    raise BenchError(f"server not ready on port {port} after {timeout:.0f} s")
-
-
-def memory_mb(pid: int) -> dict[str, float]:
-    """VmRSS (resident now) and VmHWM (peak resident) of a process, in MB (10^6 bytes).
-
-    Decimal MB because the goal says MB and it is the stricter reading (80 MB = 76.3 MiB)."""
-    values: dict[str, float] = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = int(rest.split()[0]) * 1024 / 1e6  # the kernel's "kB" is KiB
-    return values
-
-
 # --------------------------------------------------------------------------------------------
 # Load generation
-
-
-@dataclass
-class LoadResult:
-    """One load run against one server."""
-
-    target: str
-    rps: float
-    requests: int
-    non_2xx: int
-    errors: int
-    latency_p50_ms: float | None = None
-    latency_p99_ms: float | None = None
-
-
-_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _wrk_ms(text: str) -> float | None:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
-    return float(match[1]) * _WRK_UNITS[match[2]] if match else None
 
 
 def run_wrk(target: str, url: str, connections: int, duration: int, threads: int) -> LoadResult:
@@ -240,24 +94,7 @@ def run_wrk(target: str, url: str, connections: int, duration: int, threads: int
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60, check=False)
     if done.returncode != 0:
         raise BenchError(f"wrk failed: {done.stderr or done.stdout}")
-    out = done.stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    total = re.search(r"(\d+) requests in", out)
-    if not rps or not total:
-        raise BenchError(f"cannot parse wrk output:\n{out}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    sock = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
-    return LoadResult(
-        target=target,
-        rps=float(rps[1]),
-        requests=int(total[1]),
-        non_2xx=int(non_2xx[1]) if non_2xx else 0,
-        errors=sum(int(n) for n in sock.groups()) if sock else 0,
-        latency_p50_ms=_wrk_ms(p50[1]) if p50 else None,
-        latency_p99_ms=_wrk_ms(p99[1]) if p99 else None,
-    )
+    return parse_wrk(target, done.stdout)
 
 
 def run_aiohttp_client(target: str, url: str, connections: int, duration: int) -> LoadResult:
@@ -338,11 +175,7 @@ class LoadGenerator:
     def describe(self) -> str:
         """How the load is generated, for the report."""
         if self.tool == "wrk":
-            version = subprocess.run(
-                ["wrk", "-v"], capture_output=True, text=True, check=False
-            ).stdout.splitlines()
-            name = version[0].split(" Copyright")[0] if version else "wrk"
-            return f"{name}, {self.threads} thread, {self.connections} connections"
+            return f"{wrk_version()}, {self.threads} thread, {self.connections} connections"
         return f"aiohttp client (separate process), {self.connections} connections"
 
     def run(self, target: str, url: str, duration: int | None = None) -> LoadResult:
@@ -357,45 +190,14 @@ class LoadGenerator:
 # The benchmark
 
 
-@dataclass
-class Node:
-    """A node set up in a temporary directory with the real CLI."""
-
-    workdir: Path
-    port: int
-
-    @property
-    def actor_path(self) -> str:
-        """Path of the benchmark member's actor document."""
-        return f"/users/{USERNAME}"
-
-    def setup(self) -> None:
-        """``init``, ``migrate`` and ``admin create``: the documented way to get a node."""
-        origin = f"http://{HOST}:{self.port}"
-        run_cli(
-            self.workdir, ["init", "--base-url", origin, "--host", HOST, "--port", str(self.port)]
-        )
-        run_cli(self.workdir, ["migrate"])
-        run_cli(
-            self.workdir,
-            ["admin", "create", USERNAME, "--real-name", "Alice Bench", "--password-stdin"],
-            stdin=PASSWORD + "\n",
-        )
-
-    def start(
-        self, procs: Processes, log_level: str = "WARNING"
-    ) -> tuple[subprocess.Popen[bytes], float]:
-        """Spawn ``quartier serve``; returns the process and seconds to the first healthy 200."""
-        env = clean_env(QUARTIER_SERVER_LOG_LEVEL=log_level)
-        started = time.perf_counter()
-        proc = procs.spawn(f"node-{log_level.lower()}", [str(quartier_bin()), "serve"], env)
-        try:
-            ready = wait_ready(proc, self.port, "/healthz", started)
-        except BenchError as exc:
-            Processes.stop(proc)
-            tail = log_tail(self.workdir, f"node-{log_level.lower()}")
-            raise BenchError(f"{exc}\n{tail}") from None
-        return proc, ready
+def create_member(node: Node) -> str:
+    """``quartier admin create``: the benchmark member whose actor document is fetched; returns
+    its path."""
+    node.cli(
+        ["admin", "create", USERNAME, "--real-name", "Alice Bench", "--password-stdin"],
+        stdin=PASSWORD + "\n",
+    )
+    return f"/users/{USERNAME}"
 
 
 def start_bare(
@@ -423,15 +225,6 @@ def check_actor(port: int, path: str) -> bytes:
     if doc.get("type") != "Person" or "id" not in doc:
         raise BenchError(f"GET {path} on port {port} is not a Person document")
     return body
-
-
-def check_clean(result: LoadResult) -> None:
-    """A run with failed requests would overstate requests/s: refuse it."""
-    if result.non_2xx or result.errors:
-        raise BenchError(
-            f"{result.target}: {result.non_2xx} non-2xx responses and {result.errors} socket "
-            "errors during the load run"
-        )
 
 
 def machine_info(generator: LoadGenerator) -> dict[str, Any]:
@@ -462,6 +255,7 @@ def _measure(
     node = Node(workdir, free_port())
     say(f"setting up a node in {workdir} (init, migrate, admin create)")
     node.setup()
+    actor_path = create_member(node)
 
     # (a) Start-up: each start a fresh process on the migrated database, one after the other.
     ready_times: list[float] = []
@@ -474,14 +268,14 @@ def _measure(
     # The serving process: RSS right after start, then the load runs against it.
     proc, ready = node.start(procs)
     rss_start = memory_mb(proc.pid)
-    node_body = check_actor(node.port, node.actor_path)
+    node_body = check_actor(node.port, actor_path)
     document = workdir / "actor.json"
     document.write_bytes(node_body)
     bare, bare_port = start_bare(procs, workdir, document)
     bare_body = check_actor(bare_port, f"/users/{USERNAME}")
     bare_rss_start = memory_mb(bare.pid)
 
-    node_url = f"http://{HOST}:{node.port}{node.actor_path}"
+    node_url = f"http://{HOST}:{node.port}{actor_path}"
     bare_url = f"http://{HOST}:{bare_port}/users/{USERNAME}"
     # Warm-up: first requests pay for lazy imports, caches and connection set-up.
     for target, url in (("bare", bare_url), ("node", node_url)):
@@ -535,7 +329,7 @@ def _measure(
             "log_level": "WARNING",
         },
         "actor_get": {
-            "path": node.actor_path,
+            "path": actor_path,
             "accept": ACCEPT,
             "node_body_bytes": len(node_body),
             "bare_body_bytes": len(bare_body),
@@ -625,7 +419,7 @@ def summary(results: dict[str, Any]) -> str:
         f"tortoise-orm {m['tortoise_orm']}",
         f"  load    : {m['load_generator']}, {results['settings']['duration_s']} s per run, "
         f"{results['settings']['rounds']} interleaved rounds (bare, node)",
-        f"  code    : quartier {results['code']['quartier']} at {results['code']['git_head']}",
+        f"  code    : {describe_code(results['code'])}",
         f"  command : {results['command']}",
         "",
         row(rows[0], widths),
