@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import linecache
 import multiprocessing
 import os
 import random
@@ -640,6 +641,155 @@ class PoolExhausted(BenchError):
 
 
 # --------------------------------------------------------------------------------------------
+# Where the node's time goes (optional: py-spy)
+
+# From the leaf up, the first frame whose file matches names the sample's category.
+_CATEGORIES = (
+    ("cryptography (RSA verify, key loading)", ("cryptography/",)),
+    ("signatures: parse, digest, RSA verify (activitypub/signatures)", ("activitypub/",)),
+    ("JSON (stdlib json)", ("json/",)),
+    ("SQL text (pypika)", ("pypika",)),
+    ("tortoise ORM (loop side)", ("tortoise/",)),
+    ("aiosqlite (loop side: queue, futures)", ("aiosqlite/",)),
+    ("aiohttp server (parse, write, handler plumbing)", ("aiohttp/", "multidict/", "yarl/")),
+    ("federation (inbox accept, worker, dispatch)", ("federation/",)),
+    ("moderation (policy)", ("moderation/",)),
+    ("node (middlewares, handler, services)", ("node/",)),
+    ("asyncio event loop, selectors, logging", ("asyncio/", "selectors.py", "logging/")),
+)
+
+
+def _frame_file(frame: str) -> str:
+    match = re.search(r"\(([^()]*?)(?::\d+)?\)$", frame)
+    return match[1] if match else frame
+
+
+def _category(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        path = _frame_file(frame)
+        for name, markers in _CATEGORIES:
+            if any(marker in path for marker in markers):
+                return name
+    return "other"
+
+
+_WAITING = re.compile(r"\.(get|select|poll|wait|acquire)\(")
+
+
+def _source_line(frame: str, roots: Sequence[str]) -> str:
+    """The source line a py-spy frame (``func (path:line)``) points at, or ''."""
+    match = re.search(r"\(([^()]*?):(\d+)\)$", frame)
+    if not match:
+        return ""
+    path, number = match[1], int(match[2])
+    for root in ("", *roots):
+        candidate = Path(root) / path if root else Path(path)
+        if candidate.is_file():
+            return linecache.getline(str(candidate), number)
+    return ""
+
+
+def pyspy_breakdown(raw: str, requests: int, rate: int, roots: Sequence[str]) -> dict[str, Any]:
+    """Samples of ``py-spy record --format raw --threads`` grouped by thread, by category on
+    the event-loop thread, and by leaf line.
+
+    py-spy drops samples it sees idle, but counts some blocking waits as active (epoll, a
+    queue's ``get``); a sample whose leaf line waits (``.get(``, ``.select(``, ``.poll(``,
+    ``.wait(``, ``.acquire(``) is counted apart as waiting. ``roots`` are where the relative
+    paths py-spy prints can be read from."""
+    threads: dict[str, dict[str, int]] = {}
+    categories: dict[str, int] = {}
+    leaves: dict[str, int] = {}
+    waits: dict[str, bool] = {}
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        if "MainThread" in frames[0]:
+            thread = "event loop (MainThread)"
+        elif any("aiosqlite/core.py" in f for f in frames):
+            thread = "aiosqlite's thread (SQL, commits)"
+        else:
+            thread = "other threads"
+        leaf = frames[-1]
+        if leaf not in waits:
+            waits[leaf] = bool(_WAITING.search(_source_line(leaf, roots)))
+        slot = threads.setdefault(thread, {"active": 0, "waiting": 0})
+        slot["waiting" if waits[leaf] else "active"] += count
+        if waits[leaf]:
+            continue
+        if thread.startswith("event loop"):
+            category = _category(frames[1:])
+            categories[category] = categories.get(category, 0) + count
+        key = f"{thread.split(' ')[0]} | {leaf}"
+        leaves[key] = leaves.get(key, 0) + count
+
+    def per_request_ms(samples: int) -> float:
+        return samples / rate / max(requests, 1) * 1000
+
+    loop_total = sum(categories.values()) or 1
+    return {
+        "rate_hz": rate,
+        "requests": requests,
+        "threads": {
+            name: {
+                "active_samples": n["active"],
+                "waiting_samples": n["waiting"],
+                "active_ms_per_request": per_request_ms(n["active"]),
+            }
+            for name, n in sorted(threads.items(), key=lambda kv: -kv[1]["active"])
+        },
+        "event_loop_categories": [
+            {"category": name, "share": n / loop_total, "ms_per_request": per_request_ms(n)}
+            for name, n in sorted(categories.items(), key=lambda kv: -kv[1])
+        ],
+        "top_leaf_lines": [
+            {"leaf": name, "samples": n, "ms_per_request": per_request_ms(n)}
+            for name, n in sorted(leaves.items(), key=lambda kv: -kv[1])[:20]
+        ],
+    }
+
+
+def profiled_round(
+    servers: Servers,
+    plan: Plan,
+    requests: RequestPool,
+    args: argparse.Namespace,
+    procs: Processes,
+) -> dict[str, Any]:
+    """One more node round (not counted) with py-spy sampling the node."""
+    out = servers.workdir / "node.pyspy.txt"
+    argv = [args.py_spy, "record", "--pid", str(servers.node_proc.pid), "--rate"]
+    argv += [str(args.profile_rate), "--format", "raw", "--threads", "--output", str(out)]
+    spy = procs.spawn("py-spy", argv, clean_env())
+    time.sleep(1.0)  # py-spy attaches
+    if spy.poll() is not None:
+        raise BenchError(f"py-spy exited at once:\n{log_tail(servers.workdir, 'py-spy')}")
+    try:
+        profiled = node_round(servers, plan, requests, args, "profiled node", args.duration)
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        try:
+            spy.wait(30)
+        except subprocess.TimeoutExpired:
+            Processes.stop(spy)
+    if not out.exists():
+        raise BenchError(f"py-spy wrote nothing:\n{log_tail(servers.workdir, 'py-spy')}")
+    # py-spy sampled from its start to its stop; the round's requests are the denominator,
+    # so the per-request figures include the idle second around the round (py-spy drops
+    # idle samples by default, so that second adds little).
+    roots = [args.code_root or str(REPO_ROOT), *sys.path[1:]]
+    breakdown = pyspy_breakdown(
+        out.read_text(errors="replace"), profiled.rows_stored or 0, args.profile_rate, roots
+    )
+    breakdown["rps_under_profiler"] = profiled.load.rps
+    breakdown["node_cpu_share"] = profiled.server_cpu_share
+    return breakdown
+
+
+# --------------------------------------------------------------------------------------------
 # The benchmark
 
 
@@ -683,6 +833,7 @@ def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[
         code_path = str(tree)
         env["PYTHONPATH"] = code_path
         say(f"measuring commit {snapshot[:7]} (exported to {tree})")
+    args.code_root = code_path
     node = Node(workdir / "node", free_port(), env)
     node.workdir.mkdir()
     say(f"setting up a node in {node.workdir} (init, migrate)")
@@ -751,6 +902,15 @@ def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[
             )
             rounds += [bare, node_r]
             fastest = max(fastest, node_r.load.rps)
+        profile = None
+        if args.py_spy:
+            size = max(args.min_pool, int(fastest * args.duration * args.margin))
+            requests = fresh(size, "profiled")
+            try:
+                profile = profiled_round(servers, plan, requests, args, procs)
+            finally:
+                requests.remove()
+            say(f"profiled round: {profile['rps_under_profiler']:,.0f} req/s under py-spy")
 
     node_log = (workdir / "node-warning.log").read_text(errors="replace").splitlines()
     rss_end = memory_mb(node_proc.pid)
@@ -797,6 +957,7 @@ def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[
             "rss_end": rss_end["VmRSS"],
             "peak": rss_end["VmHWM"],
         },
+        "profile": profile,
         "node_log": {"lines_at_warning": len(node_log), "last": node_log[-10:]},
         "goals": {
             "ratio": {"goal": f">= {GOAL_RATIO}", "value": ratio, "pass": ratio >= GOAL_RATIO},
@@ -903,6 +1064,26 @@ def summary(results: dict[str, Any]) -> str:
             f"CPU {r['server_cpu_share']:.2f} cores; one body checked"
             + (f"; {'; '.join(r['notes'])}" if r["notes"] else "")
         )
+    prof = results["profile"]
+    if prof:
+        lines.append(
+            f"  py-spy, {prof['rps_under_profiler']:,.0f} req/s under the profiler, "
+            f"{prof['requests']:,} requests; active samples per request, by thread:"
+        )
+        lines += [
+            f"    {name:<40} {t['active_ms_per_request']:.3f} ms "
+            f"({t['waiting_samples']:,} samples waiting not counted)"
+            for name, t in prof["threads"].items()
+        ]
+        lines.append("  event-loop thread by category:")
+        lines += [
+            f"    {c['category']:<64} {c['share']:6.1%}  {c['ms_per_request']:.3f} ms"
+            for c in prof["event_loop_categories"]
+        ]
+        lines.append("  top leaf lines (ms per request):")
+        lines += [
+            f"    {f['ms_per_request']:.3f}  {f['leaf'][:120]}" for f in prof["top_leaf_lines"][:12]
+        ]
     log = results["node_log"]
     lines.append(f"  node log at WARNING: {log['lines_at_warning']} lines over the run")
     lines += [f"    | {line[:160]}" for line in log["last"][-3:]]
@@ -930,6 +1111,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--min-pool", type=int, default=4000, help="smallest pool per round")
     parser.add_argument("--warmup-pool", type=int, default=8000, help="first warm-up pool")
+    parser.add_argument(
+        "--py-spy",
+        metavar="PATH",
+        default=None,
+        help="py-spy executable: one more node round (not counted) sampled by it",
+    )
+    parser.add_argument("--profile-rate", type=int, default=250, help="py-spy samples/s")
     parser.add_argument(
         "--code-at",
         metavar="REV",
