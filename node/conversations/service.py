@@ -2,7 +2,9 @@
 
 A conversation is keyed by the ActivityStreams ``context`` its messages share; messages from
 servers that send no context join the conversation of the message they reply to, or start one
-keyed by their own id. Only a note's author may edit or delete it.
+keyed by their own id. Only a note's author may edit or delete it: our members through
+``edit``/``delete`` (sent on as ``Update(Note)`` and ``Delete(Tombstone)`` to the participants
+the note was sent to), remote authors through the inbound handlers.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -20,7 +23,7 @@ from federation.errors import DereferenceError
 from federation.outbound import publish
 from node.actors.lookup import resolve_actor
 from node.conversations.models import Conversation, Message, Participant
-from node.errors import BadRequest, NotFound, ValidationFailed
+from node.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from node.federated import FederatedService
 from node.members.models import Member
 from node.members.service import is_valid_username
@@ -106,6 +109,62 @@ class ConversationService(FederatedService):
             )
         self._queued()
         return message
+
+    async def edit(
+        self, member: Member, conversation_id: int, message_id: int, text: str
+    ) -> Message:
+        """New text for one of the member's own messages; remote participants get ``Update``.
+
+        404 when the member is not in the conversation or the message is not in it, 403 when
+        the message is someone else's, 409 when it was deleted, 422 for text a new message
+        could not have.
+        """
+        message, conversation, others = await self._own_message(member, conversation_id, message_id)
+        if message.deleted_at is not None:
+            raise Conflict("this message was deleted: it can no longer be edited")
+        text = _checked_text(text)
+        inboxes = await self._inboxes(others, skip_unreachable=True)
+        now = self._clock()
+        message.text, message.edited_at = text, now
+        async with in_transaction():
+            # Conditional: an edit racing a deletion must not bring the deleted text back.
+            changed = await Message.filter(id=message.id, deleted_at__isnull=True).update(
+                text=text, edited_at=now
+            )
+            if not changed:
+                raise Conflict("this message was deleted: it can no longer be edited")
+            if inboxes:
+                note = await self._note_of(message, conversation, others)
+                note["updated"] = _iso(now)
+                update = notes.wrap("Update", f"{message.ap_id}#updates/{uuid.uuid4().hex}", note)
+                await publish(update, inboxes, message.author, now)
+        self._queued()
+        return message
+
+    async def delete(self, member: Member, conversation_id: int, message_id: int) -> None:
+        """Delete one of the member's own messages for everyone: its text goes, its place in
+        the conversation stays; remote participants get ``Delete`` with a ``Tombstone``.
+
+        Deleting a deleted message again is a success that changes and sends nothing.
+        Not found and not the author: as for :meth:`edit`.
+        """
+        message, _, others = await self._own_message(member, conversation_id, message_id)
+        if message.deleted_at is not None:
+            return
+        inboxes = await self._inboxes(others, skip_unreachable=True)
+        now = self._clock()
+        async with in_transaction():
+            # Conditional, so two concurrent deletions send one Delete between them.
+            changed = await Message.filter(id=message.id, deleted_at__isnull=True).update(
+                text="", deleted_at=now
+            )
+            if changed and inboxes:
+                # ``wrap`` addresses the activity like the note and reduces it to a Tombstone.
+                gone = {"id": message.ap_id, "attributedTo": message.author, "to": others}
+                deletion = notes.wrap("Delete", f"{message.ap_id}#delete", gone)
+                await publish(deletion, inboxes, message.author, now)
+        if changed:
+            self._queued()
 
     async def summaries(self, member: Member) -> list[Summary]:
         """The member's conversations, most recent first, with what is unread."""
@@ -215,12 +274,7 @@ class ConversationService(FederatedService):
         in_reply_to: str | None,
         now: datetime,
     ) -> Message:
-        text = text.strip()
-        if not 1 <= len(text) <= MAX_TEXT:
-            raise ValidationFailed(
-                "invalid message",
-                details=[{"field": "text", "message": f"1 to {MAX_TEXT} characters"}],
-            )
+        text = _checked_text(text)
         me = self._uris.actor(member.username)
         note_id = f"{me}/messages/{uuid.uuid4().hex}"
         message = await Message.create(
@@ -229,12 +283,47 @@ class ConversationService(FederatedService):
         conversation.updated_at = now
         await conversation.save(update_fields=["updated_at"])
         if inboxes:
-            published = now.isoformat().replace("+00:00", "Z")
             note = notes.private_note(
-                note_id, me, recipients, text, conversation.context, published, in_reply_to
+                note_id, me, recipients, text, conversation.context, _iso(now), in_reply_to
             )
             await publish(notes.wrap("Create", f"{note_id}/create", note), inboxes, me, now)
         return message
+
+    async def _own_message(
+        self, member: Member, conversation_id: int, message_id: int
+    ) -> tuple[Message, Conversation, list[str]]:
+        """The member's own message in a conversation they are in, with the conversation and
+        its other participants (whom the message was sent to: participants never change)."""
+        me = self._uris.actor(member.username)
+        conversation = await self._joined(me, conversation_id)
+        # Looked up within the conversation: an id from another one is not found, whoever's.
+        message = await Message.get_or_none(id=message_id, conversation=conversation)
+        if message is None:
+            raise NotFound("no such message")
+        if message.author != me:
+            raise Forbidden("only its author may change a message")
+        others = await Participant.filter(conversation=conversation).exclude(actor=me)
+        return message, conversation, [p.actor for p in others]
+
+    async def _note_of(
+        self, message: Message, conversation: Conversation, recipients: list[str]
+    ) -> dict[str, Any]:
+        """The Note of one of our messages as it was sent, with its current text."""
+        # A reply answered the message before it (``reply`` sends ``inReplyTo`` the same way).
+        previous = (
+            await Message.filter(conversation=conversation, id__lt=message.id)
+            .order_by("-id")
+            .first()
+        )
+        return notes.private_note(
+            message.ap_id,
+            message.author,
+            recipients,
+            message.text,
+            conversation.context,
+            _iso(message.created_at),
+            previous.ap_id if previous else None,
+        )
 
     async def _inboxes(self, actors: list[str], *, skip_unreachable: bool = False) -> list[str]:
         """Inboxes of the remote actors (fetched before any transaction); locals need none."""
@@ -290,3 +379,18 @@ class ConversationService(FederatedService):
         return bool(username and is_valid_username(username)) and await Member.exists(
             username=username
         )
+
+
+def _checked_text(text: str) -> str:
+    """A message's text as we store and send it (new or edited): trimmed, 1 to MAX_TEXT."""
+    text = text.strip()
+    if not 1 <= len(text) <= MAX_TEXT:
+        raise ValidationFailed(
+            "invalid message",
+            details=[{"field": "text", "message": f"1 to {MAX_TEXT} characters"}],
+        )
+    return text
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")

@@ -33,3 +33,21 @@ class Follow(Model):
     class Meta:
         table = "follow"
         unique_together = (("follower", "followee"),)
+
+
+class FollowAlias(Model):
+    """An earlier id of a Follow the follower sent again under a new id.
+
+    Mastodon re-sends a Follow with a new id when its side lost track of it. The follow keeps
+    the newest id in ``Follow.activity_id``, the earlier ones here, so an Undo naming any of
+    them still ends it.
+    """
+
+    id = fields.IntField(primary_key=True)
+    follow: fields.ForeignKeyRelation[Follow] = fields.ForeignKeyField(
+        "node.Follow", related_name="aliases", on_delete=fields.CASCADE
+    )
+    activity_id = fields.CharField(max_length=2048, unique=True)
+
+    class Meta:
+        table = "follow_alias"

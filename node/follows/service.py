@@ -8,6 +8,7 @@ change, so a follow is never recorded without its activity queued, nor the rever
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
@@ -20,7 +21,7 @@ from federation.outbound import publish
 from node.actors.lookup import resolve_actor
 from node.errors import BadRequest, NotFound
 from node.federated import FederatedService
-from node.follows.models import Follow, FollowState
+from node.follows.models import Follow, FollowAlias, FollowState
 from node.members.models import Member
 from node.members.service import is_valid_username
 
@@ -115,23 +116,58 @@ class FollowService(FederatedService):
 
     # Received from other servers
     async def on_follow(self, activity: InboundActivity) -> None:
-        """A remote actor asks to follow one of our members: a pending request."""
+        """A remote actor asks to follow one of our members: a pending request.
+
+        Asked again under a new id, it stays one follow (see :meth:`_follow_again`).
+        """
         followee = activities.object_id(activity.body.get("object"))
         if followee is None or not await self._is_local_member(followee):
             return  # not one of ours: nothing to do
         remote = await self._resolver.actor(activity.actor)
+        inbox = remote.shared_inbox or remote.inbox
         now = self._clock()
         existing = await Follow.get_or_none(follower=activity.actor, followee=followee)
         if existing is not None:
+            await self._follow_again(existing, activity, inbox, now)
             return
         await Follow.create(
             follower=activity.actor,
             followee=followee,
             activity_id=activity.activity_id,
             activity=activity.body,
-            follower_inbox=remote.shared_inbox or remote.inbox,
+            follower_inbox=inbox,
             created_at=now,
         )
+
+    async def _follow_again(
+        self, row: Follow, activity: InboundActivity, inbox: str, now: datetime
+    ) -> None:
+        """The follower sent its Follow again with a new id, as Mastodon does when its side
+        lost track of the follow (Mastodon itself answers the same way).
+
+        The follow (or request) stays one row, now answered as the new Follow: it becomes the
+        Follow our Accept or Reject embeds, and the earlier ids stay known so that an Undo of
+        any of them ends it. A follow already accepted is accepted again, answering the new
+        Follow, so the follower's server records it as accepted.
+        """
+        if await self._by_activity_id(activity.activity_id) is not None:
+            return  # already known (a retry after this ran, or another follow's id): no change
+        followee = row.followee
+        username = self._uris.username_from_actor(followee)
+        if username is None:
+            return  # cannot happen: on_follow checked that the followee is our member
+        async with in_transaction():
+            await FollowAlias.create(follow=row, activity_id=row.activity_id)
+            row.activity_id, row.activity = activity.activity_id, activity.body
+            row.follower_inbox = inbox  # the actor document was just fetched: the latest inbox
+            await row.save(update_fields=["activity_id", "activity", "follower_inbox"])
+            if row.state == FollowState.ACCEPTED:
+                accept = activities.respond(
+                    "Accept", self._new_id(username, "accept"), followee, activity.body
+                )
+                await publish(accept, [inbox], followee, now)
+        if row.state == FollowState.ACCEPTED:
+            self._queued()
 
     async def on_accept(self, activity: InboundActivity) -> None:
         """The followee's server accepted one of our members' requests."""
@@ -156,11 +192,19 @@ class FollowService(FederatedService):
         answered = activities.object_id(activity.body.get("object"))
         if answered is None:
             return None
-        row = await Follow.get_or_none(activity_id=answered)
+        row = await self._by_activity_id(answered)
         # Only the party the Follow was addressed to (or made by) may answer it.
         if row is None or getattr(row, side) != activity.actor:
             return None
         return row
+
+    async def _by_activity_id(self, activity_id: str) -> Follow | None:
+        """The follow a Follow id names: its current id, or an earlier one it was sent with."""
+        row = await Follow.get_or_none(activity_id=activity_id)
+        if row is not None:
+            return row
+        alias = await FollowAlias.get_or_none(activity_id=activity_id).prefetch_related("follow")
+        return alias.follow if alias is not None else None
 
     async def _local_or_inbox(self, actor_id: str, *, must_exist: bool = True) -> str | None:
         """``None`` for a local member; else the remote actor's (shared) inbox."""

@@ -1,10 +1,12 @@
 """Direct messages.
 
-GET  /api/v1/conversations                  my conversations, newest first, with unread counts
-POST /api/v1/conversations                  {"to": ["bob@b.example"], "text": "..."}
-GET  /api/v1/conversations/{id}             its messages, oldest first
-POST /api/v1/conversations/{id}/messages    {"text": "..."}
-POST /api/v1/conversations/{id}/read        mark everything read
+GET    /api/v1/conversations                    my conversations, newest first, with unread counts
+POST   /api/v1/conversations                    {"to": ["bob@b.example"], "text": "..."}
+GET    /api/v1/conversations/{id}               its messages, oldest first
+POST   /api/v1/conversations/{id}/messages      {"text": "..."}
+PATCH  /api/v1/conversations/{id}/messages/{m}  {"text": "..."}: edit my own message
+DELETE /api/v1/conversations/{id}/messages/{m}  delete my own message, for everyone
+POST   /api/v1/conversations/{id}/read          mark everything read
 """
 
 from __future__ import annotations
@@ -66,6 +68,31 @@ async def send(request: web.Request) -> web.Response:
         caller.member, int(request.match_info["cid"]), body.text
     )
     return web.json_response(message_to_api(message), status=201)
+
+
+@routes.patch(r"/api/v1/conversations/{cid:\d{1,9}}/messages/{mid:\d{1,9}}")
+async def edit(request: web.Request) -> web.Response:
+    """Edit one of the caller's own messages; 200 with the message."""
+    caller = await authenticate(request)
+    # The same body, and so the same limits, as sending a message.
+    body = await read_json(request, NewMessage)
+    message = await request.app[CONVERSATIONS].edit(
+        caller.member,
+        int(request.match_info["cid"]),
+        int(request.match_info["mid"]),
+        body.text,
+    )
+    return web.json_response(message_to_api(message))
+
+
+@routes.delete(r"/api/v1/conversations/{cid:\d{1,9}}/messages/{mid:\d{1,9}}")
+async def delete(request: web.Request) -> web.Response:
+    """Delete one of the caller's own messages for everyone (204, again if already deleted)."""
+    caller = await authenticate(request)
+    await request.app[CONVERSATIONS].delete(
+        caller.member, int(request.match_info["cid"]), int(request.match_info["mid"])
+    )
+    return web.Response(status=204)
 
 
 @routes.post(r"/api/v1/conversations/{cid:\d{1,9}}/read")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from federation.models import RemoteActor
+import json
+
+from federation.models import Delivery, InboundMessage, InboundState, RemoteActor
 from federation.outbound import publish
 from node.db import activated
+from node.follows.models import Follow, FollowAlias, FollowState
 from node.http.keys import DATABASE
 from tests.api import bearer, bootstrap_invite, error_of, login, register
 from tests.integration.conftest import Peer, settle
@@ -149,3 +152,143 @@ async def test_a_deleted_account_loses_its_follows_and_its_cached_actor(peers, c
     assert await get(b, bob, "/api/v1/followers") == []
     with activated(b.client.app[DATABASE]):
         assert not await RemoteActor.exists(uri=a.actor("ada"))
+
+
+async def send(peer: Peer, activity: dict, to: Peer, clock) -> None:
+    """Queue ``activity`` from ``peer`` to ``to``'s shared inbox, signed by its actor."""
+    with activated(peer.client.app[DATABASE]):
+        await publish(activity, [f"{to.base}/inbox"], activity["actor"], clock.now)
+
+
+async def follow_again(a: Peer, b: Peer, username: str, followee: str, clock) -> dict:
+    """A's side loses track of the follow and asks again under a new id, as Mastodon does:
+    its follow is a fresh request with the new Follow, which it sends to B."""
+    follower = a.actor(username)
+    again = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{follower}/follows/again",
+        "type": "Follow",
+        "actor": follower,
+        "object": followee,
+    }
+    with activated(a.client.app[DATABASE]):
+        await Follow.filter(follower=follower, followee=followee).update(
+            activity_id=again["id"], activity=again, state=FollowState.PENDING, accepted_at=None
+        )
+    await send(a, again, b, clock)
+    return again
+
+
+async def accepts_sent(peer: Peer) -> list[str]:
+    """The ids of the Follows the node's Accepts answered, in order."""
+    with activated(peer.client.app[DATABASE]):
+        bodies = [json.loads(d.body) for d in await Delivery.all().order_by("id")]
+    return [body["object"]["id"] for body in bodies if body["type"] == "Accept"]
+
+
+async def accepted_follow(a: Peer, b: Peer, ada: str, bob: str) -> dict:
+    """ada (on a) follows bob (on b), who approves; ada's follow as a shows it."""
+    await a.client.post("/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada))
+    await settle(a, b)
+    [request] = await get(b, bob, "/api/v1/follow_requests")
+    await b.client.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(bob))
+    await settle(a, b)
+    [mine] = await get(a, ada, "/api/v1/follows")
+    assert mine["state"] == "accepted"
+    return mine
+
+
+async def test_a_follow_sent_again_is_accepted_again_and_an_undo_of_the_new_id_ends_it(
+    peers, clock
+):
+    a, b = await peers("a"), await peers("b")
+    ada, bob = await member(a, "ada"), await member(b, "bob")
+    await accepted_follow(a, b, ada, bob)
+    [before] = await get(b, bob, "/api/v1/followers")
+    [first_id] = await accepts_sent(b)
+
+    again = await follow_again(a, b, "ada", b.actor("bob"), clock)
+    await settle(a, b)
+    # B answered the new Follow, so A's side is accepted again; B still has one follower
+    assert await accepts_sent(b) == [first_id, again["id"]]
+    [mine] = await get(a, ada, "/api/v1/follows")
+    assert mine["state"] == "accepted"
+    assert await get(b, bob, "/api/v1/followers") == [before]
+    assert await get(b, bob, "/api/v1/follow_requests") == []
+
+    # unfollowing on A sends Undo of the Follow A knows: the new one
+    resp = await a.client.delete(f"/api/v1/follows/{mine['id']}", headers=bearer(ada))
+    assert resp.status == 204
+    await settle(a, b)
+    assert await get(b, bob, "/api/v1/followers") == []
+    with activated(b.client.app[DATABASE]):
+        assert await FollowAlias.all().count() == 0  # the earlier id went with the follow
+
+
+async def test_after_a_follow_sent_again_an_undo_of_the_first_id_still_ends_it(peers, clock):
+    a, b = await peers("a"), await peers("b")
+    ada, bob = await member(a, "ada"), await member(b, "bob")
+    await member(a, "cyd")
+    await accepted_follow(a, b, ada, bob)
+    [first_id] = await accepts_sent(b)
+    await follow_again(a, b, "ada", b.actor("bob"), clock)
+    await settle(a, b)
+
+    def undo(actor: str, name: str) -> dict:
+        return {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{actor}/undo/{name}",
+            "type": "Undo",
+            "actor": actor,
+            "object": first_id,
+        }
+
+    # only the follower may undo it, by whichever of its ids
+    await send(a, undo(a.actor("cyd"), "not-yours"), b, clock)
+    await settle(a, b)
+    assert len(await get(b, bob, "/api/v1/followers")) == 1
+    await send(a, undo(a.actor("ada"), "first"), b, clock)
+    await settle(a, b)
+    assert await get(b, bob, "/api/v1/followers") == []
+
+
+async def test_a_pending_request_sent_again_stays_one_request_answered_as_the_new_follow(
+    peers, clock
+):
+    a, b = await peers("a"), await peers("b")
+    ada, bob = await member(a, "ada"), await member(b, "bob")
+    await a.client.post("/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada))
+    await settle(a, b)
+    [request] = await get(b, bob, "/api/v1/follow_requests")
+
+    again = await follow_again(a, b, "ada", b.actor("bob"), clock)
+    await settle(a, b)
+    assert await get(b, bob, "/api/v1/follow_requests") == [request]
+    assert await accepts_sent(b) == []  # nothing to answer until bob decides
+    with activated(b.client.app[DATABASE]):
+        row = await Follow.get(id=request["id"])
+        assert row.activity_id == again["id"]
+
+    await b.client.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(bob))
+    await settle(a, b)
+    assert await accepts_sent(b) == [again["id"]]
+    [mine] = await get(a, ada, "/api/v1/follows")
+    assert mine["state"] == "accepted"  # A matched the Accept to the Follow it now knows
+
+
+async def test_processing_a_follow_sent_again_twice_answers_it_once(peers, clock):
+    a, b = await peers("a"), await peers("b")
+    ada, bob = await member(a, "ada"), await member(b, "bob")
+    await accepted_follow(a, b, ada, bob)
+    again = await follow_again(a, b, "ada", b.actor("bob"), clock)
+    await settle(a, b)
+    # B's worker handled it but died before marking it done: it is handled again
+    with activated(b.client.app[DATABASE]):
+        await InboundMessage.filter(activity_id=again["id"]).update(state=InboundState.PENDING)
+    await settle(a, b)
+    with activated(b.client.app[DATABASE]):
+        assert await InboundMessage.get(activity_id=again["id"]).values_list(
+            "state", flat=True
+        ) == (InboundState.DONE)
+        assert await FollowAlias.all().count() == 1
+    assert len(await accepts_sent(b)) == 2
