@@ -134,8 +134,7 @@ class ConversationService(FederatedService):
             if not changed:
                 raise Conflict("this message was deleted: it can no longer be edited")
             if inboxes:
-                note = await self._note_of(message, conversation, others)
-                note["updated"] = _iso(now)
+                note = await self.note_of(message, conversation, others)
                 update = notes.wrap("Update", f"{message.ap_id}#updates/{uuid.uuid4().hex}", note)
                 await publish(update, inboxes, message.author, now)
         self._queued()
@@ -305,17 +304,18 @@ class ConversationService(FederatedService):
         others = await Participant.filter(conversation=conversation).exclude(actor=me)
         return message, conversation, [p.actor for p in others]
 
-    async def _note_of(
+    async def note_of(
         self, message: Message, conversation: Conversation, recipients: list[str]
     ) -> dict[str, Any]:
-        """The Note of one of our messages as it was sent, with its current text."""
+        """The Note of one of our messages as it was sent, with its current text (and
+        ``updated`` once edited): what we deliver and what a participant's server fetches."""
         # A reply answered the message before it (``reply`` sends ``inReplyTo`` the same way).
         previous = (
             await Message.filter(conversation=conversation, id__lt=message.id)
             .order_by("-id")
             .first()
         )
-        return notes.private_note(
+        note = notes.private_note(
             message.ap_id,
             message.author,
             recipients,
@@ -324,6 +324,9 @@ class ConversationService(FederatedService):
             _iso(message.created_at),
             previous.ap_id if previous else None,
         )
+        if message.edited_at is not None:
+            note["updated"] = _iso(message.edited_at)
+        return note
 
     async def _inboxes(self, actors: list[str], *, skip_unreachable: bool = False) -> list[str]:
         """Inboxes of the remote actors (fetched before any transaction); locals need none."""

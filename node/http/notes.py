@@ -14,12 +14,11 @@ import json
 from aiohttp import web
 
 from activitypub.media_types import ACTIVITY_JSON
-from activitypub.notes import private_note
 from federation.errors import UnverifiedSender
 from federation.inbound import InboundRequest, addressed_to_us, signer_of
 from node.conversations.models import Conversation, Message, Participant
 from node.errors import Gone, NotFound, Unauthorized
-from node.http.keys import CLOCK, RESOLVER, SETTINGS
+from node.http.keys import CLOCK, CONVERSATIONS, RESOLVER, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -51,14 +50,8 @@ async def message_note(request: web.Request) -> web.Response:
         raise NotFound("no such object")
     if message.deleted_at is not None:
         raise Gone("this message was deleted")
-    note = private_note(
-        message.ap_id,
-        message.author,
-        [str(p) for p in participants if p != message.author],
-        message.text,
-        conversation.context,
-        message.created_at.isoformat().replace("+00:00", "Z"),
-    )
+    recipients = [str(p) for p in participants if p != message.author]
+    note = await request.app[CONVERSATIONS].note_of(message, conversation, recipients)
     note["@context"] = "https://www.w3.org/ns/activitystreams"
     return web.Response(
         body=json.dumps(note).encode("utf-8"),
