@@ -7,12 +7,17 @@ must be the activity's actor, unless the activity carries a valid FEP-8b32 proof
 (relayed activities); the activity id must be on the actor's host; blocked senders are dropped
 quietly; duplicates (same activity id) are recognised; the activity is stored durably. Only
 then may the caller answer 202. Processing happens later, in the worker.
+
+The community's policy (``InboxPolicy``, filled by the node from :mod:`federation.policy`)
+is asked before anything is fetched: a blocked sender is dropped (the caller answers 202, so
+it does not retry), a sender the federation mode does not admit is refused (403). A relayed
+activity signed by a blocked server is dropped once the signer is known.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,8 +45,21 @@ from federation.errors import (
     UnverifiedSender,
 )
 from federation.models import URI_LENGTH, InboundMessage, RemoteActor
+from moderation.domains import authority_of
 
 MAX_DEPTH = 32
+# host[:port] of a sender -> whether the community blocks it
+BlockCheck = Callable[[str], Awaitable[bool]]
+# (host[:port] of the actor, the activity) -> why the community turns it away, or None
+Admission = Callable[[str, dict[str, Any]], Awaitable[str | None]]
+
+
+async def _nobody_blocked(authority: str) -> bool:
+    return False
+
+
+async def _everyone_admitted(authority: str, activity: dict[str, Any]) -> str | None:
+    return None
 
 
 def addressed_to_us(headers: Mapping[str, str], our_authority: str) -> list[tuple[str, str]]:
@@ -67,10 +85,17 @@ class InboundRequest:
 
 @dataclass(frozen=True)
 class InboxPolicy:
-    """What the community lets in; ``is_blocked`` takes a host."""
+    """What the community lets in.
+
+    ``is_blocked`` takes a sender's ``host[:port]``: a blocked sender is dropped without a
+    word. ``refuse`` takes the actor's ``host[:port]`` and the activity: a reason refuses the
+    delivery (``ForbiddenActivity`` with that reason). Both run on every POST, before any
+    fetch: keep them free of network calls, and of queries where they can be avoided.
+    """
 
     freshness: FreshnessPolicy = DEFAULT_FRESHNESS
-    is_blocked: Callable[[str], bool] = field(default=lambda host: False)
+    is_blocked: BlockCheck = field(default=_nobody_blocked)
+    refuse: Admission = field(default=_everyone_admitted)
 
 
 @dataclass(frozen=True)
@@ -96,10 +121,14 @@ async def accept(
     # Cheap refusals first: they need no network, so they cannot be used to make us fetch.
     if not same_host(activity_id, actor):
         raise ForbiddenActivity(f"activity {activity_id} is not on the host of its actor {actor}")
-    if policy.is_blocked(urlsplit(actor).hostname or ""):
+    authority = authority_of(actor)
+    if await policy.is_blocked(authority):
         return Accepted(activity_id=activity_id, actor=actor, dropped=True)
+    reason = await policy.refuse(authority, activity)
+    if reason is not None:
+        raise ForbiddenActivity(reason)
     try:
-        await _authenticate(request, activity, actor, resolver, now, policy)
+        signer = await _authenticate(request, activity, actor, resolver, now, policy)
     except UnverifiedSender as exc:
         known = await RemoteActor.exists(uri=actor)
         if not known and _is_farewell_of_unknown_actor(activity_type, activity, actor, exc):
@@ -108,6 +137,9 @@ async def accept(
             # to delete: accept and drop, or its server retries for days.
             return Accepted(activity_id=activity_id, actor=actor, dropped=True)
         raise
+    if signer != actor and await policy.is_blocked(authority_of(signer)):
+        # Relayed through a blocked server: the community wants nothing that server sends.
+        return Accepted(activity_id=activity_id, actor=actor, dropped=True)
     try:
         await InboundMessage.create(
             activity_id=activity_id,
@@ -216,13 +248,14 @@ async def _authenticate(
     resolver: ActorResolver,
     now: datetime,
     policy: InboxPolicy,
-) -> None:
+) -> str:
+    """The signer of ``request``, once it is established that the actor sent ``activity``."""
     signer = await signer_of(request, resolver, now, policy.freshness)
     if signer == actor:
-        return
+        return signer
     # Signed by someone else: acceptable only with the actor's own integrity proof (relays).
     if "proof" in activity and await _proof_by(activity, actor, resolver):
-        return
+        return signer
     raise UnverifiedSender(f"signed by {signer}, not by the actor {actor}")
 
 

@@ -5,12 +5,16 @@ sends it ``Follow`` carrying the message in ``content``. B records a request; B'
 (``Accept``) or refuses (``Reject``); both sides then hold the same state. Either side ends it:
 the side that proposed sends ``Undo(Follow)``, the other ``Reject(Follow)``, as Mastodon does
 when a follower is removed. Only active partnerships count as partners.
+
+Proposing to or accepting a node goes through ``refuse_peer`` first (the community's federation
+policy, see :mod:`federation.policy`): a blocked node, or any node when this one does not
+federate, gets a ``PartnershipError`` saying why.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -28,7 +32,16 @@ from federation.outbound import publish
 from federation.transport import Transport
 
 Clock = Callable[[], datetime]
+# host[:port] of a node -> why this node may not partner with it, or None
+PeerRefusal = Callable[[str], Awaitable[str | None]]
 MAX_MESSAGE_LENGTH = 1000
+
+
+async def partnership_states(host: str) -> frozenset[PartnershipState]:
+    """The states of this node's partnerships with the node at ``host`` (``host[:port]``):
+    empty when there never was one."""
+    states = await Partnership.filter(peer_host=host.lower()).values_list("state", flat=True)
+    return frozenset(PartnershipState(str(state)) for state in states)
 
 
 class Partnerships:
@@ -41,12 +54,14 @@ class Partnerships:
         transport: Transport,
         clock: Clock,
         queued: Callable[[], None] = lambda: None,
+        refuse_peer: PeerRefusal | None = None,
     ) -> None:
         self._me = instance_actor
         self._resolver = resolver
         self._transport = transport
         self._clock = clock
         self._queued = queued
+        self._refuse_peer = refuse_peer
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Route Follow/Accept/Reject/Undo concerning the node's own actor here."""
@@ -57,10 +72,7 @@ class Partnerships:
 
     async def discover(self, node: str) -> str:
         """The Application actor of ``node`` (a host or an origin URL), by WebFinger."""
-        text = node.strip().rstrip("/")
-        host = urlsplit(text).netloc if "://" in text else text
-        if not host or any(ch.isspace() or ch in "/?#@" for ch in host):
-            raise PartnershipError(f"not a node address: {node!r}")
+        host = _node_host(node)
         schemes = ("https", "http") if self._transport.settings.allow_http else ("https",)
         last: Exception | None = None
         for scheme in schemes:
@@ -83,9 +95,11 @@ class Partnerships:
         """Ask ``node`` to become a partner."""
         if len(message) > MAX_MESSAGE_LENGTH:
             raise PartnershipError(f"the message is longer than {MAX_MESSAGE_LENGTH} characters")
+        await self._may_partner(_node_host(node))  # before contacting it at all
         peer = await self.discover(node)
         if peer == self._me:
             raise PartnershipError("a node cannot partner with itself")
+        await self._may_partner(urlsplit(peer).netloc)  # WebFinger may name another host
         existing = await Partnership.get_or_none(peer_actor=peer)
         if existing is not None and existing.state in (
             PartnershipState.PROPOSED,
@@ -122,6 +136,8 @@ class Partnerships:
     async def decide(self, partnership_id: int, *, accept: bool) -> Partnership:
         """Answer a request from another node."""
         row = await self._get(partnership_id, PartnershipState.REQUESTED)
+        if accept:
+            await self._may_partner(row.peer_host)
         kind = "Accept" if accept else "Reject"
         state = PartnershipState.ACTIVE if accept else PartnershipState.REFUSED
         await self._answer(row, kind, state)
@@ -230,3 +246,18 @@ class Partnerships:
 
     def _new_id(self, kind: str) -> str:
         return f"{self._me}/{kind}/{uuid.uuid4().hex}"
+
+    async def _may_partner(self, host: str) -> None:
+        if self._refuse_peer is not None:
+            reason = await self._refuse_peer(host.lower())
+            if reason is not None:
+                raise PartnershipError(f"cannot partner with {host}: {reason}")
+
+
+def _node_host(node: str) -> str:
+    """``host[:port]`` of a node given as a host or an origin URL."""
+    text = node.strip().rstrip("/")
+    host = urlsplit(text).netloc if "://" in text else text
+    if not host or any(ch.isspace() or ch in "/?#@" for ch in host):
+        raise PartnershipError(f"not a node address: {node!r}")
+    return host

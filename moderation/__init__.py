@@ -1,4 +1,6 @@
-"""Community rules: federation mode, blocks, governance policy, reports, audit.
+"""Community rules: federation mode, domain blocks; later governance policy, reports, audit.
 
-Imports only :mod:`activitypub`. Decisions here are pure; callers pass plain values.
+Imports only :mod:`activitypub`. ``policy`` and ``domains`` are pure decisions on plain values;
+``blocks`` keeps the community's domain blocks in the database (tortoise app ``moderation``,
+migrations in ``moderation/migrations``) behind an in-memory cache.
 """

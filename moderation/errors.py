@@ -1,8 +1,15 @@
 """Errors raised by the moderation layer.
 
 ModerationError          root
-└── PolicyError          a governance setting is invalid
+├── PolicyError          a governance setting is invalid
+├── BlockError           a domain block cannot be added or removed as asked
+│   ├── InvalidBlock     the domain or the reason is not acceptable (``field`` names which)
+│   ├── AlreadyBlocked   that domain is already blocked
+│   └── NoSuchBlock      that domain is not blocked
+└── FederationRefused    the community's federation policy forbids talking to that server
 """
+
+from __future__ import annotations
 
 
 class ModerationError(Exception):
@@ -11,3 +18,30 @@ class ModerationError(Exception):
 
 class PolicyError(ModerationError):
     """A governance setting is invalid."""
+
+
+class BlockError(ModerationError):
+    """A domain block cannot be added or removed as asked (the message says why)."""
+
+
+class InvalidBlock(BlockError):
+    """The domain or the reason of a block is not acceptable."""
+
+    def __init__(self, message: str, *, field: str = "domain") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class AlreadyBlocked(BlockError):
+    """The domain is already blocked."""
+
+
+class NoSuchBlock(BlockError):
+    """The domain is not blocked."""
+
+
+class FederationRefused(ModerationError):
+    """The community's federation policy forbids talking to that server.
+
+    The message is safe to show to members: it names the rule, never internal details.
+    """

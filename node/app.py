@@ -12,8 +12,10 @@ from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
 from federation.outbound import DeliveryWorker
 from federation.peers import Partnerships
+from federation.policy import FederationPolicy
 from federation.transport import TransportSettings, open_transport
 from federation.worker import InboundWorker
+from moderation.blocks import DomainBlocks
 from node import __version__
 from node.actors.remote import RemoteActorEvents
 from node.actors.render import instance_username
@@ -27,6 +29,7 @@ from node.http import (
     accounts,
     actors,
     admin,
+    blocks,
     conversations,
     discovery,
     follows,
@@ -35,6 +38,7 @@ from node.http import (
     notes,
     partnerships,
 )
+from node.http.blocks import FEDERATION_POLICY
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
@@ -76,6 +80,7 @@ def create_app(
         accounts_cfg.login_max_attempts, accounts_cfg.login_window_seconds, clock
     )
     app[ACTOR_DOCUMENTS] = DocumentCache()
+    app[FEDERATION_POLICY] = federation_policy(settings, clock)
     app[DISPATCHER] = Dispatcher()
     app[INBOUND_WORKER] = InboundWorker(app[DISPATCHER], clock)
     app.cleanup_ctx.append(_database)
@@ -83,7 +88,7 @@ def create_app(
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin)
-    for module in (*routes, notes, partnerships):
+    for module in (*routes, notes, partnerships, blocks):
         app.router.add_routes(module.routes)
     return app
 
@@ -96,6 +101,19 @@ def member_service(settings: Settings, clock: Clock) -> MemberService:
         session_ttl=timedelta(days=settings.accounts.session_ttl_days),
         # On a host without dots the node actor's handle could look like a username.
         reserved_usernames=frozenset({instance_username(settings.uris)}),
+    )
+
+
+def federation_policy(settings: Settings, clock: Clock) -> FederationPolicy:
+    """The community's federation policy as configured (shared by the web app and the CLI).
+
+    Its block cache lives in this object: each process has its own, reloaded at most 30 s
+    after another process changed the blocks.
+    """
+    return FederationPolicy(
+        settings.community.federation_mode,
+        DomainBlocks(settings.uris.domain, clock),
+        settings.uris.instance_actor,
     )
 
 
@@ -140,7 +158,11 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[RESOLVER] = ActorResolver(transport, app[CLOCK])
         keys = SigningKeys(app[SETTINGS].uris)
         transport.fetch_signer = fetch_signer(app[SETTINGS].uris, keys, app[CLOCK])
-        app[DELIVERY_WORKER] = DeliveryWorker(transport, keys, app[CLOCK])
+        policy = app[FEDERATION_POLICY]
+        # Asked before every send: blocks, the mode and ended partnerships stop queued rows too.
+        app[DELIVERY_WORKER] = DeliveryWorker(
+            transport, keys, app[CLOCK], refuse=policy.refuse_delivery
+        )
         app[FOLLOWS] = FollowService(
             app[SETTINGS].uris,
             app[RESOLVER],
@@ -156,6 +178,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             transport,
             app[CLOCK],
             queued=app[DELIVERY_WORKER].wake,
+            refuse_peer=policy.refuse_partnership,
         )
         app[PARTNERSHIPS].register(app[DISPATCHER])
         app[CONVERSATIONS] = ConversationService(

@@ -34,6 +34,7 @@ APPS = {
         "node.migrations",
     ),
     "federation": (["federation.models"], "federation.migrations"),
+    "moderation": (["moderation.models"], "moderation.migrations"),
 }
 
 

@@ -9,6 +9,7 @@ quartier members show    show one member
 quartier admin create    create an admin directly (first admin, or recovery)
 quartier deliveries list | retry                        outbound deliveries, and dead ones again
 quartier partners list | propose | accept | reject | end   partnerships with other nodes
+quartier blocks list | add | remove                     domains the community blocks
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from federation.models import DeliveryState
 from node import __version__
+from node.cli.block_commands import _blocks_add, _blocks_list, _blocks_remove
 from node.cli.federation_commands import (
     _deliveries_list,
     _deliveries_retry,
@@ -174,4 +176,22 @@ def _parser() -> argparse.ArgumentParser:
     end = partners.add_parser("end", parents=[common], help="end a partnership")
     end.add_argument("id", type=int)
     end.set_defaults(run=_partners_end)
+
+    blocks = sub.add_parser(
+        "blocks", help="domains the community blocks (a running node applies changes within 30 s)"
+    ).add_subparsers(title="blocks commands", metavar="COMMAND", required=True)
+    blocks_list = blocks.add_parser("list", parents=[common], help="list blocked domains")
+    blocks_list.add_argument("--json", action="store_true", help="print JSON")
+    blocks_list.set_defaults(run=_blocks_list)
+    blocks_add = blocks.add_parser(
+        "add", parents=[common], help="block a domain and its subdomains"
+    )
+    blocks_add.add_argument(
+        "domain", metavar="DOMAIN", help="a bare host such as spam.example (not a URL)"
+    )
+    blocks_add.add_argument("--reason", default="", help="why, for the other admins")
+    blocks_add.set_defaults(run=_blocks_add)
+    blocks_remove = blocks.add_parser("remove", parents=[common], help="lift a block")
+    blocks_remove.add_argument("domain", metavar="DOMAIN", help="the blocked domain")
+    blocks_remove.set_defaults(run=_blocks_remove)
     return parser

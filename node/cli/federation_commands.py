@@ -14,7 +14,7 @@ from federation.models import Delivery, DeliveryState, Partnership
 from federation.outbound import list_deliveries, retry_deliveries
 from federation.peers import Partnerships
 from federation.transport import open_transport
-from node.app import transport_settings
+from node.app import federation_policy, transport_settings
 from node.cli.common import _database, _settings
 from node.clock import utc_now
 from node.config import Settings
@@ -72,13 +72,21 @@ def _delivery_json(row: Delivery) -> dict[str, object]:
 
 @contextlib.asynccontextmanager
 async def _partnerships(settings: Settings) -> AsyncIterator[Partnerships]:
-    """The partnership service over the database and the network, as the node builds it.
+    """The partnership service over the database and the network, as the node builds it
+    (with the community's federation policy: no proposals in the local mode, none to blocks).
 
     What it queues is delivered by the running node's worker within seconds.
     """
     async with _database(settings), open_transport(transport_settings(settings)) as transport:
         resolver = ActorResolver(transport, utc_now)
-        yield Partnerships(settings.uris.instance_actor, resolver, transport, utc_now)
+        policy = federation_policy(settings, utc_now)
+        yield Partnerships(
+            settings.uris.instance_actor,
+            resolver,
+            transport,
+            utc_now,
+            refuse_peer=policy.refuse_partnership,
+        )
 
 
 def _print_partnerships(rows: list[Partnership]) -> None:

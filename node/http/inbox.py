@@ -5,7 +5,9 @@
     POST /actor/inbox               the node's Application actor
 
 Thin: the federation layer verifies and stores (see federation/inbound.py); this maps its
-refusals to statuses. 202 means stored durably; processing happens in the worker.
+refusals to statuses. 202 means stored durably, or dropped because the community blocks the
+sender (it must not learn that, nor retry); processing happens in the worker. The federation
+mode refuses with 403 (federation/policy.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aiohttp import web
 from federation.errors import ForbiddenActivity, MalformedActivity, UnverifiedSender
 from federation.inbound import InboundRequest, accept, addressed_to_us
 from node.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
+from node.http.blocks import FEDERATION_POLICY
 from node.http.keys import CLOCK, INBOUND_WORKER, RESOLVER, SETTINGS
 from node.members.models import Member
 
@@ -27,7 +30,8 @@ _ACTIVITY_TYPES = ("application/activity+json", "application/ld+json", "applicat
 @routes.post("/actor/inbox")
 @routes.post(r"/users/{username:[a-z0-9_]{1,30}}/inbox")
 async def inbox(request: web.Request) -> web.Response:
-    """Accept one signed delivery: 202 once stored, 400/401/403 with the reason otherwise."""
+    """Accept one signed delivery: 202 once stored (or dropped: blocked sender), 400/401/403
+    with the reason otherwise."""
     if request.content_type not in _ACTIVITY_TYPES:
         raise UnsupportedMediaType("deliver activities as application/activity+json")
     settings = request.app[SETTINGS]
@@ -47,7 +51,12 @@ async def inbox(request: web.Request) -> web.Response:
         recipient=recipient,
     )
     try:
-        outcome = await accept(delivery, request.app[RESOLVER], request.app[CLOCK]())
+        outcome = await accept(
+            delivery,
+            request.app[RESOLVER],
+            request.app[CLOCK](),
+            request.app[FEDERATION_POLICY].inbox,
+        )
     except MalformedActivity as exc:
         raise BadRequest(str(exc)) from None
     except UnverifiedSender as exc:

@@ -97,14 +97,19 @@ class Remote:
         return web.json_response(actor.document(), content_type="application/activity+json")
 
 
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
+async def start_remote(aiohttp_server) -> Remote:
+    """A fake remote server on 127.0.0.1 (its own port, so its own host for blocks)."""
     remote = Remote()
     app = web.Application()
     app.router.add_get("/users/{name}", remote.serve_actor)
     server = await aiohttp_server(app)
     remote.base = f"http://127.0.0.1:{server.port}"
     return remote
+
+
+@pytest.fixture
+async def remote(aiohttp_server) -> Remote:
+    return await start_remote(aiohttp_server)
 
 
 @pytest.fixture

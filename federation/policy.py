@@ -1,0 +1,150 @@
+"""The community's federation policy, in one object the inbox and the delivery worker consult.
+
+It combines the federation mode and the domain blocks (:mod:`moderation`) with the state of
+partnerships (:mod:`federation.peers`):
+
+==============  ===========================================  ======================================
+mode            inbound (inbox POSTs)                        outbound (deliveries)
+==============  ===========================================  ======================================
+any             blocked server: dropped (202, not stored)    blocked server: refused
+                                                             ``partners_only`` to a server that is
+                                                             not an active partner: refused
+open            everything else                              everything else
+allowlist       partner nodes (active, proposed,             partner nodes (active, proposed,
+                requested), and a Follow of our              requested), and Follow/Accept/Reject/
+                Application actor (a proposal) from anyone   Undo by our Application actor
+local           nothing: 403 "this node does not federate"   nothing
+==============  ===========================================  ======================================
+
+Members' own remote actions (following, messaging) ask :meth:`FederationPolicy.check_actor`
+(or ``check_host``) first: open admits every server not blocked, allowlist only active
+partners, local none.
+
+The inbox check costs no query in the open mode (blocks are cached, see
+:mod:`moderation.blocks`); the allowlist mode reads the partnership of the sender's host,
+one indexed query.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from activitypub.activities import object_id
+from federation.inbound import InboxPolicy
+from federation.models import Delivery, PartnershipState
+from federation.peers import partnership_states
+from moderation.blocks import DomainBlocks
+from moderation.domains import authority_of
+from moderation.errors import FederationRefused
+from moderation.policy import FederationMode
+
+BLOCKED = "blocked by this node's community"
+NOT_FEDERATING = "this node does not federate"
+PARTNERS_ONLY = "this node federates only with its partner nodes"
+PARTNERSHIP_ENDED = "the partnership ended"
+NOT_A_PARTNER = "not a partner node"
+
+# Partnerships that admit a node in the allowlist mode: the partnership itself, and the
+# handshake (their answer to our proposal, their withdrawal of theirs).
+_ADMITTED = frozenset(
+    {PartnershipState.ACTIVE, PartnershipState.PROPOSED, PartnershipState.REQUESTED}
+)
+# What our Application actor sends to make, answer and end partnerships.
+_HANDSHAKE_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo"})
+
+
+class FederationPolicy:
+    """What this node accepts from and sends to other servers."""
+
+    def __init__(self, mode: FederationMode, blocks: DomainBlocks, instance_actor: str) -> None:
+        self.mode = mode
+        self.blocks = blocks
+        self._me = instance_actor
+        # The hooks federation.inbound.accept calls on every delivery.
+        self.inbox = InboxPolicy(is_blocked=blocks.is_blocked, refuse=self.refuse_inbound)
+
+    async def refuse_inbound(self, authority: str, activity: dict[str, Any]) -> str | None:
+        """Why a delivery by an actor at ``authority`` is refused (403), or ``None``.
+
+        Blocked senders are not refused here: the inbox drops them quietly before this runs.
+        """
+        if self.mode is FederationMode.OPEN:
+            return None  # the hot path: no query
+        if self.mode is FederationMode.LOCAL:
+            return NOT_FEDERATING
+        if activity.get("type") == "Follow" and object_id(activity.get("object")) == self._me:
+            return None  # a partnership proposal: how a node becomes a partner at all
+        if await partnership_states(authority) & _ADMITTED:
+            return None
+        return PARTNERS_ONLY
+
+    async def refuse_delivery(self, row: Delivery) -> str | None:
+        """Why ``row`` must not be sent (it is then marked dead with that reason), or ``None``.
+
+        The :class:`federation.outbound.DeliveryWorker` ``refuse`` hook: asked just before
+        each send, so a block, a mode change or a partnership ending also stops rows that were
+        queued before it.
+        """
+        if await self.blocks.is_blocked(row.host):
+            return BLOCKED
+        if self.mode is FederationMode.LOCAL:
+            return NOT_FEDERATING
+        if not row.partners_only and self.mode is FederationMode.OPEN:
+            return None
+        states = await partnership_states(row.host)
+        if row.partners_only and PartnershipState.ACTIVE not in states:
+            return PARTNERSHIP_ENDED if states else NOT_A_PARTNER
+        if self.mode is FederationMode.ALLOWLIST and not states & _ADMITTED:
+            return None if self._is_handshake(row) else PARTNERS_ONLY
+        return None
+
+    async def refuse_partnership(self, authority: str) -> str | None:
+        """Why this node may not propose to or accept the node at ``authority``, or ``None``.
+
+        The allowlist mode allows it: partnerships are how that mode admits anyone.
+        """
+        if await self.blocks.is_blocked(authority):
+            return BLOCKED
+        if self.mode is FederationMode.LOCAL:
+            return NOT_FEDERATING
+        return None
+
+    async def refusal_for(self, authority: str) -> str | None:
+        """Why a member may not reach the server at ``authority`` (follow, message), or ``None``.
+
+        Open: any server not blocked. Allowlist: active partners only. Local: none.
+        """
+        if await self.blocks.is_blocked(authority):
+            return BLOCKED
+        if self.mode is FederationMode.LOCAL:
+            return NOT_FEDERATING
+        if self.mode is FederationMode.ALLOWLIST and (
+            PartnershipState.ACTIVE not in await partnership_states(authority)
+        ):
+            return PARTNERS_ONLY
+        return None
+
+    async def allows_host(self, authority: str) -> bool:
+        """Whether members may reach the server at ``authority`` (``host[:port]``)."""
+        return await self.refusal_for(authority) is None
+
+    async def check_host(self, authority: str) -> None:
+        """Raise ``FederationRefused`` (with a message safe for members) unless members may
+        reach the server at ``authority`` (``host[:port]``, as in an actor's URL)."""
+        reason = await self.refusal_for(authority)
+        if reason is not None:
+            raise FederationRefused(f"cannot reach {authority}: {reason}")
+
+    async def check_actor(self, actor_id: str) -> None:
+        """:meth:`check_host` for the server of a remote actor (or any URL of it)."""
+        await self.check_host(authority_of(actor_id))
+
+    def _is_handshake(self, row: Delivery) -> bool:
+        if row.signer != self._me:
+            return False
+        try:
+            activity = json.loads(row.body)
+        except ValueError:
+            return False
+        return isinstance(activity, dict) and activity.get("type") in _HANDSHAKE_TYPES

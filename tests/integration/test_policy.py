@@ -1,0 +1,191 @@
+"""The community's federation policy between real nodes: allowlist, local and blocks."""
+
+from __future__ import annotations
+
+import uuid
+
+from federation.models import Delivery, DeliveryState, InboundMessage
+from federation.outbound import publish
+from node.db import activated
+from node.http.keys import DATABASE
+from tests.api import bearer, bootstrap_invite, error_of, login, register
+from tests.conftest import FakeClock
+from tests.integration.conftest import Peer, settle
+
+PARTNERSHIPS = "/api/v1/admin/partnerships"
+BLOCKS = "/api/v1/admin/domain_blocks"
+ALLOWLIST = {"community": {"federation_mode": "allowlist"}}
+
+
+async def member(peer: Peer, username: str) -> str:
+    """A member (an admin: bootstrap invites make admins) and their token."""
+    await register(peer.client, await bootstrap_invite(peer.client), username)
+    return await login(peer.client, username)
+
+
+async def get(peer: Peer, token: str, path: str) -> list[dict]:
+    resp = await peer.client.get(path, headers=bearer(token))
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def follow(peer: Peer, token: str, target: str) -> None:
+    resp = await peer.client.post("/api/v1/follows", json={"target": target}, headers=bearer(token))
+    assert resp.status == 201, await resp.text()
+
+
+async def message(peer: Peer, token: str, to: str, text: str) -> None:
+    body = {"to": [to], "text": text}
+    resp = await peer.client.post("/api/v1/conversations", json=body, headers=bearer(token))
+    assert resp.status == 201, await resp.text()
+
+
+async def deliveries(peer: Peer, kind: str) -> list[Delivery]:
+    """The peer's deliveries of activities of one type, oldest first."""
+    with activated(peer.client.app[DATABASE]):
+        rows = await Delivery.all().order_by("id")
+    return [row for row in rows if f'"type":"{kind}"' in row.body]
+
+
+async def received(peer: Peer, activity_id: str) -> bool:
+    with activated(peer.client.app[DATABASE]):
+        return await InboundMessage.exists(activity_id=activity_id)
+
+
+async def states(peer: Peer, token: str) -> list[str]:
+    return [p["state"] for p in await get(peer, token, PARTNERSHIPS)]
+
+
+async def queue_partner_scoped(peer: Peer, other: Peer, clock: FakeClock) -> str:
+    """Something meant for partner nodes only, queued from ``peer``'s node actor to ``other``."""
+    actor = f"{peer.base}/actor"
+    activity = {"id": f"{actor}/offers/{uuid.uuid4().hex}", "type": "Create", "actor": actor,
+                "object": {"type": "Note", "content": "Ladder to lend, partners only"}}  # fmt: skip
+    with activated(peer.client.app[DATABASE]):
+        await publish(activity, [f"{other.base}/inbox"], actor, clock.now, partners_only=True)
+    return activity["id"]
+
+
+async def test_an_allowlist_node_federates_only_once_the_partnership_is_active_and_no_longer(
+    peers, clock
+):
+    a, b = await peers("a"), await peers("b", **ALLOWLIST)
+    ada, bob, cyd = await member(a, "ada"), await member(b, "bob"), await member(a, "cyd")
+
+    # Before any partnership, B turns A's members away: A's deliveries die on B's 403.
+    await follow(a, cyd, b.handle("bob"))
+    await message(a, cyd, b.handle("bob"), "Hello from a stranger")
+    await settle(a, b)
+    refused = await deliveries(a, "Follow") + await deliveries(a, "Create")
+    assert [(r.state, r.last_status) for r in refused] == [(DeliveryState.DEAD, 403)] * 2
+    assert await get(b, bob, "/api/v1/follow_requests") == []
+    assert await get(b, bob, "/api/v1/conversations") == []
+
+    # The partnership handshake itself goes through: A proposes, B accepts.
+    resp = await a.client.post(PARTNERSHIPS, json={"node": b.domain}, headers=bearer(ada))
+    assert resp.status == 201, await resp.text()
+    await settle(a, b)
+    [request] = await get(b, bob, PARTNERSHIPS)
+    assert request["state"] == "requested"
+    resp = await b.client.post(f"{PARTNERSHIPS}/{request['id']}/accept", headers=bearer(bob))
+    assert resp.status == 200, await resp.text()
+    await settle(a, b)
+    assert await states(a, ada) == await states(b, bob) == ["active"]
+
+    # Now follows and direct messages cross, both ways.
+    await follow(a, ada, b.handle("bob"))
+    await settle(a, b)
+    [pending] = await get(b, bob, "/api/v1/follow_requests")
+    assert pending["follower"] == a.actor("ada")
+    resp = await b.client.post(
+        f"/api/v1/follow_requests/{pending['id']}/accept", headers=bearer(bob)
+    )
+    assert resp.status == 200
+    await message(a, ada, b.handle("bob"), "Hello, partner")
+    await settle(a, b)
+    [mine] = [f for f in await get(a, ada, "/api/v1/follows") if f["followee"] == b.actor("bob")]
+    assert mine["state"] == "accepted"
+    [conversation] = await get(b, bob, "/api/v1/conversations")
+    assert conversation["last_message"]["text"] == "Hello, partner"
+    resp = await b.client.post(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        json={"text": "Hello back"},
+        headers=bearer(bob),
+    )
+    assert resp.status == 201
+    await settle(a, b)
+    [at_a] = await get(a, ada, "/api/v1/conversations")
+    assert at_a["last_message"]["text"] == "Hello back"
+
+    # Partner-scoped rows queued on both sides while active; then A ends the partnership
+    # before either worker gets to them: neither is sent, B is told it ended.
+    from_a, from_b = (
+        await queue_partner_scoped(a, b, clock),
+        await queue_partner_scoped(b, a, clock),
+    )
+    resp = await a.client.delete(f"{PARTNERSHIPS}/{request['id']}", headers=bearer(ada))
+    assert resp.status == 200, await resp.text()
+    await settle(a, b)
+    assert await states(a, ada) == await states(b, bob) == ["ended"]
+    for peer, activity_id, other in ((a, from_a, b), (b, from_b, a)):
+        [row] = [r for r in await deliveries(peer, "Create") if r.activity_id == activity_id]
+        assert (row.state, row.last_error) == (DeliveryState.DEAD, "the partnership ended")
+        assert not await received(other, activity_id)
+
+    # And B is closed to A's members again.
+    await message(a, ada, b.handle("bob"), "Still there?")
+    await settle(a, b)
+    last = (await deliveries(a, "Create"))[-1]
+    assert (last.state, last.last_status) == (DeliveryState.DEAD, 403)
+    [conversation] = await get(b, bob, "/api/v1/conversations")
+    assert conversation["last_message"]["text"] == "Hello back"
+
+
+async def test_a_local_node_neither_receives_nor_proposes(peers):
+    a, c = await peers("a"), await peers("c", community={"federation_mode": "local"})
+    ada, cid = await member(a, "ada"), await member(c, "cid")
+    await follow(a, ada, c.handle("cid"))
+    await settle(a, c)
+    [refused] = await deliveries(a, "Follow")
+    assert (refused.state, refused.last_status) == (DeliveryState.DEAD, 403)
+    assert await get(c, cid, "/api/v1/follow_requests") == []
+    resp = await c.client.post(PARTNERSHIPS, json={"node": a.domain}, headers=bearer(cid))
+    error = await error_of(resp, 409, "conflict")
+    assert error["message"] == f"cannot partner with {a.domain}: this node does not federate"
+    assert await get(c, cid, PARTNERSHIPS) == []
+
+
+async def test_a_blocked_node_is_dropped_quietly_and_sent_nothing(peers):
+    a, b = await peers("a"), await peers("b")
+    ada, bob = await member(a, "ada"), await member(b, "bob")
+    resp = await a.client.post(
+        BLOCKS, json={"domain": b.domain, "reason": "spam"}, headers=bearer(ada)
+    )
+    assert resp.status == 201, await resp.text()
+
+    # B's message is accepted (202: B must not learn of the block, nor retry) and dropped.
+    await message(b, bob, a.handle("ada"), "Buy my stuff")
+    await settle(a, b)
+    [sent] = await deliveries(b, "Create")
+    assert sent.state == DeliveryState.DELIVERED
+    assert not await received(a, sent.activity_id)
+    assert await get(a, ada, "/api/v1/conversations") == []
+
+    # A sends B nothing.
+    await message(a, ada, b.handle("bob"), "Hello?")
+    await settle(a, b)
+    [refused] = await deliveries(a, "Create")
+    assert (refused.state, refused.last_error) == (
+        DeliveryState.DEAD,
+        "blocked by this node's community",
+    )
+    [at_b] = await get(b, bob, "/api/v1/conversations")  # bob's own, with his message only
+    assert at_b["last_message"]["text"] == "Buy my stuff"
+
+    # Lifted: messages cross again.
+    resp = await a.client.delete(f"{BLOCKS}/{b.domain}", headers=bearer(ada))
+    assert resp.status == 204
+    await message(b, bob, a.handle("ada"), "Sorry about that")
+    await settle(a, b)
+    texts = [c["last_message"]["text"] for c in await get(a, ada, "/api/v1/conversations")]
+    assert sorted(texts) == ["Hello?", "Sorry about that"]  # ada's own, and bob's
