@@ -69,10 +69,10 @@ class ActorResolver:
         uri = urldefrag(uri)[0]
         now = self._clock()
         if not refresh and (recent := self._recent.get(uri)) is not None:
-            doc, fetched_at, read_at = recent
+            remembered, fetched_at, read_at = recent
             if now - read_at < MEMORY_TTL and now - fetched_at < self.ttl:
                 self._recent.move_to_end(uri)
-                return doc
+                return remembered
         cached = await RemoteActor.get_or_none(uri=uri)
         if cached is not None:
             age = now - cached.fetched_at

@@ -23,8 +23,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
-from tortoise.exceptions import IntegrityError
-
 from activitypub.activities import object_id
 from activitypub.actor_documents import same_host
 from activitypub.errors import ProofError, SignatureError, SignatureInvalid, UnsupportedAlgorithm
@@ -44,6 +42,7 @@ from federation.errors import (
     MalformedActivity,
     UnverifiedSender,
 )
+from federation.ingest import InboxWriter
 from federation.models import URI_LENGTH, InboundMessage, RemoteActor
 from moderation.domains import authority_of
 
@@ -113,8 +112,13 @@ async def accept(
     resolver: ActorResolver,
     now: datetime,
     policy: InboxPolicy | None = None,
+    writer: InboxWriter | None = None,
 ) -> Accepted:
-    """Verify and store one delivery; raises an ``InboxRejected`` subclass when refused."""
+    """Verify and store one delivery; raises an ``InboxRejected`` subclass when refused.
+
+    ``writer`` is the node's group-commit writer; without one, the delivery is committed
+    alone (same code, a group of one).
+    """
     policy = policy or InboxPolicy()
     activity = _parse(request.body or b"")
     activity_id, actor, activity_type = _shape(activity)
@@ -140,19 +144,17 @@ async def accept(
     if signer != actor and await policy.is_blocked(authority_of(signer)):
         # Relayed through a blocked server: the community wants nothing that server sends.
         return Accepted(activity_id=activity_id, actor=actor, dropped=True)
-    try:
-        await InboundMessage.create(
-            activity_id=activity_id,
-            actor=actor,
-            activity_type=activity_type,
-            recipient=request.recipient,
-            body=activity,
-            received_at=now,
-            next_attempt_at=now,
-        )
-    except IntegrityError:
-        return Accepted(activity_id=activity_id, actor=actor, duplicate=True)
-    return Accepted(activity_id=activity_id, actor=actor)
+    message = InboundMessage(
+        activity_id=activity_id,
+        actor=actor,
+        activity_type=activity_type,
+        recipient=request.recipient,
+        body=activity,
+        received_at=now,
+        next_attempt_at=now,
+    )
+    stored = await (writer or InboxWriter()).store(message)
+    return Accepted(activity_id=activity_id, actor=actor, duplicate=not stored)
 
 
 def _is_farewell_of_unknown_actor(

@@ -69,11 +69,10 @@ async def _commit(group: list[tuple[InboundMessage, asyncio.Future[bool]]]) -> l
     """Insert the group in one transaction; which rows were new (others are duplicates)."""
     ids = [message.activity_id for message, _ in group]
     async with in_transaction():
-        known = set(
-            await InboundMessage.filter(activity_id__in=list(set(ids))).values_list(
-                "activity_id", flat=True
-            )
+        stored = await InboundMessage.filter(activity_id__in=list(set(ids))).values_list(
+            "activity_id", flat=True
         )
+        known: set[str] = {str(activity_id) for activity_id in stored}
         fresh: list[InboundMessage] = []
         outcomes: list[bool] = []
         for message, _ in group:

@@ -33,7 +33,9 @@ class InboundState(StrEnum):
 
     PENDING = "pending"
     DONE = "done"
-    IGNORED = "ignored"  # no handler for its type in this version; kept for a later one
+    # no handler for its type in this version (kept for a later one), or its sender was
+    # blocked after it arrived (last_error says so)
+    IGNORED = "ignored"
     FAILED = "failed"  # the handler failed max_attempts times
 
 

@@ -99,6 +99,14 @@ class FederationPolicy:
             return None if self._is_handshake(row) else PARTNERS_ONLY
         return None
 
+    async def refuse_processing(self, actor: str) -> str | None:
+        """Why stored activities of ``actor`` must be set aside unprocessed, or ``None``.
+
+        The :class:`federation.worker.InboundWorker` ``refuse`` hook: what a server sent
+        before the community blocked it is not acted upon after the block.
+        """
+        return BLOCKED if await self.blocks.is_blocked(authority_of(actor)) else None
+
     async def refuse_partnership(self, authority: str) -> str | None:
         """Why this node may not propose to or accept the node at ``authority``, or ``None``.
 

@@ -94,6 +94,7 @@ class InboundWorker:
         policy: RetryPolicy | None = None,
         batch_size: int = 100,
         concurrency: int = 8,
+        refuse: Callable[[str], Awaitable[str | None]] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._dispatcher = dispatcher
@@ -101,6 +102,9 @@ class InboundWorker:
         self.policy = policy or RetryPolicy()
         self.batch_size = batch_size
         self.concurrency = concurrency
+        # Given the sender, a reason to set its stored activities aside unprocessed (a block
+        # added after they were accepted), or None.
+        self._refuse = refuse
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
 
@@ -157,9 +161,10 @@ class InboundWorker:
         )
         handlers = self._dispatcher.handlers_for(activity)
         row.lease_until = None
-        if not handlers:
-            row.state = InboundState.IGNORED
-            await row.save(update_fields=["state", "lease_until"])
+        refused = await self._refuse(row.actor) if self._refuse is not None else None
+        if refused is not None or not handlers:
+            row.state, row.last_error = InboundState.IGNORED, refused or ""
+            await row.save(update_fields=["state", "last_error", "lease_until"])
             return
         try:
             for handler in handlers:

@@ -10,9 +10,11 @@ from aiohttp import web
 
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
+from federation.ingest import InboxWriter
 from federation.outbound import DeliveryWorker
 from federation.peers import Partnerships
 from federation.policy import FederationPolicy
+from federation.retention import purge_periodically
 from federation.transport import TransportSettings, open_transport
 from federation.worker import InboundWorker
 from moderation.blocks import DomainBlocks
@@ -38,7 +40,6 @@ from node.http import (
     notes,
     partnerships,
 )
-from node.http.blocks import FEDERATION_POLICY
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
@@ -47,8 +48,10 @@ from node.http.keys import (
     DATABASE,
     DELIVERY_WORKER,
     DISPATCHER,
+    FEDERATION_POLICY,
     FOLLOWS,
     INBOUND_WORKER,
+    INBOX_WRITER,
     LOGIN_LIMITER,
     MEMBERS,
     PARTNERSHIPS,
@@ -82,7 +85,9 @@ def create_app(
     app[ACTOR_DOCUMENTS] = DocumentCache()
     app[FEDERATION_POLICY] = federation_policy(settings, clock)
     app[DISPATCHER] = Dispatcher()
-    app[INBOUND_WORKER] = InboundWorker(app[DISPATCHER], clock)
+    app[INBOUND_WORKER] = InboundWorker(
+        app[DISPATCHER], clock, refuse=app[FEDERATION_POLICY].refuse_processing
+    )
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_transport)
     if run_worker:
@@ -123,7 +128,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         with activated(ctx):
             await ensure_instance_actor()
         app[DATABASE] = ctx
+        app[INBOX_WRITER] = InboxWriter()
         yield
+        with activated(ctx):
+            await app[INBOX_WRITER].close()  # what the inbox already accepted gets committed
 
 
 async def _background_worker(app: web.Application) -> AsyncIterator[None]:
@@ -133,6 +141,7 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
         tasks = [
             asyncio.create_task(app[INBOUND_WORKER].run(stop), name="inbound-worker"),
             asyncio.create_task(app[DELIVERY_WORKER].run(stop), name="delivery-worker"),
+            asyncio.create_task(purge_periodically(app[CLOCK], stop), name="retention"),
         ]
     yield
     stop.set()
@@ -159,9 +168,15 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         keys = SigningKeys(app[SETTINGS].uris)
         transport.fetch_signer = fetch_signer(app[SETTINGS].uris, keys, app[CLOCK])
         policy = app[FEDERATION_POLICY]
+        remote_actors = RemoteActorEvents(app[RESOLVER])
+        remote_actors.register(app[DISPATCHER])
         # Asked before every send: blocks, the mode and ended partnerships stop queued rows too.
         app[DELIVERY_WORKER] = DeliveryWorker(
-            transport, keys, app[CLOCK], refuse=policy.refuse_delivery
+            transport,
+            keys,
+            app[CLOCK],
+            refuse=policy.refuse_delivery,
+            on_gone=remote_actors.on_gone,
         )
         app[FOLLOWS] = FollowService(
             app[SETTINGS].uris,
@@ -169,9 +184,9 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             transport,
             app[CLOCK],
             queued=app[DELIVERY_WORKER].wake,
+            policy=policy,
         )
         app[FOLLOWS].register(app[DISPATCHER])
-        RemoteActorEvents(app[RESOLVER]).register(app[DISPATCHER])
         app[PARTNERSHIPS] = Partnerships(
             app[SETTINGS].uris.instance_actor,
             app[RESOLVER],
@@ -187,6 +202,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             transport,
             app[CLOCK],
             queued=app[DELIVERY_WORKER].wake,
+            policy=policy,
         )
         app[CONVERSATIONS].register(app[DISPATCHER])
         yield

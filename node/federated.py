@@ -7,14 +7,19 @@ from datetime import datetime
 
 from activitypub.uris import UriScheme
 from federation.dereference import ActorResolver
+from federation.policy import FederationPolicy
 from federation.transport import Transport
+from moderation.domains import authority_of
+from moderation.errors import FederationRefused
+from node.errors import Forbidden
 
 Clock = Callable[[], datetime]
 
 
 class FederatedService:
     """Base of the follow and conversation services: URLs, remote actors, the network, time,
-    and a way to wake the delivery worker after queueing deliveries."""
+    the community's federation policy, and a way to wake the delivery worker after queueing
+    deliveries."""
 
     def __init__(
         self,
@@ -23,9 +28,26 @@ class FederatedService:
         transport: Transport,
         clock: Clock,
         queued: Callable[[], None] = lambda: None,
+        policy: FederationPolicy | None = None,
     ) -> None:
         self._uris = uris
         self._resolver = resolver
         self._transport = transport
         self._clock = clock
         self._queued = queued
+        self._policy = policy
+
+    async def _check_reachable(self, actor_or_host: str) -> None:
+        """403 when the community's policy forbids reaching that server (local mode, a
+        blocked server, a non-partner in allowlist mode); checked before any request to it."""
+        if self._policy is None:
+            return
+        authority = actor_or_host if "/" not in actor_or_host else authority_of(actor_or_host)
+        try:
+            await self._policy.check_host(authority)
+        except FederationRefused as exc:
+            raise Forbidden(str(exc)) from None
+
+    async def _reachable(self, actor_id: str) -> bool:
+        """Whether the policy lets us reach ``actor_id``'s server (for best-effort sends)."""
+        return self._policy is None or await self._policy.allows_host(authority_of(actor_id))

@@ -336,6 +336,9 @@ class ConversationService(FederatedService):
                 if not await self._is_member(actor) and not skip_unreachable:
                     raise NotFound(f"no such member: {actor}")
                 continue
+            if skip_unreachable and not await self._reachable(actor):
+                continue  # the community stopped federating with that server since
+            await self._check_reachable(actor)
             try:
                 remote = await self._resolver.actor(actor)
             except DereferenceError as exc:

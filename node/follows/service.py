@@ -39,7 +39,7 @@ class FollowService(FederatedService):
     # Asked by our members
     async def resolve(self, target: str) -> str:
         """The actor id of ``target``: an actor URL, or a handle ``user@host`` (ours or not)."""
-        return await resolve_actor(self._uris, self._transport, target)
+        return await resolve_actor(self._uris, self._transport, target, self._check_reachable)
 
     async def follow(self, member: Member, target: str) -> Follow:
         """Ask to follow ``target``; the request waits for their approval."""
@@ -214,6 +214,9 @@ class FollowService(FederatedService):
             return None
         if urlsplit(actor_id).netloc.lower() == self._uris.domain.lower():
             raise NotFound("no such actor on this node")
+        if not must_exist and not await self._reachable(actor_id):
+            return None  # ending a follow with a server we no longer reach: only locally
+        await self._check_reachable(actor_id)
         try:
             remote = await self._resolver.actor(actor_id)
         except DereferenceError as exc:

@@ -15,19 +15,18 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from federation.policy import FederationPolicy
 from moderation.domains import MAX_DOMAIN_LENGTH
 from moderation.errors import AlreadyBlocked, BlockError, InvalidBlock, NoSuchBlock
 from moderation.models import MAX_REASON_LENGTH, DomainBlock
 from node.errors import Conflict, NodeError, NotFound, ValidationFailed
 from node.http.auth import require_role
+from node.http.keys import FEDERATION_POLICY
 from node.http.parsing import Body, read_json
 from node.members.models import Role
 
 # The community's federation policy (mode, blocks, partnerships), made in create_app. Kept
 # here rather than in node/http/keys.py only because that module had another owner when this
 # was written: it belongs there.
-FEDERATION_POLICY = web.AppKey("federation_policy", FederationPolicy)
 
 routes = web.RouteTableDef()
 

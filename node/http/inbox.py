@@ -17,8 +17,14 @@ from aiohttp import web
 from federation.errors import ForbiddenActivity, MalformedActivity, UnverifiedSender
 from federation.inbound import InboundRequest, accept, addressed_to_us
 from node.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
-from node.http.blocks import FEDERATION_POLICY
-from node.http.keys import CLOCK, INBOUND_WORKER, RESOLVER, SETTINGS
+from node.http.keys import (
+    CLOCK,
+    FEDERATION_POLICY,
+    INBOUND_WORKER,
+    INBOX_WRITER,
+    RESOLVER,
+    SETTINGS,
+)
 from node.members.models import Member
 
 routes = web.RouteTableDef()
@@ -56,6 +62,7 @@ async def inbox(request: web.Request) -> web.Response:
             request.app[RESOLVER],
             request.app[CLOCK](),
             request.app[FEDERATION_POLICY].inbox,
+            request.app[INBOX_WRITER],
         )
     except MalformedActivity as exc:
         raise BadRequest(str(exc)) from None

@@ -7,8 +7,10 @@ from tortoise.context import TortoiseContext
 
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
+from federation.ingest import InboxWriter
 from federation.outbound import DeliveryWorker
 from federation.peers import Partnerships
+from federation.policy import FederationPolicy
 from federation.transport import Transport
 from federation.worker import InboundWorker
 from node.clock import Clock
@@ -33,3 +35,5 @@ DELIVERY_WORKER = web.AppKey("delivery_worker", DeliveryWorker)
 FOLLOWS = web.AppKey("follows", FollowService)
 PARTNERSHIPS = web.AppKey("partnerships", Partnerships)
 CONVERSATIONS = web.AppKey("conversations", ConversationService)
+FEDERATION_POLICY = web.AppKey("federation_policy", FederationPolicy)
+INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)

@@ -171,14 +171,17 @@ async def test_a_blocked_node_is_dropped_quietly_and_sent_nothing(peers):
     assert not await received(a, sent.activity_id)
     assert await get(a, ada, "/api/v1/conversations") == []
 
-    # A sends B nothing.
-    await message(a, ada, b.handle("bob"), "Hello?")
-    await settle(a, b)
-    [refused] = await deliveries(a, "Create")
-    assert (refused.state, refused.last_error) == (
-        DeliveryState.DEAD,
-        "blocked by this node's community",
+    # A's members cannot reach B: refused at once with the reason, nothing queued.
+    body = {"to": [b.handle("bob")], "text": "Hello?"}
+    resp = await a.client.post("/api/v1/conversations", json=body, headers=bearer(ada))
+    error = await error_of(resp, 403, "forbidden")
+    assert error["message"] == f"cannot reach {b.domain}: blocked by this node's community"
+    resp = await a.client.post(
+        "/api/v1/follows", json={"target": b.actor("bob")}, headers=bearer(ada)
     )
+    await error_of(resp, 403, "forbidden")
+    assert await deliveries(a, "Create") == await deliveries(a, "Follow") == []
+    assert await get(a, ada, "/api/v1/conversations") == []
     [at_b] = await get(b, bob, "/api/v1/conversations")  # bob's own, with his message only
     assert at_b["last_message"]["text"] == "Buy my stuff"
 
@@ -187,5 +190,42 @@ async def test_a_blocked_node_is_dropped_quietly_and_sent_nothing(peers):
     assert resp.status == 204
     await message(b, bob, a.handle("ada"), "Sorry about that")
     await settle(a, b)
-    texts = [c["last_message"]["text"] for c in await get(a, ada, "/api/v1/conversations")]
-    assert sorted(texts) == ["Hello?", "Sorry about that"]  # ada's own, and bob's
+    [at_a] = await get(a, ada, "/api/v1/conversations")
+    assert at_a["last_message"]["text"] == "Sorry about that"
+    await message(a, ada, b.handle("bob"), "No harm done")
+    await settle(a, b)
+    [sent] = await deliveries(a, "Create")
+    assert sent.state == DeliveryState.DELIVERED
+
+
+async def test_members_of_a_local_node_cannot_reach_other_servers_at_all(peers):
+    a, c = await peers("a"), await peers("c", community={"federation_mode": "local"})
+    await member(a, "ada")
+    cid = await member(c, "cid")
+    expected = f"cannot reach {a.domain}: this node does not federate"
+    # A handle: refused before the WebFinger lookup; an actor URL: before fetching it.
+    for target in (a.handle("ada"), a.actor("ada")):
+        resp = await c.client.post("/api/v1/follows", json={"target": target}, headers=bearer(cid))
+        assert (await error_of(resp, 403, "forbidden"))["message"] == expected
+        body = {"to": [target], "text": "Hello"}
+        resp = await c.client.post("/api/v1/conversations", json=body, headers=bearer(cid))
+        assert (await error_of(resp, 403, "forbidden"))["message"] == expected
+    with activated(c.client.app[DATABASE]):
+        assert await Delivery.all().count() == 0
+    # Neighbours on the local node still follow and message each other.
+    await member(c, "cora")
+    await follow(c, cid, c.handle("cora"))
+    await message(c, cid, c.handle("cora"), "Coffee?")
+
+
+async def test_an_allowlist_node_refuses_its_members_non_partner_servers(peers):
+    a, b = await peers("a"), await peers("b", **ALLOWLIST)
+    await member(a, "ada")
+    bob = await member(b, "bob")
+    resp = await b.client.post(
+        "/api/v1/follows", json={"target": a.handle("ada")}, headers=bearer(bob)
+    )
+    error = await error_of(resp, 403, "forbidden")
+    assert error["message"] == (
+        f"cannot reach {a.domain}: this node federates only with its partner nodes"
+    )

@@ -16,11 +16,10 @@ from aiohttp.test_utils import TestClient
 from tortoise.exceptions import ConfigurationError
 
 from activitypub.proofs import create_proof
-from federation.models import Partnership, PartnershipState
+from federation.models import InboundState, Partnership, PartnershipState
 from node.db import activated
-from node.http.blocks import FEDERATION_POLICY
-from node.http.keys import DATABASE
-from tests.api import error_of
+from node.http.keys import DATABASE, FEDERATION_POLICY, INBOUND_WORKER
+from tests.api import bearer, bootstrap_invite, error_of, login, register
 from tests.node.test_cli import QUARTIER
 from tests.node.test_inbox import NODE, Remote, deliver, follow, start_remote, stored
 
@@ -82,6 +81,22 @@ def unsigned_from(actor: str, n: int = 1) -> dict:
 
 
 # Blocks (any mode)
+
+
+async def test_what_a_server_sent_before_its_block_is_set_aside_unprocessed(node_in, clock, remote):
+    node = await node_in("open")
+    alice = remote.add("alice")
+    await register(node, await bootstrap_invite(node), "bob")
+    token = await login(node, "bob")
+    resp = await deliver(node, clock, alice, follow(alice), path="/users/bob/inbox")
+    assert resp.status == 202, await resp.text()
+    await block(node, host_of(remote))
+    with activated(node.app[DATABASE]):
+        assert await node.app[INBOUND_WORKER].run_once() == 1
+    [row] = await stored(node)
+    assert (row.state, row.last_error) == (InboundState.IGNORED, "blocked by this node's community")
+    resp = await node.get("/api/v1/follow_requests", headers=bearer(token))
+    assert await resp.json() == []  # the Follow was not acted upon
 
 
 async def test_a_blocked_sender_gets_202_and_nothing_is_stored_or_fetched(

@@ -17,8 +17,7 @@ from aiohttp.test_utils import TestClient
 from federation.models import Delivery, DeliveryState, Partnership, PartnershipState
 from federation.outbound import publish
 from node.db import activated
-from node.http.blocks import FEDERATION_POLICY
-from node.http.keys import DATABASE, DELIVERY_WORKER
+from node.http.keys import DATABASE, DELIVERY_WORKER, FEDERATION_POLICY
 from tests.api import bootstrap_invite, register
 
 NODE = "http://127.0.0.1:8080"

@@ -12,8 +12,7 @@ from aiohttp import web
 
 from federation.models import Delivery, Partnership, PartnershipState
 from node.db import activated
-from node.http.blocks import FEDERATION_POLICY
-from node.http.keys import DATABASE
+from node.http.keys import DATABASE, FEDERATION_POLICY
 from tests.api import admin_token, bearer, error_of
 from tests.node.test_cli import QUARTIER
 

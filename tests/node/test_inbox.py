@@ -22,10 +22,11 @@ from activitypub.keys import ed25519_to_multibase
 from activitypub.proofs import create_proof
 from activitypub.signatures import sign_request
 from federation.dispatch import InboundActivity
-from federation.models import InboundMessage, InboundState, Partnership
+from federation.models import Delivery, DeliveryState, InboundMessage, InboundState, Partnership
+from federation.models import RemoteActor as RemoteActorRow
 from node.conversations.models import Message
 from node.db import activated
-from node.http.keys import DATABASE, DISPATCHER, INBOUND_WORKER
+from node.http.keys import DATABASE, DELIVERY_WORKER, DISPATCHER, INBOUND_WORKER
 from tests.api import bearer, bootstrap_invite, error_of, login, register
 
 NODE = "http://127.0.0.1:8080"  # the test node's base_url (make_settings)
@@ -42,6 +43,7 @@ class RemoteActor:
         default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
     )
     ed_key: ed25519.Ed25519PrivateKey = field(default_factory=ed25519.Ed25519PrivateKey.generate)
+    shared_inbox: bool = True  # GoToSocial, for one, publishes personal inboxes only
 
     @property
     def id(self) -> str:
@@ -61,7 +63,7 @@ class RemoteActor:
             "type": "Person",
             "preferredUsername": self.name,
             "inbox": f"{self.id}/inbox",
-            "endpoints": {"sharedInbox": f"{self.base}/inbox"},
+            **({"endpoints": {"sharedInbox": f"{self.base}/inbox"}} if self.shared_inbox else {}),
             "publicKey": {"id": self.key_id, "owner": self.id, "publicKeyPem": pem.decode()},
             "assertionMethod": [
                 {
@@ -82,11 +84,17 @@ class Remote:
         self.base = ""
         self.fetches = 0
         self.fetch_headers: list[dict[str, str]] = []
+        self.inbox_status = 202  # what its inboxes answer to deliveries
+        self.delivered: list[tuple[str, dict[str, Any]]] = []
 
-    def add(self, name: str) -> RemoteActor:
-        actor = RemoteActor(name, self.base)
+    def add(self, name: str, *, shared_inbox: bool = True) -> RemoteActor:
+        actor = RemoteActor(name, self.base, shared_inbox=shared_inbox)
         self.actors[name] = actor
         return actor
+
+    async def receive(self, request: web.Request) -> web.Response:
+        self.delivered.append((request.path, await request.json()))
+        return web.Response(status=self.inbox_status)
 
     async def serve_actor(self, request: web.Request) -> web.Response:
         self.fetches += 1
@@ -102,6 +110,8 @@ async def start_remote(aiohttp_server) -> Remote:
     remote = Remote()
     app = web.Application()
     app.router.add_get("/users/{name}", remote.serve_actor)
+    app.router.add_post("/users/{name}/inbox", remote.receive)
+    app.router.add_post("/inbox", remote.receive)
     server = await aiohttp_server(app)
     remote.base = f"http://127.0.0.1:{server.port}"
     return remote
@@ -528,3 +538,82 @@ async def test_a_person_cannot_become_a_partner_node(node, clock, remote):
     await worker_round(node)
     with activated(node.app[DATABASE]):
         assert await Partnership.all().count() == 0
+
+
+async def test_an_inbox_answering_410_forgets_its_account_and_its_follows(node, clock, remote):
+    alice = remote.add("alice", shared_inbox=False)
+    await register(node, await bootstrap_invite(node), "bob")
+    token = await login(node, "bob")
+    assert (await deliver(node, clock, alice, follow(alice), path="/users/bob/inbox")).status == 202
+    with activated(node.app[DATABASE]):
+        await node.app[INBOUND_WORKER].run_once()
+    resp = await node.get("/api/v1/follow_requests", headers=bearer(token))
+    [request] = await resp.json()
+    remote.inbox_status = 410  # alice's account was deleted meanwhile
+    resp = await node.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(token))
+    assert resp.status == 200, await resp.text()
+    with activated(node.app[DATABASE]):
+        assert await node.app[DELIVERY_WORKER].run_once() == 1
+        [accept_row] = await Delivery.all()
+        assert (accept_row.state, accept_row.last_status) == (DeliveryState.DEAD, 410)
+        assert not await RemoteActorRow.exists(uri=alice.id)
+    assert [path for path, _ in remote.delivered] == ["/users/alice/inbox"]
+    resp = await node.get("/api/v1/followers", headers=bearer(token))
+    assert resp.status == 200, await resp.text()
+    assert await resp.json() == []
+
+
+async def test_a_shared_inbox_answering_410_forgets_nobody(node, clock, remote):
+    alice = remote.add("alice")
+    await register(node, await bootstrap_invite(node), "bob")
+    token = await login(node, "bob")
+    assert (await deliver(node, clock, alice, follow(alice), path="/users/bob/inbox")).status == 202
+    with activated(node.app[DATABASE]):
+        await node.app[INBOUND_WORKER].run_once()
+    [request] = await (await node.get("/api/v1/follow_requests", headers=bearer(token))).json()
+    remote.inbox_status = 410
+    await node.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(token))
+    with activated(node.app[DATABASE]):
+        await node.app[DELIVERY_WORKER].run_once()
+        assert await RemoteActorRow.exists(uri=alice.id)
+    assert [path for path, _ in remote.delivered] == ["/inbox"]
+    followers = await (await node.get("/api/v1/followers", headers=bearer(token))).json()
+    assert [f["follower"] for f in followers] == [alice.id]
+
+
+async def test_a_fetched_message_is_the_note_as_delivered_with_its_edit(node, clock, remote):
+    alice = remote.add("alice")
+    await register(node, await bootstrap_invite(node), "ada")
+    token = await login(node, "ada")
+    body = {"to": [alice.id], "text": "Ladder on Friday?"}
+    resp = await node.post("/api/v1/conversations", json=body, headers=bearer(token))
+    assert resp.status == 201, await resp.text()
+    conversation = await resp.json()
+    resp = await node.post(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        json={"text": "Or Saturday?"},
+        headers=bearer(token),
+    )
+    assert resp.status == 201, await resp.text()
+    second = await resp.json()
+    clock.advance(minutes=5)
+    resp = await node.patch(
+        f"/api/v1/conversations/{conversation['id']}/messages/{second['id']}",
+        json={"text": "Or Sunday?"},
+        headers=bearer(token),
+    )
+    assert resp.status == 200, await resp.text()
+    with activated(node.app[DATABASE]):
+        first, edited = await Message.all().order_by("id")
+        await node.app[DELIVERY_WORKER].run_once()
+    update = next(body for _, body in remote.delivered if body["type"] == "Update")
+    headers = {"Accept": "application/activity+json"}
+    headers |= sign_request("GET", edited.ap_id, None, alice.key_id, alice.rsa_key, clock.now)
+    resp = await node.get(edited.ap_id.removeprefix(NODE), headers=headers)
+    assert resp.status == 200, await resp.text()
+    note = await resp.json()
+    assert note["content"] == "<p>Or Sunday?</p>"
+    assert note["inReplyTo"] == first.ap_id
+    assert note["updated"] == update["object"]["updated"]
+    # What a participant's server fetches is what we delivered.
+    assert {k: v for k, v in note.items() if k != "@context"} == update["object"]
