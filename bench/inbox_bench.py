@@ -673,6 +673,26 @@ def _category(frames: list[str]) -> str:
     return "other"
 
 
+# Which task an event-loop sample belongs to: the first of these found in its stack.
+_TASKS = (
+    ("inbound worker (processing stored rows)", ("federation/worker.py",)),
+    ("group-commit writer (federation/ingest.py)", ("federation/ingest.py",)),
+    (
+        "inbox request (handler: parse, verify, policy, store)",
+        ("node/http/inbox.py", "federation/inbound.py"),
+    ),
+    ("node middlewares", ("node/http/middleware.py",)),
+    ("delivery worker, retention", ("federation/outbound.py", "federation/retention.py")),
+)
+
+
+def _task(frames: list[str]) -> str:
+    for name, markers in _TASKS:
+        if any(marker in frame for frame in frames for marker in markers):
+            return name
+    return "server and event loop (aiohttp, asyncio: outside the handler)"
+
+
 _WAITING = re.compile(r"\.(get|select|poll|wait|acquire)\(")
 
 
@@ -699,6 +719,7 @@ def pyspy_breakdown(raw: str, requests: int, rate: int, roots: Sequence[str]) ->
     paths py-spy prints can be read from."""
     threads: dict[str, dict[str, int]] = {}
     categories: dict[str, int] = {}
+    tasks: dict[str, int] = {}
     leaves: dict[str, int] = {}
     waits: dict[str, bool] = {}
     for line in raw.splitlines():
@@ -723,6 +744,8 @@ def pyspy_breakdown(raw: str, requests: int, rate: int, roots: Sequence[str]) ->
         if thread.startswith("event loop"):
             category = _category(frames[1:])
             categories[category] = categories.get(category, 0) + count
+            task = _task(frames[1:])
+            tasks[task] = tasks.get(task, 0) + count
         key = f"{thread.split(' ')[0]} | {leaf}"
         leaves[key] = leaves.get(key, 0) + count
 
@@ -741,6 +764,10 @@ def pyspy_breakdown(raw: str, requests: int, rate: int, roots: Sequence[str]) ->
             }
             for name, n in sorted(threads.items(), key=lambda kv: -kv[1]["active"])
         },
+        "event_loop_tasks": [
+            {"task": name, "share": n / loop_total, "ms_per_request": per_request_ms(n)}
+            for name, n in sorted(tasks.items(), key=lambda kv: -kv[1])
+        ],
         "event_loop_categories": [
             {"category": name, "share": n / loop_total, "ms_per_request": per_request_ms(n)}
             for name, n in sorted(categories.items(), key=lambda kv: -kv[1])
@@ -1075,7 +1102,12 @@ def summary(results: dict[str, Any]) -> str:
             f"({t['waiting_samples']:,} samples waiting not counted)"
             for name, t in prof["threads"].items()
         ]
-        lines.append("  event-loop thread by category:")
+        lines.append("  event-loop thread by task:")
+        lines += [
+            f"    {t['task']:<64} {t['share']:6.1%}  {t['ms_per_request']:.3f} ms"
+            for t in prof["event_loop_tasks"]
+        ]
+        lines.append("  event-loop thread by package (the innermost one known):")
         lines += [
             f"    {c['category']:<64} {c['share']:6.1%}  {c['ms_per_request']:.3f} ms"
             for c in prof["event_loop_categories"]
