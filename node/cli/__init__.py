@@ -3,6 +3,7 @@
 quartier init            write a commented quartier.toml
 quartier migrate         create or upgrade the database schema
 quartier serve           run the node (refuses an unmigrated database)
+quartier worker          an extra federation worker process (PostgreSQL only)
 quartier invite create   create a single-use invite
 quartier members list    list members
 quartier members show    show one member
@@ -38,7 +39,7 @@ from node.cli.member_commands import (
     _members_list,
     _members_show,
 )
-from node.cli.node_commands import FIRST_ADMIN_NOTE, _init, _migrate, _serve
+from node.cli.node_commands import FIRST_ADMIN_NOTE, _init, _migrate, _serve, _worker
 from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from node.errors import NodeError
 from node.members.models import Role
@@ -108,6 +109,16 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="run the node")
     serve.set_defaults(run=_serve)
+
+    worker = sub.add_parser(
+        "worker",
+        parents=[common],
+        help="an extra federation worker process (PostgreSQL only)",
+        description="Process inbound activities and deliveries beside 'quartier serve', "
+        "sharing its queues (PostgreSQL: rows are leased and claimed with SKIP LOCKED). "
+        "Stops on SIGINT or SIGTERM.",
+    )
+    worker.set_defaults(run=_worker)
 
     invite = sub.add_parser("invite", help="manage invites").add_subparsers(
         title="invite commands", metavar="COMMAND", required=True

@@ -1,4 +1,5 @@
-"""``quartier init``, ``migrate`` and ``serve`` (which offers the first admin an invite)."""
+"""``quartier init``, ``migrate``, ``serve`` (which offers the first admin an invite) and
+``worker`` (extra federation workers, PostgreSQL only)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -68,14 +70,8 @@ async def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(settings.server.log_level)
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    # Handlers first: a SIGTERM during start-up must still end in a clean shutdown.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await runner.setup()
-    try:
+
+    async def listen(runner: web.AppRunner) -> None:
         site = web.TCPSite(runner, settings.server.host, settings.server.port)
         try:
             await site.start()
@@ -90,11 +86,52 @@ async def _serve(args: argparse.Namespace) -> int:
         )
         with activated(app[DATABASE]):
             await _offer_first_admin_invite(app[MEMBERS], settings)
+
+    await _run_until_signalled(app, listen)
+    return 0
+
+
+async def _worker(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.database_url.startswith(("postgres://", "postgresql://")):
+        # SQLite has no SKIP LOCKED: two processes would claim the same rows.
+        raise NodeError(
+            "extra worker processes need PostgreSQL; on SQLite, 'quartier serve' runs the "
+            "node's only worker"
+        )
+    configure_logging(settings.server.log_level)
+    # The node's own wiring (handlers, policy, keys, retention), without the HTTP listener.
+    app = create_app(settings)
+
+    async def announce(runner: web.AppRunner) -> None:
+        print(
+            f"Quartier {__version__}: worker for {settings.server.base_url}/ is processing "
+            "inbound activities and deliveries",
+            flush=True,
+        )
+
+    await _run_until_signalled(app, announce)
+    return 0
+
+
+async def _run_until_signalled(
+    app: web.Application, started: Callable[[web.AppRunner], Awaitable[None]]
+) -> None:
+    """Start ``app`` (its cleanup contexts: database, transport, workers), call ``started``,
+    then run until SIGINT or SIGTERM and shut down cleanly."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Handlers first: a SIGTERM during start-up must still end in a clean shutdown.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runner.setup()
+    try:
+        await started(runner)
         await stop.wait()
         print("stopping", flush=True)
     finally:
         await runner.cleanup()
-    return 0
 
 
 async def _offer_first_admin_invite(members: MemberService, settings: Settings) -> None:
