@@ -107,6 +107,10 @@ def _split(value: str) -> tuple[str, int | None]:
             raise InvalidBlock(f"not an IPv6 address: {host!r}") from None
         return f"[{host}]", _port(rest[1:], value) if rest else None
     if value.count(":") > 1:  # a bare IPv6 address: no port can follow without brackets
+        try:
+            ipaddress.IPv6Address(value)
+        except ValueError:
+            raise InvalidBlock(f"not a host name or an IP address: {value!r}") from None
         return f"[{value}]", None
     host, colon, port = value.partition(":")
     return host, _port(port, value) if colon else None

@@ -54,6 +54,8 @@ def test_domains_are_normalised(typed: str, stored: str) -> None:
         ("[not-v6]", "not an IPv6 address"),
         ("[2001:db8::1]x", "unexpected text"),
         (":8080", "no host"),
+        ("a:b:c", "not a host name or an IP address"),
+        ("zz::1", "not a host name or an IP address"),
         ("x" * 300, "at most 255"),
     ],
 )

@@ -41,6 +41,7 @@ async def test_bad_input_gets_clear_errors(node):
         ({"domain": "spam.example/x"}, "domain", "not a URL"),
         ({"domain": "*.spam.example"}, "domain", "covers subdomains already"),
         ({"domain": "spam..example"}, "domain", "not a valid domain"),
+        ({"domain": "a:b:c"}, "domain", "not a host name or an IP address"),
         ({"domain": "127.0.0.1:8080"}, "domain", "this node's own host"),
         ({"domain": "127.0.0.1"}, "domain", "this node's own host"),
         ({"domain": ""}, "domain", "at least 1 character"),
@@ -68,6 +69,8 @@ async def test_a_duplicate_is_a_conflict_and_an_unknown_domain_is_not_found(node
     error = await error_of(resp, 404, "not_found")
     assert error["message"] == "other.example is not blocked"
     resp = await node.delete(f"{PATH}/spam.example%2Fx", headers=bearer(admin))
+    await error_of(resp, 422, "validation_failed")
+    resp = await node.delete(f"{PATH}/zz::1", headers=bearer(admin))
     await error_of(resp, 422, "validation_failed")
 
 
