@@ -63,7 +63,7 @@ class ConversationService(FederatedService):
             )
         recipients: list[str] = []
         for target in to:
-            actor = await resolve_actor(self._uris, self._transport, target)
+            actor = await resolve_actor(self._uris, self._transport, target, self._check_reachable)
             if actor != me and actor not in recipients:
                 recipients.append(actor)
         if not recipients:

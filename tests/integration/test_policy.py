@@ -210,6 +210,14 @@ async def test_members_of_a_local_node_cannot_reach_other_servers_at_all(peers):
         body = {"to": [target], "text": "Hello"}
         resp = await c.client.post("/api/v1/conversations", json=body, headers=bearer(cid))
         assert (await error_of(resp, 403, "forbidden"))["message"] == expected
+    # A server that does not even exist: 403 (not the lookup's 404) shows nothing was asked.
+    for path, body in (
+        ("/api/v1/follows", {"target": "ghost@127.0.0.1:9"}),
+        ("/api/v1/conversations", {"to": ["ghost@127.0.0.1:9"], "text": "Hello"}),
+    ):
+        resp = await c.client.post(path, json=body, headers=bearer(cid))
+        error = await error_of(resp, 403, "forbidden")
+        assert error["message"] == "cannot reach 127.0.0.1:9: this node does not federate"
     with activated(c.client.app[DATABASE]):
         assert await Delivery.all().count() == 0
     # Neighbours on the local node still follow and message each other.
