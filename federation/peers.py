@@ -44,6 +44,16 @@ async def partnership_states(host: str) -> frozenset[PartnershipState]:
     return frozenset(PartnershipState(str(state)) for state in states)
 
 
+async def partnership_actors(host: str) -> dict[PartnershipState, frozenset[str]]:
+    """This node's partnerships with the node at ``host`` (``host[:port]``): for each state,
+    the node actors concerned (one, almost always). Empty when there never was one."""
+    rows = await Partnership.filter(peer_host=host.lower()).values_list("state", "peer_actor")
+    found: dict[PartnershipState, set[str]] = {}
+    for state, actor in rows:
+        found.setdefault(PartnershipState(str(state)), set()).add(str(actor))
+    return {state: frozenset(actors) for state, actors in found.items()}
+
+
 class Partnerships:
     """This node's partnerships."""
 

@@ -10,9 +10,11 @@ any             blocked server: dropped (202, not stored)    blocked server: ref
                                                              ``partners_only`` to a server that is
                                                              not an active partner: refused
 open            everything else                              everything else
-allowlist       partner nodes (active, proposed,             partner nodes (active, proposed,
-                requested), and a Follow of our              requested), and Follow/Accept/Reject/
-                Application actor (a proposal) from anyone   Undo by our Application actor
+allowlist       active partner nodes; a Follow of our         active partner nodes, and Follow/
+                Application actor (a proposal) from anyone;  Accept/Reject/Undo by our Application
+                while a partnership is proposed or           actor (the partnership handshake)
+                requested, Follow/Accept/Reject/Undo by
+                that node's actor (the handshake) only
 local           nothing: 403 "this node does not federate"   nothing
 ==============  ===========================================  ======================================
 
@@ -33,7 +35,7 @@ from typing import Any
 from activitypub.activities import object_id
 from federation.inbound import InboxPolicy
 from federation.models import Delivery, PartnershipState
-from federation.peers import partnership_states
+from federation.peers import partnership_actors, partnership_states
 from moderation.blocks import DomainBlocks
 from moderation.domains import authority_of
 from moderation.errors import FederationRefused
@@ -45,12 +47,10 @@ PARTNERS_ONLY = "this node federates only with its partner nodes"
 PARTNERSHIP_ENDED = "the partnership ended"
 NOT_A_PARTNER = "not a partner node"
 
-# Partnerships that admit a node in the allowlist mode: the partnership itself, and the
-# handshake (their answer to our proposal, their withdrawal of theirs).
-_ADMITTED = frozenset(
-    {PartnershipState.ACTIVE, PartnershipState.PROPOSED, PartnershipState.REQUESTED}
-)
-# What our Application actor sends to make, answer and end partnerships.
+# Partnerships under way: the other node's actor may send the handshake (its answer to our
+# proposal, its withdrawal of its own), and nothing else until the partnership is active.
+_UNDER_WAY = (PartnershipState.PROPOSED, PartnershipState.REQUESTED)
+# What node actors send to make, answer and end partnerships.
 _HANDSHAKE_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo"})
 
 
@@ -75,8 +75,13 @@ class FederationPolicy:
             return NOT_FEDERATING
         if activity.get("type") == "Follow" and object_id(activity.get("object")) == self._me:
             return None  # a partnership proposal: how a node becomes a partner at all
-        if await partnership_states(authority) & _ADMITTED:
+        partnerships = await partnership_actors(authority)
+        if PartnershipState.ACTIVE in partnerships:
             return None
+        if activity.get("type") in _HANDSHAKE_TYPES and object_id(activity.get("actor")) in {
+            actor for state in _UNDER_WAY for actor in partnerships.get(state, ())
+        }:
+            return None  # the handshake, from the node actor we are partnering with
         return PARTNERS_ONLY
 
     async def refuse_delivery(self, row: Delivery) -> str | None:
@@ -95,17 +100,21 @@ class FederationPolicy:
         states = await partnership_states(row.host)
         if row.partners_only and PartnershipState.ACTIVE not in states:
             return PARTNERSHIP_ENDED if states else NOT_A_PARTNER
-        if self.mode is FederationMode.ALLOWLIST and not states & _ADMITTED:
+        if self.mode is FederationMode.ALLOWLIST and PartnershipState.ACTIVE not in states:
             return None if self._is_handshake(row) else PARTNERS_ONLY
         return None
 
-    async def refuse_processing(self, actor: str) -> str | None:
-        """Why stored activities of ``actor`` must be set aside unprocessed, or ``None``.
+    async def refuse_processing(self, actor: str, activity: dict[str, Any]) -> str | None:
+        """Why a stored activity of ``actor`` must be set aside unprocessed, or ``None``.
 
-        The :class:`federation.worker.InboundWorker` ``refuse`` hook: what a server sent
-        before the community blocked it is not acted upon after the block.
+        The :class:`federation.worker.InboundWorker` ``refuse`` hook: the inbox's rules again,
+        as they stand now, so what a server sent before the community blocked it (or before
+        the node left open federation) is not acted upon afterwards.
         """
-        return BLOCKED if await self.blocks.is_blocked(authority_of(actor)) else None
+        authority = authority_of(actor)
+        if await self.blocks.is_blocked(authority):
+            return BLOCKED
+        return await self.refuse_inbound(authority, activity)
 
     async def refuse_partnership(self, authority: str) -> str | None:
         """Why this node may not propose to or accept the node at ``authority``, or ``None``.

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -94,7 +95,7 @@ class InboundWorker:
         policy: RetryPolicy | None = None,
         batch_size: int = 100,
         concurrency: int = 8,
-        refuse: Callable[[str], Awaitable[str | None]] | None = None,
+        refuse: Callable[[str, dict[str, Any]], Awaitable[str | None]] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self._dispatcher = dispatcher
@@ -102,8 +103,8 @@ class InboundWorker:
         self.policy = policy or RetryPolicy()
         self.batch_size = batch_size
         self.concurrency = concurrency
-        # Given the sender, a reason to set its stored activities aside unprocessed (a block
-        # added after they were accepted), or None.
+        # Given the sender and the activity, a reason to set it aside unprocessed (a block
+        # added after it was accepted), or None.
         self._refuse = refuse
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
@@ -161,7 +162,7 @@ class InboundWorker:
         )
         handlers = self._dispatcher.handlers_for(activity)
         row.lease_until = None
-        refused = await self._refuse(row.actor) if self._refuse is not None else None
+        refused = await self._refuse(row.actor, row.body) if self._refuse is not None else None
         if refused is not None or not handlers:
             row.state, row.last_error = InboundState.IGNORED, refused or ""
             await row.save(update_fields=["state", "last_error", "lease_until"])

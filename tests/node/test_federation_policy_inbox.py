@@ -58,11 +58,13 @@ async def unblock(node: TestClient, domain: str) -> None:
         await node.app[FEDERATION_POLICY].blocks.remove(domain)
 
 
-async def partnership(node: TestClient, remote: Remote, state: PartnershipState, clock) -> None:
+async def partnership(
+    node: TestClient, remote: Remote, state: PartnershipState, clock, actor: str = ""
+) -> None:
     """A partnership row with the remote server, as the partnership handlers leave it."""
     with activated(node.app[DATABASE]):
         await Partnership.create(
-            peer_actor=f"{remote.base}/actor",
+            peer_actor=actor or f"{remote.base}/actor",
             peer_host=host_of(remote),
             peer_inbox=f"{remote.base}/inbox",
             initiated_by_us=state is PartnershipState.PROPOSED,
@@ -201,26 +203,41 @@ async def test_allowlist_admits_a_partnership_proposal_from_anyone(node_in, cloc
 
 
 @pytest.mark.parametrize(
-    ("state", "admitted"),
+    ("state", "anything", "handshake"),
     [
-        (PartnershipState.ACTIVE, True),
-        (PartnershipState.PROPOSED, True),  # their Accept or Reject of our proposal
-        (PartnershipState.REQUESTED, True),  # their Undo of their proposal
-        (PartnershipState.ENDED, False),
-        (PartnershipState.REFUSED, False),
+        (PartnershipState.ACTIVE, True, True),
+        (PartnershipState.PROPOSED, False, True),  # their Accept or Reject of our proposal
+        (PartnershipState.REQUESTED, False, True),  # their Undo of their proposal
+        (PartnershipState.ENDED, False, False),
+        (PartnershipState.REFUSED, False, False),
     ],
 )
-async def test_allowlist_admits_partners_and_the_handshake(node_in, clock, remote, state, admitted):
+async def test_allowlist_admits_active_partners_and_only_the_handshake_while_under_way(
+    node_in, clock, remote, state, anything, handshake
+):
     node = await node_in("allowlist")
-    alice = remote.add("alice")
-    await partnership(node, remote, state, clock)
-    resp = await deliver(node, clock, alice, follow(alice))
-    if admitted:
-        assert resp.status == 202, await resp.text()
-        assert len(await stored(node)) == 1
-    else:
-        await error_of(resp, 403, "forbidden")
-        assert await stored(node) == []
+    # "peer" stands for the other node's Application actor, alice for one of its members.
+    peer, alice = remote.add("peer"), remote.add("alice")
+    await partnership(node, remote, state, clock, actor=peer.id)
+    undo = {"id": f"{remote.base}/activities/undo", "type": "Undo", "actor": peer.id,
+            "object": f"{remote.base}/activities/proposal"}  # fmt: skip
+    note = {"id": f"{remote.base}/activities/note", "type": "Create", "actor": peer.id,
+            "object": {"type": "Note", "content": "hello"}}  # fmt: skip
+    for sender, activity, admitted in (
+        (alice, follow(alice), anything),  # a member's Follow of bob
+        (peer, note, anything),  # the node actor, but not the handshake
+        (peer, undo, handshake),
+    ):
+        resp = await deliver(node, clock, sender, activity)
+        if admitted:
+            assert resp.status == 202, await resp.text()
+        else:
+            error = await error_of(resp, 403, "forbidden")
+            assert error["message"] == "this node federates only with its partner nodes"
+    expected = [
+        a["id"] for a, ok in ((follow(alice), anything), (note, anything), (undo, handshake)) if ok
+    ]
+    assert [m.activity_id for m in await stored(node)] == expected
 
 
 async def test_allowlist_drops_a_blocked_partner(node_in, clock, remote):
@@ -271,3 +288,22 @@ async def test_control_the_allowlist_mode_does_query(node_in, clock, remote):
     inbox = node.app[FEDERATION_POLICY].inbox
     with pytest.raises((RuntimeError, ConfigurationError), match=r"TortoiseContext|connection"):
         await inbox.refuse(host_of(remote), follow(alice))
+
+
+async def test_what_a_partner_sent_before_the_partnership_ended_is_set_aside(
+    node_in, clock, remote
+):
+    node = await node_in("allowlist")
+    alice = remote.add("alice")
+    await register(node, await bootstrap_invite(node), "bob")
+    await partnership(node, remote, PartnershipState.ACTIVE, clock)
+    resp = await deliver(node, clock, alice, follow(alice), path="/users/bob/inbox")
+    assert resp.status == 202, await resp.text()
+    with activated(node.app[DATABASE]):
+        await Partnership.filter(peer_host=host_of(remote)).update(state=PartnershipState.ENDED)
+        assert await node.app[INBOUND_WORKER].run_once() == 1
+    [row] = await stored(node)
+    assert (row.state, row.last_error) == (
+        InboundState.IGNORED,
+        "this node federates only with its partner nodes",
+    )

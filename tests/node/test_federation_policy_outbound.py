@@ -151,8 +151,8 @@ async def test_local_sends_nothing(node_in, sink, clock):
     [
         (None, False),
         (PartnershipState.ACTIVE, True),
-        (PartnershipState.PROPOSED, True),
-        (PartnershipState.REQUESTED, True),
+        (PartnershipState.PROPOSED, False),  # only the handshake, until it is active
+        (PartnershipState.REQUESTED, False),
         (PartnershipState.ENDED, False),
         (PartnershipState.REFUSED, False),
     ],
