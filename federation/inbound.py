@@ -31,6 +31,7 @@ from activitypub.signatures import (
     DEFAULT_FRESHNESS,
     FreshnessPolicy,
     Headers,
+    SignatureToVerify,
     parse_signature,
     verify_signature,
 )
@@ -141,8 +142,8 @@ async def accept(
             # to delete: accept and drop, or its server retries for days.
             return Accepted(activity_id=activity_id, actor=actor, dropped=True)
         raise
-    if signer != actor and await policy.is_blocked(authority_of(signer)):
-        # Relayed through a blocked server: the community wants nothing that server sends.
+    if signer is None:
+        # Signed on a blocked server (a relay): the community wants nothing that server sends.
         return Accepted(activity_id=activity_id, actor=actor, dropped=True)
     message = InboundMessage(
         activity_id=activity_id,
@@ -250,9 +251,15 @@ async def _authenticate(
     resolver: ActorResolver,
     now: datetime,
     policy: InboxPolicy,
-) -> str:
-    """The signer of ``request``, once it is established that the actor sent ``activity``."""
-    signer = await signer_of(request, resolver, now, policy.freshness)
+) -> str | None:
+    """The signer of ``request``, once it is established that the actor sent ``activity``;
+    ``None`` when the signature's key lives on a blocked server (nothing is fetched from it).
+    """
+    to_verify = _parsed_signature(request, now, policy.freshness)
+    # The key's host is its owner's (the resolver insists), so this covers the signer.
+    if await policy.is_blocked(authority_of(to_verify.key_id)):
+        return None
+    signer = await _verified_signer(to_verify, resolver)
     if signer == actor:
         return signer
     # Signed by someone else: acceptable only with the actor's own integrity proof (relays).
@@ -271,16 +278,21 @@ async def signer_of(
 
     Raises ``UnverifiedSender`` when the signature is missing, stale, malformed or wrong.
     """
+    return await _verified_signer(_parsed_signature(request, now, freshness), resolver)
+
+
+def _parsed_signature(
+    request: InboundRequest, now: datetime, freshness: FreshnessPolicy
+) -> SignatureToVerify:
     try:
-        to_verify = parse_signature(
+        return parse_signature(
             request.method, request.url, request.headers, request.body, now, freshness
         )
     except SignatureError as exc:
         raise UnverifiedSender(f"signature refused: {exc}") from None
-    return await _verified_signer(to_verify, resolver)
 
 
-async def _verified_signer(to_verify: Any, resolver: ActorResolver) -> str:
+async def _verified_signer(to_verify: SignatureToVerify, resolver: ActorResolver) -> str:
     for refresh in (False, True):
         try:
             resolved = await resolver.key(to_verify.key_id, refresh=refresh)

@@ -149,6 +149,7 @@ async def test_an_activity_relayed_by_a_blocked_server_is_dropped(
     resp = await deliver(node, clock, relay, signed)
     assert resp.status == 202, await resp.text()
     assert await stored(node) == []
+    assert relays.fetches == 0  # the blocked server's key was not even fetched
     await unblock(node, host_of(relays))  # control: the same delivery is stored without it
     assert (await deliver(node, clock, relay, signed)).status == 202
     assert [m.actor for m in await stored(node)] == [alice.id]
