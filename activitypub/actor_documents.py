@@ -93,13 +93,16 @@ def key_owner(doc: Any, key_id: str) -> str | None:
 
 
 def same_host(a: str, b: str) -> bool:
-    """Whether two http(s) URLs share scheme, host and port."""
+    """Whether two http(s) URLs share scheme, host and port (and neither carries credentials,
+    which would make the host they name ambiguous to whoever compares them as text)."""
     try:
         pa, pb = urlsplit(a), urlsplit(b)
         return (
             pa.scheme in ("http", "https")
             and (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
             and pa.hostname is not None
+            and "@" not in pa.netloc
+            and "@" not in pb.netloc
         )
     except ValueError:
         return False
@@ -143,6 +146,8 @@ def _string(doc: dict[str, Any], name: str) -> str:
         raise ActorDocumentError(f"{name!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ActorDocumentError(f"{name!r} is not an http(s) URL")
+    if "@" in parts.netloc:  # user:pass@host: hides the real host from text comparisons
+        raise ActorDocumentError(f"{name!r} carries credentials")
     return value
 
 

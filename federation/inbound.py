@@ -241,6 +241,8 @@ def _uri(value: Any, name: str) -> str:
         raise MalformedActivity(f"{name!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or "\x00" in value:
         raise MalformedActivity(f"{name!r} must be an http(s) URI")
+    if "@" in parts.netloc:
+        raise MalformedActivity(f"{name!r} must not carry credentials (user@host)")
     return value
 
 

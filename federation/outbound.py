@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from tortoise.expressions import Q
@@ -39,6 +38,7 @@ from federation.errors import ForbiddenAddress, ForbiddenScheme, TransportError
 from federation.models import Delivery, DeliveryState
 from federation.transport import Transport
 from federation.worker import RetryPolicy, poll_loop, storable_error
+from moderation.domains import authority_of
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ async def publish(
             Delivery(
                 activity_id=activity["id"],
                 inbox=inbox,
-                host=urlsplit(inbox).netloc.lower(),
+                host=authority_of(inbox),
                 signer=signer,
                 body=body,
                 created_at=now,

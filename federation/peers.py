@@ -30,6 +30,7 @@ from federation.errors import DereferenceError, PartnershipError, TransportError
 from federation.models import Partnership, PartnershipState
 from federation.outbound import publish
 from federation.transport import Transport
+from moderation.domains import authority_of
 
 Clock = Callable[[], datetime]
 # host[:port] of a node -> why this node may not partner with it, or None
@@ -125,7 +126,7 @@ class Partnerships:
             follow["content"] = message
         now = self._clock()
         values: dict[str, Any] = {
-            "peer_host": urlsplit(peer).netloc.lower(),
+            "peer_host": authority_of(peer),
             "peer_inbox": remote.inbox,
             "initiated_by_us": True,
             "message": message,
@@ -187,7 +188,7 @@ class Partnerships:
         ):
             return
         values: dict[str, Any] = {
-            "peer_host": urlsplit(activity.actor).netloc.lower(),
+            "peer_host": authority_of(activity.actor),
             "peer_inbox": remote.inbox,
             "initiated_by_us": False,
             "message": message,

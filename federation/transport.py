@@ -160,6 +160,8 @@ class Transport:
             raise ForbiddenScheme(f"refusing {parts.scheme or 'scheme-less'} URL {url}")
         if not host:
             raise TransportError(f"URL without a host: {url!r}")
+        if "@" in parts.netloc:  # credentials: never sent, and they hide the host from checks
+            raise ForbiddenScheme(f"refusing a URL with credentials: {url}")
         check_literal_host(host, allow_private=self.settings.allow_private)
 
 

@@ -147,6 +147,14 @@ async def test_plain_http_is_refused_unless_configured():
             await t.get_json("ftp://example.org/actor")
 
 
+async def test_a_url_with_credentials_is_refused_before_any_connection():
+    settings = TransportSettings(user_agent="test", allow_private=True, allow_http=True)
+    async with open_transport(settings) as t:
+        for url in ("http://user@127.0.0.1:9/inbox", "http://u:p@127.0.0.1:9/inbox"):
+            with pytest.raises(ForbiddenScheme, match="credentials"):
+                await t.request("POST", url, body=b"{}")
+
+
 async def test_get_json_returns_the_document_and_sends_accept_and_user_agent(remote, transport):
     seen = {}
 

@@ -472,6 +472,11 @@ async def test_a_delivery_signed_for_another_server_cannot_be_replayed_here(node
     [
         (b'{"id": "http://[abc/x", "type": "Follow", "actor": "http://[abc/u"}', "bad URL"),
         (
+            b'{"id": "https://a.example@b.example/1", "type": "Follow", '
+            b'"actor": "https://a.example@b.example/u"}',
+            "credentials in the URLs",
+        ),
+        (
             b'{"id": "https://a.example/1", "type": "Note\\u0000", "actor": "https://a.example/u"}',
             "NUL",
         ),
