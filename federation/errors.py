@@ -38,6 +38,10 @@ class ForbiddenActivity(InboxRejected):
     """The sender is authentic but the activity is not acceptable."""
 
 
+class StoreFailed(FederationError):
+    """An accepted activity could not be committed (the database failed): not stored."""
+
+
 class TransportError(FederationError):
     """An outbound HTTP request failed or was refused."""
 

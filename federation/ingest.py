@@ -14,6 +14,7 @@ import logging
 
 from tortoise.transactions import in_transaction
 
+from federation.errors import StoreFailed
 from federation.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -31,38 +32,65 @@ class InboxWriter:
     def __init__(self, max_group: int = MAX_GROUP) -> None:
         self._max_group = max_group
         self._waiting: list[tuple[InboundMessage, asyncio.Future[bool]]] = []
+        self._in_flight: list[tuple[InboundMessage, asyncio.Future[bool]]] = []
         self._writing: asyncio.Task[None] | None = None
 
     async def store(self, message: InboundMessage) -> bool:
         """Commit ``message``; ``True`` once stored, ``False`` if its activity id was already
-        stored. Raises what the database raised when the commit failed."""
+        stored. Raises ``StoreFailed`` (caused by the database's error) when it was not."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        # A waiter that gave up (cancelled) no longer reads its outcome: read it here, or
+        # asyncio reports "exception was never retrieved" for a failed commit.
+        done.add_done_callback(_retrieve)
         self._waiting.append((message, done))
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write_all(), name="inbox-writer")
+            self._writing.add_done_callback(self._finished)
         # A sender that hangs up does not cancel the write: the group is committed anyway.
         return await asyncio.shield(done)
 
     async def close(self) -> None:
         """Wait until everything handed over so far is committed."""
         if self._writing is not None:
-            await self._writing
+            await asyncio.wait([self._writing])  # does not raise if the writer was cancelled
 
     async def _write_all(self) -> None:
         while self._waiting:
-            group = self._waiting[: self._max_group]
+            group = self._in_flight = self._waiting[: self._max_group]
             del self._waiting[: self._max_group]
             try:
                 outcomes = await _commit(group)
-            except Exception as exc:  # every waiter learns it: none of them may answer 202
-                log.warning("storing %d inbound activities failed: %s", len(group), exc)
-                for _, done in group:
-                    if not done.done():
-                        done.set_exception(exc)
+            except Exception as exc:  # every waiter learns it: none may answer 202
+                # str(exc): a record holding the exception would keep every waiter alive.
+                log.warning("storing %d inbound activities failed: %s", len(group), str(exc))
+                _fail(group, exc)
                 continue
+            finally:
+                self._in_flight = []
             for (_, done), stored in zip(group, outcomes, strict=True):
                 if not done.done():
                     done.set_result(stored)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        # Cancelled (even before it started) or crashed: nobody may be left waiting forever.
+        cause = asyncio.CancelledError() if task.cancelled() else task.exception()
+        if cause is not None:
+            _fail(self._in_flight + self._waiting, cause)
+            self._in_flight, self._waiting = [], []
+
+
+def _fail(group: list[tuple[InboundMessage, asyncio.Future[bool]]], cause: BaseException) -> None:
+    for _, done in group:
+        if not done.done():
+            # One exception per waiter: a shared one would collect every request's traceback.
+            failed = StoreFailed(f"the activity could not be stored: {cause!r}")
+            failed.__cause__ = cause
+            done.set_exception(failed)
+
+
+def _retrieve(done: asyncio.Future[bool]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 async def _commit(group: list[tuple[InboundMessage, asyncio.Future[bool]]]) -> list[bool]:

@@ -105,5 +105,15 @@ class TooManyRequests(NodeError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(NodeError):
+    """A temporary failure (the database): the client should try again later."""
+
+    status, code = 503, "unavailable"
+
+    def __init__(self, safe: str, *, retry_after: int) -> None:
+        super().__init__(safe, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class ConfigError(NodeError):
     """The configuration is invalid; raised at start-up with a message naming the field."""

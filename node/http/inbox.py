@@ -14,9 +14,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from federation.errors import ForbiddenActivity, MalformedActivity, UnverifiedSender
+from federation.errors import (
+    ForbiddenActivity,
+    MalformedActivity,
+    StoreFailed,
+    UnverifiedSender,
+)
 from federation.inbound import InboundRequest, accept, addressed_to_us
-from node.errors import BadRequest, Forbidden, NotFound, Unauthorized, UnsupportedMediaType
+from node.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from node.http.keys import (
     CLOCK,
     FEDERATION_POLICY,
@@ -70,6 +82,11 @@ async def inbox(request: web.Request) -> web.Response:
         raise Unauthorized(str(exc)) from None
     except ForbiddenActivity as exc:
         raise Forbidden(str(exc)) from None
+    except StoreFailed:
+        # Logged by the writer; the sender keeps the activity and retries: nothing is lost.
+        raise ServiceUnavailable(
+            "the activity could not be stored now; deliver it again later", retry_after=60
+        ) from None
     if not (outcome.duplicate or outcome.dropped):
         request.app[INBOUND_WORKER].wake()
     return web.Response(status=202)

@@ -11,7 +11,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from node.db import activated
-from node.errors import NodeError, NotAcceptable, TooManyRequests, Unauthorized
+from node.errors import (
+    NodeError,
+    NotAcceptable,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 from node.http.keys import DATABASE
 from node.logs import request_id_var
 
@@ -68,7 +74,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status == 500:
             log.exception("internal error")
         response = web.json_response(exc.to_json(), status=exc.status)
-        if isinstance(exc, TooManyRequests):
+        if isinstance(exc, TooManyRequests | ServiceUnavailable):
             response.headers["Retry-After"] = str(exc.retry_after)
         elif isinstance(exc, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="quartier"'  # RFC 6750 section 3

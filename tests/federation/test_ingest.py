@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
 from federation import ingest
+from federation.errors import StoreFailed
 from federation.ingest import InboxWriter
 from federation.models import InboundMessage
 from tests.conftest import FakeClock
@@ -80,7 +82,9 @@ async def test_a_failed_commit_fails_every_waiter_of_its_group_and_not_later_one
         writer.store(unstorable), writer.store(message(clock, 2)), return_exceptions=True
     )
     # Both were in the group: neither may be answered 202, since neither is stored.
-    assert all(isinstance(r, TypeError) for r in results)
+    assert all(isinstance(r, StoreFailed) for r in results)
+    assert all(isinstance(r.__cause__, TypeError) for r in results)
+    assert results[0] is not results[1]  # one exception each: no shared traceback
     assert await InboundMessage.all().count() == 0
     # The writer is not wedged: the next request is stored.
     assert await writer.store(message(clock, 3)) is True
@@ -98,3 +102,33 @@ async def test_a_sender_hanging_up_does_not_cancel_the_write(db, clock):
         await request
     await writer.close()
     assert await InboundMessage.exists(activity_id="https://a.example/activities/1")
+
+
+async def test_a_cancelled_writer_fails_its_waiters_instead_of_leaving_them_hanging(db, clock):
+    writer = InboxWriter()
+    waiters = [asyncio.ensure_future(writer.store(message(clock, n))) for n in range(3)]
+    await asyncio.sleep(0)  # the writing task exists now
+    assert writer._writing is not None
+    writer._writing.cancel()  # what a shutdown timeout does
+    results = await asyncio.wait_for(asyncio.gather(*waiters, return_exceptions=True), 5)
+    assert all(isinstance(r, StoreFailed) for r in results)
+
+
+async def test_a_failure_nobody_waits_for_any_more_is_not_reported_as_unretrieved(db, clock):
+    unretrieved: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: unretrieved.append(context))
+    try:
+        writer = InboxWriter()
+        request = asyncio.ensure_future(writer.store(message(clock, 1, body={"x": object()})))
+        await asyncio.sleep(0)
+        request.cancel()  # the sender hung up before the commit failed
+        await writer.close()
+        del request, writer
+        for _ in range(3):
+            gc.collect()
+            await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(previous)
+    assert unretrieved == []

@@ -622,3 +622,17 @@ async def test_a_fetched_message_is_the_note_as_delivered_with_its_edit(node, cl
     assert note["updated"] == update["object"]["updated"]
     # What a participant's server fetches is what we delivered.
     assert {k: v for k, v in note.items() if k != "@context"} == update["object"]
+
+
+async def test_a_delivery_the_database_cannot_store_gets_503_so_the_sender_retries(
+    node, clock, remote
+):
+    alice = remote.add("alice")
+    await register(node, await bootstrap_invite(node), "bob")
+    with activated(node.app[DATABASE]):
+        # A database that fails the write (as a full disk or a lost server would).
+        await node.app[DATABASE].db().execute_script("DROP TABLE inbound_message")
+    resp = await deliver(node, clock, alice, follow(alice))
+    error = await error_of(resp, 503, "unavailable")
+    assert error["message"] == "the activity could not be stored now; deliver it again later"
+    assert resp.headers["Retry-After"] == "60"
