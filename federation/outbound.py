@@ -145,9 +145,14 @@ class DeliveryWorker:
                 await self._deliver(row, results)
 
         try:
-            await asyncio.gather(*(one(row) for row in rows))
+            # return_exceptions: one failure (a flush) must not stop waiting for the others,
+            # or outcomes recorded after the final flush below would never be written.
+            failures = await asyncio.gather(*(one(row) for row in rows), return_exceptions=True)
         finally:
             await results.flush()  # even when cancelled: what was sent must be recorded
+        for failure in failures:
+            if isinstance(failure, BaseException):
+                log.error("a delivery failed unexpectedly", exc_info=failure)
         return len(rows)
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
@@ -165,12 +170,31 @@ class DeliveryWorker:
         async with in_transaction():
             # SKIP LOCKED: several workers on PostgreSQL each take different rows. SQLite
             # ignores it, and runs exactly one worker.
-            rows = await due.select_for_update(skip_locked=True)
+            rows = self._within_lease(await due.select_for_update(skip_locked=True))
             if rows:
                 await Delivery.filter(id__in=[r.id for r in rows]).update(
                     lease_until=now + self.policy.lease
                 )
         return rows
+
+    def _within_lease(self, rows: list[Delivery]) -> list[Delivery]:
+        """The rows a batch can surely finish before its lease ends.
+
+        A host gets ``per_host`` requests at a time, each up to the transport's timeout: a
+        batch holding hundreds of rows for one slow host could outlast the lease, and another
+        worker would take (and send) those rows again. So a host gets at most as many rows
+        as half the lease allows; the rest wait for the next batch (their locks are released).
+        """
+        timeout = timedelta(seconds=self._transport.settings.total_timeout)
+        rounds = max(1, int(self.policy.lease / (2 * timeout)))
+        cap = self.policy.per_host * rounds
+        taken: dict[str, int] = defaultdict(int)
+        kept = []
+        for row in rows:
+            if taken[row.host] < cap:
+                taken[row.host] += 1
+                kept.append(row)
+        return kept
 
     async def _deliver(self, row: Delivery, results: _Results) -> None:
         now = self._clock()

@@ -198,3 +198,19 @@ async def test_a_crashed_workers_rows_are_taken_up_after_the_lease(db, clock, in
     clock.advance(minutes=6)
     assert await other.run_once() == 1
     assert (await rows())[0].state == DeliveryState.DELIVERED
+
+
+async def test_a_batch_takes_no_more_rows_of_one_host_than_it_can_send_within_its_lease(
+    db, clock, inbox, transport
+):
+    # 20 s requests, a 5-minute lease: at most 7 rounds fit in half of it, 2 at a time.
+    policy = DeliveryPolicy(per_host=2, lease=timedelta(minutes=5))
+    assert transport.settings.total_timeout == 20
+    await publish(activity(), [f"{inbox.base}/u/{n}/inbox" for n in range(40)], SIGNER, clock.now)
+    other_host = f"http://localhost:{inbox.base.rsplit(':', 1)[1]}/inbox"
+    await publish(activity(2), [other_host], SIGNER, clock.now)
+    first = worker(transport, clock, policy=policy)
+    assert await first.run_once() == 2 * 7 + 1  # the other host is not held back
+    assert await first.run_once() == 14
+    assert await first.run_once() == 40 - 28
+    assert len(inbox.received) == 41
