@@ -9,7 +9,9 @@ worker runs, inside ``quartier serve``.
 
 Within a batch, each actor's activities are processed in the order they arrived (a Create
 before its Delete), and up to ``concurrency`` actors at a time: a handler waiting on a slow
-server holds up only the activities of the actor that sent it.
+server holds up only the activities of the actor that sent it. Across worker processes
+(PostgreSQL) the order holds too: a worker never claims rows of an actor whose rows another
+worker holds, and claims are serialised with an advisory lock.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from federation.dispatch import Dispatcher, InboundActivity, object_type_of
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_ERROR_LENGTH = 2000
 LEASE = timedelta(minutes=5)
+_CLAIM_LOCK = 0x71756172  # PostgreSQL advisory lock key for inbound claims ("quar")
 
 
 def storable_error(text: str) -> str:
@@ -122,7 +125,15 @@ class InboundWorker:
             .order_by("id")
             .limit(self.batch_size)
         )
-        async with in_transaction():
+        # An actor whose rows another worker holds is left to that worker, or its next row
+        # could be handled (say, the Delete) while the previous one (the Create) still is.
+        held = InboundMessage.filter(state=InboundState.PENDING, lease_until__gte=now)
+        due = due.exclude(actor__in=Subquery(held.values("actor")))
+        async with in_transaction() as connection:
+            if connection.capabilities.dialect == "postgres":
+                # Claims one at a time across worker processes, so two cannot both see an
+                # actor as free and split its rows (a claim is one short query).
+                await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [_CLAIM_LOCK])
             # SKIP LOCKED and a lease: several workers on PostgreSQL take different rows, and
             # the rows of a worker that died are taken up when its lease ends.
             rows = await due.select_for_update(skip_locked=True)

@@ -207,3 +207,47 @@ async def test_two_inbound_workers_on_postgresql_handle_every_activity_exactly_o
     assert second > 0
     assert len(handled) == 200
     assert set(handled.values()) == {1}
+
+
+async def test_two_inbound_workers_on_postgresql_keep_each_actors_order(database_url):
+    if not POSTGRES_ADMIN_URL:
+        pytest.skip("SQLite runs exactly one worker (no SKIP LOCKED); CI runs this on PostgreSQL")
+    await apply_migrations(database_url)
+    actors = [f"https://a.example/users/u{k}" for k in range(3)]
+    async with open_database(database_url) as ctx:
+        with activated(ctx):
+            at = now()
+            await InboundMessage.bulk_create(
+                InboundMessage(
+                    activity_id=f"https://a.example/activities/{n}",
+                    actor=actors[n % 3],
+                    activity_type="Create",
+                    body={"id": f"https://a.example/activities/{n}", "n": n},
+                    received_at=at,
+                    next_attempt_at=at,
+                )
+                for n in range(60)
+            )
+    seen: dict[str, list[int]] = {actor: [] for actor in actors}
+
+    async def on_create(activity: InboundActivity) -> None:
+        # Uneven handling times: a worker that took an actor's next rows while another still
+        # handled its previous ones would record them out of order.
+        await asyncio.sleep(0.004 if activity.body["n"] % 2 else 0.0)
+        seen[activity.actor].append(activity.body["n"])
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", on_create)
+    both_connected = asyncio.Barrier(2)
+
+    async def one_worker() -> None:
+        async with open_database(database_url) as ctx:
+            with activated(ctx):
+                worker = InboundWorker(dispatcher, now, batch_size=4)
+                await both_connected.wait()
+                while await worker.run_once():
+                    pass
+
+    await asyncio.gather(one_worker(), one_worker())
+    for k, actor in enumerate(actors):
+        assert seen[actor] == list(range(k, 60, 3))
