@@ -22,6 +22,7 @@ from node.app import create_app
 from node.config import load_settings
 from node.db import activated, apply_migrations
 from node.http.keys import DATABASE, DELIVERY_WORKER, INBOUND_WORKER
+from tests.api import bearer, bootstrap_invite, login, register
 from tests.conftest import FakeClock, scratch_database, write_config
 
 
@@ -109,3 +110,16 @@ async def settle(*peers: Peer, rounds: int = 20) -> None:
         if not busy:
             return
     raise AssertionError(f"nodes still busy after {rounds} rounds")
+
+
+async def member(peer: Peer, username: str) -> str:
+    """Register a member on ``peer`` (bootstrap invites make admins); their token."""
+    await register(peer.client, await bootstrap_invite(peer.client), username)
+    return await login(peer.client, username)
+
+
+async def get(peer: Peer, token: str, path: str) -> Any:
+    """GET ``path`` on ``peer`` as ``token``'s member: the JSON of a 200."""
+    resp = await peer.client.get(path, headers=bearer(token))
+    assert resp.status == 200, await resp.text()
+    return await resp.json()

@@ -7,15 +7,10 @@ import json
 from federation.models import Delivery
 from node.db import activated
 from node.http.keys import DATABASE
-from tests.api import bearer, bootstrap_invite, error_of, login, register
-from tests.integration.conftest import Peer, settle
+from tests.api import bearer, error_of
+from tests.integration.conftest import Peer, member, settle
 
 PATH = "/api/v1/conversations"
-
-
-async def member(peer: Peer, username: str) -> str:
-    await register(peer.client, await bootstrap_invite(peer.client), username)
-    return await login(peer.client, username)
 
 
 async def conversations(peer: Peer, token: str) -> list[dict]:

@@ -6,13 +6,8 @@ from federation.models import Delivery, DeliveryState, InboundMessage
 from federation.outbound import DeliveryPolicy, publish
 from node.db import activated
 from node.http.keys import DATABASE, DELIVERY_WORKER
-from tests.api import bearer, bootstrap_invite, login, register
-from tests.integration.conftest import Peer, settle
-
-
-async def member(peer: Peer, username: str) -> str:
-    await register(peer.client, await bootstrap_invite(peer.client), username)
-    return await login(peer.client, username)
+from tests.api import bearer
+from tests.integration.conftest import member, settle
 
 
 async def test_a_node_that_was_down_receives_what_was_queued_when_it_comes_back(peers, clock):

@@ -9,19 +9,8 @@ from federation.outbound import publish
 from node.db import activated
 from node.follows.models import Follow, FollowAlias, FollowState
 from node.http.keys import DATABASE
-from tests.api import bearer, bootstrap_invite, error_of, login, register
-from tests.integration.conftest import Peer, settle
-
-
-async def member(peer: Peer, username: str) -> str:
-    await register(peer.client, await bootstrap_invite(peer.client), username)
-    return await login(peer.client, username)
-
-
-async def get(peer: Peer, token: str, path: str) -> list[dict]:
-    resp = await peer.client.get(path, headers=bearer(token))
-    assert resp.status == 200, await resp.text()
-    return await resp.json()
+from tests.api import bearer, error_of
+from tests.integration.conftest import Peer, get, member, settle
 
 
 async def test_a_member_of_a_follows_a_member_of_b_who_approves_then_a_unfollows(peers):

@@ -8,25 +8,13 @@ from federation.models import Delivery, DeliveryState, InboundMessage
 from federation.outbound import publish
 from node.db import activated
 from node.http.keys import DATABASE
-from tests.api import bearer, bootstrap_invite, error_of, login, register
+from tests.api import bearer, error_of
 from tests.conftest import FakeClock
-from tests.integration.conftest import Peer, settle
+from tests.integration.conftest import Peer, get, member, settle
 
 PARTNERSHIPS = "/api/v1/admin/partnerships"
 BLOCKS = "/api/v1/admin/domain_blocks"
 ALLOWLIST = {"community": {"federation_mode": "allowlist"}}
-
-
-async def member(peer: Peer, username: str) -> str:
-    """A member (an admin: bootstrap invites make admins) and their token."""
-    await register(peer.client, await bootstrap_invite(peer.client), username)
-    return await login(peer.client, username)
-
-
-async def get(peer: Peer, token: str, path: str) -> list[dict]:
-    resp = await peer.client.get(path, headers=bearer(token))
-    assert resp.status == 200, await resp.text()
-    return await resp.json()
 
 
 async def follow(peer: Peer, token: str, target: str) -> None:

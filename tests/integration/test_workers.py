@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,10 @@ from node.db import activated, apply_migrations, open_database
 from tests.conftest import POSTGRES_ADMIN_URL
 
 QUARTIER = Path(sys.executable).parent / "quartier"
+# What several workers share only exists on PostgreSQL; CI runs the suite on both databases.
+postgres_only = pytest.mark.skipif(
+    not POSTGRES_ADMIN_URL, reason="SQLite runs exactly one worker (no SKIP LOCKED)"
+)
 BASE = "http://127.0.0.1:8080"
 
 
@@ -126,9 +131,8 @@ async def test_quartier_worker_delivers_beside_serve_or_refuses_sqlite(
     assert b"is processing inbound activities and deliveries" in out
 
 
+@postgres_only
 async def test_two_workers_on_postgresql_deliver_every_row_exactly_once(database_url, sink):
-    if not POSTGRES_ADMIN_URL:
-        pytest.skip("SQLite runs exactly one worker (no SKIP LOCKED); CI runs this on PostgreSQL")
     await apply_migrations(database_url)
     await queue(database_url, sink, 300)
     transport_settings = TransportSettings(
@@ -161,32 +165,29 @@ async def test_two_workers_on_postgresql_deliver_every_row_exactly_once(database
     assert await delivered(database_url) == 300
 
 
-async def test_two_inbound_workers_on_postgresql_handle_every_activity_exactly_once(
-    database_url,
-):
-    if not POSTGRES_ADMIN_URL:
-        pytest.skip("SQLite runs exactly one worker (no SKIP LOCKED); CI runs this on PostgreSQL")
-    await apply_migrations(database_url)
+async def store_inbound(database_url: str, count: int, actors: list[str]) -> None:
+    """``count`` pending Creates, from ``actors`` in turn; each body carries its number."""
     async with open_database(database_url) as ctx:
         with activated(ctx):
             at = now()
             await InboundMessage.bulk_create(
                 InboundMessage(
                     activity_id=f"https://a.example/activities/{n}",
-                    actor=f"https://a.example/users/u{n % 40}",
+                    actor=actors[n % len(actors)],
                     activity_type="Create",
-                    body={"id": f"https://a.example/activities/{n}"},
+                    body={"id": f"https://a.example/activities/{n}", "n": n},
                     received_at=at,
                     next_attempt_at=at,
                 )
-                for n in range(200)
+                for n in range(count)
             )
-    handled: Counter[str] = Counter()
 
-    async def on_create(activity: InboundActivity) -> None:
-        handled[activity.activity_id] += 1
-        await asyncio.sleep(0.001)
 
+async def two_inbound_workers(
+    database_url: str, on_create: Callable[[InboundActivity], Awaitable[None]], batch_size: int
+) -> tuple[int, int]:
+    """Two inbound workers, each with its own connection, racing over the rows; how many
+    rows each processed."""
     dispatcher = Dispatcher()
     dispatcher.register("Create", on_create)
     both_connected = asyncio.Barrier(2)
@@ -194,14 +195,30 @@ async def test_two_inbound_workers_on_postgresql_handle_every_activity_exactly_o
     async def one_worker() -> int:
         async with open_database(database_url) as ctx:
             with activated(ctx):
-                worker = InboundWorker(dispatcher, now, batch_size=20)
-                await both_connected.wait()
+                worker = InboundWorker(dispatcher, now, batch_size=batch_size)
+                await both_connected.wait()  # claim at the same moment: a real race
                 processed = 0
                 while count := await worker.run_once():
                     processed += count
                 return processed
 
     first, second = await asyncio.gather(one_worker(), one_worker())
+    return first, second
+
+
+@postgres_only
+async def test_two_inbound_workers_on_postgresql_handle_every_activity_exactly_once(
+    database_url,
+):
+    await apply_migrations(database_url)
+    await store_inbound(database_url, 200, [f"https://a.example/users/u{k}" for k in range(40)])
+    handled: Counter[str] = Counter()
+
+    async def on_create(activity: InboundActivity) -> None:
+        handled[activity.activity_id] += 1
+        await asyncio.sleep(0.001)
+
+    first, second = await two_inbound_workers(database_url, on_create, batch_size=20)
     assert first + second == 200
     assert first > 0
     assert second > 0
@@ -209,25 +226,11 @@ async def test_two_inbound_workers_on_postgresql_handle_every_activity_exactly_o
     assert set(handled.values()) == {1}
 
 
+@postgres_only
 async def test_two_inbound_workers_on_postgresql_keep_each_actors_order(database_url):
-    if not POSTGRES_ADMIN_URL:
-        pytest.skip("SQLite runs exactly one worker (no SKIP LOCKED); CI runs this on PostgreSQL")
     await apply_migrations(database_url)
     actors = [f"https://a.example/users/u{k}" for k in range(3)]
-    async with open_database(database_url) as ctx:
-        with activated(ctx):
-            at = now()
-            await InboundMessage.bulk_create(
-                InboundMessage(
-                    activity_id=f"https://a.example/activities/{n}",
-                    actor=actors[n % 3],
-                    activity_type="Create",
-                    body={"id": f"https://a.example/activities/{n}", "n": n},
-                    received_at=at,
-                    next_attempt_at=at,
-                )
-                for n in range(60)
-            )
+    await store_inbound(database_url, 60, actors)
     seen: dict[str, list[int]] = {actor: [] for actor in actors}
 
     async def on_create(activity: InboundActivity) -> None:
@@ -236,18 +239,6 @@ async def test_two_inbound_workers_on_postgresql_keep_each_actors_order(database
         await asyncio.sleep(0.004 if activity.body["n"] % 2 else 0.0)
         seen[activity.actor].append(activity.body["n"])
 
-    dispatcher = Dispatcher()
-    dispatcher.register("Create", on_create)
-    both_connected = asyncio.Barrier(2)
-
-    async def one_worker() -> None:
-        async with open_database(database_url) as ctx:
-            with activated(ctx):
-                worker = InboundWorker(dispatcher, now, batch_size=4)
-                await both_connected.wait()
-                while await worker.run_once():
-                    pass
-
-    await asyncio.gather(one_worker(), one_worker())
+    await two_inbound_workers(database_url, on_create, batch_size=4)
     for k, actor in enumerate(actors):
         assert seen[actor] == list(range(k, 60, 3))

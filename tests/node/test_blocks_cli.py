@@ -3,32 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from tests.node.test_cli import QUARTIER, TIMEOUT, Run, clean_environment, failed, ok
-
-
-@pytest.fixture
-def quartier(tmp_path: Path, database_url: str) -> Run:
-    """``quartier ARGS`` for a node at http://127.0.0.1:8080 on the test database."""
-    env = clean_environment(database_url)
-
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(QUARTIER), *args],
-            cwd=tmp_path,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-
-    return run
+from tests.node.cli_support import Run, failed, ok
 
 
 @pytest.mark.parametrize(

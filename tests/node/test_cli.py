@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import queue
-import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,56 +28,15 @@ from node.http.keys import DATABASE
 from node.members.models import Invite, Member, Role
 from tests.api import PASSWORD, login
 from tests.conftest import FakeClock, NodeFactory
-
-QUARTIER = Path(sys.executable).parent / "quartier"
-TIMEOUT = 60
-INVITE_CODE = re.compile(r"invite code: (\S+)")
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def clean_environment(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUARTIER_")}
-    env["QUARTIER_STORAGE_DATABASE_URL"] = database_url
-    env.update(extra)
-    return env
-
-
-@pytest.fixture
-def env(database_url: str) -> dict[str, str]:
-    return clean_environment(database_url)
-
-
-@pytest.fixture
-def quartier(tmp_path: Path, env: dict[str, str]) -> Run:
-    """Run ``quartier ARGS`` in tmp_path; returns the completed process (text output)."""
-
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(QUARTIER), *args],
-            cwd=tmp_path,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-
-    return run
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr
-    return result.stdout
-
-
-def failed(result: subprocess.CompletedProcess[str], status: int = 1) -> str:
-    """Assert a clean failure (status, no traceback) and return stderr."""
-    assert result.returncode == status, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr + result.stdout
-    return result.stderr
+from tests.node.cli_support import (
+    INVITE_CODE,
+    QUARTIER,
+    TIMEOUT,
+    Run,
+    clean_environment,
+    failed,
+    ok,
+)
 
 
 def create_alice(quartier: Run) -> None:

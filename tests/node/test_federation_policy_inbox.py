@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -20,28 +19,13 @@ from federation.models import InboundState, Partnership, PartnershipState
 from node.db import activated
 from node.http.keys import DATABASE, FEDERATION_POLICY, INBOUND_WORKER
 from tests.api import bearer, bootstrap_invite, error_of, login, register
-from tests.node.test_cli import QUARTIER
+from tests.node.cli_support import QUARTIER
 from tests.node.test_inbox import NODE, Remote, deliver, follow, start_remote, stored
-
-StartNode = Callable[[str], Awaitable[TestClient]]
 
 
 @pytest.fixture
 async def remote(aiohttp_server) -> Remote:
     return await start_remote(aiohttp_server)
-
-
-@pytest.fixture
-def node_in(make_settings, make_node) -> StartNode:
-    """A node in the given federation mode that may fetch from loopback."""
-
-    async def start(mode: str) -> TestClient:
-        settings = make_settings(
-            federation={"local_testing": "true"}, community={"federation_mode": mode}
-        )
-        return await make_node(settings)
-
-    return start
 
 
 def host_of(remote: Remote) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import web
@@ -22,8 +21,6 @@ from tests.api import bootstrap_invite, register
 
 NODE = "http://127.0.0.1:8080"
 INSTANCE_ACTOR = f"{NODE}/actor"
-
-StartNode = Callable[[str], Awaitable[TestClient]]
 
 
 class Sink:
@@ -54,17 +51,6 @@ async def sink(aiohttp_server) -> Sink:
     server = await aiohttp_server(app)
     sink.base = f"http://127.0.0.1:{server.port}"
     return sink
-
-
-@pytest.fixture
-def node_in(make_settings, make_node) -> StartNode:
-    async def start(mode: str) -> TestClient:
-        settings = make_settings(
-            federation={"local_testing": "true"}, community={"federation_mode": mode}
-        )
-        return await make_node(settings)
-
-    return start
 
 
 async def queue(

@@ -14,7 +14,7 @@ from federation.models import Delivery, Partnership, PartnershipState
 from node.db import activated
 from node.http.keys import DATABASE, FEDERATION_POLICY
 from tests.api import admin_token, bearer, error_of
-from tests.node.test_cli import QUARTIER
+from tests.node.cli_support import QUARTIER
 
 PATH = "/api/v1/admin/partnerships"
 
@@ -51,15 +51,8 @@ async def other(aiohttp_server) -> OtherNode:
     return await start_other(aiohttp_server)
 
 
-async def node_in(make_settings, make_node, mode: str):
-    settings = make_settings(
-        federation={"local_testing": "true"}, community={"federation_mode": mode}
-    )
-    return await make_node(settings)
-
-
-async def test_a_local_node_proposes_to_nobody(make_settings, make_node, other):
-    node = await node_in(make_settings, make_node, "local")
+async def test_a_local_node_proposes_to_nobody(node_in, other):
+    node = await node_in("local")
     admin = await admin_token(node)
     resp = await node.post(PATH, json={"node": other.host}, headers=bearer(admin))
     error = await error_of(resp, 409, "conflict")
@@ -68,8 +61,8 @@ async def test_a_local_node_proposes_to_nobody(make_settings, make_node, other):
 
 
 @pytest.mark.parametrize("mode", ["open", "allowlist"])
-async def test_a_blocked_node_is_not_even_contacted(make_settings, make_node, other, mode):
-    node = await node_in(make_settings, make_node, mode)
+async def test_a_blocked_node_is_not_even_contacted(node_in, other, mode):
+    node = await node_in(mode)
     admin = await admin_token(node)
     with activated(node.app[DATABASE]):
         await node.app[FEDERATION_POLICY].blocks.add(other.host)
@@ -84,10 +77,8 @@ async def test_a_blocked_node_is_not_even_contacted(make_settings, make_node, ot
     assert other.hits >= 1
 
 
-async def test_webfinger_naming_a_blocked_node_is_refused(
-    make_settings, make_node, other, aiohttp_server
-):
-    node = await node_in(make_settings, make_node, "open")
+async def test_webfinger_naming_a_blocked_node_is_refused(node_in, other, aiohttp_server):
+    node = await node_in("open")
     admin = await admin_token(node)
     blocked = await start_other(aiohttp_server)
     other.names = f"{blocked.base}/actor"
@@ -104,9 +95,9 @@ async def test_webfinger_naming_a_blocked_node_is_refused(
 
 
 async def test_a_request_from_a_node_blocked_since_cannot_be_accepted_but_can_be_refused(
-    make_settings, make_node, other, clock
+    node_in, other, clock
 ):
-    node = await node_in(make_settings, make_node, "open")
+    node = await node_in("open")
     admin = await admin_token(node)
     with activated(node.app[DATABASE]):
         row = await Partnership.create(
@@ -130,9 +121,9 @@ async def test_a_request_from_a_node_blocked_since_cannot_be_accepted_but_can_be
 
 
 async def test_the_cli_refuses_to_propose_from_a_local_node(
-    make_settings, make_node, other, database_url, tmp_path: Path
+    node_in, other, database_url, tmp_path: Path
 ):
-    await node_in(make_settings, make_node, "local")  # migrates the database
+    await node_in("local")  # migrates the database
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUARTIER_")}
     env |= {
         "QUARTIER_STORAGE_DATABASE_URL": database_url,
