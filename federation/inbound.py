@@ -17,6 +17,7 @@ activity signed by a blocked server is dropped once the signer is known.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +49,7 @@ from federation.models import URI_LENGTH, InboundMessage, RemoteActor
 from moderation.domains import authority_of
 
 MAX_DEPTH = 32
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 # host[:port] of a sender -> whether the community blocks it
 BlockCheck = Callable[[str], Awaitable[bool]]
 # (host[:port] of the actor, the activity) -> why the community turns it away, or None
@@ -178,9 +180,9 @@ def _parse(body: bytes) -> dict[str, Any]:
         raise MalformedActivity("the body is not valid JSON") from None
     if not isinstance(activity, dict):
         raise MalformedActivity("the body is not a JSON object")
-    if _depth(activity) > MAX_DEPTH:
+    if _too_deep(activity):
         raise MalformedActivity(f"the activity is nested deeper than {MAX_DEPTH} levels")
-    if not _storable(activity):
+    if _may_hold_unstorable(body) and not _storable(activity):
         # PostgreSQL's jsonb refuses NUL and lone surrogates: refuse them here, with a 400.
         raise MalformedActivity("the activity contains NUL characters or invalid unicode")
     return activity
@@ -205,18 +207,25 @@ def _storable(value: Any) -> bool:
     return True
 
 
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
+def _may_hold_unstorable(body: bytes) -> bool:
+    """Whether the parsed body could hold NUL or a lone surrogate (the inbox's hot path).
+
+    In UTF-8 JSON (no NUL byte: not UTF-16 or UTF-32) strings get those only from the escapes
+    ``\\u0000`` and ``\\uD800``-``\\uDFFF``; a raw control character or surrogate would have
+    failed parsing. Without such an escape the walk over every string is skipped.
+    """
+    return b"\x00" in body or _SUSPECT_ESCAPE.search(body) is not None
+
+
+def _too_deep(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > MAX_DEPTH:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
+        if level > MAX_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _shape(activity: dict[str, Any]) -> tuple[str, str, str]:

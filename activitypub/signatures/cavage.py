@@ -53,6 +53,7 @@ _DECIMAL_TIMESTAMP = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 _CAVAGE_PARAM = re.compile(
     r'[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s",]*))[ \t]*(?:,|\Z)'
 )
+_ESCAPED = re.compile(r"\\(.)")  # a quoted-pair inside a quoted string
 
 
 def _check_cavage_digest(fields: dict[str, list[str]], body: bytes | None) -> None:
@@ -206,7 +207,10 @@ def _parse_cavage_params(value: str) -> dict[str, str]:
             raise SignatureMalformed("the Signature header is not a list of name=value pairs")
         name = match.group(1).lower()
         quoted = match.group(2)
-        param = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else match.group(3)
+        if quoted is None:
+            param = match.group(3)
+        else:  # unescape only when there is something to unescape (almost never)
+            param = _ESCAPED.sub(r"\1", quoted) if "\\" in quoted else quoted
         if name in params:  # draft-cavage section 2.2: ambiguous, must not be processed
             raise SignatureMalformed(f"the Signature header repeats {name!r}")
         params[name] = param

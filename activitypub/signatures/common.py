@@ -149,7 +149,9 @@ def _field_value(fields: dict[str, list[str]], name: str) -> str | None:
         return None
     cleaned = []
     for value in values:
-        value = _OBS_FOLD.sub(" ", value).strip(" \t")
+        if "\r" in value or "\n" in value:  # obsolete line folding (rare): unfold first
+            value = _OBS_FOLD.sub(" ", value)
+        value = value.strip(" \t")
         # A line break left in a value could forge extra lines of the signature base.
         if "\r" in value or "\n" in value or "\0" in value:
             raise SignatureMalformed(f"header {name!r} contains a line break")

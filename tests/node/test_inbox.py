@@ -485,6 +485,22 @@ async def test_a_delivery_signed_for_another_server_cannot_be_replayed_here(node
             b'"actor": "https://a.example/u", "x": "\\ud800"}',
             "lone surrogate",
         ),
+        (
+            b'{"id": "https://a.example/1", "type": "Follow", '
+            b'"actor": "https://a.example/u", "x": {"\\uDC00": 1}}',
+            "lone surrogate, upper case, in a key",
+        ),
+        (
+            b'{"id": "https://a.example/1", "type": "Follow", '
+            b'"actor": "https://a.example/u", "x": [{"k\\u0000": 1}]}',
+            "NUL in a key",
+        ),
+        (
+            '{"id": "https://a.example/1", "type": "Follow", '
+            '"actor": "https://a.example/u", "x": "\\u0000"}'.encode("utf-16"),
+            "NUL in a UTF-16 body",
+        ),
+        (b'{"a":' + b"[" * 40 + b"1" + b"]" * 40 + b"}", "lists nested 40 deep"),
     ],
 )
 async def test_unstorable_or_unparseable_activities_get_400_not_500(node, clock, remote, body, why):
@@ -636,3 +652,16 @@ async def test_a_delivery_the_database_cannot_store_gets_503_so_the_sender_retri
     error = await error_of(resp, 503, "unavailable")
     assert error["message"] == "the activity could not be stored now; deliver it again later"
     assert resp.headers["Retry-After"] == "60"
+
+
+async def test_escaped_emoji_are_stored_as_what_they_encode(node, clock, remote):
+    # A surrogate *pair* escape is a valid character (Python's json.dumps writes emoji so).
+    alice = remote.add("alice")
+    await register(node, await bootstrap_invite(node), "bob")
+    activity = follow(alice) | {"summary": "ladder \U0001fa9c"}
+    raw = json.dumps(activity, ensure_ascii=True).encode()
+    assert b"\\ud83e\\ude9c" in raw
+    resp = await deliver(node, clock, alice, None, body=raw)
+    assert resp.status == 202, await resp.text()
+    [row] = await stored(node)
+    assert row.body["summary"] == "ladder \U0001fa9c"
