@@ -59,6 +59,8 @@ class InboundMessage(Model):
 
     class Meta:
         table = "inbound_message"
+        # the claim walks pending rows in id order; without it, a scan of the kept history
+        indexes = (("state", "id"),)
 
 
 class DeliveryState(StrEnum):

@@ -145,24 +145,31 @@ class InboundWorker:
         for row in rows:
             by_actor[row.actor].append(row)
         slots = asyncio.Semaphore(self.concurrency)
+        finished: list[InboundMessage] = []
 
         async def in_order(actor_rows: list[InboundMessage]) -> None:
             async with slots:
                 for row in actor_rows:
                     try:
-                        await self._process(row, now)
+                        if await self._process(row, now):
+                            finished.append(row)
                     except Exception:
                         # One row must not stop the others; it is retried when its lease ends.
                         log.exception("processing inbound %s failed", row.activity_id)
 
-        await asyncio.gather(*(in_order(actor_rows) for actor_rows in by_actor.values()))
+        try:
+            await asyncio.gather(*(in_order(actor_rows) for actor_rows in by_actor.values()))
+        finally:
+            await _record_finished(finished)
         return len(rows)
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
         """Loop until ``stop`` is set (see :func:`poll_loop`)."""
         await poll_loop(self.run_once, self._wake, stop, poll_interval, "inbound")
 
-    async def _process(self, row: InboundMessage, now: datetime) -> None:
+    async def _process(self, row: InboundMessage, now: datetime) -> bool:
+        """Handle one row; ``True`` when it is finished (done or ignored) and waits to be
+        recorded with the batch, ``False`` when its retry or failure was saved already."""
         activity = InboundActivity(
             activity_id=row.activity_id,
             actor=row.actor,
@@ -176,8 +183,7 @@ class InboundWorker:
         refused = await self._refuse(row.actor, row.body) if self._refuse is not None else None
         if refused is not None or not handlers:
             row.state, row.last_error = InboundState.IGNORED, refused or ""
-            await row.save(update_fields=["state", "last_error", "lease_until"])
-            return
+            return True
         try:
             for handler in handlers:
                 await handler(activity)
@@ -192,6 +198,25 @@ class InboundWorker:
                 log.info("will retry %s: %s", row.activity_id, row.last_error)
             fields = ["attempts", "last_error", "state", "next_attempt_at", "lease_until"]
             await row.save(update_fields=fields)
-            return
+            return False
         row.state = InboundState.DONE
-        await row.save(update_fields=["state", "lease_until"])
+        return True
+
+
+async def _record_finished(rows: list[InboundMessage]) -> None:
+    """Mark a batch's finished rows in one transaction, one statement per outcome.
+
+    A committed UPDATE per activity was the inbound path's largest database cost. If the
+    process dies first, the rows are handled again when their lease ends: handlers are
+    idempotent, so nothing changes twice.
+    """
+    outcomes: dict[tuple[InboundState, str], list[int]] = defaultdict(list)
+    for row in rows:
+        outcomes[row.state, row.last_error].append(row.id)
+    if not outcomes:
+        return
+    async with in_transaction():
+        for (state, error), ids in outcomes.items():
+            await InboundMessage.filter(id__in=ids).update(
+                state=state, last_error=error, lease_until=None
+            )
