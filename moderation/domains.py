@@ -9,6 +9,7 @@ port is given. Hosts are stored lower-case in their ASCII (IDNA) form, so ``Mün
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterator, Set
@@ -48,6 +49,9 @@ def normalise_domain(text: str) -> str:
     return normalised
 
 
+# Cached: the inbox and the workers ask for the same few actors and hosts on every request,
+# and parsing (IP literals through ipaddress) cost more than the RSA verify of the request.
+@functools.lru_cache(maxsize=4096)
 def authority_of(url: str) -> str:
     """The host (and port, when the URL has one) of a URL, as blocks and partnerships match it.
 
@@ -71,18 +75,25 @@ def candidates(authority: str) -> Iterator[str]:
     """Every block that would cover ``authority``: its host and each parent domain, each with
     and without the port. A set lookup per candidate keeps the check independent of how many
     blocks there are."""
+    return iter(_candidates(authority))
+
+
+@functools.lru_cache(maxsize=4096)
+def _candidates(authority: str) -> tuple[str, ...]:
     host, port = _split_lenient(authority)
     if not host:
-        return
+        return ()
     if _is_ip_literal(host):
         names = [host]
     else:
         labels = host.split(".")
         names = [".".join(labels[i:]) for i in range(len(labels))]
+    found: list[str] = []
     for name in names:
-        yield name
+        found.append(name)
         if port is not None:
-            yield f"{name}:{port}"
+            found.append(f"{name}:{port}")
+    return tuple(found)
 
 
 def blocked_by(blocks: Set[str], authority: str) -> str | None:
