@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import platform
 import re
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -465,3 +466,23 @@ def check_clean(result: LoadResult) -> None:
             f"{result.target}: {result.non_2xx} non-2xx responses and {result.errors} socket "
             "errors during the load run"
         )
+
+
+def run_and_report(
+    name: str,
+    measure: Callable[[], dict[str, Any]],
+    results_path: Path,
+    summary: Callable[[dict[str, Any]], str],
+) -> int:
+    """Run ``measure`` (SIGTERM stops it cleanly), save its results as JSON, print the summary;
+    returns the exit status (1, with the reason, when the benchmark could not run)."""
+    try:
+        with sigterm_as_exit():
+            results = measure()
+    except BenchError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 1
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(summary(results))
+    return 0

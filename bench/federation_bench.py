@@ -67,8 +67,8 @@ from bench_support import (
     openssl_version,
     proc_cpu_seconds,
     row,
+    run_and_report,
     say,
-    sigterm_as_exit,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -1009,16 +1009,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("federation_bench: counts must be positive", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        with sigterm_as_exit():
-            results = run_benchmark(args)
-    except BenchError as exc:
-        print(f"federation_bench: {exc}", file=sys.stderr)
-        return 1
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(summary(results))
-    return 0
+    return run_and_report("federation_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
 
 
 if __name__ == "__main__":

@@ -107,8 +107,8 @@ from bench_support import (
     parse_wrk,
     proc_cpu_seconds,
     row,
+    run_and_report,
     say,
-    sigterm_as_exit,
     wait_ready,
     wrk_version,
 )
@@ -1169,16 +1169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not shutil.which("wrk"):
         print("inbox_bench: needs wrk (apt-get install -y wrk)", file=sys.stderr)
         return 1
-    try:
-        with sigterm_as_exit():
-            results = run_benchmark(args)
-    except BenchError as exc:
-        print(f"inbox_bench: {exc}", file=sys.stderr)
-        return 1
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(summary(results))
-    return 0
+    return run_and_report("inbox_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
 
 
 if __name__ == "__main__":

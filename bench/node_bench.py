@@ -59,8 +59,8 @@ from bench_support import (
     memory_mb,
     parse_wrk,
     row,
+    run_and_report,
     say,
-    sigterm_as_exit,
     wait_ready,
     wrk_version,
 )
@@ -491,16 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.generator == "auto" and not shutil.which("wrk"):
         say("wrk not found (apt-get install -y wrk); using the aiohttp client generator")
-    try:
-        with sigterm_as_exit():
-            results = run_benchmark(args)
-    except BenchError as exc:
-        print(f"node_bench: {exc}", file=sys.stderr)
-        return 1
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(summary(results))
-    return 0
+    return run_and_report("node_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
 
 
 if __name__ == "__main__":
