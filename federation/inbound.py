@@ -49,7 +49,10 @@ from federation.models import URI_LENGTH, InboundMessage, RemoteActor
 from moderation.domains import authority_of
 
 MAX_DEPTH = 32
-_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+# What can decode to NUL or a lone surrogate: the escapes \u0000 and \uD800-\uDFFF, and the
+# bytes of a UTF-8-encoded surrogate (ED A0-BF ..), which json.loads lets through
+# ("surrogatepass") although they are not valid UTF-8.
+_SUSPECT = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]")
 # host[:port] of a sender -> whether the community blocks it
 BlockCheck = Callable[[str], Awaitable[bool]]
 # (host[:port] of the actor, the activity) -> why the community turns it away, or None
@@ -211,10 +214,11 @@ def _may_hold_unstorable(body: bytes) -> bool:
     """Whether the parsed body could hold NUL or a lone surrogate (the inbox's hot path).
 
     In UTF-8 JSON (no NUL byte: not UTF-16 or UTF-32) strings get those only from the escapes
-    ``\\u0000`` and ``\\uD800``-``\\uDFFF``; a raw control character or surrogate would have
-    failed parsing. Without such an escape the walk over every string is skipped.
+    ``\\u0000`` and ``\\uD800``-``\\uDFFF`` or from surrogates encoded as UTF-8 bytes (a raw
+    control character fails parsing). Without any of them the walk over every string is
+    skipped.
     """
-    return b"\x00" in body or _SUSPECT_ESCAPE.search(body) is not None
+    return b"\x00" in body or _SUSPECT.search(body) is not None
 
 
 def _too_deep(value: Any) -> bool:

@@ -59,17 +59,26 @@ class InboxWriter:
             group = self._in_flight = self._waiting[: self._max_group]
             del self._waiting[: self._max_group]
             try:
-                outcomes = await _commit(group)
-            except Exception as exc:  # every waiter learns it: none may answer 202
-                # str(exc): a record holding the exception would keep every waiter alive.
-                log.warning("storing %d inbound activities failed: %s", len(group), str(exc))
-                _fail(group, exc)
-                continue
+                await self._write(group)
             finally:
                 self._in_flight = []
-            for (_, done), stored in zip(group, outcomes, strict=True):
-                if not done.done():
-                    done.set_result(stored)
+
+    async def _write(self, group: list[tuple[InboundMessage, asyncio.Future[bool]]]) -> None:
+        try:
+            outcomes = await _commit(group)
+        except Exception as exc:
+            # str(exc): a record holding the exception would keep every waiter alive.
+            log.warning("storing %d inbound activities failed: %s", len(group), str(exc))
+            if len(group) == 1:
+                _fail(group, exc)  # its waiter learns it: it may not answer 202
+                return
+            # One row the database refuses must not fail its neighbours: each on its own.
+            for item in group:
+                await self._write([item])
+            return
+        for (_, done), stored in zip(group, outcomes, strict=True):
+            if not done.done():
+                done.set_result(stored)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         # Cancelled (even before it started) or crashed: nobody may be left waiting forever.

@@ -501,6 +501,11 @@ async def test_a_delivery_signed_for_another_server_cannot_be_replayed_here(node
             "NUL in a UTF-16 body",
         ),
         (b'{"a":' + b"[" * 40 + b"1" + b"]" * 40 + b"}", "lists nested 40 deep"),
+        (
+            b'{"id": "https://a.example/1", "type": "Follow", '
+            b'"actor": "https://a.example/u", "x": "\xed\xa0\x80"}',
+            "a surrogate encoded as UTF-8 bytes (json.loads lets it through)",
+        ),
     ],
 )
 async def test_unstorable_or_unparseable_activities_get_400_not_500(node, clock, remote, body, why):
