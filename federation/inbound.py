@@ -17,6 +17,7 @@ activity signed by a blocked server is dropped once the signer is known.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -178,7 +179,9 @@ def _is_farewell_of_unknown_actor(
 
 def _parse(body: bytes) -> dict[str, Any]:
     try:
-        activity = json.loads(body)
+        # NaN, Infinity and numbers too large for a float are not JSON (RFC 8259), though
+        # Python's parser takes them; PostgreSQL's jsonb would refuse the row later.
+        activity = json.loads(body, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError):
         raise MalformedActivity("the body is not valid JSON") from None
     if not isinstance(activity, dict):
@@ -208,6 +211,17 @@ def _storable(value: Any) -> bool:
             except UnicodeEncodeError:
                 return False
     return True
+
+
+def _not_json(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 def _may_hold_unstorable(body: bytes) -> bool:

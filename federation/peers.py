@@ -110,7 +110,7 @@ class Partnerships:
         peer = await self.discover(node)
         if peer == self._me:
             raise PartnershipError("a node cannot partner with itself")
-        await self._may_partner(urlsplit(peer).netloc)  # WebFinger may name another host
+        await self._may_partner(authority_of(peer))  # WebFinger may name another host
         existing = await Partnership.get_or_none(peer_actor=peer)
         if existing is not None and existing.state in (
             PartnershipState.PROPOSED,

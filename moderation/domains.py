@@ -62,7 +62,7 @@ def authority_of(url: str) -> str:
         host, port = parts.hostname or "", parts.port
     except ValueError:
         return ""
-    host = f"[{host}]" if ":" in host else _wire_host(host)  # urlsplit drops v6 brackets
+    host = _bracketed_v6(host) if ":" in host else _wire_host(host)  # urlsplit drops brackets
     return host if port is None else f"{host}:{port}"
 
 
@@ -161,14 +161,25 @@ def _split_lenient(authority: str) -> tuple[str, int | None]:
     authority = authority.strip().lower()
     if authority.startswith("["):
         host, _, rest = authority.partition("]")
-        host += "]"
+        return _bracketed_v6(host[1:]), _lenient_port(rest)
     elif authority.count(":") > 1:
-        return f"[{authority}]", None
+        return _bracketed_v6(authority), None
     else:
         host, _, rest = authority.partition(":")
         rest = f":{rest}" if rest else ""
-    port = int(rest[1:]) if rest[1:].isdigit() and rest[1:].isascii() else None
-    return _wire_host(host), port
+    return _wire_host(host), _lenient_port(rest)
+
+
+def _lenient_port(rest: str) -> int | None:
+    return int(rest[1:]) if rest[1:].isdigit() and rest[1:].isascii() else None
+
+
+def _bracketed_v6(host: str) -> str:
+    """``[v6]`` compressed, as blocks store it (``2001:0db8::01`` is ``2001:db8::1``)."""
+    try:
+        return f"[{ipaddress.IPv6Address(host).compressed}]"
+    except ValueError:
+        return f"[{host.lower()}]"
 
 
 def _wire_host(host: str) -> str:

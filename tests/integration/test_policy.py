@@ -111,7 +111,8 @@ async def test_an_allowlist_node_federates_only_once_the_partnership_is_active_a
         await queue_partner_scoped(a, b, clock),
         await queue_partner_scoped(b, a, clock),
     )
-    resp = await a.client.delete(f"{PARTNERSHIPS}/{request['id']}", headers=bearer(ada))
+    [at_a] = await get(a, ada, PARTNERSHIPS)  # A's own row (its id need not be B's)
+    resp = await a.client.delete(f"{PARTNERSHIPS}/{at_a['id']}", headers=bearer(ada))
     assert resp.status == 200, await resp.text()
     await settle(a, b)
     assert await states(a, ada) == await states(b, bob) == ["ended"]

@@ -82,6 +82,8 @@ def test_what_is_not_a_bare_host_is_refused_with_the_reason(typed: str, says: st
         ("127.0.0.1", "127.0.0.1:8081", True),
         ("0.0.1", "127.0.0.1", False),  # addresses are not domains: no suffix match
         ("[2001:db8::1]", "[2001:db8::1]:443", True),
+        ("[2001:db8::1]", "[2001:0DB8:0::1]", True),  # another spelling of the same address
+        ("[2001:db8::1]", "2001:0db8::0001", True),
         ("example.com", "EXAMPLE.com.", True),
         ("xn--mnchen-3ya.de", "sub.münchen.de", True),
     ],
@@ -105,6 +107,7 @@ def test_blocked_by_names_the_covering_block() -> None:
         ("https://A.Example.COM:8443/users/bob", "a.example.com:8443"),
         ("http://127.0.0.1:8081/actor", "127.0.0.1:8081"),
         ("https://[2001:db8::1]:8443/actor", "[2001:db8::1]:8443"),
+        ("https://[2001:0db8:0::1]/actor", "[2001:db8::1]"),
         ("https://münchen.de/actor", "xn--mnchen-3ya.de"),
         ("https://bob:secret@example.com/actor", "example.com"),
         ("https://example.com:99999/actor", ""),  # malformed port: matches nothing

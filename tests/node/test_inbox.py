@@ -506,6 +506,14 @@ async def test_a_delivery_signed_for_another_server_cannot_be_replayed_here(node
             b'"actor": "https://a.example/u", "x": "\xed\xa0\x80"}',
             "a surrogate encoded as UTF-8 bytes (json.loads lets it through)",
         ),
+        *(
+            (
+                b'{"id": "https://a.example/1", "type": "Follow", '
+                b'"actor": "https://a.example/u", "x": ' + number + b"}",
+                f"{number.decode()}: not JSON, though Python's parser takes it",
+            )
+            for number in (b"NaN", b"Infinity", b"-Infinity", b"1e400")
+        ),
     ],
 )
 async def test_unstorable_or_unparseable_activities_get_400_not_500(node, clock, remote, body, why):
