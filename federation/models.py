@@ -59,8 +59,9 @@ class InboundMessage(Model):
 
     class Meta:
         table = "inbound_message"
-        # the claim walks pending rows in id order; without it, a scan of the kept history
-        indexes = (("state", "id"),)
+        # the claim walks pending rows in id order; without it, a scan of the kept history.
+        # (state, lease_until): the actors other workers hold, asked at every claim
+        indexes = (("state", "id"), ("state", "lease_until"))
 
 
 class DeliveryState(StrEnum):

@@ -180,17 +180,21 @@ class DeliveryWorker:
     def _within_lease(self, rows: list[Delivery]) -> list[Delivery]:
         """The rows a batch can surely finish before its lease ends.
 
-        A host gets ``per_host`` requests at a time, each up to the transport's timeout: a
-        batch holding hundreds of rows for one slow host could outlast the lease, and another
-        worker would take (and send) those rows again. So a host gets at most as many rows
-        as half the lease allows; the rest wait for the next batch (their locks are released).
+        A host gets ``per_host`` requests at a time and the batch ``concurrency``, each up to
+        the transport's timeout: a batch holding hundreds of rows for one slow host could
+        outlast the lease, and another worker would take (and send) those rows again. So a
+        host, and the batch, get at most as many rows as half the lease allows; the rest wait
+        for the next batch (their locks are released).
         """
         timeout = timedelta(seconds=self._transport.settings.total_timeout)
         rounds = max(1, int(self.policy.lease / (2 * timeout)))
         cap = self.policy.per_host * rounds
+        total = self.policy.concurrency * rounds  # the overall limit makes rounds too
         taken: dict[str, int] = defaultdict(int)
-        kept = []
+        kept: list[Delivery] = []
         for row in rows:
+            if len(kept) == total:
+                break
             if taken[row.host] < cap:
                 taken[row.host] += 1
                 kept.append(row)

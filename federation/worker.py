@@ -99,6 +99,8 @@ class InboundWorker:
         batch_size: int = 100,
         concurrency: int = 8,
         refuse: Callable[[str, dict[str, Any]], Awaitable[str | None]] | None = None,
+        handler_timeout: timedelta = timedelta(minutes=2),
+        renew_every: float = LEASE.total_seconds() / 3,
         rng: random.Random | None = None,
     ) -> None:
         self._dispatcher = dispatcher
@@ -109,6 +111,11 @@ class InboundWorker:
         # Given the sender and the activity, a reason to set it aside unprocessed (a block
         # added after it was accepted), or None.
         self._refuse = refuse
+        # A handler stuck longer than this counts as failed (and is retried later).
+        self.handler_timeout = handler_timeout
+        # Seconds between lease renewals while a batch runs: a long batch keeps its rows, so
+        # no other worker takes them (and an actor's next rows) while they are in progress.
+        self._renew_every = renew_every
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
 
@@ -146,6 +153,7 @@ class InboundWorker:
             by_actor[row.actor].append(row)
         slots = asyncio.Semaphore(self.concurrency)
         finished: list[InboundMessage] = []
+        leased = {row.id for row in rows}  # held by this batch until recorded
 
         async def in_order(actor_rows: list[InboundMessage]) -> None:
             async with slots:
@@ -153,15 +161,30 @@ class InboundWorker:
                     try:
                         if await self._process(row, now):
                             finished.append(row)
+                        else:
+                            leased.discard(row.id)  # its retry (and lease) is saved already
                     except Exception:
                         # One row must not stop the others; it is retried when its lease ends.
                         log.exception("processing inbound %s failed", row.activity_id)
 
+        renewing = asyncio.create_task(self._keep_leased(leased))
         try:
             await asyncio.gather(*(in_order(actor_rows) for actor_rows in by_actor.values()))
         finally:
+            renewing.cancel()
+            await asyncio.wait([renewing])
             await _record_finished(finished)
         return len(rows)
+
+    async def _keep_leased(self, held: set[int]) -> None:
+        while True:
+            await asyncio.sleep(self._renew_every)
+            try:
+                await InboundMessage.filter(id__in=list(held), state=InboundState.PENDING).update(
+                    lease_until=self._clock() + LEASE
+                )
+            except Exception:  # the next renewal may succeed; the lease still runs meanwhile
+                log.exception("renewing the lease of %d inbound rows failed", len(held))
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
         """Loop until ``stop`` is set (see :func:`poll_loop`)."""
@@ -185,8 +208,9 @@ class InboundWorker:
             row.state, row.last_error = InboundState.IGNORED, refused or ""
             return True
         try:
-            for handler in handlers:
-                await handler(activity)
+            async with asyncio.timeout(self.handler_timeout.total_seconds()):
+                for handler in handlers:
+                    await handler(activity)
         except Exception as exc:
             row.attempts += 1
             row.last_error = storable_error(f"{type(exc).__name__}: {exc}")

@@ -214,3 +214,18 @@ async def test_a_batch_takes_no_more_rows_of_one_host_than_it_can_send_within_it
     assert await first.run_once() == 14
     assert await first.run_once() == 40 - 28
     assert len(inbox.received) == 41
+
+
+async def test_a_batch_takes_no_more_rows_than_its_overall_limit_can_send_within_its_lease(
+    db, clock, inbox, transport
+):
+    # 20 s requests, a 5-minute lease (7 rounds in half of it), 3 requests at a time overall.
+    policy = DeliveryPolicy(per_host=4, concurrency=3, lease=timedelta(minutes=5))
+    hosts = [f"http://{host}:{inbox.base.rsplit(':', 1)[1]}" for host in ("127.0.0.1", "localhost")]
+    await publish(
+        activity(), [f"{h}/u/{n}/inbox" for h in hosts for n in range(20)], SIGNER, clock.now
+    )
+    first = worker(transport, clock, policy=policy)
+    assert await first.run_once() == 3 * 7
+    assert await first.run_once() == 40 - 21
+    assert len(inbox.received) == 40

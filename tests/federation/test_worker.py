@@ -272,3 +272,45 @@ async def test_no_more_than_the_configured_number_of_actors_run_at_once(db, cloc
         await store(clock, n, "Create", actor=f"https://h{n}.example/u")
     assert await worker.run_once() == 12
     assert peak == 3
+
+
+async def test_a_long_batch_keeps_its_rows_from_other_workers(db, clock):
+    release, stuck = asyncio.Event(), asyncio.Event()
+    calls: list[str] = []
+
+    async def on_create(activity: InboundActivity) -> None:
+        calls.append(activity.activity_id)
+        if activity.activity_id.endswith("/3"):
+            stuck.set()
+            await release.wait()  # a handler waiting long on some server
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", on_create)
+    for n in range(1, 4):
+        await store(clock, n, "Create")
+    first = InboundWorker(dispatcher, clock, renew_every=0.01)
+    batch = asyncio.ensure_future(first.run_once())
+    await stuck.wait()
+    clock.advance(minutes=6)  # past the claim's lease
+    await asyncio.sleep(0.05)  # a renewal or two, at the clock's new time
+    other = InboundWorker(dispatcher, clock)
+    assert await other.run_once() == 0  # renewed: nothing for another worker to take
+    release.set()
+    assert await batch == 3
+    assert calls == [f"https://a.example/{n}" for n in range(1, 4)]  # each handled once
+    assert await InboundMessage.filter(state=InboundState.DONE).count() == 3
+
+
+async def test_a_handler_stuck_past_its_timeout_counts_as_failed_and_is_retried(db, clock):
+    async def on_create(activity: InboundActivity) -> None:
+        await asyncio.Event().wait()  # never returns
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", on_create)
+    row = await store(clock, 1, "Create")
+    worker = InboundWorker(dispatcher, clock, handler_timeout=timedelta(seconds=0.05))
+    assert await worker.run_once() == 1
+    stuck = await state_of(row)
+    assert (stuck.state, stuck.attempts) == (InboundState.PENDING, 1)
+    assert stuck.last_error.startswith("TimeoutError")
+    assert stuck.next_attempt_at > clock.now
