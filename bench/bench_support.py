@@ -486,3 +486,20 @@ def run_and_report(
     results_path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(summary(results))
     return 0
+
+
+def report_header(title: str, results: dict[str, Any], shares: dict[str, float]) -> list[str]:
+    """The first lines of a benchmark's report: the machine, its load, the software."""
+    m, load = results["machine"], results["load_average_1min"]
+    return [
+        "",
+        title,
+        f"  machine : {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"Linux {m['kernel']}; {m['pinning']}",
+        f"  load avg: {load['before']:.2f} before, {load['after']:.2f} after (1 min); over the "
+        f"run, all cores: {shares['busy']:.0%} busy, {shares['iowait']:.0%} iowait, "
+        f"{shares['steal']:.0%} steal",
+        f"  software: Python {m['python']}, aiohttp {m['aiohttp']}, tortoise-orm "
+        f"{m['tortoise_orm']}, aiosqlite {m['aiosqlite']}, cryptography {m['cryptography']} "
+        f"({m['openssl']})",
+    ]

@@ -66,6 +66,7 @@ from bench_support import (
     load_average,
     openssl_version,
     proc_cpu_seconds,
+    report_header,
     row,
     run_and_report,
     say,
@@ -867,7 +868,7 @@ def _drain_dict(drain: Drain) -> dict[str, Any]:
 
 def summary(results: dict[str, Any]) -> str:
     """The human-readable report: machine, goals with PASS/MISS, details."""
-    m, s, f, b = (results[k] for k in ("machine", "signing", "fanout", "backlog"))
+    s, f, b = (results[k] for k in ("signing", "fanout", "backlog"))
     goals = results["goals"]
     shares = results["machine_cpu_shares"]
     verdict = {True: "PASS", False: "MISS"}
@@ -908,16 +909,7 @@ def summary(results: dict[str, Any]) -> str:
         ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [
-        "",
-        "Quartier federation benchmark",
-        f"  machine : {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
-        f"Linux {m['kernel']}; {m['pinning']}",
-        f"  load avg: {results['load_average_1min']['before']:.2f} before, "
-        f"{results['load_average_1min']['after']:.2f} after (1 min); over the run, all cores: "
-        f"{shares['busy']:.0%} busy, {shares['iowait']:.0%} iowait, {shares['steal']:.0%} steal",
-        f"  software: Python {m['python']}, aiohttp {m['aiohttp']}, tortoise-orm "
-        f"{m['tortoise_orm']}, aiosqlite {m['aiosqlite']}, cryptography {m['cryptography']} "
-        f"({m['openssl']})",
+        *report_header("Quartier federation benchmark", results, shares),
         f"  code    : quartier {results['code']['quartier']} at {results['code']['git_head']}",
         f"  command : {results['command']}",
         "",

@@ -106,6 +106,7 @@ from bench_support import (
     openssl_version,
     parse_wrk,
     proc_cpu_seconds,
+    report_header,
     row,
     run_and_report,
     say,
@@ -1056,16 +1057,7 @@ def summary(results: dict[str, Any]) -> str:
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [
-        "",
-        "Quartier inbox benchmark (durable signed ingestion)",
-        f"  machine : {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, "
-        f"Linux {m['kernel']}; {m['pinning']}",
-        f"  load avg: {results['load_average_1min']['before']:.2f} before, "
-        f"{results['load_average_1min']['after']:.2f} after (1 min); over the run, all cores: "
-        f"{shares['busy']:.0%} busy, {shares['iowait']:.0%} iowait, {shares['steal']:.0%} steal",
-        f"  software: Python {m['python']}, aiohttp {m['aiohttp']}, tortoise-orm "
-        f"{m['tortoise_orm']}, aiosqlite {m['aiosqlite']}, cryptography {m['cryptography']} "
-        f"({m['openssl']})",
+        *report_header("Quartier inbox benchmark (durable signed ingestion)", results, shares),
         f"  load    : {m['load_generator']}; {s['duration_s']:g} s per run, {s['rounds']} "
         f"interleaved rounds (bare, node), {s['senders']} senders",
         f"  code    : {describe_code(results['code'])}",
