@@ -71,6 +71,9 @@ async def poll_loop(
     """Run ``cycle`` until ``stop``: again at once while it finds work, else after
     ``poll_interval`` or as soon as ``wake`` is set. A failing cycle is logged, never fatal."""
     while not stop.is_set():
+        # Cleared before the cycle, not after: work announced while a cycle runs (which may
+        # not see it) must make the loop go round again, not wait for the next poll.
+        wake.clear()
         try:
             handled = await cycle()
         except Exception:
@@ -78,7 +81,6 @@ async def poll_loop(
             handled = 0
         if handled:
             continue
-        wake.clear()
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
         try:
             await asyncio.wait(waiters, timeout=poll_interval, return_when="FIRST_COMPLETED")

@@ -10,7 +10,7 @@ import pytest
 
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.models import InboundMessage, InboundState
-from federation.worker import InboundWorker, RetryPolicy
+from federation.worker import InboundWorker, RetryPolicy, poll_loop
 from tests.conftest import FakeClock
 
 
@@ -314,3 +314,23 @@ async def test_a_handler_stuck_past_its_timeout_counts_as_failed_and_is_retried(
     assert (stuck.state, stuck.attempts) == (InboundState.PENDING, 1)
     assert stuck.last_error.startswith("TimeoutError")
     assert stuck.next_attempt_at > clock.now
+
+
+async def test_work_announced_while_a_cycle_runs_is_not_left_for_the_next_poll():
+    cycles = 0
+    second_cycle = asyncio.Event()
+    wake, stop = asyncio.Event(), asyncio.Event()
+
+    async def cycle() -> int:
+        nonlocal cycles
+        cycles += 1
+        if cycles == 1:
+            wake.set()  # new work arrives while this (empty) cycle is running
+        else:
+            second_cycle.set()
+        return 0
+
+    task = asyncio.create_task(poll_loop(cycle, wake, stop, 3600, "test"))
+    await asyncio.wait_for(second_cycle.wait(), timeout=5)  # not after the 3600 s poll
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
