@@ -35,6 +35,16 @@ class BenchError(RuntimeError):
     """The benchmark could not run, or what it measured is not what it claims to measure."""
 
 
+def table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """The goals table of a report: the header row, a rule, the other rows, aligned."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        row(rows[0], widths),
+        row(["-" * w for w in widths], widths),
+        *(row(r, widths) for r in rows[1:]),
+    ]
+
+
 def row(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
 

@@ -67,9 +67,9 @@ from bench_support import (
     openssl_version,
     proc_cpu_seconds,
     report_header,
-    row,
     run_and_report,
     say,
+    table,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -907,15 +907,12 @@ def summary(results: dict[str, Any]) -> str:
                 verdict[goals["backlog_rss"]["pass"]],
             ),
         ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [
         *report_header("Quartier federation benchmark", results, shares),
         f"  code    : quartier {results['code']['quartier']} at {results['code']['git_head']}",
         f"  command : {results['command']}",
         "",
-        row(rows[0], widths),
-        row(["-" * w for w in widths], widths),
-        *(row(r, widths) for r in rows[1:]),
+        *table(rows),
         "",
         "details",
         f"  signing: {s['before']['per_s']:,.0f} before, {s['after']['per_s']:,.0f} after the "

@@ -107,9 +107,9 @@ from bench_support import (
     parse_wrk,
     proc_cpu_seconds,
     report_header,
-    row,
     run_and_report,
     say,
+    table,
     wait_ready,
     wrk_version,
 )
@@ -171,22 +171,12 @@ def actor_document(origin: str, name: str, public_pem: str) -> dict[str, Any]:
 
 
 def _new_key(_: int) -> tuple[str, str]:
-    """An RSA-2048 key pair as PEM (private PKCS#8, public SubjectPublicKeyInfo)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    """An RSA-2048 key pair as PEM (private PKCS#8, public SubjectPublicKeyInfo), made by the
+    project's own key generation (imported here: it runs in the pool's processes)."""
+    from activitypub.keys import generate_actor_keys
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode("ascii")
-    )
-    return private, public
+    keys = generate_actor_keys()
+    return keys.rsa_private_pem, keys.rsa_public_pem
 
 
 def make_senders(pool: Pool, origin: str, count: int) -> list[Sender]:
@@ -1055,7 +1045,6 @@ def summary(results: dict[str, Any]) -> str:
             "info",
         ),
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [
         *report_header("Quartier inbox benchmark (durable signed ingestion)", results, shares),
         f"  load    : {m['load_generator']}; {s['duration_s']:g} s per run, {s['rounds']} "
@@ -1063,9 +1052,7 @@ def summary(results: dict[str, Any]) -> str:
         f"  code    : {describe_code(results['code'])}",
         f"  command : {results['command']}",
         "",
-        row(rows[0], widths),
-        row(["-" * w for w in widths], widths),
-        *(row(r, widths) for r in rows[1:]),
+        *table(rows),
         "",
         "details",
         "  each run (req/s): "

@@ -58,9 +58,9 @@ from bench_support import (
     log_tail,
     memory_mb,
     parse_wrk,
-    row,
     run_and_report,
     say,
+    table,
     wait_ready,
     wrk_version,
 )
@@ -407,7 +407,6 @@ def summary(results: dict[str, Any]) -> str:
             verdict[goals["ready_max_s"]["pass"]],
         ),
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [
         "",
         "Quartier node benchmark",
@@ -422,9 +421,7 @@ def summary(results: dict[str, Any]) -> str:
         f"  code    : {describe_code(results['code'])}",
         f"  command : {results['command']}",
         "",
-        row(rows[0], widths),
-        row(["-" * w for w in widths], widths),
-        *(row(r, widths) for r in rows[1:]),
+        *table(rows),
         "",
         "details",
         "  runs (req/s): " + ", ".join(f"{r['target']} {r['rps']:,.0f}" for r in a["runs"]),
