@@ -38,13 +38,6 @@ PeerRefusal = Callable[[str], Awaitable[str | None]]
 MAX_MESSAGE_LENGTH = 1000
 
 
-async def partnership_states(host: str) -> frozenset[PartnershipState]:
-    """The states of this node's partnerships with the node at ``host`` (``host[:port]``):
-    empty when there never was one."""
-    states = await Partnership.filter(peer_host=host.lower()).values_list("state", flat=True)
-    return frozenset(PartnershipState(str(state)) for state in states)
-
-
 async def partnership_actors(host: str) -> dict[PartnershipState, frozenset[str]]:
     """This node's partnerships with the node at ``host`` (``host[:port]``): for each state,
     the node actors concerned (one, almost always). Empty when there never was one."""

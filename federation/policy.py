@@ -35,7 +35,7 @@ from typing import Any
 from activitypub.activities import object_id
 from federation.inbound import InboxPolicy
 from federation.models import Delivery, PartnershipState
-from federation.peers import partnership_actors, partnership_states
+from federation.peers import partnership_actors
 from moderation.blocks import DomainBlocks
 from moderation.domains import authority_of
 from moderation.errors import FederationRefused
@@ -97,7 +97,7 @@ class FederationPolicy:
             return NOT_FEDERATING
         if not row.partners_only and self.mode is FederationMode.OPEN:
             return None
-        states = await partnership_states(row.host)
+        states = frozenset(await partnership_actors(row.host))
         if row.partners_only and PartnershipState.ACTIVE not in states:
             return PARTNERSHIP_ENDED if states else NOT_A_PARTNER
         if self.mode is FederationMode.ALLOWLIST and PartnershipState.ACTIVE not in states:
@@ -137,7 +137,7 @@ class FederationPolicy:
         if self.mode is FederationMode.LOCAL:
             return NOT_FEDERATING
         if self.mode is FederationMode.ALLOWLIST and (
-            PartnershipState.ACTIVE not in await partnership_states(authority)
+            PartnershipState.ACTIVE not in await partnership_actors(authority)
         ):
             return PARTNERS_ONLY
         return None
