@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -26,6 +27,7 @@ from node.clock import Clock, utc_now
 from node.config import Settings
 from node.conversations.service import ConversationService
 from node.db import activated, open_database, require_current_schema
+from node.federated import FederatedService
 from node.follows.service import FollowService
 from node.http import (
     accounts,
@@ -62,6 +64,8 @@ from node.http.keys import (
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
+
+Service = TypeVar("Service", bound=FederatedService)
 
 
 def create_app(
@@ -178,14 +182,19 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             refuse=policy.refuse_delivery,
             on_gone=remote_actors.on_gone,
         )
-        app[FOLLOWS] = FollowService(
-            app[SETTINGS].uris,
-            app[RESOLVER],
-            transport,
-            app[CLOCK],
-            queued=app[DELIVERY_WORKER].wake,
-            policy=policy,
-        )
+
+        def federated(service: type[Service]) -> Service:
+            # The members' services share one wiring: network, policy, the delivery worker.
+            return service(
+                app[SETTINGS].uris,
+                app[RESOLVER],
+                transport,
+                app[CLOCK],
+                queued=app[DELIVERY_WORKER].wake,
+                policy=policy,
+            )
+
+        app[FOLLOWS] = federated(FollowService)
         app[FOLLOWS].register(app[DISPATCHER])
         app[PARTNERSHIPS] = Partnerships(
             app[SETTINGS].uris.instance_actor,
@@ -196,13 +205,6 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             refuse_peer=policy.refuse_partnership,
         )
         app[PARTNERSHIPS].register(app[DISPATCHER])
-        app[CONVERSATIONS] = ConversationService(
-            app[SETTINGS].uris,
-            app[RESOLVER],
-            transport,
-            app[CLOCK],
-            queued=app[DELIVERY_WORKER].wake,
-            policy=policy,
-        )
+        app[CONVERSATIONS] = federated(ConversationService)
         app[CONVERSATIONS].register(app[DISPATCHER])
         yield
