@@ -1,40 +1,101 @@
 """Notes: the private ``Create(Note)`` we send, and reading the ones we receive.
 
-Remote servers send HTML. We keep text only (``html_to_text``): no markup from elsewhere is ever
-stored or served, so nothing needs sanitising later; what we send is our plain text, escaped.
+What we send names every addressee twice, as Mastodon does: a ``Mention`` tag (``href`` the
+actor id, ``name`` ``@user@host``) and a mention link at the start of the text. GoToSocial
+keeps a remote status only if the receiver follows its author or is mentioned in it, and shows
+a direct status only to the accounts it mentions: addressing alone is not enough.
+
+What we receive comes in every legal ActivityStreams form; :func:`read_note` reduces it to a
+:class:`ReceivedNote` of plain values. Remote servers send HTML: we keep text only
+(``html_to_text``), so no markup from elsewhere is ever stored or served and nothing needs
+sanitising later; what we send is our plain text, escaped.
 """
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit
 
 from activitypub.actors import plain_text_to_html
+from activitypub.properties import (
+    first_reference,
+    identifier,
+    natural_language,
+    reference,
+    references,
+    timestamp,
+    values,
+)
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
 _BREAKS = frozenset({"br", "p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"})
 _HIDDEN = frozenset({"script", "style", "template"})
+MAX_ADDRESSEES = 50
+MAX_ATTACHMENTS = 16
+MAX_TEXT = 20_000
+_ATTACHMENT_TYPES = frozenset({"Document", "Image", "Video", "Audio", "Link"})
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Someone a note names: their actor id and their handle (``user@host``, no ``@``)."""
+
+    actor: str
+    handle: str
+
+    def as_tag(self) -> dict[str, str]:
+        """The ``Mention`` tag Mastodon, GoToSocial and others read."""
+        return {"type": "Mention", "href": self.actor, "name": f"@{self.handle}"}
+
+    def as_html(self) -> str:
+        """The mention link, marked up as Mastodon marks it (an h-card with a mention link)."""
+        user = html.escape(self.handle.split("@", 1)[0])
+        return (
+            f'<span class="h-card" translate="no"><a href="{html.escape(self.actor)}" '
+            f'class="u-url mention">@<span>{user}</span></a></span>'
+        )
+
+
+def handle_for(actor: str, username: str | None) -> str:
+    """``user@host`` for an actor: its ``preferredUsername`` when known, else the last part of
+    its id's path, on the actor's own host."""
+    parts = urlsplit(actor)
+    name = username or parts.path.rstrip("/").rsplit("/", 1)[-1] or parts.netloc
+    return f"{name}@{parts.netloc}"
 
 
 def private_note(
     note_id: str,
     author: str,
-    recipients: list[str],
+    recipients: list[Mention],
     text: str,
     context: str,
     published: str,
     in_reply_to: str | None = None,
 ) -> dict[str, Any]:
-    """A direct message: addressed to ``recipients`` only, never public or to followers."""
+    """A direct message: addressed to ``recipients`` only (never public or to followers), each
+    of them mentioned, so every server shows it to them."""
+    mentions = " ".join(m.as_html() for m in recipients)
+    body = plain_text_to_html(text)
+    if mentions:
+        # The mentions open the first paragraph, as in a direct message written on Mastodon.
+        body = f"<p>{mentions} {body[3:]}" if body.startswith("<p>") else f"<p>{mentions}</p>"
     note: dict[str, Any] = {
         "id": note_id,
         "type": "Note",
         "attributedTo": author,
-        "to": recipients,
+        "to": [m.actor for m in recipients],
         "cc": [],
-        "content": plain_text_to_html(text),
+        "content": body,
+        "tag": [m.as_tag() for m in recipients],
+        # ``context`` is the ActivityStreams property; Mastodon reads OStatus' ``conversation``.
         "context": context,
+        "conversation": context,
         "published": published,
     }
     if in_reply_to:
@@ -55,18 +116,94 @@ def wrap(kind: str, activity_id: str, note: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MAX_ADDRESSEES = 50
+@dataclass(frozen=True)
+class Attachment:
+    """A file a note links to (we keep the link, never the file)."""
+
+    url: str
+    media_type: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ReceivedNote:
+    """A note from another server, in plain values whatever form it came in."""
+
+    id: str | None
+    authors: list[str]
+    text: str
+    summary: str
+    attachments: list[Attachment]
+    published: datetime | None
+    # Keys that name its thread: ``context``, then Mastodon's ``conversation``.
+    thread: list[str]
+    in_reply_to: str | None
+    addressees: list[str]
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing a reader could see: no text, no content warning, no attachment."""
+        return not (self.text or self.summary or self.attachments)
+
+
+def read_note(note: dict[str, Any]) -> ReceivedNote:
+    """Every property of a received note we use, from any legal form of it."""
+    thread = [
+        key
+        for key in (identifier(note.get("context")), identifier(note.get("conversation")))
+        if key is not None
+    ]
+    return ReceivedNote(
+        id=reference(note.get("id")),
+        authors=references(note.get("attributedTo"), limit=10),
+        text=html_to_text(natural_language(note, "content"), MAX_TEXT, skip_leading_mentions=True),
+        summary=html_to_text(natural_language(note, "summary"), 500),
+        attachments=_attachments(note.get("attachment")),
+        published=timestamp(note.get("published")),
+        thread=list(dict.fromkeys(thread)),
+        in_reply_to=first_reference(note.get("inReplyTo")),
+        addressees=addressees(note),
+    )
+
+
+def _attachments(value: Any) -> list[Attachment]:
+    found: list[Attachment] = []
+    for item in values(value, MAX_ATTACHMENTS):
+        if isinstance(item, str):
+            url, media_type, description = reference(item), "", ""
+        elif isinstance(item, dict) and (item.get("type") in _ATTACHMENT_TYPES or "url" in item):
+            # A Document's ``url`` may itself be a string, a Link or a list of Links.
+            links = values(item.get("url", item.get("href")), limit=10)
+            url = next((u for u in map(reference, links) if u is not None), None)
+            link_type = next((x.get("mediaType") for x in links if isinstance(x, dict)), None)
+            media_type = _short(item.get("mediaType") or link_type, 127)
+            description = html_to_text(natural_language(item, "name"), 1500)
+        else:
+            continue
+        if url is not None:
+            found.append(Attachment(url=url, media_type=media_type, description=description))
+    return found
+
+
+def _short(value: Any, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def addressees(doc: dict[str, Any], limit: int = MAX_ADDRESSEES) -> list[str]:
     """Who a note or activity is addressed to (``to``, ``cc``, ``bto``, ``bcc``), in order,
-    without duplicates, at most ``limit`` (a long list is not a private message)."""
+    without duplicates, at most ``limit`` + 1 (a long list is not a private message).
+
+    An address may be a URI or an embedded actor or collection (its ``id``); the public
+    collection is kept in whichever spelling it came in.
+    """
     found: dict[str, None] = {}
     for field in ("to", "cc", "bto", "bcc"):
-        value = doc.get(field)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str):
-                found.setdefault(item, None)
+        for item in values(doc.get(field), limit + 1):
+            # A string is kept as it came (the public collection has several spellings, and an
+            # odd address must be seen to be refused); an embedded object counts by its id.
+            address = item if isinstance(item, str) else reference(item)
+            if address is not None:
+                found.setdefault(address, None)
                 if len(found) > limit:
                     return list(found)
     return list(found)
@@ -84,32 +221,54 @@ def is_public(doc: dict[str, Any]) -> bool:
 
 
 class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, skip_leading_mentions: bool) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._hidden = 0
+        # Mention links at the very start (``@bob hello``) address the message: the reader
+        # sees the participants already. Once any other text comes, mentions are text again.
+        self._leading = skip_leading_mentions
+        self._in_mention = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN:
             self._hidden += 1
+        elif tag == "a" and (self._in_mention or (self._leading and _is_mention_link(attrs))):
+            self._in_mention += 1
         elif tag in _BREAKS and self.parts and not self.parts[-1].endswith("\n"):
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN and self._hidden:
             self._hidden -= 1
+        elif tag == "a" and self._in_mention:
+            self._in_mention -= 1
         elif tag in ("p", "div", "blockquote", "li"):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
+        if self._hidden or self._in_mention:
+            return
+        if self._leading and data.strip():
+            self._leading = False
+            data = data.lstrip()
+        self.parts.append(data)
 
 
-def html_to_text(html: str, limit: int = 20_000) -> str:
-    """The text of an HTML fragment: tags dropped, scripts and styles removed, line breaks kept."""
-    parser = _TextExtractor()
-    parser.feed(html[: limit * 4])
+def _is_mention_link(attrs: list[tuple[str, str | None]]) -> bool:
+    classes = (dict(attrs).get("class") or "").split()
+    return "mention" in classes and "hashtag" not in classes
+
+
+def html_to_text(
+    html_text: str, limit: int = MAX_TEXT, *, skip_leading_mentions: bool = False
+) -> str:
+    """The text of an HTML fragment: tags dropped, scripts and styles removed, line breaks kept.
+
+    With ``skip_leading_mentions``, the mention links a message opens with are left out.
+    """
+    parser = _TextExtractor(skip_leading_mentions)
+    parser.feed(html_text[: limit * 4])
     parser.close()
     lines = [line.strip() for line in "".join(parser.parts).splitlines()]
     text = "\n".join(line for line in lines if line)

@@ -93,6 +93,20 @@ class ActorResolver:
         await self._store(parsed)
         return self._remember(parsed, self._clock())
 
+    async def known_handle(self, username: str, host: str) -> str | None:
+        """The actor id of ``username@host`` if we have its document already: a known contact
+        is found without asking its server (which may be down right now).
+
+        Only an actor on that very host counts; a server whose handles name another domain
+        than its actors' host is asked through WebFinger, as before.
+        """
+        found = await RemoteActor.filter(host=host.lower(), preferred_username=username).first()
+        if found is None and username != username.lower():
+            found = await RemoteActor.filter(
+                host=host.lower(), preferred_username=username.lower()
+            ).first()
+        return found.uri if found is not None else None
+
     def forget(self, uri: str) -> None:
         """Drop the in-memory copy of ``uri`` (its row was deleted or changed elsewhere)."""
         self._recent.pop(urldefrag(uri)[0], None)

@@ -68,3 +68,8 @@ class BadResponse(TransportError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class NotActedOn(FederationError):
+    """Raised by an inbound handler that had nothing to do with the activity; the message
+    says why (the worker records the activity as ignored, with that reason)."""

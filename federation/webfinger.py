@@ -15,7 +15,9 @@ def parse_handle(handle: str) -> tuple[str, str]:
     text = handle.strip().removeprefix("acct:").removeprefix("@")
     user, at, host = text.rpartition("@")
     if not at or not user or not host or len(text) > MAX_HANDLE_LENGTH or "/" in host:
-        raise DereferenceError(f"not a handle of the form user@host: {handle!r}")
+        # Quoted only when short: an error must not echo a megabyte back to its sender.
+        shown = repr(handle) if len(handle) <= MAX_HANDLE_LENGTH else "(too long)"
+        raise DereferenceError(f"not a handle of the form user@host: {shown}")
     if any(ch.isspace() or not ch.isprintable() for ch in text):
         raise DereferenceError("a handle cannot contain spaces or control characters")
     return user, host.lower()

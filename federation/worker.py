@@ -29,6 +29,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from federation.dispatch import Dispatcher, InboundActivity, object_type_of
+from federation.errors import NotActedOn
 from federation.models import InboundMessage, InboundState
 
 log = logging.getLogger(__name__)
@@ -209,10 +210,14 @@ class InboundWorker:
         if refused is not None or not handlers:
             row.state, row.last_error = InboundState.IGNORED, refused or ""
             return True
+        reasons: list[str] = []
         try:
             async with asyncio.timeout(self.handler_timeout.total_seconds()):
                 for handler in handlers:
-                    await handler(activity)
+                    try:
+                        await handler(activity)
+                    except NotActedOn as exc:
+                        reasons.append(str(exc))
         except Exception as exc:
             row.attempts += 1
             row.last_error = storable_error(f"{type(exc).__name__}: {exc}")
@@ -225,7 +230,11 @@ class InboundWorker:
             fields = ["attempts", "last_error", "state", "next_attempt_at", "lease_until"]
             await row.save(update_fields=fields)
             return False
-        row.state = InboundState.DONE
+        if len(reasons) == len(handlers):
+            # No handler had anything to do with it: say why, rather than call it done.
+            row.state, row.last_error = InboundState.IGNORED, storable_error("; ".join(reasons))
+        else:
+            row.state = InboundState.DONE
         return True
 
 

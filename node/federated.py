@@ -11,6 +11,7 @@ from federation.policy import FederationPolicy
 from federation.transport import Transport
 from moderation.domains import authority_of
 from moderation.errors import FederationRefused
+from node.actors.lookup import resolve_actor
 from node.errors import Forbidden
 
 Clock = Callable[[], datetime]
@@ -36,6 +37,13 @@ class FederatedService:
         self._clock = clock
         self._queued = queued
         self._policy = policy
+
+    async def _resolve(self, target: str) -> str:
+        """The actor id a member's ``target`` names (see :func:`resolve_actor`), with the
+        community's policy asked before any request to another server."""
+        return await resolve_actor(
+            self._uris, self._resolver, self._transport, target, self._check_reachable
+        )
 
     async def _check_reachable(self, actor_or_host: str) -> None:
         """403 when the community's policy forbids reaching that server (local mode, a

@@ -14,9 +14,27 @@ class Conversation(Model):
     context = fields.CharField(max_length=2048, unique=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
+    # Started by a remote note answering one we have not received yet (out of order after an
+    # outage): when that note arrives, this conversation joins the one it is in.
+    awaiting_parent = fields.CharField(max_length=2048, null=True, db_index=True)
 
     class Meta:
         table = "conversation"
+
+
+class ThreadKey(Model):
+    """Another key naming a conversation: a server that calls our thread by its own
+    ``context`` or ``conversation`` (Mastodon's OStatus tag), or the key of a conversation that
+    was merged into this one once the note it answered arrived."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=2048, unique=True)
+    conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
+        "node.Conversation", related_name="keys", on_delete=fields.CASCADE
+    )
+
+    class Meta:
+        table = "conversation_thread_key"
 
 
 class Participant(Model):
@@ -37,7 +55,8 @@ class Participant(Model):
 
 
 class Message(Model):
-    """One message: plain text, whatever HTML it arrived in."""
+    """One message: plain text, whatever HTML it arrived in, with its content warning and the
+    links of its attachments."""
 
     id = fields.IntField(primary_key=True)
     conversation: fields.ForeignKeyRelation[Conversation] = fields.ForeignKeyField(
@@ -46,9 +65,20 @@ class Message(Model):
     ap_id = fields.CharField(max_length=2048, unique=True)
     author = fields.CharField(max_length=2048)
     text = fields.TextField()
+    # A content warning (ActivityStreams ``summary``), shown before the text.
+    summary = fields.TextField(default="")
+    # [{"url", "media_type", "description"}]: links to files, never the files themselves
+    attachments: fields.Field[list[dict[str, str]]] = fields.JSONField(default=list)
+    # the note this one answers (``inReplyTo``)
+    in_reply_to = fields.CharField(max_length=2048, null=True)
+    # when its author wrote it (``published``, never later than its arrival): the order in
+    # which a conversation is read, whatever order its notes arrived in
     created_at = fields.DatetimeField()
     edited_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
+    # participants this message was not sent to, and why: [{"actor", "reason"}]
+    not_sent_to: fields.Field[list[dict[str, str]]] = fields.JSONField(default=list)
 
     class Meta:
         table = "conversation_message"
+        indexes = (("conversation", "created_at"),)

@@ -14,14 +14,22 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def message_to_api(message: Message) -> dict[str, Any]:
-    """One message; a deleted one keeps its place, without its text."""
+    """One message; a deleted one keeps its place, without its text.
+
+    ``summary`` is a content warning (shown before the text), ``attachments`` are links to
+    files on the sender's server, ``not_sent_to`` the participants it could not be sent to.
+    """
     return {
         "id": message.id,
         "author": message.author,
         "text": message.text,
+        "summary": message.summary,
+        "attachments": message.attachments,
+        "in_reply_to": message.in_reply_to,
         "created_at": _iso(message.created_at),
         "edited_at": _iso(message.edited_at),
         "deleted": message.deleted_at is not None,
+        "not_sent_to": message.not_sent_to,
     }
 
 

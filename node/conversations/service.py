@@ -1,14 +1,20 @@
 """Direct messages: sent as Create(Note) addressed only to the participants, never public.
 
-A conversation is keyed by the ActivityStreams ``context`` its messages share; messages from
-servers that send no context join the conversation of the message they reply to, or start one
-keyed by their own id. Only a note's author may edit or delete it: our members through
+Every note we send mentions each participant (a ``Mention`` tag and a mention link), which is
+what GoToSocial and Mastodon need to keep and show a direct message. A conversation is keyed by
+the ActivityStreams ``context`` its messages share (see :mod:`node.conversations.received` for
+notes from elsewhere). Only a note's author may edit or delete it: our members through
 ``edit``/``delete`` (sent on as ``Update(Note)`` and ``Delete(Tombstone)`` to the participants
 the note was sent to), remote authors through the inbound handlers.
+
+A participant the message cannot be sent to (their server is blocked since, or cannot be
+reached and was never known) is named in the message's ``not_sent_to``, with the reason:
+nothing is dropped without the sender being told.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,21 +22,20 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from activitypub import activities, notes
-from activitypub.actor_documents import same_host
-from federation.dispatch import Dispatcher, InboundActivity
+from activitypub import notes
+from federation.dispatch import Dispatcher
 from federation.errors import DereferenceError
 from federation.outbound import publish
-from node.actors.lookup import resolve_actor
+from moderation.domains import authority_of
 from node.conversations.models import Conversation, Message, Participant
+from node.conversations.received import MAX_TEXT, ReceivedNotes
 from node.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from node.federated import FederatedService
 from node.members.models import Member
 from node.members.service import is_valid_username
 
+log = logging.getLogger(__name__)
 MAX_RECIPIENTS = 20
-MAX_URI = 2048
-MAX_TEXT = 5000
 
 
 @dataclass(frozen=True)
@@ -43,14 +48,20 @@ class Summary:
     unread: int
 
 
+@dataclass(frozen=True)
+class Recipients:
+    """Where a message goes: the inboxes to deliver to, and who it cannot be sent to (why)."""
+
+    inboxes: list[str]
+    not_sent_to: list[dict[str, str]]
+
+
 class ConversationService(FederatedService):
     """Direct messages of one node."""
 
     def register(self, dispatcher: Dispatcher) -> None:
-        """Route inbound notes (Create, Update) and deletions here."""
-        dispatcher.register("Create", self.on_create, object_type="Note")
-        dispatcher.register("Update", self.on_update, object_type="Note")
-        dispatcher.register("Delete", self.on_delete)
+        """Route inbound notes (Create, Update) and deletions to :class:`ReceivedNotes`."""
+        ReceivedNotes(self._uris, self._clock, self._is_member).register(dispatcher)
 
     # Members
     async def start(self, member: Member, to: list[str], text: str) -> Conversation:
@@ -63,12 +74,12 @@ class ConversationService(FederatedService):
             )
         recipients: list[str] = []
         for target in to:
-            actor = await resolve_actor(self._uris, self._transport, target, self._check_reachable)
+            actor = await self._resolve(target)
             if actor != me and actor not in recipients:
                 recipients.append(actor)
         if not recipients:
             raise BadRequest("a conversation needs someone other than you")
-        inboxes = await self._inboxes(recipients)
+        route = await self._recipients(recipients)
         now = self._clock()
         async with in_transaction():
             conversation = await Conversation.create(
@@ -82,7 +93,7 @@ class ConversationService(FederatedService):
                     actor=actor,
                     local=self._local_username(actor) is not None,
                 )
-            first = await self._send(conversation, member, recipients, inboxes, text, None, now)
+            first = await self._send(conversation, member, recipients, route, text, None, now)
             await Participant.filter(conversation=conversation, actor=me).update(
                 last_read_id=first.id
             )
@@ -94,15 +105,17 @@ class ConversationService(FederatedService):
         me = self._uris.actor(member.username)
         conversation = await self._joined(me, conversation_id)
         others = [
-            p.actor for p in await Participant.filter(conversation=conversation) if p.actor != me
+            p.actor
+            for p in await Participant.filter(conversation=conversation).order_by("id")
+            if p.actor != me
         ]
         # A participant gone or unreachable must not silence the conversation for the others.
-        inboxes = await self._inboxes(others, skip_unreachable=True)
-        last = await Message.filter(conversation=conversation).order_by("-id").first()
+        route = await self._recipients(others, skip_unreachable=True)
+        last = await _latest(conversation)
         now = self._clock()
         async with in_transaction():
             message = await self._send(
-                conversation, member, others, inboxes, text, last.ap_id if last else None, now
+                conversation, member, others, route, text, last.ap_id if last else None, now
             )
             await Participant.filter(conversation=conversation, actor=me).update(
                 last_read_id=message.id
@@ -123,20 +136,20 @@ class ConversationService(FederatedService):
         if message.deleted_at is not None:
             raise Conflict("this message was deleted: it can no longer be edited")
         text = _checked_text(text)
-        inboxes = await self._inboxes(others, skip_unreachable=True)
+        route = await self._recipients(others, skip_unreachable=True)
         now = self._clock()
-        message.text, message.edited_at = text, now
+        message.text, message.edited_at, message.not_sent_to = text, now, route.not_sent_to
         async with in_transaction():
             # Conditional: an edit racing a deletion must not bring the deleted text back.
             changed = await Message.filter(id=message.id, deleted_at__isnull=True).update(
-                text=text, edited_at=now
+                text=text, edited_at=now, not_sent_to=route.not_sent_to
             )
             if not changed:
                 raise Conflict("this message was deleted: it can no longer be edited")
-            if inboxes:
+            if route.inboxes:
                 note = await self.note_of(message, conversation, others)
                 update = notes.wrap("Update", f"{message.ap_id}#updates/{uuid.uuid4().hex}", note)
-                await publish(update, inboxes, message.author, now)
+                await publish(update, route.inboxes, message.author, now)
         self._queued()
         return message
 
@@ -150,18 +163,18 @@ class ConversationService(FederatedService):
         message, _, others = await self._own_message(member, conversation_id, message_id)
         if message.deleted_at is not None:
             return
-        inboxes = await self._inboxes(others, skip_unreachable=True)
+        route = await self._recipients(others, skip_unreachable=True)
         now = self._clock()
         async with in_transaction():
             # Conditional, so two concurrent deletions send one Delete between them.
             changed = await Message.filter(id=message.id, deleted_at__isnull=True).update(
-                text="", deleted_at=now
+                text="", summary="", attachments=[], deleted_at=now
             )
-            if changed and inboxes:
+            if changed and route.inboxes:
                 # ``wrap`` addresses the activity like the note and reduces it to a Tombstone.
                 gone = {"id": message.ap_id, "attributedTo": message.author, "to": others}
                 deletion = notes.wrap("Delete", f"{message.ap_id}#delete", gone)
-                await publish(deletion, inboxes, message.author, now)
+                await publish(deletion, route.inboxes, message.author, now)
         if changed:
             self._queued()
 
@@ -176,7 +189,7 @@ class ConversationService(FederatedService):
                 "actor", flat=True
             )
             messages = Message.filter(conversation=conversation, deleted_at__isnull=True)
-            last = await messages.order_by("-id").first()
+            last = await messages.order_by("-created_at", "-id").first()
             unread_query = messages.exclude(author=me).filter(id__gt=part.last_read_id)
             result.append(
                 Summary(conversation, [str(a) for a in everyone], last, await unread_query.count())
@@ -185,82 +198,19 @@ class ConversationService(FederatedService):
         return result
 
     async def messages(self, member: Member, conversation_id: int) -> list[Message]:
-        """The messages of a conversation the member is in, oldest first."""
+        """The messages of a conversation the member is in, in the order they were written."""
         conversation = await self._joined(self._uris.actor(member.username), conversation_id)
-        return await Message.filter(conversation=conversation).order_by("id")
+        return await Message.filter(conversation=conversation).order_by("created_at", "id")
 
     async def mark_read(self, member: Member, conversation_id: int) -> None:
         """Everything in the conversation is read, as of now."""
         me = self._uris.actor(member.username)
         conversation = await self._joined(me, conversation_id)
+        # Read markers follow arrival (ids), so a late note that was written earlier is unread.
         last = await Message.filter(conversation=conversation).order_by("-id").first()
         await Participant.filter(conversation=conversation, actor=me).update(
             last_read_id=last.id if last else 0
         )
-
-    # From other servers
-    async def on_create(self, activity: InboundActivity) -> None:
-        """A note addressed privately to some of our members becomes a message."""
-        note = activity.body.get("object")
-        if not isinstance(note, dict) or note.get("attributedTo") != activity.actor:
-            return  # only the author may create their note
-        note_id = note.get("id")
-        if not isinstance(note_id, str) or len(note_id) > MAX_URI:
-            return
-        if not same_host(note_id, activity.actor) or self._local_username(note_id) is not None:
-            return  # a note lives on its author's server, never in our namespace
-        addressed = [a for a in notes.addressees(note) if a != activity.actor]
-        if len(addressed) > notes.MAX_ADDRESSEES or any(
-            notes.is_collection_address(a) or len(a) > MAX_URI for a in addressed
-        ):
-            return  # public, followers-only or mass-addressed: not a direct message
-        if not any(self._local_username(a) for a in addressed):
-            return
-        if await Message.exists(ap_id=note_id):
-            return
-        conversation = await self._conversation_for(note, activity.actor)
-        now = self._clock()
-        if not await Participant.exists(conversation=conversation):
-            # A new conversation: its people are the author and whom the note addresses.
-            # An existing one never gains participants from a remote note.
-            for actor in [activity.actor, *addressed]:
-                local = self._local_username(actor) is not None
-                if local and not await self._is_member(actor):
-                    continue
-                await Participant.get_or_create(
-                    conversation=conversation, actor=actor, defaults={"local": local}
-                )
-        content = note.get("content")
-        await Message.create(
-            conversation=conversation,
-            ap_id=note_id,
-            author=activity.actor,
-            text=notes.html_to_text(content if isinstance(content, str) else "", MAX_TEXT),
-            created_at=now,
-        )
-        conversation.updated_at = now
-        await conversation.save(update_fields=["updated_at"])
-
-    async def on_update(self, activity: InboundActivity) -> None:
-        """The author edited a message."""
-        note = activity.body.get("object")
-        if not isinstance(note, dict):
-            return
-        message = await Message.get_or_none(ap_id=activities.object_id(note))
-        if message is None or message.author != activity.actor or message.deleted_at:
-            return
-        content = note.get("content")
-        message.text = notes.html_to_text(content if isinstance(content, str) else "", MAX_TEXT)
-        message.edited_at = self._clock()
-        await message.save(update_fields=["text", "edited_at"])
-
-    async def on_delete(self, activity: InboundActivity) -> None:
-        """The author deleted a message: its text goes, a trace that it existed stays."""
-        message = await Message.get_or_none(ap_id=activities.object_id(activity.body.get("object")))
-        if message is None or message.author != activity.actor:
-            return
-        message.text, message.deleted_at = "", self._clock()
-        await message.save(update_fields=["text", "deleted_at"])
 
     # Helpers
     async def _send(
@@ -268,7 +218,7 @@ class ConversationService(FederatedService):
         conversation: Conversation,
         member: Member,
         recipients: list[str],
-        inboxes: list[str],
+        route: Recipients,
         text: str,
         in_reply_to: str | None,
         now: datetime,
@@ -277,15 +227,19 @@ class ConversationService(FederatedService):
         me = self._uris.actor(member.username)
         note_id = f"{me}/messages/{uuid.uuid4().hex}"
         message = await Message.create(
-            conversation=conversation, ap_id=note_id, author=me, text=text, created_at=now
+            conversation=conversation,
+            ap_id=note_id,
+            author=me,
+            text=text,
+            in_reply_to=in_reply_to,
+            created_at=now,
+            not_sent_to=route.not_sent_to,
         )
         conversation.updated_at = now
         await conversation.save(update_fields=["updated_at"])
-        if inboxes:
-            note = notes.private_note(
-                note_id, me, recipients, text, conversation.context, _iso(now), in_reply_to
-            )
-            await publish(notes.wrap("Create", f"{note_id}/create", note), inboxes, me, now)
+        if route.inboxes:
+            note = await self.note_of(message, conversation, recipients)
+            await publish(notes.wrap("Create", f"{note_id}/create", note), route.inboxes, me, now)
         return message
 
     async def _own_message(
@@ -301,7 +255,9 @@ class ConversationService(FederatedService):
             raise NotFound("no such message")
         if message.author != me:
             raise Forbidden("only its author may change a message")
-        others = await Participant.filter(conversation=conversation).exclude(actor=me)
+        others = (
+            await Participant.filter(conversation=conversation).exclude(actor=me).order_by("id")
+        )
         return message, conversation, [p.actor for p in others]
 
     async def note_of(
@@ -309,65 +265,72 @@ class ConversationService(FederatedService):
     ) -> dict[str, Any]:
         """The Note of one of our messages as it was sent, with its current text (and
         ``updated`` once edited): what we deliver and what a participant's server fetches."""
-        # A reply answered the message before it (``reply`` sends ``inReplyTo`` the same way).
-        previous = (
-            await Message.filter(conversation=conversation, id__lt=message.id)
-            .order_by("-id")
-            .first()
-        )
         note = notes.private_note(
             message.ap_id,
             message.author,
-            recipients,
+            await self._mentions(recipients),
             message.text,
             conversation.context,
             _iso(message.created_at),
-            previous.ap_id if previous else None,
+            message.in_reply_to,
         )
         if message.edited_at is not None:
             note["updated"] = _iso(message.edited_at)
         return note
 
-    async def _inboxes(self, actors: list[str], *, skip_unreachable: bool = False) -> list[str]:
-        """Inboxes of the remote actors (fetched before any transaction); locals need none."""
+    async def _recipients(self, actors: list[str], *, skip_unreachable: bool = False) -> Recipients:
+        """Inboxes of the remote actors (found before any transaction); locals need none.
+
+        What we knew of an actor serves when its server is down: the message is queued and
+        delivered when it answers again. With ``skip_unreachable`` (replies, edits), whoever
+        cannot be sent to is listed with the reason instead of failing the whole message;
+        without it (a new conversation), the first such recipient is an error.
+        """
         inboxes: list[str] = []
+        skipped: list[dict[str, str]] = []
         for actor in actors:
             if self._local_username(actor) is not None:
-                if not await self._is_member(actor) and not skip_unreachable:
-                    raise NotFound(f"no such member: {actor}")
+                if not await self._is_member(actor):
+                    if not skip_unreachable:
+                        raise NotFound(f"no member of this node is called {actor}")
+                    skipped.append({"actor": actor, "reason": "no longer a member here"})
                 continue
+            host = authority_of(actor)
             if skip_unreachable and not await self._reachable(actor):
-                continue  # the community stopped federating with that server since
+                # The community stopped federating with that server since.
+                reason = f"this node's community no longer federates with {host}"
+                skipped.append({"actor": actor, "reason": reason})
+                continue
             await self._check_reachable(actor)
             try:
                 remote = await self._resolver.actor(actor)
             except DereferenceError as exc:
-                if skip_unreachable:
-                    continue
-                raise NotFound(f"cannot reach {actor}: {exc}") from None
+                log.info("cannot get the actor document of %s: %s", actor, exc)
+                if not skip_unreachable:
+                    raise NotFound(
+                        f"cannot reach {host} to find {actor}: try again later"
+                    ) from None
+                skipped.append({"actor": actor, "reason": f"{host} could not be reached"})
+                continue
             inbox = remote.shared_inbox or remote.inbox
             if inbox not in inboxes:
                 inboxes.append(inbox)
-        return inboxes
+        return Recipients(inboxes, skipped)
 
-    async def _conversation_for(self, note: dict[str, object], author: str) -> Conversation:
-        """The conversation the note continues, if its author is in it; else a new one.
-
-        Knowing a conversation's context or a message id must not be enough to join it.
-        """
-        context = note.get("context")
-        existing = None
-        if isinstance(context, str) and len(context) <= MAX_URI:
-            existing = await Conversation.get_or_none(context=context)
-        replied = note.get("inReplyTo")
-        if existing is None and isinstance(replied, str) and len(replied) <= MAX_URI:
-            parent = await Message.get_or_none(ap_id=replied)
-            if parent is not None:
-                existing = await Conversation.get(id=parent.conversation_id)  # type: ignore[attr-defined]
-        if existing is not None and await Participant.exists(conversation=existing, actor=author):
-            return existing
-        now = self._clock()
-        return await Conversation.create(context=str(note["id"]), created_at=now, updated_at=now)
+    async def _mentions(self, actors: list[str]) -> list[notes.Mention]:
+        """How each recipient is named in a note: ``@user@host`` as their server knows them."""
+        found = []
+        for actor in actors:
+            username = self._local_username(actor)
+            if username is not None:
+                found.append(notes.Mention(actor, f"{username}@{self._uris.domain}"))
+                continue
+            try:
+                known = (await self._resolver.actor(actor)).preferred_username
+            except DereferenceError:
+                known = None
+            found.append(notes.Mention(actor, notes.handle_for(actor, known)))
+        return found
 
     async def _joined(self, actor: str, conversation_id: int) -> Conversation:
         part = await Participant.get_or_none(
@@ -385,6 +348,11 @@ class ConversationService(FederatedService):
         return bool(username and is_valid_username(username)) and await Member.exists(
             username=username
         )
+
+
+async def _latest(conversation: Conversation) -> Message | None:
+    """The last message of a conversation in reading order (what a reply answers)."""
+    return await Message.filter(conversation=conversation).order_by("-created_at", "-id").first()
 
 
 def _checked_text(text: str) -> str:

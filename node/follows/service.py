@@ -18,7 +18,6 @@ from activitypub import activities
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import DereferenceError
 from federation.outbound import publish
-from node.actors.lookup import resolve_actor
 from node.errors import BadRequest, NotFound
 from node.federated import FederatedService
 from node.follows.models import Follow, FollowAlias, FollowState
@@ -39,7 +38,7 @@ class FollowService(FederatedService):
     # Asked by our members
     async def resolve(self, target: str) -> str:
         """The actor id of ``target``: an actor URL, or a handle ``user@host`` (ours or not)."""
-        return await resolve_actor(self._uris, self._transport, target, self._check_reachable)
+        return await self._resolve(target)
 
     async def follow(self, member: Member, target: str) -> Follow:
         """Ask to follow ``target``; the request waits for their approval."""

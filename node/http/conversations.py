@@ -11,9 +11,12 @@ POST   /api/v1/conversations/{id}/read          mark everything read
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
 from pydantic import Field
 
+from node.actors.lookup import MAX_TARGET
 from node.conversations.render import message_to_api, summary_to_api
 from node.conversations.service import MAX_RECIPIENTS, MAX_TEXT
 from node.http.auth import authenticate
@@ -23,13 +26,21 @@ from node.http.parsing import Body, read_json
 routes = web.RouteTableDef()
 
 
+# A handle or an actor URL; longer is neither (and is never echoed back in an error).
+Recipient = Annotated[str, Field(min_length=1, max_length=MAX_TARGET)]
+
+
 class NewConversation(Body):
-    to: list[str] = Field(min_length=1, max_length=MAX_RECIPIENTS)
+    to: list[Recipient] = Field(min_length=1, max_length=MAX_RECIPIENTS)
     text: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class NewMessage(Body):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+class NoFields(Body):
+    """A request that takes no fields: an empty body, or ``{}``."""
 
 
 @routes.get("/api/v1/conversations")
@@ -99,5 +110,7 @@ async def delete(request: web.Request) -> web.Response:
 async def mark_read(request: web.Request) -> web.Response:
     """Mark the conversation read."""
     caller = await authenticate(request)
+    if request.body_exists:
+        await read_json(request, NoFields)  # anything in it is a mistake: say so
     await request.app[CONVERSATIONS].mark_read(caller.member, int(request.match_info["cid"]))
     return web.Response(status=204)

@@ -196,7 +196,10 @@ async def test_update_and_delete_are_addressed_like_the_create_they_follow(peers
     )
     assert update["id"].startswith(f"{note['id']}#updates/")
     edited = update["object"]
-    assert edited["content"] == "<p>Anyone?</p>"
+    # the edit names every recipient, like the note it replaces (GoToSocial needs the Mention)
+    assert edited["content"].endswith(" Anyone?</p>")
+    assert sorted(tag["href"] for tag in edited["tag"]) == sorted(create["to"])
+    assert edited["tag"] == note["tag"]
     assert edited["updated"] == "2026-11-26T12:00:00Z"
     # the rest of the note is the note as created, the reply it answered included
     assert {k: v for k, v in edited.items() if k not in ("content", "updated")} == {

@@ -449,7 +449,9 @@ async def test_a_private_message_is_served_only_to_signed_participants(node, clo
     assert resp.status == 200, await resp.text()
     note = await resp.json()
     assert (note["type"], note["to"], note["cc"]) == ("Note", [alice.id], [])
-    assert note["content"] == "<p>Only for Alice</p>"
+    assert note["content"].endswith("</span> Only for Alice</p>")
+    handle = "@alice@" + alice.base.removeprefix("http://")
+    assert note["tag"] == [{"type": "Mention", "href": alice.id, "name": handle}]
     await error_of(await fetch(None), 401, "unauthorized")
     await error_of(await fetch(mallory), 404, "not_found")
 
@@ -646,7 +648,7 @@ async def test_a_fetched_message_is_the_note_as_delivered_with_its_edit(node, cl
     resp = await node.get(edited.ap_id.removeprefix(NODE), headers=headers)
     assert resp.status == 200, await resp.text()
     note = await resp.json()
-    assert note["content"] == "<p>Or Sunday?</p>"
+    assert note["content"].endswith("</span> Or Sunday?</p>")
     assert note["inReplyTo"] == first.ap_id
     assert note["updated"] == update["object"]["updated"]
     # What a participant's server fetches is what we delivered.

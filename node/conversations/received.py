@@ -1,0 +1,214 @@
+"""Notes from other servers: new messages, edits and deletions of direct messages.
+
+A conversation is found by the keys its notes name (``context``, then Mastodon's
+``conversation``; a conversation may be known by several, see ``ThreadKey``), else by the note
+it answers (``inReplyTo``). A note answering one that has not arrived yet (replies queued
+during an outage arrive in any order) starts a conversation that waits for that note, and
+joins its conversation when it comes. Messages are read in the order their authors wrote them
+(``published``), not the order they arrived in.
+
+Each note is stored in one transaction: conversation, participants and message together, so a
+crash leaves either all or nothing, and the worker's retry after a restart starts clean.
+Knowing a conversation's key or a message id is never enough to join a conversation: a note
+continues one only if its author is in it already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from activitypub import activities
+from activitypub.actor_documents import same_host
+from activitypub.notes import MAX_ADDRESSEES, ReceivedNote, is_collection_address, read_note
+from activitypub.uris import UriScheme
+from federation.dispatch import Dispatcher, InboundActivity
+from federation.errors import NotActedOn
+from node.conversations.models import Conversation, Message, Participant, ThreadKey
+
+MAX_URI = 2048
+MAX_TEXT = 5000
+Clock = Callable[[], datetime]
+IsMember = Callable[[str], Awaitable[bool]]
+
+
+class ReceivedNotes:
+    """The inbound handlers for direct messages."""
+
+    def __init__(self, uris: UriScheme, clock: Clock, is_member: IsMember) -> None:
+        self._uris = uris
+        self._clock = clock
+        self._is_member = is_member
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """Route inbound notes (Create, Update) and deletions here."""
+        dispatcher.register("Create", self.on_create, object_type="Note")
+        dispatcher.register("Update", self.on_update, object_type="Note")
+        dispatcher.register("Delete", self.on_delete)
+
+    async def on_create(self, activity: InboundActivity) -> None:
+        """A note addressed privately to some of our members becomes a message."""
+        note, addressed = await self._direct_message(activity)
+        try:
+            await self._store(note, activity.actor, addressed)
+        except IntegrityError:
+            # Another note of the same new thread, from another sender, was stored at the
+            # same moment and took the thread's key: the conversation exists now, join it.
+            await self._store(note, activity.actor, addressed)
+
+    async def on_update(self, activity: InboundActivity) -> None:
+        """The author edited a message: new text, content warning and attachments."""
+        body = activity.body.get("object")
+        if not isinstance(body, dict):
+            raise NotActedOn("an Update of a note must embed the note")
+        note = read_note(body)
+        message = await Message.get_or_none(ap_id=note.id) if note.id else None
+        if message is None:
+            raise NotActedOn("no message here has that note's id")
+        if message.author != activity.actor:
+            raise NotActedOn("only its author may edit a message")
+        if message.deleted_at is not None:
+            raise NotActedOn("the message was deleted")
+        if note.is_empty:
+            raise NotActedOn("the edited note has no text, content warning or attachment")
+        message.text, message.summary = note.text[:MAX_TEXT], note.summary
+        message.attachments = _attachments(note)
+        message.edited_at = self._clock()
+        await message.save(update_fields=["text", "summary", "attachments", "edited_at"])
+
+    async def on_delete(self, activity: InboundActivity) -> None:
+        """The author deleted a message: its text goes, a trace that it existed stays."""
+        target = activities.object_id(activity.body.get("object"))
+        message = await Message.get_or_none(ap_id=target) if target else None
+        if message is None:
+            raise NotActedOn("no message here has that id")
+        if message.author != activity.actor:
+            raise NotActedOn("only its author may delete a message")
+        message.text, message.summary, message.attachments = "", "", []
+        message.deleted_at = self._clock()
+        await message.save(update_fields=["text", "summary", "attachments", "deleted_at"])
+
+    async def _direct_message(self, activity: InboundActivity) -> tuple[ReceivedNote, list[str]]:
+        """The note of a Create, and whom it addresses, if it is a direct message to one of
+        our members that we can keep; otherwise ``NotActedOn`` saying why not."""
+        body = activity.body.get("object")
+        if not isinstance(body, dict):
+            raise NotActedOn("a Create of a note must embed the note")
+        note = read_note(body)
+        if activity.actor not in note.authors:
+            raise NotActedOn("the note is not attributed to the actor who sent it")
+        if note.id is None:
+            raise NotActedOn("the note has no usable id")
+        if not same_host(note.id, activity.actor) or self._uris.username_from_actor(note.id):
+            raise NotActedOn("the note's id is not on its author's server")
+        addressed = [a for a in note.addressees if a != activity.actor]
+        if len(addressed) > MAX_ADDRESSEES or any(
+            is_collection_address(a) or len(a) > MAX_URI for a in addressed
+        ):
+            raise NotActedOn("public, followers-only or mass-addressed: not a direct message")
+        if not any([await self._is_member(a) for a in addressed]):
+            raise NotActedOn("the note is not addressed to any member of this node")
+        if note.is_empty:
+            raise NotActedOn("the note has no text, content warning or attachment to show")
+        return note, addressed
+
+    async def _store(self, note: ReceivedNote, author: str, addressed: list[str]) -> None:
+        assert note.id is not None  # checked by _direct_message
+        now = self._clock()
+        async with in_transaction():
+            if await Message.exists(ap_id=note.id):
+                raise NotActedOn("this note was received already")
+            conversation = await self._thread(note, author, addressed, now)
+            await Message.create(
+                conversation=conversation,
+                ap_id=note.id,
+                author=author,
+                text=note.text[:MAX_TEXT],
+                summary=note.summary,
+                attachments=_attachments(note),
+                in_reply_to=note.in_reply_to,
+                # When it was written, as its author says, but never in the future.
+                created_at=min(note.published or now, now),
+            )
+            conversation.updated_at = now
+            await conversation.save(update_fields=["updated_at"])
+            await self._adopt_answers(conversation, note.id)
+
+    async def _thread(
+        self, note: ReceivedNote, author: str, addressed: list[str], now: datetime
+    ) -> Conversation:
+        """The conversation the note continues, if its author is in it; else a new one."""
+        existing = None
+        for key in note.thread:
+            existing = await _by_key(key)
+            if existing is not None:
+                break
+        parent = await Message.get_or_none(ap_id=note.in_reply_to) if note.in_reply_to else None
+        if existing is None and parent is not None:
+            existing = await Conversation.get(id=parent.conversation_id)  # type: ignore[attr-defined]
+        if existing is not None and await Participant.exists(conversation=existing, actor=author):
+            await _add_keys(existing, note.thread)
+            return existing
+        free = [key for key in note.thread if await _by_key(key) is None]
+        conversation = await Conversation.create(
+            context=free[0] if free else note.id,
+            created_at=now,
+            updated_at=now,
+            awaiting_parent=note.in_reply_to if parent is None else None,
+        )
+        await _add_keys(conversation, free[1:])
+        # A new conversation: its people are the author and whom the note addresses.
+        for actor in [author, *addressed]:
+            local = self._uris.username_from_actor(actor) is not None
+            if local and not await self._is_member(actor):
+                continue
+            await Participant.get_or_create(
+                conversation=conversation, actor=actor, defaults={"local": local}
+            )
+        return conversation
+
+    async def _adopt_answers(self, conversation: Conversation, note_id: str) -> None:
+        """Conversations started by answers to ``note_id`` that arrived before it join its
+        conversation, if all their people are in it (an answer cannot pull anyone in)."""
+        people = set(
+            await Participant.filter(conversation=conversation).values_list("actor", flat=True)
+        )
+        for waiting in await Conversation.filter(awaiting_parent=note_id):
+            if waiting.id == conversation.id:
+                waiting.awaiting_parent = None
+                await waiting.save(update_fields=["awaiting_parent"])
+                continue
+            theirs = await Participant.filter(conversation=waiting).values_list("actor", flat=True)
+            if not set(theirs) <= people:
+                continue
+            await Message.filter(conversation=waiting).update(conversation=conversation)
+            await ThreadKey.filter(conversation=waiting).update(conversation=conversation)
+            key = waiting.context
+            await waiting.delete()
+            await ThreadKey.create(key=key, conversation=conversation)
+
+
+async def _by_key(key: str) -> Conversation | None:
+    conversation = await Conversation.get_or_none(context=key)
+    if conversation is None:
+        alias = await ThreadKey.get_or_none(key=key).prefetch_related("conversation")
+        conversation = alias.conversation if alias is not None else None
+    return conversation
+
+
+async def _add_keys(conversation: Conversation, keys: list[str]) -> None:
+    """Remember the other keys a server names this conversation by (unless taken)."""
+    for key in keys:
+        if key != conversation.context and await _by_key(key) is None:
+            await ThreadKey.create(key=key, conversation=conversation)
+
+
+def _attachments(note: ReceivedNote) -> list[dict[str, Any]]:
+    return [
+        {"url": a.url, "media_type": a.media_type, "description": a.description}
+        for a in note.attachments
+    ]
