@@ -226,3 +226,37 @@ async def test_an_allowlist_node_refuses_its_members_non_partner_servers(peers):
     assert error["message"] == (
         f"cannot reach {a.domain}: this node federates only with its partner nodes"
     )
+
+
+async def test_a_reply_to_a_server_blocked_since_says_it_was_not_sent_and_why(peers):
+    a, b, c = await peers("a"), await peers("b"), await peers("c")
+    ada, bob = await member(a, "ada"), await member(b, "bob")
+    await member(c, "cyd")
+    body = {"to": [b.handle("bob"), c.handle("cyd")], "text": "Who has a ladder?"}
+    resp = await a.client.post("/api/v1/conversations", json=body, headers=bearer(ada))
+    assert resp.status == 201, await resp.text()
+    cid = (await resp.json())["id"]
+    await settle(a, b, c)
+    resp = await a.client.post(BLOCKS, json={"domain": b.domain}, headers=bearer(ada))
+    assert resp.status == 201, await resp.text()
+
+    resp = await a.client.post(
+        f"/api/v1/conversations/{cid}/messages", json={"text": "Found one"}, headers=bearer(ada)
+    )
+    assert resp.status == 201, await resp.text()
+    reply = await resp.json()
+    reason = f"this node's community no longer federates with {b.domain}"
+    assert reply["not_sent_to"] == [{"actor": b.actor("bob"), "reason": reason}]
+    # ... and it stays visible in the conversation, for the sender to see later.
+    [_, stored] = await get(a, ada, f"/api/v1/conversations/{cid}")
+    assert stored["not_sent_to"] == reply["not_sent_to"]
+    await settle(a, b, c)
+    [at_b] = await get(b, bob, "/api/v1/conversations")
+    assert at_b["last_message"]["text"] == "Who has a ladder?"  # B never got the reply
+    creates = await deliveries(a, "Create")
+    first, reply_delivery = (
+        [d.inbox for d in creates if d.activity_id == activity_id]
+        for activity_id in dict.fromkeys(d.activity_id for d in creates)
+    )
+    assert sorted(first) == sorted([f"{b.base}/inbox", f"{c.base}/inbox"])
+    assert reply_delivery == [f"{c.base}/inbox"]  # C got the reply
