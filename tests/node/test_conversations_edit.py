@@ -166,3 +166,21 @@ async def test_an_edit_keeps_the_unread_count_and_the_order(node, people, clock)
     [summary] = await (await node.get(PATH, headers=bearer(people["bea"]))).json()
     assert summary["unread"] == 2
     assert summary["updated_at"] == "2026-11-26T12:00:00Z"  # an edit is not new activity
+
+
+async def test_marking_read_takes_no_fields(node, people):
+    cid, _ = await start(node, people["ada"], "bea", "Hi Bea")
+    read = f"{PATH}/{cid}/read"
+    headers = bearer(people["bea"])
+    error = await error_of(
+        await node.post(read, json={"all": True}, headers=headers), 422, "validation_failed"
+    )
+    assert error["details"] == [{"field": "all", "message": "unknown field"}]
+    resp = await node.post(read, data=b"up to here", headers=headers)
+    await error_of(resp, 415, "unsupported_media_type")
+    [conversation] = await (await node.get(PATH, headers=headers)).json()
+    assert conversation["unread"] == 1  # none of the refused requests marked anything
+    assert (await node.post(read, json={}, headers=headers)).status == 204
+    assert (await node.post(read, headers=headers)).status == 204
+    [conversation] = await (await node.get(PATH, headers=headers)).json()
+    assert conversation["unread"] == 0

@@ -1,0 +1,176 @@
+"""A node killed (SIGKILL) while it processes incoming direct messages loses none of them.
+
+The node runs for real (``quartier serve``, its own process, SQLite in WAL mode); a fake remote
+server on 127.0.0.1 publishes its sender's key; a burst of signed direct messages is posted and
+the node is killed while its worker stores them. After the restart, every message the node had
+accepted (202) must be in the conversation, none twice, within seconds: a restarted node takes
+over the work its dead predecessor held instead of waiting for the leases to run out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from activitypub.signatures import sign_request
+from tests.integration.conftest import free_port
+from tests.node.cli_support import QUARTIER, clean_environment, ok, runner
+
+MESSAGES = 300
+PASSWORD = "a long enough passphrase"
+
+
+@contextmanager
+def serving(directory: Path, env: dict[str, str], base: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``quartier serve`` running until the block ends (killed at once if still alive)."""
+    with (directory / "serve.log").open("ab") as log:
+        process = subprocess.Popen(
+            [str(QUARTIER), "serve"], cwd=directory, env=env, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert process.poll() is None, (directory / "serve.log").read_text()
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):  # noqa: S310
+                    break
+            except OSError:  # not listening yet
+                time.sleep(0.05)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def rows(database: Path, query: str) -> list[tuple]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
+        return db.execute(query).fetchall()
+
+
+async def test_a_node_killed_while_storing_direct_messages_loses_and_doubles_none(
+    tmp_path: Path, aiohttp_server
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    remote = web.Application()
+    remote_base = ""
+
+    async def actor(request: web.Request) -> web.Response:
+        pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        doc = {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": f"{remote_base}/users/alice",
+            "type": "Person",
+            "preferredUsername": "alice",
+            "inbox": f"{remote_base}/users/alice/inbox",
+            "publicKey": {
+                "id": f"{remote_base}/users/alice#main-key",
+                "owner": f"{remote_base}/users/alice",
+                "publicKeyPem": pem.decode(),
+            },
+        }
+        return web.json_response(doc, content_type="application/activity+json")
+
+    remote.router.add_get("/users/alice", actor)
+    server = await aiohttp_server(remote)
+    remote_base = f"http://127.0.0.1:{server.port}"
+    alice = f"{remote_base}/users/alice"
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    database = tmp_path / "data" / "quartier.sqlite3"
+    env = clean_environment(
+        f"sqlite://{database}",
+        QUARTIER_SERVER_PORT=str(port),
+        QUARTIER_SERVER_BASE_URL=base,
+        QUARTIER_STORAGE_DATA_DIR=str(tmp_path / "data"),
+        QUARTIER_FEDERATION_LOCAL_TESTING="true",
+    )
+    run = runner(tmp_path, env)
+    ok(run("migrate"))
+    ok(run("admin", "create", "bob", "--real-name", "Bob", "--password-stdin", stdin=PASSWORD))
+    bob = f"{base}/users/bob"
+
+    def dm(n: int) -> bytes:
+        note = {
+            "id": f"{alice}/notes/{n}",
+            "type": "Note",
+            "attributedTo": alice,
+            "to": [bob],
+            "content": f"<p>message {n}</p>",
+            "context": f"{remote_base}/contexts/1",
+            "published": f"2026-11-26T10:{n // 60:02d}:{n % 60:02d}Z",
+        }
+        if n:
+            note["inReplyTo"] = f"{alice}/notes/{n - 1}"
+        activity = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{alice}/activities/{n}",
+            "type": "Create",
+            "actor": alice,
+            "to": [bob],
+            "object": note,
+        }
+        return json.dumps(activity).encode()
+
+    accepted: set[int] = set()
+
+    async def send(session: aiohttp.ClientSession, n: int) -> None:
+        body = dm(n)
+        headers = sign_request(
+            "POST", f"{base}/inbox", body, f"{alice}#main-key", key, datetime.now(UTC)
+        )
+        headers["Content-Type"] = "application/activity+json"
+        try:
+            async with session.post(f"{base}/inbox", data=body, headers=headers) as resp:
+                if resp.status == 202:
+                    accepted.add(n)
+        except aiohttp.ClientError:
+            pass  # the node died under this request: not accepted, the sender would retry
+
+    with serving(tmp_path, env, base) as process:
+        async with aiohttp.ClientSession() as session:
+            burst = asyncio.gather(*(send(session, n) for n in range(MESSAGES)))
+            # Kill as soon as the worker has stored some messages and not yet all of them.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+                stored = rows(database, "select count(*) from conversation_message")[0][0]
+                if stored > 0:
+                    break
+            os.kill(process.pid, signal.SIGKILL)
+            await burst
+    stored_at_kill = rows(database, "select count(*) from conversation_message")[0][0]
+    assert 0 < stored_at_kill < len(accepted), "the kill did not land mid-processing"
+
+    with serving(tmp_path, env, base):
+        deadline = time.monotonic() + 20  # seconds, not the five minutes of a lease
+        stored_ids: list[str] = []
+        while time.monotonic() < deadline:
+            stored_ids = [r[0] for r in rows(database, "select ap_id from conversation_message")]
+            if len(stored_ids) >= len(accepted):
+                break
+            await asyncio.sleep(0.1)
+        failed = rows(
+            database, "select activity_id, last_error from inbound_message where state = 'failed'"
+        )
+    assert failed == []
+    assert sorted(stored_ids) == sorted(f"{alice}/notes/{n}" for n in accepted)  # none twice
+    assert rows(database, "select count(*) from conversation") == [(1,)]
