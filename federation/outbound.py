@@ -30,7 +30,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from activitypub.signatures import sign_request
@@ -224,7 +224,8 @@ class DeliveryWorker:
         status = response.status
         if 200 <= status < 300:
             row.state, row.delivered_at, row.last_status = DeliveryState.DELIVERED, now, status
-            row.lease_until = None
+            row.attempts += 1
+            row.lease_until, row.last_error = None, ""
             await results.add(row)
         elif status == 410:
             await self._give_up(row, results, status, "the recipient is gone")
@@ -271,7 +272,8 @@ class _Results:
 
     A committed UPDATE per delivery cost about half of each delivery's time (see
     docs/performance.md), so outcomes are written ``size`` at a time in one transaction, and
-    successes of one status in one statement. If the process dies first, those rows are sent
+    successes of one status in one statement (each row's try counted in SQL, so rows with
+    different histories still share it). If the process dies first, those rows are sent
     again once their lease ends: at most a batch of duplicates, which receivers drop by
     activity id, and nothing lost.
     """
@@ -313,6 +315,10 @@ class _Results:
             for status, group in delivered.items():
                 await Delivery.filter(id__in=[row.id for row in group]).update(
                     state=DeliveryState.DELIVERED,
+                    # The stored count is the one before this try: a row is leased while in
+                    # flight, so nothing else changed it meanwhile.
+                    attempts=F("attempts") + 1,
+                    last_error="",
                     last_status=status,
                     delivered_at=max(row.delivered_at for row in group if row.delivered_at),
                     lease_until=None,
