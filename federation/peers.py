@@ -26,7 +26,7 @@ from activitypub import activities
 from activitypub.discovery import SERVICE_REL
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher, InboundActivity
-from federation.errors import DereferenceError, PartnershipError, TransportError
+from federation.errors import DereferenceError, NotActedOn, PartnershipError, TransportError
 from federation.models import Partnership, PartnershipState
 from federation.outbound import publish
 from federation.transport import Transport
@@ -167,10 +167,13 @@ class Partnerships:
     async def on_follow(self, activity: InboundActivity) -> None:
         """Another node asks to partner with us."""
         if activities.object_id(activity.body.get("object")) != self._me:
-            return
+            raise NotActedOn("the Follow is not of this node's actor (not a partnership)")
         remote = await self._resolver.actor(activity.actor)
         if remote.actor_type not in ("Application", "Service"):
-            return  # a person cannot make their whole server our partner
+            # A person cannot make their whole server our partner.
+            raise NotActedOn(
+                f"a partnership proposal by a {remote.actor_type}, not by a node's actor"
+            )
         content = activity.body.get("content")
         message = content[:MAX_MESSAGE_LENGTH] if isinstance(content, str) else ""
         now = self._clock()
@@ -179,7 +182,7 @@ class Partnerships:
             PartnershipState.REQUESTED,
             PartnershipState.ACTIVE,
         ):
-            return
+            raise NotActedOn(f"a partnership with that node is {existing.state.value} already")
         values: dict[str, Any] = {
             "peer_host": authority_of(activity.actor),
             "peer_inbox": remote.inbox,
@@ -196,7 +199,7 @@ class Partnerships:
             else:
                 await Partnership.create(peer_actor=activity.actor, created_at=now, **values)
         except IntegrityError:
-            return  # the same Follow delivered twice
+            raise NotActedOn("that partnership proposal was received already") from None
 
     async def on_accept(self, activity: InboundActivity) -> None:
         """Our proposal was accepted."""
@@ -205,30 +208,34 @@ class Partnerships:
     async def on_reject(self, activity: InboundActivity) -> None:
         """Our proposal was refused, or the other node ended the partnership."""
         row = await self._concerning(activity, by_us=True)
-        if row is not None and row.state in (PartnershipState.PROPOSED, PartnershipState.ACTIVE):
-            ended = PartnershipState.REFUSED if row.state == PartnershipState.PROPOSED else None
-            await self._set(row, ended or PartnershipState.ENDED)
+        _expect(row, PartnershipState.PROPOSED, PartnershipState.ACTIVE)
+        ended = PartnershipState.REFUSED if row.state == PartnershipState.PROPOSED else None
+        await self._set(row, ended or PartnershipState.ENDED)
 
     async def on_undo(self, activity: InboundActivity) -> None:
         """The other node withdrew its proposal or ended the partnership."""
         row = await self._concerning(activity, by_us=False)
-        if row is not None and row.state in (PartnershipState.REQUESTED, PartnershipState.ACTIVE):
-            await self._set(row, PartnershipState.ENDED)
+        _expect(row, PartnershipState.REQUESTED, PartnershipState.ACTIVE)
+        await self._set(row, PartnershipState.ENDED)
 
     async def _answered(
         self, activity: InboundActivity, expected: PartnershipState, new: PartnershipState
     ) -> None:
         row = await self._concerning(activity, by_us=True)
-        if row is not None and row.state == expected:
-            await self._set(row, new)
+        _expect(row, expected)
+        await self._set(row, new)
 
-    async def _concerning(self, activity: InboundActivity, *, by_us: bool) -> Partnership | None:
+    async def _concerning(self, activity: InboundActivity, *, by_us: bool) -> Partnership:
+        """The partnership whose Follow ``activity`` answers; ``NotActedOn`` if none."""
+        kind = activity.activity_type
         answered = activities.object_id(activity.body.get("object"))
-        if answered is None:
-            return None
-        row = await Partnership.get_or_none(follow_activity_id=answered)
-        if row is None or row.peer_actor != activity.actor or row.initiated_by_us != by_us:
-            return None
+        row = (
+            None if answered is None else await Partnership.get_or_none(follow_activity_id=answered)
+        )
+        if row is None:
+            raise NotActedOn(f"the {kind} is not of a partnership (or of an earlier proposal)")
+        if row.peer_actor != activity.actor or row.initiated_by_us != by_us:
+            raise NotActedOn(f"the {kind} of a partnership does not come from its other node")
         return row
 
     async def _answer(self, row: Partnership, kind: str, state: PartnershipState) -> None:
@@ -256,6 +263,11 @@ class Partnerships:
             reason = await self._refuse_peer(host.lower())
             if reason is not None:
                 raise PartnershipError(f"cannot partner with {host}: {reason}")
+
+
+def _expect(row: Partnership, *states: PartnershipState) -> None:
+    if row.state not in states:
+        raise NotActedOn(f"the partnership is {row.state.value}: nothing to change")
 
 
 def _node_host(node: str) -> str:
