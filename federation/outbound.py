@@ -139,6 +139,17 @@ class DeliveryWorker:
         """New deliveries were queued."""
         self._wake.set()
 
+    async def release_leases(self) -> int:
+        """Give up every lease on deliveries; returns how many were held.
+
+        Only for a worker that knows it is the only one (SQLite, at start-up): every lease
+        then belongs to a process that is gone. Rows it had sent but not recorded go out
+        again (receivers drop the duplicate by activity id).
+        """
+        return await Delivery.filter(state=DeliveryState.PENDING, lease_until__isnull=False).update(
+            lease_until=None
+        )
+
     async def host_answered(self, host: str) -> None:
         """``host`` (``host[:port]``) is reachable again: it sent us something we accepted.
 

@@ -129,6 +129,17 @@ class InboundWorker:
         """New work was stored: do not wait for the next poll."""
         self._wake.set()
 
+    async def release_leases(self) -> int:
+        """Give up every lease on inbound rows; returns how many were held.
+
+        Only for a worker that knows it is the only one (SQLite, at start-up): every lease
+        then belongs to a process that is gone, such as one killed with ``kill -9``, and its
+        rows, with every later row of their actors, would otherwise wait for it to end.
+        """
+        return await InboundMessage.filter(
+            state=InboundState.PENDING, lease_until__isnull=False
+        ).update(lease_until=None)
+
     async def run_once(self) -> int:
         """Process every row due now (up to ``batch_size``); returns how many were handled."""
         now = self._clock()
