@@ -14,6 +14,10 @@ delivers, signing each request with the local actor's key (draft-cavage ``rsa-sh
 New work goes before the backlog (rows never tried first), each host gets at most
 ``per_host`` requests at a time, and rows are leased while in flight so a crashed worker's
 rows are taken up again when the lease runs out.
+
+A host that answers again (a delivery to it succeeds, or, through ``host_answered``, it
+delivers to our inbox) gets its rows waiting for a retry at once, not at their next backoff
+slot.
 """
 
 from __future__ import annotations
