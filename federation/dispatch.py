@@ -4,7 +4,9 @@ Federation does not know what a listing or a conversation is; the node registers
 (activity type, object type), and the worker asks here. Handlers registered for the exact
 (type, object type) run first, then those for the activity type alone. Several features may
 handle one type (a Follow of a member, a Follow of the node's own actor): each handler acts
-only on what concerns it and must be idempotent, since a failure of one retries them all.
+only on what concerns it and must be idempotent, since a failure of one retries them all. A
+handler that leaves an activity alone raises :class:`federation.errors.NotActedOn` with the
+reason: if none acted, the worker keeps the activity as ``ignored`` with the reasons.
 """
 
 from __future__ import annotations

@@ -1,6 +1,14 @@
 """Errors raised by the federation layer.
 
 FederationError               root
+├── DereferenceError          a remote actor or key could not be fetched, parsed or trusted
+├── PartnershipError          a partnership cannot be proposed or changed that way
+├── NotActedOn                raised by an inbound handler: the activity is not for it (reason)
+├── InboxRejected             a delivery we refuse (the node maps each to an HTTP status)
+│   ├── MalformedActivity     not a well-formed activity (400)
+│   ├── UnverifiedSender      we cannot establish that the actor sent it (401)
+│   └── ForbiddenActivity     authentic, but not acceptable (403)
+├── StoreFailed               an accepted activity could not be committed (503, sender retries)
 └── TransportError            an outbound request could not be made or was refused
     ├── ForbiddenAddress      the target is a private, loopback or link-local address
     ├── ForbiddenScheme       not https (http only when configured for local testing)
@@ -20,6 +28,19 @@ class DereferenceError(FederationError):
 
 class PartnershipError(FederationError):
     """A partnership cannot be proposed or changed that way (the message says why)."""
+
+
+class NotActedOn(FederationError):
+    """Raised by an inbound handler that leaves the activity alone, with the reason.
+
+    Not a failure: the worker does not retry it. If no handler of an activity acted, the
+    activity is kept as ``ignored`` with the handlers' reasons in ``last_error``, which the
+    node's admins read: say why in their words ("not addressed to one of our members").
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class InboxRejected(FederationError):
@@ -68,8 +89,3 @@ class BadResponse(TransportError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-class NotActedOn(FederationError):
-    """Raised by an inbound handler that had nothing to do with the activity; the message
-    says why (the worker records the activity as ignored, with that reason)."""

@@ -112,6 +112,8 @@ class Accepted:
     actor: str
     duplicate: bool = False
     dropped: bool = False
+    # whose key signed the request (the server that reached us); empty when dropped
+    signer: str = ""
 
 
 async def accept(
@@ -161,7 +163,7 @@ async def accept(
         next_attempt_at=now,
     )
     stored = await (writer or InboxWriter()).store(message)
-    return Accepted(activity_id=activity_id, actor=actor, duplicate=not stored)
+    return Accepted(activity_id=activity_id, actor=actor, duplicate=not stored, signer=signer)
 
 
 def _is_farewell_of_unknown_actor(

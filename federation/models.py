@@ -33,8 +33,9 @@ class InboundState(StrEnum):
 
     PENDING = "pending"
     DONE = "done"
-    # no handler for its type in this version (kept for a later one), or its sender was
-    # blocked after it arrived (last_error says so)
+    # not acted upon, last_error says why: no handler for its type in this version (kept for a
+    # later one), no handler found it concerned us (NotActedOn), or its sender was blocked
+    # after it arrived
     IGNORED = "ignored"
     FAILED = "failed"  # the handler failed max_attempts times
 

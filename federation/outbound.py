@@ -14,6 +14,10 @@ delivers, signing each request with the local actor's key (draft-cavage ``rsa-sh
 New work goes before the backlog (rows never tried first), each host gets at most
 ``per_host`` requests at a time, and rows are leased while in flight so a crashed worker's
 rows are taken up again when the lease runs out.
+
+A host that answers again (a delivery to it succeeds, or, through ``host_answered``, it
+delivers to our inbox) gets its rows waiting for a retry at once, not at their next backoff
+slot.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from activitypub.signatures import sign_request
@@ -100,6 +104,11 @@ class DeliveryPolicy:
     lease: timedelta = timedelta(minutes=5)
     flush_every: int = 100  # outcomes written per transaction
     max_retry_after: timedelta = timedelta(hours=12)
+    # A failure this soon after the host answered is the activity's, not the host's: it backs
+    # off without waiting for the host to come back (or every answer would retry it at once).
+    answered_recently: timedelta = timedelta(minutes=1)
+    # How often the hosts with delayed rows are read again (other workers' failures, restarts).
+    delayed_hosts_refresh: timedelta = timedelta(seconds=30)
 
 
 class DeliveryWorker:
@@ -124,13 +133,83 @@ class DeliveryWorker:
         self._refuse = refuse
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._wake = asyncio.Event()
+        # Hosts with rows waiting for a retry: an answer from one of them makes its rows due.
+        # In memory, so that the inbox asks it for every POST without a query.
+        self._delayed: set[str] = set()
+        self._delayed_read_at: datetime | None = None
+        self._answered_at: dict[str, datetime] = {}
 
     def wake(self) -> None:
         """New deliveries were queued."""
         self._wake.set()
 
+    async def release_leases(self) -> int:
+        """Give up every lease on deliveries; returns how many were held.
+
+        Only for a worker that knows it is the only one (SQLite, at start-up): every lease
+        then belongs to a process that is gone. Rows it had sent but not recorded go out
+        again (receivers drop the duplicate by activity id).
+        """
+        return await Delivery.filter(state=DeliveryState.PENDING, lease_until__isnull=False).update(
+            lease_until=None
+        )
+
+    async def host_answered(self, host: str) -> None:
+        """``host`` (``host[:port]``) is reachable again: it sent us something we accepted.
+
+        Its rows waiting for a retry become due now (not at their next backoff slot, hours
+        away after a long outage) and the worker wakes; only 429 answers keep their wait.
+        Free when the host has no delayed rows: no query, which the inbox relies on. Never
+        raises: the caller has done its own work already.
+        """
+        now = self._clock()
+        self._answered_at[host] = now
+        if host not in self._delayed:
+            return
+        self._delayed.discard(host)  # first: concurrent answers make one UPDATE, not several
+        try:
+            due = await self._make_due(host, now, exclude=())
+        except Exception:
+            self._delayed.add(host)  # the next answer tries again
+            log.exception("making the deliveries to %s due failed", host)
+            return
+        if due:
+            log.info("%s answers again: %d deliveries to it are due now", host, due)
+            self.wake()
+
+    async def _make_due(self, host: str, now: datetime, exclude: Iterable[int]) -> int:
+        """One UPDATE: the delayed rows of ``host`` (but ``exclude``) become due at ``now``."""
+        delayed = (
+            Delivery.filter(state=DeliveryState.PENDING, host=host, next_attempt_at__gt=now)
+            # The peer asked for that wait (Retry-After): an answer does not cancel it.
+            .filter(Q(last_status__isnull=True) | Q(last_status__not=429))
+            # In flight elsewhere: its outcome is about to be written, with its own next try.
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        )
+        if excluded := list(exclude):
+            delayed = delayed.exclude(id__in=excluded)
+        return await delayed.update(next_attempt_at=now)
+
+    async def _read_delayed_hosts(self, now: datetime) -> None:
+        """Learn the delayed hosts from the database: at start-up, and those of other workers
+        (PostgreSQL), at most every ``delayed_hosts_refresh``."""
+        read_at = self._delayed_read_at
+        if read_at is not None and now - read_at < self.policy.delayed_hosts_refresh:
+            return
+        self._delayed_read_at = now
+        hosts = (
+            await Delivery.filter(state=DeliveryState.PENDING, next_attempt_at__gt=now)
+            .filter(Q(last_status__isnull=True) | Q(last_status__not=429))
+            .distinct()
+            .values_list("host", flat=True)
+        )
+        recent = now - self.policy.answered_recently
+        self._answered_at = {h: t for h, t in self._answered_at.items() if t > recent}
+        self._delayed = {str(h) for h in hosts if str(h) not in self._answered_at}
+
     async def run_once(self) -> int:
         """Deliver what is due now (one batch); returns how many rows were attempted."""
+        await self._read_delayed_hosts(self._clock())
         rows = await self._claim()
         if not rows:
             return 0
@@ -153,7 +232,19 @@ class DeliveryWorker:
         for failure in failures:
             if isinstance(failure, BaseException):
                 log.error("a delivery failed unexpectedly", exc_info=failure)
+        await self._recovered(results.answered, [row.id for row in rows])
         return len(rows)
+
+    async def _recovered(self, hosts: set[str], batch: list[int]) -> None:
+        """Hosts a delivery of this batch reached: their delayed rows are due now. Rows of
+        this batch keep the outcome just written (one that failed while its host answered
+        failed for its own reasons)."""
+        now = self._clock()
+        for host in hosts & self._delayed:
+            self._delayed.discard(host)
+            if due := await self._make_due(host, now, exclude=batch):
+                log.info("%s answers again: %d deliveries to it are due now", host, due)
+                self.wake()
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
         """Loop until ``stop`` is set (see :func:`federation.worker.poll_loop`)."""
@@ -224,7 +315,10 @@ class DeliveryWorker:
         status = response.status
         if 200 <= status < 300:
             row.state, row.delivered_at, row.last_status = DeliveryState.DELIVERED, now, status
-            row.lease_until = None
+            row.attempts += 1
+            row.lease_until, row.last_error = None, ""
+            self._answered_at[row.host] = now
+            results.answered.add(row.host)
             await results.add(row)
         elif status == 410:
             await self._give_up(row, results, status, "the recipient is gone")
@@ -255,6 +349,9 @@ class DeliveryWorker:
             wait = min(wait, self.policy.max_retry_after)
         row.next_attempt_at = now + (wait or self.policy.retry.delay(row.attempts, self._rng))
         row.last_status, row.last_error, row.lease_until = status, storable_error(error), None
+        answered = self._answered_at.get(row.host)
+        if status != 429 and (answered is None or now - answered > self.policy.answered_recently):
+            self._delayed.add(row.host)  # down, it seems: its next answer makes this due
         await results.add(row)
 
     async def _give_up(
@@ -271,7 +368,8 @@ class _Results:
 
     A committed UPDATE per delivery cost about half of each delivery's time (see
     docs/performance.md), so outcomes are written ``size`` at a time in one transaction, and
-    successes of one status in one statement. If the process dies first, those rows are sent
+    successes of one status in one statement (each row's try counted in SQL, so rows with
+    different histories still share it). If the process dies first, those rows are sent
     again once their lease ends: at most a batch of duplicates, which receivers drop by
     activity id, and nothing lost.
     """
@@ -289,6 +387,7 @@ class _Results:
     def __init__(self, size: int) -> None:
         self._size = size
         self._rows: list[Delivery] = []
+        self.answered: set[str] = set()  # hosts that accepted a delivery of this batch
 
     async def add(self, row: Delivery) -> None:
         """Record ``row``'s new state; writes the group once it is full."""
@@ -313,6 +412,10 @@ class _Results:
             for status, group in delivered.items():
                 await Delivery.filter(id__in=[row.id for row in group]).update(
                     state=DeliveryState.DELIVERED,
+                    # The stored count is the one before this try: a row is leased while in
+                    # flight, so nothing else changed it meanwhile.
+                    attempts=F("attempts") + 1,
+                    last_error="",
                     last_status=status,
                     delivered_at=max(row.delivered_at for row in group if row.delivered_at),
                     lease_until=None,

@@ -26,7 +26,7 @@ from activitypub import activities
 from activitypub.discovery import SERVICE_REL
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher, InboundActivity
-from federation.errors import DereferenceError, PartnershipError, TransportError
+from federation.errors import DereferenceError, NotActedOn, PartnershipError, TransportError
 from federation.models import Partnership, PartnershipState
 from federation.outbound import publish
 from federation.transport import Transport
@@ -96,7 +96,13 @@ class Partnerships:
         raise PartnershipError(f"cannot reach {host}: {last}")
 
     async def propose(self, node: str, message: str) -> Partnership:
-        """Ask ``node`` to become a partner."""
+        """Ask ``node`` to become a partner.
+
+        A proposal still unanswered is returned as it is. Otherwise (none yet, refused, ended,
+        or active) a new Follow goes out: an active partnership may have been ended on the
+        other side without its notice having reached us yet, and a node that still counts us
+        as a partner accepts the new proposal at once (see :meth:`on_follow`).
+        """
         if len(message) > MAX_MESSAGE_LENGTH:
             raise PartnershipError(f"the message is longer than {MAX_MESSAGE_LENGTH} characters")
         await self._may_partner(_node_host(node))  # before contacting it at all
@@ -105,10 +111,7 @@ class Partnerships:
             raise PartnershipError("a node cannot partner with itself")
         await self._may_partner(authority_of(peer))  # WebFinger may name another host
         existing = await Partnership.get_or_none(peer_actor=peer)
-        if existing is not None and existing.state in (
-            PartnershipState.PROPOSED,
-            PartnershipState.ACTIVE,
-        ):
+        if existing is not None and existing.state == PartnershipState.PROPOSED:
             return existing
         try:
             remote = await self._resolver.actor(peer)
@@ -159,26 +162,43 @@ class Partnerships:
         """Every partnership, newest first."""
         return await Partnership.all().order_by("-id")
 
+    async def suspension(self, row: Partnership) -> str | None:
+        """Why nothing goes to or comes from the node of ``row`` although the partnership
+        stands (active, proposed or requested): the community blocked that node, or this node
+        does not federate. ``None`` when the partnership works (or is over)."""
+        if row.state in (PartnershipState.ENDED, PartnershipState.REFUSED):
+            return None
+        return await self._refuse_peer(row.peer_host) if self._refuse_peer is not None else None
+
     async def is_partner(self, host: str) -> bool:
         """Whether ``host`` is an active partner."""
         return await Partnership.exists(peer_host=host.lower(), state=PartnershipState.ACTIVE)
 
     # Received from other nodes
     async def on_follow(self, activity: InboundActivity) -> None:
-        """Another node asks to partner with us."""
+        """Another node asks to partner with us.
+
+        A new proposal from a node already asking replaces its earlier one (an Undo of that
+        one no longer ends the request); from an active partner, it is accepted at once: its
+        side lost track of the partnership, or asks again after we ended it while our notice
+        had not reached it yet, and the partnership stays active.
+        """
         if activities.object_id(activity.body.get("object")) != self._me:
-            return
+            raise NotActedOn("the Follow is not of this node's actor (not a partnership)")
         remote = await self._resolver.actor(activity.actor)
         if remote.actor_type not in ("Application", "Service"):
-            return  # a person cannot make their whole server our partner
+            # A person cannot make their whole server our partner.
+            raise NotActedOn(
+                f"a partnership proposal by a {remote.actor_type}, not by a node's actor"
+            )
         content = activity.body.get("content")
         message = content[:MAX_MESSAGE_LENGTH] if isinstance(content, str) else ""
         now = self._clock()
         existing = await Partnership.get_or_none(peer_actor=activity.actor)
-        if existing is not None and existing.state in (
-            PartnershipState.REQUESTED,
-            PartnershipState.ACTIVE,
-        ):
+        if existing is not None and existing.follow_activity_id == activity.activity_id:
+            raise NotActedOn("that partnership proposal was received already")
+        if existing is not None and existing.state == PartnershipState.ACTIVE:
+            await self._accept_again(existing, activity, remote.inbox)
             return
         values: dict[str, Any] = {
             "peer_host": authority_of(activity.actor),
@@ -196,7 +216,27 @@ class Partnerships:
             else:
                 await Partnership.create(peer_actor=activity.actor, created_at=now, **values)
         except IntegrityError:
-            return  # the same Follow delivered twice
+            raise NotActedOn("that partnership proposal was received already") from None
+
+    async def _accept_again(self, row: Partnership, activity: InboundActivity, inbox: str) -> None:
+        """An active partner proposed again: the partnership is now carried by its new Follow
+        (so that both sides name the same one), which we accept."""
+        row.initiated_by_us, row.peer_inbox = False, inbox
+        row.follow_activity_id, row.follow_activity = activity.activity_id, activity.body
+        row.updated_at = self._clock()
+        accept = activities.respond("Accept", self._new_id("accept"), self._me, activity.body)
+        async with in_transaction():
+            await row.save(
+                update_fields=[
+                    "initiated_by_us",
+                    "peer_inbox",
+                    "follow_activity_id",
+                    "follow_activity",
+                    "updated_at",
+                ]
+            )
+            await publish(accept, [inbox], self._me, row.updated_at)
+        self._queued()
 
     async def on_accept(self, activity: InboundActivity) -> None:
         """Our proposal was accepted."""
@@ -205,30 +245,34 @@ class Partnerships:
     async def on_reject(self, activity: InboundActivity) -> None:
         """Our proposal was refused, or the other node ended the partnership."""
         row = await self._concerning(activity, by_us=True)
-        if row is not None and row.state in (PartnershipState.PROPOSED, PartnershipState.ACTIVE):
-            ended = PartnershipState.REFUSED if row.state == PartnershipState.PROPOSED else None
-            await self._set(row, ended or PartnershipState.ENDED)
+        _expect(row, PartnershipState.PROPOSED, PartnershipState.ACTIVE)
+        ended = PartnershipState.REFUSED if row.state == PartnershipState.PROPOSED else None
+        await self._set(row, ended or PartnershipState.ENDED)
 
     async def on_undo(self, activity: InboundActivity) -> None:
         """The other node withdrew its proposal or ended the partnership."""
         row = await self._concerning(activity, by_us=False)
-        if row is not None and row.state in (PartnershipState.REQUESTED, PartnershipState.ACTIVE):
-            await self._set(row, PartnershipState.ENDED)
+        _expect(row, PartnershipState.REQUESTED, PartnershipState.ACTIVE)
+        await self._set(row, PartnershipState.ENDED)
 
     async def _answered(
         self, activity: InboundActivity, expected: PartnershipState, new: PartnershipState
     ) -> None:
         row = await self._concerning(activity, by_us=True)
-        if row is not None and row.state == expected:
-            await self._set(row, new)
+        _expect(row, expected)
+        await self._set(row, new)
 
-    async def _concerning(self, activity: InboundActivity, *, by_us: bool) -> Partnership | None:
+    async def _concerning(self, activity: InboundActivity, *, by_us: bool) -> Partnership:
+        """The partnership whose Follow ``activity`` answers; ``NotActedOn`` if none."""
+        kind = activity.activity_type
         answered = activities.object_id(activity.body.get("object"))
-        if answered is None:
-            return None
-        row = await Partnership.get_or_none(follow_activity_id=answered)
-        if row is None or row.peer_actor != activity.actor or row.initiated_by_us != by_us:
-            return None
+        row = (
+            None if answered is None else await Partnership.get_or_none(follow_activity_id=answered)
+        )
+        if row is None:
+            raise NotActedOn(f"the {kind} is not of a partnership (or of an earlier proposal)")
+        if row.peer_actor != activity.actor or row.initiated_by_us != by_us:
+            raise NotActedOn(f"the {kind} of a partnership does not come from its other node")
         return row
 
     async def _answer(self, row: Partnership, kind: str, state: PartnershipState) -> None:
@@ -256,6 +300,11 @@ class Partnerships:
             reason = await self._refuse_peer(host.lower())
             if reason is not None:
                 raise PartnershipError(f"cannot partner with {host}: {reason}")
+
+
+def _expect(row: Partnership, *states: PartnershipState) -> None:
+    if row.state not in states:
+        raise NotActedOn(f"the partnership is {row.state.value}: nothing to change")
 
 
 def _node_host(node: str) -> str:

@@ -3,8 +3,11 @@
 Rows are the queue (``InboundMessage``): nothing to flush or replay, and a restart simply
 continues. ``run_once()`` processes what is due now and returns how many rows it handled, so
 tests drive the worker deterministically; ``run()`` loops until stopped, waking early when an
-inbox stores something new. Activities without a handler are kept as ``ignored``, not deleted,
-so a later version that learns to handle them can still act on them. On SQLite exactly one
+inbox stores something new. Activities no handler acts on are kept as ``ignored``, not deleted,
+with the reason in ``last_error``: without a handler for their type (a later version that
+learns to handle them can still act on them), or when every handler raised
+:class:`federation.errors.NotActedOn` (it was not for them: a Follow of nobody we know). With
+several handlers, the activity is ``done`` if any acted. On SQLite exactly one
 worker runs, inside ``quartier serve``.
 
 Within a batch, each actor's activities are processed in the order they arrived (a Create
@@ -126,6 +129,17 @@ class InboundWorker:
         """New work was stored: do not wait for the next poll."""
         self._wake.set()
 
+    async def release_leases(self) -> int:
+        """Give up every lease on inbound rows; returns how many were held.
+
+        Only for a worker that knows it is the only one (SQLite, at start-up): every lease
+        then belongs to a process that is gone, such as one killed with ``kill -9``, and its
+        rows, with every later row of their actors, would otherwise wait for it to end.
+        """
+        return await InboundMessage.filter(
+            state=InboundState.PENDING, lease_until__isnull=False
+        ).update(lease_until=None)
+
     async def run_once(self) -> int:
         """Process every row due now (up to ``batch_size``); returns how many were handled."""
         now = self._clock()
@@ -207,17 +221,19 @@ class InboundWorker:
         handlers = self._dispatcher.handlers_for(activity)
         row.lease_until = None
         refused = await self._refuse(row.actor, row.body) if self._refuse is not None else None
-        if refused is not None or not handlers:
-            row.state, row.last_error = InboundState.IGNORED, refused or ""
+        if refused is None and not handlers:
+            refused = f"this node does not handle {_kind(activity)}"
+        if refused is not None:
+            row.state, row.last_error = InboundState.IGNORED, refused
             return True
-        reasons: list[str] = []
+        passed: list[str] = []  # why each handler that did not act left it alone
         try:
             async with asyncio.timeout(self.handler_timeout.total_seconds()):
                 for handler in handlers:
                     try:
                         await handler(activity)
                     except NotActedOn as exc:
-                        reasons.append(str(exc))
+                        passed.append(exc.reason)
         except Exception as exc:
             row.attempts += 1
             row.last_error = storable_error(f"{type(exc).__name__}: {exc}")
@@ -230,12 +246,19 @@ class InboundWorker:
             fields = ["attempts", "last_error", "state", "next_attempt_at", "lease_until"]
             await row.save(update_fields=fields)
             return False
-        if len(reasons) == len(handlers):
-            # No handler had anything to do with it: say why, rather than call it done.
-            row.state, row.last_error = InboundState.IGNORED, storable_error("; ".join(reasons))
+        if len(passed) == len(handlers):
+            row.state = InboundState.IGNORED
+            row.last_error = storable_error("; ".join(dict.fromkeys(passed)))
         else:
-            row.state = InboundState.DONE
+            row.state, row.last_error = InboundState.DONE, ""
         return True
+
+
+def _kind(activity: InboundActivity) -> str:
+    """``Create`` or ``Create(Note)``: the activity's type as a node admin reads it."""
+    if activity.object_type is None:
+        return activity.activity_type
+    return f"{activity.activity_type}({activity.object_type})"
 
 
 async def _record_finished(rows: list[InboundMessage]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TypeVar
@@ -26,7 +27,7 @@ from node.actors.service import SigningKeys, ensure_instance_actor, fetch_signer
 from node.clock import Clock, utc_now
 from node.config import Settings
 from node.conversations.service import ConversationService
-from node.db import activated, open_database, require_current_schema
+from node.db import activated, open_database, require_current_schema, shares_queues
 from node.federated import FederatedService
 from node.follows.service import FollowService
 from node.http import (
@@ -66,6 +67,7 @@ from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
 
 Service = TypeVar("Service", bound=FederatedService)
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -142,6 +144,8 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
     stop = asyncio.Event()
     # Created inside the node's ORM context, so the tasks (which copy the context) use it.
     with activated(app[DATABASE]):
+        if not shares_queues(app[SETTINGS].database_url):
+            await _release_dead_leases(app)
         tasks = [
             asyncio.create_task(app[INBOUND_WORKER].run(stop), name="inbound-worker"),
             asyncio.create_task(app[DELIVERY_WORKER].run(stop), name="delivery-worker"),
@@ -150,6 +154,21 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
     yield
     stop.set()
     await asyncio.gather(*tasks)
+
+
+async def _release_dead_leases(app: web.Application) -> None:
+    """On SQLite this process runs the node's only worker: a lease still held was taken by an
+    earlier process that died (``kill -9``, power loss), so its rows are taken up now rather
+    than when the lease ends. (On PostgreSQL a lease may be a live process's: it is kept.)"""
+    inbound = await app[INBOUND_WORKER].release_leases()
+    deliveries = await app[DELIVERY_WORKER].release_leases()
+    if inbound or deliveries:
+        log.info(
+            "took over the work of a process that stopped abruptly: "
+            "%d inbound activities, %d deliveries",
+            inbound,
+            deliveries,
+        )
 
 
 def transport_settings(settings: Settings) -> TransportSettings:

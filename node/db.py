@@ -82,6 +82,12 @@ async def reachable(database_url: str) -> AsyncIterator[None]:
         ) from exc
 
 
+def shares_queues(database_url: str) -> bool:
+    """Whether several processes may work the federation queues (PostgreSQL: ``serve`` and
+    ``worker`` processes); on SQLite, exactly one worker runs, inside ``quartier serve``."""
+    return database_url.startswith(("postgres://", "postgresql://"))
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """Tortoise configuration for a database URL."""
     url = database_url.replace("postgresql://", "postgres://", 1)

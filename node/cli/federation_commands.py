@@ -89,7 +89,7 @@ async def _partnerships(settings: Settings) -> AsyncIterator[Partnerships]:
         )
 
 
-def _print_partnerships(rows: list[Partnership]) -> None:
+async def _print_partnerships(service: Partnerships, rows: list[Partnership]) -> None:
     if not rows:
         print("no partnerships")
         return
@@ -97,34 +97,37 @@ def _print_partnerships(rows: list[Partnership]) -> None:
     for row in rows:
         by = "us" if row.initiated_by_us else "them"
         print(f"{row.id:>5} {row.state.value:<10} {by:<5} {row.peer_host}")
+        if reason := await service.suspension(row):
+            # Shown first: an active partnership that carries nothing must not look fine.
+            print(f"{'':>23}SUSPENDED: {reason}")
         if row.message:
             print(f"{'':>23}{row.message}")
 
 
 async def _partners_list(args: argparse.Namespace) -> int:
     async with _partnerships(_settings(args)) as service:
-        _print_partnerships(await service.all())
+        await _print_partnerships(service, await service.all())
     return 0
 
 
 async def _partners_propose(args: argparse.Namespace) -> int:
     async with _partnerships(_settings(args)) as service:
         row = await _partnership_call(service.propose(args.node, args.message))
-    _print_partnerships([row])
+        await _print_partnerships(service, [row])
     return 0
 
 
 async def _partners_answer(args: argparse.Namespace) -> int:
     async with _partnerships(_settings(args)) as service:
         row = await _partnership_call(service.decide(args.id, accept=args.accept))
-    _print_partnerships([row])
+        await _print_partnerships(service, [row])
     return 0
 
 
 async def _partners_end(args: argparse.Namespace) -> int:
     async with _partnerships(_settings(args)) as service:
         row = await _partnership_call(service.end(args.id))
-    _print_partnerships([row])
+        await _print_partnerships(service, [row])
     return 0
 
 

@@ -19,7 +19,7 @@ from node.actors.service import ensure_instance_actor
 from node.app import create_app
 from node.cli.common import _database, _settings
 from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, load_settings
-from node.db import activated, apply_migrations
+from node.db import activated, apply_migrations, shares_queues
 from node.errors import NodeError
 from node.http.keys import DATABASE, MEMBERS
 from node.logs import configure_logging
@@ -93,7 +93,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 async def _worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if not settings.database_url.startswith(("postgres://", "postgresql://")):
+    if not shares_queues(settings.database_url):
         # SQLite has no SKIP LOCKED: two processes would claim the same rows.
         raise NodeError(
             "extra worker processes need PostgreSQL; on SQLite, 'quartier serve' runs the "

@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 
 from activitypub import activities
 from federation.dispatch import Dispatcher, InboundActivity
-from federation.errors import DereferenceError
+from federation.errors import DereferenceError, NotActedOn
 from federation.outbound import publish
 from node.errors import BadRequest, NotFound
 from node.federated import FederatedService
@@ -121,7 +121,7 @@ class FollowService(FederatedService):
         """
         followee = activities.object_id(activity.body.get("object"))
         if followee is None or not await self._is_local_member(followee):
-            return  # not one of ours: nothing to do
+            raise NotActedOn("the Follow is not of one of our members")
         remote = await self._resolver.actor(activity.actor)
         inbox = remote.shared_inbox or remote.inbox
         now = self._clock()
@@ -171,30 +171,33 @@ class FollowService(FederatedService):
     async def on_accept(self, activity: InboundActivity) -> None:
         """The followee's server accepted one of our members' requests."""
         row = await self._answered(activity, side="followee")
-        if row is not None and row.state != FollowState.ACCEPTED:
-            row.state, row.accepted_at = FollowState.ACCEPTED, self._clock()
-            await row.save(update_fields=["state", "accepted_at"])
+        if row.state == FollowState.ACCEPTED:
+            raise NotActedOn("the follow it accepts was accepted already")
+        row.state, row.accepted_at = FollowState.ACCEPTED, self._clock()
+        await row.save(update_fields=["state", "accepted_at"])
 
     async def on_reject(self, activity: InboundActivity) -> None:
         """The followee refused (or removed) one of our members as follower."""
         row = await self._answered(activity, side="followee")
-        if row is not None:
-            await row.delete()
+        await row.delete()
 
     async def on_undo(self, activity: InboundActivity) -> None:
         """A remote follower stopped following (other kinds of Undo are not ours to handle)."""
         row = await self._answered(activity, side="follower")
-        if row is not None:
-            await row.delete()
+        await row.delete()
 
-    async def _answered(self, activity: InboundActivity, *, side: str) -> Follow | None:
+    async def _answered(self, activity: InboundActivity, *, side: str) -> Follow:
+        """The follow ``activity`` answers (or undoes); ``NotActedOn`` if it names none."""
         answered = activities.object_id(activity.body.get("object"))
         if answered is None:
-            return None
+            raise NotActedOn(f"the {activity.activity_type} names no object")
         row = await self._by_activity_id(answered)
+        if row is None:
+            raise NotActedOn(f"the {activity.activity_type} is not of a follow we know")
         # Only the party the Follow was addressed to (or made by) may answer it.
-        if row is None or getattr(row, side) != activity.actor:
-            return None
+        if getattr(row, side) != activity.actor:
+            whose = "addressed to" if side == "followee" else "made by"
+            raise NotActedOn(f"the {activity.activity_type} is of a follow {whose} someone else")
         return row
 
     async def _by_activity_id(self, activity_id: str) -> Follow | None:

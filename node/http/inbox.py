@@ -7,7 +7,8 @@
 Thin: the federation layer verifies and stores (see federation/inbound.py); this maps its
 refusals to statuses. 202 means stored durably, or dropped because the community blocks the
 sender (it must not learn that, nor retry); processing happens in the worker. The federation
-mode refuses with 403 (federation/policy.py).
+mode refuses with 403 (federation/policy.py). An accepted delivery also tells the delivery
+worker that the sender's server is up (its delayed deliveries go out now).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from federation.errors import (
     UnverifiedSender,
 )
 from federation.inbound import InboundRequest, accept, addressed_to_us
+from moderation.domains import authority_of
 from node.errors import (
     BadRequest,
     Forbidden,
@@ -31,6 +33,7 @@ from node.errors import (
 )
 from node.http.keys import (
     CLOCK,
+    DELIVERY_WORKER,
     FEDERATION_POLICY,
     INBOUND_WORKER,
     INBOX_WRITER,
@@ -89,4 +92,8 @@ async def inbox(request: web.Request) -> web.Response:
         ) from None
     if not (outcome.duplicate or outcome.dropped):
         request.app[INBOUND_WORKER].wake()
+    if not outcome.dropped:
+        # The sender's server is up: what we failed to deliver to it need not wait for its
+        # next retry (no query unless deliveries to it are waiting).
+        await request.app[DELIVERY_WORKER].host_answered(authority_of(outcome.signer))
     return web.Response(status=202)

@@ -31,13 +31,14 @@ class Proposal(Body):
     message: str = Field(default="", max_length=MAX_MESSAGE_LENGTH)
 
 
-def partnership_to_api(row: Partnership) -> dict[str, Any]:
-    """A partnership as admins see it."""
+def partnership_to_api(row: Partnership, suspended: str | None) -> dict[str, Any]:
+    """A partnership as admins see it; ``suspended``: why it carries nothing now, or None."""
     return {
         "id": row.id,
         "node": row.peer_host,
         "actor": row.peer_actor,
         "state": row.state.value,
+        "suspended": suspended,
         "initiated_by_us": row.initiated_by_us,
         "message": row.message,
         "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
@@ -45,12 +46,17 @@ def partnership_to_api(row: Partnership) -> dict[str, Any]:
     }
 
 
+async def _render(request: web.Request, row: Partnership) -> dict[str, Any]:
+    return partnership_to_api(row, await request.app[PARTNERSHIPS].suspension(row))
+
+
 @routes.get("/api/v1/admin/partnerships")
 async def list_partnerships(request: web.Request) -> web.Response:
     """Every partnership, newest first."""
     await require_role(request, Role.ADMIN)
-    rows = await request.app[PARTNERSHIPS].all()
-    return web.json_response([partnership_to_api(r) for r in rows])
+    service = request.app[PARTNERSHIPS]
+    rows = await service.all()
+    return web.json_response([partnership_to_api(r, await service.suspension(r)) for r in rows])
 
 
 @routes.post("/api/v1/admin/partnerships")
@@ -62,7 +68,7 @@ async def propose(request: web.Request) -> web.Response:
         row = await request.app[PARTNERSHIPS].propose(body.node, body.message)
     except PartnershipError as exc:
         raise Conflict(str(exc)) from None
-    return web.json_response(partnership_to_api(row), status=201)
+    return web.json_response(await _render(request, row), status=201)
 
 
 @routes.post(r"/api/v1/admin/partnerships/{pid:\d{1,9}}/{decision:accept|reject}")
@@ -75,7 +81,7 @@ async def decide(request: web.Request) -> web.Response:
         )
     except PartnershipError as exc:
         raise Conflict(str(exc)) from None
-    return web.json_response(partnership_to_api(row))
+    return web.json_response(await _render(request, row))
 
 
 @routes.delete(r"/api/v1/admin/partnerships/{pid:\d{1,9}}")
@@ -86,4 +92,4 @@ async def end(request: web.Request) -> web.Response:
         row = await request.app[PARTNERSHIPS].end(int(request.match_info["pid"]))
     except PartnershipError as exc:
         raise Conflict(str(exc)) from None
-    return web.json_response(partnership_to_api(row))
+    return web.json_response(await _render(request, row))

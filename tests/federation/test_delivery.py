@@ -229,3 +229,46 @@ async def test_a_batch_takes_no_more_rows_than_its_overall_limit_can_send_within
     assert await first.run_once() == 3 * 7
     assert await first.run_once() == 40 - 21
     assert len(inbox.received) == 40
+
+
+async def test_a_host_that_answers_again_gets_its_delayed_deliveries_at_once(
+    db, clock, inbox, transport
+):
+    inbox.statuses = [503]
+    await publish(activity(1), [f"{inbox.base}/inbox"], SIGNER, clock.now)
+    # Another delivery to that host, hours into its backoff after a long outage.
+    await publish(activity(2), [f"{inbox.base}/users/b/inbox"], SIGNER, clock.now)
+    far = clock.now + timedelta(hours=5)
+    await Delivery.filter(activity_id=activity(2)["id"]).update(
+        attempts=9, next_attempt_at=far, last_status=503, last_error="answered 503"
+    )
+    # And one the peer itself asked us to hold back (Retry-After): that wait stays.
+    await publish(activity(3), [f"{inbox.base}/users/c/inbox"], SIGNER, clock.now)
+    await Delivery.filter(activity_id=activity(3)["id"]).update(
+        attempts=1, next_attempt_at=far, last_status=429
+    )
+    w = worker(transport, clock)
+    assert await w.run_once() == 1  # the first one fails (503): retried in about a minute
+    clock.advance(minutes=2)
+    assert await w.run_once() == 1  # then succeeds: the host is back
+    by_id = {r.activity_id: r for r in await rows()}
+    assert by_id[activity(1)["id"]].state == DeliveryState.DELIVERED
+    assert by_id[activity(2)["id"]].next_attempt_at == clock.now
+    assert by_id[activity(3)["id"]].next_attempt_at == far
+    assert await w.run_once() == 1  # at once, without waiting for its slot
+    assert (await Delivery.get(activity_id=activity(2)["id"])).state == DeliveryState.DELIVERED
+
+
+async def test_a_failure_while_the_host_answers_backs_off_as_usual(db, clock, inbox, transport):
+    inbox.statuses = [202, 500]  # the host is up; it refuses one activity
+    await publish(activity(1), [f"{inbox.base}/a"], SIGNER, clock.now)
+    await publish(activity(2), [f"{inbox.base}/b"], SIGNER, clock.now)
+    w = worker(transport, clock, policy=DeliveryPolicy(per_host=1))
+    assert await w.run_once() == 2
+    await publish(activity(3), [f"{inbox.base}/c"], SIGNER, clock.now)
+    assert await w.run_once() == 1  # a success again: the failed one keeps its backoff
+    failed = await Delivery.get(activity_id=activity(2)["id"])
+    assert (failed.state, failed.last_status) == (DeliveryState.PENDING, 500)
+    assert failed.next_attempt_at > clock.now
+    await w.host_answered(failed.host)  # nor does the host's next inbox POST bring it forward
+    assert (await Delivery.get(id=failed.id)).next_attempt_at > clock.now

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from federation.dispatch import Dispatcher, InboundActivity
+from federation.errors import NotActedOn
 from federation.models import InboundMessage, InboundState
 from federation.worker import InboundWorker, RetryPolicy, poll_loop
 from tests.conftest import FakeClock
@@ -102,10 +103,64 @@ async def test_several_features_can_handle_one_type_and_a_failure_retries_them_a
 
 async def test_an_activity_without_handler_is_kept_as_ignored(db, clock):
     row = await store(clock, 1, "Like")
-    assert await InboundWorker(Dispatcher(), clock).run_once() == 1
+    note = await store(clock, 2, "Create", {"type": "Question"})
+    assert await InboundWorker(Dispatcher(), clock).run_once() == 2
     kept = await state_of(row)
-    assert kept.state == InboundState.IGNORED
+    assert (kept.state, kept.last_error) == (InboundState.IGNORED, "this node does not handle Like")
     assert kept.body["type"] == "Like"
+    assert (await state_of(note)).last_error == "this node does not handle Create(Question)"
+
+
+async def test_an_activity_no_handler_acts_on_is_ignored_with_their_reasons(db, clock):
+    calls: list[str] = []
+
+    def handler(name: str, acts_on: str | None):
+        async def handle(activity: InboundActivity) -> None:
+            calls.append(name)
+            if activity.body.get("object") != acts_on:
+                raise NotActedOn(f"not for {name}")
+
+        return handle
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", handler("members", "member"))
+    dispatcher.register("Follow", handler("partners", "node"))
+    dispatcher.register("Follow", handler("echo", "nobody"))  # gives the same reason twice
+    dispatcher.register("Follow", handler("echo", "nobody"))
+    of_member = await store(clock, 1, obj="member")
+    of_node = await store(clock, 2, obj="node")
+    of_nobody = await store(clock, 3, obj="someone else")
+    worker = InboundWorker(dispatcher, clock)
+    assert await worker.run_once() == 3
+    assert [((r := await state_of(row)).state, r.last_error) for row in (of_member, of_node)] == [
+        (InboundState.DONE, ""),
+        (InboundState.DONE, ""),
+    ]
+    ignored = await state_of(of_nobody)
+    assert (ignored.state, ignored.attempts) == (InboundState.IGNORED, 0)
+    assert ignored.last_error == "not for members; not for partners; not for echo"
+    clock.advance(days=1)
+    calls.clear()
+    assert await worker.run_once() == 0  # not a failure: never retried
+    assert calls == []
+
+
+async def test_a_retry_that_succeeds_clears_the_error_of_the_failed_try(db, clock):
+    failures = [RuntimeError("the other service is down")]
+
+    async def flaky(activity: InboundActivity) -> None:
+        if failures:
+            raise failures.pop()
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", flaky)
+    worker = InboundWorker(dispatcher, clock)
+    row = await store(clock, 1)
+    await worker.run_once()
+    assert "the other service is down" in (await state_of(row)).last_error
+    clock.advance(hours=1)
+    await worker.run_once()
+    assert ((done := await state_of(row)).state, done.last_error) == (InboundState.DONE, "")
 
 
 async def test_a_failing_handler_is_retried_with_backoff_then_given_up(db, clock):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from federation.models import Delivery, DeliveryState, InboundMessage
 from federation.outbound import DeliveryPolicy, publish
 from node.db import activated
@@ -62,3 +64,33 @@ async def test_a_sender_killed_mid_fan_out_resumes_and_nothing_is_lost_or_double
     with activated(b.client.app[DATABASE]):
         received = await InboundMessage.all().values_list("activity_id", flat=True)
     assert sorted(received) == sorted(f"{a.base}/users/ada/notes/{n}" for n in range(30))
+
+
+async def test_deliveries_waiting_for_a_node_go_out_as_soon_as_it_sends_us_something(peers, clock):
+    a, b = await peers("a"), await peers("b")
+    ada, bob = await member(a, "ada"), await member(b, "bob")
+    resp = await a.client.post(
+        "/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
+    )
+    assert resp.status == 201
+    await b.stop()
+    with activated(a.client.app[DATABASE]):
+        await a.client.app[DELIVERY_WORKER].run_once()  # B is down: retried later
+        # After a long outage, its next slot is hours away.
+        await Delivery.all().update(next_attempt_at=clock.now + timedelta(hours=6), attempts=9)
+
+    await b.restart()
+    # B's first word to A since: bob follows ada back. A's inbox accepts it...
+    resp = await b.client.post(
+        "/api/v1/follows", json={"target": a.handle("ada")}, headers=bearer(bob)
+    )
+    assert resp.status == 201
+    with activated(b.client.app[DATABASE]):
+        assert await b.client.app[DELIVERY_WORKER].run_once() == 1
+    # ... so what waited for B is due now, not in six hours (the clock has not moved).
+    with activated(a.client.app[DATABASE]):
+        [row] = await Delivery.filter(host=b.domain)
+        assert (row.state, row.next_attempt_at) == (DeliveryState.PENDING, clock.now)
+    await settle(a, b)
+    [request] = await (await b.client.get("/api/v1/follow_requests", headers=bearer(bob))).json()
+    assert request["follower"] == a.actor("ada")

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests.api import bearer
 from tests.integration.conftest import Peer, settle
+from tests.integration.test_partnerships import BLOCKS, active_partnership
 
 QUARTIER = Path(sys.executable).parent / "quartier"
 
@@ -76,3 +78,17 @@ async def test_partner_commands_fail_cleanly(peers, tmp_path):
         assert "Traceback" not in result.stderr
         assert result.stderr.startswith("quartier: ")
     assert (await quartier(a, tmp_path, "partners", "accept", "x")).returncode == 2
+
+
+async def test_partners_list_shows_a_partnership_with_a_blocked_node_as_suspended(peers, tmp_path):
+    a, b = await peers("a"), await peers("b")
+    admin_a, _, _, _ = await active_partnership(a, b)
+    resp = await a.client.post(BLOCKS, json={"domain": b.domain}, headers=bearer(admin_a))
+    assert resp.status == 201, await resp.text()
+    listed = ok(await quartier(a, tmp_path, "partners", "list"))
+    assert re.search(
+        rf"^\s*\d+ active\s+us\s+{re.escape(b.domain)}\n\s+SUSPENDED: blocked by this node's",
+        listed,
+        re.M,
+    ), listed
+    assert "SUSPENDED" not in ok(await quartier(b, tmp_path, "partners", "list"))

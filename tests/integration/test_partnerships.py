@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from federation.models import Partnership, PartnershipState
+from node.db import activated
+from node.http.keys import DATABASE, DELIVERY_WORKER
 from tests.api import admin_token, bearer, error_of, member_token
 from tests.integration.conftest import Peer, settle
 
 PATH = "/api/v1/admin/partnerships"
+BLOCKS = "/api/v1/admin/domain_blocks"
 
 
 async def listed(peer: Peer, token: str) -> list[dict]:
@@ -90,3 +94,92 @@ async def test_only_admins_manage_partnerships(peers):
     await error_of(resp, 403, "forbidden")
     resp = await a.client.post(PATH, json={"node": "b.example"}, headers=bearer(resident))
     await error_of(resp, 403, "forbidden")
+
+
+async def active_partnership(a: Peer, b: Peer) -> tuple[str, str, dict, dict]:
+    """A proposes, B accepts: the admins' tokens and each side's partnership."""
+    admin_a, admin_b = await admin_token(a.client), await admin_token(b.client)
+    resp = await a.client.post(PATH, json={"node": b.domain}, headers=bearer(admin_a))
+    assert resp.status == 201, await resp.text()
+    await settle(a, b)
+    [request] = await listed(b, admin_b)
+    await b.client.post(f"{PATH}/{request['id']}/accept", headers=bearer(admin_b))
+    await settle(a, b)
+    [mine] = await listed(a, admin_a)
+    assert mine["state"] == "active"
+    return admin_a, admin_b, mine, request
+
+
+async def test_proposing_again_to_a_node_that_just_ended_it_sends_a_new_proposal(peers):
+    a, b = await peers("a"), await peers("b")
+    admin_a, admin_b, _mine, theirs = await active_partnership(a, b)
+    resp = await b.client.delete(f"{PATH}/{theirs['id']}", headers=bearer(admin_b))
+    assert resp.status == 200
+    with activated(b.client.app[DATABASE]):  # B's notice reaches A's inbox, not yet processed
+        assert await b.client.app[DELIVERY_WORKER].run_once() == 1
+
+    body = {"node": b.domain, "message": "Shall we start again?"}
+    resp = await a.client.post(PATH, json=body, headers=bearer(admin_a))
+    assert resp.status == 201, await resp.text()
+    assert (await resp.json())["state"] == "proposed"
+    await settle(a, b)
+    # B's late notice ends nothing: it answers the earlier proposal, not this one.
+    assert [p["state"] for p in await listed(a, admin_a)] == ["proposed"]
+    [request] = await listed(b, admin_b)
+    assert (request["state"], request["message"]) == ("requested", body["message"])
+    await b.client.post(f"{PATH}/{request['id']}/accept", headers=bearer(admin_b))
+    await settle(a, b)
+    assert [p["state"] for p in await listed(a, admin_a)] == ["active"]
+
+
+async def test_proposing_again_to_an_active_partner_is_accepted_at_once(peers):
+    a, b = await peers("a"), await peers("b")
+    admin_a, admin_b, _mine, theirs = await active_partnership(a, b)
+    resp = await a.client.post(PATH, json={"node": b.domain}, headers=bearer(admin_a))
+    assert resp.status == 201, await resp.text()
+    await settle(a, b)
+    assert [p["state"] for p in await listed(a, admin_a)] == ["active"]
+    assert [p["state"] for p in await listed(b, admin_b)] == ["active"]
+    # Both now name the new proposal: ending it from either side still works.
+    resp = await b.client.delete(f"{PATH}/{theirs['id']}", headers=bearer(admin_b))
+    assert resp.status == 200
+    await settle(a, b)
+    assert [p["state"] for p in await listed(a, admin_a)] == ["ended"]
+
+
+async def test_a_partnership_with_a_blocked_node_shows_it_is_suspended(peers):
+    a, b = await peers("a"), await peers("b")
+    admin_a, admin_b, mine, _theirs = await active_partnership(a, b)
+    assert mine["suspended"] is None
+    resp = await a.client.post(BLOCKS, json={"domain": b.domain}, headers=bearer(admin_a))
+    assert resp.status == 201, await resp.text()
+    [partnership] = await listed(a, admin_a)
+    assert (partnership["state"], partnership["suspended"]) == (
+        "active",
+        "blocked by this node's community",
+    )
+    assert [p["suspended"] for p in await listed(b, admin_b)] == [None]
+
+
+async def test_partnerships_of_a_node_that_no_longer_federates_are_suspended(peers, clock):
+    a = await peers("a", community={"federation_mode": "local"})
+    admin = await admin_token(a.client)
+    with activated(a.client.app[DATABASE]):  # made while the node still federated
+        for n, state in enumerate((PartnershipState.ACTIVE, PartnershipState.ENDED)):
+            follow = {"id": f"{a.base}/actor/partnership/{n}", "type": "Follow"}
+            await Partnership.create(
+                peer_actor=f"https://p{n}.example/actor",
+                peer_host=f"p{n}.example",
+                peer_inbox=f"https://p{n}.example/inbox",
+                initiated_by_us=True,
+                state=state,
+                follow_activity_id=follow["id"],
+                follow_activity=follow,
+                created_at=clock.now,
+                updated_at=clock.now,
+            )
+    found = {p["node"]: (p["state"], p["suspended"]) for p in await listed(a, admin)}
+    assert found == {
+        "p0.example": ("active", "this node does not federate"),
+        "p1.example": ("ended", None),  # over anyway
+    }

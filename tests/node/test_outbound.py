@@ -145,3 +145,41 @@ async def test_a_signing_key_is_loaded_once_for_concurrent_deliveries(node, cloc
             await keys(f"{NODE}/users/ghost")
     assert len({id(key) for _, key in results}) == 1  # one load, shared
     assert {key_id for key_id, _ in results} == {f"{NODE}/users/ada#main-key"}
+
+
+async def test_deliveries_cli_counts_every_try_of_a_delivered_row_and_clears_its_error(
+    node, clock, aiohttp_server, tmp_path
+):
+    answers = {"/first": [202], "/later": [503, 202]}  # each path's answers, in order
+
+    async def inbox(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=answers[request.path].pop(0))
+
+    app = web.Application()
+    app.router.add_post("/{path}", inbox)
+    remote = await aiohttp_server(app)
+    await register(node, await bootstrap_invite(node), "ada")
+    base = f"http://127.0.0.1:{remote.port}"
+    with activated(node.app[DATABASE]):
+        await publish(
+            {"id": f"{NODE}/a/1"},
+            [f"{base}/first", f"{base}/later"],
+            f"{NODE}/users/ada",
+            clock.now,
+        )
+        await node.app[DELIVERY_WORKER].run_once()  # /later answers 503: retried later
+        clock.advance(minutes=5)
+        assert await node.app[DELIVERY_WORKER].run_once() == 1
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUARTIER_")}
+    env["QUARTIER_STORAGE_DATABASE_URL"] = node.app[SETTINGS].database_url
+    listed = run(env, tmp_path, "deliveries", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    by_inbox = {row["inbox"]: row for row in json.loads(listed.stdout)}
+    assert [
+        (row["state"], row["attempts"], row["last_status"], row["last_error"])
+        for row in (by_inbox[f"{base}/first"], by_inbox[f"{base}/later"])
+    ] == [("delivered", 1, 202, ""), ("delivered", 2, 202, "")]
+    text = run(env, tmp_path, "deliveries", "list").stdout
+    assert "answered 503" not in text
+    assert f"delivered      1    202 {base}/first" in text
