@@ -38,6 +38,8 @@ async def webfinger(request: web.Request) -> web.Response:
     except MalformedResource as exc:
         raise BadRequest(str(exc)) from None
     rels = request.query.getall("rel", [])
+    if isinstance(resource, discovery.OtherResource):
+        raise NotFound(f"this node holds nothing for {resource.scheme}: resources")
     if isinstance(resource, discovery.AcctResource):
         if resource.domain != uris.domain.lower():
             raise NotFound("this node does not host that domain")

@@ -161,6 +161,9 @@ async def test_webfinger_rel_filter_matching_nothing_keeps_the_subject(node):
         pytest.param(f"{BASE}/nothing/here", id="unknown-url"),
         pytest.param(f"{BASE}/users/bob/outbox", id="collection-url"),
         pytest.param(f"{BASE}/users/", id="users-prefix"),
+        # RFC 7033 section 4.5: a well-formed URI the server has no information about.
+        pytest.param("mailto:bob@127.0.0.1:8080", id="mailto"),
+        pytest.param("urn:ietf:rfc:7033", id="urn"),
     ],
 )
 async def test_webfinger_answers_404_for_what_the_node_does_not_host(node, resource):
@@ -174,7 +177,7 @@ async def test_webfinger_answers_404_for_what_the_node_does_not_host(node, resou
         pytest.param({}, id="missing"),
         pytest.param({"resource": ""}, id="empty"),
         pytest.param({"resource": "bob@127.0.0.1:8080"}, id="no-scheme"),
-        pytest.param({"resource": "mailto:bob@127.0.0.1:8080"}, id="mailto"),
+        pytest.param({"resource": "1mailto:bob@127.0.0.1:8080"}, id="invalid-scheme"),
         pytest.param({"resource": "acct:bob"}, id="acct-without-domain"),
         pytest.param({"resource": "acct:@127.0.0.1:8080"}, id="acct-empty-user"),
         pytest.param({"resource": "acct:bob @127.0.0.1:8080"}, id="whitespace"),
@@ -192,7 +195,7 @@ async def test_webfinger_answers_400_for_a_malformed_resource(node, query):
 
 @pytest.mark.parametrize(
     ("resource", "status"),
-    [(f"acct:nobody@{DOMAIN}", 404), ("mailto:bob@127.0.0.1:8080", 400)],
+    [(f"acct:nobody@{DOMAIN}", 404), ("mailto:bob@127.0.0.1:8080", 404), ("acct:bob", 400)],
 )
 async def test_webfinger_errors_are_readable_cross_origin(node, resource, status):
     """RFC 7033 section 5: servers MUST send Access-Control-Allow-Origin in responses, so a
@@ -354,7 +357,8 @@ async def test_nodeinfo_active_counts_age_out(node, clock):
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
     [
-        ("GET", f"{WEBFINGER}?resource=mailto:x", 400, "bad_request"),
+        ("GET", f"{WEBFINGER}?resource=mailto:x", 404, "not_found"),
+        ("GET", f"{WEBFINGER}?resource=acct:x", 400, "bad_request"),
         ("GET", f"{WEBFINGER}?resource=acct:nobody@{DOMAIN}", 404, "not_found"),
         ("GET", "/.well-known/unknown", 404, "not_found"),
         ("POST", WEBFINGER, 405, "method_not_allowed"),
