@@ -20,6 +20,9 @@ ACTOR_CONTEXT: list[Any] = [
     "https://w3id.org/security/multikey/v1",
     {
         "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        "toot": "http://joinmastodon.org/ns#",
+        # Pinned posts, in Mastodon's vocabulary (which GoToSocial reads too).
+        "featured": {"@id": "toot:featured", "@type": "@id"},
         # Neither security/v1 nor multikey/v1 defines assertionMethod: without this term a
         # JSON-LD processor would drop the FEP-521a key.
         "assertionMethod": {
@@ -66,6 +69,9 @@ def actor_document(actor: ActorDescription) -> dict[str, Any]:
         "outbox": actor.outbox,
         "followers": actor.followers,
         "following": actor.following,
+        # Every actor of ours serves it. GoToSocial fetches it with the actor and logs an error
+        # when it is absent.
+        "featured": UriScheme.featured(actor.actor_id),
         "endpoints": {"sharedInbox": actor.shared_inbox},
         "manuallyApprovesFollowers": actor.manually_approves_followers,
         "published": actor.published.isoformat().replace("+00:00", "Z"),

@@ -20,6 +20,18 @@ def ordered_collection(collection_id: str, total_items: int) -> dict[str, Any]:
     return doc
 
 
+def whole_ordered_collection(collection_id: str, items: Sequence[Any]) -> dict[str, Any]:
+    """A small collection served in one document, items inline and no pages, as Mastodon and
+    GoToSocial serve ``featured`` (both read the items of the collection itself)."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": collection_id,
+        "type": "OrderedCollection",
+        "totalItems": len(items),
+        "orderedItems": list(items),
+    }
+
+
 def ordered_collection_page(
     collection_id: str,
     page: int,

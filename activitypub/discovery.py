@@ -1,12 +1,13 @@
 """Discovery documents: WebFinger (RFC 7033, FEP-d556), host-meta (RFC 6415), NodeInfo 2.1.
 
 Parsing a WebFinger ``resource`` is separated from looking it up: :func:`parse_resource` says
-*what* is asked for (a handle, an actor URL, the node's origin) or raises
-:class:`~activitypub.errors.MalformedResource`; the caller decides whether it exists.
+*what* is asked for (a handle, an actor URL, the node's origin, a URI of another scheme) or
+raises :class:`~activitypub.errors.MalformedResource`; the caller decides whether it exists.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ SERVICE_REL = "https://www.w3.org/ns/activitystreams#Service"
 APPLICATION_REL = "https://www.w3.org/ns/activitystreams#Application"
 NODEINFO_21_REL = "http://nodeinfo.diaspora.software/ns/schema/2.1"
 NODEINFO_21_PROFILE = "http://nodeinfo.diaspora.software/ns/schema/2.1#"
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")  # RFC 3986 section 3.1
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,18 @@ class UrlResource:
     path: str
 
 
-def parse_resource(resource: str | None) -> AcctResource | UrlResource:
+@dataclass(frozen=True)
+class OtherResource:
+    """A well-formed URI of a scheme we hold nothing for (``mailto:``, ``ftp:``...).
+
+    Not malformed: RFC 7033 section 4.5 answers such a resource 404, not 400.
+    """
+
+    uri: str
+    scheme: str
+
+
+def parse_resource(resource: str | None) -> AcctResource | UrlResource | OtherResource:
     """Parse a WebFinger ``resource`` parameter, raising ``MalformedResource`` with a reason."""
     if not resource:
         raise MalformedResource("the 'resource' query parameter is required")
@@ -49,8 +62,8 @@ def parse_resource(resource: str | None) -> AcctResource | UrlResource:
     if not _clean(resource):
         raise MalformedResource("resource must not contain whitespace or control characters")
     scheme, sep, rest = resource.partition(":")
-    if not sep:
-        raise MalformedResource("resource must be an acct: URI or an http(s) URL")
+    if not sep or not _SCHEME.fullmatch(scheme):
+        raise MalformedResource("resource must be a URI: an acct: URI or an http(s) URL")
     scheme = scheme.lower()
     if scheme == "acct":
         handle = unquote(rest).removeprefix("@")
@@ -69,7 +82,7 @@ def parse_resource(resource: str | None) -> AcctResource | UrlResource:
             raise MalformedResource("resource URL must have a host and no credentials")
         origin = f"{scheme}://{parts.netloc.lower()}"
         return UrlResource(url=resource, origin=origin, path=parts.path)
-    raise MalformedResource(f"unsupported resource scheme {scheme!r}; use acct: or https:")
+    return OtherResource(uri=resource, scheme=scheme)
 
 
 def _clean(text: str) -> bool:

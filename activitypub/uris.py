@@ -50,6 +50,11 @@ class UriScheme:
         """One of an actor's endpoints: ``inbox``, ``outbox``, ``followers``, ``following``."""
         return f"{actor_id}/{name}"
 
+    @staticmethod
+    def featured(actor_id: str) -> str:
+        """An actor's ``featured`` collection (pinned objects, Mastodon's ``toot:featured``)."""
+        return f"{actor_id}/featured"
+
     @property
     def shared_inbox(self) -> str:
         """The node's shared inbox."""

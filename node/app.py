@@ -63,6 +63,7 @@ from node.http.keys import (
     TRANSPORT,
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
+from node.http.server_log import ParserErrorLog
 from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
 
@@ -80,6 +81,8 @@ def create_app(
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
         middlewares=[request_context, discovery_cors, json_errors, database],
+        # Requests aiohttp's parser refuses never reach the middlewares: see server_log.
+        handler_args={"logger": ParserErrorLog()},
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from activitypub.uris import UriScheme
 from moderation.policy import FederationMode
@@ -37,9 +46,16 @@ class _Section(BaseModel):
 
 
 class ServerSettings(_Section):
-    """How the node is reached and served."""
+    """How the node is reached and served.
 
-    base_url: str = "http://127.0.0.1:8080"
+    ``base_url`` left unset is derived from ``host`` and ``port`` (``http://127.0.0.1:9000`` for
+    port 9000), so changing the port alone changes every URL the node announces with it. A host
+    that listens on every address (``0.0.0.0``, ``::``) says nothing about how others reach the
+    node: then ``base_url`` must be set.
+    """
+
+    # Empty: derived from host and port (see base_url_derived).
+    base_url: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=100 * 1_048_576)
@@ -47,6 +63,7 @@ class ServerSettings(_Section):
     # Reverse proxies whose X-Forwarded-For we believe (addresses or networks). Without this,
     # behind a proxy every client has the proxy's address and shares its rate limits.
     trusted_proxies: tuple[str, ...] = ()
+    _base_url_derived: bool = PrivateAttr(default=False)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -71,12 +88,78 @@ class ServerSettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
+        if not value:
+            return value
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL such as https://quartier.example")
         if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
             raise ValueError("must be an origin only (scheme, host, optional port), no path")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _derive_base_url(self) -> ServerSettings:
+        if self.base_url:
+            return self
+        if _listens_everywhere(self.host):
+            raise PydanticCustomError(
+                BASE_URL_REQUIRED,
+                "not set, and host {host} listens on every address, so the node cannot tell "
+                "the URL others reach it at: set server.base_url (or QUARTIER_SERVER_BASE_URL, "
+                "or serve --base-url) to the public origin, e.g. https://quartier.example",
+                {"host": repr(self.host)},
+            )
+        # Frozen model: the one write, during validation, before anyone can read the value.
+        object.__setattr__(self, "base_url", _origin("http", self.host, self.port))
+        self._base_url_derived = True
+        return self
+
+    @property
+    def base_url_derived(self) -> bool:
+        """Whether ``base_url`` was derived from host and port rather than configured."""
+        return self._base_url_derived
+
+    def port_mismatch(self) -> str | None:
+        """A warning when a configured ``base_url`` points at this machine on another port than
+        the one the node listens on (a configuration copied before the port changed), else
+        ``None``. Not an error: a local proxy may forward that port."""
+        parts = urlsplit(self.base_url)
+        public_port = parts.port or (443 if parts.scheme == "https" else 80)
+        if self.base_url_derived or public_port == self.port:
+            return None
+        if not (_is_loopback(parts.hostname or "") or parts.hostname == self.host):
+            return None
+        return (
+            f"server.base_url is {self.base_url} but the node listens on port {self.port}: "
+            "the URLs it announces lead elsewhere unless a proxy forwards that port; remove "
+            "server.base_url to derive it from host and port, or correct it"
+        )
+
+
+BASE_URL_REQUIRED = "base_url_required"
+
+
+def _listens_everywhere(host: str) -> bool:
+    try:
+        return not host or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _origin(scheme: str, host: str, port: int) -> str:
+    """``scheme://host[:port]``, brackets around an IPv6 address, no port when the default."""
+    name = f"[{host}]" if ":" in host else host
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{name}" if port == default else f"{scheme}://{name}:{port}"
 
 
 class StorageSettings(_Section):
@@ -180,11 +263,13 @@ class Settings(_Section):
 def load_settings(
     path: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Load settings from a TOML file (optional) and the environment, and validate them.
 
     ``path`` defaults to ``$QUARTIER_CONFIG`` or ``./quartier.toml``; a missing default file is
-    fine (built-in defaults apply), a missing explicitly named file is an error.
+    fine (built-in defaults apply), a missing explicitly named file is an error. ``overrides``
+    (``{"server.port": 9000}``, from command-line options) win over both.
     """
     env = os.environ if environ is None else environ
     explicit = path is not None or CONFIG_ENV in env
@@ -200,12 +285,19 @@ def load_settings(
     if "root" in data:
         raise ConfigError(f"{config_path}: root: unknown setting")
     origin = {key: f"{config_path}" for key in _flatten(data)}
-    for key, (section, field, value) in _env_overrides(env).items():
+    layers = [
+        (section, field, value, f"environment variable {key}")
+        for key, (section, field, value) in _env_overrides(env).items()
+    ]
+    for dotted, value in (overrides or {}).items():
+        section, _, field = dotted.partition(".")
+        layers.append((section, field, value, "the command line"))
+    for section, field, value, source in layers:
         data.setdefault(section, {})
         if not isinstance(data[section], dict):
             raise ConfigError(f"{config_path}: [{section}] must be a table")
         data[section][field] = value
-        origin[f"{section}.{field}"] = f"environment variable {key}"
+        origin[f"{section}.{field}"] = source
     data["root"] = str(config_path.parent.resolve())
     try:
         return Settings.model_validate(data)
@@ -290,20 +382,27 @@ def _convert_env(key: str, raw: str, annotation: Any) -> Any:
 
 
 def _describe(exc: ValidationError, origin: Mapping[str, str], path: Path) -> str:
-    lines = ["invalid configuration:"]
+    problems = []
     for error in exc.errors():
         loc = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
         where = origin.get(loc, str(path))
         if error["type"] == "extra_forbidden":
             known = _known_fields(error["loc"][:-1])
-            lines.append(f"  {loc} (in {where}): unknown setting; known: {known}")
+            problems.append(f"{loc} (in {where}): unknown setting; known: {known}")
+            continue
+        if error["type"] == BASE_URL_REQUIRED:
+            # Raised for the section; the missing value is base_url, the cause is the host.
+            where = origin.get("server.host", str(path))
+            problems.append(f"server.base_url (host in {where}): {error['msg']}")
             continue
         message = error["msg"].removeprefix("Value error, ")
         got = error.get("input")
         if loc.endswith("database_url") and isinstance(got, str):
             got = redact_url(got)
-        lines.append(f"  {loc} (in {where}): {message}; got {got!r}")
-    return "\n".join(lines)
+        problems.append(f"{loc} (in {where}): {message}; got {got!r}")
+    if len(problems) == 1:
+        return f"invalid configuration: {problems[0]}"
+    return "\n  ".join(["invalid configuration:", *problems])
 
 
 def _known_fields(section_loc: tuple[Any, ...]) -> str:

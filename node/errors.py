@@ -7,6 +7,7 @@ and a ``safe`` message for the client; internal details stay in logs.
     ├── BadRequest                 400 bad_request
     │   ├── InvalidJSON            400 invalid_json
     │   └── ValidationFailed       422 validation_failed (carries per-field details)
+    │       └── WrongPassword      422 validation_failed: a signed-in member's password check
     ├── Unauthorized               401 unauthorized
     │   └── InvalidCredentials     401 invalid_credentials
     ├── Forbidden                  403 forbidden
@@ -55,6 +56,18 @@ class InvalidJSON(BadRequest):
 
 class ValidationFailed(BadRequest):
     status, code = 422, "validation_failed"
+
+
+class WrongPassword(ValidationFailed):
+    """A signed-in member typed a wrong password (the current one, at a password change).
+
+    Not 401: the member's session is fine, and clients read 401 as "logged out"."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            "the password is wrong",
+            details=[{"field": field, "message": "is not the account's password"}],
+        )
 
 
 class Unauthorized(NodeError):

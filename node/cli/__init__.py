@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     init = sub.add_parser("init", parents=[common], help="write a commented configuration file")
-    init.add_argument("--base-url", default="http://127.0.0.1:8080", help="public origin")
+    init.add_argument("--base-url", default=None, help="public origin (default: http://HOST:PORT)")
     init.add_argument("--host", default="127.0.0.1", help="address to listen on")
     init.add_argument("--port", type=int, default=8080, help="port to listen on")
     init.add_argument("--name", default="My neighbourhood", help="community name")
@@ -107,7 +107,17 @@ def _parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", parents=[common], help="create or upgrade the schema")
     migrate.set_defaults(run=_migrate)
 
-    serve = sub.add_parser("serve", parents=[common], help="run the node")
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the node",
+        description="Run the node. --host, --port and --base-url override the configuration "
+        "for this run; without a configured base URL, the node's public URL is "
+        "http://HOST:PORT.",
+    )
+    serve.add_argument("--host", default=None, help="address to listen on (server.host)")
+    serve.add_argument("--port", type=int, default=None, help="port to listen on (server.port)")
+    serve.add_argument("--base-url", default=None, help="public origin (server.base_url)")
     serve.set_defaults(run=_serve)
 
     worker = sub.add_parser(

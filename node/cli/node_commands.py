@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -28,6 +29,8 @@ from node.members.service import MemberService
 
 FIRST_ADMIN_NOTE = "first admin (printed by serve)"
 
+log = logging.getLogger(__name__)
+
 
 def _init(args: argparse.Namespace) -> int:
     path = Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
@@ -35,8 +38,14 @@ def _init(args: argparse.Namespace) -> int:
         print(f"quartier: {path} already exists (use --force to overwrite)", file=sys.stderr)
         return 1
     template = (Path(__file__).parent.parent / "default_config.toml").read_text(encoding="utf-8")
+    # Without --base-url the line stays commented: the URL then follows host and port, even
+    # when they are changed later (a written default would keep announcing the old port).
+    if args.base_url is None:
+        base_url_line = '# base_url = "https://quartier.example"'
+    else:
+        base_url_line = f"base_url = {json.dumps(args.base_url)}"
     text = template.format(
-        base_url=json.dumps(args.base_url),
+        base_url_line=base_url_line,
         host=json.dumps(args.host),
         port=args.port,
         name=json.dumps(args.name, ensure_ascii=False),
@@ -67,8 +76,12 @@ async def _migrate(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    options = {"server.host": args.host, "server.port": args.port, "server.base_url": args.base_url}
+    settings = load_settings(
+        args.config, overrides={k: v for k, v in options.items() if v is not None}
+    )
     configure_logging(settings.server.log_level)
+    warnings = _start_up_report(settings)
     app = create_app(settings)
 
     async def listen(runner: web.AppRunner) -> None:
@@ -84,6 +97,8 @@ async def _serve(args: argparse.Namespace) -> int:
             f"{settings.server.port})",
             flush=True,
         )
+        for warning in warnings:
+            print(f"WARNING: {warning}", flush=True)
         with activated(app[DATABASE]):
             await _offer_first_admin_invite(app[MEMBERS], settings)
 
@@ -100,6 +115,7 @@ async def _worker(args: argparse.Namespace) -> int:
             "node's only worker"
         )
     configure_logging(settings.server.log_level)
+    _start_up_report(settings)
     # The node's own wiring (handlers, policy, keys, retention), without the HTTP listener.
     app = create_app(settings)
 
@@ -112,6 +128,30 @@ async def _worker(args: argparse.Namespace) -> int:
 
     await _run_until_signalled(app, announce)
     return 0
+
+
+def _start_up_report(settings: Settings) -> list[str]:
+    """Log the public URL in use and what an operator must not miss; returns the warnings."""
+    server = settings.server
+    if server.base_url_derived:
+        log.info(
+            "public URL %s/ (from server.host and server.port; set server.base_url when others "
+            "reach the node by another name or through a proxy)",
+            server.base_url,
+        )
+    else:
+        log.info("public URL %s/ (server.base_url)", server.base_url)
+    warnings = []
+    if mismatch := server.port_mismatch():
+        warnings.append(mismatch)
+    if settings.federation.local_testing:
+        warnings.append(
+            "federation.local_testing is on: outbound safety checks are off (plain http and "
+            "private or loopback addresses are allowed); never use it on a public node"
+        )
+    for warning in warnings:
+        log.warning("%s", warning)
+    return warnings
 
 
 async def _run_until_signalled(

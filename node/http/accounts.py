@@ -14,9 +14,9 @@ GET    /api/v1/members/{username}    a neighbour's profile (members only)
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
-from node.errors import InvalidCredentials, InviteUnusable
+from node.errors import InvalidCredentials, InviteUnusable, WrongPassword
 from node.http.auth import authenticate, clear_session_cookie, set_session_cookie
 from node.http.keys import ACTOR_DOCUMENTS, LOGIN_LIMITER, MEMBERS, SETTINGS
 from node.http.parsing import Body, printable, read_json
@@ -44,9 +44,21 @@ class Login(Body):
 
 
 class ProfileUpdate(Body):
+    """A field left out stays as it is; ``None`` here means left out, never sent as null."""
+
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     real_name: str | None = Field(default=None, min_length=1, max_length=100)
     bio: str | None = Field(default=None, max_length=5000)
+
+    @field_validator("display_name", "real_name", "bio", mode="before")
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        # Only called for fields present in the body: a null would otherwise pass as "left
+        # out" and the client would believe it had cleared something (docs/api.md).
+        if value is None:
+            hint = ' (send "" to clear it)' if info.field_name == "bio" else ""
+            raise ValueError(f"must be a string, not null{hint}")
+        return value
 
 
 class PasswordChange(Body):
@@ -180,7 +192,7 @@ async def change_password(request: web.Request) -> web.Response:
             body.new_password,
             keep_session_id=caller.session.id,
         )
-    except InvalidCredentials:
+    except WrongPassword:
         raise
     except Exception:
         limiter.forgive(key)

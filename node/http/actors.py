@@ -2,8 +2,10 @@
 
 GET  /users/{username}                          Person
 GET  /users/{username}/{outbox|followers|following}[?page=N]
+GET  /users/{username}/featured                 pinned objects (none yet), unpaged
 GET  /actor                                     the node's Application actor
 GET  /actor/{outbox|followers|following}[?page=N]
+GET  /actor/featured
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from activitypub.collections import ordered_collection, ordered_collection_page
+from activitypub.collections import (
+    ordered_collection,
+    ordered_collection_page,
+    whole_ordered_collection,
+)
 from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
+from activitypub.uris import UriScheme
 from node.actors.models import InstanceActor
 from node.actors.render import instance_to_ap
 from node.errors import NotAcceptable, NotFound
@@ -104,6 +111,27 @@ async def application_collection(request: web.Request) -> web.Response:
     """The Application actor's outbox, followers or following."""
     _negotiate(request)
     return _collection(request, request.app[SETTINGS].uris.instance_actor, 0)
+
+
+@routes.get(r"/users/{username:[a-z0-9_]{1,30}}/featured")
+async def person_featured(request: web.Request) -> web.Response:
+    """A member's pinned objects: none until listings can be pinned."""
+    _negotiate(request)
+    username = request.match_info["username"]
+    if not await Member.exists(username=username):
+        raise NotFound("no such actor")
+    return _featured(request.app[SETTINGS].uris.actor(username))
+
+
+@routes.get("/actor/featured")
+async def application_featured(request: web.Request) -> web.Response:
+    """The Application actor's pinned objects: always none."""
+    _negotiate(request)
+    return _featured(request.app[SETTINGS].uris.instance_actor)
+
+
+def _featured(actor_id: str) -> web.Response:
+    return _ap_response(_encode(whole_ordered_collection(UriScheme.featured(actor_id), [])))
 
 
 def _collection(request: web.Request, actor_id: str, total: int) -> web.Response:

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from node.http.auth import require_role
 from node.http.keys import MEMBERS, SETTINGS
-from node.http.parsing import Body, read_json
+from node.http.parsing import Body, query_flag, read_json
 from node.members.models import Role
 from node.members.render import invite_to_api, member_to_api
 
@@ -49,7 +49,7 @@ async def create_invite(request: web.Request) -> web.Response:
 async def list_invites(request: web.Request) -> web.Response:
     """Usable invites, or every invite with ``?all=true``."""
     await require_role(request, Role.ADMIN)
-    include_spent = request.query.get("all", "false").lower() in ("1", "true", "yes")
+    include_spent = query_flag(request, "all")
     invites = await request.app[MEMBERS].list_invites(include_spent=include_spent)
     return web.json_response([invite_to_api(i) for i in invites])
 

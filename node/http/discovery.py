@@ -15,7 +15,7 @@ from aiohttp import web
 
 from activitypub import discovery
 from activitypub.errors import MalformedResource
-from activitypub.media_types import JRD_JSON
+from activitypub.media_types import JRD_JSON, asks_json_profile
 from node import __version__
 from node.actors.render import instance_username
 from node.errors import BadRequest, NotFound
@@ -25,7 +25,8 @@ from node.members.service import is_valid_username
 
 routes = web.RouteTableDef()
 
-NODEINFO_CONTENT_TYPE = f'application/json; profile="{discovery.NODEINFO_21_PROFILE}"'
+NODEINFO_PROFILE_TYPE = f'application/json; profile="{discovery.NODEINFO_21_PROFILE}"'
+JSON_TYPE = "application/json; charset=utf-8"
 
 
 @routes.get("/.well-known/webfinger")
@@ -38,6 +39,8 @@ async def webfinger(request: web.Request) -> web.Response:
     except MalformedResource as exc:
         raise BadRequest(str(exc)) from None
     rels = request.query.getall("rel", [])
+    if isinstance(resource, discovery.OtherResource):
+        raise NotFound(f"this node holds nothing for {resource.scheme}: resources")
     if isinstance(resource, discovery.AcctResource):
         if resource.domain != uris.domain.lower():
             raise NotFound("this node does not host that domain")
@@ -119,9 +122,16 @@ async def nodeinfo(request: web.Request) -> web.Response:
     doc = discovery.nodeinfo_document(
         software_version=__version__, usage=usage, open_registrations=False, metadata=metadata
     )
+    # The profile only to who names it: GoToSocial refuses it (it takes plain JSON or the 2.0
+    # profile) and then never learns our software name.
+    if asks_json_profile(request.headers.get("Accept"), discovery.NODEINFO_21_PROFILE):
+        content_type = NODEINFO_PROFILE_TYPE
+    else:
+        content_type = JSON_TYPE
     # body=, not text=: with text= aiohttp rebuilds the header and drops the profile's quotes.
     return web.Response(
-        body=json.dumps(doc).encode("utf-8"), headers={"Content-Type": NODEINFO_CONTENT_TYPE}
+        body=json.dumps(doc).encode("utf-8"),
+        headers={"Content-Type": content_type, "Vary": "Accept"},
     )
 
 

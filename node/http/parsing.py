@@ -13,6 +13,7 @@ from node.errors import InvalidJSON, UnsupportedMediaType, ValidationFailed
 
 T = TypeVar("T", bound="Body")
 _PAGE = re.compile(r"[0-9]{1,7}")
+_FLAGS = {"true": True, "1": True, "false": False, "0": False}
 
 
 class Body(BaseModel):
@@ -101,6 +102,21 @@ def page_number(request: web.Request) -> int | None:
             "invalid page", details=[{"field": "page", "message": "a positive integer"}]
         )
     return int(raw)
+
+
+def query_flag(request: web.Request, name: str) -> bool:
+    """A boolean query parameter: ``true``/``1`` or ``false``/``0``, false when absent; 422
+    naming it otherwise (a typo such as ``?all=ture`` must not quietly mean false)."""
+    raw = request.query.get(name)
+    if raw is None:
+        return False
+    value = _FLAGS.get(raw.lower())
+    if value is None:
+        raise ValidationFailed(
+            f"invalid {name}",
+            details=[{"field": name, "message": "true, false, 1 or 0"}],
+        )
+    return value
 
 
 def _is_json(content_type: str) -> bool:

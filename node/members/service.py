@@ -18,7 +18,14 @@ from tortoise.transactions import in_transaction
 
 from activitypub.keys import generate_actor_keys
 from node.clock import Clock
-from node.errors import Conflict, InvalidCredentials, InviteUnusable, NotFound, ValidationFailed
+from node.errors import (
+    Conflict,
+    InvalidCredentials,
+    InviteUnusable,
+    NotFound,
+    ValidationFailed,
+    WrongPassword,
+)
 from node.members.models import Invite, LoginSession, Member, Role
 from node.members.passwords import hash_password, needs_rehash, verify_password
 
@@ -388,7 +395,7 @@ class MemberService:
     ) -> None:
         """Change the password after checking the current one; ends every other session."""
         if not await verify_password(member.password_hash, current):
-            raise InvalidCredentials("the current password is wrong")
+            raise WrongPassword("current_password")
         check_password_strength(new, field="new_password")
         member.password_hash = await hash_password(new)
         async with in_transaction():

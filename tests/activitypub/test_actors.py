@@ -151,6 +151,15 @@ def test_empty_text_renders_nothing(text):
     assert plain_text_to_html(text) == ""
 
 
+def test_every_actor_links_its_featured_collection_with_mastodons_term():
+    doc = actor_document(_description())
+    assert doc["featured"] == "https://quartier.example/users/bob/featured"
+    terms = {k: v for e in doc["@context"] if isinstance(e, dict) for k, v in e.items()}
+    # Without the term a JSON-LD processor (Mastodon) would drop the property.
+    assert terms["featured"] == {"@id": "toot:featured", "@type": "@id"}
+    assert terms["toot"] == "http://joinmastodon.org/ns#"
+
+
 def test_context_defines_the_assertion_method_term():
     # Neither security/v1 nor multikey/v1 defines it: a JSON-LD processor would drop the key.
     context = actor_document(_description())["@context"]

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
-from activitypub.collections import ordered_collection, ordered_collection_page, page_id
+from activitypub.collections import (
+    ordered_collection,
+    ordered_collection_page,
+    page_id,
+    whole_ordered_collection,
+)
 
 OUTBOX = "https://quartier.example/users/bob/outbox"
 
@@ -66,3 +71,15 @@ def test_page_ids_are_the_collection_with_a_page_query():
         ordered_collection(OUTBOX, 0)["first"]
         == ordered_collection_page(OUTBOX, 1, [], has_next=False)["id"]
     )
+
+
+def test_a_whole_collection_carries_its_items_and_no_pages():
+    featured = "https://quartier.example/users/bob/featured"
+    note = "https://quartier.example/notes/1"
+    assert whole_ordered_collection(featured, [note]) == {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": featured,
+        "type": "OrderedCollection",
+        "totalItems": 1,
+        "orderedItems": [note],
+    }

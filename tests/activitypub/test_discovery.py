@@ -12,7 +12,13 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from activitypub import discovery
-from activitypub.discovery import AcctResource, NodeUsage, UrlResource, parse_resource
+from activitypub.discovery import (
+    AcctResource,
+    NodeUsage,
+    OtherResource,
+    UrlResource,
+    parse_resource,
+)
 from activitypub.errors import MalformedResource, ProtocolError
 from activitypub.media_types import ACTIVITY_JSON
 
@@ -75,8 +81,9 @@ def test_origin_of_url_is_lower_cased_for_comparison():
         pytest.param("acct:bob\x00@quartier.example", id="control-character"),
         pytest.param("bob@quartier.example", id="no-scheme"),
         pytest.param("quartier.example", id="bare-host"),
-        pytest.param("mailto:bob@quartier.example", id="mailto"),
-        pytest.param("ftp://quartier.example/users/bob", id="ftp"),
+        pytest.param("1mailto:bob@quartier.example", id="scheme-starting-with-a-digit"),
+        pytest.param("bob@quartier.example:443", id="no-scheme-but-a-colon"),
+        pytest.param(":bob@quartier.example", id="empty-scheme"),
         pytest.param("acct:bob", id="acct-without-at"),
         pytest.param("acct:@quartier.example", id="acct-empty-user"),
         pytest.param("acct:bob@", id="acct-empty-domain"),
@@ -106,8 +113,24 @@ def test_longest_accepted_resource_is_512_characters():
 
 def test_malformed_resource_is_a_protocol_error_with_a_reason():
     with pytest.raises(ProtocolError) as info:
-        parse_resource("mailto:bob@quartier.example")
-    assert "mailto" in str(info.value)
+        parse_resource("acct:bob")
+    assert "acct:user@domain" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("resource", "scheme"),
+    [
+        ("mailto:bob@quartier.example", "mailto"),
+        ("MAILTO:bob@quartier.example", "mailto"),
+        ("ftp://quartier.example/users/bob", "ftp"),
+        ("urn:ietf:rfc:7033", "urn"),
+        ("did:key:z6Mkj1v52d7BwkbzTHE6qsRwxZxzx6r5zyKKkyyemvddgFYZ", "did"),
+    ],
+)
+def test_well_formed_uris_of_other_schemes_are_not_malformed(resource, scheme):
+    """RFC 7033 section 4.5: a resource the server knows nothing about is a 404, so the parser
+    must tell it apart from a malformed one (400)."""
+    assert parse_resource(resource) == OtherResource(uri=resource, scheme=scheme)
 
 
 # JRD and the rel filter (RFC 7033 section 4.3)

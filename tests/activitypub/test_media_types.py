@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from activitypub.media_types import ACTIVITY_JSON, LD_JSON_PROFILE, wants_activity_json
+from activitypub.media_types import (
+    ACTIVITY_JSON,
+    LD_JSON_PROFILE,
+    asks_json_profile,
+    wants_activity_json,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,3 +81,27 @@ def test_accept_headers_that_admit_the_activity_document(accept):
 )
 def test_accept_headers_that_refuse_the_activity_document(accept):
     assert wants_activity_json(accept) is False
+
+
+NODEINFO_21 = "http://nodeinfo.diaspora.software/ns/schema/2.1#"
+
+
+@pytest.mark.parametrize(
+    ("accept", "asked"),
+    [
+        (None, False),
+        ("", False),
+        ("*/*", False),
+        ("application/json", False),  # what GoToSocial sends
+        ("application/json; charset=utf-8", False),
+        ('application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.0#"', False),
+        (f'application/json; profile="{NODEINFO_21}"', True),
+        (f"application/json;profile={NODEINFO_21}", True),
+        (f'APPLICATION/JSON; PROFILE="{NODEINFO_21}"', True),
+        (f'text/html, application/json; profile="{NODEINFO_21}"; q=0.9', True),
+        (f'application/json; profile="{NODEINFO_21}"; q=0', False),
+        (f'application/ld+json; profile="{NODEINFO_21}"', False),
+    ],
+)
+def test_asks_json_profile_only_when_the_profile_is_named(accept, asked):
+    assert asks_json_profile(accept, NODEINFO_21) is asked

@@ -557,6 +557,22 @@ async def test_invalid_profile_updates_are_refused_and_change_nothing(node):
     assert await resp.json() == before
 
 
+async def test_null_profile_fields_are_refused_naming_the_field(node):
+    await register(node, await bootstrap_invite(node), "ada")
+    token = await login(node, "ada")
+    resp = await node.patch("/api/v1/me", json={"bio": "Engines"}, headers=bearer(token))
+    assert resp.status == 200
+    for field in ("bio", "display_name", "real_name"):
+        resp = await node.patch("/api/v1/me", json={field: None}, headers=bearer(token))
+        error = await error_of(resp, 422, "validation_failed")
+        assert detail_fields(error) == {field}
+    resp = await node.get("/api/v1/me", headers=bearer(token))
+    assert (await resp.json())["bio"] == "Engines"
+    # Clearing the bio is an empty string.
+    resp = await node.patch("/api/v1/me", json={"bio": ""}, headers=bearer(token))
+    assert (await resp.json())["bio"] == ""
+
+
 async def test_changing_password_ends_other_sessions_only(node):
     await register(node, await bootstrap_invite(node), "ada")
     phone = await login(node, "ada")
@@ -568,7 +584,12 @@ async def test_changing_password_ends_other_sessions_only(node):
         json={"current_password": "not my password", "new_password": new_password},
         headers=bearer(token),
     )
-    await error_of(resp, 401, "invalid_credentials")
+    # Not 401: the session is fine, and clients take 401 for "you are logged out".
+    error = await error_of(resp, 422, "validation_failed")
+    assert detail_fields(error) == {"current_password"}
+    assert "WWW-Authenticate" not in resp.headers
+    resp = await node.get("/api/v1/me", headers=bearer(token))
+    assert resp.status == 200
     resp = await node.get("/api/v1/me", headers=bearer(phone))
     assert resp.status == 200  # a wrong current password changes nothing
     resp = await node.post(

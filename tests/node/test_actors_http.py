@@ -208,6 +208,8 @@ async def test_no_published_document_contains_a_private_key(node):
         *(f"/users/bob/{name}" for name in COLLECTIONS),
         *(f"/users/bob/{name}?page=1" for name in COLLECTIONS),
         *(f"/actor/{name}" for name in COLLECTIONS),
+        "/users/bob/featured",
+        "/actor/featured",
         "/.well-known/webfinger?resource=acct:bob@127.0.0.1:8080",
     ]
     responses = [await node.get(path, headers=AS_ACCEPT) for path in public_paths]
@@ -314,6 +316,7 @@ async def test_unknown_or_invalid_actor_paths_are_404(node):
         "/users/",
         "/users/nobody/outbox",
         "/users/nobody/followers",
+        "/users/nobody/featured",
         "/users/Bob/outbox",
         "/users/bob/likes",
         "/actor/likes",
@@ -358,6 +361,37 @@ async def test_actor_collections_are_the_ones_it_links(node):
     for name in COLLECTIONS:
         path = actor[name].removeprefix(BASE)
         assert (await _fetch(node, path))["id"] == actor[name]
+
+
+@pytest.mark.parametrize("owner", ["/users/bob", "/actor"])
+async def test_every_actor_links_a_featured_collection_served_empty(node, owner):
+    """GoToSocial fetches ``featured`` with every actor and logs an error when it is missing;
+    it and Mastodon read the items of the collection itself, without pages."""
+    await _add_member(node)
+    actor = await _fetch(node, owner)
+    assert actor["featured"] == f"{BASE}{owner}/featured"
+    terms = {
+        k: v for entry in actor["@context"] if isinstance(entry, dict) for k, v in entry.items()
+    }
+    assert terms["featured"] == {"@id": "toot:featured", "@type": "@id"}
+    assert terms["toot"] == "http://joinmastodon.org/ns#"
+    featured = await _fetch(node, actor["featured"].removeprefix(BASE))
+    assert featured == {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": actor["featured"],
+        "type": "OrderedCollection",
+        "totalItems": 0,
+        "orderedItems": [],
+    }
+
+
+async def test_featured_is_negotiated_like_the_other_collections(node):
+    await _add_member(node)
+    for path in ("/users/bob/featured", "/actor/featured"):
+        resp = await node.get(path, headers={"Accept": "text/html"})
+        await error_of(resp, 406, "not_acceptable")
+        # Public like the other collections: no signature asked.
+        assert (await node.get(path, headers={"Accept": "application/ld+json"})).status == 200
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "", "1.5", "1e3"])

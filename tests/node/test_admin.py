@@ -92,6 +92,20 @@ async def test_invite_list_never_shows_codes_and_hides_spent_invites_by_default(
     assert everything["fresh"]["revoked_at"] is None
 
 
+async def test_the_all_flag_takes_true_false_1_or_0_and_refuses_anything_else(node):
+    admin = await admin_token(node)
+    # ada's bootstrap invite is used: listed with all, hidden without.
+    spent = [i["id"] for i in await invite_list(node, admin, "?all=true")]
+    assert len(spent) == 1
+    for query, listed in (("?all=1", spent), ("?all=TRUE", spent), ("?all=0", []), ("", [])):
+        assert [i["id"] for i in await invite_list(node, admin, query)] == listed, query
+    assert await invite_list(node, admin, "?all=false") == []
+    for value in ("maybe", "yes", "", "2", "true%00"):
+        resp = await node.get(f"{INVITES}?all={value}", headers=bearer(admin))
+        error = await error_of(resp, 422, "validation_failed")
+        assert [d["field"] for d in error["details"]] == ["all"], value
+
+
 async def test_revoking_invites(node):
     admin = await admin_token(node)
     unused = await create_invite(node, admin)

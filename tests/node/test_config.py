@@ -455,3 +455,66 @@ def test_a_language_tag_with_a_trailing_newline_is_refused(config_path: Path) ->
     message = config_error(config_path, '[community]\nlanguages = ["en\\n"]\n')
     assert "community.languages" in message
     assert str(config_path) in message
+
+
+# The public URL: configured, or derived from host and port
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", "8080", "http://127.0.0.1:8080"),
+        ("127.0.0.1", "9000", "http://127.0.0.1:9000"),
+        ("localhost", "80", "http://localhost"),
+        ("::1", "8080", "http://[::1]:8080"),
+        ("192.168.1.20", "8443", "http://192.168.1.20:8443"),
+    ],
+)
+def test_unset_base_url_follows_host_and_port(
+    config_path: Path, host: str, port: str, expected: str
+) -> None:
+    environ = {"QUARTIER_SERVER_HOST": host, "QUARTIER_SERVER_PORT": port}
+    settings = load_settings(write(config_path.parent, ""), environ=environ)
+    assert settings.server.base_url == expected
+    assert settings.server.base_url_derived
+    assert settings.uris.instance_actor == f"{expected}/actor"
+
+
+def test_an_empty_base_url_in_the_file_is_derived_too(config_path: Path) -> None:
+    write(config_path.parent, '[server]\nbase_url = ""\nport = 9001\n')
+    settings = load_settings(config_path, environ={})
+    assert settings.server.base_url == "http://127.0.0.1:9001"
+    assert settings.server.base_url_derived
+
+
+def test_a_configured_base_url_is_not_derived(config_path: Path) -> None:
+    settings = load_settings(write(config_path.parent, FULL_CONFIG), environ={})
+    assert settings.server.base_url == "https://lilas.example"
+    assert not settings.server.base_url_derived
+    assert settings.server.port_mismatch() is None  # a proxy in front: other host, other port
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", ""])  # noqa: S104 (no socket is opened)
+def test_listening_everywhere_needs_a_base_url(config_path: Path, host: str) -> None:
+    message = config_error(config_path, f'[server]\nhost = "{host}"\n')
+    assert message.startswith("invalid configuration: server.base_url (host in ")
+    assert "\n" not in message
+    assert "QUARTIER_SERVER_BASE_URL" in message
+
+
+def test_command_line_overrides_win_and_are_named_in_errors(config_path: Path) -> None:
+    write(config_path.parent, "[server]\nport = 9001\n")
+    settings = load_settings(
+        config_path, environ={"QUARTIER_SERVER_PORT": "9002"}, overrides={"server.port": 9003}
+    )
+    assert settings.server.base_url == "http://127.0.0.1:9003"
+    with pytest.raises(ConfigError, match=r"server\.port \(in the command line\)"):
+        load_settings(config_path, environ={}, overrides={"server.port": 0})
+
+
+def test_a_loopback_base_url_at_another_port_is_a_mismatch(config_path: Path) -> None:
+    write(config_path.parent, '[server]\nbase_url = "http://localhost:8080"\nport = 9000\n')
+    warning = load_settings(config_path, environ={}).server.port_mismatch()
+    assert warning is not None
+    assert "http://localhost:8080" in warning
+    assert "port 9000" in warning

@@ -161,6 +161,9 @@ async def test_webfinger_rel_filter_matching_nothing_keeps_the_subject(node):
         pytest.param(f"{BASE}/nothing/here", id="unknown-url"),
         pytest.param(f"{BASE}/users/bob/outbox", id="collection-url"),
         pytest.param(f"{BASE}/users/", id="users-prefix"),
+        # RFC 7033 section 4.5: a well-formed URI the server has no information about.
+        pytest.param("mailto:bob@127.0.0.1:8080", id="mailto"),
+        pytest.param("urn:ietf:rfc:7033", id="urn"),
     ],
 )
 async def test_webfinger_answers_404_for_what_the_node_does_not_host(node, resource):
@@ -174,7 +177,7 @@ async def test_webfinger_answers_404_for_what_the_node_does_not_host(node, resou
         pytest.param({}, id="missing"),
         pytest.param({"resource": ""}, id="empty"),
         pytest.param({"resource": "bob@127.0.0.1:8080"}, id="no-scheme"),
-        pytest.param({"resource": "mailto:bob@127.0.0.1:8080"}, id="mailto"),
+        pytest.param({"resource": "1mailto:bob@127.0.0.1:8080"}, id="invalid-scheme"),
         pytest.param({"resource": "acct:bob"}, id="acct-without-domain"),
         pytest.param({"resource": "acct:@127.0.0.1:8080"}, id="acct-empty-user"),
         pytest.param({"resource": "acct:bob @127.0.0.1:8080"}, id="whitespace"),
@@ -192,7 +195,7 @@ async def test_webfinger_answers_400_for_a_malformed_resource(node, query):
 
 @pytest.mark.parametrize(
     ("resource", "status"),
-    [(f"acct:nobody@{DOMAIN}", 404), ("mailto:bob@127.0.0.1:8080", 400)],
+    [(f"acct:nobody@{DOMAIN}", 404), ("mailto:bob@127.0.0.1:8080", 404), ("acct:bob", 400)],
 )
 async def test_webfinger_errors_are_readable_cross_origin(node, resource, status):
     """RFC 7033 section 5: servers MUST send Access-Control-Allow-Origin in responses, so a
@@ -302,13 +305,60 @@ async def test_nodeinfo_describes_the_community_from_settings(make_node, make_se
     assert "partner" in metadata["federation"]["summary"]
 
 
-async def test_nodeinfo_content_type_carries_the_quoted_2_1_profile(node):
-    """NodeInfo 2.1 asks for ``profile="...schema/2.1#"``; the profile is a URI, which RFC 9110
+NODEINFO_PROFILE = 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"'
+
+
+def gotosocial_takes_nodeinfo(content_type: str) -> bool:
+    """GoToSocial's check of a NodeInfo response (NodeInfo2ContentType in
+    internal/api/util/mime.go, October 2025): lower-cased parts split on ';', a utf-8 charset
+    dropped, then plain application/json or the 2.0 profile, nothing else."""
+    parts = [part.strip().lower() for part in content_type.split(";")]
+    charsets = [part for part in parts if part.startswith("charset=")]
+    if charsets[:1] not in ([], ["charset=utf-8"]):
+        return False
+    if charsets:
+        parts.remove(charsets[0])
+    profile_20 = "http://nodeinfo.diaspora.software/ns/schema/2.0#"
+    return parts == ["application/json"] or (
+        len(parts) == 2
+        and parts[0] == "application/json"
+        and parts[1] in (f'profile="{profile_20}"', f"profile={profile_20}")
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Accept": "application/json"}, id="gotosocial"),
+        pytest.param({}, id="no-accept"),
+        pytest.param({"Accept": "*/*"}, id="anything"),
+    ],
+)
+async def test_nodeinfo_is_plain_json_unless_the_profile_is_asked_for(node, headers):
+    """GoToSocial asks with ``Accept: application/json`` and refuses the 2.1 profile in the
+    answer: it then never learns which software we run."""
+    resp = await node.get("/nodeinfo/2.1", headers=headers)
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert gotosocial_takes_nodeinfo(resp.headers["Content-Type"])
+    assert "Accept" in resp.headers["Vary"]
+    assert (await resp.json())["software"]["name"] == "quartier"
+
+
+async def test_nodeinfo_carries_the_quoted_2_1_profile_when_asked_for(node):
+    """NodeInfo 2.1 names ``profile="...schema/2.1#"``; the profile is a URI, which RFC 9110
     allows only as a quoted string (":" and "/" are not token characters)."""
-    resp = await node.get("/nodeinfo/2.1")
-    content_type = resp.headers["Content-Type"]
-    assert content_type.startswith("application/json;")
-    assert 'profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"' in content_type
+    resp = await node.get("/nodeinfo/2.1", headers={"Accept": NODEINFO_PROFILE})
+    assert resp.headers["Content-Type"] == NODEINFO_PROFILE
+    assert (await resp.json())["version"] == "2.1"
+
+
+async def test_the_nodeinfo_index_is_json_gotosocial_takes(node):
+    resp = await node.get("/.well-known/nodeinfo", headers={"Accept": "application/json"})
+    assert resp.status == 200
+    # GoToSocial's JSONContentType: application/json, with at most a utf-8 charset.
+    parts = [part.strip().lower() for part in resp.headers["Content-Type"].split(";")]
+    assert [p for p in parts if p != "charset=utf-8"] == ["application/json"]
 
 
 @pytest.mark.parametrize("mode", ["open", "allowlist", "local"])
@@ -354,7 +404,8 @@ async def test_nodeinfo_active_counts_age_out(node, clock):
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
     [
-        ("GET", f"{WEBFINGER}?resource=mailto:x", 400, "bad_request"),
+        ("GET", f"{WEBFINGER}?resource=mailto:x", 404, "not_found"),
+        ("GET", f"{WEBFINGER}?resource=acct:x", 400, "bad_request"),
         ("GET", f"{WEBFINGER}?resource=acct:nobody@{DOMAIN}", 404, "not_found"),
         ("GET", "/.well-known/unknown", 404, "not_found"),
         ("POST", WEBFINGER, 405, "method_not_allowed"),

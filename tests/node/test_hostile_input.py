@@ -229,7 +229,7 @@ async def test_guessing_the_current_password_with_a_stolen_session_is_limited(no
     for n in range(max_attempts(node)):
         body = {"current_password": f"guess number {n}", "new_password": new_password}
         resp = await node.post(change, json=body, headers=bearer(token))
-        await error_of(resp, 401, "invalid_credentials")
+        await error_of(resp, 422, "validation_failed")
     body = {"current_password": PASSWORD, "new_password": new_password}
     resp = await node.post(change, json=body, headers=bearer(token))
     await error_of(resp, 429, "too_many_requests")
