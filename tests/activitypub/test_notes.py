@@ -219,6 +219,36 @@ def test_an_attachment_uri_of_exactly_2048_characters_is_kept():
     assert [a.url for a in read_note(note(attachment=longest)).attachments] == [longest]
 
 
+def test_the_first_usable_link_is_the_file_and_its_media_type_is_that_links():
+    # A dropped javascript: link must not lend its media type to the next link.
+    document = {
+        "type": "Document",
+        "url": [
+            {"type": "Link", "href": "javascript:alert(1)", "mediaType": "text/html"},
+            {"type": "Link", "href": PNG, "mediaType": "image/png"},
+        ],
+    }
+    [found] = read_note(note(attachment=document)).attachments
+    assert (found.url, found.media_type) == (PNG, "image/png")
+
+
+def test_a_link_with_an_id_points_to_its_href():
+    # A Link may have an id of its own; the file is where its href points.
+    link = {"type": "Link", "id": "https://forms.example/links/1", "href": PNG}
+    [found] = read_note(note(attachment={"type": "Image", "url": [link]})).attachments
+    assert found.url == PNG
+
+
+def test_an_attachment_whose_type_is_a_list_is_read():
+    # JSON-LD allows several types; an unhashable type used to raise TypeError.
+    typed = [
+        {"type": ["Image", "schema:ImageObject"], "url": PNG},
+        {"type": [["Image"]], "href": PNG},  # nothing usable: neither a known type nor a url
+        {"type": {"@id": "as:Image"}, "url": PNG},
+    ]
+    assert [a.url for a in read_note(note(attachment=typed)).attachments] == [PNG, PNG]
+
+
 @pytest.mark.parametrize(
     "item",
     [

@@ -156,6 +156,9 @@ def test_natural_language_reads_the_named_property_only():
         ("2026-11-26T12:00:00", datetime(2026, 11, 26, 12, 0, tzinfo=UTC)),  # no zone: UTC
         (" 2026-11-26T12:00:00Z ", datetime(2026, 11, 26, 12, 0, tzinfo=UTC)),
         ("2026-11-26", datetime(2026, 11, 26, tzinfo=UTC)),
+        # year 9999 behind UTC, or year 1 ahead of it, is no moment UTC can name
+        ("9999-12-31T23:59:59-05:00", None),
+        ("0001-01-01T00:00:00+05:00", None),
         ("yesterday", None),
         ("2026-13-01T00:00:00Z", None),
         ("2026-11-26T12:00:00Z" + " " * 100, None),  # too long to be a date
