@@ -4,8 +4,8 @@ Rows are the queue (``InboundMessage``): nothing to flush or replay, and a resta
 continues. ``run_once()`` processes what is due now and returns how many rows it handled, so
 tests drive the worker deterministically; ``run()`` loops until stopped, waking early when an
 inbox stores something new. Activities without a handler are kept as ``ignored``, not deleted,
-so a later version that learns to handle them can still act on them. On SQLite exactly one
-worker runs, inside ``quartier serve``.
+so a later version that learns to handle them can still act on them; ``last_error`` says why.
+On SQLite exactly one worker runs, inside ``quartier serve``.
 
 Within a batch, each actor's activities are processed in the order they arrived (a Create
 before its Delete), and up to ``concurrency`` actors at a time: a handler waiting on a slow
@@ -208,7 +208,8 @@ class InboundWorker:
         row.lease_until = None
         refused = await self._refuse(row.actor, row.body) if self._refuse is not None else None
         if refused is not None or not handlers:
-            row.state, row.last_error = InboundState.IGNORED, refused or ""
+            row.state = InboundState.IGNORED
+            row.last_error = storable_error(refused or _unhandled(activity))
             return True
         reasons: list[str] = []
         try:
@@ -236,6 +237,12 @@ class InboundWorker:
         else:
             row.state = InboundState.DONE
         return True
+
+
+def _unhandled(activity: InboundActivity) -> str:
+    """Why an activity nobody handles is set aside (kept, so a later version can act on it)."""
+    of = f" of {activity.object_type}" if activity.object_type else ""
+    return f"nothing here handles {activity.activity_type}{of}"
 
 
 async def _record_finished(rows: list[InboundMessage]) -> None:

@@ -100,12 +100,23 @@ async def test_several_features_can_handle_one_type_and_a_failure_retries_them_a
     assert (await state_of(row)).state == InboundState.DONE
 
 
-async def test_an_activity_without_handler_is_kept_as_ignored(db, clock):
-    row = await store(clock, 1, "Like")
-    assert await InboundWorker(Dispatcher(), clock).run_once() == 1
-    kept = await state_of(row)
-    assert kept.state == InboundState.IGNORED
+async def test_an_activity_without_handler_is_kept_as_ignored_and_says_why(db, clock):
+    async def on_note(activity: InboundActivity) -> None:
+        raise AssertionError("a Create of a Question is not a Create of a Note")
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", on_note, object_type="Note")
+    like = await store(clock, 1, "Like", "https://b.example/notes/1")
+    question = await store(clock, 2, "Create", {"type": "Question", "oneOf": []})
+    assert await InboundWorker(dispatcher, clock).run_once() == 2
+    kept = await state_of(like)
+    assert (kept.state, kept.last_error) == (InboundState.IGNORED, "nothing here handles Like")
     assert kept.body["type"] == "Like"
+    kept = await state_of(question)
+    assert (kept.state, kept.last_error) == (
+        InboundState.IGNORED,
+        "nothing here handles Create of Question",
+    )
 
 
 async def test_a_failing_handler_is_retried_with_backoff_then_given_up(db, clock):
