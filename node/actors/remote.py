@@ -6,7 +6,7 @@ from activitypub import activities
 from activitypub.actor_documents import ACTOR_TYPES
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher, InboundActivity
-from federation.errors import DereferenceError
+from federation.errors import DereferenceError, NotActedOn
 from federation.models import RemoteActor
 from node.follows.models import Follow
 
@@ -27,7 +27,7 @@ class RemoteActorEvents:
         """An actor changed its profile or keys: fetch its document again (never trust the
         embedded copy, which the signature does not bind to the actor's own server)."""
         if activities.object_id(activity.body.get("object")) != activity.actor:
-            return  # only an actor may update itself
+            raise NotActedOn("an actor may update only itself")
         try:
             await self._resolver.actor(activity.actor, refresh=True)
         except DereferenceError:
@@ -39,7 +39,7 @@ class RemoteActorEvents:
         Deletes of other objects (notes, listings) belong to the features that own them.
         """
         if activities.object_id(activity.body.get("object")) != activity.actor:
-            return
+            raise NotActedOn("not the deletion of the sender's own account")
         await self._forget(activity.actor)
 
     async def on_gone(self, inbox: str) -> None:
