@@ -453,7 +453,7 @@ def test_what_counts_as_empty():
         (f"<p>{MENTION_BOB} hi</p>", "hi"),
         (f"<p>{MENTION_BOB} {MENTION_CAROL} hi both</p>", "hi both"),
         (f"<p>{MENTION_BOB}</p><p>hi</p>", "hi"),
-        # Misskey's and Pleroma's markup: a bare link with the mention class
+        # a bare link with the mention class, without Mastodon's h-card around it
         (
             '<p><a href="https://quartier.example/@bob" class="u-url mention">@bob@quartier.example'
             "</a> hi</p>",
