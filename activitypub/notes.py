@@ -171,11 +171,13 @@ def _attachments(value: Any) -> list[Attachment]:
     for item in values(value, MAX_ATTACHMENTS):
         if isinstance(item, str):
             url, media_type, description = reference(item), "", ""
-        elif isinstance(item, dict) and (item.get("type") in _ATTACHMENT_TYPES or "url" in item):
-            # A Document's ``url`` may itself be a string, a Link or a list of Links.
+        elif isinstance(item, dict) and (_types(item) & _ATTACHMENT_TYPES or "url" in item):
+            # A Document's ``url`` may itself be a string, a Link or a list of Links: the first
+            # usable one is the file, and its media type is that Link's.
             links = values(item.get("url", item.get("href")), limit=10)
-            url = next((u for u in map(reference, links) if u is not None), None)
-            link_type = next((x.get("mediaType") for x in links if isinstance(x, dict)), None)
+            chosen = next((x for x in links if _link_target(x) is not None), None)
+            url = _link_target(chosen)
+            link_type = chosen.get("mediaType") if isinstance(chosen, dict) else None
             media_type = _short(item.get("mediaType") or link_type, 127)
             description = html_to_text(natural_language(item, "name"), 1500)
         else:
@@ -183,6 +185,18 @@ def _attachments(value: Any) -> list[Attachment]:
         if url is not None:
             found.append(Attachment(url=url, media_type=media_type, description=description))
     return found
+
+
+def _types(item: dict[str, Any]) -> set[str]:
+    """An object's types: ``type`` may be one name or a list of them (JSON-LD)."""
+    return {t for t in values(item.get("type"), limit=10) if isinstance(t, str)}
+
+
+def _link_target(value: Any) -> str | None:
+    """Where a Link points (its ``href``; a Link's ``id`` names the Link, not the file)."""
+    if isinstance(value, dict) and "href" in value:
+        return reference(value["href"])
+    return reference(value)
 
 
 def _short(value: Any, limit: int) -> str:
