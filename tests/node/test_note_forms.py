@@ -125,8 +125,8 @@ EXPECTED: dict[str, Stored | Ignored] = {
     "delete_note.json": Ignored(
         "not the deletion of the sender's own account; no message here has that id"
     ),
-    "unhandled_like.json": Ignored("nothing here handles Like"),
-    "unhandled_add.json": Ignored("nothing here handles Add"),
+    "unhandled_like.json": Ignored("this node does not handle Like"),
+    "unhandled_add.json": Ignored("this node does not handle Add"),
 }
 
 
