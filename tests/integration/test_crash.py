@@ -14,11 +14,7 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,33 +25,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from activitypub.signatures import sign_request
 from tests.integration.conftest import free_port
-from tests.node.cli_support import QUARTIER, clean_environment, ok, runner
+from tests.node.cli_support import clean_environment, ok, runner, serving
 
 MESSAGES = 300
 PASSWORD = "a long enough passphrase"
-
-
-@contextmanager
-def serving(directory: Path, env: dict[str, str], base: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``quartier serve`` running until the block ends (killed at once if still alive)."""
-    with (directory / "serve.log").open("ab") as log:
-        process = subprocess.Popen(
-            [str(QUARTIER), "serve"], cwd=directory, env=env, stdout=log, stderr=log
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (directory / "serve.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1):  # noqa: S310
-                    break
-            except OSError:  # not listening yet
-                time.sleep(0.05)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
 
 
 def rows(database: Path, query: str) -> list[tuple]:
@@ -145,7 +118,7 @@ async def test_a_node_killed_while_storing_direct_messages_loses_and_doubles_non
         except aiohttp.ClientError:
             pass  # the node died under this request: not accepted, the sender would retry
 
-    with serving(tmp_path, env, base) as process:
+    with serving(tmp_path, env, port) as served:
         async with aiohttp.ClientSession() as session:
             burst = asyncio.gather(*(send(session, n) for n in range(MESSAGES)))
             # Kill as soon as the worker has stored some messages and not yet all of them.
@@ -155,12 +128,12 @@ async def test_a_node_killed_while_storing_direct_messages_loses_and_doubles_non
                 stored = rows(database, "select count(*) from conversation_message")[0][0]
                 if stored > 0:
                     break
-            os.kill(process.pid, signal.SIGKILL)
+            os.kill(served.process.pid, signal.SIGKILL)
             await burst
     stored_at_kill = rows(database, "select count(*) from conversation_message")[0][0]
     assert 0 < stored_at_kill < len(accepted), "the kill did not land mid-processing"
 
-    with serving(tmp_path, env, base):
+    with serving(tmp_path, env, port):
         deadline = time.monotonic() + 20  # seconds, not the five minutes of a lease
         stored_ids: list[str] = []
         while time.monotonic() < deadline:

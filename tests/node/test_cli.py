@@ -35,6 +35,7 @@ from tests.node.cli_support import (
     Run,
     clean_environment,
     failed,
+    free_port,
     ok,
 )
 
@@ -392,12 +393,6 @@ def test_unknown_quartier_variable_is_reported(tmp_path: Path, database_url: str
 
 
 # serve, for real
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http_json(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:

@@ -3,118 +3,18 @@ and what it warns about (the port trap and local-testing mode, issue 7)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import queue
 import re
-import signal
-import socket
-import subprocess
-import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from node.config import load_settings
 from tests.conftest import write_config
-from tests.node.cli_support import QUARTIER, TIMEOUT, Run, failed, ok, runner
+from tests.node.cli_support import Run, Served, failed, free_port, get, ok, runner, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 AP_ACCEPT = {"Accept": "application/activity+json"}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (127.0.0.1 only)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
-@dataclass
-class Served:
-    """A running ``quartier serve``: its standard output so far, and its log file."""
-
-    process: subprocess.Popen[str]
-    log_path: Path
-    stdout: list[str] = field(default_factory=list)
-    lines: queue.Queue[str] = field(default_factory=queue.Queue)
-
-    def wait_for(self, pattern: str) -> re.Match[str]:
-        """The first stdout match of ``pattern``, reading lines as they come."""
-        deadline = time.monotonic() + TIMEOUT
-        regex = re.compile(pattern)
-        for line in self.stdout:
-            if match := regex.search(line):
-                return match
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            self.stdout.append(line)
-            if match := regex.search(line):
-                return match
-        raise AssertionError(f"no {pattern!r} in the output:\n" + "".join(self.stdout))
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8")
-
-
-@contextlib.contextmanager
-def serving(directory: Path, env: dict[str, str], port: int, *args: str) -> Iterator[Served]:
-    """Run ``quartier serve ARGS`` until it answers /healthz on 127.0.0.1:``port``; stop it
-    with SIGTERM afterwards and check it stopped cleanly."""
-    log_path = directory / "serve.log"
-    with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            [str(QUARTIER), "serve", *args],
-            cwd=directory,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-    served = Served(process, log_path)
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            served.lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        healthy = False
-        while not healthy and time.monotonic() < deadline and process.poll() is None:
-            try:
-                healthy = get(f"http://127.0.0.1:{port}/healthz")[0] == 200
-            except OSError:  # not listening yet
-                time.sleep(0.1)
-        assert healthy, f"serve did not become healthy (exit {process.poll()}):\n{served.log}"
-        yield served
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=TIMEOUT) == 0, served.log
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=TIMEOUT)
-        if process.stdout:
-            process.stdout.close()
-    assert "Traceback" not in served.log
 
 
 # The port trap: the public URL follows the port unless base_url is set
