@@ -351,7 +351,10 @@ async def test_an_update_of_the_actor_refreshes_our_copy_of_its_document(node, c
         await node.app[INBOUND_WORKER].run_once()
     assert remote.fetches == 2
     row = (await stored(node))[-1]
-    assert (row.state, row.last_error) == (InboundState.IGNORED, "an actor may update only itself")
+    assert (row.state, row.last_error) == (
+        InboundState.IGNORED,
+        "an Update of another actor (an actor may update only itself)",
+    )
 
 
 def note_activity(actor: RemoteActor, kind: str, n: int, content: str, to: list[str]) -> dict:
