@@ -66,9 +66,12 @@ class Message(Model):
     author = fields.CharField(max_length=2048)
     text = fields.TextField()
     # A content warning (ActivityStreams ``summary``), shown before the text.
-    summary = fields.TextField(default="")
+    # (Database defaults too: the columns are added to tables that already hold messages.)
+    summary = fields.TextField(default="", db_default="")
     # [{"url", "media_type", "description"}]: links to files, never the files themselves
-    attachments: fields.Field[list[dict[str, str]]] = fields.JSONField(default=list)
+    attachments: fields.Field[list[dict[str, str]]] = fields.JSONField(
+        default=list, db_default="[]"
+    )
     # the note this one answers (``inReplyTo``)
     in_reply_to = fields.CharField(max_length=2048, null=True)
     # when its author wrote it (``published``, never later than its arrival): the order in
@@ -77,8 +80,10 @@ class Message(Model):
     edited_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
     # participants this message was not sent to, and why: [{"actor", "reason"}]
-    not_sent_to: fields.Field[list[dict[str, str]]] = fields.JSONField(default=list)
+    not_sent_to: fields.Field[list[dict[str, str]]] = fields.JSONField(
+        default=list, db_default="[]"
+    )
 
     class Meta:
         table = "conversation_message"
-        indexes = (("conversation", "created_at"),)
+        indexes = (("conversation_id", "created_at"),)

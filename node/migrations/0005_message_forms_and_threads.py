@@ -29,12 +29,12 @@ class Migration(migrations.Migration):
         ),
         ops.AlterModelOptions(
             name='Message',
-            options={'table': 'conversation_message', 'app': 'node', 'indexes': [Index(fields=['conversation', 'created_at'])], 'pk_attr': 'id', 'table_description': 'One message: plain text, whatever HTML it arrived in, with its content warning and the'},
+            options={'table': 'conversation_message', 'app': 'node', 'indexes': [Index(fields=['conversation_id', 'created_at'])], 'pk_attr': 'id', 'table_description': 'One message: plain text, whatever HTML it arrived in, with its content warning and the'},
         ),
         ops.AddField(
             model_name='Message',
             name='attachments',
-            field=fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+            field=fields.JSONField(default=list, db_default='[]', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
         ops.AddField(
             model_name='Message',
@@ -44,15 +44,15 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Message',
             name='not_sent_to',
-            field=fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+            field=fields.JSONField(default=list, db_default='[]', encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
         ops.AddField(
             model_name='Message',
             name='summary',
-            field=fields.TextField(default='', unique=False),
+            field=fields.TextField(default='', db_default='', unique=False),
         ),
         ops.AddIndex(
             model_name='Message',
-            index=Index(fields=['conversation', 'created_at']),
+            index=Index(fields=['conversation_id', 'created_at']),
         ),
     ]

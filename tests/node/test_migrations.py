@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
+from node.conversations.models import Message
 from node.db import (
     APPS,
     SchemaOutOfDate,
@@ -143,3 +146,33 @@ def test_no_model_docstring_holds_a_semicolon() -> None:
             for value in vars(module).values():
                 if isinstance(value, type) and issubclass(value, Model) and value is not Model:
                     assert ";" not in (value.__doc__ or ""), value.__qualname__
+
+
+async def test_messages_stored_before_0005_gain_empty_content_warning_and_attachments(
+    database_url: str,
+) -> None:
+    """Upgrading a node that holds messages: the new columns must have database defaults."""
+    config = tortoise_config(database_url)
+    ctx = TortoiseContext()
+    with activated(ctx):
+        try:
+            await tortoise_migrate(config=config, target="node.0004_follow_aliases")
+            # Other apps' latest schema does not matter here; the old message row does.
+            db = ctx.db()
+            await db.execute_query(
+                "INSERT INTO conversation (context, created_at, updated_at)"
+                " VALUES ('https://a.example/c/1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+            await db.execute_query(
+                "INSERT INTO conversation_message (conversation_id, ap_id, author, text,"
+                " created_at) VALUES (1, 'https://a.example/m/1', 'https://a.example/u', 'hi',"
+                " CURRENT_TIMESTAMP)"
+            )
+        finally:
+            await ctx.close_connections()
+    await apply_migrations(database_url)
+    async with open_database(database_url) as ctx:
+        with activated(ctx):
+            message = await Message.get(ap_id="https://a.example/m/1")
+    assert (message.text, message.summary, message.attachments) == ("hi", "", [])
+    assert (message.not_sent_to, message.in_reply_to) == ([], None)
