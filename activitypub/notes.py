@@ -14,6 +14,7 @@ sanitising later; what we send is our plain text, escaped.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -37,7 +38,7 @@ _BREAKS = frozenset({"br", "p", "div", "li", "blockquote", "h1", "h2", "h3", "h4
 _HIDDEN = frozenset({"script", "style", "template"})
 MAX_ADDRESSEES = 50
 MAX_ATTACHMENTS = 16
-MAX_TEXT = 20_000
+MAX_TEXT = 5_000  # what a message keeps
 _ATTACHMENT_TYPES = frozenset({"Document", "Image", "Video", "Audio", "Link"})
 
 
@@ -274,6 +275,31 @@ def _is_mention_link(attrs: list[tuple[str, str | None]]) -> bool:
     return "mention" in classes and "hashtag" not in classes
 
 
+# A '<' that opens no complete tag before the next '<' (or opens a marked section, '<![').
+_NOT_A_TAG = re.compile(r"<(?![a-zA-Z/][^<>]*>)")
+
+
+def _tags_only(fragment: str) -> str:
+    """``fragment`` with every '<' that is not part of a complete tag or comment escaped.
+
+    Python's HTMLParser before 3.11.13 takes quadratic time over unclosed tags and comments
+    (CVE-2025-6069: 80,000 characters of ``<a `` held the event loop for a minute) and raises
+    on some marked sections (``<![x[``). What remains for it is complete tags, complete
+    comments and text, which it reads in one linear pass. Linear here too: comments are found
+    with ``str.find``, and the pattern never looks past the next '<'.
+    """
+    parts: list[str] = []
+    position = 0
+    while (start := fragment.find("<!--", position)) != -1:
+        end = fragment.find("-->", start + 4)
+        if end == -1:
+            break
+        parts.append(_NOT_A_TAG.sub("&lt;", fragment[position:start]))
+        position = end + 3  # a comment shows nothing: dropped
+    parts.append(_NOT_A_TAG.sub("&lt;", fragment[position:]))
+    return "".join(parts)
+
+
 def html_to_text(
     html_text: str, limit: int = MAX_TEXT, *, skip_leading_mentions: bool = False
 ) -> str:
@@ -282,8 +308,11 @@ def html_to_text(
     With ``skip_leading_mentions``, the mention links a message opens with are left out.
     """
     parser = _TextExtractor(skip_leading_mentions)
-    parser.feed(html_text[: limit * 4])
-    parser.close()
+    try:
+        parser.feed(_tags_only(html_text[: limit * 4]))
+        parser.close()
+    except (AssertionError, ValueError):  # what it still refuses: keep the text read so far
+        pass
     lines = [line.strip() for line in "".join(parser.parts).splitlines()]
     text = "\n".join(line for line in lines if line)
     return text[:limit]
