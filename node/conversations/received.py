@@ -15,9 +15,11 @@ continues one only if its author is in it already.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -141,21 +143,30 @@ class ReceivedNotes:
     async def _thread(
         self, note: ReceivedNote, author: str, addressed: list[str], now: datetime
     ) -> Conversation:
-        """The conversation the note continues, if its author is in it; else a new one."""
-        existing = None
-        for key in note.thread:
-            existing = await _by_key(key)
-            if existing is not None:
-                break
+        """The conversation the note continues, if its author is in it; else a new one.
+
+        Every candidate is tried (each key the note names, then the conversation of the note it
+        answers): a key someone else attached to a conversation of theirs must not keep this
+        note from the conversation it belongs to.
+        """
+        assert note.id is not None
+        candidates = [found for key in note.thread if (found := await _by_key(key))]
         parent = await Message.get_or_none(ap_id=note.in_reply_to) if note.in_reply_to else None
-        if existing is None and parent is not None:
-            existing = await Conversation.get(id=parent.conversation_id)  # type: ignore[attr-defined]
-        if existing is not None and await Participant.exists(conversation=existing, actor=author):
-            await _add_keys(existing, note.thread)
-            return existing
-        free = [key for key in note.thread if await _by_key(key) is None]
+        if parent is not None:
+            candidates.append(await Conversation.get(id=parent.conversation_id))  # type: ignore[attr-defined]
+        ours = _keys_of(author, note.thread)
+        for candidate in candidates:
+            if await Participant.exists(conversation=candidate, actor=author):
+                await _add_keys(candidate, ours)
+                return candidate
+        free = [key for key in ours if await _by_key(key) is None]
+        if not free:
+            # The note's own id names the conversation, unless that is taken too (someone
+            # used it as a key first): then a key of ours, which nobody else can name.
+            taken = await _by_key(note.id) is not None
+            free = [self._uris.url(f"/conversations/{uuid.uuid4().hex}") if taken else note.id]
         conversation = await Conversation.create(
-            context=free[0] if free else note.id,
+            context=free[0],
             created_at=now,
             updated_at=now,
             awaiting_parent=note.in_reply_to if parent is None else None,
@@ -173,23 +184,37 @@ class ReceivedNotes:
 
     async def _adopt_answers(self, conversation: Conversation, note_id: str) -> None:
         """Conversations started by answers to ``note_id`` that arrived before it join its
-        conversation, if all their people are in it (an answer cannot pull anyone in)."""
+        conversation if they have exactly its people: an answer addressed to fewer people
+        stays apart (merged, it would show their private replies to the others)."""
         people = set(
             await Participant.filter(conversation=conversation).values_list("actor", flat=True)
         )
         for waiting in await Conversation.filter(awaiting_parent=note_id):
-            if waiting.id == conversation.id:
-                waiting.awaiting_parent = None
-                await waiting.save(update_fields=["awaiting_parent"])
-                continue
+            waiting.awaiting_parent = None
             theirs = await Participant.filter(conversation=waiting).values_list("actor", flat=True)
-            if not set(theirs) <= people:
+            if waiting.id == conversation.id or set(theirs) != people:
+                await waiting.save(update_fields=["awaiting_parent"])
                 continue
             await Message.filter(conversation=waiting).update(conversation=conversation)
             await ThreadKey.filter(conversation=waiting).update(conversation=conversation)
             key = waiting.context
             await waiting.delete()
-            await ThreadKey.create(key=key, conversation=conversation)
+            await _add_keys(conversation, [key])
+
+
+def _keys_of(author: str, keys: list[str]) -> list[str]:
+    """The thread keys an author may give a conversation: those minted on its own server
+    (an http(s) URI on its host, or a ``tag:`` URI of its domain). Another server's key could
+    otherwise be taken first, to split that server's threads or to pull its notes in."""
+    host = (urlsplit(author).hostname or "").lower()
+    mine = []
+    for key in keys:
+        if key.startswith(("https://", "http://")):
+            if same_host(key, author):
+                mine.append(key)
+        elif key.lower().startswith("tag:") and key[4:].split(",", 1)[0].lower() == host:
+            mine.append(key)
+    return mine
 
 
 async def _by_key(key: str) -> Conversation | None:
@@ -201,7 +226,8 @@ async def _by_key(key: str) -> Conversation | None:
 
 
 async def _add_keys(conversation: Conversation, keys: list[str]) -> None:
-    """Remember the other keys a server names this conversation by (unless taken)."""
+    """Remember the other keys a server names this conversation by (unless taken: in either
+    table, a key names one conversation)."""
     for key in keys:
         if key != conversation.context and await _by_key(key) is None:
             await ThreadKey.create(key=key, conversation=conversation)

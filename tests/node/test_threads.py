@@ -14,7 +14,7 @@ import pytest
 from federation.models import InboundMessage, InboundState
 from node.db import activated
 from node.http.keys import DATABASE
-from tests.api import bearer, bootstrap_invite, login, register
+from tests.api import bearer, bootstrap_invite, login, member_token, register
 from tests.node.test_inbox import NODE, Remote, deliver, note_activity, start_remote, worker_round
 
 BOB = f"{NODE}/users/bob"
@@ -73,7 +73,8 @@ async def test_replies_with_a_context_arriving_in_any_order_make_one_conversatio
 async def test_mastodons_conversation_tag_threads_like_a_context(node, clock, remote):
     alice = remote.add("alice")
     await register(node, await bootstrap_invite(node), "bob")
-    tag = "tag:mastodon.example,2026-11-26:objectId=42:objectType=Conversation"
+    # Minted on the sender's domain (Mastodon's LOCAL_DOMAIN), as a real one is.
+    tag = "tag:127.0.0.1,2026-11-26:objectId=42:objectType=Conversation"
     thread = [note(alice, n, minute=n, conversation=tag) for n in (3, 1, 2)]
     await receive_in_order(node, clock, alice, thread)
     [(_, texts)] = await bobs_conversations(node)
@@ -151,3 +152,51 @@ async def test_the_same_note_in_two_activities_is_stored_once_and_the_second_say
         InboundState.IGNORED,
         "this note was received already",
     )
+
+
+async def test_another_servers_thread_key_cannot_be_taken_to_split_or_hijack_its_threads(
+    node, clock, remote, aiohttp_server
+):
+    """Mallory (another server) names alice's server's thread first, and addresses alice too:
+    alice's notes must still make one conversation of alice and bob, without mallory."""
+    alice = remote.add("alice")
+    elsewhere = await start_remote(aiohttp_server)
+    mallory = elsewhere.add("mallory")
+    await register(node, await bootstrap_invite(node), "bob")
+    # (An http key: on loopback both servers share the host name a tag: URI would carry.)
+    key = f"{alice.base}/contexts/43"
+    grab = note(mallory, 1, minute=0, context=key)
+    grab["object"]["to"] = grab["to"] = [BOB, alice.id]
+    await receive_in_order(node, clock, mallory, [grab])
+    thread = [note(alice, 1, minute=1, context=key)]
+    thread += [note(alice, n, minute=n, reply_to=n - 1, context=key) for n in (2, 3)]
+    await receive_in_order(node, clock, alice, thread)
+    token = await login(node, "bob")
+    convs = await (await node.get("/api/v1/conversations", headers=bearer(token))).json()
+    by_author = {c["last_message"]["author"]: c for c in convs}
+    assert sorted(by_author) == sorted([alice.id, mallory.id])
+    assert sorted(by_author[alice.id]["participants"]) == sorted([alice.id, BOB])
+    resp = await node.get(
+        f"/api/v1/conversations/{by_author[alice.id]['id']}", headers=bearer(token)
+    )
+    assert [m["text"] for m in await resp.json()] == ["message 1", "message 2", "message 3"]
+
+
+async def test_an_early_answer_addressed_to_fewer_people_stays_apart_from_the_thread(
+    node, clock, remote, make_settings
+):
+    """A reply waiting for its parent joins the parent's conversation only with the same
+    people: merged into a larger group, bob's private answer would be shown to carol."""
+    alice = remote.add("alice")
+    await register(node, await bootstrap_invite(node), "bob")
+    token = await login(node, "bob")
+    carol = await member_token(node, token, "carol")
+    carol_actor = f"{NODE}/users/carol"
+    private = note(alice, 2, minute=1, reply_to=1)  # to bob alone, before its parent
+    group = note(alice, 1, minute=0)
+    group["object"]["to"] = group["to"] = [BOB, carol_actor]
+    await receive_in_order(node, clock, alice, [private, group])
+    convs = await (await node.get("/api/v1/conversations", headers=bearer(carol))).json()
+    [only] = convs
+    resp = await node.get(f"/api/v1/conversations/{only['id']}", headers=bearer(carol))
+    assert [m["text"] for m in await resp.json()] == ["message 1"]
