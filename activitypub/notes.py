@@ -66,6 +66,8 @@ def handle_for(actor: str, username: str | None) -> str:
     """``user@host`` for an actor: its ``preferredUsername`` when known, else the last part of
     its id's path, on the actor's own host."""
     parts = urlsplit(actor)
+    if username and ("@" in username or not username.isprintable() or " " in username):
+        username = None  # not a name a handle can carry
     name = username or parts.path.rstrip("/").rsplit("/", 1)[-1] or parts.netloc
     return f"{name}@{parts.netloc}"
 

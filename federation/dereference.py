@@ -100,12 +100,24 @@ class ActorResolver:
         Only an actor on that very host counts; a server whose handles name another domain
         than its actors' host is asked through WebFinger, as before.
         """
-        found = await RemoteActor.filter(host=host.lower(), preferred_username=username).first()
-        if found is None and username != username.lower():
-            found = await RemoteActor.filter(
-                host=host.lower(), preferred_username=username.lower()
-            ).first()
-        return found.uri if found is not None else None
+        # A person before a group or service of the same name (Lemmy names both), and of
+        # several, the one fetched last.
+        for name in dict.fromkeys((username, username.lower())):
+            found = await RemoteActor.filter(host=host.lower(), preferred_username=name).order_by(
+                "-fetched_at"
+            )
+            if found:
+                return min(found, key=lambda a: a.actor_type != "Person").uri
+        return None
+
+    async def known_username(self, uri: str) -> str | None:
+        """The ``preferredUsername`` we hold for ``uri``, without any request (``None`` when we
+        hold none): safe inside a transaction and for servers we may no longer reach."""
+        uri = urldefrag(uri)[0]
+        if (recent := self._recent.get(uri)) is not None:
+            return recent[0].preferred_username
+        found = await RemoteActor.filter(uri=uri).values_list("preferred_username", flat=True)
+        return str(found[0]) if found and found[0] else None
 
     def forget(self, uri: str) -> None:
         """Drop the in-memory copy of ``uri`` (its row was deleted or changed elsewhere)."""

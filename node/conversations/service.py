@@ -136,7 +136,13 @@ class ConversationService(FederatedService):
         if message.deleted_at is not None:
             raise Conflict("this message was deleted: it can no longer be edited")
         text = _checked_text(text)
-        route = await self._recipients(others, skip_unreachable=True)
+        # Whoever did not get the message does not get its edit either (an Update of a note
+        # their server never received): they stay listed, with the reason they were skipped.
+        missed = {entry["actor"] for entry in message.not_sent_to}
+        route = await self._recipients(
+            [a for a in others if a not in missed], skip_unreachable=True
+        )
+        route = Recipients(route.inboxes, [*message.not_sent_to, *route.not_sent_to])
         now = self._clock()
         message.text, message.edited_at, message.not_sent_to = text, now, route.not_sent_to
         async with in_transaction():
@@ -318,17 +324,16 @@ class ConversationService(FederatedService):
         return Recipients(inboxes, skipped)
 
     async def _mentions(self, actors: list[str]) -> list[notes.Mention]:
-        """How each recipient is named in a note: ``@user@host`` as their server knows them."""
+        """How each recipient is named in a note: ``@user@host`` as we know them."""
         found = []
         for actor in actors:
             username = self._local_username(actor)
             if username is not None:
                 found.append(notes.Mention(actor, f"{username}@{self._uris.domain}"))
                 continue
-            try:
-                known = (await self._resolver.actor(actor)).preferred_username
-            except DereferenceError:
-                known = None
+            # What we know already: no request here (this runs inside the transaction that
+            # stores the message, and for servers that may be down or blocked).
+            known = await self._resolver.known_username(actor)
             found.append(notes.Mention(actor, notes.handle_for(actor, known)))
         return found
 

@@ -604,3 +604,9 @@ def test_wrapped_notes_carry_the_notes_addressing_and_a_delete_only_a_tombstone(
     )
     delete = wrap("Delete", "https://q.example/activities/2", sent)
     assert delete["object"] == {"id": sent["id"], "type": "Tombstone"}
+
+
+def test_a_username_that_cannot_be_part_of_a_handle_is_not_used_in_one():
+    assert handle_for("https://b.example/users/bob", "bob") == "bob@b.example"
+    assert handle_for("https://b.example/users/bob", "x@evil.example") == "bob@b.example"
+    assert handle_for("https://b.example/users/bob", None) == "bob@b.example"

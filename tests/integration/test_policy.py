@@ -260,3 +260,15 @@ async def test_a_reply_to_a_server_blocked_since_says_it_was_not_sent_and_why(pe
     )
     assert sorted(first) == sorted([f"{b.base}/inbox", f"{c.base}/inbox"])
     assert reply_delivery == [f"{c.base}/inbox"]  # C got the reply
+
+    # Unblocked, then edited: B never had the reply, so it gets no Update of it either, and
+    # the reply still says whom it missed.
+    assert (await a.client.delete(f"{BLOCKS}/{b.domain}", headers=bearer(ada))).status == 204
+    resp = await a.client.patch(
+        f"/api/v1/conversations/{cid}/messages/{reply['id']}",
+        json={"text": "Found one, thanks"},
+        headers=bearer(ada),
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["not_sent_to"] == reply["not_sent_to"]
+    assert [d.inbox for d in await deliveries(a, "Update")] == [f"{c.base}/inbox"]
