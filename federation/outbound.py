@@ -138,6 +138,10 @@ class DeliveryWorker:
         self._delayed: set[str] = set()
         self._delayed_read_at: datetime | None = None
         self._answered_at: dict[str, datetime] = {}
+        # Hosts whose rows an inbound answer made due, and which no delivery has reached since:
+        # a server whose inbox fails while it still sends to us (its web workers down, its
+        # delivery jobs up) must not have its backlog retried at each of its messages.
+        self._flushed_on_answer: set[str] = set()
 
     def wake(self) -> None:
         """New deliveries were queued."""
@@ -164,13 +168,15 @@ class DeliveryWorker:
         """
         now = self._clock()
         self._answered_at[host] = now
-        if host not in self._delayed:
+        if host not in self._delayed or host in self._flushed_on_answer:
             return
         self._delayed.discard(host)  # first: concurrent answers make one UPDATE, not several
+        self._flushed_on_answer.add(host)  # again only once a delivery to it succeeds
         try:
             due = await self._make_due(host, now, exclude=())
         except Exception:
             self._delayed.add(host)  # the next answer tries again
+            self._flushed_on_answer.discard(host)
             log.exception("making the deliveries to %s due failed", host)
             return
         if due:
@@ -318,6 +324,7 @@ class DeliveryWorker:
             row.attempts += 1
             row.lease_until, row.last_error = None, ""
             self._answered_at[row.host] = now
+            self._flushed_on_answer.discard(row.host)
             results.answered.add(row.host)
             await results.add(row)
         elif status == 410:

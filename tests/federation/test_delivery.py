@@ -272,3 +272,25 @@ async def test_a_failure_while_the_host_answers_backs_off_as_usual(db, clock, in
     assert failed.next_attempt_at > clock.now
     await w.host_answered(failed.host)  # nor does the host's next inbox POST bring it forward
     assert (await Delivery.get(id=failed.id)).next_attempt_at > clock.now
+
+
+async def test_a_host_whose_inbox_fails_while_it_sends_to_us_is_not_retried_at_each_message(
+    db, clock, inbox, transport
+):
+    """Its web workers down, its delivery jobs up: its messages to us make the backlog due
+    once; until a delivery to it succeeds, the next ones leave the backoff alone."""
+    inbox.statuses = [503] * 10
+    await publish(activity(1), [f"{inbox.base}/inbox"], SIGNER, clock.now)
+    w = worker(transport, clock)
+    assert await w.run_once() == 1  # fails: delayed
+    host = (await Delivery.get(activity_id=activity(1)["id"])).host
+    clock.advance(seconds=30)  # its retry is due in about a minute
+    await w.host_answered(host)  # it sends us something: worth one try at once
+    assert (await Delivery.get(activity_id=activity(1)["id"])).next_attempt_at == clock.now
+    assert await w.run_once() == 1  # fails again: backs off
+    backoff = (await Delivery.get(activity_id=activity(1)["id"])).next_attempt_at
+    clock.advance(seconds=61)  # the backoff (about 2 minutes) still runs
+    w._delayed_read_at = None  # as after the worker's periodic re-read of delayed hosts
+    await w.run_once()  # (nothing due; the re-read puts the host back among the delayed)
+    await w.host_answered(host)  # another message from it: no second flush
+    assert (await Delivery.get(activity_id=activity(1)["id"])).next_attempt_at == backoff
