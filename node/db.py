@@ -7,6 +7,7 @@ sharing connections.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -86,6 +87,36 @@ def shares_queues(database_url: str) -> bool:
     """Whether several processes may work the federation queues (PostgreSQL: ``serve`` and
     ``worker`` processes); on SQLite, exactly one worker runs, inside ``quartier serve``."""
     return database_url.startswith(("postgres://", "postgresql://"))
+
+
+@contextmanager
+def sole_worker(database_url: str) -> Iterator[None]:
+    """Hold, for the block, the right to be the one worker of an SQLite node.
+
+    ``quartier serve`` on SQLite takes over every lease at start-up, as leases still held can
+    only be those of a process that died: so a second ``serve`` on the same database must
+    stop before it starts, not after stealing the first one's work. An exclusive ``flock``
+    on a file beside the database, released by the kernel when the process ends, however it
+    ends. Raises ``NodeError`` when another process holds it; nothing to hold on
+    PostgreSQL (several workers share the queues) or for an in-memory database.
+    """
+    path = database_url[len("sqlite://") :] if database_url.startswith("sqlite://") else ""
+    if not path or path == ":memory:":
+        yield
+        return
+    lock_path = Path(f"{path}.serve-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise NodeError(
+                f"another 'quartier serve' is running on this database ({path}): stop it first"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

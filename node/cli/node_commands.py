@@ -20,7 +20,7 @@ from node.actors.service import ensure_instance_actor
 from node.app import create_app
 from node.cli.common import _database, _settings
 from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, load_settings
-from node.db import activated, apply_migrations, shares_queues
+from node.db import activated, apply_migrations, shares_queues, sole_worker
 from node.errors import NodeError
 from node.http.keys import DATABASE, MEMBERS
 from node.logs import configure_logging
@@ -102,7 +102,8 @@ async def _serve(args: argparse.Namespace) -> int:
         with activated(app[DATABASE]):
             await _offer_first_admin_invite(app[MEMBERS], settings)
 
-    await _run_until_signalled(app, listen)
+    with sole_worker(settings.database_url):
+        await _run_until_signalled(app, listen)
     return 0
 
 

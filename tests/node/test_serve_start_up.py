@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,24 @@ def test_run_node_advertises_only_options_serve_takes(quartier: Run) -> None:
     help_text = ok(quartier("serve", "--help"))
     for option in advertised:
         assert re.search(rf"(^|[\s,\[]){re.escape(option)}\b", help_text), option
+
+
+def test_a_second_serve_on_the_same_sqlite_database_stops_before_taking_anything_over(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """The first serve owns the node's leases; a second one (another terminal, another port)
+    must refuse at once, not release them and work the same queues."""
+    sqlite_env = {**env, "QUARTIER_STORAGE_DATABASE_URL": f"sqlite://{tmp_path}/node.sqlite3"}
+    run = runner(tmp_path, sqlite_env)
+    ok(run("migrate"))
+    port, other = free_port(), free_port()
+    with serving(tmp_path, {**sqlite_env, "QUARTIER_SERVER_PORT": str(port)}, port):
+        second = runner(tmp_path, {**sqlite_env, "QUARTIER_SERVER_PORT": str(other)})("serve")
+        err = failed(second)
+        assert "another 'quartier serve' is running on this database" in err
+        assert "Traceback" not in err
+        with pytest.raises(urllib.error.URLError):  # it never listened
+            get(f"http://127.0.0.1:{other}/healthz")
+    # Once the first one stopped, a serve starts again.
+    with serving(tmp_path, {**sqlite_env, "QUARTIER_SERVER_PORT": str(other)}, other):
+        assert get(f"http://127.0.0.1:{other}/healthz")[0] == 200
