@@ -224,7 +224,7 @@ class InboundWorker:
         if refused is None and not handlers:
             refused = f"this node does not handle {_kind(activity)}"
         if refused is not None:
-            row.state, row.last_error = InboundState.IGNORED, refused
+            row.state, row.last_error = InboundState.IGNORED, storable_error(refused)
             return True
         passed: list[str] = []  # why each handler that did not act left it alone
         try:
