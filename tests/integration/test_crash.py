@@ -135,15 +135,20 @@ async def test_a_node_killed_while_storing_direct_messages_loses_and_doubles_non
 
     with serving(tmp_path, env, port):
         deadline = time.monotonic() + 20  # seconds, not the five minutes of a lease
-        stored_ids: list[str] = []
+        pending = "select count(*) from inbound_message where state = 'pending'"
         while time.monotonic() < deadline:
-            stored_ids = [r[0] for r in rows(database, "select ap_id from conversation_message")]
-            if len(stored_ids) >= len(accepted):
+            if rows(database, pending) == [(0,)]:
                 break
             await asyncio.sleep(0.1)
+        assert rows(database, pending) == [(0,)], "the restarted node did not take the work over"
         failed = rows(
             database, "select activity_id, last_error from inbound_message where state = 'failed'"
         )
+        stored_ids = [r[0] for r in rows(database, "select ap_id from conversation_message")]
     assert failed == []
-    assert sorted(stored_ids) == sorted(f"{alice}/notes/{n}" for n in accepted)  # none twice
+    assert len(stored_ids) == len(set(stored_ids)), "a message was stored twice"
+    sent = {f"{alice}/notes/{n}" for n in range(MESSAGES)}
+    # A message the node committed just before the kill may never have had its 202 back: the
+    # sender retries it (and the id deduplicates), so it may be stored though not counted here.
+    assert {f"{alice}/notes/{n}" for n in accepted} <= set(stored_ids) <= sent
     assert rows(database, "select count(*) from conversation") == [(1,)]
