@@ -113,7 +113,10 @@ def make_settings(tmp_path: Path, database_url: str) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def settings(make_settings: Callable[..., Settings]) -> Settings:
+def settings(make_settings: Callable[..., Settings], request: pytest.FixtureRequest) -> Settings:
+    """Default settings; a module marked ``local_testing`` may reach the fake servers it runs."""
+    if request.node.get_closest_marker("local_testing"):
+        return make_settings(federation={"local_testing": "true"})
     return make_settings()
 
 

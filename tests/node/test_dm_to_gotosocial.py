@@ -28,6 +28,8 @@ from node.http.keys import DATABASE, DELIVERY_WORKER
 from tests.api import bearer, bootstrap_invite, error_of, login, member_token, register
 from tests.integration.conftest import free_port
 
+pytestmark = pytest.mark.local_testing
+
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
@@ -134,11 +136,6 @@ async def gts():
     remote.server, remote.port = server, port  # type: ignore[attr-defined]
     yield remote
     await remote.server.close()  # type: ignore[attr-defined]  # the last one started
-
-
-@pytest.fixture
-async def node(make_settings, make_node):
-    return await make_node(make_settings(federation={"local_testing": "true"}))
 
 
 async def deliver_all(node) -> None:

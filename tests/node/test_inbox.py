@@ -29,6 +29,8 @@ from node.db import activated
 from node.http.keys import DATABASE, DELIVERY_WORKER, DISPATCHER, INBOUND_WORKER
 from tests.api import bearer, bootstrap_invite, error_of, login, register
 
+pytestmark = pytest.mark.local_testing
+
 NODE = "http://127.0.0.1:8080"  # the test node's base_url (make_settings)
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
@@ -120,11 +122,6 @@ async def start_remote(aiohttp_server) -> Remote:
 @pytest.fixture
 async def remote(aiohttp_server) -> Remote:
     return await start_remote(aiohttp_server)
-
-
-@pytest.fixture
-async def node(make_settings, make_node):
-    return await make_node(make_settings(federation={"local_testing": "true"}))
 
 
 def follow(actor: RemoteActor, n: int = 1, target: str = f"{NODE}/users/bob") -> dict[str, Any]:

@@ -10,15 +10,12 @@ from node.http.keys import DATABASE, INBOUND_WORKER
 from tests.api import bootstrap_invite, register
 from tests.node.test_inbox import NODE, Remote, deliver, follow, start_remote
 
+pytestmark = pytest.mark.local_testing
+
 
 @pytest.fixture
 async def remote(aiohttp_server) -> Remote:
     return await start_remote(aiohttp_server)
-
-
-@pytest.fixture
-async def node(make_settings, make_node):
-    return await make_node(make_settings(federation={"local_testing": "true"}))
 
 
 async def outcomes(node) -> dict[str, tuple[InboundState, str]]:

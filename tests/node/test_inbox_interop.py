@@ -29,6 +29,8 @@ from node.db import activated
 from node.http.keys import DATABASE
 from tests.api import bootstrap_invite, error_of, register
 
+pytestmark = pytest.mark.local_testing
+
 NODE = "http://127.0.0.1:8080"  # the test node's base_url (make_settings)
 PAYLOADS = Path(__file__).resolve().parents[1] / "data" / "payloads"
 PLACEHOLDER = "PLACEHOLDER"
@@ -75,11 +77,6 @@ async def remote(aiohttp_server) -> ShapedRemote:
     server = await aiohttp_server(app)
     remote.base = f"http://127.0.0.1:{server.port}"
     return remote
-
-
-@pytest.fixture
-async def node(make_settings, make_node):
-    return await make_node(make_settings(federation={"local_testing": "true"}))
 
 
 def software_of(relative: str) -> str:

@@ -32,6 +32,8 @@ from node.db import activated
 from node.http.keys import DATABASE, INBOUND_WORKER
 from tests.api import bearer, bootstrap_invite, login, register
 
+pytestmark = pytest.mark.local_testing
+
 NODE = "http://127.0.0.1:8080"  # the test node's base_url (make_settings)
 BOB = f"{NODE}/users/bob"
 FORMS = Path(__file__).resolve().parents[1] / "data" / "payloads" / "forms"
@@ -183,11 +185,6 @@ async def remote(aiohttp_server, key) -> Remote:
     server = await aiohttp_server(app)
     remote.base = f"http://127.0.0.1:{server.port}"
     return remote
-
-
-@pytest.fixture
-async def node(make_settings, make_node):
-    return await make_node(make_settings(federation={"local_testing": "true"}))
 
 
 @pytest.fixture

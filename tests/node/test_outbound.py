@@ -21,13 +21,10 @@ from node.db import activated, apply_migrations, open_database
 from node.http.keys import DATABASE, DELIVERY_WORKER, SETTINGS
 from tests.api import bootstrap_invite, register
 
+pytestmark = pytest.mark.local_testing
+
 NODE = "http://127.0.0.1:8080"
 QUARTIER = Path(sys.executable).parent / "quartier"
-
-
-@pytest.fixture
-async def node(make_settings, make_node):
-    return await make_node(make_settings(federation={"local_testing": "true"}))
 
 
 async def test_a_members_delivery_verifies_with_the_key_their_actor_publishes(

@@ -17,17 +17,14 @@ from node.http.keys import DATABASE
 from tests.api import bearer, bootstrap_invite, login, member_token, register
 from tests.node.test_inbox import NODE, Remote, deliver, note_activity, start_remote, worker_round
 
+pytestmark = pytest.mark.local_testing
+
 BOB = f"{NODE}/users/bob"
 
 
 @pytest.fixture
 async def remote(aiohttp_server) -> Remote:
     return await start_remote(aiohttp_server)
-
-
-@pytest.fixture
-async def node(make_settings, make_node):
-    return await make_node(make_settings(federation={"local_testing": "true"}))
 
 
 def note(actor, n: int, *, minute: int, reply_to: int | None = None, **extra) -> dict:
