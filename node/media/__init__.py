@@ -1,0 +1,1 @@
+"""Uploaded photos: checked by content, stripped of metadata, re-encoded, served with care."""

@@ -1,0 +1,47 @@
+"""Notifications shown to a member in the app."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+URI = 2048
+
+
+class NotificationType(StrEnum):
+    """What happened."""
+
+    RESPONSE = "listing.response"  # someone answered your listing
+    AGREEMENT = "listing.agreement"  # an agreement you are part of changed
+    EXPIRING = "listing.expiring"  # your listing expires soon
+    MATCH = "saved_search.match"  # a new listing matches a saved search
+
+
+class Notification(Model):
+    """One thing a member should see, until they mark it read."""
+
+    id = fields.BigIntField(primary_key=True)
+    member: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "node.Member", related_name="notifications", on_delete=fields.CASCADE
+    )
+    type = fields.CharEnumField(NotificationType, max_length=32)
+    # who caused it (an actor URI), if anyone
+    actor = fields.CharField(max_length=URI, null=True)
+    # what it is about (a notification about a listing gone from the node goes with it)
+    listing: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.Listing", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    response: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.Response", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    saved_search: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.SavedSearch", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"
+        indexes = (("member_id", "id"), ("member_id", "read_at"))
