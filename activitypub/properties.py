@@ -107,3 +107,11 @@ def timestamp(value: Any) -> datetime | None:
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
+
+
+def format_timestamp(value: datetime | None) -> str | None:
+    """An aware datetime as the ``xsd:dateTime`` servers expect (UTC written ``Z``), or
+    ``None`` for ``None``."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

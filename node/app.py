@@ -18,7 +18,7 @@ from federation.peers import Partnerships
 from federation.policy import FederationPolicy
 from federation.retention import purge_periodically
 from federation.transport import TransportSettings, open_transport
-from federation.worker import InboundWorker
+from federation.worker import InboundWorker, poll_loop
 from moderation.blocks import DomainBlocks
 from node import __version__
 from node.actors.remote import RemoteActorEvents
@@ -40,7 +40,9 @@ from node.http import (
     follows,
     health,
     inbox,
+    listings,
     notes,
+    notifications,
     partnerships,
 )
 from node.http.doc_cache import DocumentCache
@@ -55,8 +57,10 @@ from node.http.keys import (
     FOLLOWS,
     INBOUND_WORKER,
     INBOX_WRITER,
+    LISTINGS,
     LOGIN_LIMITER,
     MEMBERS,
+    NOTIFICATIONS,
     PARTNERSHIPS,
     RESOLVER,
     SETTINGS,
@@ -64,7 +68,9 @@ from node.http.keys import (
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
+from node.listings.service import ListingService
 from node.members.service import MemberService
+from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 
 Service = TypeVar("Service", bound=FederatedService)
@@ -101,8 +107,12 @@ def create_app(
     app.cleanup_ctx.append(_transport)
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
+    app[NOTIFICATIONS] = NotificationService(clock)
+    app[LISTINGS] = ListingService(
+        settings.uris, clock, settings.listings, settings.community, app[NOTIFICATIONS]
+    )
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin)
-    for module in (*routes, notes, partnerships, blocks):
+    for module in (*routes, notes, partnerships, blocks, listings, notifications):
         app.router.add_routes(module.routes)
     return app
 
@@ -153,6 +163,10 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
             asyncio.create_task(app[INBOUND_WORKER].run(stop), name="inbound-worker"),
             asyncio.create_task(app[DELIVERY_WORKER].run(stop), name="delivery-worker"),
             asyncio.create_task(purge_periodically(app[CLOCK], stop), name="retention"),
+            asyncio.create_task(
+                poll_loop(app[LISTINGS].sweep, asyncio.Event(), stop, 60, "listings"),
+                name="listings",
+            ),
         ]
     yield
     stop.set()

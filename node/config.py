@@ -185,6 +185,15 @@ class CommunitySettings(_Section):
     area: str = Field(default="", max_length=200)
     languages: tuple[str, ...] = ("en",)
     federation_mode: FederationMode = FederationMode.OPEN
+    # The middle of the area: where a listing is placed when its author gives no point.
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> CommunitySettings:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together: set both or neither")
+        return self
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -231,6 +240,19 @@ class FederationSettings(_Section):
     max_response_bytes: int = Field(default=1_048_576, ge=1024, le=50 * 1_048_576)
 
 
+class ListingSettings(_Section):
+    """The marketplace: how long listings last, how many a member may have, how places blur."""
+
+    default_expiry_days: int = Field(default=30, ge=1, le=365)
+    max_expiry_days: int = Field(default=365, ge=1, le=3650)
+    # A reminder goes to the author this long before their listing expires.
+    reminder_hours: int = Field(default=48, ge=1, le=24 * 30)
+    max_open_per_member: int = Field(default=50, ge=1, le=10_000)
+    creations_per_hour: int = Field(default=20, ge=1, le=10_000)
+    # A listing's point is snapped to a grid of this size and shown with this radius.
+    place_radius_m: int = Field(default=500, ge=100, le=50_000)
+
+
 class Settings(_Section):
     """All settings of one node. Frozen: load once, pass around."""
 
@@ -239,6 +261,7 @@ class Settings(_Section):
     community: CommunitySettings = CommunitySettings()
     accounts: AccountSettings = AccountSettings()
     federation: FederationSettings = FederationSettings()
+    listings: ListingSettings = ListingSettings()
     # Directory relative paths are resolved against (the config file's directory).
     root: str = Field(default=".", exclude=True)
 
@@ -355,6 +378,10 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, tuple[str, str, Any]]:
 
 
 def _convert_env(key: str, raw: str, annotation: Any) -> Any:
+    optional = [arg for arg in get_args(annotation) if arg is not type(None)]
+    if len(optional) == 1 and len(get_args(annotation)) == 2:
+        # ``float | None``: an empty variable means none, anything else the inner type.
+        return None if not raw.strip() else _convert_env(key, raw, optional[0])
     if annotation is bool:
         lowered = raw.strip().lower()
         if lowered in ("1", "true", "yes", "on"):

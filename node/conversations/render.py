@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from activitypub.properties import format_timestamp
 from node.conversations.models import Message
 from node.conversations.service import Summary
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
 def message_to_api(message: Message) -> dict[str, Any]:
@@ -26,8 +22,8 @@ def message_to_api(message: Message) -> dict[str, Any]:
         "summary": message.summary,
         "attachments": message.attachments,
         "in_reply_to": message.in_reply_to,
-        "created_at": _iso(message.created_at),
-        "edited_at": _iso(message.edited_at),
+        "created_at": format_timestamp(message.created_at),
+        "edited_at": format_timestamp(message.edited_at),
         "deleted": message.deleted_at is not None,
         "not_sent_to": message.not_sent_to,
     }
@@ -38,7 +34,7 @@ def summary_to_api(summary: Summary) -> dict[str, Any]:
     return {
         "id": summary.conversation.id,
         "participants": summary.participants,
-        "updated_at": _iso(summary.conversation.updated_at),
+        "updated_at": format_timestamp(summary.conversation.updated_at),
         "unread": summary.unread,
         "last_message": message_to_api(summary.last) if summary.last else None,
     }

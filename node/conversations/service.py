@@ -23,6 +23,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from activitypub import notes
+from activitypub.properties import format_timestamp
 from federation.dispatch import Dispatcher
 from federation.errors import DereferenceError
 from federation.outbound import publish
@@ -372,4 +373,4 @@ def _checked_text(text: str) -> str:
 
 
 def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    return format_timestamp(value) or ""

@@ -18,7 +18,9 @@ from node.config import Settings
 from node.conversations.service import ConversationService
 from node.follows.service import FollowService
 from node.http.doc_cache import DocumentCache
+from node.listings.service import ListingService
 from node.members.service import MemberService
+from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -37,3 +39,5 @@ PARTNERSHIPS = web.AppKey("partnerships", Partnerships)
 CONVERSATIONS = web.AppKey("conversations", ConversationService)
 FEDERATION_POLICY = web.AppKey("federation_policy", FederationPolicy)
 INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
+NOTIFICATIONS = web.AppKey("notifications", NotificationService)
+LISTINGS = web.AppKey("listings", ListingService)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from node.errors import InvalidJSON, UnsupportedMediaType, ValidationFailed
 
-T = TypeVar("T", bound="Body")
+T = TypeVar("T", bound=BaseModel)
 _PAGE = re.compile(r"[0-9]{1,7}")
 _FLAGS = {"true": True, "1": True, "false": False, "0": False}
 
@@ -100,6 +100,19 @@ def page_number(request: web.Request) -> int | None:
     if not _PAGE.fullmatch(raw) or not 1 <= int(raw) <= 1_000_000:
         raise ValidationFailed(
             "invalid page", details=[{"field": "page", "message": "a positive integer"}]
+        )
+    return int(raw)
+
+
+def query_id(request: web.Request, name: str) -> int | None:
+    """A positive integer id in the query (``before=123``), ``None`` when absent; 422 naming
+    it otherwise."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,18}", raw) or int(raw) < 1:
+        raise ValidationFailed(
+            f"invalid {name}", details=[{"field": name, "message": "a positive integer"}]
         )
     return int(raw)
 

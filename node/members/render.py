@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from activitypub.actors import ActorDescription, actor_document
+from activitypub.properties import format_timestamp
 from activitypub.uris import UriScheme
 from node.members.models import Invite, LoginSession, Member
 
@@ -41,11 +42,11 @@ def member_to_api(member: Member, uris: UriScheme, *, private: bool) -> dict[str
         "bio": member.bio,
         "role": member.role.value,
         "actor": uris.actor(member.username),
-        "created_at": _iso(member.created_at),
+        "created_at": format_timestamp(member.created_at),
     }
     if private:
         doc["real_name"] = member.real_name
-        doc["last_active_at"] = _iso(member.last_active_at)
+        doc["last_active_at"] = format_timestamp(member.last_active_at)
     return doc
 
 
@@ -55,10 +56,10 @@ def invite_to_api(invite: Invite, code: str | None = None) -> dict[str, Any]:
         "id": invite.id,
         "role": invite.role.value,
         "note": invite.note,
-        "created_at": _iso(invite.created_at),
-        "expires_at": _iso(invite.expires_at),
-        "used_at": _iso(invite.used_at),
-        "revoked_at": _iso(invite.revoked_at),
+        "created_at": format_timestamp(invite.created_at),
+        "expires_at": format_timestamp(invite.expires_at),
+        "used_at": format_timestamp(invite.used_at),
+        "revoked_at": format_timestamp(invite.revoked_at),
     }
     if code is not None:
         doc["code"] = code
@@ -70,12 +71,8 @@ def session_to_api(session: LoginSession, *, current: bool) -> dict[str, Any]:
     return {
         "id": session.id,
         "label": session.label,
-        "created_at": _iso(session.created_at),
-        "expires_at": _iso(session.expires_at),
-        "last_used_at": _iso(session.last_used_at),
+        "created_at": format_timestamp(session.created_at),
+        "expires_at": format_timestamp(session.expires_at),
+        "last_used_at": format_timestamp(session.last_used_at),
         "current": current,
     }
-
-
-def _iso(value: Any) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")

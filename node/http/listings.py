@@ -1,0 +1,176 @@
+"""The marketplace: listings, responses to them and the agreements they become.
+
+GET    /api/v1/listings/categories                  the fixed taxonomy, in English and French
+POST   /api/v1/listings                             publish (201)
+GET    /api/v1/listings/mine[?status=open,done]     the caller's listings
+GET    /api/v1/listings/{id}                        one listing
+PATCH  /api/v1/listings/{id}                        change the given fields
+DELETE /api/v1/listings/{id}                        withdraw (pending responses are declined)
+POST   /api/v1/listings/{id}/status                 {"status": "open" | "reserved" | "done"}
+POST   /api/v1/listings/{id}/responses              answer a listing {"message", "quantity"}
+GET    /api/v1/listings/{id}/responses              all of them (author) or one's own
+GET    /api/v1/listings/agreements                  responses the caller is part of
+POST   /api/v1/listings/responses/{id}/accept       the author accepts: an agreement
+POST   /api/v1/listings/responses/{id}/decline      the author declines
+POST   /api/v1/listings/responses/{id}/withdraw     the responder takes it back
+POST   /api/v1/listings/responses/{id}/done         either side: it happened {"thanks"}
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from node.errors import ValidationFailed
+from node.http.auth import authenticate
+from node.http.keys import LISTINGS
+from node.http.parsing import Body, read_json
+from node.listings.forms import ListingChanges, ListingForm, StatusForm
+from node.listings.models import Status
+from node.listings.render import categories_to_api, listing_to_api, response_to_api
+
+routes = web.RouteTableDef()
+LISTING = r"/api/v1/listings/{listing_id:\d{1,18}}"
+RESPONSE = r"/api/v1/listings/responses/{response_id:\d{1,18}}"
+
+
+class NewResponse(Body):
+    message: str = Field(default="", max_length=2000)
+    quantity: int = Field(default=1, ge=1, le=1000)
+
+
+class Done(Body):
+    thanks: str = Field(default="", max_length=500)
+
+
+def _listing_id(request: web.Request) -> int:
+    return int(request.match_info["listing_id"])
+
+
+def _response_id(request: web.Request) -> int:
+    return int(request.match_info["response_id"])
+
+
+@routes.get("/api/v1/listings/categories")
+async def categories(request: web.Request) -> web.Response:
+    """The categories a listing may be filed under (public: pickers need them first)."""
+    return web.json_response(categories_to_api())
+
+
+@routes.post("/api/v1/listings")
+async def create(request: web.Request) -> web.Response:
+    """Publish a listing; 201 with it."""
+    caller = await authenticate(request)
+    form = await read_json(request, ListingForm)
+    listing = await request.app[LISTINGS].create(caller.member, form)
+    return web.json_response(listing_to_api(listing), status=201)
+
+
+@routes.get("/api/v1/listings/mine")
+async def mine(request: web.Request) -> web.Response:
+    """The caller's listings, newest first, optionally of some statuses only."""
+    caller = await authenticate(request)
+    statuses = None
+    if "status" in request.query:
+        try:
+            statuses = [Status(s) for s in request.query["status"].split(",")]
+        except ValueError:
+            choices = ", ".join(s.value for s in Status)
+            raise ValidationFailed(
+                "invalid status", details=[{"field": "status", "message": f"one of {choices}"}]
+            ) from None
+    rows = await request.app[LISTINGS].mine(caller.member, statuses)
+    return web.json_response([listing_to_api(r) for r in rows])
+
+
+@routes.get("/api/v1/listings/agreements")
+async def agreements(request: web.Request) -> web.Response:
+    """Responses the caller gave or received, newest first."""
+    caller = await authenticate(request)
+    rows = await request.app[LISTINGS].agreements(caller.member)
+    return web.json_response([response_to_api(r) for r in rows])
+
+
+@routes.get(LISTING)
+async def get(request: web.Request) -> web.Response:
+    """One listing."""
+    caller = await authenticate(request)
+    listing = await request.app[LISTINGS].get(caller.member, _listing_id(request))
+    return web.json_response(listing_to_api(listing))
+
+
+@routes.patch(LISTING)
+async def edit(request: web.Request) -> web.Response:
+    """Change the given fields of one's own open listing."""
+    caller = await authenticate(request)
+    changes = await read_json(request, ListingChanges)
+    listing = await request.app[LISTINGS].edit(caller.member, _listing_id(request), changes)
+    return web.json_response(listing_to_api(listing))
+
+
+@routes.delete(LISTING)
+async def withdraw(request: web.Request) -> web.Response:
+    """Withdraw one's own listing; 200 with it (withdrawing twice changes nothing)."""
+    caller = await authenticate(request)
+    listing = await request.app[LISTINGS].withdraw(caller.member, _listing_id(request))
+    return web.json_response(listing_to_api(listing))
+
+
+@routes.post(LISTING + "/status")
+async def set_status(request: web.Request) -> web.Response:
+    """Mark one's own listing reserved, done, or open again."""
+    caller = await authenticate(request)
+    form = await read_json(request, StatusForm)
+    listing = await request.app[LISTINGS].set_status(
+        caller.member, _listing_id(request), Status(form.status)
+    )
+    return web.json_response(listing_to_api(listing))
+
+
+@routes.post(LISTING + "/responses")
+async def respond(request: web.Request) -> web.Response:
+    """Answer a listing; 201 with the (pending) response."""
+    caller = await authenticate(request)
+    body = await read_json(request, NewResponse)
+    response = await request.app[LISTINGS].respond(
+        caller.member, _listing_id(request), body.message, body.quantity
+    )
+    return web.json_response(response_to_api(response), status=201)
+
+
+@routes.get(LISTING + "/responses")
+async def responses(request: web.Request) -> web.Response:
+    """The responses to a listing the caller may see."""
+    caller = await authenticate(request)
+    rows = await request.app[LISTINGS].responses(caller.member, _listing_id(request))
+    return web.json_response([response_to_api(r) for r in rows])
+
+
+@routes.post(RESPONSE + "/{decision:accept|decline}")
+async def decide(request: web.Request) -> web.Response:
+    """The listing's author accepts or declines a response."""
+    caller = await authenticate(request)
+    accept = request.match_info["decision"] == "accept"
+    response = await request.app[LISTINGS].decide(
+        caller.member, _response_id(request), accept=accept
+    )
+    return web.json_response(response_to_api(response))
+
+
+@routes.post(RESPONSE + "/withdraw")
+async def withdraw_response(request: web.Request) -> web.Response:
+    """The responder takes a response back."""
+    caller = await authenticate(request)
+    response = await request.app[LISTINGS].withdraw_response(caller.member, _response_id(request))
+    return web.json_response(response_to_api(response))
+
+
+@routes.post(RESPONSE + "/done")
+async def done(request: web.Request) -> web.Response:
+    """Either side marks the agreement done, with an optional thank-you."""
+    caller = await authenticate(request)
+    body = await read_json(request, Done)
+    response = await request.app[LISTINGS].complete(
+        caller.member, _response_id(request), body.thanks
+    )
+    return web.json_response(response_to_api(response))

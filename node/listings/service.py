@@ -1,0 +1,472 @@
+"""Listings of one node: publishing, changing, closing and answering them.
+
+Rules live here once for every surface (JSON API, web pages, Mastodon client API): who may
+change what, when a listing may be answered, how responses become agreements, when listings
+expire. The places are blurred before anything is stored (see :mod:`node.listings.places`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from activitypub.uris import UriScheme
+from node.clock import Clock
+from node.config import CommunitySettings, ListingSettings
+from node.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from node.listings.forms import ListingChanges, ListingForm, PriceForm, check_kind, parse_details
+from node.listings.models import Kind, Listing, Response, ResponseState, Status
+from node.listings.money import from_minor, to_minor
+from node.listings.places import snap
+from node.members.models import Member
+from node.notifications.models import NotificationType
+from node.notifications.service import NotificationService
+from node.rich_text import rich_text
+
+OPEN_STATES = (Status.OPEN, Status.RESERVED)
+ACTIVE_RESPONSES = (ResponseState.PENDING, ResponseState.ACCEPTED)
+MAX_THANKS = 500
+MAX_MESSAGE = 2000
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        "the listing is not valid", details=[{"field": field, "message": message}]
+    )
+
+
+class ListingService:
+    """The marketplace of one node, for its members."""
+
+    def __init__(
+        self,
+        uris: UriScheme,
+        clock: Clock,
+        settings: ListingSettings,
+        community: CommunitySettings,
+        notifications: NotificationService,
+    ) -> None:
+        self._uris = uris
+        self._clock = clock
+        self._settings = settings
+        self._community = community
+        self._notifications = notifications
+
+    # Publishing
+    async def create(self, member: Member, form: ListingForm) -> Listing:
+        """Publish a listing for ``member``: 422 for what the form cannot say (an expiry in
+        the past, an unknown currency), 429 past the hourly limit, 409 past the open cap."""
+        me = self._uris.actor(member.username)
+        now = self._clock()
+        # Every field of a new listing counts as given, but for expiry: left out, the default.
+        given = set(ListingForm.model_fields) - ({"expires_at"} - form.model_fields_set)
+        values = self._columns(form, given, now, form.kind)
+        hour_ago = now - timedelta(hours=1)
+        if await Listing.filter(author=me, published_at__gte=hour_ago).count() >= (
+            self._settings.creations_per_hour
+        ):
+            raise TooManyRequests(
+                f"at most {self._settings.creations_per_hour} new listings an hour: try later",
+                retry_after=3600,
+            )
+        if await Listing.filter(author=me, status__in=OPEN_STATES).count() >= (
+            self._settings.max_open_per_member
+        ):
+            raise Conflict(
+                f"you already have {self._settings.max_open_per_member} open listings: "
+                "close or withdraw one first"
+            )
+        return await Listing.create(
+            ap_id=self._uris.url(f"/listings/{uuid.uuid4().hex}"),
+            local=True,
+            author=me,
+            origin_host=self._uris.domain,
+            kind=form.kind,
+            audience=form.audience,
+            status=Status.OPEN,
+            published_at=now,
+            updated_at=now,
+            **values,
+        )
+
+    async def edit(self, member: Member, listing_id: int, changes: ListingChanges) -> Listing:
+        """Change the given fields of one of the member's open (or reserved) listings."""
+        listing = await self._own(member, listing_id)
+        if listing.status not in OPEN_STATES:
+            raise Conflict(f"this listing is {listing.status.value}: it can no longer be edited")
+        given = changes.model_fields_set - {"format"}
+        if not given:
+            raise _invalid("(body)", "nothing to change")
+        # The kind's rules hold for the listing as it will be, not for the edit alone.
+        details = changes.details if "details" in given else listing.details
+        price = changes.price if "price" in given else _price_form(listing)
+        try:
+            check_kind(listing.kind, dict(details or {}), price)
+        except ValueError as exc:
+            raise _invalid("details" if "details" in given else "price", str(exc)) from None
+        values = self._columns(changes, given, self._clock(), listing.kind)
+        if "quantity" in values:
+            taken = listing.quantity - listing.available_quantity
+            if values["quantity"] < taken:
+                raise _invalid("quantity", f"{taken} already promised: cannot go below")
+            values["available_quantity"] = values["quantity"] - taken
+        values["updated_at"] = self._clock()
+        await Listing.filter(id=listing.id).update(**values)
+        await listing.refresh_from_db()
+        return listing
+
+    async def withdraw(self, member: Member, listing_id: int) -> Listing:
+        """Take a listing back: it closes, pending responses are declined."""
+        listing = await self._own(member, listing_id)
+        if listing.status is Status.WITHDRAWN:
+            return listing
+        now = self._clock()
+        async with in_transaction():
+            await self._set_status(listing, Status.WITHDRAWN, now)
+            await Response.filter(listing=listing, state=ResponseState.PENDING).update(
+                state=ResponseState.DECLINED, updated_at=now
+            )
+        return listing
+
+    async def set_status(self, member: Member, listing_id: int, status: Status) -> Listing:
+        """Mark a listing reserved, done, or open again (from reserved or done)."""
+        listing = await self._own(member, listing_id)
+        if listing.status in (Status.WITHDRAWN, Status.EXPIRED):
+            raise Conflict(f"this listing is {listing.status.value}: publish a new one")
+        await self._set_status(listing, status, self._clock())
+        return listing
+
+    # Reading
+    async def get(self, member: Member, listing_id: int) -> Listing:
+        """A listing the member may see: every listing held here (its audience is this
+        node's members at the least), withdrawn ones only to their author."""
+        listing = await Listing.get_or_none(id=listing_id).prefetch_related("photos")
+        me = self._uris.actor(member.username)
+        if listing is None or (listing.status is Status.WITHDRAWN and listing.author != me):
+            raise NotFound("no such listing")
+        return listing
+
+    async def mine(self, member: Member, statuses: Iterable[Status] | None = None) -> list[Listing]:
+        """The member's listings, newest first."""
+        query = Listing.filter(author=self._uris.actor(member.username))
+        if statuses:
+            query = query.filter(status__in=list(statuses))
+        return await query.order_by("-published_at", "-id").prefetch_related("photos")
+
+    # Responses and agreements
+    async def respond(
+        self, member: Member, listing_id: int, message: str, quantity: int = 1
+    ) -> Response:
+        """Answer a listing: the author is notified and accepts or declines."""
+        listing = await self.get(member, listing_id)
+        me = self._uris.actor(member.username)
+        if listing.author == me:
+            raise Conflict("this is your own listing")
+        self._check_answerable(listing, quantity)
+        if await Response.exists(listing=listing, responder=me, state__in=ACTIVE_RESPONSES):
+            raise Conflict("you already answered this listing")
+        now = self._clock()
+        async with in_transaction():
+            response = await Response.create(
+                listing=listing,
+                responder=me,
+                ap_id=f"{listing.ap_id}/responses/{uuid.uuid4().hex}",
+                form="offer",
+                message=_checked(message, "message", MAX_MESSAGE),
+                quantity=quantity,
+                created_at=now,
+                updated_at=now,
+            )
+            await self._notify_local(
+                listing.author, NotificationType.RESPONSE, me, listing.id, response.id
+            )
+        return response
+
+    async def decide(self, member: Member, response_id: int, *, accept: bool) -> Response:
+        """The author accepts (an agreement: the listing is reserved for the responder) or
+        declines a pending response."""
+        response = await self._response(member, response_id, as_author=True)
+        listing: Listing = response.listing
+        if response.state is not ResponseState.PENDING:
+            raise Conflict(f"this response is already {response.state.value}")
+        now = self._clock()
+        async with in_transaction():
+            if accept:
+                self._check_answerable(listing, response.quantity)
+                left = listing.available_quantity - response.quantity
+                # Conditional: two acceptances racing for the last item cannot both win.
+                taken = await Listing.filter(
+                    id=listing.id, available_quantity__gte=response.quantity
+                ).update(
+                    available_quantity=left,
+                    status=Status.RESERVED if left == 0 else listing.status,
+                    updated_at=now,
+                )
+                if not taken:
+                    raise Conflict("not enough left for this response")
+                response.agreement_id = f"{response.ap_id}/agreement"
+            response.state = ResponseState.ACCEPTED if accept else ResponseState.DECLINED
+            response.updated_at = now
+            await response.save()
+            await self._notify_local(
+                response.responder,
+                NotificationType.AGREEMENT,
+                listing.author,
+                listing.id,
+                response.id,
+            )
+        return response
+
+    async def withdraw_response(self, member: Member, response_id: int) -> Response:
+        """The responder takes back a response (an accepted one frees what it reserved)."""
+        response = await self._response(member, response_id, as_author=False)
+        if response.state not in ACTIVE_RESPONSES:
+            raise Conflict(f"this response is already {response.state.value}")
+        now = self._clock()
+        listing: Listing = response.listing
+        async with in_transaction():
+            if response.state is ResponseState.ACCEPTED:
+                await self._release(listing, response.quantity, now)
+            response.state, response.updated_at = ResponseState.WITHDRAWN, now
+            await response.save()
+            await self._notify_local(
+                listing.author,
+                NotificationType.AGREEMENT,
+                response.responder,
+                listing.id,
+                response.id,
+            )
+        return response
+
+    async def complete(self, member: Member, response_id: int, thanks: str = "") -> Response:
+        """Either side marks an agreement done, with an optional short thank-you; the listing
+        is done once nothing of it is left to agree on."""
+        response = await self._response(member, response_id, as_author=None)
+        me = self._uris.actor(member.username)
+        listing: Listing = response.listing
+        if response.state not in (ResponseState.ACCEPTED, ResponseState.DONE):
+            raise Conflict("only an accepted agreement can be marked done")
+        thanks = _checked(thanks, "thanks", MAX_THANKS)
+        now = self._clock()
+        by_author = listing.author == me
+        async with in_transaction():
+            if thanks:
+                field = "thanks_from_author" if by_author else "thanks_from_responder"
+                setattr(response, field, thanks)
+            first_time = response.state is ResponseState.ACCEPTED
+            response.state, response.updated_at = ResponseState.DONE, now
+            await response.save()
+            if first_time and listing.available_quantity == 0 and listing.status is Status.RESERVED:
+                pending = await Response.filter(
+                    listing=listing, state=ResponseState.ACCEPTED
+                ).exclude(id=response.id)
+                if not pending:
+                    await self._set_status(listing, Status.DONE, now)
+            other = response.responder if by_author else listing.author
+            await self._notify_local(other, NotificationType.AGREEMENT, me, listing.id, response.id)
+        return response
+
+    async def responses(self, member: Member, listing_id: int) -> list[Response]:
+        """The responses to a listing: all of them for its author, one's own for others."""
+        listing = await self.get(member, listing_id)
+        me = self._uris.actor(member.username)
+        query = Response.filter(listing=listing)
+        if listing.author != me:
+            query = query.filter(responder=me)
+        return await query.order_by("id").prefetch_related("listing")
+
+    async def agreements(self, member: Member) -> list[Response]:
+        """Responses the member is part of (as author or responder), newest first."""
+        me = self._uris.actor(member.username)
+        mine = await Response.filter(responder=me).prefetch_related("listing")
+        theirs = await Response.filter(listing__author=me).prefetch_related("listing")
+        return sorted([*mine, *theirs], key=lambda r: r.id, reverse=True)
+
+    # Time
+    async def sweep(self) -> int:
+        """What the clock does to listings: expiry, then reminders (run every minute)."""
+        return await self.expire_due() + await self.remind_due()
+
+    async def expire_due(self) -> int:
+        """Close every open or reserved listing whose expiry has passed; how many."""
+        now = self._clock()
+        return await Listing.filter(status__in=OPEN_STATES, expires_at__lte=now).update(
+            status=Status.EXPIRED, updated_at=now
+        )
+
+    async def remind_due(self) -> int:
+        """Notify the authors of local listings expiring within the reminder window, once."""
+        now = self._clock()
+        soon = now + timedelta(hours=self._settings.reminder_hours)
+        due = await Listing.filter(
+            local=True,
+            status__in=OPEN_STATES,
+            expires_at__gt=now,
+            expires_at__lte=soon,
+            reminded_at__isnull=True,
+        )
+        sent = 0
+        for listing in due:
+            async with in_transaction():
+                # Conditional, so two processes sweeping at once remind once.
+                if await Listing.filter(id=listing.id, reminded_at__isnull=True).update(
+                    reminded_at=now
+                ):
+                    await self._notify_local(
+                        listing.author, NotificationType.EXPIRING, None, listing.id, None
+                    )
+                    sent += 1
+        return sent
+
+    # Helpers
+    def _columns(
+        self, form: ListingForm | ListingChanges, given: set[str], now: datetime, kind: Kind
+    ) -> dict[str, Any]:
+        """The columns a form sets: every field of a new listing, the given ones of an edit."""
+        values: dict[str, Any] = {}
+        if "title" in given and form.title is not None:
+            values["title"] = form.title
+        if "description" in given and form.description is not None:
+            html, text = rich_text(form.description, is_html=form.format == "html")
+            values["description_html"], values["description"] = html, text
+        if "category" in given and form.category is not None:
+            values["category"] = form.category
+        if "details" in given:
+            try:
+                values["details"] = parse_details(kind, dict(form.details or {}))
+            except ValueError as exc:
+                raise _invalid("details", str(exc)) from None
+        if "price" in given:
+            values["price_minor"], values["currency"] = None, None
+            if form.price is not None:
+                try:
+                    values["price_minor"] = to_minor(form.price.amount, form.price.currency)
+                except ValueError as exc:
+                    raise _invalid("price", str(exc)) from None
+                values["currency"] = form.price.currency
+        if "quantity" in given and form.quantity is not None:
+            values["quantity"] = values["available_quantity"] = form.quantity
+        if "availability" in given and form.availability is not None:
+            values["availability"] = form.availability
+        if "location" in given:
+            values.update(self._place(form.location))
+        if "expires_at" in given or isinstance(form, ListingForm):
+            values["expires_at"] = self._expiry(form.expires_at, "expires_at" in given, now)
+            values["reminded_at"] = None
+        return values
+
+    def _place(self, point: Any) -> dict[str, Any]:
+        """The community's name and a blurred point: the member's, or the community's."""
+        cell = self._settings.place_radius_m
+        lat, lon = (
+            (point.latitude, point.longitude)
+            if point
+            else (
+                self._community.latitude,
+                self._community.longitude,
+            )
+        )
+        place: dict[str, Any] = {"place_name": self._community.name}
+        if lat is not None and lon is not None:
+            place["latitude"], place["longitude"] = snap(lat, lon, cell)
+            place["radius_m"] = cell
+        else:
+            place["latitude"] = place["longitude"] = place["radius_m"] = None
+        return place
+
+    def _expiry(self, wanted: datetime | None, given: bool, now: datetime) -> datetime | None:
+        if not given:
+            return now + timedelta(days=self._settings.default_expiry_days)
+        if wanted is None:
+            return None  # a standing offer
+        if wanted <= now:
+            raise _invalid("expires_at", "the expiry is in the past")
+        if wanted > now + timedelta(days=self._settings.max_expiry_days):
+            raise _invalid("expires_at", f"at most {self._settings.max_expiry_days} days from now")
+        return wanted
+
+    async def _own(self, member: Member, listing_id: int) -> Listing:
+        listing = await self.get(member, listing_id)
+        if listing.author != self._uris.actor(member.username):
+            raise Forbidden("only its author may change a listing")
+        return listing
+
+    def _check_answerable(self, listing: Listing, quantity: int) -> None:
+        now = self._clock()
+        if listing.status is not Status.OPEN or (
+            listing.expires_at is not None and listing.expires_at <= now
+        ):
+            state = "expired" if listing.status is Status.OPEN else listing.status.value
+            raise Conflict(f"this listing is {state}: it no longer takes responses")
+        if quantity > listing.available_quantity:
+            raise Conflict(f"only {listing.available_quantity} left")
+
+    async def _response(
+        self, member: Member, response_id: int, *, as_author: bool | None
+    ) -> Response:
+        """A response the member is part of: as the listing's author (True), as the responder
+        (False) or either (None). Others get 404: responses are private to the two sides."""
+        me = self._uris.actor(member.username)
+        response = await Response.get_or_none(id=response_id).prefetch_related("listing")
+        if response is None:
+            raise NotFound("no such response")
+        is_author, is_responder = response.listing.author == me, response.responder == me
+        if not (is_author or is_responder):
+            raise NotFound("no such response")
+        if as_author is True and not is_author:
+            raise Forbidden("only the listing's author decides on responses")
+        if as_author is False and not is_responder:
+            raise Forbidden("only the responder may withdraw a response")
+        return response
+
+    async def _set_status(self, listing: Listing, status: Status, now: datetime) -> None:
+        listing.status, listing.updated_at = status, now
+        await Listing.filter(id=listing.id).update(status=status, updated_at=now)
+
+    async def _release(self, listing: Listing, quantity: int, now: datetime) -> None:
+        """Give back what an agreement had reserved (reopening the listing if it was full)."""
+        fresh = await Listing.get(id=listing.id)
+        left = min(fresh.quantity, fresh.available_quantity + quantity)
+        status = Status.OPEN if fresh.status is Status.RESERVED else fresh.status
+        await Listing.filter(id=listing.id).update(
+            available_quantity=left, status=status, updated_at=now
+        )
+
+    async def _notify_local(
+        self,
+        actor: str,
+        kind: NotificationType,
+        by: str | None,
+        listing_id: int | None,
+        response_id: int | None,
+    ) -> None:
+        """Notify ``actor`` if they are a member here (remote ones hear through federation)."""
+        username = self._uris.username_from_actor(actor)
+        if username is None:
+            return
+        member = await Member.get_or_none(username=username)
+        if member is not None:
+            await self._notifications.notify(
+                member.id, kind, actor=by, listing_id=listing_id, response_id=response_id
+            )
+
+
+def _price_form(listing: Listing) -> PriceForm | None:
+    if listing.price_minor is None or listing.currency is None:
+        return None
+    return PriceForm(
+        amount=from_minor(listing.price_minor, listing.currency), currency=listing.currency
+    )
+
+
+def _checked(text: str, field: str, limit: int) -> str:
+    text = text.strip()
+    if len(text) > limit:
+        raise _invalid(field, f"at most {limit} characters")
+    if "\x00" in text:
+        raise _invalid(field, "must not contain NUL characters")
+    return text

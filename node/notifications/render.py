@@ -1,0 +1,23 @@
+"""Notifications as the JSON API shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from activitypub.properties import format_timestamp
+from node.notifications.models import Notification
+
+
+def notification_to_api(row: Notification) -> dict[str, Any]:
+    """One notification, naming what it is about by id (and the listing's title)."""
+    listing = row.listing
+    return {
+        "id": row.id,
+        "type": row.type.value,
+        "actor": row.actor,
+        "listing": None if listing is None else {"id": listing.id, "title": listing.title},
+        "response_id": row.response_id,  # type: ignore[attr-defined]
+        "saved_search_id": row.saved_search_id,  # type: ignore[attr-defined]
+        "created_at": format_timestamp(row.created_at),
+        "read": row.read_at is not None,
+    }

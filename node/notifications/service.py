@@ -1,0 +1,68 @@
+"""Notifications: written by the services where things happen, read and cleared by members."""
+
+from __future__ import annotations
+
+from node.clock import Clock
+from node.errors import NotFound
+from node.members.models import Member
+from node.notifications.models import Notification, NotificationType
+
+MAX_PAGE = 100
+
+
+class NotificationService:
+    """A member's notifications, newest first."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    async def notify(
+        self,
+        member_id: int,
+        kind: NotificationType,
+        *,
+        actor: str | None = None,
+        listing_id: int | None = None,
+        response_id: int | None = None,
+        saved_search_id: int | None = None,
+    ) -> Notification:
+        """Record one notification (inside the caller's transaction when there is one)."""
+        return await Notification.create(
+            member_id=member_id,
+            type=kind,
+            actor=actor,
+            listing_id=listing_id,
+            response_id=response_id,
+            saved_search_id=saved_search_id,
+            created_at=self._clock(),
+        )
+
+    async def page(
+        self,
+        member: Member,
+        *,
+        unread_only: bool = False,
+        before: int | None = None,
+        limit: int = 20,
+    ) -> list[Notification]:
+        """Up to ``limit`` notifications older than the id ``before``, newest first."""
+        query = Notification.filter(member=member)
+        if unread_only:
+            query = query.filter(read_at__isnull=True)
+        if before is not None:
+            query = query.filter(id__lt=before)
+        limit = max(1, min(limit, MAX_PAGE))
+        return await query.order_by("-id").limit(limit).prefetch_related("listing", "response")
+
+    async def unread_count(self, member: Member) -> int:
+        """How many notifications the member has not read."""
+        return await Notification.filter(member=member, read_at__isnull=True).count()
+
+    async def mark_read(self, member: Member, notification_id: int | None = None) -> int:
+        """Mark one notification (404 if not the member's) or all of them read; how many."""
+        query = Notification.filter(member=member, read_at__isnull=True)
+        if notification_id is not None:
+            if not await Notification.exists(id=notification_id, member=member):
+                raise NotFound("no such notification")
+            query = query.filter(id=notification_id)
+        return await query.update(read_at=self._clock())
