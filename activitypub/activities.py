@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+# The address of everyone (what we write; activitypub.notes.PUBLIC lists what we read as it)
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
 def follow(activity_id: str, actor: str, target: str) -> dict[str, Any]:
@@ -46,3 +48,22 @@ def object_id(value: Any) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("id"), str):
         return str(value["id"])
     return None
+
+
+def announce(
+    activity_id: str, actor: str, announced: dict[str, Any], to: list[str], cc: list[str]
+) -> dict[str, Any]:
+    """A group's ``Announce`` of ``announced`` (an activity, unaltered, as FEP-1b12 asks, or an
+    object for servers that only show announced objects), addressed like it."""
+    embedded = {k: v for k, v in announced.items() if k != "@context"}
+    doc: dict[str, Any] = {
+        "@context": announced.get("@context", AS_CONTEXT),
+        "id": activity_id,
+        "type": "Announce",
+        "actor": actor,
+        "object": embedded,
+        "to": to,
+    }
+    if cc:
+        doc["cc"] = cc
+    return doc

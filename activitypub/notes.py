@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
+from activitypub.activities import AS_PUBLIC
 from activitypub.actors import plain_text_to_html
 from activitypub.properties import (
     first_reference,
@@ -33,7 +34,7 @@ from activitypub.properties import (
 )
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-PUBLIC = frozenset({"https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public"})
+PUBLIC = frozenset({AS_PUBLIC, "as:Public", "Public"})
 _BREAKS = frozenset({"br", "p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"})
 _HIDDEN = frozenset({"script", "style", "template"})
 MAX_ADDRESSEES = 50

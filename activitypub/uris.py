@@ -45,6 +45,20 @@ class UriScheme:
         """Actor id of a local member (``Person``)."""
         return self.url(f"/users/{username}")
 
+    def group(self, slug: str) -> str:
+        """Actor id of one of the node's ``Group`` actors (the neighbourhood, later circles)."""
+        return self.url(f"/groups/{slug}")
+
+    def group_slug_from_actor(self, actor_id: str) -> str | None:
+        """The slug of a local group's actor id, or ``None`` if it is not one of ours."""
+        prefix = self.url("/groups/")
+        if not actor_id.startswith(prefix):
+            return None
+        rest = actor_id[len(prefix) :]
+        if not rest or "/" in rest or "#" in rest or "?" in rest:
+            return None
+        return rest
+
     @staticmethod
     def collection(actor_id: str, name: str) -> str:
         """One of an actor's endpoints: ``inbox``, ``outbox``, ``followers``, ``following``."""

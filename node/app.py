@@ -30,6 +30,8 @@ from node.conversations.service import ConversationService
 from node.db import activated, open_database, require_current_schema, shares_queues
 from node.federated import FederatedService
 from node.follows.service import FollowService
+from node.groups.models import NEIGHBOURHOOD
+from node.groups.service import GroupService, ensure_group
 from node.http import (
     accounts,
     actors,
@@ -55,6 +57,7 @@ from node.http.keys import (
     DISPATCHER,
     FEDERATION_POLICY,
     FOLLOWS,
+    GROUPS,
     INBOUND_WORKER,
     INBOX_WRITER,
     LISTINGS,
@@ -124,7 +127,7 @@ def member_service(settings: Settings, clock: Clock) -> MemberService:
         invite_ttl=timedelta(hours=settings.accounts.invite_ttl_hours),
         session_ttl=timedelta(days=settings.accounts.session_ttl_days),
         # On a host without dots the node actor's handle could look like a username.
-        reserved_usernames=frozenset({instance_username(settings.uris)}),
+        reserved_usernames=frozenset({instance_username(settings.uris), NEIGHBOURHOOD}),
     )
 
 
@@ -146,6 +149,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await require_current_schema(ctx)
         with activated(ctx):
             await ensure_instance_actor()
+            await ensure_group()
         app[DATABASE] = ctx
         app[INBOX_WRITER] = InboxWriter()
         yield
@@ -243,4 +247,6 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[PARTNERSHIPS].register(app[DISPATCHER])
         app[CONVERSATIONS] = federated(ConversationService)
         app[CONVERSATIONS].register(app[DISPATCHER])
+        app[GROUPS] = federated(GroupService)
+        app[GROUPS].register(app[DISPATCHER])
         yield

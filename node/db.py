@@ -31,6 +31,7 @@ APPS = {
             "node.actors.models",
             "node.follows.models",
             "node.conversations.models",
+            "node.groups.models",
             "node.listings.models",
             "node.media.models",
             "node.notifications.models",

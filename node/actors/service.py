@@ -13,6 +13,7 @@ from activitypub.uris import UriScheme
 from federation.transport import FetchSigner
 from node.actors.models import InstanceActor
 from node.clock import Clock
+from node.groups.models import LocalGroup
 from node.members.models import Member
 
 
@@ -52,8 +53,14 @@ class SigningKeys:
         return self._loaded[actor_id]
 
     async def _load(self, actor_id: str) -> tuple[str, rsa.RSAPrivateKey]:
+        slug = self._uris.group_slug_from_actor(actor_id)
         if actor_id == self._uris.instance_actor:
             pem = (await ensure_instance_actor()).rsa_private_pem
+        elif slug is not None:
+            group = await LocalGroup.get_or_none(slug=slug)
+            if group is None:
+                raise LookupError(f"{actor_id} is not a local actor")
+            pem = group.rsa_private_pem
         else:
             username = self._uris.username_from_actor(actor_id)
             member = await Member.get_or_none(username=username) if username else None

@@ -22,6 +22,7 @@ from node.cli.common import _database, _settings
 from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, load_settings
 from node.db import activated, apply_migrations, shares_queues, sole_worker
 from node.errors import NodeError
+from node.groups.service import ensure_group
 from node.http.keys import DATABASE, MEMBERS
 from node.logs import configure_logging
 from node.members.models import Role
@@ -71,6 +72,7 @@ async def _migrate(args: argparse.Namespace) -> int:
     applied = await apply_migrations(settings.database_url)
     async with _database(settings):
         await ensure_instance_actor()
+        await ensure_group()
     print("applied: " + ", ".join(applied) if applied else "the schema is up to date")
     return 0
 

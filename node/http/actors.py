@@ -6,6 +6,9 @@ GET  /users/{username}/featured                 pinned objects (none yet), unpag
 GET  /actor                                     the node's Application actor
 GET  /actor/{outbox|followers|following}[?page=N]
 GET  /actor/featured
+GET  /groups/{slug}                             a Group (the neighbourhood)
+GET  /groups/{slug}/{outbox|followers|following}[?page=N]
+GET  /groups/{slug}/featured
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from node.actors.models import InstanceActor
 from node.actors.render import instance_to_ap
 from node.errors import NotAcceptable, NotFound
 from node.follows.models import Follow, FollowState
+from node.groups.models import LocalGroup
+from node.groups.render import group_to_ap
 from node.http.keys import ACTOR_DOCUMENTS, SETTINGS
 from node.http.parsing import page_number
 from node.members.models import Member
@@ -111,6 +116,43 @@ async def application_collection(request: web.Request) -> web.Response:
     """The Application actor's outbox, followers or following."""
     _negotiate(request)
     return _collection(request, request.app[SETTINGS].uris.instance_actor, 0)
+
+
+@routes.get(r"/groups/{slug:[a-z0-9_]{1,30}}")
+async def group(request: web.Request) -> web.Response:
+    """A group's ``Group`` document."""
+    _negotiate(request)
+    row = await LocalGroup.get_or_none(slug=request.match_info["slug"])
+    if row is None:
+        raise NotFound("no such actor")
+    settings = request.app[SETTINGS]
+    community = settings.community
+    doc = group_to_ap(row, settings.uris, community.name, community.description)
+    return _ap_response(_encode(doc))
+
+
+@routes.get(rf"/groups/{{slug:[a-z0-9_]{{1,30}}}}/{{collection:{COLLECTIONS}}}")
+async def group_collection(request: web.Request) -> web.Response:
+    """A group's outbox, followers (their number only) or following."""
+    _negotiate(request)
+    slug = request.match_info["slug"]
+    if not await LocalGroup.exists(slug=slug):
+        raise NotFound("no such actor")
+    actor_id = request.app[SETTINGS].uris.group(slug)
+    total = 0
+    if request.match_info["collection"] == "followers":
+        total = await Follow.filter(state=FollowState.ACCEPTED, followee=actor_id).count()
+    return _collection(request, actor_id, total)
+
+
+@routes.get(r"/groups/{slug:[a-z0-9_]{1,30}}/featured")
+async def group_featured(request: web.Request) -> web.Response:
+    """A group's pinned objects: none."""
+    _negotiate(request)
+    slug = request.match_info["slug"]
+    if not await LocalGroup.exists(slug=slug):
+        raise NotFound("no such actor")
+    return _featured(request.app[SETTINGS].uris.group(slug))
 
 
 @routes.get(r"/users/{username:[a-z0-9_]{1,30}}/featured")

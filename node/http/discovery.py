@@ -19,6 +19,7 @@ from activitypub.media_types import JRD_JSON, asks_json_profile
 from node import __version__
 from node.actors.render import instance_username
 from node.errors import BadRequest, NotFound
+from node.groups.models import LocalGroup
 from node.http.keys import CLOCK, SETTINGS
 from node.members.models import Member
 from node.members.service import is_valid_username
@@ -55,6 +56,8 @@ async def webfinger(request: web.Request) -> web.Response:
             return _jrd_response(discovery.jrd(subject, links, [uris.instance_actor], rels))
         if resource.url == uris.instance_actor:
             username = instance_username(uris)
+        elif uris.group_slug_from_actor(resource.url) is not None:
+            username = uris.group_slug_from_actor(resource.url) or ""
         else:
             found = uris.username_from_actor(resource.url)
             if found is None:
@@ -62,6 +65,9 @@ async def webfinger(request: web.Request) -> web.Response:
             username = found
     if username == instance_username(uris):
         actor_id = uris.instance_actor
+    elif is_valid_username(username) and await LocalGroup.exists(slug=username):
+        # Groups and members share the handle space: group slugs are reserved usernames.
+        actor_id = uris.group(username)
     else:
         # Only what could be a username reaches the database (no NUL, no megabyte strings).
         exists = is_valid_username(username) and await Member.exists(username=username)

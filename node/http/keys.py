@@ -17,6 +17,7 @@ from node.clock import Clock
 from node.config import Settings
 from node.conversations.service import ConversationService
 from node.follows.service import FollowService
+from node.groups.service import GroupService
 from node.http.doc_cache import DocumentCache
 from node.listings.service import ListingService
 from node.members.service import MemberService
@@ -41,3 +42,4 @@ FEDERATION_POLICY = web.AppKey("federation_policy", FederationPolicy)
 INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
 NOTIFICATIONS = web.AppKey("notifications", NotificationService)
 LISTINGS = web.AppKey("listings", ListingService)
+GROUPS = web.AppKey("groups", GroupService)
