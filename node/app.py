@@ -110,7 +110,7 @@ def create_app(
     app.cleanup_ctx.append(_transport)
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
-    app[NOTIFICATIONS] = NotificationService(clock)
+    app[NOTIFICATIONS] = NotificationService(settings.uris, clock)
     app[LISTINGS] = ListingService(
         settings.uris, clock, settings.listings, settings.community, app[NOTIFICATIONS]
     )

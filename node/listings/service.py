@@ -181,8 +181,12 @@ class ListingService:
                 created_at=now,
                 updated_at=now,
             )
-            await self._notify_local(
-                listing.author, NotificationType.RESPONSE, me, listing.id, response.id
+            await self._notifications.notify_actor(
+                listing.author,
+                NotificationType.RESPONSE,
+                by=me,
+                listing_id=listing.id,
+                response_id=response.id,
             )
         return response
 
@@ -212,12 +216,12 @@ class ListingService:
             response.state = ResponseState.ACCEPTED if accept else ResponseState.DECLINED
             response.updated_at = now
             await response.save()
-            await self._notify_local(
+            await self._notifications.notify_actor(
                 response.responder,
                 NotificationType.AGREEMENT,
-                listing.author,
-                listing.id,
-                response.id,
+                by=listing.author,
+                listing_id=listing.id,
+                response_id=response.id,
             )
         return response
 
@@ -233,12 +237,12 @@ class ListingService:
                 await self._release(listing, response.quantity, now)
             response.state, response.updated_at = ResponseState.WITHDRAWN, now
             await response.save()
-            await self._notify_local(
+            await self._notifications.notify_actor(
                 listing.author,
                 NotificationType.AGREEMENT,
-                response.responder,
-                listing.id,
-                response.id,
+                by=response.responder,
+                listing_id=listing.id,
+                response_id=response.id,
             )
         return response
 
@@ -267,7 +271,13 @@ class ListingService:
                 if not pending:
                     await self._set_status(listing, Status.DONE, now)
             other = response.responder if by_author else listing.author
-            await self._notify_local(other, NotificationType.AGREEMENT, me, listing.id, response.id)
+            await self._notifications.notify_actor(
+                other,
+                NotificationType.AGREEMENT,
+                by=me,
+                listing_id=listing.id,
+                response_id=response.id,
+            )
         return response
 
     async def responses(self, member: Member, listing_id: int) -> list[Response]:
@@ -316,8 +326,12 @@ class ListingService:
                 if await Listing.filter(id=listing.id, reminded_at__isnull=True).update(
                     reminded_at=now
                 ):
-                    await self._notify_local(
-                        listing.author, NotificationType.EXPIRING, None, listing.id, None
+                    await self._notifications.notify_actor(
+                        listing.author,
+                        NotificationType.EXPIRING,
+                        by=None,
+                        listing_id=listing.id,
+                        response_id=None,
                     )
                     sent += 1
         return sent
@@ -396,14 +410,9 @@ class ListingService:
         return listing
 
     def _check_answerable(self, listing: Listing, quantity: int) -> None:
-        now = self._clock()
-        if listing.status is not Status.OPEN or (
-            listing.expires_at is not None and listing.expires_at <= now
-        ):
-            state = "expired" if listing.status is Status.OPEN else listing.status.value
-            raise Conflict(f"this listing is {state}: it no longer takes responses")
-        if quantity > listing.available_quantity:
-            raise Conflict(f"only {listing.available_quantity} left")
+        refusal = why_unanswerable(listing, quantity, self._clock())
+        if refusal is not None:
+            raise Conflict(refusal)
 
     async def _response(
         self, member: Member, response_id: int, *, as_author: bool | None
@@ -436,23 +445,17 @@ class ListingService:
             available_quantity=left, status=status, updated_at=now
         )
 
-    async def _notify_local(
-        self,
-        actor: str,
-        kind: NotificationType,
-        by: str | None,
-        listing_id: int | None,
-        response_id: int | None,
-    ) -> None:
-        """Notify ``actor`` if they are a member here (remote ones hear through federation)."""
-        username = self._uris.username_from_actor(actor)
-        if username is None:
-            return
-        member = await Member.get_or_none(username=username)
-        if member is not None:
-            await self._notifications.notify(
-                member.id, kind, actor=by, listing_id=listing_id, response_id=response_id
-            )
+
+def why_unanswerable(listing: Listing, quantity: int, now: datetime) -> str | None:
+    """Why ``listing`` cannot take a response for ``quantity`` now, or ``None``."""
+    if listing.status is not Status.OPEN or (
+        listing.expires_at is not None and listing.expires_at <= now
+    ):
+        state = "expired" if listing.status is Status.OPEN else listing.status.value
+        return f"this listing is {state}: it no longer takes responses"
+    if quantity > listing.available_quantity:
+        return f"only {listing.available_quantity} left"
+    return None
 
 
 def _price_form(listing: Listing) -> PriceForm | None:

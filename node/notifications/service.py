@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from activitypub.uris import UriScheme
 from node.clock import Clock
 from node.errors import NotFound
 from node.members.models import Member
@@ -13,8 +14,27 @@ MAX_PAGE = 100
 class NotificationService:
     """A member's notifications, newest first."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, uris: UriScheme, clock: Clock) -> None:
+        self._uris = uris
         self._clock = clock
+
+    async def notify_actor(
+        self,
+        actor: str,
+        kind: NotificationType,
+        *,
+        by: str | None = None,
+        listing_id: int | None = None,
+        response_id: int | None = None,
+    ) -> None:
+        """Notify ``actor`` if they are a member here (remote people hear through their own
+        server); nothing for anyone else."""
+        username = self._uris.username_from_actor(actor)
+        member = await Member.get_or_none(username=username) if username else None
+        if member is not None:
+            await self.notify(
+                member.id, kind, actor=by, listing_id=listing_id, response_id=response_id
+            )
 
     async def notify(
         self,
