@@ -71,6 +71,7 @@ from node.http.keys import (
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
+from node.listings.received import ReceivedResponses
 from node.listings.service import ListingService
 from node.members.service import MemberService
 from node.notifications.service import NotificationService
@@ -111,9 +112,6 @@ def create_app(
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
     app[NOTIFICATIONS] = NotificationService(settings.uris, clock)
-    app[LISTINGS] = ListingService(
-        settings.uris, clock, settings.listings, settings.community, app[NOTIFICATIONS]
-    )
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin)
     for module in (*routes, notes, partnerships, blocks, listings, notifications):
         app.router.add_routes(module.routes)
@@ -249,4 +247,17 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[CONVERSATIONS].register(app[DISPATCHER])
         app[GROUPS] = federated(GroupService)
         app[GROUPS].register(app[DISPATCHER])
+        node_settings = app[SETTINGS]
+        app[LISTINGS] = ListingService(
+            node_settings.uris,
+            app[CLOCK],
+            node_settings.listings,
+            node_settings.community,
+            app[NOTIFICATIONS],
+            app[CONVERSATIONS],
+        )
+        # After the conversation handlers: a reply to a listing is a message first.
+        ReceivedResponses(
+            node_settings.uris, app[CLOCK], app[NOTIFICATIONS], app[PARTNERSHIPS].is_partner
+        ).register(app[DISPATCHER])
         yield

@@ -7,6 +7,7 @@ expire. The places are blurred before anything is stored (see :mod:`node.listing
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -17,7 +18,8 @@ from tortoise.transactions import in_transaction
 from activitypub.uris import UriScheme
 from node.clock import Clock
 from node.config import CommunitySettings, ListingSettings
-from node.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
+from node.conversations.service import ConversationService
+from node.errors import Conflict, Forbidden, NodeError, NotFound, TooManyRequests, ValidationFailed
 from node.listings.forms import ListingChanges, ListingForm, PriceForm, check_kind, parse_details
 from node.listings.models import Kind, Listing, Response, ResponseState, Status
 from node.listings.money import from_minor, to_minor
@@ -27,7 +29,12 @@ from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
 from node.rich_text import rich_text
 
+log = logging.getLogger(__name__)
 OPEN_STATES = (Status.OPEN, Status.RESERVED)
+AGREED = {
+    "en": "I accepted your response to “{title}”. Let's arrange the details here.",
+    "fr": "J'ai accepté votre réponse à « {title} ». Organisons les détails ici.",
+}
 ACTIVE_RESPONSES = (ResponseState.PENDING, ResponseState.ACCEPTED)
 MAX_THANKS = 500
 MAX_MESSAGE = 2000
@@ -49,7 +56,10 @@ class ListingService:
         settings: ListingSettings,
         community: CommunitySettings,
         notifications: NotificationService,
+        conversations: ConversationService | None = None,
     ) -> None:
+        self._conversations = conversations
+        self._language = community.languages[0].split("-")[0]
         self._uris = uris
         self._clock = clock
         self._settings = settings
@@ -212,7 +222,7 @@ class ListingService:
                 )
                 if not taken:
                     raise Conflict("not enough left for this response")
-                response.agreement_id = f"{response.ap_id}/agreement"
+                response.agreement_id = self._uris.url(f"/agreements/{uuid.uuid4().hex}")
             response.state = ResponseState.ACCEPTED if accept else ResponseState.DECLINED
             response.updated_at = now
             await response.save()
@@ -223,7 +233,30 @@ class ListingService:
                 listing_id=listing.id,
                 response_id=response.id,
             )
+        if accept:
+            await self._open_conversation(member, response, listing)
         return response
+
+    async def _open_conversation(
+        self, author: Member, response: Response, listing: Listing
+    ) -> None:
+        """Accepting opens the direct conversation between the two, or continues the one the
+        response came in, with a message saying so (what a Mastodon user who answered by
+        direct message sees of the agreement). The agreement stands if it cannot be sent."""
+        if self._conversations is None:
+            return
+        text = agreement_message(self._language, listing.title)
+        try:
+            if response.conversation_id is not None:  # type: ignore[attr-defined]
+                await self._conversations.reply(author, response.conversation_id, text)  # type: ignore[attr-defined]
+            else:
+                conversation = await self._conversations.start(author, [response.responder], text)
+                response.conversation_id = conversation.id  # type: ignore[attr-defined]
+                await Response.filter(id=response.id).update(conversation_id=conversation.id)
+        except NodeError as exc:
+            log.warning(
+                "agreement %s: no message to %s: %s", response.id, response.responder, exc.safe
+            )
 
     async def withdraw_response(self, member: Member, response_id: int) -> Response:
         """The responder takes back a response (an accepted one frees what it reserved)."""
@@ -444,6 +477,11 @@ class ListingService:
         await Listing.filter(id=listing.id).update(
             available_quantity=left, status=status, updated_at=now
         )
+
+
+def agreement_message(language: str, title: str) -> str:
+    """The message that opens an agreement's conversation, in the community's language."""
+    return AGREED.get(language, AGREED["en"]).format(title=title)
 
 
 def why_unanswerable(listing: Listing, quantity: int, now: datetime) -> str | None:

@@ -384,6 +384,14 @@ async def test_a_response_becomes_an_agreement_both_sides_see(node, people):
     assert (reserved["status"], reserved["available_quantity"]) == ("reserved", 0)
     [agreed] = await notifications(node, people["cyd"])
     assert agreed["type"] == "listing.agreement"
+    # Accepting opened the conversation between the two, with a message saying so.
+    conversation = accepted["conversation_id"]
+    resp = await node.get(f"/api/v1/conversations/{conversation}", headers=bearer(people["cyd"]))
+    [opening] = await resp.json()
+    assert opening["author"].endswith("/users/bea")
+    assert opening["text"] == (
+        "I accepted your response to “Cordless drill”. Let's arrange the details here."
+    )
 
     # Both sides list it; a third member sees none of it.
     for who in ("bea", "cyd"):

@@ -147,7 +147,8 @@ async def test_the_same_note_in_two_activities_is_stored_once_and_the_second_say
         second = await InboundMessage.get(activity_id=again["id"])
     assert (second.state, second.last_error) == (
         InboundState.IGNORED,
-        "this note was received already",
+        # each handler's reason: the conversations', the listings'
+        "this note was received already; the note answers no listing",
     )
 
 
