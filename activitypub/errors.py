@@ -12,9 +12,15 @@ ProtocolError                 root: something about a protocol document is wrong
 │   ├── UnsupportedAlgorithm  an algorithm (or key type) we do not verify
 │   ├── MissingComponents     the signature does not cover what we require
 │   └── SignatureInvalid      the cryptographic check failed
-└── ProofError                a FEP-8b32 integrity proof cannot be accepted
-    ├── ProofMalformed        the proof object is missing fields or has wrong types
-    └── ProofInvalid          the cryptographic check failed
+├── ProofError                a FEP-8b32 integrity proof cannot be accepted
+│   ├── ProofMalformed        the proof object is missing fields or has wrong types
+│   └── ProofInvalid          the cryptographic check failed
+└── ListingError              a listing or a response to one (FEP-0837) that we cannot read
+    ├── NotAListing           the object carries no listing terms at all (a plain note)
+    ├── ListingMalformed      a listing lacks what we need, or carries an impossible value
+    │   └── InvalidPrice      not a non-negative amount in an ISO 4217 currency
+    │       └── UnknownCurrency  a currency code that ISO 4217 does not list
+    └── AgreementMalformed    an Offer, Accept or Reject of an agreement that we cannot read
 """
 
 
@@ -76,3 +82,27 @@ class ProofMalformed(ProofError):
 
 class ProofInvalid(ProofError):
     """The proof does not verify with the key."""
+
+
+class ListingError(ProtocolError):
+    """A listing, or an activity answering one, cannot be read; the message says why."""
+
+
+class NotAListing(ListingError):
+    """The object carries none of the terms of a listing (FEP-0837, Flohmarkt or ours)."""
+
+
+class ListingMalformed(ListingError):
+    """A listing lacks what we need, or carries a value that cannot be right."""
+
+
+class InvalidPrice(ListingMalformed, ValueError):
+    """A price that is not a non-negative amount in an ISO 4217 currency, in its minor unit."""
+
+
+class UnknownCurrency(InvalidPrice):
+    """A currency code that ISO 4217 does not list (or lists as a fund or a metal)."""
+
+
+class AgreementMalformed(ListingError):
+    """An ``Offer``, ``Accept`` or ``Reject`` of a FEP-0837 agreement that we cannot read."""

@@ -40,6 +40,19 @@ def reference(value: Any) -> str | None:
     return None
 
 
+def link_href(value: Any) -> str | None:
+    """Where a link points: a Link's ``href`` (its ``id`` names the Link, not the target),
+    else the value as a :func:`reference`."""
+    if isinstance(value, dict) and "href" in value:
+        return reference(value["href"])
+    return reference(value)
+
+
+def object_types(item: dict[str, Any]) -> set[str]:
+    """An object's types: ``type`` may be one name or a list of them (JSON-LD)."""
+    return {t for t in values(item.get("type"), limit=10) if isinstance(t, str)}
+
+
 def references(value: Any, limit: int = MAX_VALUES) -> list[str]:
     """Every URI a property refers to, in order, without duplicates."""
     found: dict[str, None] = {}
