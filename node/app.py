@@ -40,6 +40,7 @@ from node.http import (
     follows,
     health,
     inbox,
+    media,
     notes,
     partnerships,
 )
@@ -56,6 +57,7 @@ from node.http.keys import (
     INBOUND_WORKER,
     INBOX_WRITER,
     LOGIN_LIMITER,
+    MEDIA,
     MEMBERS,
     PARTNERSHIPS,
     RESOLVER,
@@ -64,6 +66,8 @@ from node.http.keys import (
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
+from node.media.service import MediaService
+from node.media.storage import MediaFiles
 from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
 
@@ -101,7 +105,7 @@ def create_app(
     app.cleanup_ctx.append(_transport)
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
-    routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin)
+    routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     for module in (*routes, notes, partnerships, blocks):
         app.router.add_routes(module.routes)
     return app
@@ -153,6 +157,9 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
             asyncio.create_task(app[INBOUND_WORKER].run(stop), name="inbound-worker"),
             asyncio.create_task(app[DELIVERY_WORKER].run(stop), name="delivery-worker"),
             asyncio.create_task(purge_periodically(app[CLOCK], stop), name="retention"),
+            asyncio.create_task(
+                app[MEDIA].purge_periodically(stop, timedelta(hours=1)), name="media-purge"
+            ),
         ]
     yield
     stop.set()
@@ -229,4 +236,6 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[PARTNERSHIPS].register(app[DISPATCHER])
         app[CONVERSATIONS] = federated(ConversationService)
         app[CONVERSATIONS].register(app[DISPATCHER])
+        files = MediaFiles(app[SETTINGS].media_path)
+        app[MEDIA] = MediaService(app[SETTINGS].media, files, transport, app[CLOCK])
         yield

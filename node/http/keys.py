@@ -18,6 +18,7 @@ from node.config import Settings
 from node.conversations.service import ConversationService
 from node.follows.service import FollowService
 from node.http.doc_cache import DocumentCache
+from node.media.service import MediaService
 from node.members.service import MemberService
 from node.ratelimit import SlidingWindowLimiter
 
@@ -37,3 +38,4 @@ PARTNERSHIPS = web.AppKey("partnerships", Partnerships)
 CONVERSATIONS = web.AppKey("conversations", ConversationService)
 FEDERATION_POLICY = web.AppKey("federation_policy", FederationPolicy)
 INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
+MEDIA = web.AppKey("media", MediaService)
