@@ -214,6 +214,7 @@ async def _signed_by_partner(request: web.Request) -> bool:
     )
     try:
         await signer_of(fetch, request.app[RESOLVER], request.app[CLOCK](), admit=admitted)
-    except UnverifiedSender:
+    except UnverifiedSender as exc:
+        log.debug("a signed fetch of a photo refused: %s", exc)
         return False
     return True

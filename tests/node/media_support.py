@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
@@ -145,3 +146,36 @@ async def make_listing(
 
 def path_of(url: str) -> str:
     return url.removeprefix(NODE)
+
+
+class PhotoServer:
+    """A fake remote server serving photos (or whatever a test makes it answer)."""
+
+    def __init__(self) -> None:
+        self.base = ""
+        # path -> (status, content type, body)
+        self.answers: dict[str, tuple[int, str, bytes]] = {}
+        self.requests: list[dict[str, str]] = []
+
+    def photo(self, path: str, data: bytes, content_type: str = "image/jpeg") -> str:
+        """Serve ``data`` at ``path``; its URL."""
+        self.answers[path] = (200, content_type, data)
+        return f"{self.base}{path}"
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(dict(request.headers))
+        answer = self.answers.get(request.path)
+        if answer is None:
+            raise web.HTTPNotFound()
+        status, content_type, body = answer
+        return web.Response(status=status, body=body, content_type=content_type)
+
+
+async def photo_server(aiohttp_server: Any) -> PhotoServer:
+    """A :class:`PhotoServer` on 127.0.0.1."""
+    server = PhotoServer()
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", server.handle)
+    running = await aiohttp_server(app)
+    server.base = f"http://127.0.0.1:{running.port}"
+    return server
