@@ -104,3 +104,8 @@ class UriScheme:
         if not rest or "/" in rest or "#" in rest or "?" in rest:
             return None
         return rest
+
+    # Media
+    def media(self, file: str) -> str:
+        """A stored photo or thumbnail, by its file name."""
+        return self.url(f"/media/{file}")

@@ -304,12 +304,21 @@ async def signer_of(
     resolver: ActorResolver,
     now: datetime,
     freshness: FreshnessPolicy = DEFAULT_FRESHNESS,
+    admit: Callable[[str], Awaitable[bool]] | None = None,
 ) -> str:
     """The actor whose key signed ``request`` (any method: inbox POSTs, authorized GETs).
 
-    Raises ``UnverifiedSender`` when the signature is missing, stale, malformed or wrong.
+    ``admit``, when given, is asked with the ``host[:port]`` of the signing key before the key
+    is fetched (the key's owner is on that host: the resolver insists), so a server that may
+    not have the resource anyway cannot make us fetch from it.
+
+    Raises ``UnverifiedSender`` when the signature is missing, stale, malformed or wrong, or
+    when ``admit`` refuses the signer's server.
     """
-    return await _verified_signer(_parsed_signature(request, now, freshness), resolver)
+    to_verify = _parsed_signature(request, now, freshness)
+    if admit is not None and not await admit(authority_of(to_verify.key_id)):
+        raise UnverifiedSender("signed by a server that is not admitted here")
+    return await _verified_signer(to_verify, resolver)
 
 
 def _parsed_signature(

@@ -84,15 +84,20 @@ class Transport:
         *,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
+        max_bytes: int | None = None,
     ) -> Response:
-        """Send one request. GET follows up to ``max_redirects`` redirects, each hop checked."""
+        """Send one request. GET follows up to ``max_redirects`` redirects, each hop checked.
+
+        ``max_bytes`` caps this response instead of ``max_response_bytes`` (photos are larger
+        than the documents the default is made for).
+        """
         hops = self.settings.max_redirects if method == "GET" else 0
         current = url
         for _ in range(hops + 1):
             hop_headers = dict(headers or {})
             if method == "GET" and self.fetch_signer is not None:
                 hop_headers.update(await self.fetch_signer(current))  # signed per hop
-            response = await self._send(method, current, hop_headers, body)
+            response = await self._send(method, current, hop_headers, body, max_bytes)
             if response.status not in _REDIRECTS or method != "GET":
                 return response
             location = response.headers.get("Location")
@@ -120,10 +125,15 @@ class Transport:
         return doc
 
     async def _send(
-        self, method: str, url: str, headers: Mapping[str, str] | None, body: bytes | None
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+        max_bytes: int | None = None,
     ) -> Response:
         self._check_url(url)
-        limit = self.settings.max_response_bytes
+        limit = self.settings.max_response_bytes if max_bytes is None else max_bytes
         try:
             async with self._session.request(
                 method, url, headers=headers, data=body, allow_redirects=False

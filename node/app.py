@@ -43,6 +43,7 @@ from node.http import (
     health,
     inbox,
     listings,
+    media,
     notes,
     notifications,
     partnerships,
@@ -62,6 +63,7 @@ from node.http.keys import (
     INBOX_WRITER,
     LISTINGS,
     LOGIN_LIMITER,
+    MEDIA,
     MEMBERS,
     NOTIFICATIONS,
     PARTNERSHIPS,
@@ -73,6 +75,8 @@ from node.http.middleware import database, discovery_cors, json_errors, request_
 from node.http.server_log import ParserErrorLog
 from node.listings.received import ReceivedResponses
 from node.listings.service import ListingService
+from node.media.service import MediaService
+from node.media.storage import MediaFiles
 from node.members.service import MemberService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
@@ -112,7 +116,7 @@ def create_app(
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
     app[NOTIFICATIONS] = NotificationService(settings.uris, clock)
-    routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin)
+    routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     for module in (*routes, notes, partnerships, blocks, listings, notifications):
         app.router.add_routes(module.routes)
     return app
@@ -168,6 +172,9 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
             asyncio.create_task(
                 poll_loop(app[LISTINGS].sweep, asyncio.Event(), stop, 60, "listings"),
                 name="listings",
+            ),
+            asyncio.create_task(
+                app[MEDIA].purge_periodically(stop, timedelta(hours=1)), name="media-purge"
             ),
         ]
     yield
@@ -260,4 +267,6 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         ReceivedResponses(
             node_settings.uris, app[CLOCK], app[NOTIFICATIONS], app[PARTNERSHIPS].is_partner
         ).register(app[DISPATCHER])
+        files = MediaFiles(app[SETTINGS].media_path)
+        app[MEDIA] = MediaService(app[SETTINGS].media, files, transport, app[CLOCK])
         yield

@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -253,6 +254,34 @@ class ListingSettings(_Section):
     place_radius_m: int = Field(default=500, ge=100, le=50_000)
 
 
+class MediaSettings(_Section):
+    """Listing photos: what an upload may be, what is kept, for how long.
+
+    ``max_pixels`` stays under Pillow's own decompression-bomb guard (89 million pixels, where
+    it starts warning), so ours is always the limit that answers, with our message.
+    """
+
+    max_upload_bytes: int = Field(default=10 * 1_048_576, ge=1024, le=100 * 1_048_576)
+    max_pixels: int = Field(default=50_000_000, ge=10_000, le=89_000_000)
+    max_side: int = Field(default=1600, ge=64, le=8192)
+    thumbnail_side: int = Field(default=400, ge=32, le=2048)
+    photos_per_listing: int = Field(default=4, ge=1, le=20)
+    # Uploads a member may make per hour (photos are costly to decode and store).
+    uploads_per_hour: int = Field(default=60, ge=1, le=10_000)
+    # Copies of partner listings' photos; beyond this the oldest are evicted (0: cache none).
+    remote_cache_bytes: int = Field(default=1024 * 1_048_576, ge=0, le=1024 * 1024 * 1_048_576)
+    # An upload no listing took within this time is deleted.
+    orphan_hours: int = Field(default=24, ge=1, le=24 * 30)
+
+    @field_validator("thumbnail_side")
+    @classmethod
+    def _thumbnail_not_larger(cls, value: int, info: ValidationInfo) -> int:
+        max_side = info.data.get("max_side")  # absent when max_side itself was invalid
+        if max_side is not None and value > max_side:
+            raise ValueError(f"must not exceed media.max_side ({max_side})")
+        return value
+
+
 class Settings(_Section):
     """All settings of one node. Frozen: load once, pass around."""
 
@@ -262,6 +291,7 @@ class Settings(_Section):
     accounts: AccountSettings = AccountSettings()
     federation: FederationSettings = FederationSettings()
     listings: ListingSettings = ListingSettings()
+    media: MediaSettings = MediaSettings()
     # Directory relative paths are resolved against (the config file's directory).
     root: str = Field(default=".", exclude=True)
 
@@ -281,6 +311,11 @@ class Settings(_Section):
         if self.storage.database_url:
             return self.storage.database_url
         return f"sqlite://{self.data_path / 'quartier.sqlite3'}"
+
+    @property
+    def media_path(self) -> Path:
+        """Where photos and thumbnails are stored: ``media`` in the data directory."""
+        return self.data_path / "media"
 
 
 def load_settings(

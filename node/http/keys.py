@@ -20,6 +20,7 @@ from node.follows.service import FollowService
 from node.groups.service import GroupService
 from node.http.doc_cache import DocumentCache
 from node.listings.service import ListingService
+from node.media.service import MediaService
 from node.members.service import MemberService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
@@ -43,3 +44,4 @@ INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
 NOTIFICATIONS = web.AppKey("notifications", NotificationService)
 LISTINGS = web.AppKey("listings", ListingService)
 GROUPS = web.AppKey("groups", GroupService)
+MEDIA = web.AppKey("media", MediaService)
