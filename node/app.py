@@ -73,7 +73,8 @@ from node.http.keys import (
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
-from node.listings.received import ReceivedResponses
+from node.listings.federation import ListingFederation
+from node.listings.received import ReceivedListings, ReceivedResponses
 from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.media.storage import MediaFiles
@@ -255,6 +256,8 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[GROUPS] = federated(GroupService)
         app[GROUPS].register(app[DISPATCHER])
         node_settings = app[SETTINGS]
+        files = MediaFiles(node_settings.media_path)
+        app[MEDIA] = MediaService(node_settings.media, files, transport, app[CLOCK])
         app[LISTINGS] = ListingService(
             node_settings.uris,
             app[CLOCK],
@@ -262,11 +265,17 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             node_settings.community,
             app[NOTIFICATIONS],
             app[CONVERSATIONS],
+            media=app[MEDIA],
+            federation=ListingFederation(
+                node_settings.uris, app[GROUPS], node_settings.community, app[RESOLVER]
+            ),
+            queued=app[DELIVERY_WORKER].wake,
         )
         # After the conversation handlers: a reply to a listing is a message first.
         ReceivedResponses(
             node_settings.uris, app[CLOCK], app[NOTIFICATIONS], app[PARTNERSHIPS].is_partner
         ).register(app[DISPATCHER])
-        files = MediaFiles(app[SETTINGS].media_path)
-        app[MEDIA] = MediaService(app[SETTINGS].media, files, transport, app[CLOCK])
+        ReceivedListings(
+            node_settings.uris, app[CLOCK], app[PARTNERSHIPS].is_partner, app[MEDIA]
+        ).register(app[DISPATCHER])
         yield

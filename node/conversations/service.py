@@ -65,8 +65,11 @@ class ConversationService(FederatedService):
         ReceivedNotes(self._uris, self._clock, self._is_member).register(dispatcher)
 
     # Members
-    async def start(self, member: Member, to: list[str], text: str) -> Conversation:
-        """A new conversation with ``to`` (handles or actor URLs), opened by a first message."""
+    async def start(
+        self, member: Member, to: list[str], text: str, *, in_reply_to: str | None = None
+    ) -> Conversation:
+        """A new conversation with ``to`` (handles or actor URLs), opened by a first message
+        (answering ``in_reply_to``, e.g. a listing, when given)."""
         me = self._uris.actor(member.username)
         if not 1 <= len(to) <= MAX_RECIPIENTS:
             raise ValidationFailed(
@@ -94,7 +97,9 @@ class ConversationService(FederatedService):
                     actor=actor,
                     local=self._local_username(actor) is not None,
                 )
-            first = await self._send(conversation, member, recipients, route, text, None, now)
+            first = await self._send(
+                conversation, member, recipients, route, text, in_reply_to, now
+            )
             await Participant.filter(conversation=conversation, actor=me).update(
                 last_read_id=first.id
             )

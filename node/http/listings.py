@@ -14,20 +14,31 @@ POST   /api/v1/listings/responses/{id}/accept       the author accepts: an agree
 POST   /api/v1/listings/responses/{id}/decline      the author declines
 POST   /api/v1/listings/responses/{id}/withdraw     the responder takes it back
 POST   /api/v1/listings/responses/{id}/done         either side: it happened {"thanks"}
+
+GET    /listings/{uuid}                             the listing's Note (ActivityPub), to
+                                                    anyone (public), to signed fetches of
+                                                    partner nodes (partners), else 404
 """
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 from pydantic import Field
 
-from node.errors import ValidationFailed
+from activitypub.activities import AS_CONTEXT
+from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
+from activitypub.uris import UriScheme
+from node.errors import NotAcceptable, NotFound, ValidationFailed
 from node.http.auth import authenticate
-from node.http.keys import LISTINGS
+from node.http.keys import LISTINGS, SETTINGS
 from node.http.parsing import Body, read_json
+from node.http.signed import signed_by_partner
 from node.listings.forms import ListingChanges, ListingForm, StatusForm
-from node.listings.models import Status
+from node.listings.models import Audience, Listing, Status
 from node.listings.render import categories_to_api, listing_to_api, response_to_api
+from node.media.models import Media
 
 routes = web.RouteTableDef()
 LISTING = r"/api/v1/listings/{listing_id:\d{1,18}}"
@@ -43,12 +54,41 @@ class Done(Body):
     thanks: str = Field(default="", max_length=500)
 
 
+def _uris(request: web.Request) -> UriScheme:
+    return request.app[SETTINGS].uris
+
+
 def _listing_id(request: web.Request) -> int:
     return int(request.match_info["listing_id"])
 
 
 def _response_id(request: web.Request) -> int:
     return int(request.match_info["response_id"])
+
+
+@routes.get(r"/listings/{uuid:[0-9a-f]{32}}")
+async def document(request: web.Request) -> web.Response:
+    """One of our listings as ActivityPub serves it; 404 to whoever may not see it (its
+    existence is not revealed), 410 with a Tombstone once withdrawn."""
+    if not wants_activity_json(request.headers.get("Accept")):
+        raise NotAcceptable("this listing is available as application/activity+json")
+    uris = _uris(request)
+    listing = await Listing.get_or_none(
+        ap_id=uris.url(f"/listings/{request.match_info['uuid']}"), local=True
+    )
+    if listing is None or listing.audience is Audience.NODE:
+        raise NotFound("no such object")
+    if listing.audience is Audience.PARTNERS and not await signed_by_partner(request):
+        raise NotFound("no such object")
+    headers = {"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Accept, Signature"}
+    if listing.audience is Audience.PARTNERS:
+        headers["Cache-Control"] = "private, no-store"
+    if listing.status is Status.WITHDRAWN:
+        gone = {"@context": AS_CONTEXT, "id": listing.ap_id, "type": "Tombstone"}
+        return web.Response(status=410, body=json.dumps(gone).encode(), headers=headers)
+    photos = await Media.filter(listing_id=listing.id).order_by("position")
+    doc = request.app[LISTINGS].document(listing, list(photos))
+    return web.Response(body=json.dumps(doc).encode(), headers=headers)
 
 
 @routes.get("/api/v1/listings/categories")
@@ -63,7 +103,7 @@ async def create(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     form = await read_json(request, ListingForm)
     listing = await request.app[LISTINGS].create(caller.member, form)
-    return web.json_response(listing_to_api(listing), status=201)
+    return web.json_response(listing_to_api(listing, _uris(request)), status=201)
 
 
 @routes.get("/api/v1/listings/mine")
@@ -80,7 +120,7 @@ async def mine(request: web.Request) -> web.Response:
                 "invalid status", details=[{"field": "status", "message": f"one of {choices}"}]
             ) from None
     rows = await request.app[LISTINGS].mine(caller.member, statuses)
-    return web.json_response([listing_to_api(r) for r in rows])
+    return web.json_response([listing_to_api(r, _uris(request)) for r in rows])
 
 
 @routes.get("/api/v1/listings/agreements")
@@ -96,7 +136,7 @@ async def get(request: web.Request) -> web.Response:
     """One listing."""
     caller = await authenticate(request)
     listing = await request.app[LISTINGS].get(caller.member, _listing_id(request))
-    return web.json_response(listing_to_api(listing))
+    return web.json_response(listing_to_api(listing, _uris(request)))
 
 
 @routes.patch(LISTING)
@@ -105,7 +145,7 @@ async def edit(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     changes = await read_json(request, ListingChanges)
     listing = await request.app[LISTINGS].edit(caller.member, _listing_id(request), changes)
-    return web.json_response(listing_to_api(listing))
+    return web.json_response(listing_to_api(listing, _uris(request)))
 
 
 @routes.delete(LISTING)
@@ -113,7 +153,7 @@ async def withdraw(request: web.Request) -> web.Response:
     """Withdraw one's own listing; 200 with it (withdrawing twice changes nothing)."""
     caller = await authenticate(request)
     listing = await request.app[LISTINGS].withdraw(caller.member, _listing_id(request))
-    return web.json_response(listing_to_api(listing))
+    return web.json_response(listing_to_api(listing, _uris(request)))
 
 
 @routes.post(LISTING + "/status")
@@ -124,7 +164,7 @@ async def set_status(request: web.Request) -> web.Response:
     listing = await request.app[LISTINGS].set_status(
         caller.member, _listing_id(request), Status(form.status)
     )
-    return web.json_response(listing_to_api(listing))
+    return web.json_response(listing_to_api(listing, _uris(request)))
 
 
 @routes.post(LISTING + "/responses")

@@ -16,8 +16,6 @@ import logging
 from aiohttp import BodyPartReader, MultipartReader, web
 from pydantic import Field
 
-from federation.errors import UnverifiedSender
-from federation.inbound import InboundRequest, addressed_to_us, signer_of
 from node.errors import (
     BadRequest,
     Forbidden,
@@ -28,8 +26,9 @@ from node.errors import (
     ValidationFailed,
 )
 from node.http.auth import authenticate
-from node.http.keys import CLOCK, FEDERATION_POLICY, MEDIA, PARTNERSHIPS, RESOLVER, SETTINGS
+from node.http.keys import MEDIA, SETTINGS
 from node.http.parsing import Body, read_json
+from node.http.signed import signed_by_partner
 from node.media.images import file_field_error
 from node.media.render import media_to_api
 from node.media.service import MAX_DESCRIPTION, Access
@@ -96,9 +95,7 @@ async def serve(request: web.Request) -> web.StreamResponse:
     media = await service.by_file(name)
     if media is None:
         raise NotFound("no such photo")
-    access = await service.access(
-        media, await _member(request), lambda: _signed_by_partner(request)
-    )
+    access = await service.access(media, await _member(request), lambda: signed_by_partner(request))
     if access is None:
         raise NotFound("no such photo")
     path = service.files.path(name)
@@ -190,31 +187,3 @@ async def _member(request: web.Request) -> str | None:
     except (Unauthorized, Forbidden):
         return None
     return request.app[SETTINGS].uris.actor(caller.member.username)
-
-
-async def _signed_by_partner(request: web.Request) -> bool:
-    """Whether the request carries a valid HTTP signature by an actor of an active partner
-    node the community still lets in. The partnership is checked before the signer's key is
-    fetched: no other server can make us fetch anything."""
-    if "Signature" not in request.headers and "Signature-Input" not in request.headers:
-        return False
-    settings = request.app[SETTINGS]
-    partnerships, policy = request.app[PARTNERSHIPS], request.app[FEDERATION_POLICY]
-
-    async def admitted(authority: str) -> bool:
-        if not await partnerships.is_partner(authority):
-            return False
-        return await policy.refuse_partnership(authority) is None  # blocked, not federating
-
-    fetch = InboundRequest(
-        method=request.method,
-        url=settings.server.base_url + request.raw_path,
-        headers=addressed_to_us(request.headers, settings.uris.domain),
-        body=None,
-    )
-    try:
-        await signer_of(fetch, request.app[RESOLVER], request.app[CLOCK](), admit=admitted)
-    except UnverifiedSender as exc:
-        log.debug("a signed fetch of a photo refused: %s", exc)
-        return False
-    return True

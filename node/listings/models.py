@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from node.media.models import Media
 
 URI = 2048
 
@@ -82,6 +86,7 @@ class Listing(Model):
     reminded_at = fields.DatetimeField(null=True)
     # a remote copy: the document as received (kept to answer the questions we did not parse)
     received: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
+    photos: fields.ReverseRelation[Media]
 
     class Meta:
         table = "listing"
@@ -118,6 +123,8 @@ class Response(Model):
     form = fields.CharField(max_length=16)
     # the Agreement's id once there is one
     agreement_id = fields.CharField(max_length=URI, null=True)
+    # the Offer(Agreement) as received, which our Accept answers (FEP-0837)
+    offer: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
     message = fields.TextField(default="")
     quantity = fields.IntField(default=1)
     state = fields.CharEnumField(ResponseState, max_length=16, default=ResponseState.PENDING)

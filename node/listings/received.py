@@ -11,20 +11,38 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from activitypub.notes import read_note
+from activitypub import activities
+from activitypub.actor_documents import same_host
+from activitypub.errors import ListingError
+from activitypub.listings import (
+    ReceivedListing,
+    details_to_mapping,
+    looks_like_listing,
+    read_accept,
+    read_listing,
+    read_offer,
+    read_reject,
+)
+from activitypub.notes import PUBLIC, read_note
 from activitypub.uris import UriScheme
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
 from moderation.domains import authority_of
 from node.conversations.models import Message
-from node.listings.models import Audience, Listing, Response, ResponseState
+from node.follows.models import Follow, FollowState
+from node.listings.categories import CATEGORIES
+from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
 from node.listings.service import ACTIVE_RESPONSES, MAX_MESSAGE, why_unanswerable
+from node.media.remote import RemotePhoto
+from node.media.service import MediaService
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
+from node.rich_text import sanitize_html
 
 Clock = Callable[[], datetime]
 IsPartner = Callable[[str], Awaitable[bool]]
@@ -59,6 +77,106 @@ class ReceivedResponses:
     def register(self, dispatcher: Dispatcher) -> None:
         """After the conversation handlers (so the message exists to link to)."""
         dispatcher.register("Create", self.on_reply, object_type="Note")
+        dispatcher.register("Offer", self.on_offer)
+        dispatcher.register("Accept", self.on_accept)
+        dispatcher.register("Reject", self.on_reject)
+
+    async def on_offer(self, activity: InboundActivity) -> None:
+        """An ``Offer(Agreement)`` answering one of our listings (FEP-0837): a response."""
+        try:
+            offer = read_offer(activity.body)
+        except ListingError as exc:
+            raise NotActedOn(f"the Offer cannot be read: {exc}") from None
+        if offer.actor != activity.actor:
+            raise NotActedOn("an Offer is its sender's own")
+        listing = await Listing.get_or_none(ap_id=offer.proposal, local=True)
+        if listing is None:
+            raise NotActedOn("the Offer answers none of our listings")
+        quantity = offer.quantity
+        if quantity is None or quantity < 1:
+            raise NotActedOn("the Offer is not for a whole number of items")
+        refusal = await may_answer(listing, activity.actor, self._is_partner)
+        refusal = refusal or why_unanswerable(listing, quantity, self._clock())
+        if refusal is None and await Response.exists(
+            listing=listing, responder=activity.actor, state__in=ACTIVE_RESPONSES
+        ):
+            refusal = "its sender answered this listing already"
+        if refusal is not None:
+            raise NotActedOn(refusal)
+        now = self._clock()
+        try:
+            async with in_transaction():
+                response = await Response.create(
+                    listing=listing,
+                    responder=activity.actor,
+                    ap_id=offer.id,
+                    form="offer",
+                    message=offer.message,
+                    quantity=quantity,
+                    offer=activity.body,
+                    created_at=now,
+                    updated_at=now,
+                )
+                await self._notifications.notify_actor(
+                    listing.author,
+                    NotificationType.RESPONSE,
+                    by=activity.actor,
+                    listing_id=listing.id,
+                    response_id=response.id,
+                )
+        except IntegrityError:
+            return  # stored by an earlier attempt of this activity
+
+    async def on_accept(self, activity: InboundActivity) -> None:
+        """The author of a listing on another server accepted one of our members' Offers."""
+        try:
+            accepted = read_accept(activity.body)
+        except ListingError as exc:
+            raise NotActedOn(f"not an Accept of an Offer: {exc}") from None
+        response = await self._our_offer(accepted.offer, activity.actor)
+        if response.state is not ResponseState.PENDING:
+            raise NotActedOn(f"the response is {response.state.value} already")
+        await self._answered(response, ResponseState.ACCEPTED, accepted.agreement_id)
+
+    async def on_reject(self, activity: InboundActivity) -> None:
+        """The author of a listing on another server declined one of our members' Offers."""
+        try:
+            rejected = read_reject(activity.body)
+        except ListingError as exc:
+            raise NotActedOn(f"not a Reject of an Offer: {exc}") from None
+        response = await self._our_offer(rejected.offer, activity.actor)
+        if response.state not in ACTIVE_RESPONSES:
+            raise NotActedOn(f"the response is {response.state.value} already")
+        await self._answered(response, ResponseState.DECLINED, None)
+
+    async def _our_offer(self, offer_id: str | None, actor: str) -> Response:
+        response = None
+        if offer_id is not None:
+            response = await Response.get_or_none(ap_id=offer_id, form="offer").prefetch_related(
+                "listing"
+            )
+        if response is None or self._uris.username_from_actor(response.responder) is None:
+            raise NotActedOn("no Offer of our members has that id")
+        if response.listing.author != actor:
+            raise NotActedOn("only the listing's author answers an Offer to it")
+        return response
+
+    async def _answered(
+        self, response: Response, state: ResponseState, agreement_id: str | None
+    ) -> None:
+        now = self._clock()
+        async with in_transaction():
+            changed = await Response.filter(id=response.id, state=response.state).update(
+                state=state, agreement_id=agreement_id, updated_at=now
+            )
+            if changed:
+                await self._notifications.notify_actor(
+                    response.responder,
+                    NotificationType.AGREEMENT,
+                    by=response.listing.author,
+                    listing_id=response.listing.id,
+                    response_id=response.id,
+                )
 
     async def on_reply(self, activity: InboundActivity) -> None:
         """A direct reply to one of our listings: a response, the author notified."""
@@ -105,3 +223,149 @@ class ReceivedResponses:
                 )
         except IntegrityError:
             return  # stored by an earlier attempt of this activity
+
+
+class ReceivedListings:
+    """Listings from other servers: stored as remote copies, kept in step, dropped.
+
+    A listing is taken when it comes from a partner node (announced by its neighbourhood
+    group, FEP-1b12, or sent by one of its members), in the scope it was addressed in
+    (``public`` or ``partners``), or when it is public and comes from someone our members
+    follow (a Mitra or Flohmarkt account, a neighbourhood group). An announced activity is
+    trusted as embedded only when the group and the listing's author are of one host: the
+    group speaks for its own node's members, never for anyone else's.
+    """
+
+    def __init__(
+        self,
+        uris: UriScheme,
+        clock: Clock,
+        is_partner: IsPartner,
+        media: MediaService,
+    ) -> None:
+        self._uris = uris
+        self._clock = clock
+        self._is_partner = is_partner
+        self._media = media
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """Announce (of Create, Update, Delete), and those three sent directly."""
+        dispatcher.register("Announce", self.on_announce)
+        dispatcher.register("Create", self.on_create)
+        dispatcher.register("Update", self.on_update)
+        dispatcher.register("Delete", self.on_delete)
+
+    async def on_announce(self, activity: InboundActivity) -> None:
+        """A group announcing one of its members' listing activities."""
+        inner = activity.body.get("object")
+        if not isinstance(inner, dict):
+            raise NotActedOn("an announced listing must be embedded (not fetched by reference)")
+        kind, actor = inner.get("type"), activities.object_id(inner.get("actor"))
+        if kind not in ("Create", "Update", "Delete") or actor is None:
+            raise NotActedOn("the Announce does not carry a listing's Create, Update or Delete")
+        if not same_host(actor, activity.actor):
+            raise NotActedOn("a group announces listings of its own node's members only")
+        if kind == "Delete":
+            await self._delete(activities.object_id(inner.get("object")), actor)
+            return
+        await self._take(inner.get("object"), actor, via=activity.actor, update=kind == "Update")
+
+    async def on_create(self, activity: InboundActivity) -> None:
+        """A listing sent by its author (a partner's member, someone a member follows)."""
+        await self._take(activity.body.get("object"), activity.actor, via=None, update=False)
+
+    async def on_update(self, activity: InboundActivity) -> None:
+        """Its author changed a listing we hold."""
+        await self._take(activity.body.get("object"), activity.actor, via=None, update=True)
+
+    async def on_delete(self, activity: InboundActivity) -> None:
+        """Its author withdrew a listing we hold."""
+        await self._delete(activities.object_id(activity.body.get("object")), activity.actor)
+
+    async def _take(self, obj: Any, actor: str, *, via: str | None, update: bool) -> None:
+        if not looks_like_listing(obj):
+            raise NotActedOn("the object is not a listing")
+        try:
+            received = read_listing(obj)
+        except ListingError as exc:
+            raise NotActedOn(f"the listing cannot be read: {exc}") from None
+        if received.author != actor:
+            raise NotActedOn("a listing is sent by its author only")
+        if not same_host(received.id, actor):
+            raise NotActedOn("a listing's id is on its author's server")
+        existing = await Listing.get_or_none(ap_id=received.id)
+        if existing is not None and (existing.local or existing.author != actor):
+            raise NotActedOn("the listing belongs to someone else")
+        if update and existing is None:
+            raise NotActedOn("an Update of a listing we do not hold")  # its Create was not ours
+        audience = await self._admitted(received, actor, via)
+        values = self._columns(received, audience, obj)
+        async with in_transaction():
+            if existing is None:
+                try:
+                    listing = await Listing.create(ap_id=received.id, local=False, **values)
+                except IntegrityError:
+                    raise NotActedOn("the listing was stored meanwhile") from None
+            else:
+                await Listing.filter(id=existing.id).update(**values)
+                listing = existing
+        photos = [RemotePhoto(p.url, p.media_type, p.description) for p in received.photos]
+        # After the commit: fetching photos takes a while and may fail, the listing stays.
+        await self._media.sync_remote(listing.id, photos)
+
+    async def _admitted(self, received: ReceivedListing, actor: str, via: str | None) -> Audience:
+        public = any(address in PUBLIC for address in (*received.to, *received.cc))
+        if await self._is_partner(authority_of(actor)):
+            return Audience.PUBLIC if public else Audience.PARTNERS
+        followed = [a for a in (actor, via) if a is not None]
+        if public and await Follow.exists(
+            followee__in=followed,
+            follower__startswith=self._uris.url("/users/"),
+            state=FollowState.ACCEPTED,
+        ):
+            return Audience.PUBLIC
+        raise NotActedOn(
+            "listings are taken from partner nodes, and public ones from whom members follow"
+        )
+
+    def _columns(
+        self, received: ReceivedListing, audience: Audience, doc: dict[str, Any]
+    ) -> dict[str, Any]:
+        now = self._clock()
+        published = min(received.published or now, now)
+        description_html = sanitize_html(received.description_html)
+        price = received.price
+        place = received.place
+        return {
+            "author": received.author,
+            "origin_host": authority_of(received.author),
+            "kind": Kind(received.kind),
+            "status": Status(received.status),
+            "audience": audience,
+            "category": received.category if received.category in CATEGORIES else "other",
+            "title": received.title[:200],
+            "description_html": description_html,
+            "description": received.description_text,
+            "details": details_to_mapping(received.details),
+            "price_minor": price.minor if price is not None else None,
+            "currency": price.currency if price is not None else None,
+            "quantity": received.quantity,
+            "available_quantity": received.available_quantity,
+            "place_name": (place.name if place else "")[:200],
+            "latitude": place.latitude if place else None,
+            "longitude": place.longitude if place else None,
+            "radius_m": place.radius_m if place else None,
+            "published_at": published,
+            "updated_at": min(received.updated or published, now),
+            "expires_at": received.end_time,
+            "received": doc,
+        }
+
+    async def _delete(self, listing_id: str | None, actor: str) -> None:
+        listing = await Listing.get_or_none(ap_id=listing_id, local=False) if listing_id else None
+        if listing is None:
+            raise NotActedOn("no listing here has that id")
+        if listing.author != actor:
+            raise NotActedOn("only its author may withdraw a listing")
+        await self._media.forget_listing(listing.id)
+        await listing.delete()

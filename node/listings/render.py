@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from activitypub.properties import format_timestamp
+from activitypub.uris import UriScheme
 from node.listings.categories import CATEGORIES, LANGUAGES
 from node.listings.models import Listing, Response
 from node.listings.money import from_minor
+from node.media.render import media_to_api
 
 
 def price_to_api(listing: Listing) -> dict[str, str] | None:
@@ -20,9 +22,10 @@ def price_to_api(listing: Listing) -> dict[str, str] | None:
     }
 
 
-def listing_to_api(listing: Listing, photos: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """One listing. ``place`` is the community's name and a blurred point with its radius;
-    ``local`` tells a listing of this node from a partner's copy (``origin`` its host)."""
+def listing_to_api(listing: Listing, uris: UriScheme) -> dict[str, Any]:
+    """One listing (its photos fetched with it). ``place`` is the community's name and a
+    blurred point with its radius; ``local`` tells a listing of this node from a partner's
+    copy (``origin`` its host)."""
     point = None
     if listing.latitude is not None and listing.longitude is not None:
         point = {
@@ -46,7 +49,7 @@ def listing_to_api(listing: Listing, photos: list[dict[str, Any]] | None = None)
         "available_quantity": listing.available_quantity,
         "availability": listing.availability,
         "place": {"name": listing.place_name, "point": point},
-        "photos": photos or [],
+        "photos": [media_to_api(m, uris) for m in listing.photos],
         "author": listing.author,
         "local": listing.local,
         "origin": listing.origin_host,

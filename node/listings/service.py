@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,12 +18,16 @@ from tortoise.transactions import in_transaction
 from activitypub.uris import UriScheme
 from node.clock import Clock
 from node.config import CommunitySettings, ListingSettings
+from node.conversations.models import Message
 from node.conversations.service import ConversationService
 from node.errors import Conflict, Forbidden, NodeError, NotFound, TooManyRequests, ValidationFailed
+from node.listings.federation import ActivityKind, ListingFederation
 from node.listings.forms import ListingChanges, ListingForm, PriceForm, check_kind, parse_details
-from node.listings.models import Kind, Listing, Response, ResponseState, Status
+from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
 from node.listings.money import from_minor, to_minor
 from node.listings.places import snap
+from node.media.models import Media
+from node.media.service import MediaService
 from node.members.models import Member
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
@@ -31,6 +35,10 @@ from node.rich_text import rich_text
 
 log = logging.getLogger(__name__)
 OPEN_STATES = (Status.OPEN, Status.RESERVED)
+REPLY = {
+    "en": "I am interested in “{title}”.",
+    "fr": "Je suis intéressé·e par « {title} ».",
+}
 AGREED = {
     "en": "I accepted your response to “{title}”. Let's arrange the details here.",
     "fr": "J'ai accepté votre réponse à « {title} ». Organisons les détails ici.",
@@ -57,8 +65,14 @@ class ListingService:
         community: CommunitySettings,
         notifications: NotificationService,
         conversations: ConversationService | None = None,
+        media: MediaService | None = None,
+        federation: ListingFederation | None = None,
+        queued: Callable[[], None] = lambda: None,
     ) -> None:
         self._conversations = conversations
+        self._media = media
+        self._federation = federation
+        self._queued = queued
         self._language = community.languages[0].split("-")[0]
         self._uris = uris
         self._clock = clock
@@ -90,18 +104,25 @@ class ListingService:
                 f"you already have {self._settings.max_open_per_member} open listings: "
                 "close or withdraw one first"
             )
-        return await Listing.create(
-            ap_id=self._uris.url(f"/listings/{uuid.uuid4().hex}"),
-            local=True,
-            author=me,
-            origin_host=self._uris.domain,
-            kind=form.kind,
-            audience=form.audience,
-            status=Status.OPEN,
-            published_at=now,
-            updated_at=now,
-            **values,
-        )
+        photos = await self._claim(me, form.photos, None)
+        async with in_transaction():
+            listing = await Listing.create(
+                ap_id=self._uris.url(f"/listings/{uuid.uuid4().hex}"),
+                local=True,
+                author=me,
+                origin_host=self._uris.domain,
+                kind=form.kind,
+                audience=form.audience,
+                status=Status.OPEN,
+                published_at=now,
+                updated_at=now,
+                **values,
+            )
+            if photos and self._media is not None:
+                await self._media.attach(photos, listing.id)
+            await self._send("Create", listing)
+        self._queued()
+        return await self._with_photos(listing)
 
     async def edit(self, member: Member, listing_id: int, changes: ListingChanges) -> Listing:
         """Change the given fields of one of the member's open (or reserved) listings."""
@@ -125,9 +146,17 @@ class ListingService:
                 raise _invalid("quantity", f"{taken} already promised: cannot go below")
             values["available_quantity"] = values["quantity"] - taken
         values["updated_at"] = self._clock()
-        await Listing.filter(id=listing.id).update(**values)
-        await listing.refresh_from_db()
-        return listing
+        photos = None
+        if "photos" in given:
+            photos = await self._claim(listing.author, changes.photos or [], listing.id)
+        async with in_transaction():
+            await Listing.filter(id=listing.id).update(**values)
+            if photos is not None and self._media is not None:
+                await self._media.attach(photos, listing.id)
+            await listing.refresh_from_db()
+            await self._send("Update", listing)
+        self._queued()
+        return await self._with_photos(listing)
 
     async def withdraw(self, member: Member, listing_id: int) -> Listing:
         """Take a listing back: it closes, pending responses are declined."""
@@ -140,15 +169,22 @@ class ListingService:
             await Response.filter(listing=listing, state=ResponseState.PENDING).update(
                 state=ResponseState.DECLINED, updated_at=now
             )
-        return listing
+            await self._send("Delete", listing)
+        self._queued()
+        return await self._with_photos(listing)
 
     async def set_status(self, member: Member, listing_id: int, status: Status) -> Listing:
         """Mark a listing reserved, done, or open again (from reserved or done)."""
         listing = await self._own(member, listing_id)
         if listing.status in (Status.WITHDRAWN, Status.EXPIRED):
             raise Conflict(f"this listing is {listing.status.value}: publish a new one")
-        await self._set_status(listing, status, self._clock())
-        return listing
+        if listing.status is status:
+            return listing
+        async with in_transaction():
+            await self._set_status(listing, status, self._clock())
+            await self._send("Update", listing)
+        self._queued()
+        return await self._with_photos(listing)
 
     # Reading
     async def get(self, member: Member, listing_id: int) -> Listing:
@@ -179,6 +215,9 @@ class ListingService:
         self._check_answerable(listing, quantity)
         if await Response.exists(listing=listing, responder=me, state__in=ACTIVE_RESPONSES):
             raise Conflict("you already answered this listing")
+        message = _checked(message, "message", MAX_MESSAGE)
+        if not listing.local:
+            return await self._respond_remote(member, listing, message, quantity)
         now = self._clock()
         async with in_transaction():
             response = await Response.create(
@@ -186,7 +225,7 @@ class ListingService:
                 responder=me,
                 ap_id=f"{listing.ap_id}/responses/{uuid.uuid4().hex}",
                 form="offer",
-                message=_checked(message, "message", MAX_MESSAGE),
+                message=message,
                 quantity=quantity,
                 created_at=now,
                 updated_at=now,
@@ -200,6 +239,55 @@ class ListingService:
             )
         return response
 
+    async def _respond_remote(
+        self, member: Member, listing: Listing, message: str, quantity: int
+    ) -> Response:
+        """Answer another server's listing: an ``Offer(Agreement)`` where the listing speaks
+        FEP-0837 (Quartier, Mitra), else a direct message replying to it (what Mastodon and
+        Flohmarkt read)."""
+        me = self._uris.actor(member.username)
+        now = self._clock()
+        if self._federation is None or self._conversations is None:
+            raise Conflict("this node does not answer other nodes' listings")
+        offer = self._federation.offer(listing, me, message, quantity, now)
+        if offer is None:
+            if quantity != 1:
+                raise _invalid("quantity", "this listing's server takes answers of one")
+            text = message or reply_message(self._language, listing.title)
+            conversation = await self._conversations.start(
+                member, [listing.author], text, in_reply_to=listing.ap_id
+            )
+            first = await Message.filter(conversation=conversation).order_by("id").first()
+            return await Response.create(
+                listing=listing,
+                responder=me,
+                ap_id=first.ap_id if first else f"{conversation.context}#first",
+                form="reply",
+                message=message,
+                quantity=quantity,
+                conversation=conversation,
+                created_at=now,
+                updated_at=now,
+            )
+        inbox = await self._federation.inbox_of(listing.author)
+        async with in_transaction():
+            response = await Response.create(
+                listing=listing,
+                responder=me,
+                ap_id=offer["id"],
+                form="offer",
+                message=message,
+                quantity=quantity,
+                offer=offer,
+                created_at=now,
+                updated_at=now,
+            )
+            await self._federation.deliver(
+                offer, inbox, me, now, partners_only=listing.audience is Audience.PARTNERS
+            )
+        self._queued()
+        return response
+
     async def decide(self, member: Member, response_id: int, *, accept: bool) -> Response:
         """The author accepts (an agreement: the listing is reserved for the responder) or
         declines a pending response."""
@@ -207,6 +295,9 @@ class ListingService:
         listing: Listing = response.listing
         if response.state is not ResponseState.PENDING:
             raise Conflict(f"this response is already {response.state.value}")
+        inbox = None
+        if response.form == "offer" and response.offer and self._federation is not None:
+            inbox = await self._federation.inbox_of(response.responder)
         now = self._clock()
         async with in_transaction():
             if accept:
@@ -222,10 +313,15 @@ class ListingService:
                 )
                 if not taken:
                     raise Conflict("not enough left for this response")
+                await listing.refresh_from_db()
+                await self._send("Update", listing)  # what is left changed
                 response.agreement_id = self._uris.url(f"/agreements/{uuid.uuid4().hex}")
             response.state = ResponseState.ACCEPTED if accept else ResponseState.DECLINED
             response.updated_at = now
             await response.save()
+            if response.form == "offer" and response.offer and self._federation is not None:
+                # A remote responder's server hears the answer (FEP-0837 Accept or Reject).
+                await self._federation.answer_offer(response, listing, accept, inbox, now)
             await self._notifications.notify_actor(
                 response.responder,
                 NotificationType.AGREEMENT,
@@ -268,6 +364,8 @@ class ListingService:
         async with in_transaction():
             if response.state is ResponseState.ACCEPTED:
                 await self._release(listing, response.quantity, now)
+                await listing.refresh_from_db()
+                await self._send("Update", listing)
             response.state, response.updated_at = ResponseState.WITHDRAWN, now
             await response.save()
             await self._notifications.notify_actor(
@@ -303,6 +401,7 @@ class ListingService:
                 ).exclude(id=response.id)
                 if not pending:
                     await self._set_status(listing, Status.DONE, now)
+                    await self._send("Update", listing)
             other = response.responder if by_author else listing.author
             await self._notifications.notify_actor(
                 other,
@@ -335,11 +434,22 @@ class ListingService:
         return await self.expire_due() + await self.remind_due()
 
     async def expire_due(self) -> int:
-        """Close every open or reserved listing whose expiry has passed; how many."""
+        """Close every open or reserved listing of ours whose expiry has passed, drop the
+        copies of other nodes' listings past theirs; how many."""
         now = self._clock()
-        return await Listing.filter(status__in=OPEN_STATES, expires_at__lte=now).update(
-            status=Status.EXPIRED, updated_at=now
-        )
+        expired = await Listing.filter(
+            local=True, status__in=OPEN_STATES, expires_at__lte=now
+        ).update(status=Status.EXPIRED, updated_at=now)
+        # Copies of other nodes' listings go at their expiry, photos first (files and rows).
+        gone = [
+            listing.id
+            for listing in await Listing.filter(local=False, expires_at__lte=now).only("id")
+        ]
+        for listing_id in gone:
+            if self._media is not None:
+                await self._media.forget_listing(listing_id)
+            await Listing.filter(id=listing_id).delete()
+        return expired + len(gone)
 
     async def remind_due(self) -> int:
         """Notify the authors of local listings expiring within the reminder window, once."""
@@ -369,7 +479,33 @@ class ListingService:
                     sent += 1
         return sent
 
+    def document(self, listing: Listing, photos: list[Media]) -> dict[str, Any]:
+        """The ActivityPub document of one of our listings."""
+        if self._federation is None:
+            raise LookupError("this node does not federate listings")
+        return self._federation.document(listing, photos)
+
     # Helpers
+    async def _claim(self, owner: str, ids: list[str], listing_id: int | None) -> list[Media]:
+        """The photos a listing may take (checked before any transaction)."""
+        if not ids:
+            return []
+        if self._media is None:
+            raise _invalid("photos", "this node takes no photos")
+        return await self._media.claim(owner, ids, listing_id=listing_id)
+
+    async def _with_photos(self, listing: Listing) -> Listing:
+        await listing.fetch_related("photos")
+        return listing
+
+    async def _send(self, kind: ActivityKind, listing: Listing) -> None:
+        """Tell partner nodes and followers (inside the change's transaction), as the
+        listing's audience allows."""
+        if self._federation is None or listing.audience is Audience.NODE:
+            return
+        photos = await Media.filter(listing_id=listing.id).order_by("position")
+        await self._federation.send(kind, listing, list(photos), self._clock())
+
     def _columns(
         self, form: ListingForm | ListingChanges, given: set[str], now: datetime, kind: Kind
     ) -> dict[str, Any]:
@@ -477,6 +613,11 @@ class ListingService:
         await Listing.filter(id=listing.id).update(
             available_quantity=left, status=status, updated_at=now
         )
+
+
+def reply_message(language: str, title: str) -> str:
+    """What a response without a message says, in the community's language."""
+    return REPLY.get(language, REPLY["en"]).format(title=title)
 
 
 def agreement_message(language: str, title: str) -> str:
