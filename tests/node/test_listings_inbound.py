@@ -1,0 +1,278 @@
+"""Listings and answers from other servers, one rule at a time: who may send a listing here,
+in which scope it is kept, who may change or withdraw it, who may answer ours with an Offer,
+and what a forged or unreadable one leaves (nothing, with the reason)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from activitypub.listings import (
+    ListingTerms,
+    Price,
+    ProposalRef,
+    listing_activity,
+    listing_object,
+    offer_agreement,
+    read_listing,
+)
+from federation.models import InboundMessage, Partnership, PartnershipState
+from node.db import activated
+from node.follows.models import Follow, FollowState
+from node.http.keys import DATABASE, DELIVERY_WORKER, LISTINGS
+from node.listings.models import Listing
+from tests.api import admin_token, bearer, member_token
+from tests.node.test_inbox import NODE, deliver, start_remote, worker_round
+
+pytestmark = pytest.mark.local_testing
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+
+@pytest.fixture
+async def remote(aiohttp_server):
+    return await start_remote(aiohttp_server)
+
+
+@pytest.fixture
+async def bea(node) -> str:
+    ada = await admin_token(node, "ada")
+    return await member_token(node, ada, "bea")
+
+
+async def make_partner(node, remote) -> None:
+    host = remote.base.removeprefix("http://")
+    with activated(node.app[DATABASE]):
+        await Partnership.create(
+            peer_actor=f"{remote.base}/actor",
+            peer_host=host,
+            peer_inbox=f"{remote.base}/inbox",
+            initiated_by_us=True,
+            state=PartnershipState.ACTIVE,
+            follow_activity_id=f"{NODE}/partnerships/1",
+            follow_activity={},
+            created_at=datetime(2026, 11, 1, tzinfo=UTC),
+            updated_at=datetime(2026, 11, 1, tzinfo=UTC),
+        )
+
+
+def terms(actor, n: int, *, public: bool, title: str = "Garden chairs") -> ListingTerms:
+    group = f"{actor.base}/groups/neighbourhood"
+    return ListingTerms(
+        id=f"{actor.base}/listings/{n}",
+        author=actor.id,
+        kind="sell",
+        title=title,
+        content_html="<p>Four chairs, <script>x()</script>barely used.</p>",
+        published=datetime(2026, 11, 26, 10, tzinfo=UTC),
+        category="garden",
+        price=Price.parse("40", "EUR"),
+        to=(PUBLIC,) if public else (group,),
+        cc=(group,) if public else (),
+        audience=group,
+        end_time=datetime(2026, 12, 20, tzinfo=UTC),
+    )
+
+
+def created(actor, n: int, *, public: bool, kind: str = "Create", **extra) -> dict[str, Any]:
+    doc = listing_object(terms(actor, n, public=public, **extra))
+    return listing_activity(kind, f"{actor.base}/activities/{kind}-{n}", doc)  # type: ignore[arg-type]
+
+
+def announced(group_actor, inner: dict[str, Any], n: int) -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{group_actor.base}/announces/{n}",
+        "type": "Announce",
+        "actor": group_actor.id,
+        "object": inner,
+        "to": [PUBLIC],
+    }
+
+
+async def held(node) -> list[Listing]:
+    with activated(node.app[DATABASE]):
+        return await Listing.filter(local=False).order_by("id")
+
+
+async def last_reasons(node) -> tuple[str, list[str]]:
+    """The last inbound activity's state, and each handler's reason for leaving it."""
+    with activated(node.app[DATABASE]):
+        row = await InboundMessage.all().order_by("-id").first()
+    assert row is not None
+    return row.state.value, row.last_error.split("; ")
+
+
+async def test_a_partners_listing_is_kept_in_its_scope_and_sanitised(node, clock, remote, bea):
+    alice = remote.add("alice")
+    await make_partner(node, remote)
+    assert (await deliver(node, clock, alice, created(alice, 1, public=False))).status == 202
+    await worker_round(node)
+    [copy] = await held(node)
+    assert (copy.title, copy.audience.value, copy.kind.value) == (
+        "Garden chairs",
+        "partners",
+        "sell",
+    )
+    assert (copy.price_minor, copy.currency) == (4000, "EUR")
+    assert "script" not in copy.description_html
+    assert copy.origin_host == remote.base.removeprefix("http://")
+    seen = await (await node.get(f"/api/v1/listings/{copy.id}", headers=bearer(bea))).json()
+    assert seen["local"] is False
+    assert seen["price"] == {"amount": "40.00", "currency": "EUR"}
+
+
+async def test_a_stranger_s_listing_is_not_taken_unless_public_and_followed(
+    node, clock, remote, bea
+):
+    alice = remote.add("alice")
+    assert (await deliver(node, clock, alice, created(alice, 1, public=True))).status == 202
+    await worker_round(node)
+    assert await held(node) == []
+    state, reasons = await last_reasons(node)
+    assert state == "ignored"
+    assert (
+        "listings are taken from partner nodes, and public ones from whom members follow" in reasons
+    )
+    # Once bea follows alice, alice's public listings come in (her private ones still not).
+    with activated(node.app[DATABASE]):
+        await Follow.create(
+            follower=f"{NODE}/users/bea",
+            followee=alice.id,
+            activity_id=f"{NODE}/users/bea/follows/1",
+            activity={},
+            state=FollowState.ACCEPTED,
+            created_at=clock.now,
+        )
+    assert (await deliver(node, clock, alice, created(alice, 2, public=True))).status == 202
+    assert (await deliver(node, clock, alice, created(alice, 3, public=False))).status == 202
+    await worker_round(node)
+    assert [c.ap_id for c in await held(node)] == [f"{alice.base}/listings/2"]
+
+
+async def test_only_the_author_changes_or_withdraws_a_listing(node, clock, remote, bea):
+    alice, mallory = remote.add("alice"), remote.add("mallory")
+    await make_partner(node, remote)
+    await deliver(node, clock, alice, created(alice, 1, public=False))
+    await worker_round(node)
+    # mallory (same server, so a partner too) sends an Update of alice's listing as hers.
+    forged = created(alice, 1, public=False, kind="Update", title="Now mine")
+    forged["actor"] = mallory.id
+    forged["id"] = f"{remote.base}/activities/forged"
+    assert (await deliver(node, clock, mallory, forged)).status == 202
+    await worker_round(node)
+    assert [c.title for c in await held(node)] == ["Garden chairs"]
+    # mallory's Delete of it is refused; alice's own Update then Delete work.
+    delete = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{remote.base}/activities/delete-by-mallory",
+        "type": "Delete",
+        "actor": mallory.id,
+        "object": f"{alice.base}/listings/1",
+    }
+    await deliver(node, clock, mallory, delete)
+    await worker_round(node)
+    state, reasons = await last_reasons(node)
+    assert state == "ignored"
+    assert "only its author may withdraw a listing" in reasons
+    update = created(alice, 1, public=False, kind="Update", title="Garden chairs (3 left)")
+    await deliver(node, clock, alice, update)
+    await worker_round(node)
+    assert [c.title for c in await held(node)] == ["Garden chairs (3 left)"]
+    await deliver(node, clock, alice, {**delete, "id": f"{alice.base}/d", "actor": alice.id})
+    await worker_round(node)
+    assert await held(node) == []
+
+
+async def test_an_update_of_a_listing_never_received_is_not_a_way_in(node, clock, remote, bea):
+    alice = remote.add("alice")
+    await make_partner(node, remote)
+    update = created(alice, 9, public=False, kind="Update")
+    await deliver(node, clock, alice, update)
+    await worker_round(node)
+    assert await held(node) == []
+
+
+async def test_a_group_announces_only_its_own_nodes_listings(
+    node, clock, remote, bea, aiohttp_server
+):
+    alice = remote.add("alice")
+    group = remote.add("neighbourhood")
+    other = await start_remote(aiohttp_server)
+    stranger = other.add("eve")
+    await make_partner(node, remote)
+    await deliver(node, clock, group, announced(group, created(alice, 1, public=False), 1))
+    # The partner's group relaying a listing of another server's member: refused.
+    await deliver(node, clock, group, announced(group, created(stranger, 2, public=True), 2))
+    await worker_round(node)
+    assert [c.ap_id for c in await held(node)] == [f"{alice.base}/listings/1"]
+    state, reasons = await last_reasons(node)
+    assert state == "ignored"
+    assert "a group announces listings of its own node's members only" in reasons
+
+
+async def test_offers_answer_our_listings_within_their_audience(node, clock, remote, bea):
+    alice = remote.add("alice")
+    resp = await node.post(
+        "/api/v1/listings",
+        json={
+            "kind": "give",
+            "title": "Sofa, three seats",
+            "category": "furniture",
+            "audience": "partners",
+        },
+        headers=bearer(bea),
+    )
+    listing = await resp.json()
+    proposal = await proposal_of(node, listing["url"])
+    offer = offer_agreement(f"{alice.base}/offers/1", alice.id, proposal, message_html="<p>Hi</p>")
+    # Not a partner: refused.
+    await deliver(node, clock, alice, offer)
+    await worker_round(node)
+    assert await responses(node, bea, listing["id"]) == []
+    state, reasons = await last_reasons(node)
+    assert state == "ignored"
+    assert "the listing is for partner neighbourhoods only" in reasons
+    # A partner now: a response, pending.
+    await make_partner(node, remote)
+    await deliver(node, clock, alice, {**offer, "id": f"{alice.base}/offers/2"})
+    await worker_round(node)
+    [response] = await responses(node, bea, listing["id"])
+    assert (response["responder"], response["message"], response["state"]) == (
+        alice.id,
+        "Hi",
+        "pending",
+    )
+    # An Offer for more than there is: refused.
+    too_many = offer_agreement(f"{alice.base}/offers/3", alice.id, proposal, 5)
+    await deliver(node, clock, alice, too_many)
+    await worker_round(node)
+    assert len(await responses(node, bea, listing["id"])) == 1
+    # Accepting sends the Accept with the finalized Agreement to alice's server.
+    resp = await node.post(
+        f"/api/v1/listings/responses/{response['id']}/accept", headers=bearer(bea)
+    )
+    assert resp.status == 200
+    with activated(node.app[DATABASE]):
+        await node.app[DELIVERY_WORKER].run_once()
+    accepts = [body for _, body in remote.delivered if body["type"] == "Accept"]
+    [accept] = accepts
+    assert accept["object"] == f"{alice.base}/offers/2"
+    assert accept["result"]["type"] == "Agreement"
+    assert accept["result"]["attributedTo"] == f"{NODE}/users/bea"
+
+
+async def proposal_of(node, url: str) -> ProposalRef:
+    """What a partner reads from our listing's Note: its intents (built by our builder, read
+    by our reader, as a partner's Quartier would)."""
+    with activated(node.app[DATABASE]):
+        row = await Listing.get(ap_id=url)
+        doc = node.app[LISTINGS].document(row, [])
+    return ProposalRef.of_listing(read_listing(doc))
+
+
+async def responses(node, token: str, listing_id: int) -> list[dict[str, Any]]:
+    resp = await node.get(f"/api/v1/listings/{listing_id}/responses", headers=bearer(token))
+    return await resp.json()
