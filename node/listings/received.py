@@ -45,6 +45,7 @@ from node.notifications.service import NotificationService
 from node.rich_text import sanitize_html
 
 Clock = Callable[[], datetime]
+LISTING_TYPES = ("Note", "Proposal", "Page", "Article", "Document")
 IsPartner = Callable[[str], Awaitable[bool]]
 
 
@@ -251,8 +252,11 @@ class ReceivedListings:
     def register(self, dispatcher: Dispatcher) -> None:
         """Announce (of Create, Update, Delete), and those three sent directly."""
         dispatcher.register("Announce", self.on_announce)
-        dispatcher.register("Create", self.on_create)
-        dispatcher.register("Update", self.on_update)
+        # The types listings come as (FEP-0837 allows any object; these are the ones seen):
+        # an Update of an actor or a Create of a Question never reaches these handlers.
+        for object_type in LISTING_TYPES:
+            dispatcher.register("Create", self.on_create, object_type=object_type)
+            dispatcher.register("Update", self.on_update, object_type=object_type)
         dispatcher.register("Delete", self.on_delete)
 
     async def on_announce(self, activity: InboundActivity) -> None:

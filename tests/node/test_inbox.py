@@ -348,9 +348,9 @@ async def test_an_update_of_the_actor_refreshes_our_copy_of_its_document(node, c
         await node.app[INBOUND_WORKER].run_once()
     assert remote.fetches == 2
     row = (await stored(node))[-1]
-    assert (row.state, row.last_error) == (
-        InboundState.IGNORED,
-        "an Update of another actor (an actor may update only itself)",
+    assert row.state == InboundState.IGNORED
+    assert "an Update of another actor (an actor may update only itself)" in (
+        row.last_error.split("; ")
     )
 
 

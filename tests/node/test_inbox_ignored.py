@@ -46,7 +46,8 @@ async def test_activities_no_handler_acts_on_are_ignored_with_the_reasons(node, 
         of_nobody["id"]: (
             InboundState.IGNORED,
             "the Follow is not of one of our members; "
-            "the Follow is not of this node's actor (not a partnership)",
+            "the Follow is not of this node's actor (not a partnership); "
+            "the Follow is not of one of our groups",
         ),
         undo["id"]: (
             InboundState.IGNORED,
@@ -56,7 +57,8 @@ async def test_activities_no_handler_acts_on_are_ignored_with_the_reasons(node, 
         proposal["id"]: (
             InboundState.IGNORED,
             "the Follow is not of one of our members; "
-            "a partnership proposal by a Person, not by a node's actor",
+            "a partnership proposal by a Person, not by a node's actor; "
+            "the Follow is not of one of our groups",
         ),
         hijack["id"]: (
             InboundState.IGNORED,

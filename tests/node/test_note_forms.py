@@ -125,7 +125,8 @@ EXPECTED: dict[str, Stored | Ignored] = {
     # Alone, an edit or a deletion has no message to act on (with it: the tests below).
     "update_adds_warning_and_attachment.json": Ignored("no message here has that note's id"),
     "delete_note.json": Ignored(
-        "not the deletion of the sender's own account; no message here has that id"
+        "not the deletion of the sender's own account; no message here has that id; "
+        "no listing here has that id"
     ),
     "unhandled_like.json": Ignored("this node does not handle Like"),
     "unhandled_add.json": Ignored("this node does not handle Add"),
@@ -270,7 +271,9 @@ async def test_each_form_is_stored_as_it_should_be_or_ignored_with_its_reason(
     row = await row_of(node, activity)
     conversations = await api(node, bob, "/api/v1/conversations")
     if isinstance(expected, Ignored):
-        assert (row.state, row.last_error) == (InboundState.IGNORED, expected.reason)
+        assert row.state == InboundState.IGNORED
+        # the conversations' reason, among the other handlers' (listings look at notes too)
+        assert expected.reason in row.last_error
         assert conversations == []
         return
     assert (row.state, row.last_error) == (InboundState.DONE, "")
@@ -314,7 +317,7 @@ async def test_an_edit_adds_a_content_warning_and_an_attachment_and_a_delete_cle
     # The deleted message keeps its place; its edit cannot bring it back.
     again = copy.deepcopy(update) | {"id": update["id"] + "-again"}
     await deliver_and_process(node, clock, remote, again)
-    assert (await row_of(node, again)).last_error == "the message was deleted"
+    assert "the message was deleted" in (await row_of(node, again)).last_error.split("; ")
     assert (await only_message(node, bob))[1] == message
     assert conversation["last_message"] is None  # the list shows no deleted text either
 
@@ -330,9 +333,9 @@ async def test_an_edit_that_would_leave_nothing_to_show_is_ignored(node, clock, 
     await deliver_and_process(node, clock, remote, update)
 
     row = await row_of(node, update)
-    assert (row.state, row.last_error) == (
-        InboundState.IGNORED,
-        "the edited note has no text, content warning or attachment",
+    assert row.state == InboundState.IGNORED
+    assert "the edited note has no text, content warning or attachment" in row.last_error.split(
+        "; "
     )
     assert (await only_message(node, bob))[1] == before
 

@@ -145,11 +145,9 @@ async def test_the_same_note_in_two_activities_is_stored_once_and_the_second_say
     assert texts == ["message 1"]
     with activated(node.app[DATABASE]):
         second = await InboundMessage.get(activity_id=again["id"])
-    assert (second.state, second.last_error) == (
-        InboundState.IGNORED,
-        # each handler's reason: the conversations', the listings'
-        "this note was received already; the note answers no listing",
-    )
+    assert second.state == InboundState.IGNORED
+    # the conversations' reason, among the other handlers' (listings look at notes too)
+    assert "this note was received already" in second.last_error.split("; ")
 
 
 async def test_another_servers_thread_key_cannot_be_taken_to_split_or_hijack_its_threads(
