@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import Field
 
 from node.errors import (
@@ -27,7 +28,7 @@ from node.errors import (
 )
 from node.http.auth import authenticate
 from node.http.keys import MEDIA, SETTINGS
-from node.http.parsing import Body, read_json
+from node.http.parsing import Body, printable, read_json
 from node.http.signed import signed_by_partner
 from node.media.images import file_field_error
 from node.media.render import media_to_api
@@ -46,6 +47,14 @@ _PUBLIC_CACHE = "public, max-age=31536000, immutable"
 # Restricted photos: the browser asks again each time (a 304 when unchanged), so an access
 # that ended (a listing's audience narrowed, a session revoked) ends at once.
 _PRIVATE_CACHE = "private, no-cache"
+
+
+# What aiohttp's multipart reader raises on a malformed body: broken framing or boundary
+# (ValueError, its assertions), bad part headers (HttpProcessingError, LineTooLong included),
+# an unknown charset in a filename* (LookupError), an unknown transfer encoding (RuntimeError),
+# and its content-disposition warnings where warnings are errors (the test suite).
+_MALFORMED = (ValueError, LookupError, HttpProcessingError, AssertionError, RuntimeError,
+              RuntimeWarning)  # fmt: skip
 
 
 class Description(Body):
@@ -141,9 +150,8 @@ async def _read_upload(request: web.Request, max_bytes: int) -> tuple[bytes, str
                 raise _field(part.name or "(unnamed part)", "unknown or repeated field")
         else:
             raise _field("(body)", f"at most {_MAX_PARTS} parts")
-    except (ValueError, AssertionError, RuntimeError) as exc:
-        # aiohttp's multipart reader on a malformed body (no boundary, broken framing)
-        raise BadRequest(f"the multipart body is malformed: {exc}") from None
+    except _MALFORMED as exc:
+        raise BadRequest(f"the multipart body is malformed: {_brief(exc)}") from None
     if data is None:
         raise file_field_error("the photo is missing: send it in a field named 'file'")
     return data, description or ""
@@ -173,6 +181,12 @@ def _field(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         "the upload is not valid", details=[{"field": field, "message": message}]
     )
+
+
+def _brief(exc: BaseException) -> str:
+    """The reader's complaint, printable and short (it may quote the body)."""
+    text = " ".join(str(exc).split())
+    return printable(text)[:200] or type(exc).__name__
 
 
 def _megabytes(size: int) -> str:

@@ -223,13 +223,35 @@ async def test_a_body_that_is_not_multipart_is_refused_with_415(node, ada):
     await error_of(resp, 415, "unsupported_media_type")
 
 
-async def test_a_malformed_multipart_body_is_a_400(node, ada):
+async def test_a_multipart_body_without_a_boundary_is_a_400(node, ada):
     resp = await node.post(
         PATH,
         data=b"no boundary here",
         headers={**bearer(ada), "Content-Type": "multipart/form-data"},
     )
     await error_of(resp, 400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"garbage, no boundary line",
+        b"--XyZ\r\nnot a header line\r\n\r\nabc\r\n--XyZ--\r\n",
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc',  # cut short
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename*=bad''%%\r\n"
+        b"\r\nabc\r\n--XyZ--\r\n",
+        b"--XyZ\r\nX: " + b"y" * 200_000 + b"\r\n\r\nabc\r\n--XyZ--\r\n",
+    ],
+)
+async def test_a_malformed_multipart_body_is_a_400_and_stores_nothing(node, ada, body):
+    resp = await node.post(
+        PATH,
+        data=io.BytesIO(body),
+        headers={**bearer(ada), "Content-Type": "multipart/form-data; boundary=XyZ"},
+    )
+    error = await error_of(resp, 400, "bad_request")
+    assert error["message"].startswith("the multipart body is malformed")
+    assert stored_files(node) == []
 
 
 async def test_a_description_too_long_is_refused_and_nothing_is_stored(node, ada):

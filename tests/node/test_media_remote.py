@@ -146,6 +146,10 @@ async def test_sync_makes_the_listings_photos_those_of_its_latest_version(node, 
         assert [m.remote_url for m in await service.photos_of(listing)] == [c, b]
     assert dropped.file not in files_on_disk(node)
     assert len(files_on_disk(node)) == 4
+    with activated(node.app[DATABASE]):  # an Update that removed every photo
+        assert await service.sync_remote(listing, []) == []
+        assert await service.photos_of(listing) == []
+    assert files_on_disk(node) == set()
 
 
 async def test_a_remote_listing_takes_at_most_the_configured_number_of_photos(node, origin):
