@@ -15,6 +15,7 @@ so until October 2025).
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -265,7 +266,7 @@ def reject_offer(
         "to": [responder],
     }
     if reason:
-        reject["content"] = reason
+        reject["content"] = html.escape(reason, quote=False)
     if published is not None:
         reject["published"] = xsd_datetime(published)
     return reject

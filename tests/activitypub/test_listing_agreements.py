@@ -410,3 +410,10 @@ def test_bad_rejects_say_why(change: dict[str, Any], reason: str) -> None:
 def test_a_hostile_reason_is_text() -> None:
     doc = {**payload("fep-0837/reject_offer.json"), "content": "<script>x()</script><b>Sold</b>"}
     assert read_reject(doc).reason == "Sold"
+
+
+def test_a_reason_is_sent_as_escaped_text_and_read_back_as_written() -> None:
+    reason = "Promised to Tom & Jerry <3"
+    reject = reject_offer(OFFER, BOB, reject_id=f"{OFFER}/reject", actor=ALICE, reason=reason)
+    assert reject["content"] == "Promised to Tom &amp; Jerry &lt;3"
+    assert read_reject(reject).reason == reason
