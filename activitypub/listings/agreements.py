@@ -15,17 +15,18 @@ so until October 2025).
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from activitypub.errors import AgreementMalformed, ListingError
-from activitypub.listings.build import price_intent, xsd_datetime
+from activitypub.listings.build import xsd_datetime
 from activitypub.listings.read import read_measure
 from activitypub.listings.terms import (
     ListingTerms,
     Measure,
-    Price,
     ReceivedListing,
     ServiceDetails,
 )
@@ -42,46 +43,62 @@ from activitypub.properties import (
 )
 
 MAX_MESSAGE = 2000
+# A Measure is frozen: one instance may be every proposal's default.
+ONE_ITEM = Measure(UNIT_ONE, Decimal(1))
 
 
 @dataclass(frozen=True)
 class ProposalRef:
-    """What an ``Offer(Agreement)`` must name of the listing it answers."""
+    """What an ``Offer(Agreement)`` must name and match of the listing it answers: its intents,
+    and the quantities of one unit of it (``primary``) and of what is asked in return for one
+    unit (``reciprocal``; its value is ``None`` when the amount is to be agreed).
+
+    FEP-0837: "The units specified in the agreement MUST match the units specified in the
+    proposal", and the amounts must be the proposal's (or multiples of them when it is
+    ``unitBased``): an offer for ``n`` units multiplies both quantities by ``n``, in the
+    proposal's own spelling ("30" stays "30", "3.50" times 2 is "7.00").
+    """
 
     id: str
     author: str
     primary_intent: str
+    primary: Measure = ONE_ITEM
     reciprocal_intent: str | None = None
-    unit: str = UNIT_ONE
-    # Each unit's price, when the listing has one in an ISO 4217 currency.
-    price: Price | None = None
+    reciprocal: Measure | None = None
 
     @classmethod
     def of_listing(cls, listing: ReceivedListing) -> ProposalRef:
         """The proposal a listing received from another server makes."""
-        unit = listing.resource_quantity.unit if listing.resource_quantity else UNIT_ONE
+        primary = listing.resource_quantity
+        if primary is None or primary.value is None:
+            primary = Measure(primary.unit if primary else UNIT_ONE, Decimal(1))
+        reciprocal = listing.reciprocal_quantity
+        if listing.reciprocal_intent is not None and reciprocal is None:
+            reciprocal = Measure(UNIT_ONE, None)
         return cls(
             id=listing.id,
             author=listing.author,
             primary_intent=listing.primary_intent or f"{listing.id}#{PRIMARY}",
+            primary=primary,
             reciprocal_intent=listing.reciprocal_intent,
-            unit=unit,
-            price=listing.price,
+            reciprocal=reciprocal if listing.reciprocal_intent is not None else None,
         )
 
     @classmethod
     def of_terms(cls, terms: ListingTerms) -> ProposalRef:
-        """The proposal one of our listings makes (its intents as :func:`listing_object`
-        names them)."""
-        reciprocal = (
-            f"{terms.id}#{RECIPROCAL}" if terms.price is not None or _paid_service(terms) else None
-        )
+        """The proposal one of our listings makes (its intents and quantities as
+        :func:`~activitypub.listings.listing_object` publishes them: one item per unit)."""
+        reciprocal: Measure | None = None
+        if terms.price is not None:
+            reciprocal = Measure(UNIT_ONE, terms.price.amount)
+        elif _paid_service(terms):
+            reciprocal = Measure(UNIT_ONE, None)
         return cls(
             id=terms.id,
             author=terms.author,
             primary_intent=f"{terms.id}#{PRIMARY}",
-            reciprocal_intent=reciprocal,
-            price=terms.price,
+            reciprocal_intent=f"{terms.id}#{RECIPROCAL}" if reciprocal else None,
+            reciprocal=reciprocal,
         )
 
 
@@ -166,15 +183,14 @@ def offer_agreement(
         "stipulates": {
             "type": "Commitment",
             "satisfies": proposal.primary_intent,
-            "resourceQuantity": {"hasUnit": proposal.unit, "hasNumericalValue": str(quantity)},
+            "resourceQuantity": _times(proposal.primary, quantity),
         },
     }
     if proposal.reciprocal_intent is not None:
-        reciprocal = price_intent(proposal.reciprocal_intent, proposal.price, quantity)
         agreement["stipulatesReciprocal"] = {
             "type": "Commitment",
             "satisfies": proposal.reciprocal_intent,
-            "resourceQuantity": reciprocal["resourceQuantity"],
+            "resourceQuantity": _times(proposal.reciprocal or Measure(UNIT_ONE, None), quantity),
         }
     offer: dict[str, Any] = {
         "@context": CONTEXT,
@@ -250,7 +266,7 @@ def reject_offer(
         "to": [responder],
     }
     if reason:
-        reject["content"] = reason
+        reject["content"] = html.escape(reason, quote=False)
     if published is not None:
         reject["published"] = xsd_datetime(published)
     return reject
@@ -331,7 +347,8 @@ def read_reject(doc: Any) -> ReceivedRejection:
 
 def _activity(doc: Any, kind: str) -> tuple[str, str]:
     if not isinstance(doc, dict) or kind not in object_types(doc):
-        raise AgreementMalformed(f"not an {kind}")
+        article = "an" if kind[0] in "AEIOU" else "a"
+        raise AgreementMalformed(f"not {article} {kind}")
     activity_id = reference(doc.get("id"))
     actor = first_reference(doc.get("actor"))
     if activity_id is None or actor is None:
@@ -370,15 +387,20 @@ def _commitment(value: Any, where: str) -> Commitment:
     return Commitment(satisfies=satisfies, quantity=quantity, id=identifier(item.get("id")))
 
 
+def _times(measure: Measure, quantity: int) -> dict[str, Any]:
+    """A quantity ``quantity`` times over, or with no amount when it is to be agreed."""
+    json: dict[str, Any] = {"hasUnit": measure.unit}
+    if measure.value is not None:
+        json["hasNumericalValue"] = str(measure.value * quantity)
+    return json
+
+
 def _commitment_json(commitment: Commitment, commitment_id: str) -> dict[str, Any]:
-    quantity: dict[str, Any] = {"hasUnit": commitment.quantity.unit}
-    if commitment.quantity.value is not None:
-        quantity["hasNumericalValue"] = str(commitment.quantity.value)
     return {
         "id": commitment_id,
         "type": "Commitment",
         "satisfies": commitment.satisfies,
-        "resourceQuantity": quantity,
+        "resourceQuantity": _times(commitment.quantity, 1),
     }
 
 

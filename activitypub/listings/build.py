@@ -151,8 +151,8 @@ def quantity_value(amount: object) -> dict[str, str]:
     return {"hasUnit": UNIT_ONE, "hasNumericalValue": str(amount)}
 
 
-def price_intent(intent_id: str, price: Price | None, multiple: int = 1) -> dict[str, Any]:
-    """A reciprocal intent (or commitment body) paying ``price`` times ``multiple``.
+def price_intent(intent_id: str, price: Price | None) -> dict[str, Any]:
+    """A reciprocal intent asking ``price`` for each unit.
 
     As in the FEP's example and in Epicyon, the currency is a resource specification (its
     Wikidata IRI when we have one) counted in ``one``; schema.org's ``priceCurrency`` adds the
@@ -166,7 +166,7 @@ def price_intent(intent_id: str, price: Price | None, multiple: int = 1) -> dict
     iri = currencies.currency_iri(price.currency)
     if iri:
         intent["resourceConformsTo"] = iri
-    intent["resourceQuantity"] = quantity_value(price.amount * multiple)
+    intent["resourceQuantity"] = quantity_value(price.amount)
     intent["priceCurrency"] = price.currency
     return intent
 

@@ -41,7 +41,7 @@ _FREE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"(?<![\d.,])(\d{1,9})(?:[.,](\d{1,2}))?(?![\d])")
-_THOUSANDS = re.compile(r"(?<=\d)[. ](?=\d{3}(?!\d))")
+_THOUSANDS = re.compile(r"(?<=\d)[., ](?=\d{3}(?!\d))")
 _SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY", "fr.": "CHF", "sfr": "CHF"}
 
 
@@ -52,7 +52,8 @@ def _free_text_price(value: Any) -> tuple[Price | None, str]:
     if isinstance(value, bool) or value is None:
         return None, ""
     text = html_to_text(str(value), 100) if isinstance(value, str) else str(value)[:100]
-    # Thousands separators ("1.200 €", "1 200 €") are not decimal points.
+    # A separator before three digits is a thousands separator ("1.200 €", "1,200 €",
+    # "1 200 €"): cents come in twos.
     number = _NUMBER.search(_THOUSANDS.sub("", text))
     if number is None:
         return (None, "") if not text.strip() or _FREE.search(text) else (None, text)

@@ -121,6 +121,8 @@ def _proposal(doc: dict[str, Any], listing_id: str, author: str) -> ReceivedList
     purpose = _purpose(doc, primary, author)
     price, price_text = _price(reciprocal)
     paid = reciprocal is not None and (price is None or price.amount > 0)
+    if price is not None and price.amount == 0:
+        price = None  # "0 EUR" in return is a gift
     action = _action(primary.action if primary else "")
     if ours:
         kind = read_kind(doc.get("listingKind"))
@@ -235,6 +237,12 @@ def _count(found: Measure | None, where: str) -> int | None:
 
 
 def _quantities(doc: dict[str, Any], primary: _Intent | None) -> tuple[int, int]:
+    """How many items there are and are left.
+
+    Ours says so (``totalQuantity``, ``availableQuantity``: one item per unit). Another
+    server's proposal of N items that is not ``unitBased`` offers them as one lot, at its
+    price: one listing of one lot (its ``resource_quantity`` keeps the N).
+    """
     available = _count(primary.available, "availableQuantity") if primary else None
     total = doc.get("totalQuantity")
     if total is not None:
@@ -242,8 +250,10 @@ def _quantities(doc: dict[str, Any], primary: _Intent | None) -> tuple[int, int]
             raise ListingMalformed(f"totalQuantity {total!r} is not a whole number")
         quantity = min(total, MAX_QUANTITY)
     else:
-        unit = _count(primary.quantity, "resourceQuantity") if primary else None
-        quantity = max(available or 0, unit or 0) or 1
+        lot = (_count(primary.quantity, "resourceQuantity") if primary else None) or 1
+        if lot > 1 and doc.get("unitBased") is not True:
+            return 1, 1
+        quantity = max(available or 0, lot)
     if available is None:
         return quantity, quantity
     # What is left cannot exceed what there was.
