@@ -1,0 +1,96 @@
+"""Listings in the shapes other software sends (tests/data/payloads/listings: the FEP-0837
+text's examples, Mitra, Epicyon, Flohmarkt), delivered by a partner node's member to a real
+node: each is stored as a listing its members can read, or ignored with the reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from federation.models import InboundMessage
+from node.db import activated
+from node.http.keys import DATABASE
+from node.listings.models import Listing
+from tests.api import admin_token, bearer, member_token
+from tests.node.test_inbox import deliver, start_remote, worker_round
+from tests.node.test_listings_inbound import make_partner
+
+pytestmark = pytest.mark.local_testing
+
+PAYLOADS = Path(__file__).parent.parent / "data" / "payloads" / "listings"
+HOSTS = (
+    "https://market.example",
+    "https://epicyon.example",
+    "https://floh.example",
+    "https://mitra.example",
+)
+# fixture -> (kind, title) as a member of ours reads it; None: not a listing we can show
+EXPECTED: dict[str, tuple[str, str] | None] = {
+    "fep-0837/proposal_full.json": ("sell", "Offering used bike"),
+    "fep-0837/proposal_2023.json": ("sell", "Offering used bike"),
+    "fep-0837/proposal_minimal.json": None,  # no name and no content: nothing to show
+    "mitra/proposal.json": ("service", "Pay for subscription"),
+    "epicyon/proposal_shared_item.json": ("sell", "Garden trowel"),
+    "epicyon/proposal_free_item.json": ("give", "Tomato seedlings"),
+    "epicyon/proposal_wanted_item.json": ("request", "Ladder"),
+    "flohmarkt/create_item.json": ("sell", "Kinderfahrrad 20 Zoll"),
+    "flohmarkt/item_giveaway.json": ("give", "Umzugskartons"),
+    "flohmarkt/item_negotiable.json": ("sell", "Werkbank"),
+}
+
+
+@pytest.fixture
+async def remote(aiohttp_server):
+    return await start_remote(aiohttp_server)
+
+
+def load(name: str, base: str) -> dict[str, Any]:
+    text = (PAYLOADS / name).read_text()
+    for host in HOSTS:
+        text = text.replace(host, base)
+    return json.loads(text)
+
+
+def as_create(doc: dict[str, Any]) -> dict[str, Any]:
+    if doc.get("type") == "Create":
+        return doc
+    return {
+        "@context": doc.get("@context", "https://www.w3.org/ns/activitystreams"),
+        "id": f"{doc['id']}#create",
+        "type": "Create",
+        "actor": doc["attributedTo"],
+        "object": {k: v for k, v in doc.items() if k != "@context"},
+    }
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_each_shape_is_stored_as_a_listing_or_ignored_with_its_reason(
+    node, clock, remote, name
+):
+    ada = await admin_token(node, "ada")
+    bea = await member_token(node, ada, "bea")
+    await make_partner(node, remote)
+    activity = as_create(load(name, remote.base))
+    author = activity["object"]["attributedTo"]
+    sender = remote.add(author.rsplit("/", 1)[-1])
+    assert sender.id == author
+    assert (await deliver(node, clock, sender, activity)).status == 202
+    await worker_round(node)
+    with activated(node.app[DATABASE]):
+        stored = await Listing.filter(local=False)
+        row = await InboundMessage.get(activity_id=activity["id"])
+    expected = EXPECTED[name]
+    if expected is None:
+        assert stored == []
+        assert row.state.value == "ignored"
+        assert "the listing cannot be read" in row.last_error
+        return
+    [listing] = stored
+    seen = await (await node.get(f"/api/v1/listings/{listing.id}", headers=bearer(bea))).json()
+    assert (seen["kind"], seen["title"]) == expected, row.last_error
+    assert seen["author"] == author
+    assert seen["local"] is False
+    assert "<script" not in seen["description_html"]
