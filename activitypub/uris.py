@@ -51,13 +51,7 @@ class UriScheme:
 
     def group_slug_from_actor(self, actor_id: str) -> str | None:
         """The slug of a local group's actor id, or ``None`` if it is not one of ours."""
-        prefix = self.url("/groups/")
-        if not actor_id.startswith(prefix):
-            return None
-        rest = actor_id[len(prefix) :]
-        if not rest or "/" in rest or "#" in rest or "?" in rest:
-            return None
-        return rest
+        return self._segment_after("/groups/", actor_id)
 
     @staticmethod
     def collection(actor_id: str, name: str) -> str:
@@ -97,7 +91,12 @@ class UriScheme:
 
     def username_from_actor(self, actor_id: str) -> str | None:
         """Local username for a local actor id, or ``None`` if the URL is not one of ours."""
-        prefix = self.url("/users/")
+        return self._segment_after("/users/", actor_id)
+
+    def _segment_after(self, path: str, actor_id: str) -> str | None:
+        """The one path segment of ``actor_id`` after our ``path`` (nothing more: no further
+        segment, fragment or query), or ``None``."""
+        prefix = self.url(path)
         if not actor_id.startswith(prefix):
             return None
         rest = actor_id[len(prefix) :]

@@ -37,7 +37,12 @@ from node.conversations.models import Message
 from node.follows.models import Follow, FollowState
 from node.listings.categories import CATEGORIES
 from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
-from node.listings.service import ACTIVE_RESPONSES, MAX_MESSAGE, why_unanswerable
+from node.listings.service import (
+    ACTIVE_RESPONSES,
+    MAX_MESSAGE,
+    record_response,
+    why_unanswerable,
+)
 from node.media.remote import RemotePhoto
 from node.media.service import MediaService
 from node.notifications.models import NotificationType
@@ -96,37 +101,16 @@ class ReceivedResponses:
         quantity = offer.quantity
         if quantity is None or quantity < 1:
             raise NotActedOn("the Offer is not for a whole number of items")
-        refusal = await may_answer(listing, activity.actor, self._is_partner)
-        refusal = refusal or why_unanswerable(listing, quantity, self._clock())
-        if refusal is None and await Response.exists(
-            listing=listing, responder=activity.actor, state__in=ACTIVE_RESPONSES
-        ):
-            refusal = "its sender answered this listing already"
-        if refusal is not None:
-            raise NotActedOn(refusal)
-        now = self._clock()
-        try:
-            async with in_transaction():
-                response = await Response.create(
-                    listing=listing,
-                    responder=activity.actor,
-                    ap_id=offer.id,
-                    form="offer",
-                    message=offer.message,
-                    quantity=quantity,
-                    offer=activity.body,
-                    created_at=now,
-                    updated_at=now,
-                )
-                await self._notifications.notify_actor(
-                    listing.author,
-                    NotificationType.RESPONSE,
-                    by=activity.actor,
-                    listing_id=listing.id,
-                    response_id=response.id,
-                )
-        except IntegrityError:
-            return  # stored by an earlier attempt of this activity
+        await self._check_answer(listing, activity.actor, quantity)
+        await self._record(
+            listing,
+            activity.actor,
+            ap_id=offer.id,
+            form="offer",
+            message=offer.message,
+            quantity=quantity,
+            offer=activity.body,
+        )
 
     async def on_accept(self, activity: InboundActivity) -> None:
         """The author of a listing on another server accepted one of our members' Offers."""
@@ -192,36 +176,31 @@ class ReceivedResponses:
             raise NotActedOn("the note answers none of our listings")
         if activity.actor not in note.authors or listing.author not in note.addressees:
             raise NotActedOn("the reply is not its sender's, to the listing's author")
-        refusal = await may_answer(listing, activity.actor, self._is_partner)
-        refusal = refusal or why_unanswerable(listing, 1, self._clock())
+        await self._check_answer(listing, activity.actor, 1)
+        message = await Message.get_or_none(ap_id=note.id)
+        await self._record(
+            listing,
+            activity.actor,
+            ap_id=note.id,
+            form="reply",
+            message=note.text[:MAX_MESSAGE],
+            conversation_id=message.conversation_id if message else None,  # type: ignore[attr-defined]
+        )
+
+    async def _check_answer(self, listing: Listing, responder: str, quantity: int) -> None:
+        """``NotActedOn`` with the reason when ``responder`` may not answer ``listing`` now."""
+        refusal = await may_answer(listing, responder, self._is_partner)
+        refusal = refusal or why_unanswerable(listing, quantity, self._clock())
         if refusal is None and await Response.exists(
-            listing=listing, responder=activity.actor, state__in=ACTIVE_RESPONSES
+            listing=listing, responder=responder, state__in=ACTIVE_RESPONSES
         ):
-            refusal = "its sender answered this listing already: the note is a message"
+            refusal = "its sender answered this listing already"
         if refusal is not None:
             raise NotActedOn(refusal)
-        message = await Message.get_or_none(ap_id=note.id)
-        now = self._clock()
+
+    async def _record(self, listing: Listing, responder: str, **fields: Any) -> None:
         try:
-            async with in_transaction():
-                response = await Response.create(
-                    listing=listing,
-                    responder=activity.actor,
-                    ap_id=note.id,
-                    form="reply",
-                    message=note.text[:MAX_MESSAGE],
-                    state=ResponseState.PENDING,
-                    conversation_id=message.conversation_id if message else None,  # type: ignore[attr-defined]
-                    created_at=now,
-                    updated_at=now,
-                )
-                await self._notifications.notify_actor(
-                    listing.author,
-                    NotificationType.RESPONSE,
-                    by=activity.actor,
-                    listing_id=listing.id,
-                    response_id=response.id,
-                )
+            await record_response(self._notifications, listing, responder, self._clock(), **fields)
         except IntegrityError:
             return  # stored by an earlier attempt of this activity
 

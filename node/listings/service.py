@@ -218,26 +218,16 @@ class ListingService:
         message = _checked(message, "message", MAX_MESSAGE)
         if not listing.local:
             return await self._respond_remote(member, listing, message, quantity)
-        now = self._clock()
-        async with in_transaction():
-            response = await Response.create(
-                listing=listing,
-                responder=me,
-                ap_id=f"{listing.ap_id}/responses/{uuid.uuid4().hex}",
-                form="offer",
-                message=message,
-                quantity=quantity,
-                created_at=now,
-                updated_at=now,
-            )
-            await self._notifications.notify_actor(
-                listing.author,
-                NotificationType.RESPONSE,
-                by=me,
-                listing_id=listing.id,
-                response_id=response.id,
-            )
-        return response
+        return await record_response(
+            self._notifications,
+            listing,
+            me,
+            self._clock(),
+            ap_id=f"{listing.ap_id}/responses/{uuid.uuid4().hex}",
+            form="offer",
+            message=message,
+            quantity=quantity,
+        )
 
     async def _respond_remote(
         self, member: Member, listing: Listing, message: str, quantity: int
@@ -613,6 +603,29 @@ class ListingService:
         await Listing.filter(id=listing.id).update(
             available_quantity=left, status=status, updated_at=now
         )
+
+
+async def record_response(
+    notifications: NotificationService,
+    listing: Listing,
+    responder: str,
+    now: datetime,
+    **fields: Any,
+) -> Response:
+    """Store a response to ``listing`` and notify its author, in one transaction (an
+    ``IntegrityError`` means this response, by its id, is stored already)."""
+    async with in_transaction():
+        response = await Response.create(
+            listing=listing, responder=responder, created_at=now, updated_at=now, **fields
+        )
+        await notifications.notify_actor(
+            listing.author,
+            NotificationType.RESPONSE,
+            by=responder,
+            listing_id=listing.id,
+            response_id=response.id,
+        )
+    return response
 
 
 def reply_message(language: str, title: str) -> str:
