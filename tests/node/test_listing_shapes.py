@@ -12,7 +12,7 @@ import pytest
 
 from federation.models import InboundMessage
 from node.db import activated
-from node.http.keys import DATABASE
+from node.http.keys import DATABASE, DELIVERY_WORKER
 from node.listings.models import Listing
 from tests.api import admin_token, bearer, member_token
 from tests.node.test_inbox import deliver, start_remote, worker_round
@@ -94,3 +94,71 @@ async def test_each_shape_is_stored_as_a_listing_or_ignored_with_its_reason(
     assert seen["author"] == author
     assert seen["local"] is False
     assert "<script" not in seen["description_html"]
+
+
+async def test_answering_a_listing_that_speaks_no_fep_0837_sends_a_direct_reply(
+    node, clock, remote
+):
+    ada = await admin_token(node, "ada")
+    bea = await member_token(node, ada, "bea")
+    await make_partner(node, remote)
+    activity = as_create(load("flohmarkt/create_item.json", remote.base))
+    frieda = remote.add("frieda")
+    await deliver(node, clock, frieda, activity)
+    await worker_round(node)
+    with activated(node.app[DATABASE]):
+        [listing] = await Listing.filter(local=False)
+    resp = await node.post(
+        f"/api/v1/listings/{listing.id}/responses",
+        json={"message": "Is it still available?"},
+        headers=bearer(bea),
+    )
+    assert resp.status == 201, await resp.text()
+    response = await resp.json()
+    assert response["state"] == "pending"
+    assert response["conversation_id"] is not None
+    with activated(node.app[DATABASE]):
+        await node.app[DELIVERY_WORKER].run_once()
+    [(_, create)] = [(p, b) for p, b in remote.delivered if b["type"] == "Create"]
+    note = create["object"]
+    assert note["inReplyTo"] == listing.ap_id
+    assert note["to"] == [frieda.id]
+    assert [t["href"] for t in note["tag"] if t["type"] == "Mention"] == [frieda.id]
+    assert "Is it still available?" in note["content"]
+
+
+async def test_answering_a_fep_0837_listing_sends_an_offer_and_its_accept_comes_back(
+    node, clock, remote
+):
+    ada = await admin_token(node, "ada")
+    bea = await member_token(node, ada, "bea")
+    await make_partner(node, remote)
+    activity = as_create(load("epicyon/proposal_shared_item.json", remote.base))
+    erin = remote.add("erin")
+    await deliver(node, clock, erin, activity)
+    await worker_round(node)
+    with activated(node.app[DATABASE]):
+        [listing] = await Listing.filter(local=False)
+    resp = await node.post(f"/api/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea))
+    assert resp.status == 201, await resp.text()
+    with activated(node.app[DATABASE]):
+        await node.app[DELIVERY_WORKER].run_once()
+    [offer] = [b for _, b in remote.delivered if b["type"] == "Offer"]
+    assert offer["inReplyTo"] == listing.ap_id
+    assert offer["object"]["type"] == "Agreement"
+    accept = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{erin.id}/accepts/1",
+        "type": "Accept",
+        "actor": erin.id,
+        "object": offer["id"],
+        # the finalized Agreement: the offered one, with an id and its author (FEP-0837)
+        "result": {**offer["object"], "id": f"{erin.id}/agreements/1", "attributedTo": erin.id},
+    }
+    await deliver(node, clock, erin, accept)
+    await worker_round(node)
+    with activated(node.app[DATABASE]):
+        row = await InboundMessage.get(activity_id=accept["id"])
+    assert row.state.value == "done", row.last_error
+    [mine] = await (await node.get("/api/v1/listings/agreements", headers=bearer(bea))).json()
+    assert (mine["state"], mine["agreement"]) == ("accepted", f"{erin.id}/agreements/1")
