@@ -332,28 +332,33 @@ def step_timers(app: web.Application, worker: DeliveryWorker) -> Iterator[dict[s
 @contextlib.contextmanager
 def partnerships_read_once() -> Iterator[Callable[[], None]]:
     """Throwaway variant (this process only): the delivery policy's partnership lookup
-    answered from one ``SELECT`` of every partnership, made at the first lookup after
-    ``forget()``, instead of one ``SELECT`` per delivery. The policy's own code runs
-    otherwise unchanged (blocks, mode, states); what a per-batch lookup would give."""
-    known: dict[str, dict[PartnershipState, frozenset[str]]] | None = None
+    answered from one ``SELECT`` of every partnership, shared by the concurrent deliveries
+    and made at the first lookup after ``forget()``, instead of one ``SELECT`` per delivery.
+    The policy's own code runs otherwise unchanged (blocks, mode, states): what a per-batch
+    lookup would give."""
+    Known = dict[str, dict[PartnershipState, frozenset[str]]]
+    loading: asyncio.Task[Known] | None = None
 
     def forget() -> None:
-        nonlocal known
-        known = None
+        nonlocal loading
+        loading = None
+
+    async def load() -> Known:
+        rows = await Partnership.all().values_list("peer_host", "state", "peer_actor")
+        found: dict[str, dict[PartnershipState, set[str]]] = {}
+        for peer, state, actor in rows:
+            states = found.setdefault(str(peer), {})
+            states.setdefault(PartnershipState(str(state)), set()).add(str(actor))
+        return {
+            peer: {state: frozenset(a) for state, a in states.items()}
+            for peer, states in found.items()
+        }
 
     async def lookup(host: str) -> dict[PartnershipState, frozenset[str]]:
-        nonlocal known
-        if known is None:
-            rows = await Partnership.all().values_list("peer_host", "state", "peer_actor")
-            found: dict[str, dict[PartnershipState, set[str]]] = {}
-            for peer, state, actor in rows:
-                found.setdefault(str(peer), {}).setdefault(PartnershipState(str(state)), set())
-                found[str(peer)][PartnershipState(str(state))].add(str(actor))
-            known = {
-                peer: {state: frozenset(a) for state, a in states.items()}
-                for peer, states in found.items()
-            }
-        return known.get(host.lower(), {})
+        nonlocal loading
+        if loading is None:  # one load for every delivery waiting on it
+            loading = asyncio.ensure_future(load())
+        return (await asyncio.shield(loading)).get(host.lower(), {})
 
     with patched(federation_policy, "partnership_actors", lookup):
         yield forget
