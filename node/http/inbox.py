@@ -31,6 +31,7 @@ from node.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from node.groups.models import LocalGroup
 from node.http.keys import (
     CLOCK,
     DELIVERY_WORKER,
@@ -49,6 +50,7 @@ _ACTIVITY_TYPES = ("application/activity+json", "application/ld+json", "applicat
 
 @routes.post("/inbox")
 @routes.post("/actor/inbox")
+@routes.post(r"/groups/{slug:[a-z0-9_]{1,30}}/inbox")
 @routes.post(r"/users/{username:[a-z0-9_]{1,30}}/inbox")
 async def inbox(request: web.Request) -> web.Response:
     """Accept one signed delivery: 202 once stored (or dropped: blocked sender), 400/401/403
@@ -57,6 +59,9 @@ async def inbox(request: web.Request) -> web.Response:
         raise UnsupportedMediaType("deliver activities as application/activity+json")
     settings = request.app[SETTINGS]
     recipient = None
+    slug = request.match_info.get("slug")
+    if slug is not None and not await LocalGroup.exists(slug=slug):
+        raise NotFound("no such actor")
     username = request.match_info.get("username")
     if username is not None:
         if not await Member.exists(username=username):

@@ -40,6 +40,7 @@ from node.listings.models import Audience, Kind, Listing, Response, ResponseStat
 from node.listings.service import (
     ACTIVE_RESPONSES,
     MAX_MESSAGE,
+    drop_copy,
     record_response,
     why_unanswerable,
 )
@@ -171,6 +172,8 @@ class ReceivedResponses:
         note = read_note(body)
         if note.in_reply_to is None or note.id is None:
             raise NotActedOn("the note answers no listing")
+        if not same_host(note.id, activity.actor):
+            raise NotActedOn("a reply's id is on its sender's server")
         listing = await Listing.get_or_none(ap_id=note.in_reply_to, local=True)
         if listing is None:
             raise NotActedOn("the note answers none of our listings")
@@ -350,5 +353,4 @@ class ReceivedListings:
             raise NotActedOn("no listing here has that id")
         if listing.author != actor:
             raise NotActedOn("only its author may withdraw a listing")
-        await self._media.forget_listing(listing.id)
-        await listing.delete()
+        await drop_copy(listing, self._media, Status.WITHDRAWN)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from activitypub.uris import UriScheme
@@ -290,25 +291,35 @@ class ListingService:
             inbox = await self._federation.inbox_of(response.responder)
         now = self._clock()
         async with in_transaction():
+            # Conditional: of two decisions racing (accept and decline, two accepts of one
+            # response) one wins, the other is a 409 and changes nothing.
+            state = ResponseState.ACCEPTED if accept else ResponseState.DECLINED
+            if not await Response.filter(id=response.id, state=ResponseState.PENDING).update(
+                state=state, updated_at=now
+            ):
+                raise Conflict("this response was decided meanwhile")
             if accept:
                 self._check_answerable(listing, response.quantity)
-                left = listing.available_quantity - response.quantity
-                # Conditional: two acceptances racing for the last item cannot both win.
+                # Relative and conditional: acceptances racing for the last items cannot take
+                # more than is left, whatever each read before.
                 taken = await Listing.filter(
-                    id=listing.id, available_quantity__gte=response.quantity
+                    id=listing.id,
+                    status=Status.OPEN,
+                    available_quantity__gte=response.quantity,
                 ).update(
-                    available_quantity=left,
-                    status=Status.RESERVED if left == 0 else listing.status,
+                    available_quantity=F("available_quantity") - response.quantity,
                     updated_at=now,
                 )
                 if not taken:
                     raise Conflict("not enough left for this response")
+                await Listing.filter(id=listing.id, available_quantity=0).update(
+                    status=Status.RESERVED
+                )
                 await listing.refresh_from_db()
                 await self._send("Update", listing)  # what is left changed
                 response.agreement_id = self._uris.url(f"/agreements/{uuid.uuid4().hex}")
-            response.state = ResponseState.ACCEPTED if accept else ResponseState.DECLINED
-            response.updated_at = now
-            await response.save()
+                await Response.filter(id=response.id).update(agreement_id=response.agreement_id)
+            response.state, response.updated_at = state, now
             if response.form == "offer" and response.offer and self._federation is not None:
                 # A remote responder's server hears the answer (FEP-0837 Accept or Reject).
                 await self._federation.answer_offer(response, listing, accept, inbox, now)
@@ -352,12 +363,17 @@ class ListingService:
         now = self._clock()
         listing: Listing = response.listing
         async with in_transaction():
-            if response.state is ResponseState.ACCEPTED:
+            if not await Response.filter(id=response.id, state=response.state).update(
+                state=ResponseState.WITHDRAWN, updated_at=now
+            ):
+                raise Conflict("this response changed meanwhile")
+            # Only our own listings' quantities are ours to give back; another node's copy
+            # changes when its author's Update comes.
+            if response.state is ResponseState.ACCEPTED and listing.local:
                 await self._release(listing, response.quantity, now)
                 await listing.refresh_from_db()
                 await self._send("Update", listing)
             response.state, response.updated_at = ResponseState.WITHDRAWN, now
-            await response.save()
             await self._notifications.notify_actor(
                 listing.author,
                 NotificationType.AGREEMENT,
@@ -385,7 +401,12 @@ class ListingService:
             first_time = response.state is ResponseState.ACCEPTED
             response.state, response.updated_at = ResponseState.DONE, now
             await response.save()
-            if first_time and listing.available_quantity == 0 and listing.status is Status.RESERVED:
+            if (
+                first_time
+                and listing.local
+                and listing.available_quantity == 0
+                and listing.status is Status.RESERVED
+            ):
                 pending = await Response.filter(
                     listing=listing, state=ResponseState.ACCEPTED
                 ).exclude(id=response.id)
@@ -431,14 +452,11 @@ class ListingService:
             local=True, status__in=OPEN_STATES, expires_at__lte=now
         ).update(status=Status.EXPIRED, updated_at=now)
         # Copies of other nodes' listings go at their expiry, photos first (files and rows).
-        gone = [
-            listing.id
-            for listing in await Listing.filter(local=False, expires_at__lte=now).only("id")
-        ]
-        for listing_id in gone:
-            if self._media is not None:
-                await self._media.forget_listing(listing_id)
-            await Listing.filter(id=listing_id).delete()
+        gone = await Listing.filter(local=False, expires_at__lte=now, status__in=OPEN_STATES).only(
+            "id"
+        )
+        for listing in gone:
+            await drop_copy(listing, self._media, Status.EXPIRED)
         return expired + len(gone)
 
     async def remind_due(self) -> int:
@@ -491,7 +509,8 @@ class ListingService:
     async def _send(self, kind: ActivityKind, listing: Listing) -> None:
         """Tell partner nodes and followers (inside the change's transaction), as the
         listing's audience allows."""
-        if self._federation is None or listing.audience is Audience.NODE:
+        # Never a copy of another node's listing: it is not ours to announce.
+        if self._federation is None or listing.audience is Audience.NODE or not listing.local:
             return
         photos = await Media.filter(listing_id=listing.id).order_by("position")
         await self._federation.send(kind, listing, list(photos), self._clock())
@@ -597,12 +616,29 @@ class ListingService:
 
     async def _release(self, listing: Listing, quantity: int, now: datetime) -> None:
         """Give back what an agreement had reserved (reopening the listing if it was full)."""
-        fresh = await Listing.get(id=listing.id)
-        left = min(fresh.quantity, fresh.available_quantity + quantity)
-        status = Status.OPEN if fresh.status is Status.RESERVED else fresh.status
+        # Relative, so a concurrent acceptance is not overwritten by what was read before it.
         await Listing.filter(id=listing.id).update(
-            available_quantity=left, status=status, updated_at=now
+            available_quantity=F("available_quantity") + quantity, updated_at=now
         )
+        await Listing.filter(id=listing.id, available_quantity__gt=F("quantity")).update(
+            available_quantity=F("quantity")
+        )
+        await Listing.filter(
+            id=listing.id, status=Status.RESERVED, available_quantity__gt=0
+        ).update(status=Status.OPEN)
+
+
+async def drop_copy(listing: Listing, media: MediaService | None, status: Status) -> None:
+    """Forget another node's listing (withdrawn, or past its expiry) with its photos, but
+    keep the row, closed, while our members have agreements on it: their records (thank-yous,
+    the conversation) are theirs, whatever the other node does."""
+    if media is not None:
+        await media.forget_listing(listing.id)
+    kept = ResponseState.ACCEPTED, ResponseState.DONE
+    if await Response.exists(listing_id=listing.id, state__in=kept):
+        await Listing.filter(id=listing.id).update(status=status, received=None)
+    else:
+        await Listing.filter(id=listing.id).delete()
 
 
 async def record_response(

@@ -132,12 +132,16 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
     [copy] = await copies(b, listing["url"])
     assert copy.status.value == "reserved"  # the Update reached B
 
-    # Withdrawn on A, it is gone from B, cached photo too.
+    # Withdrawn on A, it is closed on B (kept only for bob's agreement record), cached photo
+    # gone; a copy nobody agreed on goes entirely (tests/node/test_listings_inbound.py).
     resp = await a.client.delete(f"/api/v1/listings/{listing['id']}", headers=bearer(ada))
     assert resp.status == 200
     await settle(a, b, c)
-    assert await copies(b, listing["url"]) == []
+    [copy] = await copies(b, listing["url"])
+    assert copy.status.value == "withdrawn"
     assert await cached_photos(b) == []
+    [mine] = await get(b, bob, "/api/v1/listings/agreements")
+    assert mine["state"] == "accepted"
     assert (
         await b.client.get(shown["url"].removeprefix(b.base), headers=bearer(bob))
     ).status == 404

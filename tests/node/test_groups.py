@@ -42,6 +42,10 @@ async def test_the_neighbourhood_is_a_group_actor_found_by_webfinger(node):
     by_url = await node.get("/.well-known/webfinger", params={"resource": GROUP})
     assert (await by_url.json(content_type=None))["subject"] == "acct:neighbourhood@127.0.0.1:8080"
     await error_of(await node.get("/groups/nobody", headers=AP), 404, "not_found")
+    resp = await node.post(
+        "/groups/nobody/inbox", data=b"{}", headers={"Content-Type": "application/activity+json"}
+    )
+    await error_of(resp, 404, "not_found")
 
 
 async def test_no_member_can_take_the_groups_name(node):
@@ -62,7 +66,9 @@ async def test_no_member_can_take_the_groups_name(node):
 async def test_anyone_following_the_group_is_accepted_at_once_and_may_leave(node, clock, remote):
     alice = remote.add("alice")
     activity = follow(alice, target=GROUP)
-    assert (await deliver(node, clock, alice, activity)).status == 202
+    # Mastodon delivers a Follow to the followed actor's own inbox.
+    path = "/groups/neighbourhood/inbox"
+    assert (await deliver(node, clock, alice, activity, path=path)).status == 202
     await worker_round(node)
     followers = await (await node.get("/groups/neighbourhood/followers", headers=AP)).json(
         content_type=None

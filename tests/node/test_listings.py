@@ -4,6 +4,7 @@ notifications each step leaves. (Across nodes: tests/integration/test_listings.p
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -587,3 +588,29 @@ async def sweep(node) -> int:
 async def _count(node) -> int:
     with activated(node.app[DATABASE]):
         return await Listing.all().count()
+
+
+async def test_decisions_racing_for_one_response_or_the_last_items_cannot_both_win(node, people):
+    listing = await publish(node, people["bea"], {**KINDS[0], "quantity": 2})
+    url = f"{PATH}/{listing['id']}/responses"
+    ids = []
+    for who, quantity in (("cyd", 2), ("ada", 2)):
+        resp = await node.post(url, json={"quantity": quantity}, headers=bearer(people[who]))
+        ids.append((await resp.json())["id"])
+    decide = f"{PATH}/responses/{ids[0]}"
+    first, second = await asyncio.gather(
+        node.post(f"{decide}/accept", headers=bearer(people["bea"])),
+        node.post(f"{decide}/decline", headers=bearer(people["bea"])),
+    )
+    assert sorted([first.status, second.status]) == [200, 409]
+    both = await asyncio.gather(
+        *(node.post(f"{PATH}/responses/{i}/accept", headers=bearer(people["bea"])) for i in ids)
+    )
+    rows = await (await node.get(url, headers=bearer(people["bea"]))).json()
+    accepted = [r for r in rows if r["state"] == "accepted"]
+    final = await (await node.get(f"{PATH}/{listing['id']}", headers=bearer(people["bea"]))).json()
+    # Never more promised than there is, and the listing's state says what is left.
+    assert sum(r["quantity"] for r in accepted) + final["available_quantity"] == 2
+    assert final["available_quantity"] >= 0
+    assert (final["status"] == "reserved") == (final["available_quantity"] == 0)
+    assert all(r.status in (200, 409) for r in both)
