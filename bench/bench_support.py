@@ -19,11 +19,14 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -513,3 +516,69 @@ def report_header(title: str, results: dict[str, Any], shares: dict[str, float])
         f"{m['tortoise_orm']}, aiosqlite {m['aiosqlite']}, cryptography {m['cryptography']} "
         f"({m['openssl']})",
     ]
+
+
+def signatures_per_second(key: rsa.RSAPrivateKey, data: bytes, seconds: float) -> dict[str, Any]:
+    """RSA PKCS#1 v1.5 SHA-256 signatures in a tight loop on this thread for ``seconds``."""
+    pad, digest = padding.PKCS1v15(), hashes.SHA256()
+    for _ in range(20):  # warm-up
+        key.sign(data, pad, digest)
+    count = 0
+    started = time.perf_counter()
+    cpu_started = time.thread_time()
+    deadline = started + seconds
+    while True:
+        for _ in range(25):
+            key.sign(data, pad, digest)
+        count += 25
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+    wall = now - started
+    cpu = time.thread_time() - cpu_started
+    return {"signatures": count, "wall_s": wall, "cpu_s": cpu, "per_s": count / wall}
+
+
+class Timed:
+    """Accumulated wall time of calls to a synchronous or asynchronous function."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+
+    def sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap a synchronous function (for CPU-bound code, wall time is CPU time)."""
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+                self.calls += 1
+
+        return wrapper
+
+    def coro(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        """Wrap a coroutine function (wall time, suspensions included)."""
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+                self.calls += 1
+
+        return wrapper
+
+
+@contextlib.contextmanager
+def patched(module: Any, name: str, value: Any) -> Iterator[None]:
+    """``module.name = value`` for the block (this process only; the files are untouched)."""
+    original = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)

@@ -58,6 +58,7 @@ from typing import IO, Any
 
 from bench_support import (
     BenchError,
+    Timed,
     base_machine_info,
     code_info,
     cpu_shares,
@@ -65,10 +66,12 @@ from bench_support import (
     free_port,
     load_average,
     openssl_version,
+    patched,
     proc_cpu_seconds,
     report_header,
     run_and_report,
     say,
+    signatures_per_second,
     table,
 )
 
@@ -77,8 +80,7 @@ REPO_ROOT = BENCH_DIR.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages come first
     sys.path.insert(0, str(REPO_ROOT))
 
-from cryptography.hazmat.primitives import hashes  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from tortoise.transactions import in_transaction  # noqa: E402
 
 import federation.outbound as outbound  # noqa: E402
@@ -243,27 +245,6 @@ def signing_string(sink_port: int) -> bytes:
     ).encode("ascii")
 
 
-def signatures_per_second(key: rsa.RSAPrivateKey, data: bytes, seconds: float) -> dict[str, Any]:
-    """RSA PKCS#1 v1.5 SHA-256 signatures in a tight loop on this thread for ``seconds``."""
-    pad, digest = padding.PKCS1v15(), hashes.SHA256()
-    for _ in range(20):  # warm-up
-        key.sign(data, pad, digest)
-    count = 0
-    started = time.perf_counter()
-    cpu_started = time.thread_time()
-    deadline = started + seconds
-    while True:
-        for _ in range(25):
-            key.sign(data, pad, digest)
-        count += 25
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-    wall = now - started
-    cpu = time.thread_time() - cpu_started
-    return {"signatures": count, "wall_s": wall, "cpu_s": cpu, "per_s": count / wall}
-
-
 def activity(n: str) -> dict[str, Any]:
     """A Create of a short Note, shaped like what a member publishes."""
     actor = UriScheme(BASE_URL).instance_actor
@@ -314,51 +295,6 @@ class Drain:
     def rate(self) -> float:
         """Deliveries per second."""
         return self.deliveries / self.seconds
-
-
-class Timed:
-    """Accumulated wall time of calls to a synchronous or asynchronous function."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.calls = 0
-
-    def sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Wrap a synchronous function (for CPU-bound code, wall time is CPU time)."""
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - started
-                self.calls += 1
-
-        return wrapper
-
-    def coro(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        """Wrap a coroutine function (wall time, suspensions included)."""
-
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return await func(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - started
-                self.calls += 1
-
-        return wrapper
-
-
-@contextlib.contextmanager
-def patched(module: Any, name: str, value: Any) -> Iterator[None]:
-    """``module.name = value`` for the block (this process only; the files are untouched)."""
-    original = getattr(module, name)
-    setattr(module, name, value)
-    try:
-        yield
-    finally:
-        setattr(module, name, original)
 
 
 @contextlib.contextmanager

@@ -84,6 +84,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bench_support import (
     HOST,
     BenchError,
+    Timed,
     base_machine_info,
     code_info,
     cpu_shares,
@@ -91,10 +92,12 @@ from bench_support import (
     describe_code,
     load_average,
     openssl_version,
+    patched,
     proc_cpu_seconds,
     report_header,
     run_and_report,
     say,
+    signatures_per_second,
     table,
 )
 from sink_server import create_app as sink_app
@@ -104,8 +107,7 @@ REPO_ROOT = BENCH_DIR.parent
 if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages come first
     sys.path.insert(0, str(REPO_ROOT))
 
-from cryptography.hazmat.primitives import hashes  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 import federation.outbound as outbound  # noqa: E402
 import federation.policy as federation_policy  # noqa: E402
@@ -263,51 +265,6 @@ class Sinks:
 # Timing
 
 
-class Timed:
-    """Accumulated wall time of the calls to one function (this process only)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.calls = 0
-
-    def sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Wrap a synchronous function (CPU-bound: its wall time is its CPU time)."""
-
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - started
-                self.calls += 1
-
-        return wrapper
-
-    def coro(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        """Wrap a coroutine function (wall time, suspensions included)."""
-
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return await func(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - started
-                self.calls += 1
-
-        return wrapper
-
-
-@contextlib.contextmanager
-def patched(owner: Any, name: str, value: Any) -> Iterator[None]:
-    """``owner.name = value`` for the block (an attribute of this process; files untouched)."""
-    original = getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
-
-
 # The steps timed in every round; sequential within a creation, so the sums are exact.
 STEPS = ("service", "send", "publish", "sign", "claim")
 
@@ -362,25 +319,6 @@ def partnerships_read_once() -> Iterator[Callable[[], None]]:
 
     with patched(federation_policy, "partnership_actors", lookup):
         yield forget
-
-
-def signatures_per_second(key: rsa.RSAPrivateKey, data: bytes, seconds: float) -> dict[str, Any]:
-    """RSA PKCS#1 v1.5 SHA-256 signatures in a tight loop on this thread for ``seconds``
-    (as ``federation_bench.py`` measures it)."""
-    pad, digest = padding.PKCS1v15(), hashes.SHA256()
-    for _ in range(20):  # warm-up
-        key.sign(data, pad, digest)
-    count = 0
-    started = time.perf_counter()
-    deadline = started + seconds
-    while True:
-        for _ in range(25):
-            key.sign(data, pad, digest)
-        count += 25
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-    return {"signatures": count, "wall_s": now - started, "per_s": count / (now - started)}
 
 
 def quantile(values: Sequence[float], q: int) -> float:
