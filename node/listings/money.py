@@ -1,4 +1,11 @@
-"""Prices: ISO 4217 currencies, amounts in minor units, and how a price reads in a language."""
+"""Prices: ISO 4217 currencies, amounts in minor units, and how a price reads in a language.
+
+A currency's minor unit is ISO 4217's, from the table the wire format uses
+(:mod:`activitypub.listings.currencies`): what we store in minor units must mean the same
+amount when a partner reads it. CLDR (through Babel) says which codes are in use today, and
+how French and English write an amount; its "digits" are a display convention (0 for HUF,
+where ISO has 2) and never decide what a stored number means.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,9 @@ from decimal import Decimal
 from functools import cache
 
 from babel.core import get_global
-from babel.numbers import format_currency, get_currency_precision, get_territory_currencies
+from babel.numbers import format_currency, get_territory_currencies
+
+from activitypub.listings import currencies as iso4217
 
 MAX_MINOR = 10**12  # a trillion cents: more than any neighbour sells anything for
 
@@ -21,6 +30,7 @@ def currencies() -> frozenset[str]:
         code
         for territory in get_global("territory_currencies")
         for code in get_territory_currencies(territory, today, tender=True)
+        if iso4217.is_currency(code)
     )
 
 
@@ -34,7 +44,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
         raise ValueError(f"{currency!r} is not an ISO 4217 currency in use (such as EUR, CHF)")
     if not amount.is_finite() or amount < 0:
         raise ValueError("a price cannot be negative")
-    digits = get_currency_precision(currency)
+    digits = iso4217.exponent(currency)
     minor = amount.scaleb(digits)
     if minor != minor.to_integral_value():
         raise ValueError(f"{currency} has {digits} decimal places")
@@ -45,7 +55,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 def from_minor(minor: int, currency: str) -> Decimal:
     """The amount of ``minor`` units of ``currency``, with the currency's decimal places."""
-    digits = get_currency_precision(currency)
+    digits = iso4217.exponent(currency)
     return Decimal(minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits))
 
 

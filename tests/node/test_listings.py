@@ -5,10 +5,13 @@ notifications each step leaves. (Across nodes: tests/integration/test_listings.p
 from __future__ import annotations
 
 import asyncio
+import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from activitypub.listings import Price
 from node.db import activated
 from node.http.keys import DATABASE, LISTINGS
 from node.listings.models import Listing
@@ -614,3 +617,17 @@ async def test_decisions_racing_for_one_response_or_the_last_items_cannot_both_w
     assert final["available_quantity"] >= 0
     assert (final["status"] == "reserved") == (final["available_quantity"] == 0)
     assert all(r.status in (200, 409) for r in both)
+
+
+async def test_a_price_means_the_same_amount_on_the_wire_as_in_the_api(node, people):
+    # HUF: ISO 4217 counts 2 decimals where CLDR shows none; the stored minor units must be
+    # read back, and sent to partners, as the amount the member gave.
+    listing = await publish(
+        node, people["bea"], {**KINDS[3], "price": {"amount": "1500", "currency": "HUF"}}
+    )
+    assert listing["price"] == {"amount": "1500.00", "currency": "HUF"}
+    with activated(node.app[DATABASE]):
+        row = await Listing.get(id=listing["id"])
+        note = node.app[LISTINGS].document(row, [])
+    assert Price.from_minor(row.price_minor, "HUF").amount == Decimal("1500")
+    assert "1500" in json.dumps(note["reciprocal"])
