@@ -9,7 +9,6 @@ as parameters (what a saved search stores), and ``parse_query(query_params(q)) =
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import math
@@ -21,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from node.errors import ValidationFailed
+from node.listings.cursor import Position, decode_position, encode_position
 from node.listings.folding import terms
 from node.listings.models import Audience, Kind, Status
 
@@ -375,20 +375,6 @@ def query_params(query: ListingQuery) -> dict[str, str]:
 # Cursors
 
 
-@dataclass(frozen=True)
-class Position:
-    """Where a page ended: the sort key of its last listing, and the listing's id.
-
-    ``key`` is a time (``newest``, ``ending_soon``) or a distance in metres (``nearest``).
-    """
-
-    key: datetime | float
-    id: int
-
-
-_CURSOR_VERSION = 1
-
-
 def fingerprint(query: ListingQuery) -> str:
     """What a cursor is bound to: the search's filters and order (not its limit), hashed.
 
@@ -403,43 +389,14 @@ def fingerprint(query: ListingQuery) -> str:
     return base64.urlsafe_b64encode(digest[:9]).decode()
 
 
-def encode_cursor(query: ListingQuery, position: Position) -> str:
-    """The opaque cursor of the page after ``position`` for ``query``."""
-    key: str | float
-    key = position.key.isoformat() if isinstance(position.key, datetime) else position.key
-    body = [_CURSOR_VERSION, query.sort.value, fingerprint(query), key, position.id]
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 def decode_cursor(query: ListingQuery) -> Position | None:
     """The position ``query.cursor`` stands for (``None`` without one); ``ValidationFailed``
     naming ``cursor`` when it is not one of ours, or belongs to another search."""
     if query.cursor is None:
         return None
+    return decode_position(query.cursor, query.sort.value, fingerprint(query))
 
-    def refuse(message: str) -> ValidationFailed:
-        return ValidationFailed("invalid cursor", details=[{"field": "cursor", "message": message}])
 
-    raw = query.cursor
-    if len(raw) > 300:
-        raise refuse("not a cursor from this search")
-    try:
-        body = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError):
-        raise refuse("not a cursor from this search") from None
-    if not (isinstance(body, list) and len(body) == 5 and body[0] == _CURSOR_VERSION):
-        raise refuse("not a cursor from this search")
-    _, sort, bound_to, key, listing_id = body
-    if sort != query.sort.value or bound_to != fingerprint(query):
-        raise refuse("belongs to another search: start again without it")
-    if not isinstance(listing_id, int) or isinstance(listing_id, bool) or listing_id < 0:
-        raise refuse("not a cursor from this search")
-    if query.sort is Sort.NEAREST:
-        if not isinstance(key, int | float) or isinstance(key, bool) or not key >= 0:
-            raise refuse("not a cursor from this search")
-        return Position(float(key), listing_id)
-    moment = _moment(key) if isinstance(key, str) else None
-    if moment is None:
-        raise refuse("not a cursor from this search")
-    return Position(moment.astimezone(UTC), listing_id)
+def encode_cursor(query: ListingQuery, position: Position) -> str:
+    """The opaque cursor of the page after ``position`` for ``query``."""
+    return encode_position(position, query.sort.value, fingerprint(query))

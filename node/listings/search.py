@@ -36,21 +36,22 @@ from dataclasses import dataclass, field
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from node.listings import search_sql
+from node.listings.cursor import Position
 from node.listings.folding import fold, index_fields, terms
 from node.listings.models import Listing
 from node.listings.query import (
     LOCAL,
     ListingQuery,
     Near,
-    Position,
     Sort,
     decode_cursor,
     encode_cursor,
     parse_query,
     query_params,
 )
-from node.listings.search_sql import EARTH_RADIUS_M
+from node.listings.search_postgres import search_postgres
+from node.listings.search_sql import EARTH_RADIUS_M, Hit
+from node.listings.search_sqlite import SqliteSearch
 
 __all__ = [
     "ListingQuery",
@@ -85,7 +86,7 @@ async def search(query: ListingQuery, connection: BaseDBAsyncClient | None = Non
     search's."""
     position = decode_cursor(query)
     db = connection or Listing._meta.db
-    hits = await search_sql.run(db, query, position, query.limit + 1)
+    hits = await _hits(db, query, position, query.limit + 1)
     page, more = hits[: query.limit], len(hits) > query.limit
     rows = await Listing.filter(id__in=[hit.id for hit in page]).using_db(db)
     by_id = {row.id: row for row in rows}
@@ -101,6 +102,17 @@ async def search(query: ListingQuery, connection: BaseDBAsyncClient | None = Non
     if more and listings:
         next_cursor = encode_cursor(query, _position(query, listings[-1], distances))
     return Page(listings, next_cursor, distances)
+
+
+async def _hits(
+    db: BaseDBAsyncClient, query: ListingQuery, position: Position | None, count: int
+) -> list[Hit]:
+    dialect = db.capabilities.dialect
+    if dialect == "sqlite":
+        return await SqliteSearch(db, query, position, count).run()
+    if dialect == "postgres":
+        return await search_postgres(db, query, position, count)
+    raise RuntimeError(f"listing search supports SQLite and PostgreSQL, not {dialect}")
 
 
 def _distance_to(listing: Listing, near: Near) -> float:

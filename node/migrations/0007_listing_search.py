@@ -1,14 +1,20 @@
 """Listing search: the full-text index on ``listing.search_text`` and the index of places.
 
 Neither can be said in the model, so this migration writes SQL, one dialect at a time
-(``node/listings/search.py`` is what reads them; ``docs/performance.md`` says why these):
+(``node/listings/search_sql.py`` reads them and says why they are so; the measurements are in
+``docs/performance.md``):
 
-* SQLite: ``listing_fts``, an FTS5 table with *external content* (``listing`` holds the text, the
-  index only its terms: no copy of the text, and ``'rebuild'`` and ``'integrity-check'`` work
-  against the table), kept in step by three triggers. The ``unicode61`` tokenizer with
-  ``remove_diacritics 2`` (the text is folded already, the triggers keep it safe if not);
-  ``detail=none`` (only which listings hold a term: the search needs no positions, and the index
-  is a third of the size); prefix indexes of 2 and 3 characters for the prefix term people type.
+* SQLite: ``listing_fts``, a *contentless* FTS5 table (the text stays in ``listing``) kept in
+  step by three triggers. Its rowid is not the listing's id but a key, the publication second
+  times 2^31 plus the id, so that FTS5 yields matches newest first and a search stops at its
+  page (external content would tie the rowid to the id). Besides the listing's terms it
+  indexes *facets*, ``_s_<status>``, ``_k_<kind>``, ``_c_<category in hex>`` (one word
+  whatever the category holds), ``_a_<audience>``: words with an underscore, which the ``tokenchars`` option keeps whole and which no search
+  term can spell (terms are letters and digits), so that words and these filters intersect
+  inside the index. ``unicode61`` with ``remove_diacritics 2``; ``detail=none`` and
+  ``columnsize=0`` (which listings hold a term, nothing more: no positions, no sizes);
+  prefix indexes of 2 and 3 characters for the word being typed; ``listing_fts_vocab`` to
+  spell out a longer prefix.
 * PostgreSQL: a stored generated ``tsvector`` column, ``search_vector``, that holds the terms as
   they are (``simple``) and their French and English stems, without positions (``strip``),
   and a GIN index on it. Stored rather than an expression index: a plan that walks listings
@@ -27,31 +33,39 @@ from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.schema_generator.state_apps import StateApps
 
 # The FTS rowid of a listing: its publication second, then its id (below 2^31), so that FTS5
-# hands matches newest first by itself. node/listings/search.py computes the same key.
+# hands matches newest first by itself. node/listings/search_sql.py computes the same key.
 _KEY = (
     "(max(0, coalesce(CAST(strftime('%s', {row}.published_at) AS INTEGER), 0)) * 2147483648"
     " + {row}.id)"
 )
-_NEW, _OLD = _KEY.format(row="new"), _KEY.format(row="old")
+# What listing_fts indexes for a listing: its terms and its facets (search_sql.facet()).
+_DOCUMENT = (
+    "({row}.search_text || ' _s_' || {row}.status || ' _k_' || {row}.kind"
+    " || ' _c_' || hex({row}.category) || ' _a_' || {row}.audience)"
+)
+_NEW_KEY, _OLD_KEY = _KEY.format(row="new"), _KEY.format(row="old")
+_NEW_DOC, _OLD_DOC = _DOCUMENT.format(row="new"), _DOCUMENT.format(row="old")
 
 SQLITE_FORWARD = [
-    "CREATE VIRTUAL TABLE listing_fts USING fts5(search_text, content='',"
-    " tokenize='unicode61 remove_diacritics 2', detail=none, columnsize=0, prefix='2 3')",
+    "CREATE VIRTUAL TABLE listing_fts USING fts5(document, content='',"
+    " tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\", detail=none, columnsize=0,"
+    " prefix='2 3')",
     "CREATE TRIGGER listing_fts_insert AFTER INSERT ON listing BEGIN"
-    f" INSERT INTO listing_fts(rowid, search_text) VALUES ({_NEW}, new.search_text); END",
+    f" INSERT INTO listing_fts(rowid, document) VALUES ({_NEW_KEY}, {_NEW_DOC}); END",
+    # Contentless: a deletion names the terms it removes, the very ones indexed.
     "CREATE TRIGGER listing_fts_delete AFTER DELETE ON listing BEGIN"
-    " INSERT INTO listing_fts(listing_fts, rowid, search_text)"
-    f" VALUES ('delete', {_OLD}, old.search_text); END",
-    # Only when the text or the key changes: a status change leaves the index alone.
-    "CREATE TRIGGER listing_fts_update AFTER UPDATE OF search_text, published_at ON listing"
-    " BEGIN INSERT INTO listing_fts(listing_fts, rowid, search_text)"
-    f" VALUES ('delete', {_OLD}, old.search_text);"
-    f" INSERT INTO listing_fts(rowid, search_text) VALUES ({_NEW}, new.search_text); END",
-    # Its terms (a prefix the user types becomes the terms it stands for: see search_sql.py).
+    " INSERT INTO listing_fts(listing_fts, rowid, document)"
+    f" VALUES ('delete', {_OLD_KEY}, {_OLD_DOC}); END",
+    # Only when what is indexed changes: an edit of the price leaves the index alone.
+    "CREATE TRIGGER listing_fts_update AFTER UPDATE OF search_text, published_at, status,"
+    " kind, category, audience ON listing BEGIN"
+    " INSERT INTO listing_fts(listing_fts, rowid, document)"
+    f" VALUES ('delete', {_OLD_KEY}, {_OLD_DOC});"
+    f" INSERT INTO listing_fts(rowid, document) VALUES ({_NEW_KEY}, {_NEW_DOC}); END",
     "CREATE VIRTUAL TABLE listing_fts_vocab USING fts5vocab(listing_fts, 'row')",
     # Listings stored before this migration.
-    f"INSERT INTO listing_fts(rowid, search_text) SELECT {_KEY.format(row='listing')},"
-    " search_text FROM listing",
+    f"INSERT INTO listing_fts(rowid, document) SELECT {_KEY.format(row='listing')},"
+    f" {_DOCUMENT.format(row='listing')} FROM listing",
     # The rings of "nearest": the status first (open, most often), the key of listing_fts
     # last, so that a listing is tested against the words before its row is read.
     'CREATE INDEX "idx_listing_place" ON "listing" ("status", "latitude", "longitude",'
@@ -71,6 +85,10 @@ POSTGRES_FORWARD = [
     "to_tsvector('simple'::regconfig, search_text)"
     " || to_tsvector('french'::regconfig, search_text)"
     " || to_tsvector('english'::regconfig, search_text))) STORED",
+    # Ten times the default sample: the planner then knows that a word absent from its
+    # statistics is rare, and reads the GIN index instead of walking every open listing
+    # newest first in search of it (2.3 s for a word no listing holds, at a million).
+    "ALTER TABLE listing ALTER COLUMN search_vector SET STATISTICS 1000",
     'CREATE INDEX "idx_listing_search_vector" ON "listing" USING gin (search_vector)',
     'CREATE INDEX "idx_listing_place" ON "listing" ("status", "latitude", "longitude")',
 ]

@@ -243,6 +243,26 @@ async def test_edits_status_changes_and_deletions_reach_the_index() -> None:
     assert await titles({"q": "trottinette"}) == {"Trottinette bleue"}
 
 
+async def test_filters_never_match_as_words_and_follow_edits() -> None:
+    # SQLite indexes the status, kind, category and audience beside the words: as words no
+    # search can spell, whatever the category holds
+    odd = "maison & jardin-d'été"
+    listing = await make("Tondeuse", category=odd, kind=Kind.LEND)
+    await make("Jardin partagé", category="garden")
+    assert await titles({"q": "maison"}) == set()
+    assert await titles({"q": "jardin"}) == {"Jardin partagé"}
+    assert await titles({"q": "s"}) == set()
+    assert await titles({"q": "open"}) == set()
+    in_odd = ListingQuery(text="tondeuse", categories=frozenset({odd}), kinds=frozenset({"lend"}))
+    assert [found.title for found in (await search(in_odd)).listings] == ["Tondeuse"]
+    await Listing.filter(id=listing.id).update(category="tools", kind=Kind.GIVE)
+    assert (await search(in_odd)).listings == []
+    assert await titles({"q": "tondeuse", "category": "tools", "kind": "give"}) == {"Tondeuse"}
+    await Listing.filter(id=listing.id).update(audience=Audience.NODE)
+    assert await titles({"q": "tondeuse", "audience": "public"}) == set()
+    assert await titles({"q": "tondeuse", "audience": "node"}) == {"Tondeuse"}
+
+
 # --------------------------------------------------------------------------------------------
 # Filters
 
