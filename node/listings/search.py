@@ -66,6 +66,7 @@ __all__ = [
     "parse_query",
     "query_params",
     "search",
+    "terms",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from node.listings.search import (
     optimize_index,
     parse_query,
     search,
+    terms,
 )
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -98,6 +100,21 @@ def test_fold_lowers_strips_accents_and_spells_out_ligatures() -> None:
     assert fold("Œuvre  complète\tà\n prêter") == "oeuvre complete a preter"
     assert fold("Straße") == "strasse"
     assert fold("ﬁlet Ærø Łódź") == "filet aero lodz"
+
+
+def test_every_term_is_one_fts5_token() -> None:
+    # A term FTS5 split in two would be a phrase, which an index without positions refuses.
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        'CREATE VIRTUAL TABLE t USING fts5(x, tokenize="unicode61 remove_diacritics 2'
+        " tokenchars '_'\", detail=none)"
+    )
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')")
+    letters = [chr(c) for c in range(0x20, 0x30000) if not 0xD800 <= c <= 0xDFFF]
+    # one term, as index_fields writes it, around each character searches reads as a letter
+    indexed = [t[0] for ch in letters if len(t := terms(f"a{ch}a")) == 1 and len(t[0]) > 2]
+    conn.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", enumerate(indexed))
+    assert conn.execute("SELECT doc FROM v WHERE term = 'a'").fetchall() == []
 
 
 def test_index_fields_keeps_the_words_only() -> None:
