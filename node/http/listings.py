@@ -1,6 +1,7 @@
 """The marketplace: listings, responses to them and the agreements they become.
 
 GET    /api/v1/listings/categories                  the fixed taxonomy, in English and French
+GET    /api/v1/listings?q=&kind=&...                search this node's and partners' listings
 POST   /api/v1/listings                             publish (201)
 GET    /api/v1/listings/mine[?status=open,done]     the caller's listings
 GET    /api/v1/listings/{id}                        one listing
@@ -38,6 +39,7 @@ from node.http.signed import signed_by_partner
 from node.listings.forms import ListingChanges, ListingForm, StatusForm
 from node.listings.models import Audience, Listing, Status
 from node.listings.render import categories_to_api, listing_to_api, response_to_api
+from node.listings.search import parse_query
 from node.media.models import Media
 
 routes = web.RouteTableDef()
@@ -95,6 +97,28 @@ async def document(request: web.Request) -> web.Response:
 async def categories(request: web.Request) -> web.Response:
     """The categories a listing may be filed under (public: pickers need them first)."""
     return web.json_response(categories_to_api())
+
+
+@routes.get("/api/v1/listings")
+async def search(request: web.Request) -> web.Response:
+    """Search and browse: full text, filters, an order and cursor pagination (the next
+    page's URL also in a ``Link`` header, as Mastodon pages)."""
+    await authenticate(request)
+    query = parse_query(request.query)
+    page = await request.app[LISTINGS].search(query)
+    uris = _uris(request)
+    found = []
+    for listing in page.listings:
+        shown = listing_to_api(listing, uris)
+        if query.near is not None:
+            shown["distance_m"] = round(page.distances_m[listing.id])
+        found.append(shown)
+    headers = {}
+    if page.next_cursor is not None:
+        following = uris.url(str(request.rel_url.update_query(cursor=page.next_cursor)))
+        headers["Link"] = f'<{following}>; rel="next"'
+    body = {"listings": found, "next": page.next_cursor}
+    return web.json_response(body, headers=headers)
 
 
 @routes.post("/api/v1/listings")

@@ -10,7 +10,7 @@ members of partner nodes for a partners listing, nobody from elsewhere for a nod
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -37,6 +37,7 @@ from node.conversations.models import Message
 from node.follows.models import Follow, FollowState
 from node.listings.categories import CATEGORIES
 from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
+from node.listings.search import index_fields
 from node.listings.service import (
     ACTIVE_RESPONSES,
     MAX_MESSAGE,
@@ -318,7 +319,8 @@ class ReceivedListings:
         self, received: ReceivedListing, audience: Audience, doc: dict[str, Any]
     ) -> dict[str, Any]:
         now = self._clock()
-        published = min(received.published or now, now)
+        # UTC, to the second: search orders and pages by it (node/listings/search.py)
+        published = min(received.published or now, now).astimezone(UTC).replace(microsecond=0)
         description_html = sanitize_html(received.description_html)
         price = received.price
         place = received.place
@@ -330,6 +332,7 @@ class ReceivedListings:
             "audience": audience,
             "category": received.category if received.category in CATEGORIES else "other",
             "title": received.title[:200],
+            "search_text": index_fields(received.title[:200], received.description_text),
             "description_html": description_html,
             "description": received.description_text,
             "details": details_to_mapping(received.details),

@@ -27,6 +27,7 @@ from node.listings.forms import ListingChanges, ListingForm, PriceForm, check_ki
 from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
 from node.listings.money import from_minor, to_minor
 from node.listings.places import snap
+from node.listings.search import ListingQuery, Page, index_fields, optimize_index, search
 from node.media.models import Media
 from node.media.service import MediaService
 from node.members.models import Member
@@ -47,6 +48,10 @@ AGREED = {
 ACTIVE_RESPONSES = (ResponseState.PENDING, ResponseState.ACCEPTED)
 MAX_THANKS = 500
 MAX_MESSAGE = 2000
+
+
+# How often the search index is merged and the planner's statistics refreshed (SQLite).
+INDEX_UPKEEP = timedelta(days=1)
 
 
 def _invalid(field: str, message: str) -> ValidationFailed:
@@ -80,6 +85,7 @@ class ListingService:
         self._settings = settings
         self._community = community
         self._notifications = notifications
+        self._index_kept_at: datetime | None = None
 
     # Publishing
     async def create(self, member: Member, form: ListingForm) -> Listing:
@@ -115,8 +121,10 @@ class ListingService:
                 kind=form.kind,
                 audience=form.audience,
                 status=Status.OPEN,
-                published_at=now,
+                # to the second: search orders and pages by it (node/listings/search.py)
+                published_at=now.replace(microsecond=0),
                 updated_at=now,
+                search_text=index_fields(values["title"], values["description"]),
                 **values,
             )
             if photos and self._media is not None:
@@ -146,6 +154,10 @@ class ListingService:
             if values["quantity"] < taken:
                 raise _invalid("quantity", f"{taken} already promised: cannot go below")
             values["available_quantity"] = values["quantity"] - taken
+        if "title" in values or "description" in values:
+            values["search_text"] = index_fields(
+                values.get("title", listing.title), values.get("description", listing.description)
+            )
         values["updated_at"] = self._clock()
         photos = None
         if "photos" in given:
@@ -203,6 +215,25 @@ class ListingService:
         if statuses:
             query = query.filter(status__in=list(statuses))
         return await query.order_by("-published_at", "-id").prefetch_related("photos")
+
+    async def search(self, query: ListingQuery) -> Page:
+        """The listings held here that match ``query``, this node's and partners' copies
+        together, photos fetched. Withdrawn listings are their author's business
+        (:meth:`mine`), never a search's."""
+        if Status.WITHDRAWN in query.statuses:
+            raise ValidationFailed(
+                "the search is not valid",
+                details=[
+                    {
+                        "field": "status",
+                        "message": "withdrawn listings are seen only by their author, in "
+                        "/api/v1/listings/mine",
+                    }
+                ],
+            )
+        page = await search(query)
+        await Listing.fetch_for_list(page.listings, "photos")
+        return page
 
     # Responses and agreements
     async def respond(
@@ -441,23 +472,35 @@ class ListingService:
 
     # Time
     async def sweep(self) -> int:
-        """What the clock does to listings: expiry, then reminders (run every minute)."""
-        return await self.expire_due() + await self.remind_due()
+        """What the clock does to listings: expiry, then reminders (run every minute), and
+        once a day the search index's upkeep."""
+        done = await self.expire_due() + await self.remind_due()
+        now = self._clock()
+        if self._index_kept_at is None or now - self._index_kept_at >= INDEX_UPKEEP:
+            self._index_kept_at = now
+            await optimize_index()
+        return done
 
     async def expire_due(self) -> int:
         """Close every open or reserved listing of ours whose expiry has passed, drop the
         copies of other nodes' listings past theirs; how many."""
         now = self._clock()
-        expired = await Listing.filter(
+        # Counted by their ids: on SQLite tortoise reports the search index's trigger writes
+        # as updated rows too.
+        due = await Listing.filter(
             local=True, status__in=OPEN_STATES, expires_at__lte=now
-        ).update(status=Status.EXPIRED, updated_at=now)
+        ).values_list("id", flat=True)
+        if due:
+            await Listing.filter(id__in=due, status__in=OPEN_STATES).update(
+                status=Status.EXPIRED, updated_at=now
+            )
         # Copies of other nodes' listings go at their expiry, photos first (files and rows).
         gone = await Listing.filter(local=False, expires_at__lte=now, status__in=OPEN_STATES).only(
             "id"
         )
         for listing in gone:
             await drop_copy(listing, self._media, Status.EXPIRED)
-        return expired + len(gone)
+        return len(due) + len(gone)
 
     async def remind_due(self) -> int:
         """Notify the authors of local listings expiring within the reminder window, once."""

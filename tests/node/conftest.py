@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
+from tests.api import admin_token, member_token
 from tests.node.cli_support import Run, clean_environment, runner
 
 StartNode = Callable[[str], Awaitable[TestClient]]
@@ -36,3 +37,14 @@ def node_in(make_settings, make_node) -> StartNode:
         return await make_node(settings)
 
     return start
+
+
+@pytest.fixture
+async def people(node) -> dict[str, str]:
+    """Tokens of ada (an admin), bea and cyd (residents)."""
+    ada = await admin_token(node, "ada")
+    return {
+        "ada": ada,
+        "bea": await member_token(node, ada, "bea"),
+        "cyd": await member_token(node, ada, "cyd"),
+    }

@@ -7,20 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.api import admin_token, bearer, error_of, member_token
+from tests.api import bearer, error_of
 
 PATH = "/api/v1/conversations"
-
-
-@pytest.fixture
-async def people(node) -> dict[str, str]:
-    """Tokens of ada (an admin), bea and cyd (residents)."""
-    ada = await admin_token(node, "ada")
-    return {
-        "ada": ada,
-        "bea": await member_token(node, ada, "bea"),
-        "cyd": await member_token(node, ada, "cyd"),
-    }
 
 
 async def start(node, token: str, to: str, text: str) -> tuple[int, int]:

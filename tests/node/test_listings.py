@@ -15,7 +15,7 @@ from activitypub.listings import Price
 from node.db import activated
 from node.http.keys import DATABASE, LISTINGS
 from node.listings.models import Listing
-from tests.api import admin_token, bearer, error_of, member_token
+from tests.api import admin_token, bearer, error_of
 
 PATH = "/api/v1/listings"
 DRILL = {
@@ -67,17 +67,6 @@ KINDS = [
         },
     },
 ]
-
-
-@pytest.fixture
-async def people(node) -> dict[str, str]:
-    """Tokens of ada (an admin), bea and cyd (residents)."""
-    ada = await admin_token(node, "ada")
-    return {
-        "ada": ada,
-        "bea": await member_token(node, ada, "bea"),
-        "cyd": await member_token(node, ada, "cyd"),
-    }
 
 
 async def publish(node, token: str, body: dict[str, Any], status: int = 201) -> dict[str, Any]:
