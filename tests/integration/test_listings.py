@@ -1,7 +1,7 @@
 """Listings across three real nodes: A and B partners, C not.
 
-A partners-only lend with a photo published on A reaches B (whose members see the photo from
-B's own cache) and neither C nor an unsigned fetch; a member of B answers it, A's author
+A partners-only lend with a photo published on A reaches B (whose members find it by search
+and see the photo from B's own cache) and neither C nor an unsigned fetch; a member of B answers it, A's author
 accepts, both see the agreement and the conversation it opened; withdrawing it on A removes it
 from B. A public listing reaches a plain ActivityPub actor that follows A's neighbourhood
 group, as a Note anyone's software can show.
@@ -72,9 +72,10 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
     listing = await resp.json()
     await settle(a, b, c)
 
-    # B holds a copy; its members see it with the photo served by B itself.
+    # B holds a copy; its members find it and see it with the photo served by B itself.
     [copy] = await copies(b, listing["url"])
-    seen = await get(b, bob, f"/api/v1/listings/{copy.id}")
+    [seen] = (await get(b, bob, "/api/v1/listings?q=drill&kind=lend"))["listings"]
+    assert seen == await get(b, bob, f"/api/v1/listings/{copy.id}")
     assert (seen["title"], seen["kind"], seen["audience"]) == ("Cordless drill", "lend", "partners")
     assert seen["local"] is False
     assert seen["origin"] == a.domain
@@ -89,6 +90,7 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
 
     # C has nothing; an unsigned fetch of the listing or its photo on A gets nothing.
     assert await copies(c, listing["url"]) == []
+    assert (await get(c, cyd, "/api/v1/listings?q=drill"))["listings"] == []
     a.client.session.cookie_jar.clear()  # as a stranger: not the browser session of ada's login
     assert (await a.client.get(listing["url"].removeprefix(a.base), headers=AP)).status == 404
     a_photo = listing["photos"][0]["url"].removeprefix(a.base)
@@ -145,7 +147,10 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
     assert (
         await b.client.get(shown["url"].removeprefix(b.base), headers=bearer(bob))
     ).status == 404
-    assert cyd  # C's member saw nothing of it all along
+    assert (await get(b, bob, "/api/v1/listings?q=drill"))["listings"] == []
+    # C's member saw nothing of it all along
+    assert await get(c, cyd, "/api/v1/notifications") == []
+    assert (await get(c, cyd, "/api/v1/listings"))["listings"] == []
 
 
 async def test_a_public_listing_reaches_a_plain_follower_of_the_group_as_a_note(
