@@ -47,6 +47,7 @@ from node.http import (
     notes,
     notifications,
     partnerships,
+    saved_searches,
 )
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
@@ -68,6 +69,7 @@ from node.http.keys import (
     NOTIFICATIONS,
     PARTNERSHIPS,
     RESOLVER,
+    SAVED_SEARCHES,
     SETTINGS,
     TRANSPORT,
 )
@@ -75,6 +77,7 @@ from node.http.middleware import database, discovery_cors, json_errors, request_
 from node.http.server_log import ParserErrorLog
 from node.listings.federation import ListingFederation
 from node.listings.received import ReceivedListings, ReceivedResponses
+from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.media.storage import MediaFiles
@@ -117,8 +120,9 @@ def create_app(
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
     app[NOTIFICATIONS] = NotificationService(settings.uris, clock)
+    app[SAVED_SEARCHES] = SavedSearches(settings.uris, clock, app[NOTIFICATIONS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
-    for module in (*routes, notes, partnerships, blocks, listings, notifications):
+    for module in (*routes, notes, partnerships, blocks, listings, notifications, saved_searches):
         app.router.add_routes(module.routes)
     return app
 
@@ -270,12 +274,17 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
                 node_settings.uris, app[GROUPS], node_settings.community, app[RESOLVER]
             ),
             queued=app[DELIVERY_WORKER].wake,
+            alerts=app[SAVED_SEARCHES].announce,
         )
         # After the conversation handlers: a reply to a listing is a message first.
         ReceivedResponses(
             node_settings.uris, app[CLOCK], app[NOTIFICATIONS], app[PARTNERSHIPS].is_partner
         ).register(app[DISPATCHER])
         ReceivedListings(
-            node_settings.uris, app[CLOCK], app[PARTNERSHIPS].is_partner, app[MEDIA]
+            node_settings.uris,
+            app[CLOCK],
+            app[PARTNERSHIPS].is_partner,
+            app[MEDIA],
+            alerts=app[SAVED_SEARCHES].announce,
         ).register(app[DISPATCHER])
         yield

@@ -19,6 +19,7 @@ from node.conversations.service import ConversationService
 from node.follows.service import FollowService
 from node.groups.service import GroupService
 from node.http.doc_cache import DocumentCache
+from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.members.service import MemberService
@@ -45,3 +46,4 @@ NOTIFICATIONS = web.AppKey("notifications", NotificationService)
 LISTINGS = web.AppKey("listings", ListingService)
 GROUPS = web.AppKey("groups", GroupService)
 MEDIA = web.AppKey("media", MediaService)
+SAVED_SEARCHES = web.AppKey("saved_searches", SavedSearches)

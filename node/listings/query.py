@@ -302,6 +302,22 @@ def parse_query(params: Mapping[str, str], *, ignore: Collection[str] = ()) -> L
     return query
 
 
+def check_member_search(query: ListingQuery) -> None:
+    """Refuse what a member may not search for (``ValidationFailed``): withdrawn listings,
+    which only their author sees (``GET /api/v1/listings/mine``)."""
+    if Status.WITHDRAWN in query.statuses:
+        raise ValidationFailed(
+            "the search is not valid",
+            details=[
+                {
+                    "field": "status",
+                    "message": "withdrawn listings are seen only by their author, in "
+                    "/api/v1/listings/mine",
+                }
+            ],
+        )
+
+
 def _finite(raw: str) -> float | None:
     try:
         number = float(raw)

@@ -41,6 +41,7 @@ from node.listings.search import index_fields
 from node.listings.service import (
     ACTIVE_RESPONSES,
     MAX_MESSAGE,
+    Alerts,
     drop_copy,
     record_response,
     why_unanswerable,
@@ -226,7 +227,9 @@ class ReceivedListings:
         clock: Clock,
         is_partner: IsPartner,
         media: MediaService,
+        alerts: Alerts | None = None,
     ) -> None:
+        self._alerts = alerts
         self._uris = uris
         self._clock = clock
         self._is_partner = is_partner
@@ -293,6 +296,8 @@ class ReceivedListings:
                     listing = await Listing.create(ap_id=received.id, local=False, **values)
                 except IntegrityError:
                     raise NotActedOn("the listing was stored meanwhile") from None
+                if self._alerts is not None:
+                    await self._alerts(listing)
             else:
                 await Listing.filter(id=existing.id).update(**values)
                 listing = existing

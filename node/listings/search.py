@@ -31,6 +31,7 @@ that expire, soonest first. ``nearest``: by great-circle distance from ``near``,
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -44,6 +45,7 @@ from node.listings.query import (
     ListingQuery,
     Near,
     Sort,
+    check_member_search,
     decode_cursor,
     encode_cursor,
     parse_query,
@@ -58,6 +60,7 @@ __all__ = [
     "Near",
     "Page",
     "Sort",
+    "check_member_search",
     "distance_m",
     "fold",
     "index_fields",
@@ -192,13 +195,19 @@ def matches(listing: Listing, query: ListingQuery) -> bool:
 def _text_matches(search_text: str, q: ListingQuery) -> bool:
     if not q.terms:
         return True
-    words = set(terms(search_text))
+    words = _words(search_text)
     *whole, last = q.terms
     if not all(term in words for term in whole):
         return False
     if q.prefix:
         return any(word.startswith(last) for word in words)
     return last in words
+
+
+@functools.lru_cache(maxsize=64)
+def _words(search_text: str) -> frozenset[str]:
+    # One new listing is matched against every saved search in turn: its words once.
+    return frozenset(terms(search_text))
 
 
 async def optimize_index(connection: BaseDBAsyncClient | None = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,14 @@ from node.listings.forms import ListingChanges, ListingForm, PriceForm, check_ki
 from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
 from node.listings.money import from_minor, to_minor
 from node.listings.places import snap
-from node.listings.search import ListingQuery, Page, index_fields, optimize_index, search
+from node.listings.search import (
+    ListingQuery,
+    Page,
+    check_member_search,
+    index_fields,
+    optimize_index,
+    search,
+)
 from node.media.models import Media
 from node.media.service import MediaService
 from node.members.models import Member
@@ -49,6 +56,9 @@ ACTIVE_RESPONSES = (ResponseState.PENDING, ResponseState.ACCEPTED)
 MAX_THANKS = 500
 MAX_MESSAGE = 2000
 
+
+# What is told of each new listing (saved searches): called in the transaction storing it.
+Alerts = Callable[[Listing], Awaitable[object]]
 
 # How often the search index is merged and the planner's statistics refreshed (SQLite).
 INDEX_UPKEEP = timedelta(days=1)
@@ -74,7 +84,9 @@ class ListingService:
         media: MediaService | None = None,
         federation: ListingFederation | None = None,
         queued: Callable[[], None] = lambda: None,
+        alerts: Alerts | None = None,
     ) -> None:
+        self._alerts = alerts
         self._conversations = conversations
         self._media = media
         self._federation = federation
@@ -130,6 +142,8 @@ class ListingService:
             if photos and self._media is not None:
                 await self._media.attach(photos, listing.id)
             await self._send("Create", listing)
+            if self._alerts is not None:
+                await self._alerts(listing)
         self._queued()
         return await self._with_photos(listing)
 
@@ -220,17 +234,7 @@ class ListingService:
         """The listings held here that match ``query``, this node's and partners' copies
         together, photos fetched. Withdrawn listings are their author's business
         (:meth:`mine`), never a search's."""
-        if Status.WITHDRAWN in query.statuses:
-            raise ValidationFailed(
-                "the search is not valid",
-                details=[
-                    {
-                        "field": "status",
-                        "message": "withdrawn listings are seen only by their author, in "
-                        "/api/v1/listings/mine",
-                    }
-                ],
-            )
+        check_member_search(query)
         page = await search(query)
         await Listing.fetch_for_list(page.listings, "photos")
         return page

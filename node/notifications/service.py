@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from activitypub.uris import UriScheme
 from node.clock import Clock
 from node.errors import NotFound
@@ -55,6 +57,26 @@ class NotificationService:
             response_id=response_id,
             saved_search_id=saved_search_id,
             created_at=self._clock(),
+        )
+
+    async def notify_matches(
+        self, matched: Sequence[tuple[int, int]], *, actor: str, listing_id: int
+    ) -> None:
+        """A ``saved_search.match`` per (member id, saved search id) in ``matched``, all
+        about one listing, in one statement (a listing may match hundreds of searches)."""
+        now = self._clock()
+        await Notification.bulk_create(
+            [
+                Notification(
+                    member_id=member_id,
+                    type=NotificationType.MATCH,
+                    actor=actor,
+                    listing_id=listing_id,
+                    saved_search_id=search_id,
+                    created_at=now,
+                )
+                for member_id, search_id in matched
+            ]
         )
 
     async def page(

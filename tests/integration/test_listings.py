@@ -1,10 +1,10 @@
 """Listings across three real nodes: A and B partners, C not.
 
 A partners-only lend with a photo published on A reaches B (whose members find it by search
-and see the photo from B's own cache) and neither C nor an unsigned fetch; a member of B answers it, A's author
-accepts, both see the agreement and the conversation it opened; withdrawing it on A removes it
-from B. A public listing reaches a plain ActivityPub actor that follows A's neighbourhood
-group, as a Note anyone's software can show.
+and see the photo from B's own cache) and neither C nor an unsigned fetch; a member of B
+answers it, A's author accepts, both see the agreement and the conversation it opened;
+withdrawing it on A removes it from B. A public listing reaches a plain ActivityPub actor
+that follows A's neighbourhood group, as a Note anyone's software can show.
 """
 
 from __future__ import annotations
