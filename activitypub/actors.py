@@ -39,7 +39,7 @@ class ActorDescription:
     """What a renderer needs to know about an actor; plain values only."""
 
     actor_id: str
-    actor_type: str  # "Person" or "Application"
+    actor_type: str  # "Person", "Group" or "Application"
     preferred_username: str
     name: str
     summary: str  # plain text; escaped into HTML here

@@ -4,32 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from activitypub.actors import ActorDescription, actor_document
 from activitypub.properties import format_timestamp
 from activitypub.uris import UriScheme
+from node.actors.render import local_actor_to_ap
 from node.members.models import Invite, LoginSession, Member
 
 
 def member_to_ap(member: Member, uris: UriScheme) -> dict[str, Any]:
     """The member's ``Person`` document. Real names stay on the node: only the display name."""
     actor_id = uris.actor(member.username)
-    return actor_document(
-        ActorDescription(
-            actor_id=actor_id,
-            actor_type="Person",
-            preferred_username=member.username,
-            name=member.display_name,
-            summary=member.bio,
-            inbox=uris.collection(actor_id, "inbox"),
-            outbox=uris.collection(actor_id, "outbox"),
-            followers=uris.collection(actor_id, "followers"),
-            following=uris.collection(actor_id, "following"),
-            shared_inbox=uris.shared_inbox,
-            url=actor_id,
-            published=member.created_at,
-            rsa_public_pem=member.rsa_public_pem,
-            ed25519_multibase=member.ed25519_multibase,
-        )
+    return local_actor_to_ap(
+        member,
+        actor_id,
+        uris,
+        actor_type="Person",
+        preferred_username=member.username,
+        name=member.display_name,
+        summary=member.bio,
+        url=actor_id,
+        published=member.created_at,
     )
 
 
