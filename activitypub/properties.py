@@ -9,7 +9,7 @@ those variants: these functions turn them into plain values (lists of URIs, one 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 MAX_VALUES = 100  # a property with more values than this is cut: nothing we read needs more
 MAX_URI = 2048
@@ -122,6 +122,12 @@ def timestamp(value: Any) -> datetime | None:
         return None
 
 
+@overload
+def format_timestamp(value: datetime) -> str: ...
+@overload
+def format_timestamp(value: None) -> None: ...
+@overload
+def format_timestamp(value: datetime | None) -> str | None: ...
 def format_timestamp(value: datetime | None) -> str | None:
     """An aware datetime as the ``xsd:dateTime`` servers expect (UTC written ``Z``), or
     ``None`` for ``None``."""

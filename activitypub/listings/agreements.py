@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 from activitypub.errors import AgreementMalformed, ListingError
-from activitypub.listings.build import xsd_datetime
 from activitypub.listings.read import read_measure
 from activitypub.listings.terms import (
     ListingTerms,
@@ -34,6 +33,7 @@ from activitypub.listings.vocabulary import CONTEXT, PRIMARY, RECIPROCAL, UNIT_O
 from activitypub.notes import html_to_text
 from activitypub.properties import (
     first_reference,
+    format_timestamp,
     identifier,
     link_href,
     natural_language,
@@ -204,7 +204,7 @@ def offer_agreement(
     if message_html:
         offer["content"] = message_html
     if published is not None:
-        offer["published"] = xsd_datetime(published)
+        offer["published"] = format_timestamp(published)
     return offer
 
 
@@ -242,7 +242,7 @@ def accept_agreement(
         "to": [offer.actor],
     }
     if published is not None:
-        accept["published"] = xsd_datetime(published)
+        accept["published"] = format_timestamp(published)
     return accept
 
 
@@ -268,7 +268,7 @@ def reject_offer(
     if reason:
         reject["content"] = html.escape(reason, quote=False)
     if published is not None:
-        reject["published"] = xsd_datetime(published)
+        reject["published"] = format_timestamp(published)
     return reject
 
 

@@ -40,6 +40,7 @@ from activitypub.listings.terms import (
     ServiceDetails,
 )
 from activitypub.listings.vocabulary import CONTEXT, NAMESPACE, PRIMARY, RECIPROCAL, UNIT_ONE
+from activitypub.properties import format_timestamp
 
 _LABELS: dict[ListingKind, str] = {
     "give": "Giving away",
@@ -49,11 +50,6 @@ _LABELS: dict[ListingKind, str] = {
     "request": "Wanted",
     "carpool": "Ride offered",
 }
-
-
-def xsd_datetime(moment: datetime) -> str:
-    """An aware datetime as ``xsd:dateTime`` in UTC with a ``Z``, as Mastodon writes them."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def category_iri(category: str) -> str:
@@ -91,14 +87,14 @@ def listing_object(terms: ListingTerms) -> dict[str, Any]:
         "name": terms.title,
         "content": _content(terms),
         "source": {"content": terms.content_html, "mediaType": "text/html"},
-        "published": xsd_datetime(terms.published),
+        "published": format_timestamp(terms.published),
     }
     if terms.language:
         obj["contentMap"] = {terms.language: obj["content"]}
     if terms.updated is not None:
-        obj["updated"] = xsd_datetime(terms.updated)
+        obj["updated"] = format_timestamp(terms.updated)
     if terms.end_time is not None:
-        obj["endTime"] = xsd_datetime(terms.end_time)
+        obj["endTime"] = format_timestamp(terms.end_time)
     if terms.url:
         obj["url"] = terms.url
     if terms.audience:
@@ -142,7 +138,7 @@ def listing_activity(
     if "audience" in obj:
         activity["audience"] = obj["audience"]
     if published is not None:
-        activity["published"] = xsd_datetime(published)
+        activity["published"] = format_timestamp(published)
     return activity
 
 
@@ -216,7 +212,7 @@ def _our_terms(terms: ListingTerms) -> dict[str, Any]:
         ours["rideFrom"] = details.origin
         ours["rideTo"] = details.destination
         # ActivityStreams' own "expected starting time of the object".
-        ours["startTime"] = xsd_datetime(details.departure)
+        ours["startTime"] = format_timestamp(details.departure)
         ours["seats"] = details.seats
         ours["rideRecurrence"] = details.recurrence
     return ours
