@@ -96,18 +96,24 @@ async def test_each_shape_is_stored_as_a_listing_or_ignored_with_its_reason(
     assert "<script" not in seen["description_html"]
 
 
-async def test_answering_a_listing_that_speaks_no_fep_0837_sends_a_direct_reply(
-    node, clock, remote
-):
+async def partner_listing(node, clock, remote, sender, fixture: str) -> tuple[str, Listing]:
+    """A member's token (bea's) and the copy of ``fixture``'s listing, sent by ``sender`` of
+    a partner server."""
     ada = await admin_token(node, "ada")
     bea = await member_token(node, ada, "bea")
     await make_partner(node, remote)
-    activity = as_create(load("flohmarkt/create_item.json", remote.base))
-    frieda = remote.add("frieda")
-    await deliver(node, clock, frieda, activity)
+    await deliver(node, clock, sender, as_create(load(fixture, remote.base)))
     await worker_round(node)
     with activated(node.app[DATABASE]):
         [listing] = await Listing.filter(local=False)
+    return bea, listing
+
+
+async def test_answering_a_listing_that_speaks_no_fep_0837_sends_a_direct_reply(
+    node, clock, remote
+):
+    frieda = remote.add("frieda")
+    bea, listing = await partner_listing(node, clock, remote, frieda, "flohmarkt/create_item.json")
     resp = await node.post(
         f"/api/v1/listings/{listing.id}/responses",
         json={"message": "Is it still available?"},
@@ -130,15 +136,10 @@ async def test_answering_a_listing_that_speaks_no_fep_0837_sends_a_direct_reply(
 async def test_answering_a_fep_0837_listing_sends_an_offer_and_its_accept_comes_back(
     node, clock, remote
 ):
-    ada = await admin_token(node, "ada")
-    bea = await member_token(node, ada, "bea")
-    await make_partner(node, remote)
-    activity = as_create(load("epicyon/proposal_shared_item.json", remote.base))
     erin = remote.add("erin")
-    await deliver(node, clock, erin, activity)
-    await worker_round(node)
-    with activated(node.app[DATABASE]):
-        [listing] = await Listing.filter(local=False)
+    bea, listing = await partner_listing(
+        node, clock, remote, erin, "epicyon/proposal_shared_item.json"
+    )
     resp = await node.post(f"/api/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea))
     assert resp.status == 201, await resp.text()
     with activated(node.app[DATABASE]):
