@@ -582,3 +582,83 @@ def patched(module: Any, name: str, value: Any) -> Iterator[None]:
         yield
     finally:
         setattr(module, name, original)
+
+
+class SinkProcess:
+    """A sink server (``bench/sink_server.py``'s application) in its own process, stopped on
+    exit whatever happens. Subclasses say how it is started and when it is ready."""
+
+    log_name = "sink.log"
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def control_port(self) -> int:
+        """The port ``/stats`` and ``/reset`` answer on."""
+        raise NotImplementedError
+
+    def _spawn(self, argv: list[str]) -> None:
+        self._log = (self.workdir / self.log_name).open("ab")
+        self.proc = subprocess.Popen(
+            argv, cwd=self.workdir, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    def _wait_until(self, ready: Callable[[], bool], timeout: float) -> None:
+        """Poll ``ready`` until it says yes; a sink that exits or never gets there fails."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise BenchError(f"the sink exited with {self.proc.returncode}:\n{self.log_tail()}")
+            if ready():
+                return
+            time.sleep(0.02)
+        raise BenchError(f"the sink was not ready within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def _call(self, method: str, path: str) -> dict[str, Any]:
+        conn = http.client.HTTPConnection(HOST, self.control_port, timeout=10)
+        try:
+            conn.request(method, path)
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise BenchError(f"sink {method} {path} answered {response.status}")
+            data: dict[str, Any] = json.loads(body)
+            return data
+        finally:
+            conn.close()
+
+    def stats(self) -> dict[str, Any]:
+        """``{"posts", "distinct", "sample"}`` since the last reset (over every port)."""
+        return self._call("GET", "/stats")
+
+    def reset(self) -> None:
+        """Forget the counts and the sample."""
+        self._call("POST", "/reset")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the sink process so far."""
+        assert self.proc is not None
+        return proc_cpu_seconds(self.proc.pid)
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of the sink's log, to explain a failure."""
+        path = self.workdir / self.log_name
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def close(self) -> None:
+        """SIGTERM (aiohttp shuts down cleanly on it), SIGKILL if it hangs; close the log."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._log is not None:
+            self._log.close()

@@ -45,7 +45,6 @@ import logging
 import pstats
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,10 +53,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from bench_support import (
+    HOST,
     BenchError,
+    SinkProcess,
     Timed,
     base_machine_info,
     code_info,
@@ -67,7 +68,6 @@ from bench_support import (
     load_average,
     openssl_version,
     patched,
-    proc_cpu_seconds,
     report_header,
     run_and_report,
     say,
@@ -96,7 +96,6 @@ from node.db import activated, apply_migrations, open_database  # noqa: E402
 
 RESULTS_PATH = BENCH_DIR / "results" / "federation.json"
 SINK_SCRIPT = BENCH_DIR / "sink_server.py"
-HOST = "127.0.0.1"
 BASE_URL = "https://bench.example"
 
 GOAL_RATIO = 0.7
@@ -107,82 +106,32 @@ GOAL_GROWTH_MB = 5.0
 # The sink process
 
 
-class Sink:
-    """``bench/sink_server.py`` in its own process, stopped on exit whatever happens."""
+class Sink(SinkProcess):
+    """``bench/sink_server.py`` on one port."""
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
+        super().__init__(workdir)
         self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+
+    @property
+    def control_port(self) -> int:
+        """The sink's only port."""
+        return self.port
 
     def start(self, timeout: float = 30.0) -> None:
         """Spawn the sink and wait until ``/stats`` answers."""
-        self._log = (self.workdir / "sink.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SINK_SCRIPT), "--host", HOST, "--port", str(self.port)],
-            cwd=self.workdir,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(f"the sink exited with {self.proc.returncode}:\n{self.log_tail()}")
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                self.stats()
-                return
-            time.sleep(0.02)
-        raise BenchError(f"the sink did not answer on port {self.port} within {timeout:.0f} s")
+        self._spawn([sys.executable, str(SINK_SCRIPT), "--host", HOST, "--port", str(self.port)])
+        self._wait_until(self._answers, timeout)
+
+    def _answers(self) -> bool:
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            self.stats()
+            return True
+        return False
 
     def inbox(self, n: int) -> str:
         """URL of inbox number ``n`` on the sink."""
         return f"http://{HOST}:{self.port}/inbox/{n}"
-
-    def _call(self, method: str, path: str) -> dict[str, Any]:
-        conn = http.client.HTTPConnection(HOST, self.port, timeout=10)
-        try:
-            conn.request(method, path)
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 200:
-                raise BenchError(f"sink {method} {path} answered {response.status}")
-            data: dict[str, Any] = json.loads(body)
-            return data
-        finally:
-            conn.close()
-
-    def stats(self) -> dict[str, Any]:
-        """``{"posts", "distinct", "sample"}`` since the last reset."""
-        return self._call("GET", "/stats")
-
-    def reset(self) -> None:
-        """Forget the counts."""
-        self._call("POST", "/reset")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the sink process so far."""
-        assert self.proc is not None
-        return proc_cpu_seconds(self.proc.pid)
-
-    def log_tail(self, lines: int = 20) -> str:
-        """The end of the sink's log, to explain a failure."""
-        path = self.workdir / "sink.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-    def close(self) -> None:
-        """SIGTERM (aiohttp shuts down cleanly on it), SIGKILL if it hangs; close the log."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._log is not None:
-            self._log.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -61,13 +61,11 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
-import http.client
 import json
 import logging
 import pstats
 import signal
 import statistics
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -77,13 +75,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from bench_support import (
     HOST,
     BenchError,
+    SinkProcess,
     Timed,
     base_machine_info,
     code_info,
@@ -93,7 +92,6 @@ from bench_support import (
     load_average,
     openssl_version,
     patched,
-    proc_cpu_seconds,
     report_header,
     run_and_report,
     say,
@@ -175,90 +173,40 @@ def serve_sinks(count: int, ports_file: Path) -> None:
     asyncio.run(run())
 
 
-class Sinks:
-    """The sink process (``--serve-sinks``), stopped on exit whatever happens."""
+class Sinks(SinkProcess):
+    """The sink process (``--serve-sinks``): one port per partner."""
+
+    log_name = "sinks.log"
 
     def __init__(self, workdir: Path, count: int) -> None:
-        self.workdir = workdir
+        super().__init__(workdir)
         self.count = count
         self.ports: list[int] = []
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+
+    @property
+    def control_port(self) -> int:
+        """Any of its ports answers for all: the first."""
+        return self.ports[0]
 
     def start(self, timeout: float = 30.0) -> None:
         """Spawn it and wait until it has written its ports and ``/stats`` answers."""
         ports_file = self.workdir / "sink-ports.json"
-        self._log = (self.workdir / "sinks.log").open("ab")
         argv = [sys.executable, str(Path(__file__).resolve()), "--serve-sinks", str(self.count)]
-        self.proc = subprocess.Popen(
-            [*argv, "--ports-file", str(ports_file)],
-            cwd=self.workdir,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(
-                    f"the sinks exited with {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            if ports_file.exists():
-                self.ports = json.loads(ports_file.read_text(encoding="ascii"))
-                if len(set(self.ports)) != self.count:
-                    raise BenchError(f"the sinks listen on {self.ports}, not {self.count} ports")
-                self.stats()
-                return
-            time.sleep(0.02)
-        raise BenchError(f"the sinks did not start within {timeout:.0f} s")
+        self._spawn([*argv, "--ports-file", str(ports_file)])
+        self._wait_until(lambda: self._listening(ports_file), timeout)
+
+    def _listening(self, ports_file: Path) -> bool:
+        if not ports_file.exists():
+            return False
+        self.ports = json.loads(ports_file.read_text(encoding="ascii"))
+        if len(set(self.ports)) != self.count:
+            raise BenchError(f"the sinks listen on {self.ports}, not {self.count} ports")
+        self.stats()
+        return True
 
     def inbox(self, n: int) -> str:
         """Partner ``n``'s inbox: its own port (its own host for the worker)."""
         return f"http://{HOST}:{self.ports[n]}/inbox/{n}"
-
-    def _call(self, method: str, path: str) -> dict[str, Any]:
-        conn = http.client.HTTPConnection(HOST, self.ports[0], timeout=10)
-        try:
-            conn.request(method, path)
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 200:
-                raise BenchError(f"sink {method} {path} answered {response.status}")
-            data: dict[str, Any] = json.loads(body)
-            return data
-        finally:
-            conn.close()
-
-    def stats(self) -> dict[str, Any]:
-        """``{"posts", "distinct", "sample"}`` since the last reset, over every port."""
-        return self._call("GET", "/stats")
-
-    def reset(self) -> None:
-        """Forget the counts and the sample."""
-        self._call("POST", "/reset")
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the sink process so far."""
-        assert self.proc is not None
-        return proc_cpu_seconds(self.proc.pid)
-
-    def log_tail(self, lines: int = 20) -> str:
-        """The end of the sink's log, to explain a failure."""
-        path = self.workdir / "sinks.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-    def close(self) -> None:
-        """SIGTERM, SIGKILL if it hangs; close the log."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._log is not None:
-            self._log.close()
 
 
 # --------------------------------------------------------------------------------------------
