@@ -286,5 +286,6 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             app[PARTNERSHIPS].is_partner,
             app[MEDIA],
             alerts=app[SAVED_SEARCHES].announce,
+            max_days=node_settings.listings.max_expiry_days,
         ).register(app[DISPATCHER])
         yield

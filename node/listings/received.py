@@ -10,7 +10,7 @@ members of partner nodes for a partners listing, nobody from elsewhere for a nod
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -228,8 +228,10 @@ class ReceivedListings:
         is_partner: IsPartner,
         media: MediaService,
         alerts: Alerts | None = None,
+        max_days: int = 365,
     ) -> None:
         self._alerts = alerts
+        self._max_days = max_days
         self._uris = uris
         self._clock = clock
         self._is_partner = is_partner
@@ -269,8 +271,20 @@ class ReceivedListings:
         await self._take(activity.body.get("object"), activity.actor, via=None, update=True)
 
     async def on_delete(self, activity: InboundActivity) -> None:
-        """Its author withdrew a listing we hold."""
-        await self._delete(activities.object_id(activity.body.get("object")), activity.actor)
+        """Its author withdrew a listing we hold; or an account was deleted, with the
+        listings we hold of it."""
+        target = activities.object_id(activity.body.get("object"))
+        if target is not None and target == activity.actor:
+            await self._delete_all(activity.actor)
+            return
+        await self._delete(target, activity.actor)
+
+    async def _delete_all(self, actor: str) -> None:
+        copies = await Listing.filter(author=actor, local=False).exclude(status=Status.WITHDRAWN)
+        if not copies:
+            raise NotActedOn("no listing of that account is held here")
+        for listing in copies:
+            await drop_copy(listing, self._media, Status.WITHDRAWN)
 
     async def _take(self, obj: Any, actor: str, *, via: str | None, update: bool) -> None:
         if not looks_like_listing(obj):
@@ -288,8 +302,14 @@ class ReceivedListings:
             raise NotActedOn("the listing belongs to someone else")
         if update and existing is None:
             raise NotActedOn("an Update of a listing we do not hold")  # its Create was not ours
+        if existing is not None and existing.status is Status.WITHDRAWN:
+            # kept only for our members' agreements: what was withdrawn stays withdrawn
+            raise NotActedOn("the listing was withdrawn")
         audience = await self._admitted(received, actor, via)
         values = self._columns(received, audience, obj)
+        if existing is not None and values["updated_at"] < existing.updated_at:
+            # deliveries overtake one another: an older version never replaces a newer one
+            raise NotActedOn("an older version of a listing we hold")
         async with in_transaction():
             if existing is None:
                 try:
@@ -324,6 +344,7 @@ class ReceivedListings:
         self, received: ReceivedListing, audience: Audience, doc: dict[str, Any]
     ) -> dict[str, Any]:
         now = self._clock()
+        far = now + timedelta(days=self._max_days)
         # UTC, to the second: search orders and pages by it (node/listings/search.py)
         published = min(received.published or now, now).astimezone(UTC).replace(microsecond=0)
         description_html = sanitize_html(received.description_html)
@@ -351,7 +372,9 @@ class ReceivedListings:
             "radius_m": place.radius_m if place else None,
             "published_at": published,
             "updated_at": min(received.updated or published, now),
-            "expires_at": received.end_time,
+            # A copy lasts at most as long as one of ours may: a standing offer elsewhere is
+            # kept here until then, or until its author updates it.
+            "expires_at": min(received.end_time or far, far),
             "received": doc,
         }
 

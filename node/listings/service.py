@@ -168,6 +168,8 @@ class ListingService:
             if values["quantity"] < taken:
                 raise _invalid("quantity", f"{taken} already promised: cannot go below")
             values["available_quantity"] = values["quantity"] - taken
+            if values["available_quantity"] == 0 and listing.status is Status.OPEN:
+                values["status"] = Status.RESERVED  # all of it promised, as an acceptance does
         if "title" in values or "description" in values:
             values["search_text"] = index_fields(
                 values.get("title", listing.title), values.get("description", listing.description)

@@ -620,3 +620,28 @@ async def test_a_price_means_the_same_amount_on_the_wire_as_in_the_api(node, peo
         note = node.app[LISTINGS].document(row, [])
     assert Price.from_minor(row.price_minor, "HUF").amount == Decimal("1500")
     assert "1500" in json.dumps(note["reciprocal"])
+
+
+async def test_lowering_the_quantity_to_what_is_promised_reserves_the_listing(node, people):
+    listing = await publish(node, people["bea"], {**KINDS[0], "quantity": 3})
+    url = f"{PATH}/{listing['id']}/responses"
+    resp = await node.post(url, json={"quantity": 2}, headers=bearer(people["cyd"]))
+    assert resp.status == 201, await resp.text()
+    response = await resp.json()
+    resp = await node.post(
+        f"{PATH}/responses/{response['id']}/accept", headers=bearer(people["bea"])
+    )
+    assert resp.status == 200, await resp.text()
+    resp = await node.patch(
+        f"{PATH}/{listing['id']}", json={"quantity": 2}, headers=bearer(people["bea"])
+    )
+    assert resp.status == 200, await resp.text()
+    edited = await resp.json()
+    assert (edited["status"], edited["quantity"], edited["available_quantity"]) == (
+        "reserved",
+        2,
+        0,
+    )
+    # nobody may answer it any more
+    resp = await node.post(url, json={}, headers=bearer(people["ada"]))
+    await error_of(resp, 409, "conflict")
