@@ -35,6 +35,7 @@ from federation.errors import NotActedOn
 from moderation.domains import authority_of
 from node.conversations.models import Message
 from node.follows.models import Follow, FollowState
+from node.groups.models import NEIGHBOURHOOD
 from node.listings.categories import CATEGORIES
 from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
 from node.listings.search import index_fields
@@ -328,7 +329,15 @@ class ReceivedListings:
     async def _admitted(self, received: ReceivedListing, actor: str, via: str | None) -> Audience:
         public = any(address in PUBLIC for address in (*received.to, *received.cc))
         if await self._is_partner(authority_of(actor)):
-            return Audience.PUBLIC if public else Audience.PARTNERS
+            if public:
+                return Audience.PUBLIC
+            if not self._to_neighbourhoods(received, actor, via):
+                # followers-only or a few people: shown to every member here, it would reach
+                # more people than its author addressed
+                raise NotActedOn(
+                    "a listing that is not public is taken when addressed to a neighbourhood"
+                )
+            return Audience.PARTNERS
         followed = [a for a in (actor, via) if a is not None]
         if public and await Follow.exists(
             followee__in=followed,
@@ -339,6 +348,18 @@ class ReceivedListings:
         raise NotActedOn(
             "listings are taken from partner nodes, and public ones from whom members follow"
         )
+
+    def _to_neighbourhoods(self, received: ReceivedListing, actor: str, via: str | None) -> bool:
+        """Whether a listing is addressed to neighbourhoods: announced by its node's group,
+        addressed (FEP-1b12 ``audience``) to a group of its author's node, or to ours."""
+        if via is not None:
+            return True
+        addressed = {*received.to, *received.cc}
+        if received.audience is not None:
+            if same_host(received.audience, actor) and not received.audience.startswith(actor):
+                return True
+            addressed.add(received.audience)
+        return self._uris.group(NEIGHBOURHOOD) in addressed
 
     def _columns(
         self, received: ReceivedListing, audience: Audience, doc: dict[str, Any]

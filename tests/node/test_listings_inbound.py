@@ -366,3 +366,27 @@ async def test_a_standing_offer_from_elsewhere_is_kept_a_year_at_most(node, cloc
     await worker_round(node)
     [copy] = await held(node)
     assert copy.expires_at == clock.now + timedelta(days=365)
+
+
+async def test_a_partner_s_listing_for_a_few_is_not_shown_to_every_member(node, clock, remote, bea):
+    alice = remote.add("alice")
+    await make_partner(node, remote)
+    followers = f"{alice.id}/followers"
+    for n, audience in ((1, None), (2, followers)):
+        private = created(alice, n, public=False, audience=audience)
+        private["object"]["to"] = [followers]
+        private["to"] = [followers]
+        assert (await deliver(node, clock, alice, private)).status == 202
+        await worker_round(node)
+        assert await held(node) == []
+        state, reasons = await last_reasons(node)
+        assert state == "ignored"
+        assert "a listing that is not public is taken when addressed to a neighbourhood" in reasons
+    # addressed to this node's neighbourhood group: for our members, as partners' listings are
+    ours = created(alice, 3, public=False, audience=None)
+    ours["object"]["to"] = [f"{NODE}/groups/neighbourhood"]
+    await deliver(node, clock, alice, ours)
+    await worker_round(node)
+    assert [(c.ap_id, c.audience.value) for c in await held(node)] == [
+        (f"{alice.base}/listings/3", "partners")
+    ]
