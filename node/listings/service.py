@@ -7,8 +7,10 @@ expire. The places are blurred before anything is stored (see :mod:`node.listing
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,12 +100,23 @@ class ListingService:
         self._community = community
         self._notifications = notifications
         self._index_kept_at: datetime | None = None
+        # weak: a member's lock goes once no creation of theirs holds it
+        self._creating: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     # Publishing
     async def create(self, member: Member, form: ListingForm) -> Listing:
         """Publish a listing for ``member``: 422 for what the form cannot say (an expiry in
         the past, an unknown currency), 429 past the hourly limit, 409 past the open cap."""
         me = self._uris.actor(member.username)
+        # One creation at a time per member (one process serves a node): the limits below
+        # are counted then written, and two requests at once would both pass them.
+        lock = self._creating.setdefault(me, asyncio.Lock())
+        async with lock:
+            return await self._create(me, form)
+
+    async def _create(self, me: str, form: ListingForm) -> Listing:
         now = self._clock()
         # Every field of a new listing counts as given, but for expiry: left out, the default.
         given = set(ListingForm.model_fields) - ({"expires_at"} - form.model_fields_set)

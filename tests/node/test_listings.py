@@ -645,3 +645,14 @@ async def test_lowering_the_quantity_to_what_is_promised_reserves_the_listing(no
     # nobody may answer it any more
     resp = await node.post(url, json={}, headers=bearer(people["ada"]))
     await error_of(resp, 409, "conflict")
+
+
+async def test_requests_at_once_cannot_pass_the_open_cap_together(make_settings, make_node):
+    node = await make_node(make_settings(listings={"max_open_per_member": 2}))
+    ada = await admin_token(node, "ada")
+    tries = await asyncio.gather(
+        *(node.post(PATH, json=DRILL, headers=bearer(ada)) for _ in range(5))
+    )
+    assert sorted(resp.status for resp in tries) == [201, 201, 409, 409, 409]
+    mine = await (await node.get(f"{PATH}/mine", headers=bearer(ada))).json()
+    assert len(mine) == 2
