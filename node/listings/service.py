@@ -100,8 +100,8 @@ class ListingService:
         self._community = community
         self._notifications = notifications
         self._index_kept_at: datetime | None = None
-        # weak: a member's lock goes once no creation of theirs holds it
-        self._creating: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+        # weak: a member's lock goes once nothing of theirs holds it
+        self._member_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
 
@@ -110,10 +110,7 @@ class ListingService:
         """Publish a listing for ``member``: 422 for what the form cannot say (an expiry in
         the past, an unknown currency), 429 past the hourly limit, 409 past the open cap."""
         me = self._uris.actor(member.username)
-        # One creation at a time per member (one process serves a node): the limits below
-        # are counted then written, and two requests at once would both pass them.
-        lock = self._creating.setdefault(me, asyncio.Lock())
-        async with lock:
+        async with self._one_at_a_time(me):
             return await self._create(me, form)
 
     async def _create(self, me: str, form: ListingForm) -> Listing:
@@ -259,8 +256,14 @@ class ListingService:
         self, member: Member, listing_id: int, message: str, quantity: int = 1
     ) -> Response:
         """Answer a listing: the author is notified and accepts or declines."""
-        listing = await self.get(member, listing_id)
         me = self._uris.actor(member.username)
+        async with self._one_at_a_time(me):
+            return await self._respond(member, me, listing_id, message, quantity)
+
+    async def _respond(
+        self, member: Member, me: str, listing_id: int, message: str, quantity: int
+    ) -> Response:
+        listing = await self.get(member, listing_id)
         if listing.author == me:
             raise Conflict("this is your own listing")
         self._check_answerable(listing, quantity)
@@ -556,6 +559,15 @@ class ListingService:
         return self._federation.document(listing, photos)
 
     # Helpers
+    def _one_at_a_time(self, actor: str) -> asyncio.Lock:
+        """The member's lock. Creating a listing and answering one check limits, then write
+        (the open cap, one active response per listing): two requests at once would both
+        pass the check. One process serves a node, so a lock in it serialises them."""
+        lock = self._member_locks.get(actor)
+        if lock is None:
+            lock = self._member_locks[actor] = asyncio.Lock()
+        return lock
+
     async def _claim(self, owner: str, ids: list[str], listing_id: int | None) -> list[Media]:
         """The photos a listing may take (checked before any transaction)."""
         if not ids:
