@@ -5,6 +5,7 @@ GET    /api/v1/admin/invites[?all=true]    usable invites (or all)
 DELETE /api/v1/admin/invites/{id}          revoke an unused invite
 GET    /api/v1/admin/members               every member, real names included
 PATCH  /api/v1/admin/members/{username}    change a member's role
+POST   /api/v1/admin/members/{username}/verification   {"verified": true | false} (managers)
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class NewInvite(Body):
 
 class RoleChange(Body):
     role: Role = Field(strict=False)
+
+
+class VerificationChange(Body):
+    verified: bool
 
 
 @routes.post("/api/v1/admin/invites")
@@ -77,4 +82,15 @@ async def change_role(request: web.Request) -> web.Response:
     await require_role(request, Role.ADMIN)
     body = await read_json(request, RoleChange)
     member = await request.app[MEMBERS].set_role(request.match_info["username"], body.role)
+    return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=True))
+
+
+@routes.post(r"/api/v1/admin/members/{username}/verification")
+async def set_verification(request: web.Request) -> web.Response:
+    """A manager verifies a member they know, or takes the verification back."""
+    caller = await require_role(request, Role.MANAGER)
+    body = await read_json(request, VerificationChange)
+    member = await request.app[MEMBERS].set_verified(
+        request.match_info["username"], body.verified, by=caller.member
+    )
     return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=True))

@@ -86,6 +86,10 @@ class ListingQuery:
     published_until: datetime | None = None
     expiring_before: datetime | None = None
     authors: frozenset[str] | None = None  # actor URIs
+    # verified authors only (HTTP ``verified=true``); who they are is the caller's to say in
+    # ``verified_authors`` (the members service), not part of the search's identity
+    verified_only: bool = False
+    verified_authors: frozenset[str] | None = field(default=None, compare=False, repr=False)
     sort: Sort = Sort.NEWEST
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
@@ -97,6 +101,15 @@ class ListingQuery:
         if problems:
             raise ValidationFailed("the search is not valid", details=problems)
         object.__setattr__(self, "terms", tuple(terms(self.text)))
+
+    @property
+    def allowed_authors(self) -> frozenset[str] | None:
+        """The authors a listing may have to match (``None``: any): ``authors``, and among
+        them the verified ones when ``verified_only`` (nobody, until they are given)."""
+        if not self.verified_only:
+            return self.authors
+        verified = self.verified_authors or frozenset()
+        return verified if self.authors is None else verified & self.authors
 
     @property
     def prefix(self) -> bool:
@@ -174,6 +187,7 @@ PARAMETERS = frozenset(
         "published_until",
         "expiring_before",
         "author",
+        "verified",
         "sort",
         "limit",
         "cursor",
@@ -236,12 +250,13 @@ def parse_query(params: Mapping[str, str], *, ignore: Collection[str] = ()) -> L
             bad(name, message)
         else:
             values[attr] = frozenset(items)
-    raw = get("local")
-    if raw is not None:
-        flag = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower())
-        if flag is None:
-            bad("local", "true, false, 1 or 0")
-        values["local"] = flag
+    for name, attr in (("local", "local"), ("verified", "verified_only")):
+        raw = get(name)
+        if raw is not None:
+            flag = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower())
+            if flag is None:
+                bad(name, "true, false, 1 or 0")
+            values[attr] = flag
     for name in ("min_price", "max_price", "limit"):
         raw = get(name)
         if raw is None:
@@ -378,6 +393,8 @@ def query_params(query: ListingQuery) -> dict[str, str]:
         if len(query.authors) != 1:
             raise ValueError("only a search by one author has HTTP parameters")
         (out["author"],) = query.authors
+    if query.verified_only:
+        out["verified"] = "true"
     if query.sort is not Sort.NEWEST:
         out["sort"] = query.sort.value
     if query.limit != DEFAULT_LIMIT:

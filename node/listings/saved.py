@@ -4,6 +4,7 @@ this node's or a copy of another node's, becomes a ``saved_search.match`` notifi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Mapping
 
 from activitypub.uris import UriScheme
@@ -18,6 +19,7 @@ from node.listings.search import (
     query_params,
 )
 from node.members.models import Member
+from node.members.service import verified_actors
 from node.notifications.service import NotificationService
 
 MAX_SAVED = 20
@@ -75,11 +77,18 @@ class SavedSearches:
         rows = await SavedSearch.all().order_by("id").values_list("id", "member_id")
         await self._parse_new([search_id for search_id, _ in rows])
         matched: dict[int, int] = {}  # member id -> the first of their searches it matches
+        verified: frozenset[str] | None = None  # read once, if a search asks for it
         for search_id, member_id in rows:
             if member_id in matched or member_id == author:
                 continue
             query = self._queries.get(search_id)
-            if query is not None and matches(listing, query):
+            if query is None:
+                continue
+            if query.verified_only:
+                if verified is None:
+                    verified = await verified_actors(self._uris)
+                query = dataclasses.replace(query, verified_authors=verified)
+            if matches(listing, query):
                 matched[member_id] = search_id
         if matched:
             await self._notifications.notify_matches(

@@ -185,7 +185,8 @@ def matches(listing: Listing, query: ListingQuery) -> bool:
         return False
     if q.sort is Sort.ENDING_SOON and expires is None:
         return False
-    if q.authors is not None and listing.author not in q.authors:
+    allowed = q.allowed_authors
+    if allowed is not None and listing.author not in allowed:
         return False
     if q.near is not None and not _distance_to(listing, q.near) <= q.near.km * 1000:
         return False

@@ -128,8 +128,9 @@ def filters(s: Statement, q: ListingQuery, statuses: bool = True) -> list[str]:
         conditions.append(f"l.expires_at < {s.moment(q.expiring_before)}")
     if q.sort is Sort.ENDING_SOON:
         conditions.append("l.expires_at IS NOT NULL")
-    if q.authors is not None:
-        authors = sorted(q.authors)
+    allowed = q.allowed_authors
+    if allowed is not None:
+        authors = sorted(allowed)
         if s.dialect == "sqlite":
             conditions.append(
                 f"l.author IN (SELECT value FROM json_each({s.p(json.dumps(authors))}))"

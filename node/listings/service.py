@@ -8,6 +8,7 @@ expire. The places are blurred before anything is stored (see :mod:`node.listing
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 import weakref
@@ -40,6 +41,7 @@ from node.listings.search import (
 from node.media.models import Media
 from node.media.service import MediaService
 from node.members.models import Member
+from node.members.service import verified_actors
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
 from node.rich_text import rich_text
@@ -247,6 +249,8 @@ class ListingService:
         together, photos fetched. Withdrawn listings are their author's business
         (:meth:`mine`), never a search's."""
         check_member_search(query)
+        if query.verified_only:
+            query = dataclasses.replace(query, verified_authors=await verified_actors(self._uris))
         page = await search(query)
         await Listing.fetch_for_list(page.listings, "photos")
         return page

@@ -24,6 +24,22 @@ class Role(StrEnum):
         return self is not Role.RESIDENT
 
 
+class Verification(StrEnum):
+    """How sure the node is that a member lives there."""
+
+    UNVERIFIED = "unverified"
+    VOUCHED = "vouched"  # vouched for, by fewer members than verification needs
+    VERIFIED = "verified"
+
+
+class VerificationMethod(StrEnum):
+    """How a member was verified."""
+
+    DOCUMENT = "document"  # a proof of residence, reviewed by a manager
+    VOUCHING = "vouching"  # enough verified members vouched for them
+    MANAGER = "manager"  # a manager who knows them, or the landlord's or town hall's list
+
+
 class Member(KeyedActor):
     """A local member, published as a ``Person`` actor."""
 
@@ -37,6 +53,15 @@ class Member(KeyedActor):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     last_active_at = fields.DatetimeField(null=True)
+    verification = fields.CharEnumField(
+        Verification, max_length=16, default=Verification.UNVERIFIED, db_index=True
+    )
+    verification_method = fields.CharEnumField(VerificationMethod, max_length=16, null=True)
+    verified_at = fields.DatetimeField(null=True)
+    # the manager who verified them (by manager), kept for the review trail
+    verified_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
+        "node.Member", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
 
     class Meta:
         table = "member"

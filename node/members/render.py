@@ -36,6 +36,11 @@ def member_to_api(member: Member, uris: UriScheme, *, private: bool) -> dict[str
         "role": member.role.value,
         "actor": uris.actor(member.username),
         "created_at": format_timestamp(member.created_at),
+        "verification": {
+            "level": member.verification.value,
+            "method": member.verification_method.value if member.verification_method else None,
+            "verified_at": format_timestamp(member.verified_at),
+        },
     }
     if private:
         doc["real_name"] = member.real_name

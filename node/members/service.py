@@ -17,6 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from activitypub.keys import generate_actor_keys
+from activitypub.uris import UriScheme
 from node.clock import Clock
 from node.errors import (
     Conflict,
@@ -26,7 +27,14 @@ from node.errors import (
     ValidationFailed,
     WrongPassword,
 )
-from node.members.models import Invite, LoginSession, Member, Role
+from node.members.models import (
+    Invite,
+    LoginSession,
+    Member,
+    Role,
+    Verification,
+    VerificationMethod,
+)
 from node.members.passwords import hash_password, needs_rehash, verify_password
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9_]{1,30}")
@@ -422,6 +430,33 @@ class MemberService:
             await member.save(update_fields=["role", "updated_at"])
         return member
 
+    async def set_verified(self, username: str, verified: bool, by: Member) -> Member:
+        """A manager verifies a member they know (method ``manager``), or takes a
+        verification back (the member is ``unverified`` again, whatever the method was)."""
+        member = await self.get(username)
+        if verified:
+            if member.verification is Verification.VERIFIED:
+                return member  # as verified, and since when, as it was
+            member.verification = Verification.VERIFIED
+            member.verification_method = VerificationMethod.MANAGER
+            member.verified_at = self._clock()
+            member.verified_by_id = by.id  # type: ignore[attr-defined]
+        else:
+            member.verification = Verification.UNVERIFIED
+            member.verification_method = None  # type: ignore[assignment]
+            member.verified_at = None
+            member.verified_by_id = None  # type: ignore[attr-defined]
+        await member.save(
+            update_fields=[
+                "verification",
+                "verification_method",
+                "verified_at",
+                "verified_by_id",
+                "updated_at",
+            ]
+        )
+        return member
+
     async def list_members(self) -> list[Member]:
         """Every member, oldest first."""
         return await Member.all().order_by("id")
@@ -429,3 +464,12 @@ class MemberService:
     async def has_admin(self) -> bool:
         """Whether the node has at least one admin."""
         return await Member.exists(role=Role.ADMIN)
+
+
+async def verified_actors(uris: UriScheme) -> frozenset[str]:
+    """The actor ids of this node's verified members (other nodes' members are verified by
+    their attestations, which this node does not read yet)."""
+    names = await Member.filter(verification=Verification.VERIFIED).values_list(
+        "username", flat=True
+    )
+    return frozenset(uris.actor(str(name)) for name in names)
