@@ -278,7 +278,11 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         )
         # After the conversation handlers: a reply to a listing is a message first.
         ReceivedResponses(
-            node_settings.uris, app[CLOCK], app[NOTIFICATIONS], app[PARTNERSHIPS].is_partner
+            node_settings.uris,
+            app[CLOCK],
+            app[NOTIFICATIONS],
+            app[PARTNERSHIPS].is_partner,
+            settle=app[LISTINGS].settle,
         ).register(app[DISPATCHER])
         ReceivedListings(
             node_settings.uris,

@@ -43,6 +43,7 @@ from activitypub.properties import (
 )
 
 MAX_MESSAGE = 2000
+MAX_THANKS = 500
 # A Measure is frozen: one instance may be every proposal's default.
 ONE_ITEM = Measure(UNIT_ONE, Decimal(1))
 
@@ -164,6 +165,17 @@ class ReceivedRejection:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class ReceivedCompletion:
+    """One side saying an agreement happened: an ``Update`` of the ``Agreement`` with our
+    ``agreementStatus`` ``done``, and that side's thank-you (plain text)."""
+
+    id: str
+    actor: str
+    agreement_id: str
+    thanks: str = ""
+
+
 def offer_agreement(
     offer_id: str,
     actor: str,
@@ -270,6 +282,59 @@ def reject_offer(
     if published is not None:
         reject["published"] = format_timestamp(published)
     return reject
+
+
+def agreement_done(
+    agreement_id: str,
+    *,
+    update_id: str,
+    actor: str,
+    to: str,
+    thanks: str = "",
+    published: datetime | None = None,
+) -> dict[str, Any]:
+    """``actor``'s ``Update`` saying the agreement ``agreement_id`` happened (our
+    ``agreementStatus`` ``done``, FEP-0837 has no word for it), with a plain-text thank-you,
+    to the other side ``to``."""
+    agreement: dict[str, Any] = {
+        "id": agreement_id,
+        "type": "Agreement",
+        "agreementStatus": "done",
+    }
+    if thanks:
+        agreement["thanks"] = thanks
+    update: dict[str, Any] = {
+        "@context": CONTEXT,
+        "id": update_id,
+        "type": "Update",
+        "actor": actor,
+        "object": agreement,
+        "to": [to],
+    }
+    if published is not None:
+        update["published"] = format_timestamp(published)
+    return update
+
+
+def read_completion(doc: Any) -> ReceivedCompletion:
+    """An ``Update`` of an ``Agreement`` to ``agreementStatus`` ``done`` (see
+    :func:`agreement_done`); :exc:`~activitypub.errors.AgreementMalformed` otherwise."""
+    update_id, actor = _activity(doc, "Update")
+    obj = next((v for v in values(doc.get("object"), limit=5) if isinstance(v, dict)), None)
+    if obj is None or "Agreement" not in object_types(obj):
+        raise AgreementMalformed("the Update is not of an embedded Agreement")
+    agreement_id = reference(obj.get("id"))
+    if agreement_id is None:
+        raise AgreementMalformed("the Agreement has no id")
+    status = obj.get("agreementStatus")
+    if status != "done":
+        raise AgreementMalformed(f"agreementStatus {status!r} is not done")
+    thanks = obj.get("thanks", "")
+    if not isinstance(thanks, str):
+        raise AgreementMalformed("thanks is not text")
+    return ReceivedCompletion(
+        id=update_id, actor=actor, agreement_id=agreement_id, thanks=thanks[:MAX_THANKS]
+    )
 
 
 def read_offer(doc: Any) -> ReceivedOffer:

@@ -80,6 +80,8 @@ OUR_TERMS: dict[str, Any] = {
     "rideTo": _ours("rideTo"),
     "seats": _ours("seats", f"{XSD}nonNegativeInteger"),
     "rideRecurrence": _ours("rideRecurrence"),
+    "agreementStatus": _ours("agreementStatus"),
+    "thanks": _ours("thanks"),
 }
 
 CONTEXT: list[Any] = [

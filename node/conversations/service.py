@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from activitypub import notes
@@ -213,6 +214,16 @@ class ConversationService(FederatedService):
         """The messages of a conversation the member is in, in the order they were written."""
         conversation = await self._joined(self._uris.actor(member.username), conversation_id)
         return await Message.filter(conversation=conversation).order_by("created_at", "id")
+
+    async def between(self, one: str, other: str) -> int | None:
+        """The id of the latest conversation of exactly these two actors, if any."""
+        theirs = Participant.filter(actor=other).values_list("conversation_id", flat=True)
+        shared = await Participant.filter(actor=one, conversation_id__in=Subquery(theirs))
+        for part in sorted(shared, key=lambda p: p.conversation_id, reverse=True):  # type: ignore[attr-defined]
+            count = await Participant.filter(conversation_id=part.conversation_id).count()  # type: ignore[attr-defined]
+            if count == 2:
+                return int(part.conversation_id)  # type: ignore[attr-defined]
+        return None
 
     async def mark_read(self, member: Member, conversation_id: int) -> None:
         """Everything in the conversation is read, as of now."""

@@ -30,6 +30,7 @@ from activitypub.listings import (
     Price,
     ProposalRef,
     accept_agreement,
+    agreement_done,
     details_from_mapping,
     listing_activity,
     listing_object,
@@ -231,6 +232,31 @@ class ListingFederation:
             )
         await self.deliver(
             answer, inbox, listing.author, now, partners_only=listing.audience is Audience.PARTNERS
+        )
+
+    async def send_done(
+        self,
+        response: Response,
+        listing: Listing,
+        actor: str,
+        to: str,
+        thanks: str,
+        inbox: str,
+        now: datetime,
+    ) -> None:
+        """Queue ``actor``'s ``Update`` telling the other side ``to`` that the agreement of
+        ``response`` happened (inside the caller's transaction)."""
+        assert response.agreement_id is not None
+        update = agreement_done(
+            response.agreement_id,
+            update_id=self._uris.url(f"/activities/{uuid.uuid4().hex}"),
+            actor=actor,
+            to=to,
+            thanks=thanks,
+            published=now,
+        )
+        await self.deliver(
+            update, inbox, actor, now, partners_only=listing.audience is Audience.PARTNERS
         )
 
     async def inbox_of(self, actor: str) -> str:

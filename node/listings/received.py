@@ -24,6 +24,7 @@ from activitypub.listings import (
     details_to_mapping,
     looks_like_listing,
     read_accept,
+    read_completion,
     read_listing,
     read_offer,
     read_reject,
@@ -44,6 +45,7 @@ from node.listings.service import (
     MAX_MESSAGE,
     Alerts,
     drop_copy,
+    mark_done,
     record_response,
     why_unanswerable,
 )
@@ -78,11 +80,13 @@ class ReceivedResponses:
         clock: Clock,
         notifications: NotificationService,
         is_partner: IsPartner,
+        settle: Callable[[Listing], Awaitable[None]] | None = None,
     ) -> None:
         self._uris = uris
         self._clock = clock
         self._notifications = notifications
         self._is_partner = is_partner
+        self._settle = settle
 
     def register(self, dispatcher: Dispatcher) -> None:
         """After the conversation handlers (so the message exists to link to)."""
@@ -90,6 +94,7 @@ class ReceivedResponses:
         dispatcher.register("Offer", self.on_offer)
         dispatcher.register("Accept", self.on_accept)
         dispatcher.register("Reject", self.on_reject)
+        dispatcher.register("Update", self.on_completion, object_type="Agreement")
 
     async def on_offer(self, activity: InboundActivity) -> None:
         """An ``Offer(Agreement)`` answering one of our listings (FEP-0837): a response."""
@@ -137,6 +142,41 @@ class ReceivedResponses:
         if response.state not in ACTIVE_RESPONSES:
             raise NotActedOn(f"the response is {response.state.value} already")
         await self._answered(response, ResponseState.DECLINED, None)
+
+    async def on_completion(self, activity: InboundActivity) -> None:
+        """The other side of an agreement says it happened (our ``Update`` of the Agreement
+        to ``agreementStatus`` ``done``): done here too, with their thank-you."""
+        try:
+            done = read_completion(activity.body)
+        except ListingError as exc:
+            raise NotActedOn(f"not an agreement marked done: {exc}") from None
+        if done.actor != activity.actor:
+            raise NotActedOn("an agreement is marked done by its sender only")
+        response = await Response.get_or_none(agreement_id=done.agreement_id).prefetch_related(
+            "listing"
+        )
+        if response is None:
+            raise NotActedOn("no agreement here has that id")
+        listing: Listing = response.listing
+        by_author = activity.actor == listing.author
+        ours = response.responder if by_author else listing.author
+        if not by_author and activity.actor != response.responder:
+            raise NotActedOn("only a party to an agreement says it happened")
+        if self._uris.username_from_actor(ours) is None:
+            raise NotActedOn("neither side of that agreement is a member here")
+        if response.state not in (ResponseState.ACCEPTED, ResponseState.DONE):
+            raise NotActedOn(f"the agreement is {response.state.value}")
+        async with in_transaction():
+            await mark_done(response, by_author=by_author, thanks=done.thanks, now=self._clock())
+            if self._settle is not None:
+                await self._settle(listing)
+            await self._notifications.notify_actor(
+                ours,
+                NotificationType.AGREEMENT,
+                by=activity.actor,
+                listing_id=listing.id,
+                response_id=response.id,
+            )
 
     async def _our_offer(self, offer_id: str | None, actor: str) -> Response:
         response = None

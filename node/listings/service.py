@@ -19,6 +19,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from activitypub.listings.agreements import MAX_THANKS
 from activitypub.uris import UriScheme
 from node.clock import Clock
 from node.config import CommunitySettings, ListingSettings
@@ -56,8 +57,11 @@ AGREED = {
     "en": "I accepted your response to “{title}”. Let's arrange the details here.",
     "fr": "J'ai accepté votre réponse à « {title} ». Organisons les détails ici.",
 }
+DONE = {
+    "en": ("I marked our agreement done.", "I marked our agreement done. {thanks}"),
+    "fr": ("J'ai marqué notre accord comme fait.", "J'ai marqué notre accord comme fait. {thanks}"),
+}
 ACTIVE_RESPONSES = (ResponseState.PENDING, ResponseState.ACCEPTED)
-MAX_THANKS = 500
 MAX_MESSAGE = 2000
 
 
@@ -388,29 +392,37 @@ class ListingService:
                 response_id=response.id,
             )
         if accept:
-            await self._open_conversation(member, response, listing)
+            # Accepting opens the direct conversation between the two, or continues the one
+            # the response came in.
+            await self._say_in_conversation(
+                member, response, agreement_message(self._language, listing.title)
+            )
         return response
 
-    async def _open_conversation(
-        self, author: Member, response: Response, listing: Listing
-    ) -> None:
-        """Accepting opens the direct conversation between the two, or continues the one the
-        response came in, with a message saying so (what a Mastodon user who answered by
-        direct message sees of the agreement). The agreement stands if it cannot be sent."""
+    async def _say_in_conversation(self, member: Member, response: Response, text: str) -> None:
+        """A message from ``member`` to the other side of a response, in the conversation it
+        came in or opened, or a new one (what a Mastodon user who answered by direct message
+        sees of the agreement). What it says stands if the message cannot be sent."""
         if self._conversations is None:
             return
-        text = agreement_message(self._language, listing.title)
+        listing: Listing = response.listing
+        me = self._uris.actor(member.username)
+        other = response.responder if listing.author == me else listing.author
         try:
+            if response.conversation_id is None:  # type: ignore[attr-defined]
+                # the one the other side opened, when they accepted ours
+                response.conversation_id = await self._conversations.between(me, other)  # type: ignore[attr-defined]
             if response.conversation_id is not None:  # type: ignore[attr-defined]
-                await self._conversations.reply(author, response.conversation_id, text)  # type: ignore[attr-defined]
+                await self._conversations.reply(member, response.conversation_id, text)  # type: ignore[attr-defined]
+                await Response.filter(id=response.id).update(
+                    conversation_id=response.conversation_id  # type: ignore[attr-defined]
+                )
             else:
-                conversation = await self._conversations.start(author, [response.responder], text)
+                conversation = await self._conversations.start(member, [other], text)
                 response.conversation_id = conversation.id  # type: ignore[attr-defined]
                 await Response.filter(id=response.id).update(conversation_id=conversation.id)
         except NodeError as exc:
-            log.warning(
-                "agreement %s: no message to %s: %s", response.id, response.responder, exc.safe
-            )
+            log.warning("response %s: no message to %s: %s", response.id, other, exc.safe)
 
     async def withdraw_response(self, member: Member, response_id: int) -> Response:
         """The responder takes back a response (an accepted one frees what it reserved)."""
@@ -442,35 +454,23 @@ class ListingService:
 
     async def complete(self, member: Member, response_id: int, thanks: str = "") -> Response:
         """Either side marks an agreement done, with an optional short thank-you; the listing
-        is done once nothing of it is left to agree on."""
+        is done once nothing of it is left to agree on. The other side hears of it: in the
+        app here, by a message in their conversation elsewhere, and, when their server
+        speaks FEP-0837, by an ``Update`` of the agreement that marks it done there too."""
         response = await self._response(member, response_id, as_author=None)
         me = self._uris.actor(member.username)
         listing: Listing = response.listing
         if response.state not in (ResponseState.ACCEPTED, ResponseState.DONE):
             raise Conflict("only an accepted agreement can be marked done")
         thanks = _checked(thanks, "thanks", MAX_THANKS)
-        now = self._clock()
         by_author = listing.author == me
+        other = response.responder if by_author else listing.author
+        remote = self._uris.username_from_actor(other) is None
+        inbox = await self._completion_inbox(response, other) if remote else None
+        now = self._clock()
         async with in_transaction():
-            if thanks:
-                field = "thanks_from_author" if by_author else "thanks_from_responder"
-                setattr(response, field, thanks)
-            first_time = response.state is ResponseState.ACCEPTED
-            response.state, response.updated_at = ResponseState.DONE, now
-            await response.save()
-            if (
-                first_time
-                and listing.local
-                and listing.available_quantity == 0
-                and listing.status is Status.RESERVED
-            ):
-                pending = await Response.filter(
-                    listing=listing, state=ResponseState.ACCEPTED
-                ).exclude(id=response.id)
-                if not pending:
-                    await self._set_status(listing, Status.DONE, now)
-                    await self._send("Update", listing)
-            other = response.responder if by_author else listing.author
+            await mark_done(response, by_author=by_author, thanks=thanks, now=now)
+            await self.settle(listing)
             await self._notifications.notify_actor(
                 other,
                 NotificationType.AGREEMENT,
@@ -478,7 +478,36 @@ class ListingService:
                 listing_id=listing.id,
                 response_id=response.id,
             )
-        return response
+            if inbox is not None and self._federation is not None:
+                await self._federation.send_done(response, listing, me, other, thanks, inbox, now)
+        if remote:
+            await self._say_in_conversation(member, response, done_message(self._language, thanks))
+        self._queued()
+        return await self._response(member, response_id, as_author=None)
+
+    async def settle(self, listing: Listing) -> None:
+        """Close one of our listings once all of it was agreed on and every agreement
+        happened: ``done``, and partners told (inside the caller's transaction)."""
+        if not listing.local:
+            return
+        await listing.refresh_from_db()
+        if listing.status is not Status.RESERVED or listing.available_quantity != 0:
+            return
+        if await Response.exists(listing_id=listing.id, state=ResponseState.ACCEPTED):
+            return
+        await self._set_status(listing, Status.DONE, self._clock())
+        await self._send("Update", listing)
+
+    async def _completion_inbox(self, response: Response, other: str) -> str | None:
+        """Where the ``Update`` marking an agreement done goes: the other side's inbox when
+        the exchange spoke FEP-0837 (a reply by direct message gets the message alone)."""
+        if response.form != "offer" or not response.agreement_id or self._federation is None:
+            return None
+        try:
+            return await self._federation.inbox_of(other)
+        except NodeError as exc:
+            log.warning("agreement %s: %s is not told it is done: %s", response.id, other, exc.safe)
+            return None
 
     async def responses(self, member: Member, listing_id: int) -> list[Response]:
         """The responses to a listing: all of them for its author, one's own for others."""
@@ -719,6 +748,14 @@ async def drop_copy(listing: Listing, media: MediaService | None, status: Status
         await Listing.filter(id=listing.id).delete()
 
 
+async def mark_done(response: Response, *, by_author: bool, thanks: str, now: datetime) -> None:
+    """An agreement happened, said by one side (their thank-you kept when they leave one)."""
+    changes: dict[str, Any] = {"state": ResponseState.DONE, "updated_at": now}
+    if thanks:
+        changes["thanks_from_author" if by_author else "thanks_from_responder"] = thanks
+    await Response.filter(id=response.id).update(**changes)
+
+
 async def record_response(
     notifications: NotificationService,
     listing: Listing,
@@ -745,6 +782,12 @@ async def record_response(
 def reply_message(language: str, title: str) -> str:
     """What a response without a message says, in the community's language."""
     return REPLY.get(language, REPLY["en"]).format(title=title)
+
+
+def done_message(language: str, thanks: str) -> str:
+    """What the other side reads when an agreement is marked done, with the thank-you."""
+    bare, with_thanks = DONE.get(language, DONE["en"])
+    return with_thanks.format(thanks=thanks) if thanks else bare
 
 
 def agreement_message(language: str, title: str) -> str:

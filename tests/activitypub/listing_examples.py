@@ -21,6 +21,7 @@ from activitypub.listings import (
     RequestDetails,
     ServiceDetails,
     accept_agreement,
+    agreement_done,
     listing_activity,
     listing_object,
     offer_agreement,
@@ -154,5 +155,13 @@ def examples() -> dict[str, dict[str, Any]]:
         reject_id=f"{NODE}/users/ada/rejects/32",
         actor=ADA,
         reason="Sorry, they are promised to a neighbour.",
+    )
+    found["done"] = agreement_done(
+        f"{NODE}/agreements/12",
+        update_id=f"{PARTNER}/activities/5d1f",
+        actor=BOB,
+        to=ADA,
+        thanks="Thanks, the chairs are perfect!",
+        published=datetime(2026, 12, 6, 18, 0, tzinfo=UTC),
     )
     return found

@@ -23,11 +23,14 @@ from activitypub.listings import (
     Measure,
     Price,
     ProposalRef,
+    ReceivedCompletion,
     ReceivedOffer,
     ServiceDetails,
     accept_agreement,
+    agreement_done,
     offer_agreement,
     read_accept,
+    read_completion,
     read_listing,
     read_offer,
     read_reject,
@@ -417,3 +420,53 @@ def test_a_reason_is_sent_as_escaped_text_and_read_back_as_written() -> None:
     reject = reject_offer(OFFER, BOB, reject_id=f"{OFFER}/reject", actor=ALICE, reason=reason)
     assert reject["content"] == "Promised to Tom &amp; Jerry &lt;3"
     assert read_reject(reject).reason == reason
+
+
+def test_an_agreement_marked_done_reads_back_as_sent() -> None:
+    sent = agreement_done(
+        AGREEMENT, update_id=f"{BOB}/updates/1", actor=BOB, to=ALICE, thanks="Thanks!"
+    )
+    assert read_completion(sent) == ReceivedCompletion(
+        id=f"{BOB}/updates/1", actor=BOB, agreement_id=AGREEMENT, thanks="Thanks!"
+    )
+    bare = agreement_done(AGREEMENT, update_id=f"{BOB}/updates/2", actor=BOB, to=ALICE)
+    assert "thanks" not in bare["object"]
+    assert read_completion(bare).thanks == ""
+    long = agreement_done(
+        AGREEMENT, update_id=f"{BOB}/updates/3", actor=BOB, to=ALICE, thanks="x" * 5000
+    )
+    assert len(read_completion(long).thanks) == 500
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"type": "Accept"}, "not an Update"),
+        ({"actor": None}, "no id or no actor"),
+        ({"object": AGREEMENT}, "not of an embedded Agreement"),
+        ({"object": {"id": AGREEMENT, "type": "Note", "agreementStatus": "done"}}, "Agreement"),
+        ({"object": {"type": "Agreement", "agreementStatus": "done"}}, "has no id"),
+        ({"object": {"id": AGREEMENT, "type": "Agreement"}}, "is not done"),
+        (
+            {"object": {"id": AGREEMENT, "type": "Agreement", "agreementStatus": "cancelled"}},
+            "is not done",
+        ),
+        (
+            {
+                "object": {
+                    "id": AGREEMENT,
+                    "type": "Agreement",
+                    "agreementStatus": "done",
+                    "thanks": {"en": "hi"},
+                }
+            },
+            "thanks is not text",
+        ),
+    ],
+)
+def test_what_is_not_an_agreement_marked_done_is_refused(
+    change: dict[str, Any], words: str
+) -> None:
+    doc = {**agreement_done(AGREEMENT, update_id=f"{BOB}/u", actor=BOB, to=ALICE), **change}
+    with pytest.raises(AgreementMalformed, match=words):
+        read_completion(doc)

@@ -2,9 +2,10 @@
 
 A partners-only lend with a photo published on A reaches B (whose members find it by search
 and see the photo from B's own cache) and neither C nor an unsigned fetch; a member of B
-answers it, A's author accepts, both see the agreement and the conversation it opened;
-withdrawing it on A removes it from B. A public listing reaches a plain ActivityPub actor
-that follows A's neighbourhood group, as a Note anyone's software can show.
+answers it, A's author accepts, both see the agreement and the conversation it opened; each
+marks it done with a thank-you the other reads; withdrawing it on A removes it from B. A
+public listing reaches a plain ActivityPub actor that follows A's neighbourhood group, as a
+Note anyone's software can show.
 """
 
 from __future__ import annotations
@@ -134,6 +135,40 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
     [copy] = await copies(b, listing["url"])
     assert copy.status.value == "reserved"  # the Update reached B
 
+    # bob marks it done with a thank-you: A marks it done too, ada hears of it and reads his
+    # words; the listing, all of it agreed on and done, is done, and B's copy says so.
+    resp = await b.client.post(
+        f"/api/v1/listings/responses/{asked['id']}/done",
+        json={"thanks": "Merci, perceuse rendue !"},
+        headers=bearer(bob),
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["state"] == "done"
+    await settle(a, b, c)
+    [response] = await get(a, ada, f"/api/v1/listings/{listing['id']}/responses")
+    assert (response["state"], response["thanks_from_responder"]) == (
+        "done",
+        "Merci, perceuse rendue !",
+    )
+    latest, *_ = await get(a, ada, "/api/v1/notifications")
+    assert latest["type"] == "listing.agreement"
+    assert (await get(a, ada, f"/api/v1/listings/{listing['id']}"))["status"] == "done"
+    [copy] = await copies(b, listing["url"])
+    assert copy.status.value == "done"
+    [conversation] = await get(a, ada, "/api/v1/conversations")
+    said = await get(a, ada, f"/api/v1/conversations/{conversation['id']}")
+    assert "Merci, perceuse rendue !" in said[-1]["text"]
+    # ada's thanks reach bob the same way
+    resp = await a.client.post(
+        f"/api/v1/listings/responses/{response['id']}/done",
+        json={"thanks": "Avec plaisir"},
+        headers=bearer(ada),
+    )
+    assert resp.status == 200, await resp.text()
+    await settle(a, b, c)
+    [mine] = await get(b, bob, "/api/v1/listings/agreements")
+    assert (mine["state"], mine["thanks_from_author"]) == ("done", "Avec plaisir")
+
     # Withdrawn on A, it is closed on B (kept only for bob's agreement record), cached photo
     # gone; a copy nobody agreed on goes entirely (tests/node/test_listings_inbound.py).
     resp = await a.client.delete(f"/api/v1/listings/{listing['id']}", headers=bearer(ada))
@@ -143,7 +178,7 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
     assert copy.status.value == "withdrawn"
     assert await cached_photos(b) == []
     [mine] = await get(b, bob, "/api/v1/listings/agreements")
-    assert mine["state"] == "accepted"
+    assert mine["state"] == "done"
     assert (
         await b.client.get(shown["url"].removeprefix(b.base), headers=bearer(bob))
     ).status == 404

@@ -13,7 +13,7 @@ import pytest
 from federation.models import InboundMessage
 from node.db import activated
 from node.http.keys import DATABASE, DELIVERY_WORKER
-from node.listings.models import Listing
+from node.listings.models import Listing, Response
 from tests.api import admin_token, bearer, member_token
 from tests.node.test_inbox import deliver, start_remote, worker_round
 from tests.node.test_listings_inbound import make_partner
@@ -163,3 +163,121 @@ async def test_answering_a_fep_0837_listing_sends_an_offer_and_its_accept_comes_
     assert row.state.value == "done", row.last_error
     [mine] = await (await node.get("/api/v1/listings/agreements", headers=bearer(bea))).json()
     assert (mine["state"], mine["agreement"]) == ("accepted", f"{erin.id}/agreements/1")
+    remote.delivered.clear()
+
+    # bea marks it done: erin's server gets the Update of the Agreement, done, with thanks
+    resp = await node.post(
+        f"/api/v1/listings/responses/{mine['id']}/done",
+        json={"thanks": "Thank you, Erin!"},
+        headers=bearer(bea),
+    )
+    assert resp.status == 200, await resp.text()
+    with activated(node.app[DATABASE]):
+        await node.app[DELIVERY_WORKER].run_once()
+    [update] = [b for _, b in remote.delivered if b["type"] == "Update"]
+    assert update["actor"].endswith("/users/bea")
+    assert update["to"] == [erin.id]
+    assert update["object"] == {
+        "id": f"{erin.id}/agreements/1",
+        "type": "Agreement",
+        "agreementStatus": "done",
+        "thanks": "Thank you, Erin!",
+    }
+
+
+def completion(sender, agreement: str, n: int, status: str = "done") -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{sender.id}/updates/{n}",
+        "type": "Update",
+        "actor": sender.id,
+        "object": {
+            "id": agreement,
+            "type": "Agreement",
+            "agreementStatus": status,
+            "thanks": "Cheers",
+        },
+    }
+
+
+async def test_an_agreement_marked_done_elsewhere_is_done_here_only_from_a_party(
+    node, clock, remote
+):
+    erin, mallory = remote.add("erin"), remote.add("mallory")
+    bea, listing = await partner_listing(
+        node, clock, remote, erin, "epicyon/proposal_shared_item.json"
+    )
+    resp = await node.post(f"/api/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea))
+    assert resp.status == 201, await resp.text()
+    with activated(node.app[DATABASE]):
+        await node.app[DELIVERY_WORKER].run_once()
+    [offer] = [b for _, b in remote.delivered if b["type"] == "Offer"]
+    agreement = f"{erin.id}/agreements/1"
+    # before any Accept: there is no agreement to be done
+    await deliver(node, clock, erin, completion(erin, agreement, 1))
+    await worker_round(node)
+    assert "no agreement here has that id" in (await reasons_of(node, f"{erin.id}/updates/1"))
+    accept = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{erin.id}/accepts/1",
+        "type": "Accept",
+        "actor": erin.id,
+        "object": offer["id"],
+        "result": {**offer["object"], "id": agreement, "attributedTo": erin.id},
+    }
+    await deliver(node, clock, erin, accept)
+    await worker_round(node)
+    # someone else of the same server; a status that is not done; then erin herself
+    await deliver(node, clock, mallory, completion(mallory, agreement, 2))
+    await deliver(node, clock, erin, completion(erin, agreement, 3, status="maybe"))
+    await worker_round(node)
+    assert "only a party to an agreement says it happened" in (
+        await reasons_of(node, f"{mallory.id}/updates/2")
+    )
+    assert any(
+        "not an agreement marked done" in reason
+        for reason in await reasons_of(node, f"{erin.id}/updates/3")
+    )
+    [mine] = await (await node.get("/api/v1/listings/agreements", headers=bearer(bea))).json()
+    assert mine["state"] == "accepted"
+    await deliver(node, clock, erin, completion(erin, agreement, 4))
+    await worker_round(node)
+    [mine] = await (await node.get("/api/v1/listings/agreements", headers=bearer(bea))).json()
+    assert (mine["state"], mine["thanks_from_author"]) == ("done", "Cheers")
+    notes = await (await node.get("/api/v1/notifications", headers=bearer(bea))).json()
+    assert notes[0]["type"] == "listing.agreement"
+    assert notes[0]["actor"] == erin.id
+
+
+async def test_a_direct_reply_agreement_is_marked_done_by_message_alone(node, clock, remote):
+    frieda = remote.add("frieda")
+    bea, listing = await partner_listing(node, clock, remote, frieda, "flohmarkt/create_item.json")
+    resp = await node.post(f"/api/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea))
+    response = await resp.json()
+    with activated(node.app[DATABASE]):
+        # Flohmarkt has no Accept: its user agrees in the conversation; the agreement here
+        # stands for that (as the author's Accept would have recorded it)
+        await Response.filter(id=response["id"]).update(
+            state="accepted", agreement_id=f"{frieda.id}/deal"
+        )
+        await node.app[DELIVERY_WORKER].run_once()
+    remote.delivered.clear()
+    resp = await node.post(
+        f"/api/v1/listings/responses/{response['id']}/done",
+        json={"thanks": "Danke!"},
+        headers=bearer(bea),
+    )
+    assert resp.status == 200, await resp.text()
+    with activated(node.app[DATABASE]):
+        await node.app[DELIVERY_WORKER].run_once()
+    assert [b["type"] for _, b in remote.delivered] == ["Create"]
+    [(_, create)] = remote.delivered
+    assert create["object"]["to"] == [frieda.id]
+    assert "Danke!" in create["object"]["content"]
+
+
+async def reasons_of(node, activity_id: str) -> list[str]:
+    with activated(node.app[DATABASE]):
+        row = await InboundMessage.get(activity_id=activity_id)
+    assert row.state.value == "ignored", row.last_error
+    return row.last_error.split("; ")
