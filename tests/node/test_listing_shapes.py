@@ -166,14 +166,7 @@ async def test_answering_a_fep_0837_listing_sends_an_offer_and_its_accept_comes_
     remote.delivered.clear()
 
     # bea marks it done: erin's server gets the Update of the Agreement, done, with thanks
-    resp = await node.post(
-        f"/api/v1/listings/responses/{mine['id']}/done",
-        json={"thanks": "Thank you, Erin!"},
-        headers=bearer(bea),
-    )
-    assert resp.status == 200, await resp.text()
-    with activated(node.app[DATABASE]):
-        await node.app[DELIVERY_WORKER].run_once()
+    await done_and_delivered(node, bea, mine["id"], "Thank you, Erin!")
     [update] = [b for _, b in remote.delivered if b["type"] == "Update"]
     assert update["actor"].endswith("/users/bea")
     assert update["to"] == [erin.id]
@@ -262,18 +255,23 @@ async def test_a_direct_reply_agreement_is_marked_done_by_message_alone(node, cl
         )
         await node.app[DELIVERY_WORKER].run_once()
     remote.delivered.clear()
-    resp = await node.post(
-        f"/api/v1/listings/responses/{response['id']}/done",
-        json={"thanks": "Danke!"},
-        headers=bearer(bea),
-    )
-    assert resp.status == 200, await resp.text()
-    with activated(node.app[DATABASE]):
-        await node.app[DELIVERY_WORKER].run_once()
+    await done_and_delivered(node, bea, response["id"], "Danke!")
     assert [b["type"] for _, b in remote.delivered] == ["Create"]
     [(_, create)] = remote.delivered
     assert create["object"]["to"] == [frieda.id]
     assert "Danke!" in create["object"]["content"]
+
+
+async def done_and_delivered(node, token: str, response_id: int, thanks: str) -> None:
+    """Mark an agreement done with a thank-you, and send what that queues."""
+    resp = await node.post(
+        f"/api/v1/listings/responses/{response_id}/done",
+        json={"thanks": thanks},
+        headers=bearer(token),
+    )
+    assert resp.status == 200, await resp.text()
+    with activated(node.app[DATABASE]):
+        await node.app[DELIVERY_WORKER].run_once()
 
 
 async def reasons_of(node, activity_id: str) -> list[str]:
