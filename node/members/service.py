@@ -21,6 +21,7 @@ from activitypub.uris import UriScheme
 from node.clock import Clock
 from node.errors import (
     Conflict,
+    Forbidden,
     InvalidCredentials,
     InviteUnusable,
     NotFound,
@@ -434,6 +435,9 @@ class MemberService:
         """A manager verifies a member they know (method ``manager``), or takes a
         verification back (the member is ``unverified`` again, whatever the method was)."""
         member = await self.get(username)
+        if verified and member.id == by.id and by.role is not Role.ADMIN:
+            # the admin who runs the node answers for themself; a manager is verified by another
+            raise Forbidden("another manager verifies you")
         if verified:
             if member.verification is Verification.VERIFIED:
                 return member  # as verified, and since when, as it was

@@ -65,6 +65,12 @@ async def test_only_managers_and_admins_verify(node, people):
     )
     assert resp.status == 200, await resp.text()
     await verify(node, people["cyd"], "bea")  # now a manager
+    # but not of themself: another manager verifies them (the admin answers for themself)
+    resp = await node.post(
+        f"{MEMBERS}/cyd/verification", json={"verified": True}, headers=bearer(people["cyd"])
+    )
+    await error_of(resp, 403, "forbidden")
+    await verify(node, people["ada"], "ada")
     resp = await node.post(
         f"{MEMBERS}/nobody/verification", json={"verified": True}, headers=bearer(people["ada"])
     )
