@@ -166,6 +166,10 @@ class ReceivedResponses:
             raise NotActedOn("neither side of that agreement is a member here")
         if response.state not in (ResponseState.ACCEPTED, ResponseState.DONE):
             raise NotActedOn(f"the agreement is {response.state.value}")
+        said = response.thanks_from_author if by_author else response.thanks_from_responder
+        if response.state is ResponseState.DONE and said == (done.thanks or said):
+            # the same news again (a retry, or a second Update saying nothing new)
+            raise NotActedOn("the agreement is done already")
         async with in_transaction():
             await mark_done(response, by_author=by_author, thanks=done.thanks, now=self._clock())
             if self._settle is not None:

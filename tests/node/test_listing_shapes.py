@@ -279,3 +279,40 @@ async def reasons_of(node, activity_id: str) -> list[str]:
         row = await InboundMessage.get(activity_id=activity_id)
     assert row.state.value == "ignored", row.last_error
     return row.last_error.split("; ")
+
+
+async def test_the_same_news_of_an_agreement_done_notifies_once(node, clock, remote):
+    erin = remote.add("erin")
+    bea, agreement = await agreed(node, clock, remote, erin)
+    await deliver(node, clock, erin, completion(erin, agreement, 1))
+    await worker_round(node)
+    await deliver(node, clock, erin, {**completion(erin, agreement, 1), "id": f"{erin.id}/u/2"})
+    await worker_round(node)
+    assert "the agreement is done already" in await reasons_of(node, f"{erin.id}/u/2")
+    notes = await (await node.get("/api/v1/notifications", headers=bearer(bea))).json()
+    assert [n["type"] for n in notes] == ["listing.agreement", "listing.agreement"]
+
+
+async def agreed(node, clock, remote, erin) -> tuple[str, str]:
+    """bea answers erin's FEP-0837 listing and erin accepts: bea's token, the agreement id."""
+    bea, listing = await partner_listing(
+        node, clock, remote, erin, "epicyon/proposal_shared_item.json"
+    )
+    resp = await node.post(f"/api/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea))
+    assert resp.status == 201, await resp.text()
+    with activated(node.app[DATABASE]):
+        await node.app[DELIVERY_WORKER].run_once()
+    [offer] = [b for _, b in remote.delivered if b["type"] == "Offer"]
+    agreement = f"{erin.id}/agreements/1"
+    accept = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{erin.id}/accepts/1",
+        "type": "Accept",
+        "actor": erin.id,
+        "object": offer["id"],
+        # the finalized Agreement: the offered one, with an id and its author (FEP-0837)
+        "result": {**offer["object"], "id": agreement, "attributedTo": erin.id},
+    }
+    await deliver(node, clock, erin, accept)
+    await worker_round(node)
+    return bea, agreement
