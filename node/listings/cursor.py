@@ -57,16 +57,20 @@ def decode_position(raw: str, sort: str, bound_to: str) -> Position:
     _, its_sort, its_search, key, listing_id = body
     if its_sort != sort or its_search != bound_to:
         raise _refuse("belongs to another search: start again without it")
-    if not isinstance(listing_id, int) or isinstance(listing_id, bool) or listing_id < 0:
+    # Bounded as the engines' keys are (an id below 2^31, a finite distance, a time SQLite's
+    # key can hold): a crafted cursor is refused, never an overflow.
+    if not isinstance(listing_id, int) or isinstance(listing_id, bool):
+        raise _refuse()
+    if not 0 <= listing_id < 2**31:
         raise _refuse()
     if sort not in _TIME_SORTS:
-        if not isinstance(key, int | float) or isinstance(key, bool) or not key >= 0:
+        if not isinstance(key, int | float) or isinstance(key, bool) or not 0 <= key <= 1e9:
             raise _refuse()
         return Position(float(key), listing_id)
     try:
         moment = datetime.fromisoformat(key) if isinstance(key, str) else None
     except ValueError:
         moment = None
-    if moment is None or moment.tzinfo is None:
+    if moment is None or moment.tzinfo is None or not 1970 <= moment.year <= 2100:
         raise _refuse()
     return Position(moment.astimezone(UTC), listing_id)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from activitypub import activities
@@ -152,16 +153,19 @@ class ReceivedResponses:
             raise NotActedOn(f"not an agreement marked done: {exc}") from None
         if done.actor != activity.actor:
             raise NotActedOn("an agreement is marked done by its sender only")
-        response = await Response.get_or_none(agreement_id=done.agreement_id).prefetch_related(
-            "listing"
+        # Both parties filter: an agreement id chosen by another server need not be unique here.
+        response = (
+            await Response.filter(agreement_id=done.agreement_id)
+            .filter(Q(responder=activity.actor) | Q(listing__author=activity.actor))
+            .prefetch_related("listing")
+            .first()
         )
         if response is None:
-            raise NotActedOn("no agreement here has that id")
+            # a stranger to it learns nothing: not even that it exists
+            raise NotActedOn("no agreement of the sender here has that id")
         listing: Listing = response.listing
         by_author = activity.actor == listing.author
         ours = response.responder if by_author else listing.author
-        if not by_author and activity.actor != response.responder:
-            raise NotActedOn("only a party to an agreement says it happened")
         if self._uris.username_from_actor(ours) is None:
             raise NotActedOn("neither side of that agreement is a member here")
         if response.state not in (ResponseState.ACCEPTED, ResponseState.DONE):
@@ -171,7 +175,10 @@ class ReceivedResponses:
             # the same news again (a retry, or a second Update saying nothing new)
             raise NotActedOn("the agreement is done already")
         async with in_transaction():
-            await mark_done(response, by_author=by_author, thanks=done.thanks, now=self._clock())
+            if not await mark_done(
+                response, by_author=by_author, thanks=done.thanks, now=self._clock()
+            ):
+                raise NotActedOn("the agreement was withdrawn meanwhile")
             if self._settle is not None:
                 await self._settle(listing)
             await self._notifications.notify_actor(

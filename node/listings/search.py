@@ -98,9 +98,11 @@ async def search(query: ListingQuery, connection: BaseDBAsyncClient | None = Non
     listings = [by_id[hit.id] for hit in page if hit.id in by_id]
     distances: dict[int, float] = {}
     if query.near is not None:
-        for hit, listing in zip(page, listings, strict=False):
+        found = {hit.id: hit.distance_m for hit in page}
+        for listing in listings:
+            measured = found.get(listing.id)
             distances[listing.id] = (
-                hit.distance_m if hit.distance_m is not None else _distance_to(listing, query.near)
+                measured if measured is not None else _distance_to(listing, query.near)
             )
     next_cursor = None
     if more and listings:

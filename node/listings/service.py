@@ -149,9 +149,10 @@ class ListingService:
                 kind=form.kind,
                 audience=form.audience,
                 status=Status.OPEN,
-                # to the second: search orders and pages by it (node/listings/search.py)
+                # to the second: search orders and pages by it (node/listings/search.py);
+                # updated the same moment, or every new listing would read as edited
                 published_at=now.replace(microsecond=0),
-                updated_at=now,
+                updated_at=now.replace(microsecond=0),
                 search_text=index_fields(values["title"], values["description"]),
                 **values,
             )
@@ -199,6 +200,9 @@ class ListingService:
             if photos is not None and self._media is not None:
                 await self._media.attach(photos, listing.id)
             await listing.refresh_from_db()
+            if "quantity" in values:
+                # all of it promised, and every agreement already done: nothing left to wait for
+                await self._settle_quietly(listing)
             await self._send("Update", listing)
         self._queued()
         return await self._with_photos(listing)
@@ -464,12 +468,16 @@ class ListingService:
             raise Conflict("only an accepted agreement can be marked done")
         thanks = _checked(thanks, "thanks", MAX_THANKS)
         by_author = listing.author == me
+        said = response.thanks_from_author if by_author else response.thanks_from_responder
+        if response.state is ResponseState.DONE and said == (thanks or said):
+            return response  # done already, nothing new to say: nobody is told twice
         other = response.responder if by_author else listing.author
         remote = self._uris.username_from_actor(other) is None
         inbox = await self._completion_inbox(response, other) if remote else None
         now = self._clock()
         async with in_transaction():
-            await mark_done(response, by_author=by_author, thanks=thanks, now=now)
+            if not await mark_done(response, by_author=by_author, thanks=thanks, now=now):
+                raise Conflict("this agreement was withdrawn meanwhile")
             await self.settle(listing)
             await self._notifications.notify_actor(
                 other,
@@ -488,15 +496,24 @@ class ListingService:
     async def settle(self, listing: Listing) -> None:
         """Close one of our listings once all of it was agreed on and every agreement
         happened: ``done``, and partners told (inside the caller's transaction)."""
+        if await self._settle_quietly(listing):
+            await self._send("Update", listing)
+            self._queued()
+
+    async def _settle_quietly(self, listing: Listing) -> bool:
+        """:meth:`settle` without telling anyone; whether the listing is done now."""
         if not listing.local:
-            return
-        await listing.refresh_from_db()
-        if listing.status is not Status.RESERVED or listing.available_quantity != 0:
-            return
+            return False
+        # Locked (PostgreSQL) so that two agreements marked done at once cannot each see the
+        # other still accepted and both leave the listing reserved.
+        locked = await Listing.filter(id=listing.id).select_for_update().first()
+        if locked is None or locked.status is not Status.RESERVED or locked.available_quantity:
+            return False
         if await Response.exists(listing_id=listing.id, state=ResponseState.ACCEPTED):
-            return
+            return False
         await self._set_status(listing, Status.DONE, self._clock())
-        await self._send("Update", listing)
+        await listing.refresh_from_db()
+        return True
 
     async def _completion_inbox(self, response: Response, other: str) -> str | None:
         """Where the ``Update`` marking an agreement done goes: the other side's inbox when
@@ -748,12 +765,14 @@ async def drop_copy(listing: Listing, media: MediaService | None, status: Status
         await Listing.filter(id=listing.id).delete()
 
 
-async def mark_done(response: Response, *, by_author: bool, thanks: str, now: datetime) -> None:
-    """An agreement happened, said by one side (their thank-you kept when they leave one)."""
+async def mark_done(response: Response, *, by_author: bool, thanks: str, now: datetime) -> bool:
+    """An agreement happened, said by one side (their thank-you kept when they leave one);
+    whether it was still accepted or done (conditional: a withdrawal in between wins)."""
     changes: dict[str, Any] = {"state": ResponseState.DONE, "updated_at": now}
     if thanks:
         changes["thanks_from_author" if by_author else "thanks_from_responder"] = thanks
-    await Response.filter(id=response.id).update(**changes)
+    kept = (ResponseState.ACCEPTED, ResponseState.DONE)
+    return bool(await Response.filter(id=response.id, state__in=kept).update(**changes))
 
 
 async def record_response(

@@ -517,7 +517,16 @@ async def test_a_forged_cursor_of_the_right_shape_is_a_422_not_a_500() -> None:
     from node.listings.query import fingerprint
 
     query = parse_query({"q": "velo"})
-    for key, listing_id in [("not a time", 1), ("2026-11-26T12:00:00", 1), (1.5, 1), ("x", -1)]:
+    forged = [
+        ("not a time", 1),
+        ("2026-11-26T12:00:00", 1),
+        (1.5, 1),
+        ("x", -1),
+        # beyond what the engines' keys hold: an overflow, were they taken
+        ("2026-11-26T12:00:00+00:00", 2**63),
+        ("9999-12-31T23:59:59+00:00", 1),
+    ]
+    for key, listing_id in forged:
         body = [1, "newest", fingerprint(query), key, listing_id]
         raw = base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
         assert refused({"q": "velo", "cursor": raw}) == ["cursor"]

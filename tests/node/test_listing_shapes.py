@@ -209,7 +209,9 @@ async def test_an_agreement_marked_done_elsewhere_is_done_here_only_from_a_party
     # before any Accept: there is no agreement to be done
     await deliver(node, clock, erin, completion(erin, agreement, 1))
     await worker_round(node)
-    assert "no agreement here has that id" in (await reasons_of(node, f"{erin.id}/updates/1"))
+    assert "no agreement of the sender here has that id" in (
+        await reasons_of(node, f"{erin.id}/updates/1")
+    )
     accept = {
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": f"{erin.id}/accepts/1",
@@ -224,7 +226,7 @@ async def test_an_agreement_marked_done_elsewhere_is_done_here_only_from_a_party
     await deliver(node, clock, mallory, completion(mallory, agreement, 2))
     await deliver(node, clock, erin, completion(erin, agreement, 3, status="maybe"))
     await worker_round(node)
-    assert "only a party to an agreement says it happened" in (
+    assert "no agreement of the sender here has that id" in (
         await reasons_of(node, f"{mallory.id}/updates/2")
     )
     assert any(

@@ -667,3 +667,34 @@ async def test_answers_at_once_to_one_listing_make_one_response(node, people):
     assert sorted(resp.status for resp in tries) == [201] + [409] * 19
     rows = await (await node.get(url, headers=bearer(people["bea"]))).json()
     assert len(rows) == 1
+
+
+async def test_a_new_listing_is_not_sent_as_edited(node, people, clock):
+    clock.now = clock.now.replace(microsecond=654321)  # a real clock is never on the second
+    listing = await publish(node, people["bea"], DRILL)
+    assert listing["updated_at"] == listing["published_at"]
+    with activated(node.app[DATABASE]):
+        row = await Listing.get(id=listing["id"])
+        note = node.app[LISTINGS].document(row, [])
+    assert "updated" not in note
+
+
+async def test_agreeing_a_second_time_that_it_happened_tells_nobody_twice(node, people):
+    listing = await publish(node, people["bea"], {**KINDS[0], "quantity": 2})
+    url = f"{PATH}/{listing['id']}/responses"
+    response = await (await node.post(url, json={}, headers=bearer(people["cyd"]))).json()
+    accepted = f"{PATH}/responses/{response['id']}"
+    assert (await node.post(f"{accepted}/accept", headers=bearer(people["bea"]))).status == 200
+    for _ in range(2):
+        resp = await node.post(f"{accepted}/done", json={}, headers=bearer(people["cyd"]))
+        assert resp.status == 200, await resp.text()
+        assert (await resp.json())["state"] == "done"
+    told = [n["type"] for n in await notifications(node, people["bea"])]
+    assert told == ["listing.agreement", "listing.response"]
+    # one left, then the author lowers the quantity to what was given: nothing is left to
+    # agree on and the one agreement happened, so the listing is done
+    resp = await node.patch(
+        f"{PATH}/{listing['id']}", json={"quantity": 1}, headers=bearer(people["bea"])
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["status"] == "done"
