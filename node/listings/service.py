@@ -612,7 +612,8 @@ class ListingService:
     def _one_at_a_time(self, actor: str) -> asyncio.Lock:
         """The member's lock. Creating a listing and answering one check limits, then write
         (the open cap, one active response per listing): two requests at once would both
-        pass the check. One process serves a node, so a lock in it serialises them."""
+        pass the check. One ``serve`` process answers a node's requests (docs/operations.md),
+        so a lock in it serialises them."""
         lock = self._member_locks.get(actor)
         if lock is None:
             lock = self._member_locks[actor] = asyncio.Lock()
