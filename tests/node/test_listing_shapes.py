@@ -147,15 +147,7 @@ async def test_answering_a_fep_0837_listing_sends_an_offer_and_its_accept_comes_
     [offer] = [b for _, b in remote.delivered if b["type"] == "Offer"]
     assert offer["inReplyTo"] == listing.ap_id
     assert offer["object"]["type"] == "Agreement"
-    accept = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": f"{erin.id}/accepts/1",
-        "type": "Accept",
-        "actor": erin.id,
-        "object": offer["id"],
-        # the finalized Agreement: the offered one, with an id and its author (FEP-0837)
-        "result": {**offer["object"], "id": f"{erin.id}/agreements/1", "attributedTo": erin.id},
-    }
+    accept = accept_of(erin, offer, f"{erin.id}/agreements/1")
     await deliver(node, clock, erin, accept)
     await worker_round(node)
     with activated(node.app[DATABASE]):
@@ -212,14 +204,7 @@ async def test_an_agreement_marked_done_elsewhere_is_done_here_only_from_a_party
     assert "no agreement of the sender here has that id" in (
         await reasons_of(node, f"{erin.id}/updates/1")
     )
-    accept = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": f"{erin.id}/accepts/1",
-        "type": "Accept",
-        "actor": erin.id,
-        "object": offer["id"],
-        "result": {**offer["object"], "id": agreement, "attributedTo": erin.id},
-    }
+    accept = accept_of(erin, offer, agreement)
     await deliver(node, clock, erin, accept)
     await worker_round(node)
     # someone else of the same server; a status that is not done; then erin herself
@@ -276,6 +261,19 @@ async def done_and_delivered(node, token: str, response_id: int, thanks: str) ->
         await node.app[DELIVERY_WORKER].run_once()
 
 
+def accept_of(author, offer: dict[str, Any], agreement: str) -> dict[str, Any]:
+    """``author``'s FEP-0837 Accept of ``offer``: the finalized Agreement is the offered one,
+    with an id and its author."""
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{author.id}/accepts/1",
+        "type": "Accept",
+        "actor": author.id,
+        "object": offer["id"],
+        "result": {**offer["object"], "id": agreement, "attributedTo": author.id},
+    }
+
+
 async def reasons_of(node, activity_id: str) -> list[str]:
     with activated(node.app[DATABASE]):
         row = await InboundMessage.get(activity_id=activity_id)
@@ -306,15 +304,7 @@ async def agreed(node, clock, remote, erin) -> tuple[str, str]:
         await node.app[DELIVERY_WORKER].run_once()
     [offer] = [b for _, b in remote.delivered if b["type"] == "Offer"]
     agreement = f"{erin.id}/agreements/1"
-    accept = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": f"{erin.id}/accepts/1",
-        "type": "Accept",
-        "actor": erin.id,
-        "object": offer["id"],
-        # the finalized Agreement: the offered one, with an id and its author (FEP-0837)
-        "result": {**offer["object"], "id": agreement, "attributedTo": erin.id},
-    }
+    accept = accept_of(erin, offer, agreement)
     await deliver(node, clock, erin, accept)
     await worker_round(node)
     return bea, agreement
