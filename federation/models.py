@@ -133,3 +133,53 @@ class Partnership(Model):
 
     class Meta:
         table = "partnership"
+
+
+class CredentialCheck(StrEnum):
+    """The outcome of checking another node's credential."""
+
+    VALID = "valid"  # proof, issuer trusted, window, subject, status: all good
+    UNTRUSTED = "untrusted"  # well formed and signed, but by an issuer we do not trust
+    REJECTED = "rejected"  # forged, altered, expired, not yet valid, revoked or unreadable
+
+
+class RemoteCredential(Model):
+    """What this node concluded about a credential another node issued: a residency
+    credential about a remote member, or an endorsement of a node by a trust anchor."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=16)  # "residency" or "endorsement"
+    subject = fields.CharField(max_length=URI_LENGTH)  # the member's (or node's) actor
+    url = fields.CharField(max_length=URI_LENGTH)
+    issuer = fields.CharField(max_length=URI_LENGTH)
+    # the anchor whose endorsement made the issuer trusted, when not trusted directly
+    trusted_through = fields.CharField(max_length=URI_LENGTH, null=True)
+    community_name = fields.CharField(max_length=200, default="")
+    community_area = fields.CharField(max_length=200, default="")
+    method = fields.CharField(max_length=16, default="")
+    valid_from = fields.DatetimeField(null=True)
+    valid_until = fields.DatetimeField(null=True)
+    status_list = fields.CharField(max_length=URI_LENGTH, null=True)
+    status_index = fields.IntField(null=True)
+    outcome = fields.CharEnumField(CredentialCheck, max_length=16)
+    reason = fields.CharField(max_length=500, default="")
+    checked_at = fields.DatetimeField()
+    next_check_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "remote_credential"
+        unique_together = (("kind", "subject", "issuer"),)
+
+
+class StatusListCopy(Model):
+    """Another node's revocation list, as last fetched and verified."""
+
+    id = fields.IntField(primary_key=True)
+    url = fields.CharField(max_length=URI_LENGTH, unique=True)
+    issuer = fields.CharField(max_length=URI_LENGTH)
+    encoded = fields.TextField()  # encodedList as received (its proof was verified)
+    digest = fields.CharField(max_length=64)  # SHA-256 of encoded: tells when it changed
+    fetched_at = fields.DatetimeField()
+
+    class Meta:
+        table = "status_list_copy"

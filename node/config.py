@@ -37,6 +37,8 @@ ENV_PREFIX = "QUARTIER_"
 CONFIG_ENV = "QUARTIER_CONFIG"
 DEFAULT_CONFIG_PATH = Path("quartier.toml")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+# A DNS name or an IP address, with an optional port (a node's host, as in its actor ids).
+_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}(?::[0-9]{1,5})?")
 # QUARTIER_* variables that are not settings: the config path, ./run's virtualenv, the tests'
 # PostgreSQL. Any other QUARTIER_* variable must name a setting, so typos are caught.
 NON_SETTING_VARIABLES = frozenset({"QUARTIER_CONFIG", "QUARTIER_VENV", "QUARTIER_TEST_POSTGRES"})
@@ -282,6 +284,49 @@ class MediaSettings(_Section):
         return value
 
 
+class VerificationSettings(_Section):
+    """Verified neighbours: proofs of residence, vouching, residency credentials, trust."""
+
+    # Distinct verified members whose vouches verify a neighbour.
+    vouches_needed: int = Field(default=2, ge=1, le=20)
+    # A proof of residence is deleted at the decision, and after this many days without one.
+    document_max_days: int = Field(default=30, ge=1, le=365)
+    document_max_bytes: int = Field(default=10 * 1_048_576, ge=1024, le=50 * 1_048_576)
+    # A residency credential is valid this long, and renewed this long before it ends.
+    credential_days: int = Field(default=365, ge=7, le=3650)
+    renew_days_before: int = Field(default=30, ge=1, le=365)
+    # Hosts whose residency credentials we accept besides our active partners', and hosts
+    # (a municipality) whose endorsement of a node makes that node's credentials accepted.
+    trusted_issuers: tuple[str, ...] = ()
+    trust_anchors: tuple[str, ...] = ()
+    # How often other nodes' revocation lists are fetched again.
+    status_refresh_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+    @field_validator("trusted_issuers", "trust_anchors", mode="before")
+    @classmethod
+    def _hosts_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("trusted_issuers", "trust_anchors")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        hosts = []
+        for entry in value:
+            host = entry.strip().lower()
+            if not _HOST.fullmatch(host):
+                raise ValueError(
+                    f"{entry!r} is not a host name such as 'tilleuls.example' (no scheme, no path)"
+                )
+            hosts.append(host)
+        return tuple(hosts)
+
+    @model_validator(mode="after")
+    def _renewal_inside_validity(self) -> VerificationSettings:
+        if self.renew_days_before >= self.credential_days:
+            raise ValueError("renew_days_before must be shorter than credential_days")
+        return self
+
+
 class Settings(_Section):
     """All settings of one node. Frozen: load once, pass around."""
 
@@ -292,6 +337,7 @@ class Settings(_Section):
     federation: FederationSettings = FederationSettings()
     listings: ListingSettings = ListingSettings()
     media: MediaSettings = MediaSettings()
+    verification: VerificationSettings = VerificationSettings()
     # Directory relative paths are resolved against (the config file's directory).
     root: str = Field(default=".", exclude=True)
 
@@ -316,6 +362,16 @@ class Settings(_Section):
     def media_path(self) -> Path:
         """Where photos and thumbnails are stored: ``media`` in the data directory."""
         return self.data_path / "media"
+
+    @property
+    def documents_path(self) -> Path:
+        """Where proofs of residence wait, encrypted, for a decision."""
+        return self.data_path / "documents"
+
+    @property
+    def document_key_path(self) -> Path:
+        """The key that encrypts proofs of residence: its own file, never in the database."""
+        return self.data_path / "document.key"
 
 
 def load_settings(

@@ -73,6 +73,8 @@ class Listing(Model):
     quantity = fields.IntField(default=1)
     available_quantity = fields.IntField(default=1)
     availability = fields.CharField(max_length=500, default="")
+    # the author's rule: only verified neighbours (ours, or attested by a trusted node) respond
+    verified_responders = fields.BooleanField(default=False)
     # the community's name and a point snapped to a grid, never the member's address
     place_name = fields.CharField(max_length=200, default="")
     latitude = fields.FloatField(null=True)

@@ -62,6 +62,13 @@ class Member(KeyedActor):
     verified_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "node.Member", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    # Where in the community they live (flat, building, street) and an e-mail address: both
+    # optional, seen by staff only, used to match a landlord's or town hall's list of residents.
+    unit = fields.CharField(max_length=100, default="")
+    email = fields.CharField(max_length=254, default="")
+    # Set when their verification needs a manager's look (a voucher was discredited).
+    review_reason = fields.CharField(max_length=200, default="")
+    review_since = fields.DatetimeField(null=True, db_index=True)
 
     class Meta:
         table = "member"

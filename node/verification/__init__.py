@@ -1,0 +1,1 @@
+"""Verified neighbours: proofs of residence, vouching, residency credentials."""
