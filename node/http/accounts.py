@@ -35,6 +35,8 @@ class Registration(Body):
     password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
     real_name: str = Name
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    unit: str = Field(default="", max_length=100)
+    email: str = Field(default="", max_length=254)
 
 
 class Login(Body):
@@ -49,14 +51,17 @@ class ProfileUpdate(Body):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     real_name: str | None = Field(default=None, min_length=1, max_length=100)
     bio: str | None = Field(default=None, max_length=5000)
+    unit: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
 
-    @field_validator("display_name", "real_name", "bio", mode="before")
+    @field_validator("display_name", "real_name", "bio", "unit", "email", mode="before")
     @classmethod
     def _not_null(cls, value: object, info: ValidationInfo) -> object:
         # Only called for fields present in the body: a null would otherwise pass as "left
         # out" and the client would believe it had cleared something (docs/api.md).
         if value is None:
-            hint = ' (send "" to clear it)' if info.field_name == "bio" else ""
+            clearable = info.field_name in ("bio", "unit", "email")
+            hint = ' (send "" to clear it)' if clearable else ""
             raise ValueError(f"must be a string, not null{hint}")
         return value
 
@@ -82,6 +87,8 @@ async def register(request: web.Request) -> web.Response:
             password=body.password,
             real_name=body.real_name,
             display_name=body.display_name,
+            unit=body.unit,
+            email=body.email,
         )
     except InviteUnusable:
         raise
@@ -166,11 +173,16 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.patch("/api/v1/me")
 async def update_me(request: web.Request) -> web.Response:
-    """Update display name, real name or bio."""
+    """Update display name, real name, bio, unit or e-mail address."""
     caller = await authenticate(request)
     body = await read_json(request, ProfileUpdate)
     member = await request.app[MEMBERS].update_profile(
-        caller.member, display_name=body.display_name, real_name=body.real_name, bio=body.bio
+        caller.member,
+        display_name=body.display_name,
+        real_name=body.real_name,
+        bio=body.bio,
+        unit=body.unit,
+        email=body.email,
     )
     request.app[ACTOR_DOCUMENTS].invalidate(member.username)
     return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=True))

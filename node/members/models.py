@@ -94,6 +94,8 @@ class Invite(Model):
         "node.Member", related_name="invite_used", null=True, on_delete=fields.SET_NULL
     )
     revoked_at = fields.DatetimeField(null=True)
+    # The verified member who sent it vouches for whoever registers with it.
+    vouch = fields.BooleanField(default=False)
 
     class Meta:
         table = "invite"

@@ -44,6 +44,8 @@ def member_to_api(member: Member, uris: UriScheme, *, private: bool) -> dict[str
     }
     if private:
         doc["real_name"] = member.real_name
+        doc["unit"] = member.unit
+        doc["email"] = member.email
         doc["last_active_at"] = format_timestamp(member.last_active_at)
     return doc
 

@@ -133,6 +133,35 @@ def check_name(field: str, value: str) -> str:
     return name
 
 
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+")
+MAX_EMAIL_LENGTH = 254
+
+
+def check_unit(value: str) -> str:
+    """Where in the community a member lives (flat, building, street): empty, or up to 100
+    printable characters once trimmed."""
+    unit = " ".join(value.split())
+    if len(unit) > MAX_NAME_LENGTH or not unit.isprintable():
+        raise ValidationFailed(
+            "invalid unit",
+            details=[
+                {"field": "unit", "message": f"at most {MAX_NAME_LENGTH} printable characters"}
+            ],
+        )
+    return unit
+
+
+def check_email(value: str) -> str:
+    """An e-mail address (only its shape is checked; it is never written to), or empty."""
+    email = value.strip().lower()
+    if email and (len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email)):
+        raise ValidationFailed(
+            "invalid e-mail address",
+            details=[{"field": "email", "message": "an address such as ada@example.org"}],
+        )
+    return email
+
+
 @dataclass(frozen=True)
 class NewSecret:
     """A secret shown to its owner once."""
@@ -225,13 +254,17 @@ class MemberService:
         password: str,
         real_name: str,
         display_name: str | None = None,
+        unit: str = "",
+        email: str = "",
     ) -> Member:
         """Create a member from an invite. The invite is consumed atomically with the creation.
 
-        Real names stay on the node: the public display name defaults to the username.
+        Real names stay on the node: the public display name defaults to the username. Unit
+        and e-mail are optional and seen by staff only.
         """
         name = normalise_username(username, self.reserved_usernames)
         real_name = check_name("real_name", real_name)
+        unit, email = check_unit(unit), check_email(email)
         display_name = check_name("display_name", display_name or name)
         check_password_strength(password)
         invite = await Invite.get_or_none(code_hash=secret_hash(invite_code))
@@ -253,6 +286,8 @@ class MemberService:
                     username=name,
                     real_name=real_name,
                     display_name=display_name,
+                    unit=unit,
+                    email=email,
                     password_hash=password_hash,
                     role=invite.role,
                     **Member.key_columns(keys),
@@ -275,10 +310,13 @@ class MemberService:
         real_name: str,
         display_name: str | None = None,
         role: Role,
+        unit: str = "",
+        email: str = "",
     ) -> Member:
         """Create a member directly (``quartier admin create``), without an invite."""
         name = normalise_username(username, self.reserved_usernames)
         real_name = check_name("real_name", real_name)
+        unit, email = check_unit(unit), check_email(email)
         display_name = check_name("display_name", display_name or name)
         check_password_strength(password)
         if await Member.exists(username=name):
@@ -291,6 +329,8 @@ class MemberService:
                 username=name,
                 real_name=real_name,
                 display_name=display_name,
+                unit=unit,
+                email=email,
                 password_hash=password_hash,
                 role=role,
                 **Member.key_columns(keys),
@@ -380,17 +420,23 @@ class MemberService:
         display_name: str | None = None,
         real_name: str | None = None,
         bio: str | None = None,
+        unit: str | None = None,
+        email: str | None = None,
     ) -> Member:
         """Change what the member may change of their own profile."""
         if display_name is not None:
             display_name = check_name("display_name", display_name)
         if real_name is not None:
             real_name = check_name("real_name", real_name)
+        unit = check_unit(unit) if unit is not None else None
+        email = check_email(email) if email is not None else None
         changed = []
         for field, value in (
             ("display_name", display_name),
             ("real_name", real_name),
             ("bio", bio),
+            ("unit", unit),
+            ("email", email),
         ):
             if value is not None:
                 setattr(member, field, value)

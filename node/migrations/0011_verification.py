@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
+from node.notifications.models import NotificationType
 from node.verification.models import CredentialKind, DocumentState
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -74,8 +75,13 @@ class Migration(migrations.Migration):
                 ('withdrawn_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('discredited_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'vouch', 'app': 'node', 'unique_together': (('voucher', 'member'),), 'pk_attr': 'id', 'table_description': "A verified member's word that a neighbour lives here. One row per pair; a withdrawn or"},
+            options={'table': 'vouch', 'app': 'node', 'unique_together': (('voucher', 'member'),), 'pk_attr': 'id', 'table_description': "A verified member's word that a neighbour lives here. One row per pair: a withdrawn or"},
             bases=['Model'],
+        ),
+        ops.AddField(
+            model_name='Invite',
+            name='vouch',
+            field=fields.BooleanField(default=False),
         ),
         ops.AddField(
             model_name='Listing',
@@ -101,5 +107,15 @@ class Migration(migrations.Migration):
             model_name='Member',
             name='unit',
             field=fields.CharField(default='', max_length=100),
+        ),
+        ops.AlterField(
+            model_name='Notification',
+            name='type',
+            field=fields.CharEnumField(description='RESPONSE: listing.response\nAGREEMENT: listing.agreement\nEXPIRING: listing.expiring\nMATCH: saved_search.match\nVERIFIED: verification.verified\nVOUCHED: verification.vouched\nDOCUMENT_REJECTED: verification.rejected\nVERIFICATION_LOST: verification.lost\nVERIFICATION_REVIEW: verification.review', enum_type=NotificationType, max_length=32),
+        ),
+        ops.AddField(
+            model_name='Notification',
+            name='detail',
+            field=fields.CharField(default='', max_length=500),
         ),
     ]

@@ -17,6 +17,11 @@ class NotificationType(StrEnum):
     AGREEMENT = "listing.agreement"  # an agreement you are part of changed
     EXPIRING = "listing.expiring"  # your listing expires soon
     MATCH = "saved_search.match"  # a new listing matches a saved search
+    VERIFIED = "verification.verified"  # you are now a verified neighbour
+    VOUCHED = "verification.vouched"  # a neighbour vouched for you (not yet enough)
+    DOCUMENT_REJECTED = "verification.rejected"  # your proof of residence was refused
+    VERIFICATION_LOST = "verification.lost"  # your verification was taken back or lapsed
+    VERIFICATION_REVIEW = "verification.review"  # staff: a verification needs a look
 
 
 class Notification(Model):
@@ -39,6 +44,8 @@ class Notification(Model):
     saved_search: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "node.SavedSearch", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
+    # a short text that goes with it (the reason a proof of residence was refused)
+    detail = fields.CharField(max_length=500, default="")
     created_at = fields.DatetimeField()
     read_at = fields.DatetimeField(null=True)
 

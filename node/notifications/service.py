@@ -47,6 +47,7 @@ class NotificationService:
         listing_id: int | None = None,
         response_id: int | None = None,
         saved_search_id: int | None = None,
+        detail: str = "",
     ) -> Notification:
         """Record one notification (inside the caller's transaction when there is one)."""
         return await Notification.create(
@@ -56,6 +57,7 @@ class NotificationService:
             listing_id=listing_id,
             response_id=response_id,
             saved_search_id=saved_search_id,
+            detail=detail,
             created_at=self._clock(),
         )
 

@@ -25,7 +25,7 @@ class DocumentState(StrEnum):
 
 class ResidenceDocument(Model):
     """A proof of residence. The file itself is encrypted on disk while it waits for a
-    decision; this row outlives it with the outcome only (no file name, no content)."""
+    decision, and this row outlives it with the outcome only (no file name, no content)."""
 
     id = fields.IntField(primary_key=True)
     member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
@@ -52,8 +52,11 @@ class ResidenceDocument(Model):
 
 
 class Vouch(Model):
-    """A verified member's word that a neighbour lives here. One row per pair; a withdrawn or
+    """A verified member's word that a neighbour lives here. One row per pair: a withdrawn or
     discredited vouch keeps its row (the trail) and stops counting."""
+
+    # (No semicolon in model docstrings: tortoise turns them into SQL comments on SQLite and
+    # splits its schema script on semicolons.)
 
     id = fields.IntField(primary_key=True)
     voucher: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
