@@ -28,6 +28,7 @@ from node.clock import Clock, utc_now
 from node.config import Settings
 from node.conversations.service import ConversationService
 from node.db import activated, open_database, require_current_schema, shares_queues
+from node.errors import ConfigError
 from node.federated import FederatedService
 from node.follows.service import FollowService
 from node.groups.models import NEIGHBOURHOOD
@@ -48,6 +49,7 @@ from node.http import (
     notifications,
     partnerships,
     saved_searches,
+    verification,
 )
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
@@ -72,6 +74,7 @@ from node.http.keys import (
     SAVED_SEARCHES,
     SETTINGS,
     TRANSPORT,
+    VERIFICATION,
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
@@ -84,6 +87,8 @@ from node.media.storage import MediaFiles
 from node.members.service import MemberService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
+from node.verification.service import VerificationService
+from node.verification.vault import DocumentKeyError, DocumentVault, load_key
 
 Service = TypeVar("Service", bound=FederatedService)
 log = logging.getLogger(__name__)
@@ -121,8 +126,15 @@ def create_app(
         app.cleanup_ctx.append(_background_worker)
     app[NOTIFICATIONS] = NotificationService(settings.uris, clock)
     app[SAVED_SEARCHES] = SavedSearches(settings.uris, clock, app[NOTIFICATIONS])
+    app[VERIFICATION] = VerificationService(
+        clock,
+        settings.verification,
+        DocumentVault(settings.documents_path, settings.document_key_path),
+        app[NOTIFICATIONS],
+    )
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
-    for module in (*routes, notes, partnerships, blocks, listings, notifications, saved_searches):
+    more = (notes, partnerships, blocks, listings, notifications, saved_searches, verification)
+    for module in (*routes, *more):
         app.router.add_routes(module.routes)
     return app
 
@@ -152,6 +164,10 @@ def federation_policy(settings: Settings, clock: Clock) -> FederationPolicy:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
+    try:
+        load_key(app[SETTINGS].document_key_path)  # before serving: uploads would fail later
+    except DocumentKeyError as exc:
+        raise ConfigError(str(exc)) from None
     async with open_database(app[SETTINGS].database_url) as ctx:
         await require_current_schema(ctx)
         with activated(ctx):
@@ -180,6 +196,10 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
             ),
             asyncio.create_task(
                 app[MEDIA].purge_periodically(stop, timedelta(hours=1)), name="media-purge"
+            ),
+            asyncio.create_task(
+                poll_loop(app[VERIFICATION].sweep, asyncio.Event(), stop, 300, "verification"),
+                name="verification",
             ),
         ]
     yield

@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestClient
 from node.app import create_app
 from node.config import Settings, load_settings
 from node.db import activated, apply_migrations, open_database
+from node.verification.vault import create_key
 
 POSTGRES_ADMIN_URL = os.environ.get("QUARTIER_TEST_POSTGRES", "")
 
@@ -130,6 +131,7 @@ async def make_node(aiohttp_client: Any, clock: FakeClock) -> NodeFactory:
     async def start(settings: Settings, *, migrate: bool = True) -> TestClient:
         if migrate:
             await apply_migrations(settings.database_url)
+            create_key(settings.document_key_path)  # as quartier migrate does
         # The worker is driven by the tests (run_once), not left running in the background.
         return await aiohttp_client(create_app(settings, clock=clock, run_worker=False))
 

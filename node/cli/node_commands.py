@@ -27,6 +27,7 @@ from node.http.keys import DATABASE, MEMBERS
 from node.logs import configure_logging
 from node.members.models import Role
 from node.members.service import MemberService
+from node.verification.vault import create_key
 
 FIRST_ADMIN_NOTE = "first admin (printed by serve)"
 
@@ -74,6 +75,11 @@ async def _migrate(args: argparse.Namespace) -> int:
         await ensure_instance_actor()
         await ensure_group()
     print("applied: " + ", ".join(applied) if applied else "the schema is up to date")
+    if create_key(settings.document_key_path):
+        print(
+            f"created the document key {settings.document_key_path}: back it up apart from the "
+            "database (docs/operations.md)"
+        )
     return 0
 
 

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from node.errors import InvalidCredentials, InviteUnusable, WrongPassword
 from node.http.auth import authenticate, clear_session_cookie, set_session_cookie
-from node.http.keys import ACTOR_DOCUMENTS, LOGIN_LIMITER, MEMBERS, SETTINGS
+from node.http.keys import ACTOR_DOCUMENTS, LOGIN_LIMITER, MEMBERS, SETTINGS, VERIFICATION
 from node.http.parsing import Body, printable, read_json
 from node.http.remote import client_address
 from node.members.render import member_to_api, session_to_api
@@ -96,6 +96,8 @@ async def register(request: web.Request) -> web.Response:
         limiter.forgive(ip_key)
         raise
     limiter.forgive(ip_key)
+    if await request.app[VERIFICATION].vouch_from_invite(member) is not None:
+        await member.refresh_from_db()
     uris = request.app[SETTINGS].uris
     return web.json_response(member_to_api(member, uris, private=True), status=201)
 

@@ -5,7 +5,7 @@ GET    /api/v1/admin/invites[?all=true]    usable invites (or all)
 DELETE /api/v1/admin/invites/{id}          revoke an unused invite
 GET    /api/v1/admin/members               every member, real names included
 PATCH  /api/v1/admin/members/{username}    change a member's role
-POST   /api/v1/admin/members/{username}/verification   {"verified": true | false} (managers)
+POST   /api/v1/admin/members/{username}/verification   {"verified", "reason", "found_false"}
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from aiohttp import web
 from pydantic import Field
 
 from node.http.auth import require_role
-from node.http.keys import MEMBERS, SETTINGS
+from node.http.keys import MEMBERS, SETTINGS, VERIFICATION
 from node.http.parsing import Body, query_flag, read_json
 from node.members.models import Role
 from node.members.render import invite_to_api, member_to_api
@@ -36,6 +36,9 @@ class RoleChange(Body):
 
 class VerificationChange(Body):
     verified: bool
+    reason: str = Field(default="", max_length=500)
+    # Taken back because it was false: the member's own vouches are discredited too.
+    found_false: bool = False
 
 
 @routes.post("/api/v1/admin/invites")
@@ -90,7 +93,12 @@ async def set_verification(request: web.Request) -> web.Response:
     """A manager verifies a member they know, or takes the verification back."""
     caller = await require_role(request, Role.MANAGER)
     body = await read_json(request, VerificationChange)
-    member = await request.app[MEMBERS].set_verified(
-        request.match_info["username"], body.verified, by=caller.member
+    member = await request.app[MEMBERS].get(request.match_info["username"])
+    member = await request.app[VERIFICATION].set_by_manager(
+        member,
+        verified=body.verified,
+        by=caller.member,
+        reason=body.reason,
+        false=body.found_false,
     )
     return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=True))

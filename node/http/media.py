@@ -13,24 +13,19 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import BodyPartReader, MultipartReader, web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp import web
 from pydantic import Field
 
 from node.errors import (
-    BadRequest,
     Forbidden,
     NotFound,
-    PayloadTooLarge,
     Unauthorized,
-    UnsupportedMediaType,
-    ValidationFailed,
 )
 from node.http.auth import authenticate
 from node.http.keys import MEDIA, SETTINGS
-from node.http.parsing import Body, printable, read_json
+from node.http.parsing import Body, read_json
 from node.http.signed import signed_by_partner
-from node.media.images import file_field_error
+from node.http.uploads import read_upload
 from node.media.render import media_to_api
 from node.media.service import MAX_DESCRIPTION, Access
 
@@ -38,23 +33,11 @@ routes = web.RouteTableDef()
 log = logging.getLogger(__name__)
 
 _MEDIA_ID = r"{media_id:[0-9a-f]{32}}"
-# Room for the multipart framing around the file (boundaries, part headers, the description).
-_FRAMING = 64 * 1024
-_MAX_PARTS = 4
-_CHUNK = 64 * 1024
 # Photos are immutable: a file name always holds the same bytes.
 _PUBLIC_CACHE = "public, max-age=31536000, immutable"
 # Restricted photos: the browser asks again each time (a 304 when unchanged), so an access
 # that ended (a listing's audience narrowed, a session revoked) ends at once.
 _PRIVATE_CACHE = "private, no-cache"
-
-
-# What aiohttp's multipart reader raises on a malformed body: broken framing or boundary
-# (ValueError, its assertions), bad part headers (HttpProcessingError, LineTooLong included),
-# an unknown charset in a filename* (LookupError), an unknown transfer encoding (RuntimeError),
-# and its content-disposition warnings where warnings are errors (the test suite).
-_MALFORMED = (ValueError, LookupError, HttpProcessingError, AssertionError, RuntimeError,
-              RuntimeWarning)  # fmt: skip
 
 
 class Description(Body):
@@ -68,8 +51,14 @@ async def upload(request: web.Request) -> web.Response:
     service = request.app[MEDIA]
     owner = request.app[SETTINGS].uris.actor(caller.member.username)
     service.check_upload_rate(owner)  # before reading megabytes
-    data, description = await _read_upload(request, service.limits.max_bytes)
-    media = await service.upload(owner, data, description)
+    upload = await read_upload(
+        request,
+        service.limits.max_bytes,
+        what="the image",
+        text_field="description",
+        text_max=MAX_DESCRIPTION,
+    )
+    media = await service.upload(owner, upload.data, upload.text)
     return web.json_response(media_to_api(media, request.app[SETTINGS].uris), status=201)
 
 
@@ -120,77 +109,6 @@ async def serve(request: web.Request) -> web.StreamResponse:
         "Content-Security-Policy": "default-src 'none'; sandbox",
     }
     return web.FileResponse(path, headers=headers)
-
-
-async def _read_upload(request: web.Request, max_bytes: int) -> tuple[bytes, str]:
-    """The ``file`` and ``description`` fields of a multipart upload, read as a stream: the
-    file is refused (413) as soon as it passes ``max_bytes``, never read whole into memory.
-    (The node's ``server.max_body_bytes`` does not apply: photos are larger than that.)"""
-    if request.content_type != "multipart/form-data":
-        raise UnsupportedMediaType("send the photo as multipart/form-data, in a field named 'file'")
-    too_large = PayloadTooLarge(f"the image is larger than {_megabytes(max_bytes)}")
-    declared = request.content_length
-    if declared is not None and declared > max_bytes + _FRAMING:
-        raise too_large  # refused from its headers: nothing of the body is read
-    try:
-        reader = await request.multipart()
-        data: bytes | None = None
-        description: str | None = None
-        for _ in range(_MAX_PARTS + 1):
-            part = await reader.next()
-            if part is None:
-                break
-            if isinstance(part, MultipartReader):
-                raise _field("(body)", "nested multipart bodies are not accepted")
-            if part.name == "file" and data is None:
-                data = await _read_part(part, max_bytes, too_large)
-            elif part.name == "description" and description is None:
-                description = _text(await _read_part(part, MAX_DESCRIPTION * 4, _too_long()))
-            else:
-                raise _field(part.name or "(unnamed part)", "unknown or repeated field")
-        else:
-            raise _field("(body)", f"at most {_MAX_PARTS} parts")
-    except _MALFORMED as exc:
-        raise BadRequest(f"the multipart body is malformed: {_brief(exc)}") from None
-    if data is None:
-        raise file_field_error("the photo is missing: send it in a field named 'file'")
-    return data, description or ""
-
-
-async def _read_part(part: BodyPartReader, limit: int, too_large: Exception) -> bytes:
-    received = bytearray()
-    while chunk := await part.read_chunk(_CHUNK):
-        received += chunk
-        if len(received) > limit:
-            raise too_large
-    return bytes(received)
-
-
-def _text(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _field("description", "must be UTF-8 text") from None
-
-
-def _too_long() -> ValidationFailed:
-    return _field("description", f"at most {MAX_DESCRIPTION} characters")
-
-
-def _field(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(
-        "the upload is not valid", details=[{"field": field, "message": message}]
-    )
-
-
-def _brief(exc: BaseException) -> str:
-    """The reader's complaint, printable and short (it may quote the body)."""
-    text = " ".join(str(exc).split())
-    return printable(text)[:200] or type(exc).__name__
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1_048_576:g} MB" if size >= 1_048_576 else f"{size} bytes"
 
 
 async def _member(request: web.Request) -> str | None:

@@ -46,6 +46,12 @@ def member_to_api(member: Member, uris: UriScheme, *, private: bool) -> dict[str
         doc["real_name"] = member.real_name
         doc["unit"] = member.unit
         doc["email"] = member.email
+        # why a manager should look at their verification again (a voucher was discredited)
+        doc["review"] = (
+            None
+            if member.review_since is None
+            else {"reason": member.review_reason, "since": format_timestamp(member.review_since)}
+        )
         doc["last_active_at"] = format_timestamp(member.last_active_at)
     return doc
 
@@ -60,6 +66,7 @@ def invite_to_api(invite: Invite, code: str | None = None) -> dict[str, Any]:
         "expires_at": format_timestamp(invite.expires_at),
         "used_at": format_timestamp(invite.used_at),
         "revoked_at": format_timestamp(invite.revoked_at),
+        "vouch": invite.vouch,
     }
     if code is not None:
         doc["code"] = code

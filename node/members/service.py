@@ -21,7 +21,6 @@ from activitypub.uris import UriScheme
 from node.clock import Clock
 from node.errors import (
     Conflict,
-    Forbidden,
     InvalidCredentials,
     InviteUnusable,
     NotFound,
@@ -34,7 +33,6 @@ from node.members.models import (
     Member,
     Role,
     Verification,
-    VerificationMethod,
 )
 from node.members.passwords import hash_password, needs_rehash, verify_password
 
@@ -195,8 +193,10 @@ class MemberService:
         created_by: Member | None = None,
         note: str = "",
         ttl: timedelta | None = None,
+        vouch: bool = False,
     ) -> tuple[Invite, NewSecret]:
-        """A new single-use invite; the code is in the returned secret only."""
+        """A new single-use invite; the code is in the returned secret only. With ``vouch``
+        its creator (a verified member) vouches for whoever registers with it."""
         if len(note) > MAX_NOTE_LENGTH:
             raise ValidationFailed(
                 "invalid note",
@@ -215,22 +215,30 @@ class MemberService:
             note=note,
             created_by=created_by,
             expires_at=expires_at,
+            vouch=vouch,
         )
         return invite, NewSecret(code, expires_at)
 
-    async def list_invites(self, *, include_spent: bool = False) -> list[Invite]:
-        """Invites, newest first; by default only those still usable."""
+    async def list_invites(
+        self, *, include_spent: bool = False, created_by: Member | None = None
+    ) -> list[Invite]:
+        """Invites, newest first; by default only those still usable; with ``created_by``
+        only that member's."""
         query = Invite.all().order_by("-id")
+        if created_by is not None:
+            query = query.filter(created_by_id=created_by.id)
         if not include_spent:
             query = query.filter(
                 used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=self._clock()
             )
         return await query
 
-    async def revoke_invite(self, invite_id: int) -> Invite:
-        """Revoke an unused invite."""
+    async def revoke_invite(self, invite_id: int, *, created_by: Member | None = None) -> Invite:
+        """Revoke an unused invite (with ``created_by``: only one that member made)."""
         invite = await Invite.get_or_none(id=invite_id)
-        if invite is None:
+        if invite is None or (
+            created_by is not None and invite.created_by_id != created_by.id  # type: ignore[attr-defined]
+        ):
             raise NotFound("no such invite")
         if invite.used_at is not None:
             raise Conflict("this invite was already used")
@@ -475,36 +483,6 @@ class MemberService:
                 raise Conflict("the node must keep at least one admin")
             member.role = role
             await member.save(update_fields=["role", "updated_at"])
-        return member
-
-    async def set_verified(self, username: str, verified: bool, by: Member) -> Member:
-        """A manager verifies a member they know (method ``manager``), or takes a
-        verification back (the member is ``unverified`` again, whatever the method was)."""
-        member = await self.get(username)
-        if verified and member.id == by.id and by.role is not Role.ADMIN:
-            # the admin who runs the node answers for themself; a manager is verified by another
-            raise Forbidden("another manager verifies you")
-        if verified:
-            if member.verification is Verification.VERIFIED:
-                return member  # as verified, and since when, as it was
-            member.verification = Verification.VERIFIED
-            member.verification_method = VerificationMethod.MANAGER
-            member.verified_at = self._clock()
-            member.verified_by_id = by.id  # type: ignore[attr-defined]
-        else:
-            member.verification = Verification.UNVERIFIED
-            member.verification_method = None  # type: ignore[assignment]
-            member.verified_at = None
-            member.verified_by_id = None  # type: ignore[attr-defined]
-        await member.save(
-            update_fields=[
-                "verification",
-                "verification_method",
-                "verified_at",
-                "verified_by_id",
-                "updated_at",
-            ]
-        )
         return member
 
     async def list_members(self) -> list[Member]:

@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from node.clock import Clock
 from node.config import VerificationSettings
 from node.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from node.members.models import Member, Role, Verification, VerificationMethod
+from node.members.models import Invite, Member, Role, Verification, VerificationMethod
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
 from node.verification.documents import check_document, clean_filename
@@ -358,6 +358,11 @@ class VerificationService:
         await self._destroy([name for name in on_disk if name not in known])
         return len(stale)
 
+    async def sweep(self) -> int:
+        """What the clock does to verification (run every few minutes): proofs of
+        residence past ``document_max_days`` are deleted."""
+        return await self.purge_documents()
+
     async def _pending(self, document_id: int) -> ResidenceDocument:
         document = await ResidenceDocument.get_or_none(id=document_id)
         if document is None:
@@ -427,6 +432,19 @@ class VerificationService:
             await self._audit("vouch.given", by=voucher, subject=member)
             await self._recount(member, by=voucher)
         return vouch
+
+    async def vouch_from_invite(self, member: Member) -> Vouch | None:
+        """At registration: the vouch the member's invite carried, if its sender may still
+        vouch (verified now); ``None`` when there was none to give."""
+        invite = (
+            await Invite.filter(used_by_id=member.id, vouch=True)
+            .select_related("created_by")
+            .first()
+        )
+        voucher = invite.created_by if invite is not None else None
+        if voucher is None or voucher.verification is not Verification.VERIFIED:
+            return None
+        return await self.vouch(voucher, member)
 
     async def withdraw_vouch(self, voucher: Member, member: Member) -> None:
         """``voucher`` takes their vouch back; a member it verified with too few others left

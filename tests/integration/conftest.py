@@ -22,6 +22,7 @@ from node.app import create_app
 from node.config import load_settings
 from node.db import activated, apply_migrations
 from node.http.keys import DATABASE, DELIVERY_WORKER, INBOUND_WORKER
+from node.verification.vault import create_key
 from tests.api import bearer, bootstrap_invite, login, register
 from tests.conftest import FakeClock, scratch_database, write_config
 
@@ -85,6 +86,7 @@ async def peers(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Callable[...,
                     env[f"QUARTIER_{section.upper()}_{key.upper()}"] = str(value)
             settings = load_settings(write_config(directory, ""), environ=env)
             await apply_migrations(database_url)
+            create_key(settings.document_key_path)  # as quartier migrate does
 
             def make_app() -> web.Application:
                 return create_app(settings, clock=clock, run_worker=False)

@@ -12,6 +12,7 @@ from federation.models import Delivery, DeliveryState, InboundMessage, InboundSt
 from federation.outbound import publish
 from node.app import create_app
 from node.db import activated, apply_migrations, open_database
+from node.verification.vault import create_key
 from node.http.keys import DATABASE
 from tests.conftest import POSTGRES_ADMIN_URL
 
@@ -42,6 +43,7 @@ async def test_a_restarted_node_takes_over_the_leases_of_the_killed_process(
     server = await aiohttp_server(sink)
     settings = make_settings(federation={"local_testing": "true"})
     await apply_migrations(settings.database_url)
+    create_key(settings.document_key_path)
     # What a process killed mid-batch leaves: rows leased until well after now (the clock
     # stands still, so they would wait for ever if nothing took them over).
     lease = clock.now + timedelta(minutes=5)

@@ -1,0 +1,208 @@
+"""Verification: proofs of residence, vouches, invites that vouch, and the managers' side.
+
+GET    /api/v1/me/verification                       my level, documents, vouches
+POST   /api/v1/me/verification/document              upload a proof of residence (multipart)
+DELETE /api/v1/me/verification/document              take my pending proof back
+GET    /api/v1/me/invites                            my usable invites
+POST   /api/v1/me/invites                            invite a neighbour (verified members)
+DELETE /api/v1/me/invites/{id}                       revoke one of my invites
+POST   /api/v1/members/{username}/vouch              vouch for a neighbour (verified members)
+DELETE /api/v1/members/{username}/vouch              take my vouch back
+GET    /api/v1/admin/verification/documents          proofs waiting for a decision (staff)
+GET    /api/v1/admin/verification/documents/{id}/file   read one (each view audited)
+POST   /api/v1/admin/verification/documents/{id}/decision   {"approve", "reason"}
+GET    /api/v1/admin/verification/review             members whose verification needs a look
+GET    /api/v1/admin/verification/events             the audit trail, newest first
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import Field
+
+from node.errors import Conflict, Forbidden, ValidationFailed
+from node.http.auth import authenticate, require_role
+from node.http.keys import MEMBERS, SETTINGS, VERIFICATION
+from node.http.parsing import Body, read_json
+from node.http.uploads import read_upload
+from node.members.models import Role, Verification
+from node.members.render import invite_to_api, member_to_api
+from node.verification.documents import EXTENSIONS
+from node.verification.models import VerificationEvent
+from node.verification.render import document_to_api, event_to_api, verification_to_api
+
+routes = web.RouteTableDef()
+
+# Open invites a member may have at once: enough for a household or a landing, not a mailing.
+MAX_OPEN_INVITES = 5
+MAX_EVENTS = 200
+_DOCUMENT = r"{document_id:\d{1,9}}"
+
+
+class MemberInvite(Body):
+    note: str = Field(default="", max_length=200)
+    vouch: bool = True
+
+
+class Decision(Body):
+    approve: bool
+    reason: str = Field(default="", max_length=500)
+
+
+@routes.get("/api/v1/me/verification")
+async def my_verification(request: web.Request) -> web.Response:
+    """Where the caller stands: level, method, documents' outcomes, vouches."""
+    caller = await authenticate(request)
+    return web.json_response(await verification_to_api(caller.member, request.app[VERIFICATION]))
+
+
+@routes.post("/api/v1/me/verification/document")
+async def upload_document(request: web.Request) -> web.Response:
+    """Send a proof of residence (``file``: PDF, JPEG or PNG); 201 with its record."""
+    caller = await authenticate(request)
+    service = request.app[VERIFICATION]
+    if caller.member.verification is Verification.VERIFIED:
+        raise Conflict("you are already verified")  # before reading megabytes
+    upload = await read_upload(
+        request, service.settings.document_max_bytes, what="the proof of residence"
+    )
+    document = await service.upload(caller.member, upload.data, upload.filename)
+    return web.json_response(document_to_api(document), status=201)
+
+
+@routes.delete("/api/v1/me/verification/document")
+async def withdraw_document(request: web.Request) -> web.Response:
+    """Take back the pending proof of residence; it is deleted at once."""
+    caller = await authenticate(request)
+    document = await request.app[VERIFICATION].withdraw_document(caller.member)
+    return web.json_response(document_to_api(document))
+
+
+@routes.get("/api/v1/me/invites")
+async def my_invites(request: web.Request) -> web.Response:
+    """The caller's invites still usable."""
+    caller = await authenticate(request)
+    invites = await request.app[MEMBERS].list_invites(created_by=caller.member)
+    return web.json_response([invite_to_api(invite) for invite in invites])
+
+
+@routes.post("/api/v1/me/invites")
+async def invite_neighbour(request: web.Request) -> web.Response:
+    """A verified member invites a neighbour, vouching for them unless ``"vouch": false``."""
+    caller = await authenticate(request)
+    body = await read_json(request, MemberInvite)
+    if caller.member.verification is not Verification.VERIFIED:
+        raise Forbidden("only verified members may invite neighbours")
+    members = request.app[MEMBERS]
+    if len(await members.list_invites(created_by=caller.member)) >= MAX_OPEN_INVITES:
+        raise Conflict(f"you have {MAX_OPEN_INVITES} invites waiting; revoke one first")
+    invite, secret = await members.create_invite(
+        Role.RESIDENT, created_by=caller.member, note=body.note, vouch=body.vouch
+    )
+    return web.json_response(invite_to_api(invite, secret.secret), status=201)
+
+
+@routes.delete(r"/api/v1/me/invites/{invite_id:\d{1,9}}")
+async def revoke_my_invite(request: web.Request) -> web.Response:
+    """Revoke one of the caller's unused invites."""
+    caller = await authenticate(request)
+    invite = await request.app[MEMBERS].revoke_invite(
+        int(request.match_info["invite_id"]), created_by=caller.member
+    )
+    return web.json_response(invite_to_api(invite))
+
+
+@routes.post(r"/api/v1/members/{username}/vouch")
+async def vouch(request: web.Request) -> web.Response:
+    """The caller vouches that this member lives here; the member as they now stand."""
+    caller = await authenticate(request)
+    member = await request.app[MEMBERS].get(request.match_info["username"])
+    await request.app[VERIFICATION].vouch(caller.member, member)
+    await member.refresh_from_db()
+    uris = request.app[SETTINGS].uris
+    return web.json_response(member_to_api(member, uris, private=caller.member.role.is_staff))
+
+
+@routes.delete(r"/api/v1/members/{username}/vouch")
+async def withdraw_vouch(request: web.Request) -> web.Response:
+    """The caller takes their vouch back; the member as they now stand."""
+    caller = await authenticate(request)
+    member = await request.app[MEMBERS].get(request.match_info["username"])
+    await request.app[VERIFICATION].withdraw_vouch(caller.member, member)
+    await member.refresh_from_db()
+    uris = request.app[SETTINGS].uris
+    return web.json_response(member_to_api(member, uris, private=caller.member.role.is_staff))
+
+
+@routes.get("/api/v1/admin/verification/documents")
+async def pending_documents(request: web.Request) -> web.Response:
+    """Proofs of residence waiting for a decision, oldest first."""
+    await require_role(request, Role.MANAGER)
+    documents = await request.app[VERIFICATION].pending_documents()
+    uris = request.app[SETTINGS].uris
+    return web.json_response(
+        [
+            {**document_to_api(d), "member": member_to_api(d.member, uris, private=True)}
+            for d in documents
+        ]
+    )
+
+
+@routes.get(rf"/api/v1/admin/verification/documents/{_DOCUMENT}/file")
+async def read_document(request: web.Request) -> web.Response:
+    """The document itself, for a manager's eyes only: never cached, never run."""
+    caller = await require_role(request, Role.MANAGER)
+    opened = await request.app[VERIFICATION].open_document(
+        int(request.match_info["document_id"]), caller.member
+    )
+    document = opened.document
+    name = f"proof-of-residence-{document.id}.{EXTENSIONS[document.media_type]}"
+    return web.Response(
+        body=opened.data,
+        headers={
+            "Content-Type": document.media_type,
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+@routes.post(rf"/api/v1/admin/verification/documents/{_DOCUMENT}/decision")
+async def decide(request: web.Request) -> web.Response:
+    """Approve or reject a proof of residence (a rejection says why); its file is deleted."""
+    caller = await require_role(request, Role.MANAGER)
+    body = await read_json(request, Decision)
+    document = await request.app[VERIFICATION].decide(
+        int(request.match_info["document_id"]),
+        by=caller.member,
+        approve=body.approve,
+        reason=body.reason,
+    )
+    return web.json_response(document_to_api(document))
+
+
+@routes.get("/api/v1/admin/verification/review")
+async def review_list(request: web.Request) -> web.Response:
+    """Members whose verification needs a manager's look, with why and since when."""
+    await require_role(request, Role.MANAGER)
+    uris = request.app[SETTINGS].uris
+    members = await request.app[VERIFICATION].review_list()
+    return web.json_response([member_to_api(m, uris, private=True) for m in members])
+
+
+@routes.get("/api/v1/admin/verification/events")
+async def events(request: web.Request) -> web.Response:
+    """The verification audit trail, newest first (``?before=<id>`` for older ones)."""
+    await require_role(request, Role.MANAGER)
+    query = VerificationEvent.all().order_by("-id").limit(MAX_EVENTS)
+    before = request.query.get("before")
+    if before is not None:
+        if not before.isdigit() or len(before) > 12:
+            raise ValidationFailed(
+                "invalid before", details=[{"field": "before", "message": "an event id"}]
+            )
+        query = query.filter(id__lt=int(before))
+    rows = await query.select_related("by", "subject")
+    return web.json_response([event_to_api(row) for row in rows])
