@@ -37,6 +37,10 @@ class ActorDocument:
     preferred_username: str | None
     # key id -> public key, only keys whose owner/controller is this actor
     keys: dict[str, PublicKey] = field(default_factory=dict)
+    # our terms: the URL of a member's residency credential (on the actor's own host), and
+    # of the endorsements a node gave (see docs/verification.md)
+    residency_credential: str | None = None
+    endorsements: str | None = None
 
     @property
     def host(self) -> str:
@@ -76,7 +80,19 @@ def parse_actor_document(doc: Any, fetched_from: str) -> ActorDocument:
         shared_inbox=shared_inbox,
         preferred_username=username,
         keys=_keys(doc, actor_id),
+        residency_credential=_own_link(doc.get("residencyCredential"), actor_id),
+        endorsements=_own_link(doc.get("endorsements"), actor_id),
     )
+
+
+def _own_link(value: Any, actor_id: str) -> str | None:
+    """A link the actor publishes about itself, kept only when on its own host (a server
+    speaks for its own documents only)."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    if isinstance(value, str) and len(value) <= 2048 and same_host(value, actor_id):
+        return value
+    return None
 
 
 def key_owner(doc: Any, key_id: str) -> str | None:

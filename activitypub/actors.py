@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from activitypub.listings.vocabulary import NAMESPACE
 from activitypub.uris import UriScheme
 
 ACTOR_CONTEXT: list[Any] = [
@@ -33,6 +34,35 @@ ACTOR_CONTEXT: list[Any] = [
     },
 ]
 
+# Profile fields as Mastodon shows them (schema.org PropertyValue, Mastodon's own mapping).
+_PROFILE_FIELD_TERMS = {
+    "schema": "http://schema.org#",
+    "PropertyValue": "schema:PropertyValue",
+    "value": "schema:value",
+}
+# Our terms on actors (docs/verification.md): a member's residency credential, and the
+# endorsements a municipality node gave.
+RESIDENCY_CREDENTIAL_TERM = "residencyCredential"
+ENDORSEMENTS_TERM = "endorsements"
+_OUR_ACTOR_TERMS = {
+    RESIDENCY_CREDENTIAL_TERM: {"@id": f"{NAMESPACE}residencyCredential", "@type": "@id"},
+    ENDORSEMENTS_TERM: {"@id": f"{NAMESPACE}endorsements", "@type": "@id"},
+}
+
+
+@dataclass(frozen=True)
+class Residency:
+    """A member's residency credential, as their actor document links and shows it."""
+
+    credential: str  # its URL
+    community: str  # the community's name
+    issuer_host: str  # who attests it
+
+
+def _extended_context(terms: dict[str, Any]) -> list[Any]:
+    *base, local = ACTOR_CONTEXT
+    return [*base, {**local, **terms}]
+
 
 @dataclass(frozen=True)
 class ActorDescription:
@@ -53,6 +83,8 @@ class ActorDescription:
     rsa_public_pem: str
     ed25519_multibase: str
     manually_approves_followers: bool = True
+    residency: Residency | None = None
+    endorsements: str | None = None  # the collection of endorsements given (a municipality)
 
 
 def actor_document(actor: ActorDescription) -> dict[str, Any]:
@@ -89,6 +121,25 @@ def actor_document(actor: ActorDescription) -> dict[str, Any]:
             }
         ],
     }
+    terms: dict[str, Any] = {}
+    if actor.residency is not None:
+        terms |= {**_PROFILE_FIELD_TERMS, **_OUR_ACTOR_TERMS}
+        doc[RESIDENCY_CREDENTIAL_TERM] = actor.residency.credential
+        # What any fediverse client shows as a profile field; the credential is what counts.
+        doc["attachment"] = [
+            {
+                "type": "PropertyValue",
+                "name": "Verified resident",
+                "value": html.escape(
+                    f"{actor.residency.community} (attested by {actor.residency.issuer_host})"
+                ),
+            }
+        ]
+    if actor.endorsements is not None:
+        terms |= _OUR_ACTOR_TERMS
+        doc[ENDORSEMENTS_TERM] = actor.endorsements
+    if terms:
+        doc["@context"] = _extended_context(terms)
     return doc
 
 

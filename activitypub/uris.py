@@ -108,3 +108,18 @@ class UriScheme:
     def media(self, file: str) -> str:
         """A stored photo or thumbnail, by its file name."""
         return self.url(f"/media/{file}")
+
+    # Credentials
+    def credential(self, token: str) -> str:
+        """A verifiable credential this node issued (residency or endorsement)."""
+        return self.url(f"/credentials/{token}")
+
+    @property
+    def status_list(self) -> str:
+        """The node's revocation list (W3C Bitstring Status List)."""
+        return self.url("/credentials/status/revocation")
+
+    @property
+    def endorsements(self) -> str:
+        """The endorsements this node (a municipality) gave to other nodes."""
+        return self.url("/credentials/endorsements")

@@ -178,6 +178,8 @@ class ActorResolver:
             "shared_inbox": actor.shared_inbox,
             "preferred_username": actor.preferred_username,
             "keys": {key_id: _encode_key(key) for key_id, key in actor.keys.items()},
+            "residency_credential": actor.residency_credential,
+            "endorsements": actor.endorsements,
             "fetched_at": self._clock(),
         }
         await RemoteActor.update_or_create(defaults=values, uri=actor.actor_id)
@@ -210,4 +212,6 @@ def _from_row(row: RemoteActor) -> ActorDocument:
         shared_inbox=row.shared_inbox,
         preferred_username=row.preferred_username,
         keys=keys,
+        residency_credential=row.residency_credential,
+        endorsements=row.endorsements,
     )

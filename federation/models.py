@@ -22,6 +22,9 @@ class RemoteActor(Model):
     preferred_username = fields.CharField(max_length=255, null=True)
     # key id -> PEM (RSA, EC) or Multikey (Ed25519), as published
     keys: fields.Field[dict[str, str]] = fields.JSONField(default=dict)
+    # our terms on Quartier actors: a member's residency credential, a node's endorsements
+    residency_credential = fields.CharField(max_length=URI_LENGTH, null=True)
+    endorsements = fields.CharField(max_length=URI_LENGTH, null=True)
     fetched_at = fields.DatetimeField()
 
     class Meta:

@@ -34,6 +34,7 @@ _JSON_TYPES = (
     "application/ld+json",
     "application/json",
     "application/jrd+json",
+    "application/vc",  # a verifiable credential (VC Data Model 2.0)
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 

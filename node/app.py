@@ -39,6 +39,7 @@ from node.http import (
     admin,
     blocks,
     conversations,
+    credentials,
     discovery,
     follows,
     health,
@@ -51,11 +52,13 @@ from node.http import (
     saved_searches,
     verification,
 )
+from node.http.actors import INSTANCE_ACTOR_KEY
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
     CLOCK,
     CONVERSATIONS,
+    CREDENTIALS,
     DATABASE,
     DELIVERY_WORKER,
     DISPATCHER,
@@ -87,6 +90,7 @@ from node.media.storage import MediaFiles
 from node.members.service import MemberService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
+from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 from node.verification.vault import DocumentKeyError, DocumentVault, load_key
 
@@ -126,17 +130,41 @@ def create_app(
         app.cleanup_ctx.append(_background_worker)
     app[NOTIFICATIONS] = NotificationService(settings.uris, clock)
     app[SAVED_SEARCHES] = SavedSearches(settings.uris, clock, app[NOTIFICATIONS])
+    app[CREDENTIALS] = CredentialIssuer(
+        settings.uris,
+        clock,
+        settings.community,
+        settings.verification,
+        queued=lambda: _wake_deliveries(app),
+        actor_changed=lambda username: _actor_changed(app, username),
+    )
     app[VERIFICATION] = VerificationService(
         clock,
         settings.verification,
         DocumentVault(settings.documents_path, settings.document_key_path),
         app[NOTIFICATIONS],
+        changed=app[CREDENTIALS].member_changed,
     )
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     more = (notes, partnerships, blocks, listings, notifications, saved_searches, verification)
+    more += (credentials,)
     for module in (*routes, *more):
         app.router.add_routes(module.routes)
     return app
+
+
+def _wake_deliveries(app: web.Application) -> None:
+    if DELIVERY_WORKER in app:  # from start-up on (the CLI has no worker to wake)
+        app[DELIVERY_WORKER].wake()
+
+
+def _actor_changed(app: web.Application, username: str) -> None:
+    """A member's actor document (or, for "", the node's) changed: serve the new one."""
+    app[ACTOR_DOCUMENTS].invalidate(username or INSTANCE_ACTOR_KEY)
+
+
+async def _verification_sweep(app: web.Application) -> int:
+    return await app[VERIFICATION].sweep() + await app[CREDENTIALS].renew_due()
 
 
 def member_service(settings: Settings, clock: Clock) -> MemberService:
@@ -198,7 +226,9 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
                 app[MEDIA].purge_periodically(stop, timedelta(hours=1)), name="media-purge"
             ),
             asyncio.create_task(
-                poll_loop(app[VERIFICATION].sweep, asyncio.Event(), stop, 300, "verification"),
+                poll_loop(
+                    lambda: _verification_sweep(app), asyncio.Event(), stop, 300, "verification"
+                ),
                 name="verification",
             ),
         ]

@@ -46,4 +46,14 @@ class Migration(migrations.Migration):
             options={'table': 'status_list_copy', 'app': 'federation', 'pk_attr': 'id', 'table_description': "Another node's revocation list, as last fetched and verified."},
             bases=['Model'],
         ),
+        ops.AddField(
+            model_name='RemoteActor',
+            name='endorsements',
+            field=fields.CharField(null=True, max_length=2048),
+        ),
+        ops.AddField(
+            model_name='RemoteActor',
+            name='residency_credential',
+            field=fields.CharField(null=True, max_length=2048),
+        ),
     ]

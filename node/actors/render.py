@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from activitypub.actors import ActorDescription, actor_document
+from activitypub.actors import ActorDescription, Residency, actor_document
 from activitypub.uris import UriScheme
 from node.actors.models import InstanceActor, KeyedActor
 
@@ -22,6 +22,8 @@ def local_actor_to_ap(
     url: str,
     published: datetime,
     manually_approves_followers: bool = True,
+    residency: Residency | None = None,
+    endorsements: str | None = None,
 ) -> dict[str, Any]:
     """The document of one of this node's actors: its collections under its id, the node's
     shared inbox, its public keys."""
@@ -42,14 +44,17 @@ def local_actor_to_ap(
             rsa_public_pem=actor.rsa_public_pem,
             ed25519_multibase=actor.ed25519_multibase,
             manually_approves_followers=manually_approves_followers,
+            residency=residency,
+            endorsements=endorsements,
         )
     )
 
 
 def instance_to_ap(
-    actor: InstanceActor, uris: UriScheme, name: str, summary: str
+    actor: InstanceActor, uris: UriScheme, name: str, summary: str, *, endorses: bool = False
 ) -> dict[str, Any]:
-    """The node's Application actor (FEP-2677); its preferredUsername is the host name."""
+    """The node's Application actor (FEP-2677); its preferredUsername is the host name.
+    ``endorses``: the node (a municipality) endorses other nodes, and links where."""
     return local_actor_to_ap(
         actor,
         uris.instance_actor,
@@ -60,6 +65,7 @@ def instance_to_ap(
         summary=summary,
         url=uris.url("/"),
         published=actor.created_at,
+        endorsements=uris.endorsements if endorses else None,
     )
 
 

@@ -31,7 +31,7 @@ from node.errors import NotAcceptable, NotFound
 from node.follows.models import Follow, FollowState
 from node.groups.models import LocalGroup
 from node.groups.render import group_to_ap
-from node.http.keys import ACTOR_DOCUMENTS, SETTINGS
+from node.http.keys import ACTOR_DOCUMENTS, CREDENTIALS, SETTINGS
 from node.http.parsing import page_number
 from node.members.models import Member
 from node.members.render import member_to_ap
@@ -66,7 +66,8 @@ async def person(request: web.Request) -> web.Response:
         member = await Member.get_or_none(username=username).only(*PUBLIC_MEMBER_COLUMNS)
         if member is None:
             raise NotFound("no such actor")
-        body = _encode(member_to_ap(member, request.app[SETTINGS].uris))
+        residency = await request.app[CREDENTIALS].residency_of(member)
+        body = _encode(member_to_ap(member, request.app[SETTINGS].uris, residency=residency))
         cache.put(username, body)
     return _ap_response(body)
 
@@ -83,7 +84,12 @@ async def application(request: web.Request) -> web.Response:
         if actor is None:  # made at start-up; only a database wiped under a running node lacks it
             raise NotFound("the node actor does not exist")
         community = settings.community
-        body = _encode(instance_to_ap(actor, settings.uris, community.name, community.description))
+        endorses = bool(await request.app[CREDENTIALS].endorsements())
+        body = _encode(
+            instance_to_ap(
+                actor, settings.uris, community.name, community.description, endorses=endorses
+            )
+        )
         cache.put(INSTANCE_ACTOR_KEY, body)
     return _ap_response(body)
 

@@ -25,6 +25,7 @@ from node.media.service import MediaService
 from node.members.service import MemberService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
+from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -49,3 +50,4 @@ GROUPS = web.AppKey("groups", GroupService)
 MEDIA = web.AppKey("media", MediaService)
 SAVED_SEARCHES = web.AppKey("saved_searches", SavedSearches)
 VERIFICATION = web.AppKey("verification", VerificationService)
+CREDENTIALS = web.AppKey("credentials", CredentialIssuer)

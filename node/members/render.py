@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from activitypub.actors import Residency
 from activitypub.properties import format_timestamp
 from activitypub.uris import UriScheme
 from node.actors.render import local_actor_to_ap
 from node.members.models import Invite, LoginSession, Member
 
 
-def member_to_ap(member: Member, uris: UriScheme) -> dict[str, Any]:
-    """The member's ``Person`` document. Real names stay on the node: only the display name."""
+def member_to_ap(
+    member: Member, uris: UriScheme, *, residency: Residency | None = None
+) -> dict[str, Any]:
+    """The member's ``Person`` document. Real names stay on the node: only the display name;
+    ``residency`` links their residency credential when they have one in force."""
     actor_id = uris.actor(member.username)
     return local_actor_to_ap(
         member,
@@ -23,6 +27,7 @@ def member_to_ap(member: Member, uris: UriScheme) -> dict[str, Any]:
         summary=member.bio,
         url=actor_id,
         published=member.created_at,
+        residency=residency,
     )
 
 

@@ -12,8 +12,8 @@ from federation.models import Delivery, DeliveryState, InboundMessage, InboundSt
 from federation.outbound import publish
 from node.app import create_app
 from node.db import activated, apply_migrations, open_database
-from node.verification.vault import create_key
 from node.http.keys import DATABASE
+from node.verification.vault import create_key
 from tests.conftest import POSTGRES_ADMIN_URL
 
 SENDER = "https://far.example/users/zoe"
