@@ -15,6 +15,8 @@ ProtocolError                 root: something about a protocol document is wrong
 ├── ProofError                a FEP-8b32 integrity proof cannot be accepted
 │   ├── ProofMalformed        the proof object is missing fields or has wrong types
 │   └── ProofInvalid          the cryptographic check failed
+├── CredentialRejected        a verifiable credential (attestation, status list) we do not accept;
+│                             its ``reason`` (a CredentialRejection) says why, for logs and callers
 └── ListingError              a listing or a response to one (FEP-0837) that we cannot read
     ├── NotAListing           the object carries no listing terms at all (a plain note)
     ├── ListingMalformed      a listing lacks what we need, or carries an impossible value
@@ -22,6 +24,10 @@ ProtocolError                 root: something about a protocol document is wrong
     │       └── UnknownCurrency  a currency code that ISO 4217 does not list
     └── AgreementMalformed    an Offer, Accept or Reject of an agreement that we cannot read
 """
+
+from __future__ import annotations
+
+from enum import StrEnum
 
 
 class ProtocolError(Exception):
@@ -82,6 +88,30 @@ class ProofMalformed(ProofError):
 
 class ProofInvalid(ProofError):
     """The proof does not verify with the key."""
+
+
+class CredentialRejection(StrEnum):
+    """Why a credential was refused: a small fixed set callers can log and count."""
+
+    MALFORMED = "malformed"  # not the structure of the credential we asked for
+    TOO_LARGE = "too_large"  # too big, too deep, too many members, or a list that inflates
+    WRONG_TYPE = "wrong_type"  # another kind of credential than the one expected
+    BAD_PROOF = "bad_proof"  # the signature does not verify with the key: altered or forged
+    ISSUER_MISMATCH = "issuer_mismatch"  # signed by a key that is not the issuer's
+    NOT_YET_VALID = "not_yet_valid"  # validFrom is in the future
+    EXPIRED = "expired"  # validUntil (or the proof's expires) has passed
+    SUBJECT_MISMATCH = "subject_mismatch"  # about someone else than the expected subject
+    COMMUNITY_MISMATCH = "community_mismatch"  # outside the community its issuer is endorsed for
+    BAD_STATUS_LIST = "bad_status_list"  # a status list we cannot read, or not the one referred
+    REVOKED = "revoked"  # the issuer has revoked it
+
+
+class CredentialRejected(ProtocolError):
+    """A verifiable credential cannot be accepted; ``reason`` says why, the message in words."""
+
+    def __init__(self, reason: CredentialRejection, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ListingError(ProtocolError):

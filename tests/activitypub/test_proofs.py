@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import struct
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import based58
+import jcs
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
@@ -22,6 +24,7 @@ from activitypub.errors import KeyFormatError, ProofError, ProofInvalid, ProofMa
 from activitypub.keys import ed25519_to_multibase, multibase_to_ed25519
 from activitypub.proofs import (
     VerifiedProof,
+    _check_json_value,
     canonical_json,
     create_proof,
     multibase_to_ed25519_private,
@@ -255,6 +258,116 @@ def test_a_circular_value_is_refused_not_looped_over():
     cycle.append(cycle)
     with pytest.raises(ValueError, match="canonical"):
         canonical_json(cycle)
+
+
+# The fast path: json.dumps where it is provably RFC 8785, jcs elsewhere
+
+# Characters where JSON serialisers tend to differ: every escape, the last ASCII, C1 controls,
+# the JavaScript line separators, both ends of the BMP's private use and specials, the Hebrew
+# presentation form RFC 8785 sorts after emoji, astral characters (surrogate pairs in UTF-16).
+TRICKY = [
+    *"\x00\x01\x07\x08\t\n\x0b\x0c\r\x0e\x1f \"\\/'aZ0~\x7f\x80\x9f\xa0é€",
+    *"\u2028\u2029\ud7ff\ue000\ufb33\ufeff\ufffd\uffff",
+    *"\U00010000\U0001f600\U0010ffff",
+]
+SAFE_INTEGERS = [0, 1, -1, 9, 10, 2**31, -(2**31), 2**53 - 1, -(2**53 - 1), 10**15]
+
+
+def _rfc8785_string(text: str) -> str:
+    """RFC 8785 section 3.2.2.2 written out: the reference the fast path is held to."""
+    short = {
+        '"': '\\"',
+        "\\": "\\\\",
+        "\b": "\\b",
+        "\t": "\\t",
+        "\n": "\\n",
+        "\f": "\\f",
+        "\r": "\\r",
+    }
+    out = []
+    for char in text:
+        if char in short:
+            out.append(short[char])
+        elif char < " ":
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _random_string(rng: random.Random, astral: bool) -> str:
+    pool = TRICKY if astral else [c for c in TRICKY if c <= "\uffff"]
+    return "".join(rng.choice(pool) for _ in range(rng.randrange(0, 6)))
+
+
+def _random_value(rng: random.Random, depth: int, plain: bool) -> Any:
+    """A JSON value; ``plain`` ones have no floats and no astral member names."""
+    kinds = ["null", "bool", "int", "str", "str"]
+    if not plain:
+        kinds.append("float")
+    if depth < 4:
+        kinds += ["list", "dict", "dict"]
+    kind = rng.choice(kinds)
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "int":
+        return rng.choice([*SAFE_INTEGERS, rng.randrange(-(2**53) + 1, 2**53)])
+    if kind == "float":
+        return rng.choice([0.1, -0.0, 1e21, 1e-7, 5e-324, 1.5, 3.0, rng.uniform(-1e6, 1e6)])
+    if kind == "str":
+        return _random_string(rng, astral=True)  # astral values are fine: only keys sort
+    if kind == "list":
+        return [_random_value(rng, depth + 1, plain) for _ in range(rng.randrange(0, 4))]
+    return {
+        _random_string(rng, astral=not plain): _random_value(rng, depth + 1, plain)
+        for _ in range(rng.randrange(0, 5))
+    }
+
+
+def test_every_bmp_and_astral_character_is_escaped_as_rfc_8785_says():
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+    assert canonical_json(text).decode("utf-8") == _rfc8785_string(text)
+    assert canonical_json({text[:4000]: text}).decode("utf-8") == (
+        "{" + _rfc8785_string(text[:4000]) + ":" + _rfc8785_string(text) + "}"
+    )
+
+
+def test_the_fast_path_gives_jcs_bytes_for_values_it_accepts():
+    rng = random.Random(8785)
+    values = [_random_value(rng, 0, plain=True) for _ in range(3000)]
+
+    for value in values:
+        assert _check_json_value(value), value  # the fast path is the one under test
+        assert canonical_json(value) == jcs.canonicalize(value), value
+
+
+def test_floats_and_astral_member_names_go_to_jcs_and_still_match_it():
+    rng = random.Random(32)
+    values = [_random_value(rng, 0, plain=False) for _ in range(3000)]
+    slow = [value for value in values if not _check_json_value(value)]
+
+    assert len(slow) > 500  # both kinds are well represented
+    for value in values:
+        assert canonical_json(value) == jcs.canonicalize(value), value
+
+
+@pytest.mark.parametrize(
+    ("value", "plain"),
+    [
+        pytest.param({"a": [1, "x", None, True]}, True, id="plain"),
+        pytest.param({"\ufb33": 1, "é": 2}, True, id="bmp-keys"),
+        pytest.param({"\U0001f600": 1}, False, id="astral-key"),
+        pytest.param({"k": ["\U0001f600"]}, True, id="astral-value"),
+        pytest.param({"k": [1.0]}, False, id="integral-float"),
+        pytest.param({"k": {"n": 0.5}}, False, id="nested-float"),
+    ],
+)
+def test_which_values_take_the_fast_path(value, plain):
+    assert _check_json_value(value) is plain
+    assert canonical_json(value) == jcs.canonicalize(value)
 
 
 # Round trips
