@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from activitypub.listings.vocabulary import NAMESPACE
+from activitypub.namespace import NAMESPACE
 from activitypub.uris import UriScheme
 
 ACTOR_CONTEXT: list[Any] = [

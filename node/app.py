@@ -146,9 +146,8 @@ def create_app(
         changed=app[CREDENTIALS].member_changed,
     )
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
-    more = (notes, partnerships, blocks, listings, notifications, saved_searches, verification)
-    more += (credentials,)
-    for module in (*routes, *more):
+    features = (notes, partnerships, blocks, listings, notifications, saved_searches)
+    for module in (*routes, *features, verification, credentials):
         app.router.add_routes(module.routes)
     return app
 

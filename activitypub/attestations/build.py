@@ -170,7 +170,9 @@ def _credential(
 
 
 def _community(name: str, area: str) -> dict[str, str]:
-    for label, value in (("community_name", name), ("community_area", area)):
-        if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME_LENGTH:
-            raise ValueError(f"{label} must be a non-empty string of at most {MAX_NAME_LENGTH}")
-    return {"name": name, "area": area}
+    """The community by name, and by area when it has one (a node may leave it unset)."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"community_name must be a non-empty string of at most {MAX_NAME_LENGTH}")
+    if not isinstance(area, str) or len(area) > MAX_NAME_LENGTH:
+        raise ValueError(f"community_area must be a string of at most {MAX_NAME_LENGTH}")
+    return {"name": name, "area": area} if area.strip() else {"name": name}

@@ -106,7 +106,7 @@ def read_credential(document: Any, *, expected_type: str) -> CredentialClaims:
         issuer=issuer,
         subject=_url(subject.get("id"), "credentialSubject.id"),
         community_name=_name(community.get("name"), "community.name"),
-        community_area=_name(community.get("area"), "community.area"),
+        community_area=_optional_name(community.get("area"), "community.area"),
         valid_from=valid_from,
         valid_until=valid_until,
         verification_method=verification_method,
@@ -415,6 +415,11 @@ def _name(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME_LENGTH:
         raise _malformed(f"{name} must be a non-empty string of at most {MAX_NAME_LENGTH}")
     return value
+
+
+def _optional_name(value: Any, name: str) -> str:
+    """A name a credential may leave out (a community's area): "" when absent."""
+    return "" if value is None else _name(value, name)
 
 
 def _id_of(value: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from activitypub.listings.vocabulary import NAMESPACE
+from activitypub.namespace import NAMESPACE
 
 VC_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 VERIFIABLE_CREDENTIAL: Final = "VerifiableCredential"

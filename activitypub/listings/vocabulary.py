@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from activitypub.namespace import NAMESPACE
+
 AS_CONTEXT: Final = "https://www.w3.org/ns/activitystreams"
 PUBLIC: Final = "https://www.w3.org/ns/activitystreams#Public"
-NAMESPACE: Final = "urn:uuid:03bb033a-b5f1-4172-b75d-83527ad05bbc#"
 VALUEFLOWS: Final = "https://w3id.org/valueflows/ont/vf#"
 OM2: Final = "http://www.ontology-of-units-of-measure.org/resource/om-2/"
 XSD: Final = "http://www.w3.org/2001/XMLSchema#"

@@ -21,6 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from tortoise.exceptions import IntegrityError
 
+from activitypub.actors import Residency
 from activitypub.attestations import (
     MIN_LENGTH,
     StatusEntry,
@@ -29,16 +30,15 @@ from activitypub.attestations import (
     sign_credential,
     status_list_credential,
 )
-from activitypub.actors import Residency
 from activitypub.keys import load_private_key
 from activitypub.listings.vocabulary import AS_CONTEXT
 from activitypub.uris import UriScheme
 from federation.models import Partnership, PartnershipState
 from federation.outbound import publish
+from node.actors.service import ensure_instance_actor
 from node.clock import Clock
 from node.config import CommunitySettings, VerificationSettings
 from node.errors import Gone, NotFound
-from node.actors.service import ensure_instance_actor
 from node.members.models import Member, Verification
 from node.members.render import member_to_ap
 from node.verification.models import CredentialKind, IssuedCredential
@@ -271,12 +271,8 @@ class CredentialIssuer:
     async def status_list(self) -> dict[str, Any]:
         """The signed revocation list. Signed again only when a bit changed or the signed
         copy is about to end, so verifiers can compare copies."""
-        revoked = sorted(
-            int(index)
-            for index in await IssuedCredential.filter(revoked_at__isnull=False).values_list(
-                "status_index", flat=True
-            )
-        )
+        rows = await IssuedCredential.filter(revoked_at__isnull=False).only("status_index")
+        revoked = sorted(row.status_index for row in rows)
         fingerprint = hashlib.sha256(repr(revoked).encode()).hexdigest()
         now = self._clock()
         if self._status_list is not None:

@@ -1,0 +1,113 @@
+"""The residency credentials a node issues, as another server reads them: linked from the
+member's actor document while they are verified, signed by the node's Ed25519 key (checked
+here with the protocol layer, as a remote verifier does), and revoked in the node's status
+list, with a 410 at their URL, the moment the verification is taken back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from yarl import URL
+
+from activitypub.attestations import (
+    RESIDENCY_CREDENTIAL,
+    check_status,
+    verify_credential,
+    verify_status_list,
+)
+from activitypub.errors import CredentialRejected, CredentialRejection
+from activitypub.keys import multibase_to_ed25519
+from node.db import activated
+from node.http.keys import CREDENTIALS, DATABASE
+from tests.api import bearer
+
+AP = {"Accept": "application/activity+json"}
+
+
+async def verify(node, token: str, username: str, verified: bool = True) -> None:
+    resp = await node.post(
+        f"/api/v1/admin/members/{username}/verification",
+        json={"verified": verified, "reason": "known to the caretaker"},
+        headers=bearer(token),
+    )
+    assert resp.status == 200, await resp.text()
+
+
+async def json_of(node, path: str, status: int = 200) -> Any:
+    resp = await node.get(path, headers=AP)
+    assert resp.status == status, await resp.text()
+    return await resp.json(content_type=None) if status == 200 else None
+
+
+async def node_key(node):
+    actor = await json_of(node, "/actor")
+    (method,) = actor["assertionMethod"]
+    return method["id"], multibase_to_ed25519(method["publicKeyMultibase"])
+
+
+async def test_a_verified_member_carries_a_credential_any_verifier_can_check(node, people, clock):
+    person = await json_of(node, "/users/bea")
+    assert "residencyCredential" not in person
+    assert "attachment" not in person
+    await verify(node, people["ada"], "bea")
+    person = await json_of(node, "/users/bea")
+    url = person["residencyCredential"]
+    assert person["attachment"][0]["name"] == "Verified resident"
+    path = URL(url).path
+    resp = await node.get(path)
+    assert resp.headers["Content-Type"].startswith("application/vc")
+    credential = await resp.json(content_type=None)
+    key_id, key = await node_key(node)
+    assert credential["proof"]["verificationMethod"] == key_id
+    claims = verify_credential(
+        credential,
+        key,
+        now=clock.now,
+        expected_type=RESIDENCY_CREDENTIAL,
+        expected_subject=person["id"],
+    )
+    assert claims.issuer == (await json_of(node, "/actor"))["id"]
+    assert claims.method == "manager"
+    assert (claims.valid_until - claims.valid_from).days == 365
+    assert "real_name" not in str(credential)
+    assert "Bea" not in str(credential)
+    status_list = verify_status_list(
+        await json_of(node, "/credentials/status/revocation"),
+        key,
+        now=clock.now,
+        issuer=claims.issuer,
+    )
+    assert claims.status is not None
+    check_status(claims.status, status_list)  # not revoked
+
+    await verify(node, people["ada"], "bea", verified=False)
+    assert "residencyCredential" not in await json_of(node, "/users/bea")
+    assert await json_of(node, path, status=410) is None
+    status_list = verify_status_list(
+        await json_of(node, "/credentials/status/revocation"),
+        key,
+        now=clock.now,
+        issuer=claims.issuer,
+    )
+    with pytest.raises(CredentialRejected) as rejected:
+        check_status(claims.status, status_list)
+    assert rejected.value.reason is CredentialRejection.REVOKED
+
+
+async def test_a_credential_is_renewed_before_it_ends_while_the_member_stays_verified(
+    node, people, clock
+):
+    await verify(node, people["ada"], "bea")
+    url = (await json_of(node, "/users/bea"))["residencyCredential"]
+    path = URL(url).path
+    first = await json_of(node, path)
+    clock.advance(days=340)
+    with activated(node.app[DATABASE]):
+        assert await node.app[CREDENTIALS].renew_due() == 1
+    renewed = await json_of(node, path)
+    assert renewed["id"] == first["id"]
+    assert renewed["credentialStatus"] == first["credentialStatus"]
+    assert renewed["validUntil"] > first["validUntil"]
+    _, key = await node_key(node)
+    verify_credential(renewed, key, now=clock.now, expected_type=RESIDENCY_CREDENTIAL)
