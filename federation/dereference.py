@@ -13,8 +13,9 @@ row; a signature that fails against it still triggers the refresh, which reads t
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urldefrag, urlsplit
@@ -35,6 +36,7 @@ from federation.errors import DereferenceError, TransportError
 from federation.models import RemoteActor
 from federation.transport import Transport
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 DEFAULT_TTL = timedelta(hours=6)
 MIN_REFRESH_INTERVAL = timedelta(minutes=1)
@@ -56,6 +58,9 @@ class ActorResolver:
     """Remote actors by URI, through the cache."""
 
     def __init__(self, transport: Transport, clock: Clock, ttl: timedelta = DEFAULT_TTL) -> None:
+        # Told of every actor document fetched anew (the credential checker marks the
+        # member's credential due); a failure there never fails the fetch.
+        self.on_fetched: Callable[[ActorDocument], Awaitable[None]] | None = None
         self._transport = transport
         self._clock = clock
         self.ttl = ttl
@@ -91,6 +96,11 @@ class ActorResolver:
         if parsed.actor_id != uri:
             raise DereferenceError(f"{uri} describes another actor ({parsed.actor_id})")
         await self._store(parsed)
+        if self.on_fetched is not None:
+            try:
+                await self.on_fetched(parsed)
+            except Exception:
+                log.exception("after fetching %s", uri)
         return self._remember(parsed, self._clock())
 
     async def known_handle(self, username: str, host: str) -> str | None:

@@ -141,20 +141,21 @@ class Partnership(Model):
 class CredentialCheck(StrEnum):
     """The outcome of checking another node's credential."""
 
+    PENDING = "pending"  # linked from the actor, not checked yet
     VALID = "valid"  # proof, issuer trusted, window, subject, status: all good
     UNTRUSTED = "untrusted"  # well formed and signed, but by an issuer we do not trust
     REJECTED = "rejected"  # forged, altered, expired, not yet valid, revoked or unreadable
 
 
 class RemoteCredential(Model):
-    """What this node concluded about a credential another node issued: a residency
-    credential about a remote member, or an endorsement of a node by a trust anchor."""
+    """What this node concluded about a credential another node issued about one of its
+    members (one row per member: the credential their actor links now)."""
 
     id = fields.IntField(primary_key=True)
-    kind = fields.CharField(max_length=16)  # "residency" or "endorsement"
-    subject = fields.CharField(max_length=URI_LENGTH)  # the member's (or node's) actor
+    kind = fields.CharField(max_length=16)  # "residency"
+    subject = fields.CharField(max_length=URI_LENGTH)  # the member's actor
     url = fields.CharField(max_length=URI_LENGTH)
-    issuer = fields.CharField(max_length=URI_LENGTH)
+    issuer = fields.CharField(max_length=URI_LENGTH, default="")  # once read
     # the anchor whose endorsement made the issuer trusted, when not trusted directly
     trusted_through = fields.CharField(max_length=URI_LENGTH, null=True)
     community_name = fields.CharField(max_length=200, default="")
@@ -171,7 +172,7 @@ class RemoteCredential(Model):
 
     class Meta:
         table = "remote_credential"
-        unique_together = (("kind", "subject", "issuer"),)
+        unique_together = (("kind", "subject"),)
 
 
 class StatusListCopy(Model):
@@ -179,7 +180,7 @@ class StatusListCopy(Model):
 
     id = fields.IntField(primary_key=True)
     url = fields.CharField(max_length=URI_LENGTH, unique=True)
-    issuer = fields.CharField(max_length=URI_LENGTH)
+    issuer = fields.CharField(max_length=URI_LENGTH, default="")  # once read
     encoded = fields.TextField()  # encodedList as received (its proof was verified)
     digest = fields.CharField(max_length=64)  # SHA-256 of encoded: tells when it changed
     fetched_at = fields.DatetimeField()

@@ -18,6 +18,7 @@ from federation.peers import Partnerships
 from federation.policy import FederationPolicy
 from federation.retention import purge_periodically
 from federation.transport import TransportSettings, open_transport
+from federation.trust import CredentialChecker, TrustSettings
 from federation.worker import InboundWorker, poll_loop
 from moderation.blocks import DomainBlocks
 from node import __version__
@@ -77,6 +78,7 @@ from node.http.keys import (
     SAVED_SEARCHES,
     SETTINGS,
     TRANSPORT,
+    TRUST,
     VERIFICATION,
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
@@ -230,6 +232,10 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
                 ),
                 name="verification",
             ),
+            asyncio.create_task(
+                poll_loop(app[TRUST].run_once, asyncio.Event(), stop, 60, "credentials"),
+                name="credential-checks",
+            ),
         ]
     yield
     stop.set()
@@ -251,6 +257,16 @@ async def _release_dead_leases(app: web.Application) -> None:
         )
 
 
+def trust_settings(settings: Settings) -> TrustSettings:
+    """Whose residency credentials this node believes, as configured."""
+    verification = settings.verification
+    return TrustSettings(
+        trusted_issuers=verification.trusted_issuers,
+        trust_anchors=verification.trust_anchors,
+        status_refresh=timedelta(minutes=verification.status_refresh_minutes),
+    )
+
+
 def transport_settings(settings: Settings) -> TransportSettings:
     """Outbound transport as configured (shared by the web app and the CLI)."""
     federation = settings.federation
@@ -268,6 +284,10 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
     async with open_transport(settings) as transport:
         app[TRANSPORT] = transport
         app[RESOLVER] = ActorResolver(transport, app[CLOCK])
+        app[TRUST] = CredentialChecker(
+            app[RESOLVER], transport, app[CLOCK], trust_settings(app[SETTINGS])
+        )
+        app[RESOLVER].on_fetched = app[TRUST].actor_fetched
         keys = SigningKeys(app[SETTINGS].uris)
         transport.fetch_signer = fetch_signer(app[SETTINGS].uris, keys, app[CLOCK])
         policy = app[FEDERATION_POLICY]

@@ -295,8 +295,9 @@ class VerificationSettings(_Section):
     # A residency credential is valid this long, and renewed this long before it ends.
     credential_days: int = Field(default=365, ge=7, le=3650)
     renew_days_before: int = Field(default=30, ge=1, le=365)
-    # Hosts whose residency credentials we accept besides our active partners', and hosts
-    # (a municipality) whose endorsement of a node makes that node's credentials accepted.
+    # Nodes whose residency credentials we accept besides our active partners', and nodes
+    # (a municipality) whose endorsement of a node makes that node's credentials accepted:
+    # each a host ("tilleuls.example", meaning https) or an origin ("http://127.0.0.1:8001").
     trusted_issuers: tuple[str, ...] = ()
     trust_anchors: tuple[str, ...] = ()
     # How often other nodes' revocation lists are fetched again.
@@ -309,16 +310,20 @@ class VerificationSettings(_Section):
 
     @field_validator("trusted_issuers", "trust_anchors")
     @classmethod
-    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        hosts = []
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        origins = []
         for entry in value:
-            host = entry.strip().lower()
-            if not _HOST.fullmatch(host):
+            text = entry.strip().lower().rstrip("/")
+            scheme, sep, host = text.partition("://")
+            if not sep:
+                scheme, host = "https", text
+            if scheme not in ("http", "https") or not _HOST.fullmatch(host):
                 raise ValueError(
-                    f"{entry!r} is not a host name such as 'tilleuls.example' (no scheme, no path)"
+                    f"{entry!r} is not a host such as 'tilleuls.example' or an origin such as "
+                    "'https://tilleuls.example' (no path)"
                 )
-            hosts.append(host)
-        return tuple(hosts)
+            origins.append(f"{scheme}://{host}")
+        return tuple(origins)
 
     @model_validator(mode="after")
     def _renewal_inside_validity(self) -> VerificationSettings:

@@ -12,6 +12,7 @@ from federation.outbound import DeliveryWorker
 from federation.peers import Partnerships
 from federation.policy import FederationPolicy
 from federation.transport import Transport
+from federation.trust import CredentialChecker
 from federation.worker import InboundWorker
 from node.clock import Clock
 from node.config import Settings
@@ -51,3 +52,4 @@ MEDIA = web.AppKey("media", MediaService)
 SAVED_SEARCHES = web.AppKey("saved_searches", SavedSearches)
 VERIFICATION = web.AppKey("verification", VerificationService)
 CREDENTIALS = web.AppKey("credentials", CredentialIssuer)
+TRUST = web.AppKey("trust", CredentialChecker)

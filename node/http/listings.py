@@ -24,6 +24,7 @@ GET    /listings/{uuid}                             the listing's Note (Activity
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
 from pydantic import Field
@@ -33,7 +34,7 @@ from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
 from activitypub.uris import UriScheme
 from node.errors import NotAcceptable, NotFound, ValidationFailed
 from node.http.auth import authenticate
-from node.http.keys import LISTINGS, SETTINGS
+from node.http.keys import LISTINGS, SETTINGS, TRUST
 from node.http.parsing import Body, read_json
 from node.http.signed import signed_by_partner
 from node.listings.forms import ListingChanges, ListingForm, StatusForm
@@ -41,6 +42,7 @@ from node.listings.models import Audience, Listing, Status
 from node.listings.render import categories_to_api, listing_to_api, response_to_api
 from node.listings.search import parse_query
 from node.media.models import Media
+from node.verification.render import verifications_of
 
 routes = web.RouteTableDef()
 LISTING = r"/api/v1/listings/{listing_id:\d{1,18}}"
@@ -108,8 +110,7 @@ async def search(request: web.Request) -> web.Response:
     page = await request.app[LISTINGS].search(query)
     uris = _uris(request)
     found = []
-    for listing in page.listings:
-        shown = listing_to_api(listing, uris)
+    for listing, shown in zip(page.listings, await _shown(request, page.listings), strict=True):
         if query.near is not None:
             shown["distance_m"] = round(page.distances_m[listing.id])
         found.append(shown)
@@ -127,7 +128,7 @@ async def create(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     form = await read_json(request, ListingForm)
     listing = await request.app[LISTINGS].create(caller.member, form)
-    return web.json_response(listing_to_api(listing, _uris(request)), status=201)
+    return web.json_response((await _shown(request, [listing]))[0], status=201)
 
 
 @routes.get("/api/v1/listings/mine")
@@ -144,7 +145,7 @@ async def mine(request: web.Request) -> web.Response:
                 "invalid status", details=[{"field": "status", "message": f"one of {choices}"}]
             ) from None
     rows = await request.app[LISTINGS].mine(caller.member, statuses)
-    return web.json_response([listing_to_api(r, _uris(request)) for r in rows])
+    return web.json_response(await _shown(request, rows))
 
 
 @routes.get("/api/v1/listings/agreements")
@@ -160,7 +161,7 @@ async def get(request: web.Request) -> web.Response:
     """One listing."""
     caller = await authenticate(request)
     listing = await request.app[LISTINGS].get(caller.member, _listing_id(request))
-    return web.json_response(listing_to_api(listing, _uris(request)))
+    return web.json_response((await _shown(request, [listing]))[0])
 
 
 @routes.patch(LISTING)
@@ -169,7 +170,7 @@ async def edit(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     changes = await read_json(request, ListingChanges)
     listing = await request.app[LISTINGS].edit(caller.member, _listing_id(request), changes)
-    return web.json_response(listing_to_api(listing, _uris(request)))
+    return web.json_response((await _shown(request, [listing]))[0])
 
 
 @routes.delete(LISTING)
@@ -177,7 +178,7 @@ async def withdraw(request: web.Request) -> web.Response:
     """Withdraw one's own listing; 200 with it (withdrawing twice changes nothing)."""
     caller = await authenticate(request)
     listing = await request.app[LISTINGS].withdraw(caller.member, _listing_id(request))
-    return web.json_response(listing_to_api(listing, _uris(request)))
+    return web.json_response((await _shown(request, [listing]))[0])
 
 
 @routes.post(LISTING + "/status")
@@ -188,7 +189,7 @@ async def set_status(request: web.Request) -> web.Response:
     listing = await request.app[LISTINGS].set_status(
         caller.member, _listing_id(request), Status(form.status)
     )
-    return web.json_response(listing_to_api(listing, _uris(request)))
+    return web.json_response((await _shown(request, [listing]))[0])
 
 
 @routes.post(LISTING + "/responses")
@@ -238,3 +239,20 @@ async def done(request: web.Request) -> web.Response:
         caller.member, _response_id(request), body.thanks
     )
     return web.json_response(response_to_api(response))
+
+
+async def _shown(request: web.Request, listings: list[Listing]) -> list[dict[str, Any]]:
+    """The listings as the API shows them, each with how its author is verified."""
+    settings = request.app[SETTINGS]
+    badges = await verifications_of(
+        {listing.author for listing in listings},
+        settings.uris,
+        settings.community.name,
+        request.app[TRUST],
+    )
+    shown = []
+    for listing in listings:
+        doc = listing_to_api(listing, settings.uris)
+        doc["author_verification"] = badges.get(listing.author)
+        shown.append(doc)
+    return shown

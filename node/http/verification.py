@@ -7,6 +7,7 @@ GET    /api/v1/me/invites                            my usable invites
 POST   /api/v1/me/invites                            invite a neighbour (verified members)
 DELETE /api/v1/me/invites/{id}                       revoke one of my invites
 POST   /api/v1/members/{username}/vouch              vouch for a neighbour (verified members)
+GET    /api/v1/verification?actor=...                how neighbours here or elsewhere are verified
 DELETE /api/v1/members/{username}/vouch              take my vouch back
 GET    /api/v1/admin/verification/documents          proofs waiting for a decision (staff)
 GET    /api/v1/admin/verification/documents/{id}/file   read one (each view audited)
@@ -22,20 +23,26 @@ from pydantic import Field
 
 from node.errors import Conflict, Forbidden, ValidationFailed
 from node.http.auth import authenticate, require_role
-from node.http.keys import MEMBERS, SETTINGS, VERIFICATION
+from node.http.keys import MEMBERS, SETTINGS, TRUST, VERIFICATION
 from node.http.parsing import Body, read_json
 from node.http.uploads import read_upload
 from node.members.models import Role, Verification
 from node.members.render import invite_to_api, member_to_api
 from node.verification.documents import EXTENSIONS
 from node.verification.models import VerificationEvent
-from node.verification.render import document_to_api, event_to_api, verification_to_api
+from node.verification.render import (
+    document_to_api,
+    event_to_api,
+    verification_to_api,
+    verifications_of,
+)
 
 routes = web.RouteTableDef()
 
 # Open invites a member may have at once: enough for a household or a landing, not a mailing.
 MAX_OPEN_INVITES = 5
 MAX_EVENTS = 200
+MAX_ACTORS = 40
 _DOCUMENT = r"{document_id:\d{1,9}}"
 
 
@@ -132,6 +139,26 @@ async def withdraw_vouch(request: web.Request) -> web.Response:
     await member.refresh_from_db()
     uris = request.app[SETTINGS].uris
     return web.json_response(member_to_api(member, uris, private=caller.member.role.is_staff))
+
+
+@routes.get("/api/v1/verification")
+async def verification_of_actors(request: web.Request) -> web.Response:
+    """How neighbours are verified, here or by a node this one trusts: ``?actor=<id>``,
+    repeated for up to 40 actors; those not verified are listed with ``"level": null``."""
+    await authenticate(request)
+    actors = request.query.getall("actor", [])
+    if not actors or len(actors) > MAX_ACTORS or any(len(a) > 2048 for a in actors):
+        raise ValidationFailed(
+            "invalid actor",
+            details=[{"field": "actor", "message": f"1 to {MAX_ACTORS} actor ids"}],
+        )
+    settings = request.app[SETTINGS]
+    shown = await verifications_of(
+        actors, settings.uris, settings.community.name, request.app[TRUST]
+    )
+    return web.json_response(
+        [{"actor": actor, **shown.get(actor, {"level": None})} for actor in dict.fromkeys(actors)]
+    )
 
 
 @routes.get("/api/v1/admin/verification/documents")

@@ -128,6 +128,8 @@ class ListingForm(_Form):
     price: PriceForm | None = None
     quantity: int = Field(default=1, ge=1, le=1000)
     availability: str = Field(default="", max_length=500)
+    # only verified neighbours (ours, or attested by a node we trust) may answer
+    verified_responders: bool = False
     location: PointForm | None = None
     photos: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS)
     expires_at: datetime | None = Field(default=None, strict=False)
@@ -163,6 +165,7 @@ class ListingChanges(_Form):
     price: PriceForm | None = None
     quantity: int | None = Field(default=None, ge=1, le=1000)
     availability: str | None = Field(default=None, max_length=500)
+    verified_responders: bool | None = None
     location: PointForm | None = None
     photos: list[str] | None = Field(default=None, max_length=MAX_PHOTOS)
     expires_at: datetime | None = Field(default=None, strict=False)

@@ -34,6 +34,7 @@ from activitypub.notes import PUBLIC, read_note
 from activitypub.uris import UriScheme
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
+from federation.trust import is_trusted_resident
 from moderation.domains import authority_of
 from node.conversations.models import Message
 from node.follows.models import Follow, FollowState
@@ -44,6 +45,7 @@ from node.listings.search import index_fields
 from node.listings.service import (
     ACTIVE_RESPONSES,
     MAX_MESSAGE,
+    VERIFIED_ONLY,
     Alerts,
     drop_copy,
     mark_done,
@@ -247,6 +249,9 @@ class ReceivedResponses:
     async def _check_answer(self, listing: Listing, responder: str, quantity: int) -> None:
         """``NotActedOn`` with the reason when ``responder`` may not answer ``listing`` now."""
         refusal = await may_answer(listing, responder, self._is_partner)
+        verified_only = refusal is None and listing.verified_responders
+        if verified_only and not await is_trusted_resident(responder, self._clock()):
+            refusal = VERIFIED_ONLY
         refusal = refusal or why_unanswerable(listing, quantity, self._clock())
         if refusal is None and await Response.exists(
             listing=listing, responder=responder, state__in=ACTIVE_RESPONSES

@@ -48,6 +48,7 @@ def listing_to_api(listing: Listing, uris: UriScheme) -> dict[str, Any]:
         "quantity": listing.quantity,
         "available_quantity": listing.available_quantity,
         "availability": listing.availability,
+        "verified_responders": listing.verified_responders,
         "place": {"name": listing.place_name, "point": point},
         "photos": [media_to_api(m, uris) for m in listing.photos],
         "author": listing.author,

@@ -86,7 +86,7 @@ class SavedSearches:
                 continue
             if query.verified_only:
                 if verified is None:
-                    verified = await verified_actors(self._uris)
+                    verified = await verified_actors(self._uris, self._clock())
                 query = dataclasses.replace(query, verified_authors=verified)
             if matches(listing, query):
                 matched[member_id] = search_id

@@ -41,7 +41,7 @@ from node.listings.search import (
 )
 from node.media.models import Media
 from node.media.service import MediaService
-from node.members.models import Member
+from node.members.models import Member, Verification
 from node.members.service import verified_actors
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
@@ -63,6 +63,9 @@ DONE = {
 }
 ACTIVE_RESPONSES = (ResponseState.PENDING, ResponseState.ACCEPTED)
 MAX_MESSAGE = 2000
+
+# Why an answer is refused when the listing's author asked for verified neighbours only.
+VERIFIED_ONLY = "the author accepts answers from verified neighbours only"
 
 
 # What is told of each new listing (saved searches): called in the transaction storing it.
@@ -258,7 +261,8 @@ class ListingService:
         (:meth:`mine`), never a search's."""
         check_member_search(query)
         if query.verified_only:
-            query = dataclasses.replace(query, verified_authors=await verified_actors(self._uris))
+            verified = await verified_actors(self._uris, self._clock())
+            query = dataclasses.replace(query, verified_authors=verified)
         page = await search(query)
         await Listing.fetch_for_list(page.listings, "photos")
         return page
@@ -278,6 +282,8 @@ class ListingService:
         listing = await self.get(member, listing_id)
         if listing.author == me:
             raise Conflict("this is your own listing")
+        if listing.verified_responders and member.verification is not Verification.VERIFIED:
+            raise Forbidden(VERIFIED_ONLY)
         self._check_answerable(listing, quantity)
         if await Response.exists(listing=listing, responder=me, state__in=ACTIVE_RESPONSES):
             raise Conflict("you already answered this listing")
@@ -669,6 +675,8 @@ class ListingService:
             values["quantity"] = values["available_quantity"] = form.quantity
         if "availability" in given and form.availability is not None:
             values["availability"] = form.availability
+        if isinstance(form, ListingForm) or form.verified_responders is not None:
+            values["verified_responders"] = bool(form.verified_responders)
         if "location" in given:
             values.update(self._place(form.location))
         if "expires_at" in given or isinstance(form, ListingForm):

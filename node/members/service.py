@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from activitypub.keys import generate_actor_keys
 from activitypub.uris import UriScheme
+from federation.trust import trusted_residents
 from node.clock import Clock
 from node.errors import (
     Conflict,
@@ -494,10 +495,10 @@ class MemberService:
         return await Member.exists(role=Role.ADMIN)
 
 
-async def verified_actors(uris: UriScheme) -> frozenset[str]:
-    """The actor ids of this node's verified members (other nodes' members are verified by
-    their attestations, which this node does not read yet)."""
+async def verified_actors(uris: UriScheme, now: datetime) -> frozenset[str]:
+    """The actor ids of this node's verified members, and of other nodes' members whose
+    residency credential this node checked and trusts."""
     names = await Member.filter(verification=Verification.VERIFIED).values_list(
         "username", flat=True
     )
-    return frozenset(uris.actor(str(name)) for name in names)
+    return frozenset(uris.actor(str(name)) for name in names) | await trusted_residents(now)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from activitypub.properties import format_timestamp
-from node.members.models import Member
+from activitypub.uris import UriScheme
+from federation.trust import CredentialChecker
+from node.members.models import Member, Verification
 from node.verification.models import ResidenceDocument, VerificationEvent
 from node.verification.service import VerificationService
 
@@ -39,6 +42,40 @@ async def verification_to_api(member: Member, service: VerificationService) -> d
         "vouching_for": [vouchee.username for vouchee in vouching_for],
         "documents": [document_to_api(document) for document in documents],
     }
+
+
+async def verifications_of(
+    actors: Iterable[str], uris: UriScheme, community_name: str, checker: CredentialChecker
+) -> dict[str, dict[str, Any]]:
+    """How each of ``actors`` is verified, by actor, for those who are: this node's verified
+    members, and other nodes' members whose residency credential this node checked and
+    trusts ("verified resident of Les Tilleuls, attested by tilleuls.example")."""
+    wanted = set(actors)
+    local = {name: actor for actor in wanted if (name := uris.username_from_actor(actor))}
+    shown: dict[str, dict[str, Any]] = {}
+    if local:
+        for member in await Member.filter(
+            username__in=list(local), verification=Verification.VERIFIED
+        ):
+            shown[local[member.username]] = {
+                "level": Verification.VERIFIED.value,
+                "method": member.verification_method.value if member.verification_method else None,
+                "community": community_name,
+                "attested_by": uris.domain,
+                "trusted_through": None,
+                "valid_until": None,
+            }
+    remote = wanted - set(local.values())
+    for actor, residency in (await checker.residencies(remote)).items():
+        shown[actor] = {
+            "level": Verification.VERIFIED.value,
+            "method": residency.method or None,
+            "community": residency.community,
+            "attested_by": residency.attested_by,
+            "trusted_through": residency.trusted_through,
+            "valid_until": format_timestamp(residency.valid_until),
+        }
+    return shown
 
 
 def event_to_api(event: VerificationEvent) -> dict[str, Any]:

@@ -1,0 +1,355 @@
+"""Which residency credentials of other nodes this node believes, and checking them.
+
+A remote member is shown as verified here only when the credential their actor document links
+passes every check: it is well formed and small; its issuer is the member's own node (a node
+attests its own members only); its proof verifies with the Ed25519 key the issuer's actor
+document lists; it is valid now and about that very actor; its bit in the issuer's revocation
+list (itself signed by the issuer) is clear; and the issuer is trusted:
+
+- an active partner node,
+- a node listed in ``verification.trusted_issuers``,
+- or a node endorsed by one of ``verification.trust_anchors`` (a municipality), whose
+  endorsement credential passes the same checks (one level of delegation, no further).
+
+Checks never run inside an inbox request: fetching a changed actor document marks the
+member's credential due (:meth:`CredentialChecker.actor_fetched`), and the checker's loop
+(:meth:`CredentialChecker.run_once`) does the network work, then checks again before
+``validUntil`` and after every status-list refresh. A refusal is logged with its reason and
+recorded; it never stops anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from activitypub.actor_documents import ActorDocument
+from activitypub.attestations import (
+    ENDORSEMENT_CREDENTIAL,
+    RESIDENCY_CREDENTIAL,
+    CredentialClaims,
+    StatusList,
+    check_endorsement,
+    check_status,
+    decode_status_list,
+    read_credential,
+    verify_credential,
+    verify_status_list,
+)
+from activitypub.attestations.vocabulary import REVOCATION
+from activitypub.errors import CredentialRejected, CredentialRejection, ProtocolError
+from federation.dereference import ActorResolver
+from federation.errors import DereferenceError, TransportError
+from federation.models import (
+    CredentialCheck,
+    Partnership,
+    PartnershipState,
+    RemoteCredential,
+    StatusListCopy,
+)
+from federation.transport import Transport
+
+log = logging.getLogger(__name__)
+
+RESIDENCY = "residency"
+# A credential that could not be fetched is tried again this soon (the issuer may be down).
+RETRY = timedelta(minutes=10)
+BATCH = 50
+INSTANCE_ACTOR_PATH = "/actor"
+
+
+class Untrusted(Exception):
+    """The credential is genuine but its issuer is not one this node trusts."""
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """Who this node trusts besides its partners, and how often lists are fetched again."""
+
+    trusted_issuers: tuple[str, ...] = ()  # origins
+    trust_anchors: tuple[str, ...] = ()  # origins
+    status_refresh: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class RemoteResidency:
+    """A remote member's verified residency, as the API shows it."""
+
+    community: str
+    area: str
+    method: str
+    issuer: str
+    attested_by: str  # the issuer's host
+    trusted_through: str | None  # the anchor whose endorsement made the issuer trusted
+    valid_until: datetime | None
+    checked_at: datetime
+
+
+class CredentialChecker:
+    """Checks remote members' residency credentials and keeps the outcome."""
+
+    def __init__(
+        self,
+        resolver: ActorResolver,
+        transport: Transport,
+        clock: Callable[[], datetime],
+        settings: TrustSettings,
+    ) -> None:
+        self._resolver = resolver
+        self._transport = transport
+        self._clock = clock
+        self.settings = settings
+
+    # Scheduling
+    async def actor_fetched(self, actor: ActorDocument) -> None:
+        """A remote actor's document was fetched: mark its credential due when the link
+        changed, forget it when the actor links none any more."""
+        row = await RemoteCredential.get_or_none(kind=RESIDENCY, subject=actor.actor_id)
+        link = actor.residency_credential
+        if link is None:
+            if row is not None:
+                await row.delete()
+            return
+        now = self._clock()
+        if row is None:
+            await RemoteCredential.create(
+                kind=RESIDENCY,
+                subject=actor.actor_id,
+                url=link,
+                outcome=CredentialCheck.PENDING,
+                checked_at=now,
+                next_check_at=now,
+            )
+        else:
+            # Checked again now even when the link is the same: an Update of the actor is
+            # how an issuer says "look again" (a revocation, a renewal).
+            if row.url != link:
+                row.outcome = CredentialCheck.PENDING
+            row.url = link
+            row.next_check_at = now
+            await row.save(update_fields=["url", "next_check_at", "outcome"])
+
+    async def run_once(self) -> int:
+        """Check every credential that is due; how many were checked."""
+        now = self._clock()
+        due = await RemoteCredential.filter(next_check_at__lte=now).order_by("next_check_at")
+        for row in due[:BATCH]:
+            await self.check(row)
+        return min(len(due), BATCH)
+
+    # Checking
+    async def check(self, row: RemoteCredential) -> RemoteCredential:
+        """Check the credential ``row`` names and record the outcome (never raises for
+        what a remote server sent)."""
+        now = self._clock()
+        try:
+            claims, trusted_through = await self._check(row.subject, row.url, now)
+        except CredentialRejected as exc:
+            self._refused(row, CredentialCheck.REJECTED, f"{exc.reason.value}: {exc}", now)
+        except Untrusted as exc:
+            self._refused(row, CredentialCheck.UNTRUSTED, str(exc), now)
+        except (TransportError, DereferenceError) as exc:
+            # Not the issuer's word: keep what we knew, try again soon.
+            log.info("could not check the credential of %s now: %s", row.subject, exc)
+            row.reason = f"unreachable: {exc}"[:500]
+            row.next_check_at = now + RETRY
+        except ProtocolError as exc:
+            self._refused(row, CredentialCheck.REJECTED, f"malformed: {exc}", now)
+        else:
+            row.outcome = CredentialCheck.VALID
+            row.reason = ""
+            row.issuer = claims.issuer
+            row.trusted_through = trusted_through
+            row.community_name = claims.community_name[:200]
+            row.community_area = claims.community_area[:200]
+            row.method = claims.method or ""
+            row.valid_from = claims.valid_from
+            row.valid_until = claims.valid_until
+            row.status_list = claims.status.list_url if claims.status else None
+            row.status_index = claims.status.index if claims.status else None
+            row.next_check_at = min(claims.valid_until, now + self.settings.status_refresh)
+        row.checked_at = now
+        await row.save()
+        return row
+
+    def _refused(
+        self, row: RemoteCredential, outcome: CredentialCheck, reason: str, now: datetime
+    ) -> None:
+        log.warning("refused the residency credential %s of %s: %s", row.url, row.subject, reason)
+        row.outcome = outcome
+        row.reason = reason[:500]
+        # A refused credential is looked at again only when the actor changes (an Update),
+        # or after a day (an issuer may start being trusted: a new partnership).
+        row.next_check_at = now + timedelta(days=1)
+
+    async def _check(
+        self, subject: str, url: str, now: datetime
+    ) -> tuple[CredentialClaims, str | None]:
+        document = await self._transport.get_json(url)
+        claims = read_credential(document, expected_type=RESIDENCY_CREDENTIAL)
+        if _origin(claims.issuer) != _origin(subject):
+            raise CredentialRejected(
+                CredentialRejection.ISSUER_MISMATCH,
+                f"{claims.issuer} attests a member of another node ({subject})",
+            )
+        key = await self._issuer_key(claims)
+        claims = verify_credential(
+            document, key, now=now, expected_type=RESIDENCY_CREDENTIAL, expected_subject=subject
+        )
+        await self._check_status(claims, key, now)
+        return claims, await self._trust(claims, now)
+
+    async def _issuer_key(self, claims: CredentialClaims) -> ed25519.Ed25519PublicKey:
+        resolved = await self._resolver.key(claims.verification_method)
+        if resolved.owner != claims.issuer:
+            raise CredentialRejected(
+                CredentialRejection.ISSUER_MISMATCH,
+                f"the proof's key belongs to {resolved.owner}, not to the issuer {claims.issuer}",
+            )
+        if not isinstance(resolved.key, ed25519.Ed25519PublicKey):
+            raise CredentialRejected(
+                CredentialRejection.BAD_PROOF, "the proof's key is not Ed25519"
+            )
+        return resolved.key
+
+    async def _check_status(
+        self, claims: CredentialClaims, key: ed25519.Ed25519PublicKey, now: datetime
+    ) -> None:
+        if claims.status is None:
+            raise CredentialRejected(
+                CredentialRejection.BAD_STATUS_LIST, "the credential has no revocation entry"
+            )
+        status_list = await self._status_list(claims.status.list_url, claims.issuer, key, now)
+        check_status(claims.status, status_list)
+
+    async def _status_list(
+        self, url: str, issuer: str, key: ed25519.Ed25519PublicKey, now: datetime
+    ) -> StatusList:
+        """The issuer's list, from the copy fetched within ``status_refresh``, else fetched
+        (and verified) again."""
+        if _origin(url) != _origin(issuer):
+            raise CredentialRejected(
+                CredentialRejection.BAD_STATUS_LIST,
+                f"the status list {url} is not on the issuer's node",
+            )
+        copy = await StatusListCopy.get_or_none(url=url)
+        if copy is not None and now - copy.fetched_at < self.settings.status_refresh:
+            # Its proof was verified when it was fetched; the bits are read from the copy.
+            bits = decode_status_list(copy.encoded)
+            return StatusList(list_id=url, issuer=copy.issuer, purpose=REVOCATION, bits=bits)
+        document = await self._transport.get_json(url)
+        status_list = verify_status_list(document, key, now=now, issuer=issuer)
+        encoded = str(document["credentialSubject"]["encodedList"])
+        await StatusListCopy.update_or_create(
+            defaults={
+                "issuer": issuer,
+                "encoded": encoded,
+                "digest": hashlib.sha256(encoded.encode()).hexdigest(),
+                "fetched_at": now,
+            },
+            url=url,
+        )
+        return status_list
+
+    async def _trust(self, claims: CredentialClaims, now: datetime) -> str | None:
+        """``None`` when the issuer is trusted directly, the anchor's actor when through an
+        endorsement; raises ``Untrusted`` otherwise."""
+        issuer = claims.issuer
+        if await Partnership.exists(peer_actor=issuer, state=PartnershipState.ACTIVE):
+            return None
+        if _origin(issuer) in self.settings.trusted_issuers:
+            return None
+        for anchor_origin in self.settings.trust_anchors:
+            anchor = anchor_origin + INSTANCE_ACTOR_PATH
+            try:
+                if await self._endorsed(claims, anchor, now):
+                    return anchor
+            except (TransportError, DereferenceError, ProtocolError) as exc:
+                log.info("could not read the endorsements of %s: %s", anchor, exc)
+        raise Untrusted(f"{issuer} is not a partner, a trusted issuer or endorsed by an anchor")
+
+    async def _endorsed(self, claims: CredentialClaims, anchor: str, now: datetime) -> bool:
+        """Whether the trust anchor ``anchor`` endorses the residency credential's issuer."""
+        anchor_doc = await self._resolver.actor(anchor)
+        if anchor_doc.endorsements is None:
+            return False
+        collection = await self._transport.get_json(anchor_doc.endorsements)
+        items = collection.get("orderedItems")
+        for item in items if isinstance(items, list) else []:
+            try:
+                endorsement = read_credential(item, expected_type=ENDORSEMENT_CREDENTIAL)
+                if endorsement.subject != claims.issuer or endorsement.issuer != anchor:
+                    continue
+                key = await self._issuer_key(endorsement)
+                endorsement = verify_credential(
+                    item,
+                    key,
+                    now=now,
+                    expected_type=ENDORSEMENT_CREDENTIAL,
+                    expected_subject=claims.issuer,
+                )
+                await self._check_status(endorsement, key, now)
+                check_endorsement(claims, endorsement)
+            except CredentialRejected as exc:
+                log.warning(
+                    "refused an endorsement of %s by %s: %s: %s",
+                    claims.issuer,
+                    anchor,
+                    exc.reason.value,
+                    exc,
+                )
+                continue
+            return True
+        return False
+
+    # Reading
+    async def residencies(self, actors: list[str] | set[str]) -> dict[str, RemoteResidency]:
+        """The remote actors among ``actors`` whose residency is verified and trusted now."""
+        if not actors:
+            return {}
+        rows = await RemoteCredential.filter(
+            kind=RESIDENCY,
+            subject__in=list(actors),
+            outcome=CredentialCheck.VALID,
+            valid_until__gt=self._clock(),
+        )
+        return {row.subject: _residency(row) for row in rows}
+
+
+async def is_trusted_resident(actor: str, now: datetime) -> bool:
+    """Whether ``actor`` (remote) holds a residency credential found valid and trusted."""
+    return await RemoteCredential.exists(
+        kind=RESIDENCY, subject=actor, outcome=CredentialCheck.VALID, valid_until__gt=now
+    )
+
+
+async def trusted_residents(now: datetime) -> frozenset[str]:
+    """Every remote actor whose residency credential was found valid and trusted."""
+    subjects = await RemoteCredential.filter(
+        kind=RESIDENCY, outcome=CredentialCheck.VALID, valid_until__gt=now
+    ).values_list("subject", flat=True)
+    return frozenset(str(subject) for subject in subjects)
+
+
+def _residency(row: RemoteCredential) -> RemoteResidency:
+    return RemoteResidency(
+        community=row.community_name,
+        area=row.community_area,
+        method=row.method,
+        issuer=row.issuer,
+        attested_by=urlsplit(row.issuer).netloc,
+        trusted_through=row.trusted_through,
+        valid_until=row.valid_until,
+        checked_at=row.checked_at,
+    )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
