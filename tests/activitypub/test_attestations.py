@@ -25,25 +25,23 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from activitypub.attestations import (
     CREDENTIAL_CONTEXT,
     ENDORSEMENT_CREDENTIAL,
+    MIN_LENGTH,
     RESIDENCY_CREDENTIAL,
     VC_CONTEXT,
     CredentialClaims,
     StatusEntry,
     check_endorsement,
     check_status,
+    decode_status_list,
+    encode_status_list,
     endorsement_credential,
     read_credential,
     residency_credential,
     sign_credential,
+    status_bit,
     status_list_credential,
     verify_credential,
     verify_status_list,
-)
-from activitypub.attestations.status_lists import (
-    MIN_LENGTH,
-    decode_status_list,
-    encode_status_list,
-    status_bit,
 )
 from activitypub.errors import CredentialRejected, CredentialRejection, ProtocolError
 from activitypub.keys import ed25519_to_multibase, multibase_to_ed25519
@@ -237,17 +235,7 @@ VC_PROTECTED_TERMS = {
 
 def test_our_context_defines_every_term_we_use_in_our_namespace_and_redefines_no_vc_term():
     terms = CREDENTIAL_CONTEXT[1]
-    residency = _residency()
-    endorsement = endorsement_credential(
-        credential_id="https://lyon.example/credentials/endorsement/1",
-        issuer=CITY,
-        subject_node=NODE,
-        community_name="Croix-Rousse",
-        community_area="Lyon 4e arrondissement",
-        valid_from=ISSUED,
-        valid_until=UNTIL,
-        status=StatusEntry("https://lyon.example/credentials/status/1", 7),
-    )
+    residency, endorsement = _residency(), _endorsement()
     used = {residency["type"][1], endorsement["type"][1]}
     for credential in (residency, endorsement):
         used |= set(credential["credentialSubject"]) | set(
