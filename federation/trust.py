@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from activitypub import activities
 from activitypub.actor_documents import ActorDocument
 from activitypub.attestations import (
     ENDORSEMENT_CREDENTIAL,
@@ -45,7 +46,8 @@ from activitypub.attestations import (
 from activitypub.attestations.vocabulary import REVOCATION
 from activitypub.errors import CredentialRejected, CredentialRejection, ProtocolError
 from federation.dereference import ActorResolver
-from federation.errors import DereferenceError, TransportError
+from federation.dispatch import Dispatcher, InboundActivity
+from federation.errors import BadResponse, DereferenceError, NotActedOn, TransportError
 from federation.models import (
     CredentialCheck,
     Partnership,
@@ -61,6 +63,9 @@ RESIDENCY = "residency"
 # A credential that could not be fetched is tried again this soon (the issuer may be down).
 RETRY = timedelta(minutes=10)
 BATCH = 50
+GONE = (404, 410)
+# Unknown actors a lookup fetches and checks on the spot (others wait for the checker's loop).
+LOOKUP_LIMIT = 10
 INSTANCE_ACTOR_PATH = "/actor"
 
 
@@ -105,6 +110,23 @@ class CredentialChecker:
         self._transport = transport
         self._clock = clock
         self.settings = settings
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """An ``Update`` of a person is how their node says "check again" (a revocation, a
+        renewal): after the handler that fetched the actor again, the credential is checked
+        at once."""
+        dispatcher.register("Update", self.on_actor_update, object_type="Person")
+
+    async def on_actor_update(self, activity: InboundActivity) -> None:
+        """Check the credential of the actor that sent an ``Update`` of itself now. (When the
+        actor was fetched less than a minute ago the link is the one known: a revoked
+        credential then answers 410, which is enough to stop believing it.)"""
+        if activities.object_id(activity.body.get("object")) != activity.actor:
+            raise NotActedOn("an Update of another actor")
+        row = await RemoteCredential.get_or_none(kind=RESIDENCY, subject=activity.actor)
+        if row is None:
+            raise NotActedOn("the actor links no residency credential")
+        await self.check(row)
 
     # Scheduling
     async def actor_fetched(self, actor: ActorDocument) -> None:
@@ -154,11 +176,14 @@ class CredentialChecker:
             self._refused(row, CredentialCheck.REJECTED, f"{exc.reason.value}: {exc}", now)
         except Untrusted as exc:
             self._refused(row, CredentialCheck.UNTRUSTED, str(exc), now)
+        except BadResponse as exc:
+            if exc.status in GONE:
+                # The issuer answers that the credential is no more: as good as revoked.
+                self._refused(row, CredentialCheck.REJECTED, f"revoked: {exc}", now)
+            else:
+                self._unreachable(row, exc, now)
         except (TransportError, DereferenceError) as exc:
-            # Not the issuer's word: keep what we knew, try again soon.
-            log.info("could not check the credential of %s now: %s", row.subject, exc)
-            row.reason = f"unreachable: {exc}"[:500]
-            row.next_check_at = now + RETRY
+            self._unreachable(row, exc, now)
         except ProtocolError as exc:
             self._refused(row, CredentialCheck.REJECTED, f"malformed: {exc}", now)
         else:
@@ -177,6 +202,12 @@ class CredentialChecker:
         row.checked_at = now
         await row.save()
         return row
+
+    def _unreachable(self, row: RemoteCredential, exc: Exception, now: datetime) -> None:
+        # Not the issuer's word: keep what we knew, try again soon.
+        log.info("could not check the credential of %s now: %s", row.subject, exc)
+        row.reason = f"unreachable: {exc}"[:500]
+        row.next_check_at = now + RETRY
 
     def _refused(
         self, row: RemoteCredential, outcome: CredentialCheck, reason: str, now: datetime
@@ -307,6 +338,25 @@ class CredentialChecker:
                 continue
             return True
         return False
+
+    async def look_up(self, actors: list[str] | set[str]) -> None:
+        """Fetch and check, now, the credentials of remote ``actors`` this node has not
+        checked yet (up to ``LOOKUP_LIMIT``): a member asking about a neighbour from another
+        node gets the answer at once. Unreachable actors are skipped."""
+        known = set(
+            await RemoteCredential.filter(kind=RESIDENCY, subject__in=list(actors))
+            .exclude(outcome=CredentialCheck.PENDING)
+            .values_list("subject", flat=True)
+        )
+        for actor in [a for a in actors if a not in known][:LOOKUP_LIMIT]:
+            try:
+                await self._resolver.actor(actor)
+            except DereferenceError as exc:
+                log.info("could not look %s up: %s", actor, exc)
+                continue
+            row = await RemoteCredential.get_or_none(kind=RESIDENCY, subject=actor)
+            if row is not None:
+                await self.check(row)
 
     # Reading
     async def residencies(self, actors: list[str] | set[str]) -> dict[str, RemoteResidency]:

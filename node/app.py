@@ -293,6 +293,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         policy = app[FEDERATION_POLICY]
         remote_actors = RemoteActorEvents(app[RESOLVER])
         remote_actors.register(app[DISPATCHER])
+        app[TRUST].register(app[DISPATCHER])  # after the refetch of the updated actor
         # Asked before every send: blocks, the mode and ended partnerships stop queued rows too.
         app[DELIVERY_WORKER] = DeliveryWorker(
             transport,

@@ -14,6 +14,9 @@ GET    /api/v1/admin/verification/documents/{id}/file   read one (each view audi
 POST   /api/v1/admin/verification/documents/{id}/decision   {"approve", "reason"}
 GET    /api/v1/admin/verification/review             members whose verification needs a look
 GET    /api/v1/admin/verification/events             the audit trail, newest first
+GET    /api/v1/admin/endorsements                    nodes this node (a municipality) endorses
+POST   /api/v1/admin/endorsements                    {"node", "name", "area"}: endorse one
+DELETE /api/v1/admin/endorsements?node=...           revoke an endorsement
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 
-from node.errors import Conflict, Forbidden, ValidationFailed
+from node.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from node.http.auth import authenticate, require_role
-from node.http.keys import MEMBERS, SETTINGS, TRUST, VERIFICATION
+from node.http.keys import CREDENTIALS, MEMBERS, SETTINGS, TRUST, VERIFICATION
 from node.http.parsing import Body, read_json
 from node.http.uploads import read_upload
 from node.members.models import Role, Verification
@@ -32,6 +35,7 @@ from node.verification.documents import EXTENSIONS
 from node.verification.models import VerificationEvent
 from node.verification.render import (
     document_to_api,
+    endorsement_to_api,
     event_to_api,
     verification_to_api,
     verifications_of,
@@ -49,6 +53,12 @@ _DOCUMENT = r"{document_id:\d{1,9}}"
 class MemberInvite(Body):
     note: str = Field(default="", max_length=200)
     vouch: bool = True
+
+
+class Endorsement(Body):
+    node: str = Field(min_length=8, max_length=2048, pattern=r"^https?://[^\s/]+/\S*$")
+    name: str = Field(min_length=1, max_length=200)
+    area: str = Field(default="", max_length=200)
 
 
 class Decision(Body):
@@ -153,12 +163,42 @@ async def verification_of_actors(request: web.Request) -> web.Response:
             details=[{"field": "actor", "message": f"1 to {MAX_ACTORS} actor ids"}],
         )
     settings = request.app[SETTINGS]
+    remote = {a for a in actors if settings.uris.username_from_actor(a) is None}
+    await request.app[TRUST].look_up(remote)
     shown = await verifications_of(
         actors, settings.uris, settings.community.name, request.app[TRUST]
     )
     return web.json_response(
         [{"actor": actor, **shown.get(actor, {"level": None})} for actor in dict.fromkeys(actors)]
     )
+
+
+@routes.get("/api/v1/admin/endorsements")
+async def list_endorsements(request: web.Request) -> web.Response:
+    """The nodes this node (a municipality) endorses, with their credentials."""
+    await require_role(request, Role.ADMIN)
+    given = await request.app[CREDENTIALS].endorsements()
+    return web.json_response([endorsement_to_api(credential) for credential in given])
+
+
+@routes.post("/api/v1/admin/endorsements")
+async def endorse(request: web.Request) -> web.Response:
+    """Endorse a district node as an issuer of residency credentials for its community
+    (``name`` and ``area`` exactly as that node states them); 201 with the endorsement."""
+    await require_role(request, Role.ADMIN)
+    body = await read_json(request, Endorsement)
+    credential = await request.app[CREDENTIALS].endorse(body.node, body.name, body.area)
+    return web.json_response(endorsement_to_api(credential), status=201)
+
+
+@routes.delete("/api/v1/admin/endorsements")
+async def end_endorsement(request: web.Request) -> web.Response:
+    """Revoke the endorsement of ``?node=<actor id>``."""
+    await require_role(request, Role.ADMIN)
+    node = request.query.get("node", "")
+    if not await request.app[CREDENTIALS].end_endorsement(node):
+        raise NotFound("this node is not endorsed")
+    return web.Response(status=204)
 
 
 @routes.get("/api/v1/admin/verification/documents")

@@ -9,7 +9,7 @@ from activitypub.properties import format_timestamp
 from activitypub.uris import UriScheme
 from federation.trust import CredentialChecker
 from node.members.models import Member, Verification
-from node.verification.models import ResidenceDocument, VerificationEvent
+from node.verification.models import IssuedCredential, ResidenceDocument, VerificationEvent
 from node.verification.service import VerificationService
 
 
@@ -76,6 +76,16 @@ async def verifications_of(
             "valid_until": format_timestamp(residency.valid_until),
         }
     return shown
+
+
+def endorsement_to_api(credential: IssuedCredential) -> dict[str, Any]:
+    """An endorsement this node gave, with the credential itself."""
+    return {
+        "node": credential.subject,
+        "valid_from": format_timestamp(credential.valid_from),
+        "valid_until": format_timestamp(credential.valid_until),
+        "credential": credential.document,
+    }
 
 
 def event_to_api(event: VerificationEvent) -> dict[str, Any]:
