@@ -84,6 +84,8 @@ from node.media.storage import MediaFiles
 from node.members.service import MemberService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
+from node.verification.service import VerificationService
+from node.verification.vault import DocumentVault
 
 Service = TypeVar("Service", bound=FederatedService)
 log = logging.getLogger(__name__)
@@ -135,6 +137,20 @@ def member_service(settings: Settings, clock: Clock) -> MemberService:
         session_ttl=timedelta(days=settings.accounts.session_ttl_days),
         # On a host without dots the node actor's handle could look like a username.
         reserved_usernames=frozenset({instance_username(settings.uris), NEIGHBOURHOOD}),
+    )
+
+
+def verification_service(settings: Settings, clock: Clock) -> VerificationService:
+    """The verification service as configured (the CLI's residents import uses it).
+
+    No credential issuer is passed yet (``changed``): when there is one, it belongs here, so
+    every verification, the CLI's included, issues a credential.
+    """
+    return VerificationService(
+        clock,
+        settings.verification,
+        DocumentVault(settings.documents_path, settings.document_key_path),
+        NotificationService(settings.uris, clock),
     )
 
 
