@@ -140,13 +140,7 @@ def create_app(
         queued=lambda: _wake_deliveries(app),
         actor_changed=lambda username: _actor_changed(app, username),
     )
-    app[VERIFICATION] = VerificationService(
-        clock,
-        settings.verification,
-        DocumentVault(settings.documents_path, settings.document_key_path),
-        app[NOTIFICATIONS],
-        changed=app[CREDENTIALS].member_changed,
-    )
+    app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     features = (notes, partnerships, blocks, listings, notifications, saved_searches)
     for module in (*routes, *features, verification, credentials):
@@ -176,6 +170,26 @@ def member_service(settings: Settings, clock: Clock) -> MemberService:
         session_ttl=timedelta(days=settings.accounts.session_ttl_days),
         # On a host without dots the node actor's handle could look like a username.
         reserved_usernames=frozenset({instance_username(settings.uris), NEIGHBOURHOOD}),
+    )
+
+
+def verification_service(
+    settings: Settings,
+    clock: Clock,
+    notifications: NotificationService | None = None,
+    credentials: CredentialIssuer | None = None,
+) -> VerificationService:
+    """The verification service as configured (shared by the web app and the CLI's residents
+    import): every verification, the CLI's included, issues a credential and tells partners."""
+    issuer = credentials or CredentialIssuer(
+        settings.uris, clock, settings.community, settings.verification
+    )
+    return VerificationService(
+        clock,
+        settings.verification,
+        DocumentVault(settings.documents_path, settings.document_key_path),
+        notifications or NotificationService(settings.uris, clock),
+        changed=issuer.member_changed,
     )
 
 

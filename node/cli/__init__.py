@@ -11,6 +11,7 @@ quartier admin create    create an admin directly (first admin, or recovery)
 quartier deliveries list | retry                        outbound deliveries, and dead ones again
 quartier partners list | propose | accept | reject | end   partnerships with other nodes
 quartier blocks list | add | remove                     domains the community blocks
+quartier verification import FILE [--dry-run]           verify the members a residents' list names
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from node.cli.member_commands import (
     _members_show,
 )
 from node.cli.node_commands import FIRST_ADMIN_NOTE, _init, _migrate, _serve, _worker
+from node.cli.verification_commands import _verification_import
 from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from node.errors import NodeError
 from node.members.models import Role
@@ -215,4 +217,21 @@ def _parser() -> argparse.ArgumentParser:
     blocks_remove = blocks.add_parser("remove", parents=[common], help="lift a block")
     blocks_remove.add_argument("domain", metavar="DOMAIN", help="the blocked domain")
     blocks_remove.set_defaults(run=_blocks_remove)
+
+    verification = sub.add_parser("verification", help="verified neighbours").add_subparsers(
+        title="verification commands", metavar="COMMAND", required=True
+    )
+    residents = verification.add_parser(
+        "import",
+        parents=[common],
+        help="verify the members a landlord's or town hall's list of residents names",
+        description="Read a CSV list of residents (columns: name, unit, optional email) and "
+        "verify, by 'manager', the members it names; print what became of each row. The file "
+        "is read, never copied or stored.",
+    )
+    residents.add_argument("file", type=Path, metavar="FILE", help="the list (CSV)")
+    residents.add_argument(
+        "--dry-run", action="store_true", help="match and report, change nothing"
+    )
+    residents.set_defaults(run=_verification_import)
     return parser

@@ -121,6 +121,17 @@ class VerificationService:
             await self._clear_review(member)
         return member
 
+    async def verify_listed(self, member_id: int, *, detail: str) -> bool:
+        """A landlord's or town hall's list of residents names this member: verified by
+        ``manager`` with no manager in person (``by`` is the node); whether they were not
+        already. ``detail`` says where in the list (never what the list says)."""
+        async with in_transaction():
+            member = await _locked(member_id)
+            verified = await self.verify(member, VerificationMethod.MANAGER, by=None, detail=detail)
+            if verified:
+                await self._clear_review(member)
+        return verified
+
     async def discredit(self, voucher: Member, *, by: Member | None, reason: str) -> int:
         """``voucher`` was suspended or their verification found false: their vouches stop
         counting, and every member their vouch helped verify drops back to ``vouched`` and

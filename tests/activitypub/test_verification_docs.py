@@ -28,7 +28,7 @@ KEY = multibase_to_ed25519(DEMO_PUBLIC_MULTIBASE)
 
 
 def test_every_example_is_documented_as_emitted() -> None:
-    assert DOCUMENTED == examples()
+    assert examples() == DOCUMENTED
     assert f"`{DEMO_PUBLIC_MULTIBASE}`" in DOC
 
 
