@@ -116,13 +116,18 @@ class Transport:
             raise BadResponse(f"GET {url} answered {response.status}", status=response.status)
         media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if media not in _JSON_TYPES:
-            raise BadResponse(f"GET {url} answered {media or 'no content type'}, not JSON")
+            raise BadResponse(
+                f"GET {url} answered {media or 'no content type'}, not JSON",
+                status=response.status,
+            )
         try:
             doc = json.loads(response.body)
         except (ValueError, RecursionError):
-            raise BadResponse(f"GET {url} answered invalid JSON") from None
+            raise BadResponse(f"GET {url} answered invalid JSON", status=response.status) from None
         if not isinstance(doc, dict):
-            raise BadResponse(f"GET {url} answered JSON that is not an object")
+            raise BadResponse(
+                f"GET {url} answered JSON that is not an object", status=response.status
+            )
         return doc
 
     async def _send(

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -47,7 +48,13 @@ from activitypub.attestations.vocabulary import REVOCATION
 from activitypub.errors import CredentialRejected, CredentialRejection, ProtocolError
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher, InboundActivity
-from federation.errors import BadResponse, DereferenceError, NotActedOn, TransportError
+from federation.errors import (
+    BadResponse,
+    DereferenceError,
+    NotActedOn,
+    ResponseTooLarge,
+    TransportError,
+)
 from federation.models import (
     CredentialCheck,
     Partnership,
@@ -64,6 +71,11 @@ RESIDENCY = "residency"
 RETRY = timedelta(minutes=10)
 BATCH = 50
 GONE = (404, 410)
+# A credential whose issuer could not be reached for this long is no longer believed.
+STALE = timedelta(days=1)
+# A refused credential is checked again at most this often, whatever Updates its node sends.
+UPDATE_THROTTLE = timedelta(minutes=1)
+MAX_ENDORSEMENTS = 1000
 # Unknown actors a lookup fetches and checks on the spot (others wait for the checker's loop).
 LOOKUP_LIMIT = 10
 INSTANCE_ACTOR_PATH = "/actor"
@@ -71,6 +83,17 @@ INSTANCE_ACTOR_PATH = "/actor"
 
 class Untrusted(Exception):
     """The credential is genuine but its issuer is not one this node trusts."""
+
+
+class AnchorUnreachable(Exception):
+    """No anchor endorsed the issuer, and one of them could not be asked."""
+
+
+def _storable(text: str, limit: int) -> str:
+    """Text quoted from remote data, safe for any database column (no NUL, no surrogates,
+    no control characters) and cut to ``limit``."""
+    cleaned = text.encode("utf-8", "replace").decode("utf-8")
+    return "".join(ch for ch in cleaned if ch.isprintable() or ch == " ")[:limit]
 
 
 @dataclass(frozen=True)
@@ -110,6 +133,8 @@ class CredentialChecker:
         self._transport = transport
         self._clock = clock
         self.settings = settings
+        # anchor actor -> (when fetched, its endorsements), so checks do not refetch them
+        self._anchor_cache: dict[str, tuple[datetime, list[Any]]] = {}
 
     def register(self, dispatcher: Dispatcher) -> None:
         """An ``Update`` of a person is how their node says "check again" (a revocation, a
@@ -126,6 +151,14 @@ class CredentialChecker:
         row = await RemoteCredential.get_or_none(kind=RESIDENCY, subject=activity.actor)
         if row is None:
             raise NotActedOn("the actor links no residency credential")
+        refused = row.outcome in (CredentialCheck.REJECTED, CredentialCheck.UNTRUSTED)
+        if refused and self._clock() - row.checked_at < UPDATE_THROTTLE:
+            # A refused credential's node cannot make us fetch on every Update it sends: the
+            # next check is a minute after the last one.
+            await RemoteCredential.filter(id=row.id).update(
+                next_check_at=row.checked_at + UPDATE_THROTTLE
+            )
+            raise NotActedOn("its credential was refused moments ago; checked again shortly")
         await self.check(row)
 
     # Scheduling
@@ -160,29 +193,59 @@ class CredentialChecker:
     async def run_once(self) -> int:
         """Check every credential that is due; how many were checked."""
         now = self._clock()
-        due = await RemoteCredential.filter(next_check_at__lte=now).order_by("next_check_at")
-        for row in due[:BATCH]:
+        due = (
+            await RemoteCredential.filter(next_check_at__lte=now)
+            .order_by("next_check_at", "id")
+            .limit(BATCH)
+        )
+        for row in due:
             await self.check(row)
-        return min(len(due), BATCH)
+        return len(due)
 
     # Checking
     async def check(self, row: RemoteCredential) -> RemoteCredential:
-        """Check the credential ``row`` names and record the outcome (never raises for
-        what a remote server sent)."""
+        """Check the credential ``row`` names and record the outcome. Never raises: what a
+        remote server sent, or a bug it triggers, is logged and the row tried again later,
+        so one credential can never stop the checks of the others."""
         now = self._clock()
+        checked_url = row.url
+        try:
+            await self._check_into(row, now)
+        except Exception:
+            log.exception("checking the credential of %s failed", row.subject)
+            await RemoteCredential.filter(id=row.id).update(next_check_at=now + RETRY)
+            return row
+        fields = {
+            name: getattr(row, name)
+            for name in (
+                "outcome",
+                "reason",
+                "issuer",
+                "trusted_through",
+                "community_name",
+                "community_area",
+                "method",
+                "valid_from",
+                "valid_until",
+                "status_list",
+                "status_index",
+                "checked_at",
+                "next_check_at",
+            )
+        }
+        # Only if the actor still links what was checked: an actor fetched meanwhile may have
+        # brought a new link (then checked on its own), which this outcome must not overwrite.
+        await RemoteCredential.filter(id=row.id, url=checked_url).update(**fields)
+        return row
+
+    async def _check_into(self, row: RemoteCredential, now: datetime) -> None:
         try:
             claims, trusted_through = await self._check(row.subject, row.url, now)
         except CredentialRejected as exc:
             self._refused(row, CredentialCheck.REJECTED, f"{exc.reason.value}: {exc}", now)
         except Untrusted as exc:
-            self._refused(row, CredentialCheck.UNTRUSTED, str(exc), now)
-        except BadResponse as exc:
-            if exc.status in GONE:
-                # The issuer answers that the credential is no more: as good as revoked.
-                self._refused(row, CredentialCheck.REJECTED, f"revoked: {exc}", now)
-            else:
-                self._unreachable(row, exc, now)
-        except (TransportError, DereferenceError) as exc:
+            self._refused(row, CredentialCheck.UNTRUSTED, f"untrusted: {exc}", now)
+        except (TransportError, DereferenceError, AnchorUnreachable) as exc:
             self._unreachable(row, exc, now)
         except ProtocolError as exc:
             self._refused(row, CredentialCheck.REJECTED, f"malformed: {exc}", now)
@@ -191,43 +254,48 @@ class CredentialChecker:
             row.reason = ""
             row.issuer = claims.issuer
             row.trusted_through = trusted_through
-            row.community_name = claims.community_name[:200]
-            row.community_area = claims.community_area[:200]
+            row.community_name = _storable(claims.community_name, 200)
+            row.community_area = _storable(claims.community_area, 200)
             row.method = claims.method or ""
             row.valid_from = claims.valid_from
             row.valid_until = claims.valid_until
             row.status_list = claims.status.list_url if claims.status else None
             row.status_index = claims.status.index if claims.status else None
+            row.checked_at = now
             row.next_check_at = min(claims.valid_until, now + self.settings.status_refresh)
-        row.checked_at = now
-        await row.save()
-        return row
 
     def _unreachable(self, row: RemoteCredential, exc: Exception, now: datetime) -> None:
-        # Not the issuer's word: keep what we knew, try again soon.
+        # Not the issuer's word: keep what we knew, try again soon; but a credential whose
+        # revocation list we could not read for a day is no longer believed.
         log.info("could not check the credential of %s now: %s", row.subject, exc)
-        row.reason = f"unreachable: {exc}"[:500]
+        row.reason = _storable(f"unreachable: {exc}", 500)
         row.next_check_at = now + RETRY
+        if row.outcome is CredentialCheck.VALID and now - row.checked_at > STALE:
+            row.outcome = CredentialCheck.PENDING
+            row.checked_at = now
 
     def _refused(
         self, row: RemoteCredential, outcome: CredentialCheck, reason: str, now: datetime
     ) -> None:
+        reason = _storable(reason, 500)
         log.warning("refused the residency credential %s of %s: %s", row.url, row.subject, reason)
         row.outcome = outcome
-        row.reason = reason[:500]
-        # A refused credential is looked at again only when the actor changes (an Update),
-        # or after a day (an issuer may start being trusted: a new partnership).
+        row.reason = reason
+        row.checked_at = now
+        # A refused credential is looked at again when the actor changes (an Update), or
+        # after a day (an issuer may start being trusted: a new partnership).
         row.next_check_at = now + timedelta(days=1)
 
     async def _check(
         self, subject: str, url: str, now: datetime
     ) -> tuple[CredentialClaims, str | None]:
-        document = await self._transport.get_json(url)
+        document = await self._fetch(url)
         claims = read_credential(document, expected_type=RESIDENCY_CREDENTIAL)
-        if _origin(claims.issuer) != _origin(subject):
+        if claims.issuer != _origin(subject) + INSTANCE_ACTOR_PATH:
             raise CredentialRejected(
                 CredentialRejection.ISSUER_MISMATCH,
-                f"{claims.issuer} attests a member of another node ({subject})",
+                f"{claims.issuer} is not the node actor of {subject}'s node: a node attests "
+                "its own members, in its own name",
             )
         key = await self._issuer_key(claims)
         claims = verify_credential(
@@ -235,6 +303,22 @@ class CredentialChecker:
         )
         await self._check_status(claims, key, now)
         return claims, await self._trust(claims, now)
+
+    async def _fetch(self, url: str) -> dict[str, Any]:
+        """A credential or list its issuer serves. What the issuer answers is its word (gone:
+        revoked; too large or not JSON: refused); only an issuer we cannot reach is not."""
+        try:
+            return await self._transport.get_json(url)
+        except ResponseTooLarge as exc:
+            raise CredentialRejected(CredentialRejection.TOO_LARGE, str(exc)) from None
+        except BadResponse as exc:
+            if exc.status in GONE:
+                raise CredentialRejected(
+                    CredentialRejection.REVOKED, f"its issuer answers {exc.status}: {url}"
+                ) from None
+            if exc.status is not None and 200 <= exc.status < 300:
+                raise CredentialRejected(CredentialRejection.MALFORMED, str(exc)) from None
+            raise
 
     async def _issuer_key(self, claims: CredentialClaims) -> ed25519.Ed25519PublicKey:
         resolved = await self._resolver.key(claims.verification_method)
@@ -270,12 +354,25 @@ class CredentialChecker:
                 f"the status list {url} is not on the issuer's node",
             )
         copy = await StatusListCopy.get_or_none(url=url)
-        if copy is not None and now - copy.fetched_at < self.settings.status_refresh:
-            # Its proof was verified when it was fetched; the bits are read from the copy.
+        fresh = copy is not None and now - copy.fetched_at < self.settings.status_refresh
+        if copy is not None and fresh and copy.issuer == issuer:
+            # Its proof, issuer and id were verified when it was fetched.
             bits = decode_status_list(copy.encoded)
             return StatusList(list_id=url, issuer=copy.issuer, purpose=REVOCATION, bits=bits)
-        document = await self._transport.get_json(url)
+        try:
+            document = await self._transport.get_json(url)
+        except BadResponse as exc:
+            if exc.status is not None and 200 <= exc.status < 300:
+                raise CredentialRejected(CredentialRejection.BAD_STATUS_LIST, str(exc)) from None
+            raise  # unreachable (a 404 of a list is not a revocation of the credential)
+        except ResponseTooLarge as exc:
+            raise CredentialRejected(CredentialRejection.TOO_LARGE, str(exc)) from None
         status_list = verify_status_list(document, key, now=now, issuer=issuer)
+        if status_list.list_id != url:
+            raise CredentialRejected(
+                CredentialRejection.BAD_STATUS_LIST,
+                f"the list served at {url} calls itself {status_list.list_id}",
+            )
         encoded = str(document["credentialSubject"]["encodedList"])
         await StatusListCopy.update_or_create(
             defaults={
@@ -296,23 +393,25 @@ class CredentialChecker:
             return None
         if _origin(issuer) in self.settings.trusted_issuers:
             return None
+        unreachable: list[str] = []
         for anchor_origin in self.settings.trust_anchors:
             anchor = anchor_origin + INSTANCE_ACTOR_PATH
             try:
                 if await self._endorsed(claims, anchor, now):
                     return anchor
-            except (TransportError, DereferenceError, ProtocolError) as exc:
+            except (TransportError, DereferenceError) as exc:
                 log.info("could not read the endorsements of %s: %s", anchor, exc)
+                unreachable.append(anchor)
+            except ProtocolError as exc:
+                log.warning("the endorsements of %s cannot be read: %s", anchor, exc)
+        if unreachable:
+            # An anchor that is down says nothing: what we knew stands until it answers.
+            raise AnchorUnreachable(f"could not ask {', '.join(unreachable)}")
         raise Untrusted(f"{issuer} is not a partner, a trusted issuer or endorsed by an anchor")
 
     async def _endorsed(self, claims: CredentialClaims, anchor: str, now: datetime) -> bool:
         """Whether the trust anchor ``anchor`` endorses the residency credential's issuer."""
-        anchor_doc = await self._resolver.actor(anchor)
-        if anchor_doc.endorsements is None:
-            return False
-        collection = await self._transport.get_json(anchor_doc.endorsements)
-        items = collection.get("orderedItems")
-        for item in items if isinstance(items, list) else []:
+        for item in await self._endorsements(anchor, now):
             try:
                 endorsement = read_credential(item, expected_type=ENDORSEMENT_CREDENTIAL)
                 if endorsement.subject != claims.issuer or endorsement.issuer != anchor:
@@ -357,6 +456,20 @@ class CredentialChecker:
             row = await RemoteCredential.get_or_none(kind=RESIDENCY, subject=actor)
             if row is not None:
                 await self.check(row)
+
+    async def _endorsements(self, anchor: str, now: datetime) -> list[Any]:
+        """The endorsements ``anchor`` publishes, fetched at most once per status refresh."""
+        cached = self._anchor_cache.get(anchor)
+        if cached is not None and now - cached[0] < self.settings.status_refresh:
+            return cached[1]
+        anchor_doc = await self._resolver.actor(anchor)
+        items: list[Any] = []
+        if anchor_doc.endorsements is not None:
+            collection = await self._transport.get_json(anchor_doc.endorsements)
+            found = collection.get("orderedItems")
+            items = found[:MAX_ENDORSEMENTS] if isinstance(found, list) else []
+        self._anchor_cache[anchor] = (now, items)
+        return items
 
     # Reading
     async def residencies(self, actors: list[str] | set[str]) -> dict[str, RemoteResidency]:
