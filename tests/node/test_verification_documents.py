@@ -279,7 +279,9 @@ async def test_a_rejection_says_why_and_the_member_may_send_another(node, staff,
     assert [d["state"] for d in mine["documents"]] == ["pending", "rejected"]  # newest first
 
 
-async def test_a_member_withdraws_their_proof_and_it_is_erased(node, staff, tmp_path):
+async def test_a_proof_withdrawn_or_made_needless_by_another_verification_is_erased(
+    node, staff, tmp_path
+):
     secret = marker()
     document = await uploaded_document(node, staff["bea"], pdf(secret))
     sealed = sealed_file(node)
@@ -293,7 +295,19 @@ async def test_a_member_withdraws_their_proof_and_it_is_erased(node, staff, tmp_
     assert (await standing(node, staff["bea"]))["level"] == "unverified"
     resp = await node.get(DOCUMENTS, headers=bearer(staff["cyd"]))
     assert await resp.json() == []
-    await uploaded_document(node, staff["bea"], pdf(marker()))  # and may send another
+
+    # She sends another; verified by a manager who knows her, it is not needed any more.
+    secret = marker()
+    again = await uploaded_document(node, staff["bea"], pdf(secret))
+    sealed = sealed_file(node)
+    await set_verified(node, staff["cyd"], "bea")
+    mine = await standing(node, staff["bea"])
+    assert (mine["level"], mine["method"]) == ("verified", "manager")
+    assert [(d["id"], d["state"], d["deleted"]) for d in mine["documents"]] == [
+        (again["id"], "withdrawn", True),
+        (document["id"], "withdrawn", True),
+    ]
+    await assert_erased(node, tmp_path, again["id"], secret, sealed)
 
 
 async def test_a_proof_nobody_decided_on_is_erased_after_document_max_days(
