@@ -84,7 +84,8 @@ async def upload_document(request: web.Request) -> web.Response:
         request, service.settings.document_max_bytes, what="the proof of residence"
     )
     document = await service.upload(caller.member, upload.data, upload.filename)
-    return web.json_response(document_to_api(document), status=201)
+    shown = document_to_api(document, await service.filename_of(document))
+    return web.json_response(shown, status=201)
 
 
 @routes.delete("/api/v1/me/verification/document")
@@ -205,12 +206,15 @@ async def end_endorsement(request: web.Request) -> web.Response:
 async def pending_documents(request: web.Request) -> web.Response:
     """Proofs of residence waiting for a decision, oldest first."""
     await require_role(request, Role.MANAGER)
-    documents = await request.app[VERIFICATION].pending_documents()
+    service = request.app[VERIFICATION]
     uris = request.app[SETTINGS].uris
     return web.json_response(
         [
-            {**document_to_api(d), "member": member_to_api(d.member, uris, private=True)}
-            for d in documents
+            {
+                **document_to_api(d, await service.filename_of(d)),
+                "member": member_to_api(d.member, uris, private=True),
+            }
+            for d in await service.pending_documents()
         ]
     )
 

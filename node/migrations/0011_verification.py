@@ -40,7 +40,6 @@ class Migration(migrations.Migration):
                 ('state', fields.CharEnumField(default=DocumentState.PENDING, description='PENDING: pending\nAPPROVED: approved\nREJECTED: rejected\nEXPIRED: expired\nWITHDRAWN: withdrawn', enum_type=DocumentState, max_length=16)),
                 ('media_type', fields.CharField(max_length=32)),
                 ('size_bytes', fields.IntField()),
-                ('filename', fields.CharField(default='', max_length=100)),
                 ('storage_name', fields.CharField(null=True, unique=True, max_length=64)),
                 ('uploaded_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('decided_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),

@@ -24,7 +24,10 @@ EXTENSIONS = {PDF: "pdf", JPEG: "jpg", PNG: "png"}
 MAX_FILENAME = 100
 # A PDF ends with %%EOF, possibly followed by a line end and some padding from the writer.
 _PDF_TRAILER_WINDOW = 2048
+# What Pillow may call what it opened (a camera's multi-picture JPEG opens as MPO), and the
+# plugins it may try: only JPEG and PNG (Pillow has no MPO opener of its own to name).
 _IMAGE_FORMATS = {"JPEG": JPEG, "MPO": JPEG, "PNG": PNG}
+_OPENERS = ("JPEG", "PNG")
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError)
 _UNSAFE = re.compile(r"[^\w .()+,-]+")
 
@@ -49,7 +52,7 @@ def check_document(data: bytes, max_bytes: int) -> str:
             raise document_error("the PDF is truncated or damaged: it has no end-of-file marker")
         return PDF
     try:
-        with Image.open(io.BytesIO(data), formats=tuple(_IMAGE_FORMATS)) as image:
+        with Image.open(io.BytesIO(data), formats=_OPENERS) as image:
             media_type = _IMAGE_FORMATS.get(image.format or "")
             image.verify()  # checks the structure (and PNG checksums) without decoding pixels
     except UnidentifiedImageError:

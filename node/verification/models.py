@@ -34,8 +34,7 @@ class ResidenceDocument(Model):
     state = fields.CharEnumField(DocumentState, max_length=16, default=DocumentState.PENDING)
     media_type = fields.CharField(max_length=32)
     size_bytes = fields.IntField()
-    # The member's file name, cleaned; cleared with the file (names like "edf_dupont.pdf" talk).
-    filename = fields.CharField(max_length=100, default="")
+    # (The member's name for the file is sealed inside the file, never in the database.)
     # The encrypted file's name under <data_dir>/documents; null once it is deleted.
     storage_name = fields.CharField(max_length=64, null=True, unique=True)
     uploaded_at = fields.DatetimeField()

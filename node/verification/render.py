@@ -13,14 +13,15 @@ from node.verification.models import IssuedCredential, ResidenceDocument, Verifi
 from node.verification.service import VerificationService
 
 
-def document_to_api(document: ResidenceDocument) -> dict[str, Any]:
-    """A proof of residence's record: its outcome, never its content."""
+def document_to_api(document: ResidenceDocument, filename: str | None = None) -> dict[str, Any]:
+    """A proof of residence's record: its outcome, never its content. ``filename``, the
+    member's name for it, exists only while it waits (it is sealed in the file)."""
     return {
         "id": document.id,
         "state": document.state.value,
         "media_type": document.media_type,
         "size_bytes": document.size_bytes,
-        "filename": document.filename or None,
+        "filename": filename,
         "uploaded_at": format_timestamp(document.uploaded_at),
         "decided_at": format_timestamp(document.decided_at),
         "reason": document.reason or None,
@@ -40,7 +41,9 @@ async def verification_to_api(member: Member, service: VerificationService) -> d
         "vouches_needed": service.settings.vouches_needed,
         "vouched_by": [voucher.username for voucher in vouchers],
         "vouching_for": [vouchee.username for vouchee in vouching_for],
-        "documents": [document_to_api(document) for document in documents],
+        "documents": [
+            document_to_api(document, await service.filename_of(document)) for document in documents
+        ],
     }
 
 

@@ -30,6 +30,9 @@ from node.verification.vault import DocumentUnreadable, DocumentVault
 log = logging.getLogger(__name__)
 
 MAX_REASON = 500
+# What a member whose verification a discredited vouch held up reads (and staff, as the
+# review reason): who and why stay in the audit trail.
+DISCREDITED = "a vouch that verified you no longer counts; a manager will look at it"
 # Called with a member whose level just changed, inside the transaction that changed it.
 Changed = Callable[[Member], Awaitable[None]]
 
@@ -40,9 +43,10 @@ async def _nothing(member: Member) -> None:
 
 @dataclass(frozen=True)
 class OpenedDocument:
-    """A proof of residence, decrypted for a manager's eyes."""
+    """A proof of residence, decrypted for a manager's eyes, with the member's name for it."""
 
     document: ResidenceDocument
+    filename: str
     data: bytes
 
 
@@ -146,18 +150,37 @@ class VerificationService:
                 vouch.discredited_at = now
                 await vouch.save(update_fields=["discredited_at"])
                 member = await _locked(vouch.member_id)  # type: ignore[attr-defined]
-                helped = (
+                remaining = await _counting(member.id).count()
+                by_vouching = (
                     member.verification is Verification.VERIFIED
                     and member.verification_method is VerificationMethod.VOUCHING
-                    and member.verified_at is not None
-                    and vouch.created_at <= member.verified_at
                 )
+                # It helped if it was there when they were verified, or if without it too
+                # few vouches hold the verification up now.
+                helped = by_vouching and (
+                    (member.verified_at is not None and vouch.created_at <= member.verified_at)
+                    or remaining < self.settings.vouches_needed
+                )
+                level = Verification.VOUCHED if remaining else Verification.UNVERIFIED
                 if helped:
-                    await self._drop(member, Verification.VOUCHED, by=by, reason=reason)
-                    await self._flag_for_review(
-                        member, f"vouched for by {voucher.username}, whose vouch was discredited"
+                    # The member is told neutrally: why the voucher was discredited is not
+                    # theirs to read (the audit trail keeps it for staff).
+                    await self._drop(member, level, by=by, reason=DISCREDITED)
+                    await self._flag_for_review(member, DISCREDITED)
+                    await self._audit(
+                        "review.discredited_voucher",
+                        by=by,
+                        subject=member,
+                        detail=f"vouched for by {voucher.username}",
                     )
                     dropped += 1
+                elif not by_vouching and member.verification not in (
+                    Verification.VERIFIED,
+                    level,
+                ):
+                    await self._set_level(
+                        member, level, action=f"level.{level.value}", by=by, detail="", notify=None
+                    )
             await self._audit("vouches.discredited", by=by, subject=voucher, detail=reason)
         return dropped
 
@@ -246,9 +269,10 @@ class VerificationService:
         if member.verification is Verification.VERIFIED:
             raise Conflict("you are already verified")
         media_type = await asyncio.to_thread(check_document, data, self.settings.document_max_bytes)
+        label = clean_filename(filename, media_type)
         if await ResidenceDocument.exists(member_id=member.id, state=DocumentState.PENDING):
             raise Conflict("a proof of residence of yours is already waiting for a manager")
-        storage_name = await asyncio.to_thread(self.vault.seal, data, member.id)
+        storage_name = await asyncio.to_thread(self.vault.seal, data, member.id, label)
         try:
             async with in_transaction():
                 # Under the member's row lock, so two uploads at once leave one pending.
@@ -259,7 +283,6 @@ class VerificationService:
                     member_id=member.id,
                     media_type=media_type,
                     size_bytes=len(data),
-                    filename=clean_filename(filename, media_type),
                     storage_name=storage_name,
                     uploaded_at=self._clock(),
                 )
@@ -270,6 +293,17 @@ class VerificationService:
             await asyncio.to_thread(self.vault.destroy, storage_name)
             raise
         return document
+
+    async def filename_of(self, document: ResidenceDocument) -> str | None:
+        """The member's name for a pending document (sealed in its file), else ``None``."""
+        if document.storage_name is None:
+            return None
+        label = await asyncio.to_thread(
+            self.vault.label,
+            document.storage_name,
+            document.member_id,  # type: ignore[attr-defined]
+        )
+        return label or None
 
     async def documents_of(self, member: Member) -> list[ResidenceDocument]:
         """A member's proofs of residence (their outcomes), newest first."""
@@ -306,7 +340,7 @@ class VerificationService:
             document_id=document.id,
         )
         try:
-            data = await asyncio.to_thread(
+            label, data = await asyncio.to_thread(
                 self.vault.open,
                 document.storage_name or "",
                 document.member_id,  # type: ignore[attr-defined]
@@ -316,7 +350,7 @@ class VerificationService:
             raise NotFound(
                 "this document's file is missing or damaged; ask for a new one"
             ) from None
-        return OpenedDocument(document, data)
+        return OpenedDocument(document, label, data)
 
     async def decide(
         self, document_id: int, *, by: Member, approve: bool, reason: str
@@ -395,7 +429,6 @@ class VerificationService:
             decided_at=now,
             decided_by_id=by.id if by is not None else None,
             reason=reason,
-            filename="",
             storage_name=None,
             deleted_at=now,
         )
@@ -494,7 +527,8 @@ class VerificationService:
         gave are taken back by it (a document or a manager's verification stays)."""
         count = await _counting(member.id).count()
         needed = self.settings.vouches_needed
-        if count >= needed:
+        # A member on the review list waits for a manager: vouches alone do not verify them.
+        if count >= needed and member.review_since is None:
             verified = await self.verify(
                 member, VerificationMethod.VOUCHING, by=None, detail=f"{count} vouches"
             )

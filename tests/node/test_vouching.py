@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from node.verification.service import DISCREDITED
 from tests.api import admin_token, bearer, error_of, login, member_token, register
 from tests.node.verification_support import (
     DOCUMENTS,
@@ -180,16 +181,20 @@ async def test_a_voucher_found_false_sends_those_their_vouch_verified_to_review(
     shown = await set_verified(node, hood["ada"], "bea", False, found_false=True, reason=why)
     assert shown["verification"]["level"] == "unverified"
     assert await where(node, hood["dan"]) == ("vouched", None, ["cyd"])
-    assert (await notices(node, hood["dan"]))[-1] == ("verification.lost", why)
+    # dan is told neutrally: why bea was found false is not his to read
+    assert (await notices(node, hood["dan"]))[-1] == ("verification.lost", DISCREDITED)
+    assert why not in str(await notices(node, hood["dan"]))
     assert await where(node, fay) == ("verified", "document", [])  # a document stays
     assert ("verification.lost", why) not in await notices(node, fay)
 
     for staff in ("ada", "eve"):
-        [(username, reason)] = await review(node, hood[staff])
-        assert username == "dan"
-        assert "bea" in reason
-        assert "discredited" in reason
+        assert await review(node, hood[staff]) == [("dan", DISCREDITED)]
         assert ("verification.review", "dan") in await notices(node, hood[staff])
+    # staff find whose vouch it was, and why, in the audit trail
+    resp = await node.get("/api/v1/admin/verification/events", headers=bearer(hood["eve"]))
+    trail = [(e["action"], e["member"], e["detail"]) for e in await resp.json()]
+    assert ("review.discredited_voucher", "dan", "vouched for by bea") in trail
+    assert ("vouches.discredited", "bea", why) in trail
     resp = await node.get(REVIEW, headers=bearer(hood["cyd"]))
     await error_of(resp, 403, "forbidden")  # residents do not see the review list
 
@@ -239,7 +244,7 @@ async def test_a_later_vouch_that_came_to_hold_a_verification_up_drops_it_when_d
     await set_verified(node, hood["ada"], "eve", False, found_false=True, reason="fake lease")
     assert await where(node, hood["dan"]) == ("vouched", None, ["bea"])
     assert [username for username, _ in await review(node, hood["ada"])] == ["dan"]
-    assert (await notices(node, hood["dan"]))[-1] == ("verification.lost", "fake lease")
+    assert (await notices(node, hood["dan"]))[-1] == ("verification.lost", DISCREDITED)
 
 
 # Invites that vouch
