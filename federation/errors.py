@@ -80,7 +80,7 @@ class TransportTimeout(TransportError):
 
 
 class ResponseTooLarge(TransportError):
-    """The response body exceeded the cap."""
+    """The response body exceeded the cap (in bytes, or in JSON nesting)."""
 
 
 class BadResponse(TransportError):

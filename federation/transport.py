@@ -122,7 +122,10 @@ class Transport:
             )
         try:
             doc = json.loads(response.body)
-        except (ValueError, RecursionError):
+        except RecursionError:
+            # Nested deeper than the parser goes: a size limit, like a body over the cap.
+            raise ResponseTooLarge(f"GET {url} answered JSON nested too deeply") from None
+        except ValueError:
             raise BadResponse(f"GET {url} answered invalid JSON", status=response.status) from None
         if not isinstance(doc, dict):
             raise BadResponse(

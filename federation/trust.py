@@ -457,6 +457,15 @@ class CredentialChecker:
             if row is not None:
                 await self.check(row)
 
+    async def is_verified(self, actor: str) -> bool:
+        """Whether the remote ``actor`` is a verified resident we trust, checking a credential
+        not checked yet on the spot (an answer must not be refused because the checker's
+        loop had not come round to its author)."""
+        row = await RemoteCredential.get_or_none(kind=RESIDENCY, subject=actor)
+        if row is None or row.outcome is CredentialCheck.PENDING:
+            await self.look_up([actor])
+        return await is_trusted_resident(actor, self._clock())
+
     async def _endorsements(self, anchor: str, now: datetime) -> list[Any]:
         """The endorsements ``anchor`` publishes, fetched at most once per status refresh."""
         cached = self._anchor_cache.get(anchor)

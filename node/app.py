@@ -80,6 +80,7 @@ from node.http.keys import (
     TRANSPORT,
     TRUST,
     VERIFICATION,
+    VERIFICATION_LIMITER,
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
@@ -140,6 +141,9 @@ def create_app(
         queued=lambda: _wake_deliveries(app),
         actor_changed=lambda username: _actor_changed(app, username),
     )
+    # 30 of each per member and hour: plenty for a person, a wall for a script churning
+    # credentials or making the node fetch from other servers.
+    app[VERIFICATION_LIMITER] = SlidingWindowLimiter(30, 3600, clock)
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     features = (notes, partnerships, blocks, listings, notifications, saved_searches)
@@ -159,7 +163,9 @@ def _actor_changed(app: web.Application, username: str) -> None:
 
 
 async def _verification_sweep(app: web.Application) -> int:
-    return await app[VERIFICATION].sweep() + await app[CREDENTIALS].renew_due()
+    credentials = app[CREDENTIALS]
+    swept = await app[VERIFICATION].sweep() + await credentials.renew_due()
+    return swept + await credentials.issue_missing()
 
 
 def member_service(settings: Settings, clock: Clock) -> MemberService:
@@ -367,6 +373,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             app[NOTIFICATIONS],
             app[PARTNERSHIPS].is_partner,
             settle=app[LISTINGS].settle,
+            is_verified=app[TRUST].is_verified,
         ).register(app[DISPATCHER])
         ReceivedListings(
             node_settings.uris,

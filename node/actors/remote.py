@@ -7,7 +7,7 @@ from activitypub.actor_documents import ACTOR_TYPES
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import DereferenceError, NotActedOn
-from federation.models import RemoteActor
+from federation.models import RemoteActor, RemoteCredential
 from node.follows.models import Follow
 
 
@@ -56,4 +56,5 @@ class RemoteActorEvents:
         await Follow.filter(follower=actor).delete()
         await Follow.filter(followee=actor).delete()
         await RemoteActor.filter(uri=actor).delete()
+        await RemoteCredential.filter(subject=actor).delete()  # a gone account is no resident
         self._resolver.forget(actor)

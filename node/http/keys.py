@@ -53,3 +53,5 @@ SAVED_SEARCHES = web.AppKey("saved_searches", SavedSearches)
 VERIFICATION = web.AppKey("verification", VerificationService)
 CREDENTIALS = web.AppKey("credentials", CredentialIssuer)
 TRUST = web.AppKey("trust", CredentialChecker)
+# vouches, uploads of proofs and lookups of other nodes' members, per member
+VERIFICATION_LIMITER = web.AppKey("verification_limiter", SlidingWindowLimiter)

@@ -21,12 +21,21 @@ DELETE /api/v1/admin/endorsements?node=...           revoke an endorsement
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 from pydantic import Field
 
 from node.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from node.http.auth import authenticate, require_role
-from node.http.keys import CREDENTIALS, MEMBERS, SETTINGS, TRUST, VERIFICATION
+from node.http.keys import (
+    CREDENTIALS,
+    MEMBERS,
+    SETTINGS,
+    TRUST,
+    VERIFICATION,
+    VERIFICATION_LIMITER,
+)
 from node.http.parsing import Body, read_json
 from node.http.uploads import read_upload
 from node.members.models import Role, Verification
@@ -47,6 +56,7 @@ routes = web.RouteTableDef()
 MAX_OPEN_INVITES = 5
 MAX_EVENTS = 200
 MAX_ACTORS = 40
+_ACTOR = re.compile(r"https?://[^\s/?#]+(?:/[^\s]*)?")
 _DOCUMENT = r"{document_id:\d{1,9}}"
 
 
@@ -80,6 +90,7 @@ async def upload_document(request: web.Request) -> web.Response:
     service = request.app[VERIFICATION]
     if caller.member.verification is Verification.VERIFIED:
         raise Conflict("you are already verified")  # before reading megabytes
+    request.app[VERIFICATION_LIMITER].hit(f"document:{caller.member.id}")
     upload = await read_upload(
         request, service.settings.document_max_bytes, what="the proof of residence"
     )
@@ -134,6 +145,7 @@ async def revoke_my_invite(request: web.Request) -> web.Response:
 async def vouch(request: web.Request) -> web.Response:
     """The caller vouches that this member lives here; the member as they now stand."""
     caller = await authenticate(request)
+    request.app[VERIFICATION_LIMITER].hit(f"vouch:{caller.member.id}")
     member = await request.app[MEMBERS].get(request.match_info["username"])
     await request.app[VERIFICATION].vouch(caller.member, member)
     await member.refresh_from_db()
@@ -145,6 +157,7 @@ async def vouch(request: web.Request) -> web.Response:
 async def withdraw_vouch(request: web.Request) -> web.Response:
     """The caller takes their vouch back; the member as they now stand."""
     caller = await authenticate(request)
+    request.app[VERIFICATION_LIMITER].hit(f"vouch:{caller.member.id}")
     member = await request.app[MEMBERS].get(request.match_info["username"])
     await request.app[VERIFICATION].withdraw_vouch(caller.member, member)
     await member.refresh_from_db()
@@ -156,16 +169,20 @@ async def withdraw_vouch(request: web.Request) -> web.Response:
 async def verification_of_actors(request: web.Request) -> web.Response:
     """How neighbours are verified, here or by a node this one trusts: ``?actor=<id>``,
     repeated for up to 40 actors; those not verified are listed with ``"level": null``."""
-    await authenticate(request)
+    caller = await authenticate(request)
     actors = request.query.getall("actor", [])
-    if not actors or len(actors) > MAX_ACTORS or any(len(a) > 2048 for a in actors):
+    well_formed = all(len(a) <= 2048 and a.isprintable() and _ACTOR.fullmatch(a) for a in actors)
+    if not actors or len(actors) > MAX_ACTORS or not well_formed:
         raise ValidationFailed(
             "invalid actor",
             details=[{"field": "actor", "message": f"1 to {MAX_ACTORS} actor ids"}],
         )
     settings = request.app[SETTINGS]
     remote = {a for a in actors if settings.uris.username_from_actor(a) is None}
-    await request.app[TRUST].look_up(remote)
+    if remote:
+        # Each lookup may fetch from other servers: counted per member.
+        request.app[VERIFICATION_LIMITER].hit(f"lookup:{caller.member.id}")
+        await request.app[TRUST].look_up(remote)
     shown = await verifications_of(
         actors, settings.uris, settings.community.name, request.app[TRUST]
     )

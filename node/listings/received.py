@@ -84,12 +84,15 @@ class ReceivedResponses:
         notifications: NotificationService,
         is_partner: IsPartner,
         settle: Callable[[Listing], Awaitable[None]] | None = None,
+        is_verified: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._uris = uris
         self._clock = clock
         self._notifications = notifications
         self._is_partner = is_partner
         self._settle = settle
+        # whether a remote actor is a verified resident we trust (checked on the spot)
+        self._is_verified = is_verified
 
     def register(self, dispatcher: Dispatcher) -> None:
         """After the conversation handlers (so the message exists to link to)."""
@@ -249,9 +252,13 @@ class ReceivedResponses:
     async def _check_answer(self, listing: Listing, responder: str, quantity: int) -> None:
         """``NotActedOn`` with the reason when ``responder`` may not answer ``listing`` now."""
         refusal = await may_answer(listing, responder, self._is_partner)
-        verified_only = refusal is None and listing.verified_responders
-        if verified_only and not await is_trusted_resident(responder, self._clock()):
-            refusal = VERIFIED_ONLY
+        if refusal is None and listing.verified_responders:
+            verified = (
+                await self._is_verified(responder)
+                if self._is_verified is not None
+                else await is_trusted_resident(responder, self._clock())
+            )
+            refusal = None if verified else VERIFIED_ONLY
         refusal = refusal or why_unanswerable(listing, quantity, self._clock())
         if refusal is None and await Response.exists(
             listing=listing, responder=responder, state__in=ACTIVE_RESPONSES

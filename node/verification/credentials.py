@@ -20,6 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from activitypub.actors import Residency
 from activitypub.attestations import (
@@ -32,6 +33,7 @@ from activitypub.attestations import (
 )
 from activitypub.keys import load_private_key
 from activitypub.listings.vocabulary import AS_CONTEXT
+from activitypub.proofs import format_date_time_stamp
 from activitypub.uris import UriScheme
 from federation.models import Partnership, PartnershipState
 from federation.outbound import publish
@@ -100,44 +102,61 @@ class CredentialIssuer:
         )
 
     async def renew_due(self) -> int:
-        """Renew the credentials ending within ``renew_days_before`` of members still
-        verified (same id and status bit, a new window and proof); how many."""
+        """Renew the credentials ending within ``renew_days_before`` (same id and status
+        bit, a new window and proof): residency credentials of members still verified, and
+        endorsements this node gave; how many."""
         now = self._clock()
         horizon = now + timedelta(days=self.settings.renew_days_before)
         due = await IssuedCredential.filter(
-            kind=CredentialKind.RESIDENCY,
-            revoked_at__isnull=True,
-            valid_until__lte=horizon,
-            valid_until__gt=now,
+            revoked_at__isnull=True, valid_until__lte=horizon, valid_until__gt=now
         ).select_related("member")
         renewed = 0
         for credential in due:
             member = credential.member
-            if member is None or member.verification is not Verification.VERIFIED:
-                continue
             credential.valid_from = now
             credential.valid_until = now + timedelta(days=self.settings.credential_days)
-            credential.document = await self._residency_document(credential, member)
+            if credential.kind is CredentialKind.ENDORSEMENT:
+                credential.document = await self._sign(_rewindowed(credential))
+            elif member is not None and member.verification is Verification.VERIFIED:
+                credential.document = await self._residency_document(credential, member)
+                self._actor_changed(member.username)
+            else:
+                continue
             await credential.save(update_fields=["valid_from", "valid_until", "document"])
-            self._actor_changed(member.username)
             renewed += 1
         return renewed
+
+    async def issue_missing(self) -> int:
+        """Issue a credential to every verified member without one in force: members
+        verified before credentials existed, and those whose credential ended while the node
+        was down past its renewal; how many."""
+        now = self._clock()
+        holders = await IssuedCredential.filter(
+            kind=CredentialKind.RESIDENCY, revoked_at__isnull=True, valid_until__gt=now
+        ).only("member_id")
+        held = [row.member_id for row in holders]  # type: ignore[attr-defined]
+        missing = await Member.filter(verification=Verification.VERIFIED).exclude(id__in=held)
+        for member in missing:
+            await self._issue(member)
+        return len(missing)
 
     async def _issue(self, member: Member) -> IssuedCredential:
         now = self._clock()
         for _ in range(_INDEX_TRIES):
             try:
-                credential = await IssuedCredential.create(
-                    token=secrets.token_hex(16),
-                    kind=CredentialKind.RESIDENCY,
-                    member_id=member.id,
-                    subject=self._uris.actor(member.username),
-                    status_index=await self._free_index(),
-                    issued_at=now,
-                    valid_from=now,
-                    valid_until=now + timedelta(days=self.settings.credential_days),
-                    document={},
-                )
+                # A savepoint: on PostgreSQL a failed insert aborts the enclosing transaction.
+                async with in_transaction():
+                    credential = await IssuedCredential.create(
+                        token=secrets.token_hex(16),
+                        kind=CredentialKind.RESIDENCY,
+                        member_id=member.id,
+                        subject=self._uris.actor(member.username),
+                        status_index=await self._free_index(),
+                        issued_at=now,
+                        valid_from=now,
+                        valid_until=now + timedelta(days=self.settings.credential_days),
+                        document={},
+                    )
                 break
             except IntegrityError:  # another issuance took that index a moment ago
                 continue
@@ -322,6 +341,14 @@ class CredentialIssuer:
                 raise RuntimeError("the node actor's Ed25519 key is not an Ed25519 key")
             self._key = key
         return self._key
+
+
+def _rewindowed(credential: IssuedCredential) -> dict[str, Any]:
+    """The credential's document without its proof, with the credential's new window."""
+    document = {key: value for key, value in credential.document.items() if key != "proof"}
+    document["validFrom"] = format_date_time_stamp(credential.valid_from, "valid_from")
+    document["validUntil"] = format_date_time_stamp(credential.valid_until, "valid_until")
+    return document
 
 
 def _method_of(credential: IssuedCredential) -> str | None:

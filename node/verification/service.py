@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,6 +30,8 @@ from node.verification.vault import DocumentUnreadable, DocumentVault
 log = logging.getLogger(__name__)
 
 MAX_REASON = 500
+# A file on disk without a row is an orphan only once older than this (an upload in flight).
+ORPHAN_GRACE = timedelta(hours=1)
 # What a member whose verification a discredited vouch held up reads (and staff, as the
 # review reason): who and why stay in the audit trail.
 DISCREDITED = "a vouch that verified you no longer counts; a manager will look at it"
@@ -394,13 +396,23 @@ class VerificationService:
                     NotificationType.DOCUMENT_REJECTED,
                     detail="no manager decided in time; you may send it again",
                 )
+        # The disk first, then the rows: a file sealed just now whose row is not committed yet
+        # is young, and spared (its upload may still be under way).
+        on_disk = await asyncio.to_thread(self.vault.stored_names)
         known = set(
             await ResidenceDocument.filter(storage_name__isnull=False).values_list(
                 "storage_name", flat=True
             )
         )
-        on_disk = await asyncio.to_thread(self.vault.stored_names)
-        await self._destroy([name for name in on_disk if name not in known])
+        grace = self._clock().timestamp() - ORPHAN_GRACE.total_seconds()
+        orphans = [
+            name
+            for name in on_disk
+            if name not in known and await asyncio.to_thread(self.vault.modified, name) < grace
+        ]
+        await self._destroy(orphans)
+        for name in await asyncio.to_thread(self.vault.stale_temporaries, grace):
+            await asyncio.to_thread(self.vault.remove_temporary, name)
         return len(stale)
 
     async def sweep(self) -> int:
@@ -444,7 +456,7 @@ class VerificationService:
         await document.refresh_from_db()
         return name
 
-    async def _destroy(self, names: list[str | None]) -> None:
+    async def _destroy(self, names: Sequence[str | None]) -> None:
         for name in names:
             if name is not None:
                 await asyncio.to_thread(self.vault.destroy, name)

@@ -177,11 +177,11 @@ async def test_get_json_returns_the_document_and_sends_accept_and_user_agent(rem
         (lambda r: web.Response(text="{not json", content_type="application/json"), BadResponse),
         (lambda r: web.json_response([1, 2, 3]), BadResponse),
         (lambda r: web.json_response({"error": "gone"}, status=410), BadResponse),
-        (  # deeply nested JSON, under the size cap
+        (  # deeply nested JSON, under the byte cap but past the nesting one
             lambda r: web.Response(
                 body=b"[" * 100_000 + b"]" * 100_000, content_type="application/json"
             ),
-            BadResponse,
+            ResponseTooLarge,
         ),
         (  # 2 MB announced by Content-Length, over the 1 MiB cap
             lambda r: web.Response(body=b" " * 2_000_000, content_type="application/json"),

@@ -128,3 +128,51 @@ async def test_verified_neighbours_are_believed_where_their_node_is_trusted(peer
     assert refused.outcome is CredentialCheck.REJECTED
     assert refused.reason.startswith("revoked")
     assert (await seen_from(b, reader_b, a.actor("bea")))[a.actor("bea")]["level"] is None
+
+
+async def test_only_verified_neighbours_of_trusted_nodes_answer_a_verified_only_listing(peers):
+    """bea on A keeps answers to her listing for verified neighbours: carl on C (a partner),
+    not verified, is not heard; dora on C, verified by C's manager, is, although A had never
+    checked her credential before her answer arrived."""
+    a, c = await peers("a"), await peers("c")
+    admin_a, admin_c = await admin_token(a.client, "ada"), await admin_token(c.client, "cal")
+    await partner(a, admin_a, c, admin_c)
+    bea = await member_token(a.client, admin_a, "bea")
+    resp = await a.client.post(
+        "/api/v1/listings",
+        json={
+            "kind": "give",
+            "title": "Sofa, three seats",
+            "category": "furniture",
+            "audience": "partners",
+            "verified_responders": True,
+        },
+        headers=bearer(bea),
+    )
+    assert resp.status == 201, await resp.text()
+    listing = await resp.json()
+    assert listing["verified_responders"] is True
+    await settle(a, c)
+    carl = await member_token(c.client, admin_c, "carl")
+    dora = await member_token(c.client, admin_c, "dora")
+    await verify_by_manager(c, admin_c, "dora", True)
+    [copy] = (await get(c, carl, "/api/v1/listings?q=sofa"))["listings"]
+    for token in (carl, dora):
+        resp = await c.client.post(
+            f"/api/v1/listings/{copy['id']}/responses",
+            json={"message": "I would take it"},
+            headers=bearer(token),
+        )
+        assert resp.status == 201, await resp.text()
+    await settle(a, c)
+    responses = await get(a, bea, f"/api/v1/listings/{listing['id']}/responses")
+    assert [r["responder"] for r in responses] == [c.actor("dora")]
+    # and on A itself, an unverified neighbour is told at once
+    ana = await member_token(a.client, admin_a, "ana")
+    resp = await a.client.post(
+        f"/api/v1/listings/{listing['id']}/responses",
+        json={"message": "Me too"},
+        headers=bearer(ana),
+    )
+    assert resp.status == 403, await resp.text()
+    assert "verified neighbours only" in (await resp.json())["error"]["message"]

@@ -5,12 +5,14 @@ list, with a 410 at their URL, the moment the verification is taken back."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from yarl import URL
 
 from activitypub.attestations import (
+    ENDORSEMENT_CREDENTIAL,
     RESIDENCY_CREDENTIAL,
     check_status,
     verify_credential,
@@ -19,8 +21,9 @@ from activitypub.attestations import (
 from activitypub.errors import CredentialRejected, CredentialRejection
 from activitypub.keys import multibase_to_ed25519
 from node.db import activated
-from node.http.keys import CREDENTIALS, DATABASE
-from tests.api import bearer
+from node.http.keys import ACTOR_DOCUMENTS, CREDENTIALS, DATABASE
+from node.members.models import Member, Verification, VerificationMethod
+from tests.api import bearer, login
 
 AP = {"Accept": "application/activity+json"}
 
@@ -111,3 +114,67 @@ async def test_a_credential_is_renewed_before_it_ends_while_the_member_stays_ver
     assert renewed["validUntil"] > first["validUntil"]
     _, key = await node_key(node)
     verify_credential(renewed, key, now=clock.now, expected_type=RESIDENCY_CREDENTIAL)
+
+
+async def test_members_verified_without_a_credential_get_one_from_the_sweep(node, people, clock):
+    """Members verified before credentials existed (or whose credential ended while the node
+    was down past its renewal) get one at the next sweep, and only they."""
+    with activated(node.app[DATABASE]):
+        await Member.filter(username="bea").update(
+            verification=Verification.VERIFIED,
+            verification_method=VerificationMethod.MANAGER,
+            verified_at=clock.now,
+        )
+        assert await node.app[CREDENTIALS].issue_missing() == 1
+        assert await node.app[CREDENTIALS].issue_missing() == 0
+    person = await json_of(node, "/users/bea")
+    credential = await json_of(node, URL(person["residencyCredential"]).path)
+    _, key = await node_key(node)
+    claims = verify_credential(credential, key, now=clock.now, expected_type=RESIDENCY_CREDENTIAL)
+    assert claims.subject == person["id"]
+    assert "residencyCredential" not in await json_of(node, "/users/cyd")
+    # lapsed: the node was down from before renewal until after the end
+    clock.advance(days=400)
+    node.app[ACTOR_DOCUMENTS].invalidate("bea")  # served from a 60 s cache otherwise
+    assert "residencyCredential" not in await json_of(node, "/users/bea")
+    with activated(node.app[DATABASE]):
+        assert await node.app[CREDENTIALS].issue_missing() == 1
+    assert "residencyCredential" in await json_of(node, "/users/bea")
+
+
+async def test_an_endorsement_is_renewed_before_it_ends_and_served_until_revoked(
+    node, people, clock
+):
+    district = "https://district.example/actor"
+    resp = await node.post(
+        "/api/v1/admin/endorsements",
+        json={"node": district, "name": "Les Tilleuls", "area": "Lyon 4e"},
+        headers=bearer(people["ada"]),
+    )
+    assert resp.status == 201, await resp.text()
+    assert (await json_of(node, "/actor"))["endorsements"].endswith("/credentials/endorsements")
+    clock.advance(days=340)
+    with activated(node.app[DATABASE]):
+        assert await node.app[CREDENTIALS].renew_due() == 1
+    [renewed] = (await json_of(node, "/credentials/endorsements"))["orderedItems"]
+    _, key = await node_key(node)
+    claims = verify_credential(
+        renewed,
+        key,
+        now=clock.now,
+        expected_type=ENDORSEMENT_CREDENTIAL,
+        expected_subject=district,
+    )
+    assert claims.valid_until == clock.now + timedelta(days=365)
+    ada = await login(node, "ada")  # the first session ended long ago
+    resp = await node.delete(
+        "/api/v1/admin/endorsements", params={"node": district}, headers=bearer(ada)
+    )
+    assert resp.status == 204
+    assert (await json_of(node, "/credentials/endorsements"))["orderedItems"] == []
+    resp = await node.post(
+        "/api/v1/admin/endorsements",
+        json={"node": district, "name": "x"},
+        headers=bearer(await login(node, "bea")),
+    )
+    assert resp.status == 403  # admins only

@@ -321,3 +321,17 @@ async def test_a_revoked_invite_registers_nobody(node, hood):
     resp = await node.post("/api/v1/accounts", json=body)
     await error_of(resp, 410, "invite_unusable")
     assert (await standing(node, hood["bea"]))["vouching_for"] == []
+
+
+async def test_vouching_back_and_forth_is_rate_limited(node, hood, clock):
+    """Each vouch and withdrawal may issue or revoke a credential and tell every partner: a
+    member gets 30 an hour, then 429 with when to try again, then more after the hour."""
+    for n in range(30):
+        call = vouch if n % 2 == 0 else unvouch
+        assert (await call(node, hood["bea"], "dan")).status == 200
+    resp = await vouch(node, hood["bea"], "dan")
+    await error_of(resp, 429, "too_many_requests")
+    assert int(resp.headers["Retry-After"]) > 0
+    assert (await vouch(node, hood["cyd"], "dan")).status == 200  # others are not held up
+    clock.advance(hours=1)
+    assert (await vouch(node, hood["bea"], "dan")).status == 200
