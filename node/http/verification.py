@@ -144,22 +144,22 @@ async def revoke_my_invite(request: web.Request) -> web.Response:
 @routes.post(r"/api/v1/members/{username}/vouch")
 async def vouch(request: web.Request) -> web.Response:
     """The caller vouches that this member lives here; the member as they now stand."""
-    caller = await authenticate(request)
-    request.app[VERIFICATION_LIMITER].hit(f"vouch:{caller.member.id}")
-    member = await request.app[MEMBERS].get(request.match_info["username"])
-    await request.app[VERIFICATION].vouch(caller.member, member)
-    await member.refresh_from_db()
-    uris = request.app[SETTINGS].uris
-    return web.json_response(member_to_api(member, uris, private=caller.member.role.is_staff))
+    return await _vouching(request, withdraw=False)
 
 
 @routes.delete(r"/api/v1/members/{username}/vouch")
 async def withdraw_vouch(request: web.Request) -> web.Response:
     """The caller takes their vouch back; the member as they now stand."""
+    return await _vouching(request, withdraw=True)
+
+
+async def _vouching(request: web.Request, *, withdraw: bool) -> web.Response:
     caller = await authenticate(request)
     request.app[VERIFICATION_LIMITER].hit(f"vouch:{caller.member.id}")
     member = await request.app[MEMBERS].get(request.match_info["username"])
-    await request.app[VERIFICATION].withdraw_vouch(caller.member, member)
+    service = request.app[VERIFICATION]
+    change = service.withdraw_vouch if withdraw else service.vouch
+    await change(caller.member, member)
     await member.refresh_from_db()
     uris = request.app[SETTINGS].uris
     return web.json_response(member_to_api(member, uris, private=caller.member.role.is_staff))
