@@ -198,6 +198,8 @@ def _our_terms(terms: ListingTerms) -> dict[str, Any]:
     }
     if terms.category:
         ours["listingCategory"] = terms.category
+    if terms.verified_responders:
+        ours["respondersVerified"] = True
     details = terms.details
     if isinstance(details, LendDetails):
         if details.return_by is not None:

@@ -155,6 +155,7 @@ def _proposal(doc: dict[str, Any], listing_id: str, author: str) -> ReceivedList
         updated=timestamp(doc.get("updated")),
         end_time=timestamp(doc.get("endTime")),
         status=read_status(doc.get("listingStatus")) if ours else "open",
+        verified_responders=ours and doc.get("respondersVerified") is True,
         url=read_page_url(doc.get("url")),
         audience=first_reference(doc.get("audience")),
         to=read_addresses(doc.get("to")),

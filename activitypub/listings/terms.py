@@ -281,6 +281,8 @@ class ListingTerms:
     cc: tuple[str, ...] = ()
     tag_base: str | None = None
     language: str | None = None
+    # the author answers verified neighbours only (docs/verification.md)
+    verified_responders: bool = False
 
 
 @dataclass(frozen=True)
@@ -334,5 +336,6 @@ class ReceivedListing:
     resource: str | None = None
     primary_intent: str | None = None
     reciprocal_intent: str | None = None
+    verified_responders: bool = False
     resource_quantity: Measure | None = None
     reciprocal_quantity: Measure | None = None

@@ -77,6 +77,7 @@ OUR_TERMS: dict[str, Any] = {
     "loanDays": _ours("loanDays", f"{XSD}nonNegativeInteger"),
     "requestNeed": _ours("requestNeed"),
     "paidService": _ours("paidService", f"{XSD}boolean"),
+    "respondersVerified": _ours("respondersVerified", f"{XSD}boolean"),
     "rideFrom": _ours("rideFrom"),
     "rideTo": _ours("rideTo"),
     "seats": _ours("seats", f"{XSD}nonNegativeInteger"),

@@ -146,6 +146,7 @@ class ListingFederation:
             updated=listing.updated_at if listing.updated_at != listing.published_at else None,
             end_time=listing.expires_at,
             status=listing.status.value,  # type: ignore[arg-type]
+            verified_responders=listing.verified_responders,
             url=listing.ap_id,
             audience=self._groups.neighbourhood,
             to=to,

@@ -450,6 +450,7 @@ class ReceivedListings:
             "currency": price.currency if price is not None else None,
             "quantity": received.quantity,
             "available_quantity": received.available_quantity,
+            "verified_responders": received.verified_responders,
             "place_name": (place.name if place else "")[:200],
             "latitude": place.latitude if place else None,
             "longitude": place.longitude if place else None,

@@ -132,8 +132,8 @@ async def test_verified_neighbours_are_believed_where_their_node_is_trusted(peer
 
 async def test_only_verified_neighbours_of_trusted_nodes_answer_a_verified_only_listing(peers):
     """bea on A keeps answers to her listing for verified neighbours: carl on C (a partner),
-    not verified, is not heard; dora on C, verified by C's manager, is, although A had never
-    checked her credential before her answer arrived."""
+    not verified, is told so by his own node; dora on C, verified by C's manager, is heard,
+    although A had never checked her credential before her answer arrived."""
     a, c = await peers("a"), await peers("c")
     admin_a, admin_c = await admin_token(a.client, "ada"), await admin_token(c.client, "cal")
     await partner(a, admin_a, c, admin_c)
@@ -157,13 +157,19 @@ async def test_only_verified_neighbours_of_trusted_nodes_answer_a_verified_only_
     dora = await member_token(c.client, admin_c, "dora")
     await verify_by_manager(c, admin_c, "dora", True)
     [copy] = (await get(c, carl, "/api/v1/listings?q=sofa"))["listings"]
-    for token in (carl, dora):
-        resp = await c.client.post(
-            f"/api/v1/listings/{copy['id']}/responses",
-            json={"message": "I would take it"},
-            headers=bearer(token),
-        )
-        assert resp.status == 201, await resp.text()
+    assert copy["verified_responders"] is True  # the rule travels with the listing
+    resp = await c.client.post(
+        f"/api/v1/listings/{copy['id']}/responses",
+        json={"message": "I would take it"},
+        headers=bearer(carl),
+    )
+    assert resp.status == 403, await resp.text()  # told at once, on his own node
+    resp = await c.client.post(
+        f"/api/v1/listings/{copy['id']}/responses",
+        json={"message": "I would take it"},
+        headers=bearer(dora),
+    )
+    assert resp.status == 201, await resp.text()
     await settle(a, c)
     responses = await get(a, bea, f"/api/v1/listings/{listing['id']}/responses")
     assert [r["responder"] for r in responses] == [c.actor("dora")]

@@ -17,6 +17,7 @@ from tests.node.test_inbox import NODE, deliver, start_remote, worker_round
 pytestmark = pytest.mark.local_testing
 
 BEA = f"{NODE}/users/bea"
+AP = {"Accept": "application/activity+json"}
 DRILL = {
     "kind": "lend",
     "title": "Cordless drill",
@@ -141,3 +142,25 @@ async def test_a_reply_not_addressed_to_the_author_or_to_a_closed_listing_is_no_
     assert (await deliver(node, clock, alice, reply(alice, 3, listing["url"], [BEA]))).status == 202
     await worker_round(node)
     assert await responses(node, bea, listing["id"]) == []
+
+
+async def test_a_listing_for_verified_neighbours_hears_no_answer_from_an_unverified_stranger(
+    node, clock, remote, bea
+):
+    """alice's server publishes no residency credential: her reply stays a message, not a
+    response the author would have to turn down; bea's listing says why to whoever reads it."""
+    alice = remote.add("alice")
+    resp = await node.post(
+        "/api/v1/listings",
+        json={**DRILL, "audience": "public", "verified_responders": True},
+        headers=bearer(bea),
+    )
+    listing = await resp.json()
+    activity = reply(alice, 1, listing["url"], [BEA])
+    assert (await deliver(node, clock, alice, activity)).status == 202
+    await worker_round(node)
+    assert await responses(node, bea, listing["id"]) == []
+    [conversation] = await (await node.get("/api/v1/conversations", headers=bearer(bea))).json()
+    assert conversation["id"]  # her words still reach bea
+    published = await node.get(listing["url"].removeprefix(NODE), headers=AP)
+    assert (await published.json())["respondersVerified"] is True
