@@ -147,7 +147,8 @@ class CredentialChecker:
         actor was fetched less than a minute ago the link is the one known: a revoked
         credential then answers 410, which is enough to stop believing it.)"""
         if activities.object_id(activity.body.get("object")) != activity.actor:
-            raise NotActedOn("an Update of another actor")
+            # The same words as the actor refetch's, so the ignored row reads as one reason.
+            raise NotActedOn("an Update of another actor (an actor may update only itself)")
         row = await RemoteCredential.get_or_none(kind=RESIDENCY, subject=activity.actor)
         if row is None:
             raise NotActedOn("the actor links no residency credential")

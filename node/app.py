@@ -213,12 +213,13 @@ def federation_policy(settings: Settings, clock: Clock) -> FederationPolicy:
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    try:
-        load_key(app[SETTINGS].document_key_path)  # before serving: uploads would fail later
-    except DocumentKeyError as exc:
-        raise ConfigError(str(exc)) from None
     async with open_database(app[SETTINGS].database_url) as ctx:
         await require_current_schema(ctx)
+        try:
+            # With the schema, as 'quartier migrate' makes both: uploads would fail later.
+            load_key(app[SETTINGS].document_key_path)
+        except DocumentKeyError as exc:
+            raise ConfigError(str(exc)) from None
         with activated(ctx):
             await ensure_instance_actor()
             await ensure_group()
