@@ -12,6 +12,8 @@ quartier deliveries list | retry                        outbound deliveries, and
 quartier partners list | propose | accept | reject | end   partnerships with other nodes
 quartier blocks list | add | remove                     domains the community blocks
 quartier verification import FILE [--dry-run]           verify the members a residents' list names
+quartier verification set | review                      a member's verification, the review list
+quartier verification endorse | endorsements | unendorse   a municipality's endorsements
 """
 
 from __future__ import annotations
@@ -41,7 +43,14 @@ from node.cli.member_commands import (
     _members_show,
 )
 from node.cli.node_commands import FIRST_ADMIN_NOTE, _init, _migrate, _serve, _worker
-from node.cli.verification_commands import _verification_import
+from node.cli.verification_commands import (
+    _verification_endorse,
+    _verification_endorsements,
+    _verification_import,
+    _verification_review,
+    _verification_set,
+    _verification_unendorse,
+)
 from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from node.errors import NodeError
 from node.members.models import Role
@@ -234,4 +243,40 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="match and report, change nothing"
     )
     residents.set_defaults(run=_verification_import)
+    verify = verification.add_parser(
+        "set", parents=[common], help="verify a member by hand, or take it back"
+    )
+    verify.add_argument("username", metavar="USERNAME")
+    choice = verify.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--verified", dest="verified", action="store_true")
+    choice.add_argument("--unverified", dest="verified", action="store_false")
+    verify.add_argument("--reason", default="", help="why (the member reads it)")
+    verify.add_argument(
+        "--found-false",
+        action="store_true",
+        help="it was false: the vouches the member gave are discredited too (needs --reason)",
+    )
+    verify.set_defaults(run=_verification_set)
+    review = verification.add_parser(
+        "review", parents=[common], help="members whose verification needs a manager's look"
+    )
+    review.set_defaults(run=_verification_review)
+    endorse = verification.add_parser(
+        "endorse",
+        parents=[common],
+        help="endorse a district node as an issuer of residency credentials (a municipality)",
+    )
+    endorse.add_argument("node", metavar="ACTOR", help="the district node's actor id (…/actor)")
+    endorse.add_argument("--name", required=True, help="its community's name, as it states it")
+    endorse.add_argument("--area", default="", help="its area, as it states it")
+    endorse.set_defaults(run=_verification_endorse)
+    endorsements = verification.add_parser(
+        "endorsements", parents=[common], help="the nodes this node endorses"
+    )
+    endorsements.set_defaults(run=_verification_endorsements)
+    unendorse = verification.add_parser(
+        "unendorse", parents=[common], help="revoke the endorsement of a node"
+    )
+    unendorse.add_argument("node", metavar="ACTOR")
+    unendorse.set_defaults(run=_verification_unendorse)
     return parser

@@ -1,5 +1,7 @@
-"""``quartier verification import FILE [--dry-run]``: a landlord's or town hall's list of
-residents verifies the members it names (the rules: node/verification/residents.py)."""
+"""``quartier verification``: a landlord's or town hall's list of residents verifies the
+members it names (``import``, the rules in node/verification/residents.py); a member verified or
+unverified by hand (``set``); the managers' review list (``review``); the endorsements a
+municipality node gives (``endorse``, ``endorsements``, ``unendorse``)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ import sys
 from pathlib import Path
 
 from node.app import verification_service
-from node.cli.common import _database, _settings
+from node.cli.common import _database, _member_service, _settings
 from node.cli.progress import ProgressBar
 from node.clock import utc_now
+from node.config import Settings
 from node.errors import NodeError
+from node.verification.credentials import CredentialIssuer
 from node.verification.residents import (
     MAX_BYTES,
     ImportReport,
@@ -88,3 +92,66 @@ def _print(report: ImportReport, path: Path) -> None:
                 print(f"  line {row.line}: {row.reason}")
     if report.dry_run:
         print(DRY_RUN_NOTE)
+
+
+async def _verification_set(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    async with _database(settings):
+        member = await _member_service(settings).get(args.username)
+        member = await verification_service(settings, utc_now).set_by_manager(
+            member,
+            verified=args.verified,
+            by=None,
+            reason=args.reason,
+            false=args.found_false,
+        )
+    method = member.verification_method.value if member.verification_method else "-"
+    print(f"{member.username}: {member.verification.value} ({method})")
+    return 0
+
+
+async def _verification_review(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    async with _database(settings):
+        members = await verification_service(settings, utc_now).review_list()
+    if not members:
+        print("nobody is waiting for a review")
+    for member in members:
+        since = member.review_since.isoformat() if member.review_since else ""
+        print(f"{member.username}\t{member.verification.value}\t{since}\t{member.review_reason}")
+    return 0
+
+
+def _credential_issuer(settings: Settings) -> CredentialIssuer:
+    return CredentialIssuer(settings.uris, utc_now, settings.community, settings.verification)
+
+
+async def _verification_endorse(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    issuer = _credential_issuer(settings)
+    async with _database(settings):
+        credential = await issuer.endorse(args.node, args.name, args.area)
+    print(f"endorsed {args.node} for {args.name!r} until {credential.valid_until.isoformat()}")
+    return 0
+
+
+async def _verification_endorsements(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    issuer = _credential_issuer(settings)
+    async with _database(settings):
+        given = await issuer.endorsements()
+    if not given:
+        print("this node endorses no other node")
+    for credential in given:
+        print(f"{credential.subject}\tuntil {credential.valid_until.isoformat()}")
+    return 0
+
+
+async def _verification_unendorse(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    issuer = _credential_issuer(settings)
+    async with _database(settings):
+        if not await issuer.end_endorsement(args.node):
+            raise NodeError(f"{args.node} is not endorsed by this node")
+    print(f"the endorsement of {args.node} is revoked")
+    return 0

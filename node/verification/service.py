@@ -106,11 +106,18 @@ class VerificationService:
         return True
 
     async def set_by_manager(
-        self, member: Member, *, verified: bool, by: Member, reason: str = "", false: bool = False
+        self,
+        member: Member,
+        *,
+        verified: bool,
+        by: Member | None,
+        reason: str = "",
+        false: bool = False,
     ) -> Member:
         """A manager verifies a member they know, or takes a verification back; ``false``
-        says it was found false, which discredits the member's own vouches too."""
-        if member.id == by.id and by.role is not Role.ADMIN:
+        says it was found false, which discredits the member's own vouches too. ``by`` is
+        ``None`` for the node's own command line (run by whoever administers the machine)."""
+        if by is not None and member.id == by.id and by.role is not Role.ADMIN:
             # the admin who runs the node answers for themself; a manager is verified by another
             raise Forbidden("another manager decides on your own verification")
         reason = _reason(reason, required=false)
