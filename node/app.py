@@ -76,6 +76,7 @@ from node.http.keys import (
     PARTNERSHIPS,
     RESOLVER,
     SAVED_SEARCHES,
+    SERVES_DOCUMENTS,
     SETTINGS,
     TRANSPORT,
     TRUST,
@@ -102,12 +103,18 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings, *, clock: Clock = utc_now, run_worker: bool = True
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    run_worker: bool = True,
+    serves_documents: bool = True,
 ) -> web.Application:
     """Build the node's web application. Start-up opens the database (refusing an unmigrated
     schema), ensures the node's own actor exists, opens the outbound transport and, with
     ``run_worker``, starts the inbound worker in the background (tests leave it off and call
-    ``app[INBOUND_WORKER].run_once()`` to drive it deterministically)."""
+    ``app[INBOUND_WORKER].run_once()`` to drive it deterministically). A process that
+    ``serves_documents`` (``serve``, not an extra ``worker``) refuses to start without the
+    document key."""
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
         middlewares=[request_context, discovery_cors, json_errors, database],
@@ -116,6 +123,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[SERVES_DOCUMENTS] = serves_documents
     accounts_cfg = settings.accounts
     app[MEMBERS] = member_service(settings, clock)
     app[LOGIN_LIMITER] = SlidingWindowLimiter(
@@ -217,7 +225,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await require_current_schema(ctx)
         try:
             # With the schema, as 'quartier migrate' makes both: uploads would fail later.
-            load_key(app[SETTINGS].document_key_path)
+            if app[SERVES_DOCUMENTS]:
+                load_key(app[SETTINGS].document_key_path)
         except DocumentKeyError as exc:
             raise ConfigError(str(exc)) from None
         with activated(ctx):

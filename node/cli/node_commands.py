@@ -125,8 +125,9 @@ async def _worker(args: argparse.Namespace) -> int:
         )
     configure_logging(settings.server.log_level)
     _start_up_report(settings)
-    # The node's own wiring (handlers, policy, keys, retention), without the HTTP listener.
-    app = create_app(settings)
+    # The node's own wiring (handlers, policy, keys, retention), without the HTTP listener
+    # (so without proofs of residence to read: the document key stays with serve).
+    app = create_app(settings, serves_documents=False)
 
     async def announce(runner: web.AppRunner) -> None:
         print(

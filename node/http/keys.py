@@ -30,6 +30,8 @@ from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 
 SETTINGS = web.AppKey("settings", Settings)
+# whether this process answers HTTP (serve) and so must hold the document key
+SERVES_DOCUMENTS = web.AppKey("serves_documents", bool)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 DATABASE = web.AppKey("database", TortoiseContext)
 TRANSPORT = web.AppKey("transport", Transport)
