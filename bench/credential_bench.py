@@ -28,7 +28,6 @@ import hashlib
 import json
 import statistics
 import sys
-import time
 import timeit
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -38,6 +37,7 @@ from typing import Any
 
 from bench_support import (
     base_machine_info,
+    calls_per_second,
     code_info,
     describe_code,
     load_average,
@@ -92,26 +92,6 @@ def credential(key: ed25519.Ed25519PrivateKey) -> dict[str, Any]:
     return parsed
 
 
-def rate(call: Callable[[], object], seconds: float) -> dict[str, float]:
-    """Calls per second of ``call`` in a tight loop on this thread for ``seconds``."""
-    for _ in range(50):  # warm-up
-        call()
-    count = 0
-    started = time.perf_counter()
-    cpu_started = time.thread_time()
-    deadline = started + seconds
-    while True:
-        for _ in range(50):
-            call()
-        count += 50
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-    wall = now - started
-    cpu = time.thread_time() - cpu_started
-    return {"calls": count, "wall_s": wall, "cpu_s": cpu, "per_s": count / wall}
-
-
 def microseconds(call: Callable[[], object], number: int = 2000) -> float:
     """Best of 5 ``timeit`` runs, per call, in microseconds."""
     return min(timeit.repeat(call, number=number, repeat=5)) / number * 1e6
@@ -148,7 +128,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     rounds: list[dict[str, Any]] = []
     for n in range(args.rounds):
         say(f"round {n + 1}/{args.rounds}: raw Ed25519, then verify_credential")
-        rounds.append({"raw": rate(raw, args.seconds), "full": rate(full, args.seconds)})
+        rounds.append(
+            {
+                "raw": calls_per_second(raw, args.seconds),
+                "full": calls_per_second(full, args.seconds),
+            }
+        )
     raw_rate = statistics.median(r["raw"]["per_s"] for r in rounds)
     full_rate = statistics.median(r["full"]["per_s"] for r in rounds)
 
@@ -173,7 +158,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "sha256(document)": microseconds(lambda: hashlib.sha256(canonical).digest()),
     }
     with patched(proofs, "canonical_json", jcs_only):
-        jcs_rate = rate(full, args.seconds)["per_s"]
+        jcs_rate = calls_per_second(full, args.seconds)["per_s"]
     ratio = full_rate / raw_rate
     return {
         "machine": {

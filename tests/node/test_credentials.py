@@ -23,7 +23,7 @@ from activitypub.keys import multibase_to_ed25519
 from node.db import activated
 from node.http.keys import ACTOR_DOCUMENTS, CREDENTIALS, DATABASE
 from node.members.models import Member, Verification, VerificationMethod
-from tests.api import bearer, login
+from tests.api import bearer, error_of, login
 
 AP = {"Accept": "application/activity+json"}
 
@@ -178,3 +178,39 @@ async def test_an_endorsement_is_renewed_before_it_ends_and_served_until_revoked
         headers=bearer(await login(node, "bea")),
     )
     assert resp.status == 403  # admins only
+
+
+async def test_lookups_and_endorsements_refuse_bad_input_with_clear_errors(node, people):
+    """What a client sends wrong is named, never a 500; strangers get 401, residents 403."""
+    lookup = "/api/v1/verification"
+    for params in (
+        [],
+        [("actor", "not a url")],
+        [("actor", "https://x.example/u\x00")],
+        [("actor", "https://x.example/" + "a" * 2100)],
+        [("actor", f"https://x.example/u{n}") for n in range(41)],
+    ):
+        resp = await node.get(lookup, params=params, headers=bearer(people["bea"]))
+        error = await error_of(resp, 422, "validation_failed")
+        assert [d["field"] for d in error["details"]] == ["actor"]
+    for body in (
+        {"node": "tilleuls.example", "name": "Les Tilleuls"},  # not an actor URL
+        {"node": "https://tilleuls.example/actor"},  # no name
+        {"node": "https://tilleuls.example/actor", "name": "x" * 201},
+        {"node": "https://tilleuls.example/actor", "name": "Les Tilleuls", "extra": 1},
+    ):
+        resp = await node.post(
+            "/api/v1/admin/endorsements", json=body, headers=bearer(people["ada"])
+        )
+        await error_of(resp, 422, "validation_failed")
+    resp = await node.delete(
+        "/api/v1/admin/endorsements",
+        params={"node": "https://nobody.example/actor"},
+        headers=bearer(people["ada"]),
+    )
+    await error_of(resp, 404, "not_found")
+    resp = await node.get("/api/v1/admin/endorsements", headers=bearer(people["bea"]))
+    await error_of(resp, 403, "forbidden")
+    node.session.cookie_jar.clear()
+    resp = await node.get(lookup, params={"actor": "https://x.example/u"})
+    await error_of(resp, 401, "unauthorized")
