@@ -101,6 +101,15 @@ class Delivery(Model):
     delivered_at = fields.DatetimeField(null=True)
     # meant for partner nodes only: never sent once the host is no longer a partner
     partners_only = fields.BooleanField(default=False)
+    # What member content it carries (moderation.governance.content_kind: messages, listings,
+    # profiles), read from the activity when queued, empty for plumbing and withdrawals. The
+    # community's policy decides from it whether the delivery may go.
+    kind = fields.CharField(max_length=16, default="")
+    # whose content: the sharing ledger records the delivery for them (empty when not content)
+    owner = fields.CharField(max_length=URI_LENGTH, default="")
+    # the object shared (a listing, a message), and how (Create, Update), as the ledger says
+    subject = fields.CharField(max_length=URI_LENGTH, default="")
+    activity_type = fields.CharField(max_length=32, default="")
 
     class Meta:
         table = "delivery"
@@ -187,3 +196,21 @@ class StatusListCopy(Model):
 
     class Meta:
         table = "status_list_copy"
+
+
+class SharedItem(Model):
+    """One delivery of a member's own content to another server: the sharing ledger a member
+    reads ("what of mine went where"), and the list erasure sends its Deletes to."""
+
+    id = fields.BigIntField(primary_key=True)
+    owner = fields.CharField(max_length=URI_LENGTH)  # the member's actor
+    kind = fields.CharField(max_length=16)  # messages, listings, profiles
+    subject = fields.CharField(max_length=URI_LENGTH)  # the object shared
+    activity_type = fields.CharField(max_length=32)
+    host = fields.CharField(max_length=255)
+    inbox = fields.CharField(max_length=URI_LENGTH)
+    shared_at = fields.DatetimeField()
+
+    class Meta:
+        table = "shared_item"
+        indexes = (("owner", "id"),)

@@ -39,10 +39,11 @@ from tortoise.transactions import in_transaction
 
 from activitypub.signatures import sign_request
 from federation.errors import ForbiddenAddress, ForbiddenScheme, TransportError
-from federation.models import Delivery, DeliveryState
+from federation.models import Delivery, DeliveryState, SharedItem
 from federation.transport import Transport
 from federation.worker import RetryPolicy, poll_loop, storable_error
 from moderation.domains import authority_of
+from moderation.governance import shared_content
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,11 @@ async def publish(
     """
     body = json.dumps(activity, separators=(",", ":"))
     targets = sorted(set(inboxes))
+    # What it shares is read from the activity, not taken from the caller: the community's
+    # policy is applied to what actually goes out, whatever the service meant to send.
+    shared = shared_content(activity)
+    activity_type = activity.get("type")
+    activity_type = activity_type[:32] if isinstance(activity_type, str) else ""
     await Delivery.bulk_create(
         [
             Delivery(
@@ -81,6 +87,10 @@ async def publish(
                 created_at=now,
                 next_attempt_at=now,
                 partners_only=partners_only,
+                kind=shared.kind.value if shared else "",
+                owner=shared.owner if shared else "",
+                subject=shared.subject if shared else "",
+                activity_type=activity_type,
             )
             for inbox in targets
         ]
@@ -109,6 +119,9 @@ class DeliveryPolicy:
     answered_recently: timedelta = timedelta(minutes=1)
     # How often the hosts with delayed rows are read again (other workers' failures, restarts).
     delayed_hosts_refresh: timedelta = timedelta(seconds=30)
+    # Record each delivery of a member's content in the sharing ledger (off only to measure
+    # what the ledger costs).
+    ledger: bool = True
 
 
 class DeliveryWorker:
@@ -223,7 +236,7 @@ class DeliveryWorker:
         hosts: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(self.policy.per_host)
         )
-        results = _Results(self.policy.flush_every)
+        results = _Results(self.policy.flush_every, self.policy.ledger)
 
         async def one(row: Delivery) -> None:
             async with overall, hosts[row.host]:
@@ -391,8 +404,9 @@ class _Results:
         "delivered_at",
     )
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, ledger: bool) -> None:
         self._size = size
+        self._ledger = ledger
         self._rows: list[Delivery] = []
         self.answered: set[str] = set()  # hosts that accepted a delivery of this batch
 
@@ -416,6 +430,8 @@ class _Results:
                     delivered[row.last_status].append(row)
                 else:
                     await row.save(update_fields=list(self._FIELDS))
+            if self._ledger:
+                await _record_shared([row for group in delivered.values() for row in group])
             for status, group in delivered.items():
                 await Delivery.filter(id__in=[row.id for row in group]).update(
                     state=DeliveryState.DELIVERED,
@@ -427,6 +443,26 @@ class _Results:
                     delivered_at=max(row.delivered_at for row in group if row.delivered_at),
                     lease_until=None,
                 )
+
+
+async def _record_shared(rows: list[Delivery]) -> None:
+    """The sharing ledger's entries for ``rows``, just delivered (in the caller's transaction,
+    with their outcome: a delivery recorded as made is in the ledger)."""
+    items = [
+        SharedItem(
+            owner=row.owner,
+            kind=row.kind,
+            subject=row.subject,
+            activity_type=row.activity_type,
+            host=row.host,
+            inbox=row.inbox,
+            shared_at=row.delivered_at,
+        )
+        for row in rows
+        if row.kind and row.owner
+    ]
+    if items:
+        await SharedItem.bulk_create(items)
 
 
 def _retry_after(value: str | None, now: datetime) -> timedelta | None:

@@ -39,7 +39,9 @@ from federation.peers import partnership_actors
 from moderation.blocks import DomainBlocks
 from moderation.domains import authority_of
 from moderation.errors import FederationRefused
+from moderation.governance import SharedKind
 from moderation.policy import FederationMode
+from moderation.policy_store import PolicyStore
 
 BLOCKED = "blocked by this node's community"
 NOT_FEDERATING = "this node does not federate"
@@ -57,8 +59,8 @@ _HANDSHAKE_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo"})
 class FederationPolicy:
     """What this node accepts from and sends to other servers."""
 
-    def __init__(self, mode: FederationMode, blocks: DomainBlocks, instance_actor: str) -> None:
-        self.mode = mode
+    def __init__(self, governance: PolicyStore, blocks: DomainBlocks, instance_actor: str) -> None:
+        self.governance = governance
         self.blocks = blocks
         self._me = instance_actor
         # The hooks federation.inbound.accept calls on every delivery.
@@ -69,9 +71,10 @@ class FederationPolicy:
 
         Blocked senders are not refused here: the inbox drops them quietly before this runs.
         """
-        if self.mode is FederationMode.OPEN:
+        mode = (await self.governance.current()).federation_mode
+        if mode is FederationMode.OPEN:
             return None  # the hot path: no query
-        if self.mode is FederationMode.LOCAL:
+        if mode is FederationMode.LOCAL:
             return NOT_FEDERATING
         if activity.get("type") == "Follow" and object_id(activity.get("object")) == self._me:
             return None  # a partnership proposal: how a node becomes a partner at all
@@ -93,16 +96,24 @@ class FederationPolicy:
         """
         if await self.blocks.is_blocked(row.host):
             return BLOCKED
-        if self.mode is FederationMode.LOCAL:
+        governance = await self.governance.current()
+        mode = governance.federation_mode
+        if mode is FederationMode.LOCAL:
             return NOT_FEDERATING
-        if not row.partners_only and self.mode is FederationMode.OPEN:
+        kind = SharedKind(row.kind) if row.kind else None
+        # Content the policy keeps on the node goes nowhere: no need to ask who the host is.
+        if (reason := governance.refusal(kind, partner=True)) is not None:
+            return reason
+        sharing_open = governance.refusal(kind, partner=False) is None
+        if not row.partners_only and mode is FederationMode.OPEN and sharing_open:
             return None
         states = frozenset(await partnership_actors(row.host))
-        if row.partners_only and PartnershipState.ACTIVE not in states:
+        partner = PartnershipState.ACTIVE in states
+        if row.partners_only and not partner:
             return PARTNERSHIP_ENDED if states else NOT_A_PARTNER
-        if self.mode is FederationMode.ALLOWLIST and PartnershipState.ACTIVE not in states:
+        if mode is FederationMode.ALLOWLIST and not partner:
             return None if self._is_handshake(row) else PARTNERS_ONLY
-        return None
+        return governance.refusal(kind, partner=partner)
 
     async def refuse_processing(self, actor: str, activity: dict[str, Any]) -> str | None:
         """Why a stored activity of ``actor`` must be set aside unprocessed, or ``None``.
@@ -123,7 +134,7 @@ class FederationPolicy:
         """
         if await self.blocks.is_blocked(authority):
             return BLOCKED
-        if self.mode is FederationMode.LOCAL:
+        if (await self.governance.current()).federation_mode is FederationMode.LOCAL:
             return NOT_FEDERATING
         return None
 
@@ -134,9 +145,10 @@ class FederationPolicy:
         """
         if await self.blocks.is_blocked(authority):
             return BLOCKED
-        if self.mode is FederationMode.LOCAL:
+        mode = (await self.governance.current()).federation_mode
+        if mode is FederationMode.LOCAL:
             return NOT_FEDERATING
-        if self.mode is FederationMode.ALLOWLIST and (
+        if mode is FederationMode.ALLOWLIST and (
             PartnershipState.ACTIVE not in await partnership_actors(authority)
         ):
             return PARTNERS_ONLY

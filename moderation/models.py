@@ -24,3 +24,19 @@ class DomainBlock(Model):
 
     class Meta:
         table = "domain_block"
+
+
+class PolicyOverride(Model):
+    """The governance settings admins changed through the API, over those of quartier.toml.
+
+    One row (id 1). Values are stored as the API took them, validated, so a node reading them
+    validates them again with the same rules.
+    """
+
+    id = fields.IntField(primary_key=True)
+    values: fields.Field[dict[str, object]] = fields.JSONField(default=dict)
+    changed_by = fields.CharField(max_length=100, default="")
+    changed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "policy_override"

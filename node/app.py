@@ -21,12 +21,14 @@ from federation.transport import TransportSettings, open_transport
 from federation.trust import CredentialChecker, TrustSettings
 from federation.worker import InboundWorker, poll_loop
 from moderation.blocks import DomainBlocks
+from moderation.errors import PolicyError
+from moderation.policy_store import PolicyStore
 from node import __version__
 from node.actors.remote import RemoteActorEvents
 from node.actors.render import instance_username
 from node.actors.service import SigningKeys, ensure_instance_actor, fetch_signer
 from node.clock import Clock, utc_now
-from node.config import Settings
+from node.config import Settings, parse_policy, policy_values
 from node.conversations.service import ConversationService
 from node.db import activated, open_database, require_current_schema, shares_queues
 from node.errors import ConfigError
@@ -65,6 +67,7 @@ from node.http.keys import (
     DISPATCHER,
     FEDERATION_POLICY,
     FOLLOWS,
+    GOVERNANCE,
     GROUPS,
     INBOUND_WORKER,
     INBOX_WRITER,
@@ -131,6 +134,7 @@ def create_app(
     )
     app[ACTOR_DOCUMENTS] = DocumentCache()
     app[FEDERATION_POLICY] = federation_policy(settings, clock)
+    app[GOVERNANCE] = app[FEDERATION_POLICY].governance
     app[DISPATCHER] = Dispatcher()
     app[INBOUND_WORKER] = InboundWorker(
         app[DISPATCHER], clock, refuse=app[FEDERATION_POLICY].refuse_processing
@@ -214,7 +218,7 @@ def federation_policy(settings: Settings, clock: Clock) -> FederationPolicy:
     after another process changed the blocks.
     """
     return FederationPolicy(
-        settings.community.federation_mode,
+        PolicyStore(policy_values(settings), parse_policy, clock),
         DomainBlocks(settings.uris.domain, clock),
         settings.uris.instance_actor,
     )
@@ -230,6 +234,10 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         except DocumentKeyError as exc:
             raise ConfigError(str(exc)) from None
         with activated(ctx):
+            try:
+                await app[GOVERNANCE].reload()
+            except PolicyError as exc:
+                raise ConfigError(str(exc)) from None
             await ensure_instance_actor()
             await ensure_group()
         app[DATABASE] = ctx

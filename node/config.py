@@ -30,6 +30,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from activitypub.uris import UriScheme
+from moderation.errors import PolicyError
+from moderation.governance import GovernancePolicy, Reach, Retention, SharedKind
 from moderation.policy import FederationMode
 from node.errors import ConfigError
 
@@ -46,6 +48,17 @@ NON_SETTING_VARIABLES = frozenset({"QUARTIER_CONFIG", "QUARTIER_VENV", "QUARTIER
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+def _choice(value: Any, kind: type[Reach] | type[FederationMode]) -> Any:
+    """A string as the enum ``kind``, or a ValueError listing the choices (strict mode would
+    refuse the string without saying what it wanted)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"must be one of {', '.join(k.value for k in kind)}") from None
 
 
 class ServerSettings(_Section):
@@ -217,11 +230,7 @@ class CommunitySettings(_Section):
     @field_validator("federation_mode", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> Any:
-        try:
-            return FederationMode(value) if isinstance(value, str) else value
-        except ValueError:
-            choices = ", ".join(m.value for m in FederationMode)
-            raise ValueError(f"must be one of {choices}") from None
+        return _choice(value, FederationMode)
 
 
 class AccountSettings(_Section):
@@ -332,6 +341,111 @@ class VerificationSettings(_Section):
         return self
 
 
+# Who may publish notices: member roles, as node.members.models.Role names them.
+NOTICE_ROLES = ("admin", "moderator", "manager", "resident")
+
+
+class GovernanceSettings(_Section):
+    """What the community lets leave the node, to whom, and how long things stay.
+
+    Each kind of content goes to ``public`` (any server the federation mode allows),
+    ``partners`` (active partner nodes only) or ``nobody``. Retention periods are in days;
+    0 keeps for ever where that is allowed.
+    """
+
+    messages: Reach = Reach.PUBLIC
+    listings: Reach = Reach.PUBLIC
+    profiles: Reach = Reach.PUBLIC
+    real_names: Reach = Reach.NOBODY
+    credentials: Reach = Reach.PUBLIC
+    partners_may_relay: bool = True
+    notices_by: tuple[str, ...] = ("admin", "manager")
+    keep_expired_listings_days: int = Field(default=90, ge=0, le=36_500)
+    keep_messages_days: int = Field(default=0, ge=0, le=36_500)
+    # The dedupe record of what other servers sent: shorter would let their retries in twice.
+    keep_inbound_days: int = Field(default=14, ge=7, le=3650)
+    keep_deliveries_days: int = Field(default=7, ge=1, le=3650)
+    keep_audit_days: int = Field(default=730, ge=0, le=36_500)
+
+    @field_validator("messages", "listings", "profiles", "real_names", "credentials", mode="before")
+    @classmethod
+    def _reach(cls, value: Any) -> Any:
+        return _choice(value, Reach)
+
+    @field_validator("notices_by", mode="before")
+    @classmethod
+    def _roles_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("notices_by")
+    @classmethod
+    def _roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("must name at least one role (admin, to keep notices to admins)")
+        for role in value:
+            if role not in NOTICE_ROLES:
+                raise ValueError(f"{role!r} is not a role: give some of {', '.join(NOTICE_ROLES)}")
+        return tuple(dict.fromkeys(value))
+
+    def policy(self, mode: FederationMode) -> GovernancePolicy:
+        """The policy these settings describe, with the node's federation ``mode``."""
+        return GovernancePolicy(
+            federation_mode=mode,
+            sharing={kind: getattr(self, kind.value) for kind in SharedKind},
+            partners_may_relay=self.partners_may_relay,
+            notices_by=self.notices_by,
+            retention=Retention(
+                expired_listings=self.keep_expired_listings_days or None,
+                messages=self.keep_messages_days or None,
+                inbound_log=self.keep_inbound_days,
+                delivery_log=self.keep_deliveries_days,
+                audit=self.keep_audit_days or None,
+            ),
+        )
+
+
+class PolicySettings(GovernanceSettings):
+    """The whole governance policy as the admin API reads and changes it: the
+    ``[governance]`` settings and the federation mode (``[community]`` in the file)."""
+
+    federation_mode: FederationMode = FederationMode.OPEN
+
+    @field_validator("federation_mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        return _choice(value, FederationMode)
+
+    def policy(self, mode: FederationMode | None = None) -> GovernancePolicy:
+        """The policy, with its own federation mode."""
+        return super().policy(mode or self.federation_mode)
+
+
+def parse_policy(values: Mapping[str, Any]) -> GovernancePolicy:
+    """Validate governance ``values`` (``[governance]`` settings and ``federation_mode``) into
+    a policy, or raise ``PolicyError`` naming each setting at fault and what it expected."""
+    try:
+        return PolicySettings.model_validate(dict(values)).policy()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
+            if error["type"] == "extra_forbidden":
+                known = ", ".join(PolicySettings.model_fields)
+                problems.append(f"{name}: unknown setting; known: {known}")
+                continue
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}; got {error.get('input')!r}")
+        raise PolicyError("; ".join(problems)) from None
+
+
+def policy_values(settings: Settings) -> dict[str, Any]:
+    """The governance settings of the file (and environment), as :func:`parse_policy` reads
+    them: ``[governance]`` and ``[community] federation_mode``."""
+    values: dict[str, Any] = settings.governance.model_dump(mode="json")
+    values["federation_mode"] = settings.community.federation_mode.value
+    return values
+
+
 class Settings(_Section):
     """All settings of one node. Frozen: load once, pass around."""
 
@@ -343,6 +457,7 @@ class Settings(_Section):
     listings: ListingSettings = ListingSettings()
     media: MediaSettings = MediaSettings()
     verification: VerificationSettings = VerificationSettings()
+    governance: GovernanceSettings = GovernanceSettings()
     # Directory relative paths are resolved against (the config file's directory).
     root: str = Field(default=".", exclude=True)
 

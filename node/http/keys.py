@@ -14,6 +14,7 @@ from federation.policy import FederationPolicy
 from federation.transport import Transport
 from federation.trust import CredentialChecker
 from federation.worker import InboundWorker
+from moderation.policy_store import PolicyStore
 from node.clock import Clock
 from node.config import Settings
 from node.conversations.service import ConversationService
@@ -46,6 +47,8 @@ FOLLOWS = web.AppKey("follows", FollowService)
 PARTNERSHIPS = web.AppKey("partnerships", Partnerships)
 CONVERSATIONS = web.AppKey("conversations", ConversationService)
 FEDERATION_POLICY = web.AppKey("federation_policy", FederationPolicy)
+# The community's governance policy in force (the file's, with the admins' changes).
+GOVERNANCE = web.AppKey("governance", PolicyStore)
 INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
 NOTIFICATIONS = web.AppKey("notifications", NotificationService)
 LISTINGS = web.AppKey("listings", ListingService)
