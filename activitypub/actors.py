@@ -85,6 +85,7 @@ class ActorDescription:
     manually_approves_followers: bool = True
     residency: Residency | None = None
     endorsements: str | None = None  # the collection of endorsements given (a municipality)
+    real_name: str | None = None  # shown as a "Real name" profile field when the node shares it
 
 
 def actor_document(actor: ActorDescription) -> dict[str, Any]:
@@ -135,6 +136,11 @@ def actor_document(actor: ActorDescription) -> dict[str, Any]:
                 ),
             }
         ]
+    if actor.real_name:
+        terms |= _PROFILE_FIELD_TERMS
+        doc.setdefault("attachment", []).append(
+            {"type": "PropertyValue", "name": "Real name", "value": html.escape(actor.real_name)}
+        )
     if actor.endorsements is not None:
         terms |= _OUR_ACTOR_TERMS
         doc[ENDORSEMENTS_TERM] = actor.endorsements

@@ -154,6 +154,17 @@ class FederationPolicy:
             return PARTNERS_ONLY
         return None
 
+    async def sharing_refusal(self, kind: SharedKind, authority: str) -> str | None:
+        """Why the governance policy keeps ``kind`` from the server at ``authority``, or
+        ``None``: what the delivery worker would refuse, asked before anything is queued."""
+        governance = await self.governance.current()
+        if (reason := governance.refusal(kind, partner=True)) is not None:
+            return reason
+        if governance.refusal(kind, partner=False) is None:
+            return None
+        partner = PartnershipState.ACTIVE in await partnership_actors(authority)
+        return governance.refusal(kind, partner=partner)
+
     async def allows_host(self, authority: str) -> bool:
         """Whether members may reach the server at ``authority`` (``host[:port]``)."""
         return await self.refusal_for(authority) is None

@@ -17,7 +17,11 @@ class ModerationError(Exception):
 
 
 class PolicyError(ModerationError):
-    """A governance setting is invalid."""
+    """A governance setting is invalid; ``problems`` lists (setting, what is wrong)."""
+
+    def __init__(self, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class BlockError(ModerationError):

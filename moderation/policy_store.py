@@ -42,6 +42,8 @@ class PolicyStore:
         self._max_age = max_age
         self._policy = parse(self._file)
         self._changes: dict[str, Any] = {}
+        self._changed_by = ""
+        self._changed_at: datetime | None = None
         self._loaded_at: datetime | None = None
         self._lock = asyncio.Lock()
 
@@ -63,10 +65,11 @@ class PolicyStore:
         await self.current()
         return {**self._file, **self._changes}
 
-    async def changed_settings(self) -> dict[str, Any]:
-        """The settings changed through the API (over the file's)."""
+    async def changed_settings(self) -> tuple[dict[str, Any], str, datetime | None]:
+        """The settings changed through the API (over the file's), who changed them last
+        and when (``""`` and ``None`` when none is)."""
         await self.current()
-        return dict(self._changes)
+        return dict(self._changes), self._changed_by, self._changed_at
 
     async def change(self, changes: Mapping[str, Any], by: str) -> GovernancePolicy:
         """Apply ``changes`` (setting -> value) over the policy in force and keep them.
@@ -86,13 +89,16 @@ class PolicyStore:
             row.values, row.changed_by, row.changed_at = kept, by, self._clock()
             await row.save()
             self._changes, self._policy, self._loaded_at = kept, policy, self._clock()
+            self._changed_by, self._changed_at = by, row.changed_at
         return policy
 
     async def reset(self, by: str) -> GovernancePolicy:
-        """Drop every change made through the API: the file's settings apply again."""
+        """Drop every change made through the API: the file's settings apply again (``by``
+        is remembered in this process only: the audit log keeps who did it)."""
         async with self._lock:
             await PolicyOverride.filter(id=_OVERRIDE_ID).delete()
             self._changes, self._policy = {}, self._parse(self._file)
+            self._changed_by, self._changed_at = by, self._clock()
             self._loaded_at = self._clock()
         return self._policy
 
@@ -104,8 +110,12 @@ class PolicyStore:
         try:
             policy = self._parse({**self._file, **changes})
         except PolicyError as exc:
-            raise PolicyError(f"the governance settings changed through the API: {exc}") from None
+            raise PolicyError(
+                f"the governance settings changed through the API: {exc}", exc.problems
+            ) from None
         self._changes, self._policy, self._loaded_at = changes, policy, self._clock()
+        if row is not None:
+            self._changed_by, self._changed_at = row.changed_by, row.changed_at
 
     def _is_fresh(self) -> bool:
         if self._loaded_at is None:

@@ -45,6 +45,7 @@ from node.http import (
     credentials,
     discovery,
     follows,
+    governance,
     health,
     inbox,
     listings,
@@ -159,7 +160,7 @@ def create_app(
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     features = (notes, partnerships, blocks, listings, notifications, saved_searches)
-    for module in (*routes, *features, verification, credentials):
+    for module in (*routes, *features, verification, credentials, governance):
         app.router.add_routes(module.routes)
     return app
 

@@ -431,11 +431,12 @@ def parse_policy(values: Mapping[str, Any]) -> GovernancePolicy:
             name = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
             if error["type"] == "extra_forbidden":
                 known = ", ".join(PolicySettings.model_fields)
-                problems.append(f"{name}: unknown setting; known: {known}")
+                problems.append((name, f"unknown setting; known: {known}"))
                 continue
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{name}: {message}; got {error.get('input')!r}")
-        raise PolicyError("; ".join(problems)) from None
+            problems.append((name, f"{message}; got {error.get('input')!r}"))
+        text = "; ".join(f"{name}: {message}" for name, message in problems)
+        raise PolicyError(text, problems) from None
 
 
 def policy_values(settings: Settings) -> dict[str, Any]:

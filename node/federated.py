@@ -11,6 +11,7 @@ from federation.policy import FederationPolicy
 from federation.transport import Transport
 from moderation.domains import authority_of
 from moderation.errors import FederationRefused
+from moderation.governance import SharedKind
 from node.actors.lookup import resolve_actor
 from node.errors import Forbidden
 
@@ -59,3 +60,9 @@ class FederatedService:
     async def _reachable(self, actor_id: str) -> bool:
         """Whether the policy lets us reach ``actor_id``'s server (for best-effort sends)."""
         return self._policy is None or await self._policy.allows_host(authority_of(actor_id))
+
+    async def _sharing_refusal(self, kind: SharedKind, actor_id: str) -> str | None:
+        """Why the community's policy keeps ``kind`` from ``actor_id``'s server, or ``None``."""
+        if self._policy is None:
+            return None
+        return await self._policy.sharing_refusal(kind, authority_of(actor_id))

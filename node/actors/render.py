@@ -24,6 +24,7 @@ def local_actor_to_ap(
     manually_approves_followers: bool = True,
     residency: Residency | None = None,
     endorsements: str | None = None,
+    real_name: str | None = None,
 ) -> dict[str, Any]:
     """The document of one of this node's actors: its collections under its id, the node's
     shared inbox, its public keys."""
@@ -46,6 +47,7 @@ def local_actor_to_ap(
             manually_approves_followers=manually_approves_followers,
             residency=residency,
             endorsements=endorsements,
+            real_name=real_name,
         )
     )
 

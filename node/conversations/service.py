@@ -29,6 +29,7 @@ from federation.dispatch import Dispatcher
 from federation.errors import DereferenceError
 from federation.outbound import publish
 from moderation.domains import authority_of
+from moderation.governance import SharedKind
 from node.conversations.models import Conversation, Message, Participant
 from node.conversations.received import MAX_TEXT, ReceivedNotes
 from node.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -325,6 +326,11 @@ class ConversationService(FederatedService):
                 skipped.append({"actor": actor, "reason": reason})
                 continue
             await self._check_reachable(actor)
+            if (refusal := await self._sharing_refusal(SharedKind.MESSAGES, actor)) is not None:
+                if not skip_unreachable:
+                    raise Forbidden(f"cannot send to {host}: {refusal}")
+                skipped.append({"actor": actor, "reason": refusal})
+                continue
             try:
                 remote = await self._resolver.actor(actor)
             except DereferenceError as exc:

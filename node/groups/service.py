@@ -116,8 +116,17 @@ class GroupService(FederatedService):
         to = [activities.AS_PUBLIC] if public else [followers]
         cc = [followers] if public else []
         if partners:
+            # A community that does not let partners pass its listings on addresses their
+            # copy to its followers only: nothing public for them to boost or relay.
+            relay = (
+                self._policy is None or (await self._policy.governance.current()).partners_may_relay
+            )
             announce = activities.announce(
-                f"{group}/announces/{uuid.uuid4().hex}", group, activity, to, cc
+                f"{group}/announces/{uuid.uuid4().hex}",
+                group,
+                activity,
+                to if relay else [followers],
+                cc if relay else [],
             )
             # A partner's copy is only ever meant for partners: never sent once that ends.
             await publish(announce, partners, group, now, partners_only=not public)

@@ -33,6 +33,7 @@ from node.groups.models import LocalGroup
 from node.groups.render import group_to_ap
 from node.http.keys import ACTOR_DOCUMENTS, CREDENTIALS, SETTINGS
 from node.http.parsing import page_number
+from node.http.signed import shared_with
 from node.members.models import Member
 from node.members.render import member_to_ap
 
@@ -49,6 +50,7 @@ PUBLIC_MEMBER_COLUMNS = (
     "display_name",
     "bio",
     "created_at",
+    "real_name",
     "rsa_public_pem",
     "ed25519_multibase",
 )
@@ -60,16 +62,32 @@ async def person(request: web.Request) -> web.Response:
     """A member's ``Person`` document (cached; dropped from the cache when the profile changes)."""
     _negotiate(request)
     username = request.match_info["username"]
+    shown = await shared_with(request)
+    # One cached document per variant the policy makes (a partner may see more than others).
+    key = username if shown.everything else f"{username}|{shown.variant}"
     cache = request.app[ACTOR_DOCUMENTS]
-    body = cache.get(username)
+    body = cache.get(key)
     if body is None:
         member = await Member.get_or_none(username=username).only(*PUBLIC_MEMBER_COLUMNS)
         if member is None:
             raise NotFound("no such actor")
-        residency = await request.app[CREDENTIALS].residency_of(member)
-        body = _encode(member_to_ap(member, request.app[SETTINGS].uris, residency=residency))
-        cache.put(username, body)
-    return _ap_response(body)
+        residency = None
+        if shown.credentials:
+            residency = await request.app[CREDENTIALS].residency_of(member)
+        doc = member_to_ap(
+            member,
+            request.app[SETTINGS].uris,
+            residency=residency,
+            profile=shown.profile,
+            real_name=shown.real_name,
+        )
+        body = _encode(doc)
+        cache.put(key, body)
+    response = _ap_response(body)
+    if shown.depends_on_signature:
+        response.headers["Vary"] = "Accept, Signature"
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @routes.get("/actor")

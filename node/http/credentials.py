@@ -17,7 +17,9 @@ from aiohttp import web
 
 from activitypub.collections import whole_ordered_collection
 from activitypub.media_types import ACTIVITY_JSON
+from node.errors import NotFound
 from node.http.keys import CREDENTIALS, SETTINGS
+from node.http.signed import shared_with
 
 routes = web.RouteTableDef()
 
@@ -28,9 +30,17 @@ _CACHE = "public, max-age=300"
 
 @routes.get(r"/credentials/{token:[0-9a-f]{32}}")
 async def credential(request: web.Request) -> web.Response:
-    """One credential, as signed."""
+    """One credential, as signed; 404 to whoever the community's policy does not share
+    credentials with (nobody, or partner nodes only and the request is not signed by one)."""
+    shown = await shared_with(request)
+    if not shown.credentials:
+        raise NotFound("no such credential")
     document = await request.app[CREDENTIALS].document(request.match_info["token"])
-    return _json(document, VC_MEDIA_TYPE)
+    response = _json(document, VC_MEDIA_TYPE)
+    if shown.depends_on_signature:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["Vary"] = "Signature"
+    return response
 
 
 @routes.get("/credentials/status/revocation")

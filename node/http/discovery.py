@@ -20,7 +20,7 @@ from node import __version__
 from node.actors.render import instance_username
 from node.errors import BadRequest, NotFound
 from node.groups.models import LocalGroup
-from node.http.keys import CLOCK, SETTINGS
+from node.http.keys import CLOCK, GOVERNANCE, SETTINGS
 from node.members.models import Member
 from node.members.service import is_valid_username
 
@@ -112,6 +112,7 @@ async def nodeinfo(request: web.Request) -> web.Response:
         local_posts=0,
     )
     community = settings.community
+    policy = await request.app[GOVERNANCE].current()
     metadata = {
         "nodeName": community.name,
         "nodeDescription": community.description,
@@ -121,9 +122,10 @@ async def nodeinfo(request: web.Request) -> web.Response:
             "registration": "invite",
         },
         "federation": {
-            "mode": community.federation_mode.value,
-            "summary": community.federation_mode.summary,
+            "mode": policy.federation_mode.value,
+            "summary": policy.federation_mode.summary,
         },
+        "governance": policy.summary(),
     }
     doc = discovery.nodeinfo_document(
         software_version=__version__, usage=usage, open_registrations=False, metadata=metadata

@@ -47,5 +47,12 @@ class DocumentCache:
             self._entries.popitem(last=False)
 
     def invalidate(self, key: str) -> None:
-        """Forget ``key`` (its document changed)."""
+        """Forget ``key`` and its variants (``key|...``): its document changed."""
         self._entries.pop(key, None)
+        variants = [k for k in self._entries if k.startswith(f"{key}|")]
+        for variant in variants:
+            del self._entries[variant]
+
+    def clear(self) -> None:
+        """Forget everything (what the documents may show changed)."""
+        self._entries.clear()

@@ -32,9 +32,10 @@ from pydantic import Field
 from activitypub.activities import AS_CONTEXT
 from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
 from activitypub.uris import UriScheme
+from moderation.governance import Reach, SharedKind
 from node.errors import NotAcceptable, NotFound, ValidationFailed
 from node.http.auth import authenticate
-from node.http.keys import LISTINGS, SETTINGS, TRUST
+from node.http.keys import GOVERNANCE, LISTINGS, SETTINGS, TRUST
 from node.http.parsing import Body, read_json
 from node.http.signed import signed_by_partner
 from node.listings.forms import ListingChanges, ListingForm, StatusForm
@@ -80,12 +81,15 @@ async def document(request: web.Request) -> web.Response:
     listing = await Listing.get_or_none(
         ap_id=uris.url(f"/listings/{request.match_info['uuid']}"), local=True
     )
-    if listing is None or listing.audience is Audience.NODE:
+    # The community's policy caps every listing's own audience.
+    reach = (await request.app[GOVERNANCE].current()).reach(SharedKind.LISTINGS)
+    if listing is None or listing.audience is Audience.NODE or reach is Reach.NOBODY:
         raise NotFound("no such object")
-    if listing.audience is Audience.PARTNERS and not await signed_by_partner(request):
+    partners_only = listing.audience is Audience.PARTNERS or reach is Reach.PARTNERS
+    if partners_only and not await signed_by_partner(request):
         raise NotFound("no such object")
     headers = {"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Accept, Signature"}
-    if listing.audience is Audience.PARTNERS:
+    if partners_only:
         headers["Cache-Control"] = "private, no-store"
     if listing.status is Status.WITHDRAWN:
         gone = {"@context": AS_CONTEXT, "id": listing.ap_id, "type": "Tombstone"}

@@ -16,9 +16,11 @@ from aiohttp import web
 from activitypub.media_types import ACTIVITY_JSON
 from federation.errors import UnverifiedSender
 from federation.inbound import InboundRequest, addressed_to_us, signer_of
+from moderation.domains import authority_of
+from moderation.governance import Reach, SharedKind
 from node.conversations.models import Conversation, Message, Participant
 from node.errors import Gone, NotFound, Unauthorized
-from node.http.keys import CLOCK, CONVERSATIONS, RESOLVER, SETTINGS
+from node.http.keys import CLOCK, CONVERSATIONS, GOVERNANCE, PARTNERSHIPS, RESOLVER, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -46,7 +48,7 @@ async def message_note(request: web.Request) -> web.Response:
     participants = await Participant.filter(conversation=conversation).values_list(
         "actor", flat=True
     )
-    if signer not in participants:
+    if signer not in participants or not await _shares_messages_with(request, signer):
         raise NotFound("no such object")
     if message.deleted_at is not None:
         raise Gone("this message was deleted")
@@ -61,3 +63,11 @@ async def message_note(request: web.Request) -> web.Response:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+async def _shares_messages_with(request: web.Request, signer: str) -> bool:
+    """Whether the community's policy lets messages go to ``signer``'s server."""
+    reach = (await request.app[GOVERNANCE].current()).reach(SharedKind.MESSAGES)
+    if reach is not Reach.PARTNERS:
+        return reach is Reach.PUBLIC
+    return await request.app[PARTNERSHIPS].is_partner(authority_of(signer))

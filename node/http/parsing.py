@@ -28,6 +28,12 @@ async def read_json(request: web.Request, model: type[T]) -> T:
     415 if it is not JSON, 413 if over the node's body limit (raised by aiohttp while reading),
     400 if not parseable or not an object, 422 with per-field details if it does not validate.
     """
+    return validate(model, await read_json_object(request))
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The JSON object in the body of ``request``, not yet validated (415, 413 and 400 as
+    :func:`read_json` says)."""
     if not _is_json(request.content_type):
         raise UnsupportedMediaType("send the body as application/json")
     raw = await request.read()
@@ -37,7 +43,7 @@ async def read_json(request: web.Request, model: type[T]) -> T:
         raise InvalidJSON("the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise InvalidJSON("the body must be a JSON object")
-    return validate(model, data)
+    return data
 
 
 def validate(model: type[T], data: dict[str, Any]) -> T:

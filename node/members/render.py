@@ -12,10 +12,17 @@ from node.members.models import Invite, LoginSession, Member
 
 
 def member_to_ap(
-    member: Member, uris: UriScheme, *, residency: Residency | None = None
+    member: Member,
+    uris: UriScheme,
+    *,
+    residency: Residency | None = None,
+    profile: bool = True,
+    real_name: bool = False,
 ) -> dict[str, Any]:
-    """The member's ``Person`` document. Real names stay on the node: only the display name;
-    ``residency`` links their residency credential when they have one in force."""
+    """The member's ``Person`` document; ``residency`` links their residency credential when
+    they have one in force. What the community's policy shares decides the rest: without
+    ``profile``, no display name or bio (only what federation needs: the handle, inboxes,
+    keys); with ``real_name``, a "Real name" profile field."""
     actor_id = uris.actor(member.username)
     return local_actor_to_ap(
         member,
@@ -23,11 +30,12 @@ def member_to_ap(
         uris,
         actor_type="Person",
         preferred_username=member.username,
-        name=member.display_name,
-        summary=member.bio,
+        name=member.display_name if profile else member.username,
+        summary=member.bio if profile else "",
         url=actor_id,
         published=member.created_at,
         residency=residency,
+        real_name=member.real_name if profile and real_name else None,
     )
 
 
