@@ -53,10 +53,10 @@ class _Section(BaseModel):
 def _choice(value: Any, kind: type[Reach] | type[FederationMode]) -> Any:
     """A string as the enum ``kind``, or a ValueError listing the choices (strict mode would
     refuse the string without saying what it wanted)."""
-    if not isinstance(value, str):
+    if isinstance(value, kind):
         return value
     try:
-        return kind(value)
+        return kind(value) if isinstance(value, str) else kind("")
     except ValueError:
         raise ValueError(f"must be one of {', '.join(k.value for k in kind)}") from None
 
