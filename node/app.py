@@ -50,6 +50,7 @@ from node.http import (
     notes,
     notifications,
     partnerships,
+    reports,
     saved_searches,
     verification,
 )
@@ -74,6 +75,7 @@ from node.http.keys import (
     MEMBERS,
     NOTIFICATIONS,
     PARTNERSHIPS,
+    REPORTS,
     RESOLVER,
     SAVED_SEARCHES,
     SERVES_DOCUMENTS,
@@ -92,6 +94,7 @@ from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.media.storage import MediaFiles
 from node.members.service import MemberService
+from node.moderation.reports import ReportService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.verification.credentials import CredentialIssuer
@@ -155,7 +158,7 @@ def create_app(
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     features = (notes, partnerships, blocks, listings, notifications, saved_searches)
-    for module in (*routes, *features, verification, credentials):
+    for module in (*routes, *features, verification, credentials, reports):
         app.router.add_routes(module.routes)
     return app
 
@@ -393,4 +396,18 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             alerts=app[SAVED_SEARCHES].announce,
             max_days=node_settings.listings.max_expiry_days,
         ).register(app[DISPATCHER])
+        app[REPORTS] = ReportService(
+            node_settings.uris,
+            app[RESOLVER],
+            transport,
+            app[CLOCK],
+            notifications=app[NOTIFICATIONS],
+            # 10 reports per member and hour: enough for a person, not for a harassment
+            # campaign by reports; 20 Flags per server and hour: more is a flood, set aside.
+            limiter=SlidingWindowLimiter(10, 3600, app[CLOCK]),
+            flag_limiter=SlidingWindowLimiter(20, 3600, app[CLOCK]),
+            queued=app[DELIVERY_WORKER].wake,
+            policy=policy,
+        )
+        app[REPORTS].register(app[DISPATCHER])
         yield

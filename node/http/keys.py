@@ -24,6 +24,7 @@ from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.members.service import MemberService
+from node.moderation.reports import ReportService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.verification.credentials import CredentialIssuer
@@ -57,3 +58,4 @@ CREDENTIALS = web.AppKey("credentials", CredentialIssuer)
 TRUST = web.AppKey("trust", CredentialChecker)
 # vouches, uploads of proofs and lookups of other nodes' members, per member
 VERIFICATION_LIMITER = web.AppKey("verification_limiter", SlidingWindowLimiter)
+REPORTS = web.AppKey("reports", ReportService)
