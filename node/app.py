@@ -21,6 +21,7 @@ from federation.transport import TransportSettings, open_transport
 from federation.trust import CredentialChecker, TrustSettings
 from federation.worker import InboundWorker, poll_loop
 from moderation.blocks import DomainBlocks
+from moderation.restrictions import ActorRestrictions
 from node import __version__
 from node.actors.remote import RemoteActorEvents
 from node.actors.render import instance_username
@@ -47,6 +48,7 @@ from node.http import (
     inbox,
     listings,
     media,
+    moderation,
     notes,
     notifications,
     partnerships,
@@ -58,6 +60,7 @@ from node.http.actors import INSTANCE_ACTOR_KEY
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
+    APPEALS,
     CLOCK,
     CONVERSATIONS,
     CREDENTIALS,
@@ -73,6 +76,7 @@ from node.http.keys import (
     LOGIN_LIMITER,
     MEDIA,
     MEMBERS,
+    MODERATION,
     NOTIFICATIONS,
     PARTNERSHIPS,
     REPORTS,
@@ -94,7 +98,9 @@ from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.media.storage import MediaFiles
 from node.members.service import MemberService
+from node.moderation.appeals import AppealService
 from node.moderation.reports import ReportService
+from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.verification.credentials import CredentialIssuer
@@ -158,7 +164,7 @@ def create_app(
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     features = (notes, partnerships, blocks, listings, notifications, saved_searches)
-    for module in (*routes, *features, verification, credentials, reports):
+    for module in (*routes, *features, verification, credentials, reports, moderation):
         app.router.add_routes(module.routes)
     return app
 
@@ -220,6 +226,7 @@ def federation_policy(settings: Settings, clock: Clock) -> FederationPolicy:
         settings.community.federation_mode,
         DomainBlocks(settings.uris.domain, clock),
         settings.uris.instance_actor,
+        ActorRestrictions(clock),
     )
 
 
@@ -378,6 +385,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             ),
             queued=app[DELIVERY_WORKER].wake,
             alerts=app[SAVED_SEARCHES].announce,
+            silenced=policy.silenced,
         )
         # After the conversation handlers: a reply to a listing is a message first.
         ReceivedResponses(
@@ -410,4 +418,17 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             policy=policy,
         )
         app[REPORTS].register(app[DISPATCHER])
+        assert policy.restrictions is not None  # made by federation_policy()
+        app[MODERATION] = ModerationService(
+            node_settings.uris,
+            app[CLOCK],
+            notifications=app[NOTIFICATIONS],
+            verification=app[VERIFICATION],
+            listings=app[LISTINGS],
+            conversations=app[CONVERSATIONS],
+            policy=policy,
+            restrictions=policy.restrictions,
+            queued=app[DELIVERY_WORKER].wake,
+        )
+        app[APPEALS] = AppealService(app[CLOCK], app[NOTIFICATIONS], app[LISTINGS])
         yield

@@ -24,7 +24,9 @@ from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.members.service import MemberService
+from node.moderation.appeals import AppealService
 from node.moderation.reports import ReportService
+from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.verification.credentials import CredentialIssuer
@@ -59,3 +61,5 @@ TRUST = web.AppKey("trust", CredentialChecker)
 # vouches, uploads of proofs and lookups of other nodes' members, per member
 VERIFICATION_LIMITER = web.AppKey("verification_limiter", SlidingWindowLimiter)
 REPORTS = web.AppKey("reports", ReportService)
+MODERATION = web.AppKey("moderation", ModerationService)
+APPEALS = web.AppKey("appeals", AppealService)
