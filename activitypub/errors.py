@@ -17,6 +17,7 @@ ProtocolError                 root: something about a protocol document is wrong
 │   └── ProofInvalid          the cryptographic check failed
 ├── CredentialRejected        a verifiable credential (attestation, status list) we do not accept;
 │                             its ``reason`` (a CredentialRejection) says why, for logs and callers
+├── FlagMalformed             a report (``Flag``) that names no actor or object we can read
 └── ListingError              a listing or a response to one (FEP-0837) that we cannot read
     ├── NotAListing           the object carries no listing terms at all (a plain note)
     ├── ListingMalformed      a listing lacks what we need, or carries an impossible value
@@ -136,3 +137,7 @@ class UnknownCurrency(InvalidPrice):
 
 class AgreementMalformed(ListingError):
     """An ``Offer``, ``Accept`` or ``Reject`` of a FEP-0837 agreement that we cannot read."""
+
+
+class FlagMalformed(ProtocolError):
+    """A ``Flag`` (a report from another server) names no actor or no object we can read."""

@@ -40,14 +40,17 @@ from moderation.blocks import DomainBlocks
 from moderation.domains import authority_of
 from moderation.errors import FederationRefused
 from moderation.governance import SharedKind
+from moderation.models import Severity
 from moderation.policy import FederationMode
 from moderation.policy_store import PolicyStore
+from moderation.restrictions import ActorRestrictions
 
 BLOCKED = "blocked by this node's community"
 NOT_FEDERATING = "this node does not federate"
 PARTNERS_ONLY = "this node federates only with its partner nodes"
 PARTNERSHIP_ENDED = "the partnership ended"
 NOT_A_PARTNER = "not a partner node"
+SUSPENDED = "suspended by this node's moderators"
 
 # Partnerships under way: the other node's actor may send the handshake (its answer to our
 # proposal, its withdrawal of its own), and nothing else until the partnership is active.
@@ -59,9 +62,17 @@ _HANDSHAKE_TYPES = frozenset({"Follow", "Accept", "Reject", "Undo"})
 class FederationPolicy:
     """What this node accepts from and sends to other servers."""
 
-    def __init__(self, governance: PolicyStore, blocks: DomainBlocks, instance_actor: str) -> None:
+    def __init__(
+        self,
+        governance: PolicyStore,
+        blocks: DomainBlocks,
+        instance_actor: str,
+        restrictions: ActorRestrictions | None = None,
+    ) -> None:
         self.governance = governance
         self.blocks = blocks
+        # remote actors suspended or silenced one by one (moderation)
+        self.restrictions = restrictions
         self._me = instance_actor
         # The hooks federation.inbound.accept calls on every delivery.
         self.inbox = InboxPolicy(is_blocked=blocks.is_blocked, refuse=self.refuse_inbound)
@@ -125,7 +136,21 @@ class FederationPolicy:
         authority = authority_of(actor)
         if await self.blocks.is_blocked(authority):
             return BLOCKED
+        if await self.is_suspended_actor(actor):
+            return SUSPENDED
         return await self.refuse_inbound(authority, activity)
+
+    async def is_suspended_actor(self, actor: str) -> bool:
+        """Whether the moderators suspended this one remote actor."""
+        if self.restrictions is None:
+            return False
+        return await self.restrictions.severity_of(actor) is Severity.SUSPEND
+
+    async def silenced(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The silenced servers (each covering its subdomains) and actors: accepted, but kept
+        out of browse and search results."""
+        actors = await self.restrictions.silenced() if self.restrictions else frozenset()
+        return await self.blocks.silenced(), actors
 
     async def refuse_partnership(self, authority: str) -> str | None:
         """Why this node may not propose to or accept the node at ``authority``, or ``None``.
@@ -177,7 +202,10 @@ class FederationPolicy:
             raise FederationRefused(f"cannot reach {authority}: {reason}")
 
     async def check_actor(self, actor_id: str) -> None:
-        """:meth:`check_host` for the server of a remote actor (or any URL of it)."""
+        """:meth:`check_host` for the server of a remote actor (or any URL of it), and the
+        actor's own suspension."""
+        if await self.is_suspended_actor(actor_id):
+            raise FederationRefused(f"cannot reach {actor_id}: {SUSPENDED}")
         await self.check_host(authority_of(actor_id))
 
     def _is_handshake(self, row: Delivery) -> bool:

@@ -1,5 +1,8 @@
 """Domain blocks: the service admins use, and the cache the federation hot paths read.
 
+A block suspends a server (nothing accepted from it or sent to it: what the inbox asks) or
+silences it (what it sends is accepted, but kept out of browse results and alerts).
+
 Every inbox POST asks whether its sender is blocked, so the answer comes from an in-memory set
 of blocked hosts, not from a query. The set is reloaded after every change made through this
 object, and otherwise at most ``max_age`` (30 s) after it was loaded, when next asked: a block
@@ -16,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 
 from moderation.domains import blocked_by, covers, normalise_domain
 from moderation.errors import AlreadyBlocked, InvalidBlock, NoSuchBlock
-from moderation.models import MAX_REASON_LENGTH, DomainBlock
+from moderation.models import MAX_REASON_LENGTH, DomainBlock, Severity
 
 Clock = Callable[[], datetime]
 CACHE_MAX_AGE = timedelta(seconds=30)
@@ -32,12 +35,15 @@ class DomainBlocks:
         self._clock = clock
         self._max_age = max_age
         self._blocked: frozenset[str] = frozenset()
+        self._silenced: frozenset[str] = frozenset()
         self._loaded_at: datetime | None = None
         self._lock = asyncio.Lock()
 
-    async def add(self, domain: str, reason: str = "") -> DomainBlock:
-        """Block ``domain`` (and its subdomains); ``InvalidBlock`` or ``AlreadyBlocked`` when
-        that cannot be done."""
+    async def add(
+        self, domain: str, reason: str = "", severity: Severity = Severity.SUSPEND
+    ) -> DomainBlock:
+        """Suspend (by default) or silence ``domain`` (and its subdomains); ``InvalidBlock``
+        or ``AlreadyBlocked`` when that cannot be done."""
         host = normalise_domain(domain)
         if host == self._own:
             raise InvalidBlock(f"{host} is this node's own host")
@@ -51,7 +57,9 @@ class DomainBlocks:
         if await DomainBlock.exists(host=host):
             raise AlreadyBlocked(f"{host} is already blocked")
         try:
-            block = await DomainBlock.create(host=host, reason=reason, created_at=self._clock())
+            block = await DomainBlock.create(
+                host=host, reason=reason, severity=severity, created_at=self._clock()
+            )
         except IntegrityError:  # added by someone else between the check and the insert
             raise AlreadyBlocked(f"{host} is already blocked") from None
         await self.reload()
@@ -72,21 +80,33 @@ class DomainBlocks:
         return await DomainBlock.all().order_by("host")
 
     async def blocking(self, authority: str) -> str | None:
-        """The block covering the server at ``authority`` (``host[:port]``), or ``None``.
+        """The suspension covering the server at ``authority`` (``host[:port]``), or ``None``.
 
         No query unless the cache is older than ``max_age``.
         """
         await self._fresh()
         return blocked_by(self._blocked, authority)
 
+    async def is_silenced(self, authority: str) -> bool:
+        """Whether the server at ``authority`` is silenced (not suspended: see
+        :meth:`is_blocked`)."""
+        await self._fresh()
+        return blocked_by(self._silenced, authority) is not None
+
+    async def silenced(self) -> frozenset[str]:
+        """Every silenced domain (each covers its subdomains)."""
+        await self._fresh()
+        return self._silenced
+
     async def is_blocked(self, authority: str) -> bool:
-        """Whether the server at ``authority`` is blocked (see :meth:`blocking`)."""
+        """Whether the server at ``authority`` is suspended (see :meth:`blocking`)."""
         return await self.blocking(authority) is not None
 
     async def reload(self) -> None:
         """Read the blocks from the database now."""
-        hosts = await DomainBlock.all().values_list("host", flat=True)
-        self._blocked = frozenset(str(host) for host in hosts)
+        rows = await DomainBlock.all().values_list("host", "severity")
+        self._blocked = frozenset(str(h) for h, s in rows if s == Severity.SUSPEND)
+        self._silenced = frozenset(str(h) for h, s in rows if s == Severity.SILENCE)
         self._loaded_at = self._clock()
 
     async def _fresh(self) -> None:

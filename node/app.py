@@ -23,6 +23,7 @@ from federation.worker import InboundWorker, poll_loop
 from moderation.blocks import DomainBlocks
 from moderation.errors import PolicyError
 from moderation.policy_store import PolicyStore
+from moderation.restrictions import ActorRestrictions
 from node import __version__
 from node.actors.remote import RemoteActorEvents
 from node.actors.render import instance_username
@@ -50,9 +51,11 @@ from node.http import (
     inbox,
     listings,
     media,
+    moderation,
     notes,
     notifications,
     partnerships,
+    reports,
     saved_searches,
     verification,
 )
@@ -60,6 +63,7 @@ from node.http.actors import INSTANCE_ACTOR_KEY
 from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
+    APPEALS,
     CLOCK,
     CONVERSATIONS,
     CREDENTIALS,
@@ -76,8 +80,10 @@ from node.http.keys import (
     LOGIN_LIMITER,
     MEDIA,
     MEMBERS,
+    MODERATION,
     NOTIFICATIONS,
     PARTNERSHIPS,
+    REPORTS,
     RESOLVER,
     SAVED_SEARCHES,
     SERVES_DOCUMENTS,
@@ -96,6 +102,9 @@ from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.media.storage import MediaFiles
 from node.members.service import MemberService
+from node.moderation.appeals import AppealService
+from node.moderation.reports import ReportService
+from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.verification.credentials import CredentialIssuer
@@ -160,7 +169,8 @@ def create_app(
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     features = (notes, partnerships, blocks, listings, notifications, saved_searches)
-    for module in (*routes, *features, verification, credentials, governance):
+    pages = (verification, credentials, governance, reports, moderation)
+    for module in (*routes, *features, *pages):
         app.router.add_routes(module.routes)
     return app
 
@@ -222,6 +232,7 @@ def federation_policy(settings: Settings, clock: Clock) -> FederationPolicy:
         PolicyStore(policy_values(settings), parse_policy, clock),
         DomainBlocks(settings.uris.domain, clock),
         settings.uris.instance_actor,
+        ActorRestrictions(clock),
     )
 
 
@@ -384,6 +395,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             ),
             queued=app[DELIVERY_WORKER].wake,
             alerts=app[SAVED_SEARCHES].announce,
+            silenced=policy.silenced,
         )
         # After the conversation handlers: a reply to a listing is a message first.
         ReceivedResponses(
@@ -402,4 +414,31 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             alerts=app[SAVED_SEARCHES].announce,
             max_days=node_settings.listings.max_expiry_days,
         ).register(app[DISPATCHER])
+        app[REPORTS] = ReportService(
+            node_settings.uris,
+            app[RESOLVER],
+            transport,
+            app[CLOCK],
+            notifications=app[NOTIFICATIONS],
+            # 10 reports per member and hour: enough for a person, not for a harassment
+            # campaign by reports; 20 Flags per server and hour: more is a flood, set aside.
+            limiter=SlidingWindowLimiter(10, 3600, app[CLOCK]),
+            flag_limiter=SlidingWindowLimiter(20, 3600, app[CLOCK]),
+            queued=app[DELIVERY_WORKER].wake,
+            policy=policy,
+        )
+        app[REPORTS].register(app[DISPATCHER])
+        assert policy.restrictions is not None  # made by federation_policy()
+        app[MODERATION] = ModerationService(
+            node_settings.uris,
+            app[CLOCK],
+            notifications=app[NOTIFICATIONS],
+            verification=app[VERIFICATION],
+            listings=app[LISTINGS],
+            conversations=app[CONVERSATIONS],
+            policy=policy,
+            restrictions=policy.restrictions,
+            queued=app[DELIVERY_WORKER].wake,
+        )
+        app[APPEALS] = AppealService(app[CLOCK], app[NOTIFICATIONS], app[LISTINGS])
         yield

@@ -11,6 +11,7 @@ and a ``safe`` message for the client; internal details stay in logs.
     ├── Unauthorized               401 unauthorized
     │   └── InvalidCredentials     401 invalid_credentials
     ├── Forbidden                  403 forbidden
+    │   └── AccountSuspended       403 account_suspended
     ├── NotFound                   404 not_found
     ├── NotAcceptable              406 not_acceptable
     ├── Conflict                   409 conflict
@@ -80,6 +81,12 @@ class InvalidCredentials(Unauthorized):
 
 class Forbidden(NodeError):
     status, code = 403, "forbidden"
+
+
+class AccountSuspended(Forbidden):
+    """The right password of a suspended member: no session until a moderator lifts it."""
+
+    code = "account_suspended"
 
 
 class NotFound(NodeError):

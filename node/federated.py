@@ -48,12 +48,15 @@ class FederatedService:
 
     async def _check_reachable(self, actor_or_host: str) -> None:
         """403 when the community's policy forbids reaching that server (local mode, a
-        blocked server, a non-partner in allowlist mode); checked before any request to it."""
+        blocked server, a non-partner in allowlist mode) or that actor (suspended by the
+        moderators); checked before any request to it."""
         if self._policy is None:
             return
-        authority = actor_or_host if "/" not in actor_or_host else authority_of(actor_or_host)
         try:
-            await self._policy.check_host(authority)
+            if "/" in actor_or_host:  # an actor: its own suspension counts too
+                await self._policy.check_actor(actor_or_host)
+            else:
+                await self._policy.check_host(actor_or_host)
         except FederationRefused as exc:
             raise Forbidden(str(exc)) from None
 

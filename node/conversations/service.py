@@ -192,6 +192,31 @@ class ConversationService(FederatedService):
         if changed:
             self._queued()
 
+    async def take_down(self, message: Message) -> None:
+        """Moderators hide a message: its text goes, for everyone here; when one of our
+        members wrote it, the other participants' servers get ``Delete`` too."""
+        others = await Participant.filter(conversation_id=message.conversation_id).exclude(  # type: ignore[attr-defined]
+            actor=message.author
+        )
+        local_author = self._local_username(message.author) is not None
+        route = (
+            await self._recipients([p.actor for p in others if not p.local], skip_unreachable=True)
+            if local_author
+            else Recipients([], [])
+        )
+        now = self._clock()
+        async with in_transaction():
+            changed = await Message.filter(id=message.id, deleted_at__isnull=True).update(
+                text="", summary="", attachments=[], deleted_at=now
+            )
+            if changed and route.inboxes:
+                to = [p.actor for p in others]
+                gone = {"id": message.ap_id, "attributedTo": message.author, "to": to}
+                deletion = notes.wrap("Delete", f"{message.ap_id}#delete", gone)
+                await publish(deletion, route.inboxes, message.author, now)
+        if changed and route.inboxes:
+            self._queued()
+
     async def summaries(self, member: Member) -> list[Summary]:
         """The member's conversations, most recent first, with what is unread."""
         me = self._uris.actor(member.username)

@@ -1,8 +1,14 @@
 """Domain blocks (admins).
 
 GET    /api/v1/admin/domain_blocks            every block, by domain
-POST   /api/v1/admin/domain_blocks            {"domain": "spam.example", "reason": "..."}
+POST   /api/v1/admin/domain_blocks            {"domain": "spam.example", "reason": "...",
+                                               "severity": "suspend" | "silence"}
 DELETE /api/v1/admin/domain_blocks/{domain}   lift a block
+
+``severity`` is optional: ``suspend`` (the default, what a block always was) refuses the
+server both ways and ends follows and conversations with it; ``silence`` accepts what it
+sends but keeps it out of browse and search results (see docs/moderation.md). Both are also
+moderators' decisions (``/api/v1/moderation/decisions``), which this API does not record.
 
 A block takes effect in this process at once; ``quartier blocks`` (another process) within
 30 s (see moderation/blocks.py).
@@ -17,7 +23,7 @@ from pydantic import Field
 
 from moderation.domains import MAX_DOMAIN_LENGTH
 from moderation.errors import AlreadyBlocked, BlockError, InvalidBlock, NoSuchBlock
-from moderation.models import MAX_REASON_LENGTH, DomainBlock
+from moderation.models import MAX_REASON_LENGTH, DomainBlock, Severity
 from node.errors import Conflict, NodeError, NotFound, ValidationFailed
 from node.http.auth import require_role
 from node.http.keys import FEDERATION_POLICY
@@ -34,6 +40,7 @@ routes = web.RouteTableDef()
 class NewBlock(Body):
     domain: str = Field(min_length=1, max_length=MAX_DOMAIN_LENGTH)
     reason: str = Field(default="", max_length=MAX_REASON_LENGTH)
+    severity: Severity = Field(default=Severity.SUSPEND, strict=False)
 
 
 def block_to_api(block: DomainBlock) -> dict[str, Any]:
@@ -41,6 +48,7 @@ def block_to_api(block: DomainBlock) -> dict[str, Any]:
     return {
         "domain": block.host,
         "reason": block.reason,
+        "severity": block.severity.value,
         "created_at": block.created_at.isoformat().replace("+00:00", "Z"),
     }
 
@@ -72,7 +80,9 @@ async def add_block(request: web.Request) -> web.Response:
     await require_role(request, Role.ADMIN)
     body = await read_json(request, NewBlock)
     try:
-        block = await request.app[FEDERATION_POLICY].blocks.add(body.domain, body.reason)
+        block = await request.app[FEDERATION_POLICY].blocks.add(
+            body.domain, body.reason, body.severity
+        )
     except BlockError as exc:
         raise block_error(exc) from None
     return web.json_response(block_to_api(block), status=201)

@@ -25,6 +25,9 @@ from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.members.service import MemberService
+from node.moderation.appeals import AppealService
+from node.moderation.reports import ReportService
+from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.verification.credentials import CredentialIssuer
@@ -60,3 +63,6 @@ CREDENTIALS = web.AppKey("credentials", CredentialIssuer)
 TRUST = web.AppKey("trust", CredentialChecker)
 # vouches, uploads of proofs and lookups of other nodes' members, per member
 VERIFICATION_LIMITER = web.AppKey("verification_limiter", SlidingWindowLimiter)
+REPORTS = web.AppKey("reports", ReportService)
+MODERATION = web.AppKey("moderation", ModerationService)
+APPEALS = web.AppKey("appeals", AppealService)

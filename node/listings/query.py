@@ -90,6 +90,10 @@ class ListingQuery:
     # ``verified_authors`` (the members service), not part of the search's identity
     verified_only: bool = False
     verified_authors: frozenset[str] | None = field(default=None, compare=False, repr=False)
+    # silenced by the moderators (servers, each covering its subdomains, and actors): kept out
+    # of the results; filled by the listing service, not part of the search's identity
+    muted_hosts: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    muted_authors: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     sort: Sort = Sort.NEWEST
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None

@@ -190,6 +190,10 @@ def matches(listing: Listing, query: ListingQuery) -> bool:
     allowed = q.allowed_authors
     if allowed is not None and listing.author not in allowed:
         return False
+    if listing.author in q.muted_authors or any(
+        listing.origin_host == h or listing.origin_host.endswith(f".{h}") for h in q.muted_hosts
+    ):
+        return False
     if q.near is not None and not _distance_to(listing, q.near) <= q.near.km * 1000:
         return False
     return _text_matches(listing.search_text, q)

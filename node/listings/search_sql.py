@@ -128,6 +128,15 @@ def filters(s: Statement, q: ListingQuery, statuses: bool = True) -> list[str]:
         conditions.append(f"l.expires_at < {s.moment(q.expiring_before)}")
     if q.sort is Sort.ENDING_SOON:
         conditions.append("l.expires_at IS NOT NULL")
+    for host in sorted(q.muted_hosts):
+        # the host and its subdomains (hosts hold no LIKE wildcards but "_", which at worst
+        # keeps out a lookalike host too)
+        conditions.append(
+            f"l.origin_host <> {s.p(host)} AND l.origin_host NOT LIKE {s.p('%.' + host)}"
+        )
+    if q.muted_authors:
+        muted = sorted(q.muted_authors)
+        conditions.append(f"l.author NOT IN ({s.many(muted)})")
     allowed = q.allowed_authors
     if allowed is not None:
         authors = sorted(allowed)

@@ -96,8 +96,11 @@ class ListingService:
         federation: ListingFederation | None = None,
         queued: Callable[[], None] = lambda: None,
         alerts: Alerts | None = None,
+        silenced: Callable[[], Awaitable[tuple[frozenset[str], frozenset[str]]]] | None = None,
     ) -> None:
         self._alerts = alerts
+        # servers and actors the moderators silenced: kept out of searches
+        self._silenced = silenced
         self._conversations = conversations
         self._media = media
         self._federation = federation
@@ -225,6 +228,37 @@ class ListingService:
         self._queued()
         return await self._with_photos(listing)
 
+    async def take_down(self, listing_id: int) -> Listing:
+        """Moderators hide a listing: ours is withdrawn (partners and followers get
+        ``Delete``, pending responses are declined); another node's copy is forgotten here."""
+        listing = await Listing.get_or_none(id=listing_id)
+        if listing is None or listing.status is Status.WITHDRAWN:
+            raise NotFound("no such listing")
+        now = self._clock()
+        async with in_transaction():
+            if listing.local:
+                await self._set_status(listing, Status.WITHDRAWN, now)
+                await Response.filter(listing=listing, state=ResponseState.PENDING).update(
+                    state=ResponseState.DECLINED, updated_at=now
+                )
+                await self._send("Delete", listing)
+            else:
+                await drop_copy(listing, self._media, Status.WITHDRAWN)
+        self._queued()
+        return listing
+
+    async def restore(self, ap_id: str) -> bool:
+        """Publish again one of our listings moderators had hidden (an appeal overturned
+        it): open, and sent to partners and followers anew. Whether it was restored."""
+        listing = await Listing.get_or_none(ap_id=ap_id, local=True, status=Status.WITHDRAWN)
+        if listing is None:
+            return False
+        async with in_transaction():
+            await self._set_status(listing, Status.OPEN, self._clock())
+            await self._send("Create", listing)
+        self._queued()
+        return True
+
     async def set_status(self, member: Member, listing_id: int, status: Status) -> Listing:
         """Mark a listing reserved, done, or open again (from reserved or done)."""
         listing = await self._own(member, listing_id)
@@ -263,6 +297,9 @@ class ListingService:
         if query.verified_only:
             verified = await verified_actors(self._uris, self._clock())
             query = dataclasses.replace(query, verified_authors=verified)
+        if self._silenced is not None:
+            hosts, actors = await self._silenced()
+            query = dataclasses.replace(query, muted_hosts=hosts, muted_authors=actors)
         page = await search(query)
         await Listing.fetch_for_list(page.listings, "photos")
         return page

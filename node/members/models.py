@@ -69,6 +69,8 @@ class Member(KeyedActor):
     # Set when their verification needs a manager's look (a voucher was discredited).
     review_reason = fields.CharField(max_length=200, default="")
     review_since = fields.DatetimeField(null=True, db_index=True)
+    # Suspended by a moderator: cannot log in (sessions revoked) until unsuspended.
+    suspended_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "member"

@@ -21,6 +21,7 @@ from activitypub.uris import UriScheme
 from federation.trust import trusted_residents
 from node.clock import Clock
 from node.errors import (
+    AccountSuspended,
     Conflict,
     InvalidCredentials,
     InviteUnusable,
@@ -354,6 +355,12 @@ class MemberService:
         ok = await verify_password(member.password_hash if member else None, password)
         if member is None or not ok:
             raise InvalidCredentials("wrong username or password")
+        if member.suspended_at is not None:
+            # Only after the password: a guesser learns nothing of the suspension.
+            raise AccountSuspended(
+                "this account is suspended by the moderators: "
+                "appeal with POST /api/v1/suspension/appeal"
+            )
         if needs_rehash(member.password_hash):
             member.password_hash = await hash_password(password)
             await member.save(update_fields=["password_hash"])
@@ -378,7 +385,10 @@ class MemberService:
         now = self._clock()
         session = (
             await LoginSession.filter(
-                token_hash=secret_hash(token), revoked_at__isnull=True, expires_at__gt=now
+                token_hash=secret_hash(token),
+                revoked_at__isnull=True,
+                expires_at__gt=now,
+                member__suspended_at__isnull=True,
             )
             .select_related("member")
             .first()

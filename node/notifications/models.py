@@ -22,6 +22,10 @@ class NotificationType(StrEnum):
     DOCUMENT_REJECTED = "verification.rejected"  # your proof of residence was refused
     VERIFICATION_LOST = "verification.lost"  # your verification was taken back or lapsed
     VERIFICATION_REVIEW = "verification.review"  # staff: a verification needs a look
+    REPORT = "moderation.report"  # moderators: a new report in the queue
+    WARNING = "moderation.warning"  # a moderator warned you (the reason in detail)
+    DECISION = "moderation.decision"  # moderators hid something of yours, or answered an appeal
+    ENDED = "moderation.ended"  # your follows and conversations with a suspended server ended
 
 
 class Notification(Model):

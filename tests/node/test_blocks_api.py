@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from node.db import activated
+from node.http.keys import DATABASE, FEDERATION_POLICY
 from tests.api import admin_token, bearer, error_of, member_token
 
 PATH = "/api/v1/admin/domain_blocks"
@@ -16,6 +18,7 @@ async def test_an_admin_adds_lists_and_removes_blocks(node, clock):
     assert await resp.json() == {
         "domain": "spam.example",
         "reason": "floods us",
+        "severity": "suspend",
         "created_at": "2026-11-26T12:00:00Z",
     }
     resp = await node.post(PATH, json={"domain": "münchen.de"}, headers=bearer(admin))
@@ -47,7 +50,8 @@ async def test_bad_input_gets_clear_errors(node):
         ({"domain": ""}, "domain", "at least 1 character"),
         ({"domain": "spam.example", "reason": "x" * 1001}, "reason", "at most 1000"),
         ({"domain": 42}, "domain", "string"),
-        ({"domain": "spam.example", "severity": "silence"}, "severity", "unknown field"),
+        ({"domain": "spam.example", "severity": "mute"}, "severity", "'suspend' or 'silence'"),
+        ({"domain": "spam.example", "level": "silence"}, "level", "unknown field"),
     ]
     for body, field, says in cases:
         resp = await node.post(PATH, json=body, headers=bearer(admin))
@@ -57,6 +61,18 @@ async def test_bad_input_gets_clear_errors(node):
         assert says in detail["message"], error
     resp = await node.get(PATH, headers=bearer(admin))
     assert await resp.json() == []
+
+
+async def test_a_silenced_server_is_not_blocked_and_severity_is_optional(node):
+    admin = await admin_token(node)
+    body = {"domain": "loud.example", "severity": "silence"}
+    resp = await node.post(PATH, json=body, headers=bearer(admin))
+    assert (await resp.json())["severity"] == "silence"
+    policy = node.app[FEDERATION_POLICY]
+    with activated(node.app[DATABASE]):
+        assert not await policy.blocks.is_blocked("loud.example")
+        assert await policy.blocks.is_silenced("a.loud.example")
+        assert not await policy.blocks.is_silenced("notloud.example")
 
 
 async def test_a_duplicate_is_a_conflict_and_an_unknown_domain_is_not_found(node):

@@ -5,7 +5,7 @@ from json import dumps, loads
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('moderation', '0001_initial')]
+    dependencies = [('moderation', '0002_reports_and_decisions')]
 
     initial = False
 
