@@ -28,3 +28,9 @@ async def page(*, before: int | None = None, limit: int = 50) -> list[AuditEntry
     if before is not None:
         query = query.filter(id__lt=before)
     return await query.order_by("-id").limit(max(1, min(limit, MAX_PAGE)))
+
+
+async def purge_before(cutoff: datetime) -> int:
+    """Remove the entries older than ``cutoff``: the one removal there is, by the retention
+    the community set (``keep_audit_days``); the retention job records that it ran."""
+    return await AuditEntry.filter(created_at__lt=cutoff).delete()

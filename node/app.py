@@ -16,7 +16,6 @@ from federation.ingest import InboxWriter
 from federation.outbound import DeliveryWorker
 from federation.peers import Partnerships
 from federation.policy import FederationPolicy
-from federation.retention import purge_periodically
 from federation.transport import TransportSettings, open_transport
 from federation.trust import CredentialChecker, TrustSettings
 from federation.worker import InboundWorker, poll_loop
@@ -85,6 +84,7 @@ from node.http.keys import (
     PARTNERSHIPS,
     REPORTS,
     RESOLVER,
+    RETENTION,
     SAVED_SEARCHES,
     SERVES_DOCUMENTS,
     SETTINGS,
@@ -107,6 +107,7 @@ from node.moderation.reports import ReportService
 from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
+from node.retention import RetentionJob
 from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 from node.verification.vault import DocumentKeyError, DocumentVault, load_key
@@ -268,7 +269,10 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
         tasks = [
             asyncio.create_task(app[INBOUND_WORKER].run(stop), name="inbound-worker"),
             asyncio.create_task(app[DELIVERY_WORKER].run(stop), name="delivery-worker"),
-            asyncio.create_task(purge_periodically(app[CLOCK], stop), name="retention"),
+            asyncio.create_task(
+                poll_loop(app[RETENTION].run_total, asyncio.Event(), stop, 3600, "retention"),
+                name="retention",
+            ),
             asyncio.create_task(
                 poll_loop(app[LISTINGS].sweep, asyncio.Event(), stop, 60, "listings"),
                 name="listings",
@@ -382,6 +386,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         node_settings = app[SETTINGS]
         files = MediaFiles(node_settings.media_path)
         app[MEDIA] = MediaService(node_settings.media, files, transport, app[CLOCK])
+        app[RETENTION] = RetentionJob(app[GOVERNANCE], app[MEDIA], app[CLOCK])
         app[LISTINGS] = ListingService(
             node_settings.uris,
             app[CLOCK],

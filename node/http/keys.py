@@ -30,6 +30,7 @@ from node.moderation.reports import ReportService
 from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
+from node.retention import RetentionJob
 from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 
@@ -52,6 +53,8 @@ CONVERSATIONS = web.AppKey("conversations", ConversationService)
 FEDERATION_POLICY = web.AppKey("federation_policy", FederationPolicy)
 # The community's governance policy in force (the file's, with the admins' changes).
 GOVERNANCE = web.AppKey("governance", PolicyStore)
+# Purges what the policy's retention periods say must go (hourly, in the background).
+RETENTION = web.AppKey("retention", RetentionJob)
 INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
 NOTIFICATIONS = web.AppKey("notifications", NotificationService)
 LISTINGS = web.AppKey("listings", ListingService)
