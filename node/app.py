@@ -55,6 +55,7 @@ from node.http import (
     notifications,
     partnerships,
     reports,
+    rights,
     saved_searches,
     verification,
 )
@@ -69,6 +70,8 @@ from node.http.keys import (
     DATABASE,
     DELIVERY_WORKER,
     DISPATCHER,
+    ERASER,
+    EXPORTER,
     FEDERATION_POLICY,
     FOLLOWS,
     GOVERNANCE,
@@ -108,6 +111,8 @@ from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.retention import RetentionJob
+from node.rights.erasure import Eraser
+from node.rights.export import Exporter
 from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 from node.verification.vault import DocumentKeyError, DocumentVault, load_key
@@ -155,6 +160,7 @@ def create_app(
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
     app[NOTIFICATIONS] = NotificationService(settings.uris, clock)
+    app[EXPORTER] = Exporter(settings.uris, settings.media_path, clock)
     app[SAVED_SEARCHES] = SavedSearches(settings.uris, clock, app[NOTIFICATIONS])
     app[CREDENTIALS] = CredentialIssuer(
         settings.uris,
@@ -170,7 +176,7 @@ def create_app(
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     features = (notes, partnerships, blocks, listings, notifications, saved_searches)
-    pages = (verification, credentials, governance, reports, moderation)
+    pages = (verification, credentials, governance, reports, moderation, rights)
     for module in (*routes, *features, *pages):
         app.router.add_routes(module.routes)
     return app
@@ -387,6 +393,13 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         files = MediaFiles(node_settings.media_path)
         app[MEDIA] = MediaService(node_settings.media, files, transport, app[CLOCK])
         app[RETENTION] = RetentionJob(app[GOVERNANCE], app[MEDIA], app[CLOCK])
+        app[ERASER] = Eraser(
+            node_settings.uris,
+            app[CLOCK],
+            app[MEDIA],
+            DocumentVault(node_settings.documents_path, node_settings.document_key_path),
+            queued=app[DELIVERY_WORKER].wake,
+        )
         app[LISTINGS] = ListingService(
             node_settings.uris,
             app[CLOCK],

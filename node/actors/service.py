@@ -14,7 +14,7 @@ from federation.transport import FetchSigner
 from node.actors.models import InstanceActor
 from node.clock import Clock
 from node.groups.models import LocalGroup
-from node.members.models import Member
+from node.members.models import ErasedAccount, Member
 
 
 async def ensure_instance_actor() -> InstanceActor:
@@ -64,9 +64,14 @@ class SigningKeys:
         else:
             username = self._uris.username_from_actor(actor_id)
             member = await Member.get_or_none(username=username) if username else None
-            if member is None:
-                raise LookupError(f"{actor_id} is not a local actor")
-            pem = member.rsa_private_pem
+            if member is not None:
+                pem = member.rsa_private_pem
+            else:
+                # An erased account still signs the Deletes that tell others it is gone.
+                erased = await ErasedAccount.get_or_none(username=username) if username else None
+                if erased is None:
+                    raise LookupError(f"{actor_id} is not a local actor")
+                pem = erased.rsa_private_pem
         key = await asyncio.to_thread(load_private_key, pem)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise LookupError(f"{actor_id} has no RSA key")

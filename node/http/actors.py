@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from activitypub.activities import AS_CONTEXT
 from activitypub.collections import (
     ordered_collection,
     ordered_collection_page,
@@ -34,7 +35,7 @@ from node.groups.render import group_to_ap
 from node.http.keys import ACTOR_DOCUMENTS, CREDENTIALS, SETTINGS
 from node.http.parsing import page_number
 from node.http.signed import shared_with
-from node.members.models import Member
+from node.members.models import ErasedAccount, Member
 from node.members.render import member_to_ap
 
 routes = web.RouteTableDef()
@@ -70,6 +71,8 @@ async def person(request: web.Request) -> web.Response:
     if body is None:
         member = await Member.get_or_none(username=username).only(*PUBLIC_MEMBER_COLUMNS)
         if member is None:
+            if await ErasedAccount.exists(username=username):
+                return _gone(request.app[SETTINGS].uris.actor(username))
             raise NotFound("no such actor")
         residency = None
         if shown.credentials:
@@ -207,6 +210,17 @@ def _collection(request: web.Request, actor_id: str, total: int) -> web.Response
         return _ap_response(_encode(ordered_collection(collection_id, total_items=total)))
     page_doc = ordered_collection_page(collection_id, page, [], has_next=False)
     return _ap_response(_encode(page_doc))
+
+
+def _gone(actor_id: str) -> web.Response:
+    """410 with a Tombstone: the account was erased (other servers then forget it)."""
+    tombstone = {
+        "@context": AS_CONTEXT,
+        "id": actor_id,
+        "type": "Tombstone",
+        "formerType": "Person",
+    }
+    return web.Response(status=410, body=_encode(tombstone), headers=_AP_HEADERS)
 
 
 def _negotiate(request: web.Request) -> None:

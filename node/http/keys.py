@@ -31,6 +31,8 @@ from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.retention import RetentionJob
+from node.rights.erasure import Eraser
+from node.rights.export import Exporter
 from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 
@@ -55,6 +57,9 @@ FEDERATION_POLICY = web.AppKey("federation_policy", FederationPolicy)
 GOVERNANCE = web.AppKey("governance", PolicyStore)
 # Purges what the policy's retention periods say must go (hourly, in the background).
 RETENTION = web.AppKey("retention", RetentionJob)
+# Members' data rights: the archive of everything they created, and erasure.
+EXPORTER = web.AppKey("exporter", Exporter)
+ERASER = web.AppKey("eraser", Eraser)
 INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
 NOTIFICATIONS = web.AppKey("notifications", NotificationService)
 LISTINGS = web.AppKey("listings", ListingService)

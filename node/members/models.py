@@ -119,3 +119,19 @@ class LoginSession(Model):
 
     class Meta:
         table = "login_session"
+
+
+class ErasedAccount(Model):
+    """What stays of an account its member erased: the username, never given to anyone else
+    (other servers know the actor by it), and the keys that sign the Deletes telling them.
+
+    Nothing else: no name, no e-mail, no content.
+    """
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=30, unique=True)
+    rsa_private_pem = fields.TextField()
+    erased_at = fields.DatetimeField()
+
+    class Meta:
+        table = "erased_account"

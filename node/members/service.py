@@ -30,6 +30,7 @@ from node.errors import (
     WrongPassword,
 )
 from node.members.models import (
+    ErasedAccount,
     Invite,
     LoginSession,
     Member,
@@ -285,7 +286,8 @@ class MemberService:
             raise InviteUnusable("this invite was already used")
         if invite.expires_at <= now:
             raise InviteUnusable("this invite has expired")
-        if await Member.exists(username=name):
+        # An erased account's name stays taken: other servers still know that actor by it.
+        if await Member.exists(username=name) or await ErasedAccount.exists(username=name):
             raise Conflict("this username is taken")
         password_hash, keys = await asyncio.gather(
             hash_password(password), asyncio.to_thread(generate_actor_keys)
@@ -329,7 +331,8 @@ class MemberService:
         unit, email = check_unit(unit), check_email(email)
         display_name = check_name("display_name", display_name or name)
         check_password_strength(password)
-        if await Member.exists(username=name):
+        # An erased account's name stays taken: other servers still know that actor by it.
+        if await Member.exists(username=name) or await ErasedAccount.exists(username=name):
             raise Conflict("this username is taken")
         password_hash, keys = await asyncio.gather(
             hash_password(password), asyncio.to_thread(generate_actor_keys)
