@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
+from moderation import audit
 from moderation.errors import PolicyError
 from moderation.governance import GovernancePolicy
 from moderation.models import PolicyOverride
@@ -76,18 +79,25 @@ class PolicyStore:
 
         Validated as a whole first: ``PolicyError`` naming the setting, and nothing changed,
         when the result would not be a valid policy. A value equal to the file's drops the
-        change, so the file decides again.
+        change, so the file decides again. The audit log records who changed what, from
+        which value to which.
         """
         async with self._lock:
             await self.reload()
+            before = {**self._file, **self._changes}
             merged = {**self._changes, **changes}
             policy = self._parse({**self._file, **merged})
             kept = {key: value for key, value in merged.items() if self._file.get(key) != value}
-            row = await PolicyOverride.get_or_none(id=_OVERRIDE_ID)
-            if row is None:
-                row = PolicyOverride(id=_OVERRIDE_ID)
-            row.values, row.changed_by, row.changed_at = kept, by, self._clock()
-            await row.save()
+            now = self._clock()
+            async with in_transaction():
+                row = await PolicyOverride.get_or_none(id=_OVERRIDE_ID)
+                if row is None:
+                    row = PolicyOverride(id=_OVERRIDE_ID)
+                row.values, row.changed_by, row.changed_at = kept, by, now
+                await row.save()
+                await audit.record(
+                    by, "governance.changed", "governance", _what(before, changes), now
+                )
             self._changes, self._policy, self._loaded_at = kept, policy, self._clock()
             self._changed_by, self._changed_at = by, row.changed_at
         return policy
@@ -96,7 +106,11 @@ class PolicyStore:
         """Drop every change made through the API: the file's settings apply again (``by``
         is remembered in this process only: the audit log keeps who did it)."""
         async with self._lock:
-            await PolicyOverride.filter(id=_OVERRIDE_ID).delete()
+            now = self._clock()
+            async with in_transaction():
+                await PolicyOverride.filter(id=_OVERRIDE_ID).delete()
+                what = _what({**self._file, **self._changes}, self._file)
+                await audit.record(by, "governance.reset", "governance", what, now)
             self._changes, self._policy = {}, self._parse(self._file)
             self._changed_by, self._changed_at = by, self._clock()
             self._loaded_at = self._clock()
@@ -122,3 +136,13 @@ class PolicyStore:
             return False
         age = self._clock() - self._loaded_at
         return timedelta(0) <= age < self._max_age
+
+
+def _what(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """``key: old -> new`` for each setting whose value differs, for the audit log."""
+    moves = [
+        f"{key}: {before.get(key)!r} -> {value!r}"
+        for key, value in sorted(after.items())
+        if before.get(key) != value
+    ]
+    return "; ".join(moves) or "no setting changed value"

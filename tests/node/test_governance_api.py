@@ -113,6 +113,15 @@ async def test_an_admin_changes_the_policy_and_it_applies_at_once(node, people, 
     resp = await deliver(node, clock, zoe, follow(zoe, 2, target=f"{NODE}/users/bea"))
     assert resp.status == 202
 
+    # Both are in the audit log: who, what moved from which value to which.
+    audit = await (await node.get("/api/v1/moderation/audit", headers=bearer(ada))).json()
+    [reset, changed] = [e for e in audit if e["target"] == "governance"]
+    assert (changed["actor"], changed["action"]) == ("ada", "governance.changed")
+    assert "messages: 'public' -> 'partners'" in changed["reason"]
+    assert "federation_mode: 'open' -> 'local'" in changed["reason"]
+    assert (reset["actor"], reset["action"]) == ("ada", "governance.reset")
+    assert "messages: 'partners' -> 'public'" in reset["reason"]
+
 
 async def test_another_process_sees_a_change_within_30_seconds(
     node, people, settings, make_node, clock
@@ -169,6 +178,8 @@ async def test_a_bad_change_is_refused_naming_the_setting_and_changes_nothing(no
         headers={**bearer(ada), "Content-Type": "application/json"},
     )
     assert resp.status == 413
+    audit = await (await node.get("/api/v1/moderation/audit", headers=bearer(ada))).json()
+    assert [e for e in audit if e["target"] == "governance"] == []  # nothing changed
     current = await (await node.get(ADMIN_PATH, headers=bearer(ada))).json()
     assert current["changed"] == []  # nothing of the above changed anything
     assert current["settings"]["listings"] == "public"
