@@ -43,6 +43,7 @@ from node.cli.member_commands import (
     _members_show,
 )
 from node.cli.node_commands import FIRST_ADMIN_NOTE, _init, _migrate, _serve, _worker
+from node.cli.rights_commands import _members_erase, _members_export
 from node.cli.verification_commands import (
     _verification_endorse,
     _verification_endorsements,
@@ -161,6 +162,21 @@ def _parser() -> argparse.ArgumentParser:
     members_show = members.add_parser("show", parents=[common], help="show one member")
     members_show.add_argument("username")
     members_show.set_defaults(run=_members_show)
+    members_export = members.add_parser(
+        "export", parents=[common], help="write a member's data to a ZIP archive (audited)"
+    )
+    members_export.add_argument("username")
+    members_export.add_argument(
+        "-o", "--output", default=None, help="the archive to write ('-' for stdout)"
+    )
+    members_export.set_defaults(run=_members_export)
+    members_erase = members.add_parser(
+        "erase", parents=[common], help="erase a member's account here and where it went"
+    )
+    members_erase.add_argument("username")
+    members_erase.add_argument("--reason", default="", help="why, for the audit log")
+    members_erase.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    members_erase.set_defaults(run=_members_erase)
 
     admin = sub.add_parser("admin", help="administrators").add_subparsers(
         title="admin commands", metavar="COMMAND", required=True

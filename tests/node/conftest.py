@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.api import admin_token, member_token
+from node.db import activated
+from node.http.keys import DATABASE, DELIVERY_WORKER
+from tests.api import admin_token, bearer, member_token
 from tests.node.cli_support import Run, clean_environment, runner
+from tests.node.media_support import jpeg, uploaded
+from tests.node.test_inbox import NODE, start_remote
+from tests.node.verification_support import set_verified
 
 StartNode = Callable[[str], Awaitable[TestClient]]
 
@@ -48,3 +53,41 @@ async def people(node) -> dict[str, str]:
         "bea": await member_token(node, ada, "bea"),
         "cyd": await member_token(node, ada, "cyd"),
     }
+
+
+async def deliver_all(node) -> None:
+    """Run the node's delivery worker until nothing is due."""
+    with activated(node.app[DATABASE]):
+        while await node.app[DELIVERY_WORKER].run_once():
+            pass
+
+
+@pytest.fixture
+async def zoe_server(aiohttp_server):
+    """Another server (fake: it only records what it receives and serves its actors)."""
+    return await start_remote(aiohttp_server)
+
+
+@pytest.fixture
+async def bea_world(node, people, zoe_server):
+    """bea with a listing and its photo, a message to cyd, one to zoe on another server
+    (delivered: in her ledger), verified (a credential), her vouch for cyd."""
+    bea = people["bea"]
+    photo = await uploaded(node, bea, jpeg((40, 30)))
+    resp = await node.post(
+        "/api/v1/listings",
+        json={"kind": "give", "title": "Sofa", "category": "furniture", "photos": [photo["id"]]},
+        headers=bearer(bea),
+    )
+    assert resp.status == 201, await resp.text()
+    listing = await resp.json()
+    for to, text in (([f"{NODE}/users/cyd"], "Hello cyd"), ([zoe_server.add("zoe").id], "Hi zoe")):
+        resp = await node.post(
+            "/api/v1/conversations", json={"to": to, "text": text}, headers=bearer(bea)
+        )
+        assert resp.status == 201, await resp.text()
+    await deliver_all(node)
+    await set_verified(node, people["ada"], "bea")
+    resp = await node.post("/api/v1/members/cyd/vouch", headers=bearer(bea))
+    assert resp.status in (200, 201), await resp.text()
+    return {"photo": photo, "listing": listing}

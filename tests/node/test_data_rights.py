@@ -13,22 +13,16 @@ import pytest
 from federation.models import Delivery
 from moderation.models import AuditEntry
 from node.db import activated
-from node.http.keys import DATABASE, DELIVERY_WORKER, EXPORTER, SETTINGS
+from node.http.keys import DATABASE, EXPORTER, SETTINGS
 from node.media.models import Media
 from node.verification.models import ResidenceDocument
 from tests.api import PASSWORD, bearer, bootstrap_invite, error_of
-from tests.node.media_support import jpeg, uploaded
-from tests.node.test_inbox import NODE, start_remote
+from tests.node.conftest import deliver_all
+from tests.node.test_inbox import NODE
 from tests.node.test_media_access import forget_cookies
-from tests.node.verification_support import pdf, set_verified, uploaded_document
+from tests.node.verification_support import pdf, uploaded_document
 
 pytestmark = pytest.mark.local_testing
-
-
-async def deliver_all(node) -> None:
-    with activated(node.app[DATABASE]):
-        while await node.app[DELIVERY_WORKER].run_once():
-            pass
 
 
 async def archive_of(resp) -> zipfile.ZipFile:
@@ -40,36 +34,6 @@ async def archive_of(resp) -> zipfile.ZipFile:
 
 def part(archive: zipfile.ZipFile, name: str):
     return json.loads(archive.read(name))
-
-
-@pytest.fixture
-async def zoe_server(aiohttp_server):
-    return await start_remote(aiohttp_server)
-
-
-@pytest.fixture
-async def bea_world(node, people, zoe_server):
-    """bea with a listing and its photo, a message to cyd, one to zoe on another server
-    (delivered: in her ledger), verified (a credential), her vouch for cyd."""
-    bea = people["bea"]
-    photo = await uploaded(node, bea, jpeg((40, 30)))
-    resp = await node.post(
-        "/api/v1/listings",
-        json={"kind": "give", "title": "Sofa", "category": "furniture", "photos": [photo["id"]]},
-        headers=bearer(bea),
-    )
-    assert resp.status == 201, await resp.text()
-    listing = await resp.json()
-    for to, text in (([f"{NODE}/users/cyd"], "Hello cyd"), ([zoe_server.add("zoe").id], "Hi zoe")):
-        resp = await node.post(
-            "/api/v1/conversations", json={"to": to, "text": text}, headers=bearer(bea)
-        )
-        assert resp.status == 201, await resp.text()
-    await deliver_all(node)
-    await set_verified(node, people["ada"], "bea")
-    resp = await node.post("/api/v1/members/cyd/vouch", headers=bearer(bea))
-    assert resp.status in (200, 201), await resp.text()
-    return {"photo": photo, "listing": listing}
 
 
 async def test_an_export_holds_everything_the_member_created(node, people, bea_world, zoe_server):
