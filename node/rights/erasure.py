@@ -37,6 +37,7 @@ from activitypub.uris import UriScheme
 from federation.models import Partnership, PartnershipState, SharedItem
 from federation.outbound import publish
 from moderation import audit
+from moderation.domains import authority_of
 from moderation.governance import SharedKind
 from node.conversations.models import Message
 from node.errors import Conflict
@@ -56,7 +57,7 @@ class Erased:
     """What one erasure did."""
 
     username: str
-    servers_told: int  # inboxes the Delete of the actor was queued for
+    servers_told: int  # servers the Delete of the actor was queued for
     messages_withdrawn: int  # Deletes of single messages queued
 
 
@@ -90,8 +91,8 @@ class Eraser:
         followers = await Follow.filter(
             followee=actor, state=FollowState.ACCEPTED, follower_inbox__isnull=False
         ).values_list("follower_inbox", flat=True)
-        inboxes = {str(i) for i, _, _ in shared} | {str(i) for i in partners}
-        inboxes |= {str(i) for i in followers}
+        every = [str(i) for i, _, _ in shared] + [str(i) for i in [*partners, *followers]]
+        inboxes = _one_per_server(set(every))
         messages = {(str(i), str(s)) for i, kind, s in shared if kind == SharedKind.MESSAGES and s}
         documents = await ResidenceDocument.filter(
             member_id=member.id, storage_name__isnull=False
@@ -142,3 +143,12 @@ def _delete(actor: str, target: str, former_type: str) -> dict[str, object]:
         if former_type != "Person"
         else target,
     }
+
+
+def _one_per_server(inboxes: set[str]) -> set[str]:
+    """One inbox per server: a server deletes an account once, whichever of its inboxes the
+    Delete reaches; the shortest is taken (a shared inbox, usually) so a retry is shared."""
+    chosen: dict[str, str] = {}
+    for inbox in sorted(inboxes, key=lambda url: (len(url), url)):
+        chosen.setdefault(authority_of(inbox), inbox)
+    return set(chosen.values())
