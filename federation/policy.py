@@ -33,8 +33,9 @@ import json
 from typing import Any
 
 from activitypub.activities import object_id
+from activitypub.notes import addressees
 from federation.inbound import InboxPolicy
-from federation.models import Delivery, PartnershipState
+from federation.models import Delivery, PartnershipState, RemoteActor
 from federation.peers import partnership_actors
 from moderation.blocks import DomainBlocks
 from moderation.domains import authority_of
@@ -107,6 +108,8 @@ class FederationPolicy:
         """
         if await self.blocks.is_blocked(row.host):
             return BLOCKED
+        if await self._to_suspended_actor(row):
+            return SUSPENDED
         governance = await self.governance.current()
         mode = governance.federation_mode
         if mode is FederationMode.LOCAL:
@@ -139,6 +142,26 @@ class FederationPolicy:
         if await self.is_suspended_actor(actor):
             return SUSPENDED
         return await self.refuse_inbound(authority, activity)
+
+    async def _to_suspended_actor(self, row: Delivery) -> bool:
+        """Whether ``row`` is for an actor the moderators suspended: sent to its personal
+        inbox, or a message whose every addressee on that server is suspended (a shared inbox
+        serves others too: what is for them still goes)."""
+        if self.restrictions is None:
+            return False
+        suspended = await self.restrictions.suspended()
+        if not suspended:  # the common case: no query, no parsing
+            return False
+        if await RemoteActor.filter(inbox=row.inbox, uri__in=sorted(suspended)).exists():
+            return True
+        if row.kind != SharedKind.MESSAGES.value:
+            return False
+        try:
+            activity = json.loads(row.body)
+        except ValueError:
+            return False
+        there = [a for a in addressees(activity) if authority_of(a) == row.host]
+        return bool(there) and all(a in suspended for a in there)
 
     async def is_suspended_actor(self, actor: str) -> bool:
         """Whether the moderators suspended this one remote actor."""

@@ -51,6 +51,11 @@ class ActorRestrictions:
         await self._fresh()
         return self._by_actor.get(actor)
 
+    async def suspended(self) -> frozenset[str]:
+        """Every suspended actor."""
+        await self._fresh()
+        return frozenset(a for a, s in self._by_actor.items() if s is Severity.SUSPEND)
+
     async def silenced(self) -> frozenset[str]:
         """Every silenced actor."""
         await self._fresh()

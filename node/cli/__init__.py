@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from federation.models import DeliveryState
+from moderation.models import Severity
 from node import __version__
 from node.cli.block_commands import _blocks_add, _blocks_list, _blocks_remove
 from node.cli.federation_commands import (
@@ -238,6 +239,13 @@ def _parser() -> argparse.ArgumentParser:
         "domain", metavar="DOMAIN", help="a bare host such as spam.example (not a URL)"
     )
     blocks_add.add_argument("--reason", default="", help="why, for the other admins")
+    blocks_add.add_argument(
+        "--severity",
+        choices=[s.value for s in Severity],
+        default=Severity.SUSPEND.value,
+        help="suspend (refuse both ways, end follows; the default) or silence (accept, but "
+        "keep out of browse and search)",
+    )
     blocks_add.set_defaults(run=_blocks_add)
     blocks_remove = blocks.add_parser("remove", parents=[common], help="lift a block")
     blocks_remove.add_argument("domain", metavar="DOMAIN", help="the blocked domain")

@@ -10,38 +10,17 @@ cache's lifetime).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from aiohttp import web
 from tortoise.transactions import in_transaction
 
 from moderation import audit
-from node.app import create_app
-from node.cli.common import _settings
-from node.config import Settings
-from node.db import activated
-from node.http.keys import CLOCK, DATABASE, ERASER, EXPORTER, MEMBERS, SETTINGS
+from node.cli.common import CLI_ACTOR, _node, _settings
+from node.http.keys import CLOCK, ERASER, EXPORTER, MEMBERS, SETTINGS
 from node.rights.export import export_filename
-
-CLI_ACTOR = "operator (command line)"
-
-
-@contextlib.asynccontextmanager
-async def _node(settings: Settings) -> AsyncIterator[web.Application]:
-    """The node's wiring (database, keys, transport, services) without a listener or worker."""
-    app = create_app(settings, run_worker=False)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        with activated(app[DATABASE]):
-            yield app
-    finally:
-        await runner.cleanup()
 
 
 async def _members_export(args: argparse.Namespace) -> int:

@@ -8,7 +8,8 @@ DELETE /api/v1/admin/domain_blocks/{domain}   lift a block
 ``severity`` is optional: ``suspend`` (the default, what a block always was) refuses the
 server both ways and ends follows and conversations with it; ``silence`` accepts what it
 sends but keeps it out of browse and search results (see docs/moderation.md). Both are also
-moderators' decisions (``/api/v1/moderation/decisions``), which this API does not record.
+moderators' decisions (``/api/v1/moderation/decisions``); a block made here goes to the audit
+log, not among the decisions.
 
 A block takes effect in this process at once; ``quartier blocks`` (another process) within
 30 s (see moderation/blocks.py).
@@ -26,7 +27,7 @@ from moderation.errors import AlreadyBlocked, BlockError, InvalidBlock, NoSuchBl
 from moderation.models import MAX_REASON_LENGTH, DomainBlock, Severity
 from node.errors import Conflict, NodeError, NotFound, ValidationFailed
 from node.http.auth import require_role
-from node.http.keys import FEDERATION_POLICY
+from node.http.keys import FEDERATION_POLICY, MODERATION
 from node.http.parsing import Body, read_json
 from node.members.models import Role
 
@@ -77,11 +78,11 @@ async def list_blocks(request: web.Request) -> web.Response:
 @routes.post("/api/v1/admin/domain_blocks")
 async def add_block(request: web.Request) -> web.Response:
     """Block a domain and its subdomains; 201 with the block as stored (normalised)."""
-    await require_role(request, Role.ADMIN)
+    caller = await require_role(request, Role.ADMIN)
     body = await read_json(request, NewBlock)
     try:
-        block = await request.app[FEDERATION_POLICY].blocks.add(
-            body.domain, body.reason, body.severity
+        block = await request.app[MODERATION].block_domain(
+            caller.member.username, body.domain, body.reason, body.severity
         )
     except BlockError as exc:
         raise block_error(exc) from None
@@ -91,9 +92,11 @@ async def add_block(request: web.Request) -> web.Response:
 @routes.delete("/api/v1/admin/domain_blocks/{domain}")
 async def remove_block(request: web.Request) -> web.Response:
     """Lift a block; 204."""
-    await require_role(request, Role.ADMIN)
+    caller = await require_role(request, Role.ADMIN)
     try:
-        await request.app[FEDERATION_POLICY].blocks.remove(request.match_info["domain"])
+        await request.app[MODERATION].unblock_domain(
+            caller.member.username, request.match_info["domain"]
+        )
     except BlockError as exc:
         raise block_error(exc) from None
     return web.Response(status=204)

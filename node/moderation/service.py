@@ -184,6 +184,30 @@ class ModerationService:
         self._queued()
         return decision
 
+    # Domain blocks made by admins outside the moderation queue (API, command line)
+    async def block_domain(
+        self, by: str, domain: str, reason: str, severity: Severity = Severity.SUSPEND
+    ) -> DomainBlock:
+        """Suspend or silence a server as a moderator's decision would: a suspension ends
+        the follows and conversations with it, telling each member concerned; audited as
+        ``by``. ``BlockError`` when the block cannot be made."""
+        now = self._clock()
+        async with in_transaction():
+            block = await self._policy.blocks.add(domain, reason, severity)
+            if severity is Severity.SUSPEND:
+                host = block.host
+                await self._end_connections(lambda a: covers(host, authority_of(a)), host)
+            await audit.record(by, f"domain.{severity.value}", block.host, block.reason, now)
+        self._queued()
+        return block
+
+    async def unblock_domain(self, by: str, domain: str) -> DomainBlock:
+        """Lift a domain block (follows ended by a suspension stay ended); audited."""
+        async with in_transaction():
+            block = await self._policy.blocks.remove(domain)
+            await audit.record(by, "domain.unblock", block.host, "", self._clock())
+        return block
+
     async def decisions(self, *, member_id: int | None = None) -> list[Decision]:
         """Decisions, newest first: all of them, or those about one member."""
         query = Decision.all() if member_id is None else Decision.filter(member_id=member_id)

@@ -35,6 +35,13 @@ async def test_an_admin_adds_lists_and_removes_blocks(node, clock):
     assert resp.status == 204, await resp.text()
     resp = await node.get(PATH, headers=bearer(admin))
     assert [b["domain"] for b in await resp.json()] == ["xn--mnchen-3ya.de"]
+    # Each change is in the audit log, by whom.
+    audit = await (await node.get("/api/v1/moderation/audit", headers=bearer(admin))).json()
+    assert [(e["actor"], e["action"], e["target"], e["reason"]) for e in audit] == [
+        ("ada", "domain.unblock", "spam.example", ""),
+        ("ada", "domain.suspend", "xn--mnchen-3ya.de", ""),
+        ("ada", "domain.suspend", "spam.example", "floods us"),
+    ]
 
 
 async def test_bad_input_gets_clear_errors(node):

@@ -24,20 +24,21 @@ def test_add_list_and_remove(quartier: Run) -> None:
     ok(quartier("migrate"))
     assert ok(quartier("blocks", "list")).strip() == "no blocked domains"
     out = ok(quartier("blocks", "add", "Spam.Example", "--reason", "floods us"))
-    assert out.startswith("blocked spam.example and its subdomains")
+    assert out.startswith("suspended spam.example and its subdomains")
     assert "within 30 s" in out
-    ok(quartier("blocks", "add", "München.de"))
+    out = ok(quartier("blocks", "add", "München.de", "--severity", "silence"))
+    assert out.startswith("silenced xn--mnchen-3ya.de and its subdomains")
     listed = ok(quartier("blocks", "list"))
     lines = listed.splitlines()
-    assert lines[0].split() == ["DOMAIN", "SINCE", "(UTC)", "REASON"]
-    assert lines[1].startswith("spam.example ")
+    assert lines[0].split() == ["DOMAIN", "SEVERITY", "SINCE", "(UTC)", "REASON"]
+    assert lines[1].split()[:2] == ["spam.example", "suspend"]
     assert lines[1].endswith("floods us")
-    assert lines[2].startswith("xn--mnchen-3ya.de ")
+    assert lines[2].split()[:2] == ["xn--mnchen-3ya.de", "silence"]
     assert lines[1].index("floods") == lines[0].index("REASON")
     blocks = json.loads(ok(quartier("blocks", "list", "--json")))
-    assert [(b["domain"], b["reason"]) for b in blocks] == [
-        ("spam.example", "floods us"),
-        ("xn--mnchen-3ya.de", ""),
+    assert [(b["domain"], b["severity"], b["reason"]) for b in blocks] == [
+        ("spam.example", "suspend", "floods us"),
+        ("xn--mnchen-3ya.de", "silence", ""),
     ]
     assert ok(quartier("blocks", "remove", "SPAM.example")).startswith("unblocked spam.example")
     assert [b["domain"] for b in json.loads(ok(quartier("blocks", "list", "--json")))] == [
@@ -66,4 +67,6 @@ def test_bad_input_fails_cleanly_and_says_why(quartier: Run) -> None:
 
 def test_a_missing_domain_is_a_usage_error(quartier: Run) -> None:
     assert "DOMAIN" in failed(quartier("blocks", "add"), status=2).upper()
+    unknown = failed(quartier("blocks", "add", "x.example", "--severity", "ban"), status=2)
+    assert "invalid choice: 'ban'" in unknown
     failed(quartier("blocks", "remove"), status=2)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from federation.models import InboundMessage, InboundState
+from federation.models import Delivery, DeliveryState, InboundMessage, InboundState
 from moderation.models import AuditEntry
 from node.db import activated
 from node.follows.models import Follow
-from node.http.keys import DATABASE, INBOUND_WORKER
+from node.http.keys import DATABASE, DELIVERY_WORKER, INBOUND_WORKER
 from node.listings.models import Audience
 from node.verification.models import VerificationEvent
 from tests.api import PASSWORD, bearer, error_of, login, member_token
@@ -264,6 +264,11 @@ async def test_suspending_a_remote_actor_ends_follows_and_refuses_what_it_sends(
     with activated(node.app[DATABASE]):
         await node.app[INBOUND_WORKER].run_once()
         assert await Follow.filter(follower=alice.id).count() == 1
+    # A message to alice, queued before the suspension and not yet sent.
+    resp = await node.post(
+        "/api/v1/conversations", json={"to": [alice.id], "text": "Hi"}, headers=bearer(mods["bea"])
+    )
+    assert resp.status == 201, await resp.text()
     resp = await decide(node, mods["dan"], action="suspend", account=alice.id, reason="Spam")
     assert resp.status == 201, await resp.text()
     with activated(node.app[DATABASE]):
@@ -271,6 +276,16 @@ async def test_suspending_a_remote_actor_ends_follows_and_refuses_what_it_sends(
     notes = await (await node.get("/api/v1/notifications", headers=bearer(mods["cyd"]))).json()
     assert [n["type"] for n in notes] == ["moderation.ended"]
     assert alice.id in notes[0]["detail"]
+    # The delivery layer refuses what is for alice's inbox, whatever queued it.
+    with activated(node.app[DATABASE]):
+        while await node.app[DELIVERY_WORKER].run_once():
+            pass
+        [message] = await Delivery.filter(activity_type="Create")
+    assert (message.state, message.last_error) == (
+        DeliveryState.DEAD,
+        "suspended by this node's moderators",
+    )
+    assert [body for _, body in remote.delivered if body["type"] == "Create"] == []
     # What the actor sends now is set aside; members cannot reach it.
     assert (await deliver(node, clock, alice, follow(alice, 2, f"{NODE}/users/bea"))).status == 202
     with activated(node.app[DATABASE]):
