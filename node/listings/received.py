@@ -36,6 +36,7 @@ from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
 from federation.trust import is_trusted_resident
 from moderation.domains import authority_of
+from moderation.models import Action, Decision
 from node.conversations.models import Message
 from node.follows.models import Follow, FollowState
 from node.groups.models import NEIGHBOURHOOD
@@ -369,6 +370,11 @@ class ReceivedListings:
         if existing is not None and existing.status is Status.WITHDRAWN:
             # kept only for our members' agreements: what was withdrawn stays withdrawn
             raise NotActedOn("the listing was withdrawn")
+        if await Decision.filter(
+            action=Action.HIDE, target=received.id, overturned_at__isnull=True
+        ).exists():
+            # the copy was forgotten when hidden: its author sending it again does not undo that
+            raise NotActedOn("the listing was hidden by this node's moderators")
         audience = await self._admitted(received, actor, via)
         values = self._columns(received, audience, obj)
         if existing is not None and values["updated_at"] < existing.updated_at:

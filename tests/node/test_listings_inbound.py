@@ -24,7 +24,7 @@ from node.db import activated
 from node.follows.models import Follow, FollowState
 from node.http.keys import DATABASE, DELIVERY_WORKER, LISTINGS
 from node.listings.models import Listing
-from tests.api import admin_token, bearer, member_token
+from tests.api import admin_token, bearer, login, member_token
 from tests.node.test_inbox import NODE, deliver, start_remote, worker_round
 
 pytestmark = pytest.mark.local_testing
@@ -390,3 +390,36 @@ async def test_a_partner_s_listing_for_a_few_is_not_shown_to_every_member(node, 
     assert [(c.ap_id, c.audience.value) for c in await held(node)] == [
         (f"{alice.base}/listings/3", "partners")
     ]
+
+
+async def test_a_copy_the_moderators_hid_does_not_come_back_when_sent_again(
+    node, clock, remote, bea
+):
+    alice = remote.add("alice")
+    await make_partner(node, remote)
+    await deliver(node, clock, alice, created(alice, 1, public=False))
+    await worker_round(node)
+    [copy] = await held(node)
+    ada = await login(node, "ada")
+    resp = await node.post(
+        "/api/v1/moderation/decisions",
+        json={"action": "hide", "listing": copy.id, "reason": "Counterfeit"},
+        headers=bearer(ada),
+    )
+    assert resp.status == 201, await resp.text()
+    assert await held(node) == []
+    # alice sends it again, as a new Create and as an Update: it stays hidden here.
+    for n, kind in enumerate(("Create", "Update"), start=2):
+        again = created(alice, 1, public=False, kind=kind, title="Garden chairs!")
+        again["id"] = f"{remote.base}/activities/again-{n}"
+        assert (await deliver(node, clock, alice, again)).status == 202
+        await worker_round(node)
+        assert await held(node) == []
+        state, reasons = await last_reasons(node)
+        assert state == "ignored"
+        says = "the listing was hidden by this node's moderators"
+        assert says in reasons if kind == "Create" else "a listing we do not hold" in reasons[-1]
+    # Another listing of hers still comes in.
+    await deliver(node, clock, alice, created(alice, 3, public=False, title="Parasol"))
+    await worker_round(node)
+    assert [c.title for c in await held(node)] == ["Parasol"]
