@@ -5,7 +5,7 @@ the same fan-out with the policy open and the ledger off.
         (or: make bench; --quick for a short run)
 
 In one run on one machine, with the node's own code (``publish``, ``DeliveryWorker``, the
-outbound ``Transport``, ``SigningKeys``, ``FederationPolicy.refuse_delivery`` as the worker's
+outbound ``Transport``, ``SigningKeys``, ``FederationPolicy.refuse_deliveries`` as the worker's
 ``refuse`` hook, ``PolicyStore`` with ``node.config.parse_policy``, ``DomainBlocks``) on a
 migrated SQLite database in a temporary directory:
 
@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import statistics
@@ -177,7 +176,9 @@ def message(uris: UriScheme, author: str, n: str, to: str) -> dict[str, Any]:
             "id": note,
             "type": "Note",
             "attributedTo": actor,
-            "content": "<p>Hello! Is the ladder still free on Saturday morning? I can come at 10.</p>",
+            "content": (
+                "<p>Hello! Is the ladder still free on Saturday morning? I can come at 10.</p>"
+            ),
             "published": "2026-11-26T21:00:00Z",
             "to": [to],
         },
@@ -211,10 +212,10 @@ def step_timers(policy: FederationPolicy) -> Iterator[dict[str, Timed]]:
     (this process only; the files are untouched)."""
     timers = {name: Timed() for name in ("refuse", "partnership", "ledger", "flush")}
     with contextlib.ExitStack() as stack:
-        refuse = timers["refuse"].coro(policy.refuse_delivery)
-        stack.enter_context(patched(policy, "refuse_delivery", refuse))
-        lookup = timers["partnership"].coro(federation_policy.partnership_actors)
-        stack.enter_context(patched(federation_policy, "partnership_actors", lookup))
+        refuse = timers["refuse"].coro(policy.refuse_deliveries)
+        stack.enter_context(patched(policy, "refuse_deliveries", refuse))
+        lookup = timers["partnership"].coro(federation_policy.partnerships_of)
+        stack.enter_context(patched(federation_policy, "partnerships_of", lookup))
         ledger = timers["ledger"].coro(outbound._record_shared)
         stack.enter_context(patched(outbound, "_record_shared", ledger))
         flush = timers["flush"].coro(outbound._Results.flush)
@@ -264,7 +265,7 @@ class Bench:
             ledger=config.ledger,
         )
         return DeliveryWorker(
-            self.transport, self.keys, utc_now, policy=settings, refuse=policy.refuse_delivery
+            self.transport, self.keys, utc_now, policy=settings, refuse=policy.refuse_deliveries
         )
 
     async def queue(self) -> tuple[int, list[str]]:
@@ -484,10 +485,7 @@ def summary(results: dict[str, Any]) -> str:
     verdict = "PASS" if goal["pass"] else "MISS"
     rows = [
         ("metric", "measured", "goal", "result"),
-        *(
-            (f"deliveries/s, {name}", f"{rate:,.0f}", "-", "-")
-            for name, rate in rates.items()
-        ),
+        *((f"deliveries/s, {name}", f"{rate:,.0f}", "-", "-") for name, rate in rates.items()),
         ("ratio full / off", f"{results['ratio']:.2f}", goal["goal"], verdict),
     ]
     lines = [

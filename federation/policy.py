@@ -30,16 +30,17 @@ one indexed query.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from activitypub.activities import object_id
 from federation.inbound import InboxPolicy
 from federation.models import Delivery, PartnershipState
-from federation.peers import partnership_actors
+from federation.peers import partnership_actors, partnerships_of
 from moderation.blocks import DomainBlocks
 from moderation.domains import authority_of
 from moderation.errors import FederationRefused
-from moderation.governance import SharedKind
+from moderation.governance import GovernancePolicy, SharedKind
 from moderation.models import Severity
 from moderation.policy import FederationMode
 from moderation.policy_store import PolicyStore
@@ -98,27 +99,55 @@ class FederationPolicy:
             return None  # the handshake, from the node actor we are partnering with
         return PARTNERS_ONLY
 
-    async def refuse_delivery(self, row: Delivery) -> str | None:
-        """Why ``row`` must not be sent (it is then marked dead with that reason), or ``None``.
+    async def refuse_deliveries(self, rows: Sequence[Delivery]) -> dict[int, str]:
+        """Why some of ``rows`` must not be sent (row id -> reason; they are then marked dead
+        with it); the rows not named go out.
 
-        The :class:`federation.outbound.DeliveryWorker` ``refuse`` hook: asked just before
-        each send, so a block, a mode change or a partnership ending also stops rows that were
-        queued before it.
+        The :class:`federation.outbound.DeliveryWorker` ``refuse`` hook: asked for each batch
+        just before it is sent, so a block, a mode change or a partnership ending also stops
+        rows that were queued before it. The partnerships of the hosts that need one are read
+        in one query for the whole batch: one per delivery cost half the fan-out's
+        throughput under a partners-only policy (docs/performance.md, "Governance").
         """
-        if await self.blocks.is_blocked(row.host):
-            return BLOCKED
         governance = await self.governance.current()
+        blocked = {
+            host for host in {row.host for row in rows} if await self.blocks.is_blocked(host)
+        }
+        asking = [row.host for row in rows if self._needs_partnership(row, governance)]
+        partnerships = await partnerships_of(asking) if asking else {}
+        refused: dict[int, str] = {}
+        for row in rows:
+            if row.host in blocked:
+                refused[row.id] = BLOCKED
+            elif (reason := self._refusal(row, governance, partnerships)) is not None:
+                refused[row.id] = reason
+        return refused
+
+    def _needs_partnership(self, row: Delivery, governance: GovernancePolicy) -> bool:
+        """Whether what ``row`` may do depends on its host being a partner."""
+        if governance.federation_mode is not FederationMode.OPEN or row.partners_only:
+            return True
+        kind = SharedKind(row.kind) if row.kind else None
+        return governance.refusal(kind, partner=False) is not None
+
+    def _refusal(
+        self,
+        row: Delivery,
+        governance: GovernancePolicy,
+        partnerships: Mapping[str, Mapping[PartnershipState, frozenset[str]]],
+    ) -> str | None:
+        """Why ``row`` (to a server not blocked) must not be sent, or ``None``: the policy's
+        rules, with the partnerships of the batch's hosts read already."""
         mode = governance.federation_mode
         if mode is FederationMode.LOCAL:
             return NOT_FEDERATING
         kind = SharedKind(row.kind) if row.kind else None
-        # Content the policy keeps on the node goes nowhere: no need to ask who the host is.
+        # Content the policy keeps on the node goes nowhere, whoever the host is.
         if (reason := governance.refusal(kind, partner=True)) is not None:
             return reason
-        sharing_open = governance.refusal(kind, partner=False) is None
-        if not row.partners_only and mode is FederationMode.OPEN and sharing_open:
+        if not self._needs_partnership(row, governance):
             return None
-        states = frozenset(await partnership_actors(row.host))
+        states = frozenset(partnerships.get(row.host.lower(), {}))
         partner = PartnershipState.ACTIVE in states
         if row.partners_only and not partner:
             return PARTNERSHIP_ENDED if states else NOT_A_PARTNER
