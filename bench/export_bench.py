@@ -25,7 +25,7 @@ In one run on one machine:
   /proc/<pid>/clear_refs``, Linux 4.0+), against ``VmRSS`` just before; and ``VmRSS`` sampled
   every 5 ms by a thread of the benchmark while the export runs. The growth is the peak minus
   the RSS before the export; goal <= 50 MB ("streamed": the archive is 16.5 MB with the
-  defaults, its files 22 MB once uncompressed, and the rows as tortoise models would take more);
+  defaults, its files 24.6 MB once uncompressed, and the rows as tortoise models would take more);
 * the archive is checked: a valid ZIP whose ``messages.json`` and ``listings.json`` hold
   every message and listing, with every photo under ``photos/``.
 
