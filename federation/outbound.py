@@ -27,7 +27,7 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -51,8 +51,10 @@ Clock = Callable[[], datetime]
 # local actor URI -> (key id, RSA private key); LookupError when the actor is not ours (any more)
 SignerKeys = Callable[[str], Awaitable[tuple[str, rsa.RSAPrivateKey]]]
 GoneHook = Callable[[str], Awaitable[None]]
-# a reason not to send this delivery at all (the community's federation policy), or None
-RefusalHook = Callable[[Delivery], Awaitable[str | None]]
+# Why some of a batch's deliveries must not be sent at all (the community's federation policy):
+# row id -> reason, for those rows only. Asked once per batch, so that what the rows share (the
+# partnerships of their hosts) is read in one query, not once per delivery.
+RefusalHook = Callable[[Sequence[Delivery]], Awaitable[Mapping[int, str]]]
 
 
 async def publish(
@@ -237,15 +239,23 @@ class DeliveryWorker:
             lambda: asyncio.Semaphore(self.policy.per_host)
         )
         results = _Results(self.policy.flush_every, self.policy.ledger)
+        # Asked for the whole batch just before it is sent: a block, a mode change or an
+        # ended partnership also stops rows queued before it (a batch lasts seconds, at most
+        # half a lease).
+        refused = await self._refuse(rows) if self._refuse is not None else {}
 
         async def one(row: Delivery) -> None:
             async with overall, hosts[row.host]:
                 await self._deliver(row, results)
 
         try:
+            for row in rows:
+                if (reason := refused.get(row.id)) is not None:
+                    await self._give_up(row, results, None, reason)
+            sent = (one(row) for row in rows if row.id not in refused)
             # return_exceptions: one failure (a flush) must not stop waiting for the others,
             # or outcomes recorded after the final flush below would never be written.
-            failures = await asyncio.gather(*(one(row) for row in rows), return_exceptions=True)
+            failures = await asyncio.gather(*sent, return_exceptions=True)
         finally:
             await results.flush()  # even when cancelled: what was sent must be recorded
         for failure in failures:
@@ -312,9 +322,6 @@ class DeliveryWorker:
 
     async def _deliver(self, row: Delivery, results: _Results) -> None:
         now = self._clock()
-        if self._refuse is not None and (reason := await self._refuse(row)) is not None:
-            await self._give_up(row, results, None, reason)
-            return
         body = row.body.encode("utf-8")
         try:
             key_id, key = await self._signer_keys(row.signer)

@@ -14,7 +14,7 @@ federate, gets a ``PartnershipError`` saying why.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -36,16 +36,37 @@ Clock = Callable[[], datetime]
 # host[:port] of a node -> why this node may not partner with it, or None
 PeerRefusal = Callable[[str], Awaitable[str | None]]
 MAX_MESSAGE_LENGTH = 1000
+# Hosts per query in partnerships_of: far below SQLite's and PostgreSQL's bound on parameters.
+_HOSTS_PER_QUERY = 500
 
 
 async def partnership_actors(host: str) -> dict[PartnershipState, frozenset[str]]:
     """This node's partnerships with the node at ``host`` (``host[:port]``): for each state,
     the node actors concerned (one, almost always). Empty when there never was one."""
-    rows = await Partnership.filter(peer_host=host.lower()).values_list("state", "peer_actor")
-    found: dict[PartnershipState, set[str]] = {}
-    for state, actor in rows:
-        found.setdefault(PartnershipState(str(state)), set()).add(str(actor))
-    return {state: frozenset(actors) for state, actors in found.items()}
+    return (await partnerships_of([host])).get(host.lower(), {})
+
+
+async def partnerships_of(
+    hosts: Iterable[str],
+) -> dict[str, dict[PartnershipState, frozenset[str]]]:
+    """:func:`partnership_actors` for several hosts in one query: ``host[:port]`` (lower case)
+    -> state -> node actors. Hosts there never was a partnership with are absent."""
+    wanted = sorted({host.lower() for host in hosts})
+    if not wanted:
+        return {}
+    rows: list[Any] = []
+    for start in range(0, len(wanted), _HOSTS_PER_QUERY):
+        rows += await Partnership.filter(
+            peer_host__in=wanted[start : start + _HOSTS_PER_QUERY]
+        ).values_list("peer_host", "state", "peer_actor")
+    found: dict[str, dict[PartnershipState, set[str]]] = {}
+    for host, state, actor in rows:
+        states = found.setdefault(str(host), {})
+        states.setdefault(PartnershipState(str(state)), set()).add(str(actor))
+    return {
+        host: {state: frozenset(actors) for state, actors in states.items()}
+        for host, states in found.items()
+    }
 
 
 class Partnerships:

@@ -359,7 +359,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             transport,
             keys,
             app[CLOCK],
-            refuse=policy.refuse_delivery,
+            refuse=policy.refuse_deliveries,
             on_gone=remote_actors.on_gone,
         )
 

@@ -102,7 +102,7 @@ async def world(directory: Path) -> AsyncIterator[tuple[PolicyStore, DeliveryWor
                 with activated(ctx):
                     store = PolicyStore({}, parse_policy, clock)
                     policy = FederationPolicy(store, DomainBlocks(ME, clock), f"{ME}/actor")
-                    worker = DeliveryWorker(transport, keys, clock, refuse=policy.refuse_delivery)
+                    worker = DeliveryWorker(transport, keys, clock, refuse=policy.refuse_deliveries)
                     partner = inboxes[0]
                     await Partnership.create(
                         peer_actor=f"{partner.base}/actor",

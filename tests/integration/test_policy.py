@@ -228,7 +228,7 @@ async def test_an_allowlist_node_refuses_its_members_non_partner_servers(peers):
     )
 
 
-async def test_a_reply_to_a_server_blocked_since_says_it_was_not_sent_and_why(peers):
+async def test_a_server_blocked_since_leaves_the_conversation_and_the_member_is_told(peers):
     a, b, c = await peers("a"), await peers("b"), await peers("c")
     ada, bob = await member(a, "ada"), await member(b, "bob")
     await member(c, "cyd")
@@ -239,17 +239,19 @@ async def test_a_reply_to_a_server_blocked_since_says_it_was_not_sent_and_why(pe
     await settle(a, b, c)
     resp = await a.client.post(BLOCKS, json={"domain": b.domain}, headers=bearer(ada))
     assert resp.status == 201, await resp.text()
+    # The suspension ended the conversation with B's members, and ada is told so.
+    [note] = await get(a, ada, "/api/v1/notifications")
+    assert note["type"] == "moderation.ended"
+    assert b.domain in note["detail"]
+    [conversation] = await get(a, ada, "/api/v1/conversations")
+    assert b.actor("bob") not in conversation["participants"]
 
     resp = await a.client.post(
         f"/api/v1/conversations/{cid}/messages", json={"text": "Found one"}, headers=bearer(ada)
     )
     assert resp.status == 201, await resp.text()
     reply = await resp.json()
-    reason = f"this node's community no longer federates with {b.domain}"
-    assert reply["not_sent_to"] == [{"actor": b.actor("bob"), "reason": reason}]
-    # ... and it stays visible in the conversation, for the sender to see later.
-    [_, stored] = await get(a, ada, f"/api/v1/conversations/{cid}")
-    assert stored["not_sent_to"] == reply["not_sent_to"]
+    assert reply["not_sent_to"] == []  # bob is no longer in it: nothing was refused
     await settle(a, b, c)
     [at_b] = await get(b, bob, "/api/v1/conversations")
     assert at_b["last_message"]["text"] == "Who has a ladder?"  # B never got the reply
@@ -261,8 +263,7 @@ async def test_a_reply_to_a_server_blocked_since_says_it_was_not_sent_and_why(pe
     assert sorted(first) == sorted([f"{b.base}/inbox", f"{c.base}/inbox"])
     assert reply_delivery == [f"{c.base}/inbox"]  # C got the reply
 
-    # Unblocked, then edited: B never had the reply, so it gets no Update of it either, and
-    # the reply still says whom it missed.
+    # Unblocked, then edited: B left the conversation, so it gets no Update of it either.
     assert (await a.client.delete(f"{BLOCKS}/{b.domain}", headers=bearer(ada))).status == 204
     resp = await a.client.patch(
         f"/api/v1/conversations/{cid}/messages/{reply['id']}",
@@ -270,5 +271,4 @@ async def test_a_reply_to_a_server_blocked_since_says_it_was_not_sent_and_why(pe
         headers=bearer(ada),
     )
     assert resp.status == 200, await resp.text()
-    assert (await resp.json())["not_sent_to"] == reply["not_sent_to"]
     assert [d.inbox for d in await deliveries(a, "Update")] == [f"{c.base}/inbox"]
