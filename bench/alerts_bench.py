@@ -31,25 +31,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench_support import base_machine_info, code_info, describe_code, say, table
+from bench_support import (
+    BENCH_DIR,
+    base_machine_info,
+    code_info,
+    describe_code,
+    say,
+    table,
+)
 from listing_corpus import generate
 from search_bench import build_mix, percentiles, remove_sqlite
+from tortoise.transactions import in_transaction
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages come first
-    sys.path.insert(0, str(REPO_ROOT))
-
-from tortoise.transactions import in_transaction  # noqa: E402
-
-from activitypub.uris import UriScheme  # noqa: E402
-from node.db import activated, apply_migrations, open_database  # noqa: E402
-from node.listings.models import Listing, SavedSearch  # noqa: E402
-from node.listings.saved import SavedSearches  # noqa: E402
-from node.listings.search import index_fields, matches  # noqa: E402
-from node.members.models import Member  # noqa: E402
-from node.notifications.models import Notification  # noqa: E402
-from node.notifications.service import NotificationService  # noqa: E402
+from activitypub.uris import UriScheme
+from node.db import activated, apply_migrations, open_database
+from node.listings.models import Listing, SavedSearch
+from node.listings.saved import SavedSearches
+from node.listings.search import index_fields, matches
+from node.members.models import Member
+from node.notifications.models import Notification
+from node.notifications.service import NotificationService
 
 RESULTS_PATH = BENCH_DIR / "results" / "alerts.json"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -6,6 +6,7 @@ Imported by the ``*_bench.py`` scripts, which run with ``bench/`` on ``sys.path`
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import json
@@ -23,15 +24,21 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
+# Every bench imports this module first: run as a script, the repository's packages (not an
+# installed copy) are the ones measured.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 HOST = "127.0.0.1"  # every benchmark listens on loopback only
 ACTIVITY_JSON = "application/activity+json"
+
+T = TypeVar("T")
 
 
 class BenchError(RuntimeError):
@@ -672,3 +679,18 @@ class SinkProcess:
                 self.proc.wait()
         if self._log is not None:
             self._log.close()
+
+
+async def cancel_on_sigterm(measure: Awaitable[T]) -> T:
+    """Run ``measure``; SIGTERM cancels it, so its ``async with`` blocks close the database and
+    the transport (a SystemExit raised inside the event loop would skip them)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    previous = signal.getsignal(signal.SIGTERM)
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await measure
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, previous)

@@ -32,10 +32,11 @@ import timeit
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
+import jcs
 from bench_support import (
+    BENCH_DIR,
     base_machine_info,
     calls_per_second,
     code_info,
@@ -47,17 +48,10 @@ from bench_support import (
     say,
     table,
 )
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages come first
-    sys.path.insert(0, str(REPO_ROOT))
-
-import jcs  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: E402
-
-from activitypub import proofs  # noqa: E402
-from activitypub.attestations import (  # noqa: E402
+from activitypub import proofs
+from activitypub.attestations import (
     RESIDENCY_CREDENTIAL,
     StatusEntry,
     read_credential,

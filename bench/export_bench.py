@@ -54,7 +54,9 @@ from pathlib import Path
 from typing import Any
 
 from bench_support import (
+    BENCH_DIR,
     HOST,
+    REPO_ROOT,
     BenchError,
     Node,
     Processes,
@@ -71,23 +73,17 @@ from bench_support import (
     say,
     table,
 )
+from tortoise.transactions import in_transaction
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages come first
-    sys.path.insert(0, str(REPO_ROOT))
-
-from tortoise.transactions import in_transaction  # noqa: E402
-
-from activitypub.uris import UriScheme  # noqa: E402
-from federation.models import SharedItem  # noqa: E402
-from node.actors.models import InstanceActor  # noqa: E402
-from node.conversations.models import Conversation, Message, Participant  # noqa: E402
-from node.db import activated, open_database  # noqa: E402
-from node.listings.models import Audience, Kind, Listing, Status  # noqa: E402
-from node.media.models import Media  # noqa: E402
-from node.media.storage import file_names, new_media_id  # noqa: E402
-from node.members.models import Member  # noqa: E402
+from activitypub.uris import UriScheme
+from federation.models import SharedItem
+from node.actors.models import InstanceActor
+from node.conversations.models import Conversation, Message, Participant
+from node.db import activated, open_database
+from node.listings.models import Audience, Kind, Listing, Status
+from node.media.models import Media
+from node.media.storage import file_names, new_media_id
+from node.members.models import Member
 
 RESULTS_PATH = BENCH_DIR / "results" / "export.json"
 PASSWORD = "correct horse battery staple, benchmark edition"  # noqa: S105 - throwaway node

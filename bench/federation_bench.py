@@ -48,7 +48,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -56,11 +56,14 @@ from pathlib import Path
 from typing import Any
 
 from bench_support import (
+    BENCH_DIR,
     HOST,
+    REPO_ROOT,
     BenchError,
     SinkProcess,
     Timed,
     base_machine_info,
+    cancel_on_sigterm,
     code_info,
     cpu_shares,
     cpu_times,
@@ -74,25 +77,19 @@ from bench_support import (
     signatures_per_second,
     table,
 )
+from cryptography.hazmat.primitives.asymmetric import rsa
+from tortoise.transactions import in_transaction
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages come first
-    sys.path.insert(0, str(REPO_ROOT))
-
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from tortoise.transactions import in_transaction  # noqa: E402
-
-import federation.outbound as outbound  # noqa: E402
-import node.actors.service as actor_service  # noqa: E402
-from activitypub.keys import load_private_key  # noqa: E402
-from activitypub.signatures import parse_signature, verify_signature  # noqa: E402
-from activitypub.uris import UriScheme  # noqa: E402
-from federation.models import Delivery, DeliveryState  # noqa: E402
-from federation.outbound import DeliveryPolicy, DeliveryWorker, publish  # noqa: E402
-from federation.transport import Transport, TransportSettings, open_transport  # noqa: E402
-from node.actors.service import SigningKeys, ensure_instance_actor  # noqa: E402
-from node.db import activated, apply_migrations, open_database  # noqa: E402
+import federation.outbound as outbound
+import node.actors.service as actor_service
+from activitypub.keys import load_private_key
+from activitypub.signatures import parse_signature, verify_signature
+from activitypub.uris import UriScheme
+from federation.models import Delivery, DeliveryState
+from federation.outbound import DeliveryPolicy, DeliveryWorker, publish
+from federation.transport import Transport, TransportSettings, open_transport
+from node.actors.service import SigningKeys, ensure_instance_actor
+from node.db import activated, apply_migrations, open_database
 
 RESULTS_PATH = BENCH_DIR / "results" / "federation.json"
 SINK_SCRIPT = BENCH_DIR / "sink_server.py"
@@ -577,7 +574,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         try:
             sink.start()
             say(f"sink on {HOST}:{sink.port} (pid {sink.proc.pid if sink.proc else '?'})")
-            return asyncio.run(_cancel_on_sigterm(_measure(args, workdir, sink)))
+            return asyncio.run(cancel_on_sigterm(_measure(args, workdir, sink)))
         except asyncio.CancelledError:  # SIGTERM while measuring: everything was closed
             raise SystemExit(128 + signal.SIGTERM) from None
         except BenchError:
@@ -587,21 +584,6 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             raise
         finally:
             sink.close()
-
-
-async def _cancel_on_sigterm(measure: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-    """Run ``measure``; SIGTERM cancels it, so its ``async with`` blocks close the database and
-    the transport (a SystemExit raised inside the event loop would skip them)."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    previous = signal.getsignal(signal.SIGTERM)
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        return await measure
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-        signal.signal(signal.SIGTERM, previous)
 
 
 async def _measure(args: argparse.Namespace, workdir: Path, sink: Sink) -> dict[str, Any]:

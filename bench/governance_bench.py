@@ -57,7 +57,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -65,10 +65,13 @@ from pathlib import Path
 from typing import Any
 
 from bench_support import (
+    BENCH_DIR,
     HOST,
+    REPO_ROOT,
     BenchError,
     Timed,
     base_machine_info,
+    cancel_on_sigterm,
     code_info,
     cpu_shares,
     cpu_times,
@@ -82,28 +85,22 @@ from bench_support import (
     table,
 )
 from listing_bench import Sinks, add_partners
+from tortoise.transactions import in_transaction
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages come first
-    sys.path.insert(0, str(REPO_ROOT))
-
-from tortoise.transactions import in_transaction  # noqa: E402
-
-import federation.outbound as outbound  # noqa: E402
-import federation.policy as federation_policy  # noqa: E402
-from activitypub.uris import UriScheme  # noqa: E402
-from federation.models import Delivery, DeliveryState, SharedItem  # noqa: E402
-from federation.outbound import DeliveryPolicy, DeliveryWorker, publish  # noqa: E402
-from federation.policy import FederationPolicy  # noqa: E402
-from federation.transport import Transport, TransportSettings, open_transport  # noqa: E402
-from moderation.blocks import DomainBlocks  # noqa: E402
-from moderation.policy_store import PolicyStore  # noqa: E402
-from moderation.restrictions import ActorRestrictions  # noqa: E402
-from node.actors.service import SigningKeys, ensure_instance_actor  # noqa: E402
-from node.config import parse_policy  # noqa: E402
-from node.db import activated, apply_migrations, open_database  # noqa: E402
-from node.members.models import Member  # noqa: E402
+import federation.outbound as outbound
+import federation.policy as federation_policy
+from activitypub.uris import UriScheme
+from federation.models import Delivery, DeliveryState, SharedItem
+from federation.outbound import DeliveryPolicy, DeliveryWorker, publish
+from federation.policy import FederationPolicy
+from federation.transport import Transport, TransportSettings, open_transport
+from moderation.blocks import DomainBlocks
+from moderation.policy_store import PolicyStore
+from moderation.restrictions import ActorRestrictions
+from node.actors.service import SigningKeys, ensure_instance_actor
+from node.config import parse_policy
+from node.db import activated, apply_migrations, open_database
+from node.members.models import Member
 
 RESULTS_PATH = BENCH_DIR / "results" / "governance.json"
 BASE_URL = "https://bench.example"
@@ -357,7 +354,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         try:
             sinks.start()
             say(f"{sinks.count} partner inboxes on ports {sinks.ports[0]}..{sinks.ports[-1]}")
-            return asyncio.run(_cancel_on_sigterm(_measure(args, workdir, sinks)))
+            return asyncio.run(cancel_on_sigterm(_measure(args, workdir, sinks)))
         except asyncio.CancelledError:  # SIGTERM while measuring: everything was closed
             raise SystemExit(128 + signal.SIGTERM) from None
         except BenchError:
@@ -367,21 +364,6 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             raise
         finally:
             sinks.close()
-
-
-async def _cancel_on_sigterm(measure: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-    """Run ``measure``; SIGTERM cancels it, so its ``async with`` blocks close the database and
-    the transport (a SystemExit raised inside the event loop would skip them)."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    previous = signal.getsignal(signal.SIGTERM)
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        return await measure
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-        signal.signal(signal.SIGTERM, previous)
 
 
 async def _measure(args: argparse.Namespace, workdir: Path, sinks: Sinks) -> dict[str, Any]:

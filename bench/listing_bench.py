@@ -71,7 +71,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -81,11 +81,14 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from bench_support import (
+    BENCH_DIR,
     HOST,
+    REPO_ROOT,
     BenchError,
     SinkProcess,
     Timed,
     base_machine_info,
+    cancel_on_sigterm,
     code_info,
     cpu_shares,
     cpu_times,
@@ -99,30 +102,24 @@ from bench_support import (
     signatures_per_second,
     table,
 )
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sink_server import create_app as sink_app
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages come first
-    sys.path.insert(0, str(REPO_ROOT))
-
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-
-import federation.outbound as outbound  # noqa: E402
-import federation.policy as federation_policy  # noqa: E402
-import node.groups.service as group_service  # noqa: E402
-from activitypub.keys import load_private_key  # noqa: E402
-from activitypub.signatures import parse_signature, verify_signature  # noqa: E402
-from activitypub.uris import UriScheme  # noqa: E402
-from federation.models import Delivery, DeliveryState, Partnership, PartnershipState  # noqa: E402
-from federation.outbound import DeliveryWorker  # noqa: E402
-from node.app import create_app  # noqa: E402
-from node.config import Settings, load_settings  # noqa: E402
-from node.db import activated, apply_migrations  # noqa: E402
-from node.groups.models import NEIGHBOURHOOD, LocalGroup  # noqa: E402
-from node.http.keys import DATABASE, DELIVERY_WORKER, GROUPS, LISTINGS, MEMBERS  # noqa: E402
-from node.members.models import Role  # noqa: E402
-from node.verification.vault import create_key  # noqa: E402
+import federation.outbound as outbound
+import federation.policy as federation_policy
+import node.groups.service as group_service
+from activitypub.keys import load_private_key
+from activitypub.signatures import parse_signature, verify_signature
+from activitypub.uris import UriScheme
+from federation.models import Delivery, DeliveryState, Partnership, PartnershipState
+from federation.outbound import DeliveryWorker
+from node.app import create_app
+from node.config import Settings, load_settings
+from node.db import activated, apply_migrations
+from node.groups.models import NEIGHBOURHOOD, LocalGroup
+from node.http.keys import DATABASE, DELIVERY_WORKER, GROUPS, LISTINGS, MEMBERS
+from node.members.models import Role
+from node.verification.vault import create_key
 
 RESULTS_PATH = BENCH_DIR / "results" / "listing.json"
 BASE_URL = "https://bench.example"
@@ -644,7 +641,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         try:
             sinks.start()
             say(f"{sinks.count} partner inboxes on ports {sinks.ports[0]}..{sinks.ports[-1]}")
-            return asyncio.run(_cancel_on_sigterm(_measure(args, workdir, sinks)))
+            return asyncio.run(cancel_on_sigterm(_measure(args, workdir, sinks)))
         except asyncio.CancelledError:  # SIGTERM while measuring: everything was closed
             raise SystemExit(128 + signal.SIGTERM) from None
         except BenchError:
@@ -654,21 +651,6 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             raise
         finally:
             sinks.close()
-
-
-async def _cancel_on_sigterm(measure: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-    """Run ``measure``; SIGTERM cancels it, so its ``async with`` blocks stop the node and
-    close the database (a SystemExit raised inside the event loop would skip them)."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
-    previous = signal.getsignal(signal.SIGTERM)
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
-    try:
-        return await measure
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-        signal.signal(signal.SIGTERM, previous)
 
 
 async def _measure(args: argparse.Namespace, workdir: Path, sinks: Sinks) -> dict[str, Any]:

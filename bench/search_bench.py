@@ -55,7 +55,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from bench_support import (
+    BENCH_DIR,
+    REPO_ROOT,
     BenchError,
     base_machine_info,
     code_info,
@@ -77,17 +80,10 @@ from listing_corpus import (
     generate,
 )
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-if str(REPO_ROOT) not in sys.path:  # run as a script: the repository's packages come first
-    sys.path.insert(0, str(REPO_ROOT))
-
-import asyncpg  # noqa: E402
-
-from node.db import activated, apply_migrations, open_database, pending_migrations  # noqa: E402
-from node.listings.folding import fold, index_fields  # noqa: E402
-from node.listings.models import Listing  # noqa: E402
-from node.listings.search import optimize_index, parse_query, search  # noqa: E402
+from node.db import activated, apply_migrations, open_database, pending_migrations
+from node.listings.folding import fold, index_fields
+from node.listings.models import Listing
+from node.listings.search import optimize_index, parse_query, search
 
 RESULTS_PATH = BENCH_DIR / "results" / "search.json"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)  # the generated listings arrive over 90 days before
