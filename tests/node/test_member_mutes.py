@@ -3,6 +3,9 @@ notifications leave the muter's views, nothing is refused and nothing leaves the
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from typing import Any
 
 import pytest
@@ -120,3 +123,15 @@ async def test_a_remote_actor_is_muted_without_telling_its_server(node, people, 
     with activated(node.app[DATABASE]):
         assert await Delivery.all().count() == 0
     assert remote.delivered == []
+
+
+async def test_a_members_export_holds_their_blocks_and_mutes(node, people):
+    bea = people["bea"]
+    await post(node, MUTES, bea, {"account": "cyd"})
+    await post(node, "/api/v1/me/blocks", bea, {"account": "ada"})
+    resp = await node.get("/api/v1/me/export", headers=bearer(bea))
+    assert resp.status == 200, await resp.text()
+    archive = zipfile.ZipFile(io.BytesIO(await resp.read()))
+    kept = json.loads(archive.read("blocks.json"))
+    assert [b["target"] for b in kept["blocks"]] == [f"{NODE}/users/ada"]
+    assert [m["target"] for m in kept["mutes"]] == [f"{NODE}/users/cyd"]
