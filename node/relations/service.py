@@ -58,7 +58,8 @@ class RelationService(FederatedService):
         """Block or mute ``account`` (a username, a handle or an actor URL); the relation, and
         whether it is new (asking again changes nothing)."""
         if self.limiter is not None:
-            self.limiter.check(f"member:{member.id}")
+            # Every attempt counts, found or not: each may make the node ask another server.
+            self.limiter.hit(f"member:{member.id}")
         me = self._uris.actor(member.username)
         target = await self._resolve(account)
         if target == me:
@@ -70,8 +71,6 @@ class RelationService(FederatedService):
         if existing is not None:
             return existing, False
         inbox = await self._inbox_of(target)
-        if self.limiter is not None:
-            self.limiter.record(f"member:{member.id}")
         now = self._clock()
         block = None
         if kind is RelationKind.BLOCK and inbox is not None:

@@ -396,3 +396,32 @@ async def test_bad_block_requests_get_clear_errors(node, people, remote):
         await node.delete(f"{BLOCKS}/99999999999", headers=bearer(bea)), 404, "not_found"
     )
     assert len(await (await node.get(BLOCKS, headers=bearer(people["cyd"]))).json()) == 1
+
+
+async def test_blocks_and_mutes_are_limited_per_member_and_hour(node, people, clock):
+    for n in range(60):
+        path = BLOCKS if n % 2 else "/api/v1/me/mutes"
+        resp = await node.post(path, json={"account": "cyd"}, headers=bearer(people["bea"]))
+        assert resp.status in (200, 201), await resp.text()
+    resp = await node.post(BLOCKS, json={"account": "ada"}, headers=bearer(people["bea"]))
+    await error_of(resp, 429, "too_many_requests")
+    # Another member is not held back by bea's count.
+    await block(node, people["cyd"], "ada")
+
+
+async def test_a_block_of_an_account_on_a_blocked_server_is_kept_here_only(node, people, remote):
+    alice = remote.add("alice")
+    host = remote.base.removeprefix("http://")
+    resp = await node.post(
+        "/api/v1/admin/domain_blocks", json={"domain": host}, headers=bearer(people["ada"])
+    )
+    assert resp.status == 201, await resp.text()
+    blocked = await block(node, people["bea"], alice.id)
+    assert (blocked["account"], blocked["federated"]) == (alice.id, False)
+    assert remote.fetches == 0  # nothing asked of that server
+    await deliver_all(node)
+    assert remote.delivered == []
+    resp = await node.delete(f"{BLOCKS}/{blocked['id']}", headers=bearer(people["bea"]))
+    assert resp.status == 204
+    await deliver_all(node)
+    assert remote.delivered == []
