@@ -1,4 +1,4 @@
-"""Activity documents we send: Follow, Accept, Reject, Undo.
+"""Activity documents we send: Follow, Block, Accept, Reject, Undo.
 
 Builders only; ids are minted by the caller (through :class:`~activitypub.uris.UriScheme`).
 Accept, Reject and Undo embed the activity they answer, as Mastodon expects, so the receiver
@@ -20,6 +20,17 @@ def follow(activity_id: str, actor: str, target: str) -> dict[str, Any]:
         "@context": AS_CONTEXT,
         "id": activity_id,
         "type": "Follow",
+        "actor": actor,
+        "object": target,
+    }
+
+
+def block(activity_id: str, actor: str, target: str) -> dict[str, Any]:
+    """``actor`` blocks ``target`` (Mastodon's shape: the target's actor id as ``object``)."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Block",
         "actor": actor,
         "object": target,
     }

@@ -54,6 +54,7 @@ from node.http import (
     notes,
     notifications,
     partnerships,
+    relations,
     reports,
     rights,
     saved_searches,
@@ -85,6 +86,7 @@ from node.http.keys import (
     MODERATION,
     NOTIFICATIONS,
     PARTNERSHIPS,
+    RELATIONS,
     REPORTS,
     RESOLVER,
     RETENTION,
@@ -110,6 +112,7 @@ from node.moderation.reports import ReportService
 from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
+from node.relations.service import RelationService
 from node.retention import RetentionJob
 from node.rights.erasure import Eraser
 from node.rights.export import Exporter
@@ -176,7 +179,7 @@ def create_app(
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     features = (notes, partnerships, blocks, listings, notifications, saved_searches)
-    pages = (verification, credentials, governance, reports, moderation, rights)
+    pages = (verification, credentials, governance, reports, moderation, rights, relations)
     for module in (*routes, *features, *pages):
         app.router.add_routes(module.routes)
     return app
@@ -385,6 +388,11 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             refuse_peer=policy.refuse_partnership,
         )
         app[PARTNERSHIPS].register(app[DISPATCHER])
+        app[RELATIONS] = federated(RelationService)
+        # 60 blocks and mutes per member and hour: plenty for a person, a wall for a script
+        # making the node fetch accounts from other servers (or flood one with Blocks).
+        app[RELATIONS].limiter = SlidingWindowLimiter(60, 3600, app[CLOCK])
+        app[RELATIONS].register(app[DISPATCHER])
         app[CONVERSATIONS] = federated(ConversationService)
         app[CONVERSATIONS].register(app[DISPATCHER])
         app[GROUPS] = federated(GroupService)

@@ -36,6 +36,7 @@ APPS = {
             "node.media.models",
             "node.notifications.models",
             "node.verification.models",
+            "node.relations.models",
         ],
         "node.migrations",
     ),

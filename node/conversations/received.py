@@ -31,6 +31,7 @@ from activitypub.uris import UriScheme
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
 from node.conversations.models import Conversation, Message, Participant, ThreadKey
+from node.relations.checks import blocks
 
 MAX_URI = 2048
 MAX_TEXT = 5000
@@ -112,8 +113,11 @@ class ReceivedNotes:
             is_collection_address(a) or len(a) > MAX_URI for a in addressed
         ):
             raise NotActedOn("public, followers-only or mass-addressed: not a direct message")
-        if not any([await self._is_member(a) for a in addressed]):
+        members = [a for a in addressed if await self._is_member(a)]
+        if not members:
             raise NotActedOn("the note is not addressed to any member of this node")
+        if all([await blocks(self._uris, a, activity.actor) for a in members]):
+            raise NotActedOn("every member it is addressed to blocks its author")
         if note.is_empty:
             raise NotActedOn("the note has no text, content warning or attachment to show")
         return note, addressed

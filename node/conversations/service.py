@@ -36,6 +36,7 @@ from node.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFai
 from node.federated import FederatedService
 from node.members.models import Member
 from node.members.service import is_valid_username
+from node.relations.checks import block_between, hidden_from
 
 log = logging.getLogger(__name__)
 MAX_RECIPIENTS = 20
@@ -85,6 +86,7 @@ class ConversationService(FederatedService):
                 recipients.append(actor)
         if not recipients:
             raise BadRequest("a conversation needs someone other than you")
+        await self._check_blocks(me, recipients)
         route = await self._recipients(recipients)
         now = self._clock()
         async with in_transaction():
@@ -117,6 +119,7 @@ class ConversationService(FederatedService):
             for p in await Participant.filter(conversation=conversation).order_by("id")
             if p.actor != me
         ]
+        await self._check_blocks(me, others)
         # A participant gone or unreachable must not silence the conversation for the others.
         route = await self._recipients(others, skip_unreachable=True)
         last = await _latest(conversation)
@@ -218,8 +221,11 @@ class ConversationService(FederatedService):
             self._queued()
 
     async def summaries(self, member: Member) -> list[Summary]:
-        """The member's conversations, most recent first, with what is unread."""
+        """The member's conversations, most recent first, with what is unread. Conversations
+        only with people the member blocked or muted are left out, and their messages are not
+        counted."""
         me = self._uris.actor(member.username)
+        hidden = await hidden_from(member)
         mine = await Participant.filter(actor=me).prefetch_related("conversation")
         result = []
         for part in mine:
@@ -227,7 +233,12 @@ class ConversationService(FederatedService):
             everyone = await Participant.filter(conversation=conversation).values_list(
                 "actor", flat=True
             )
+            others = {str(a) for a in everyone} - {me}
+            if others and others <= hidden:
+                continue
             messages = Message.filter(conversation=conversation, deleted_at__isnull=True)
+            if hidden:
+                messages = messages.exclude(author__in=list(hidden))
             last = await messages.order_by("-created_at", "-id").first()
             unread_query = messages.exclude(author=me).filter(id__gt=part.last_read_id)
             result.append(
@@ -237,9 +248,13 @@ class ConversationService(FederatedService):
         return result
 
     async def messages(self, member: Member, conversation_id: int) -> list[Message]:
-        """The messages of a conversation the member is in, in the order they were written."""
+        """The messages of a conversation the member is in, in the order they were written,
+        but for those of people the member blocked or muted."""
         conversation = await self._joined(self._uris.actor(member.username), conversation_id)
-        return await Message.filter(conversation=conversation).order_by("created_at", "id")
+        query = Message.filter(conversation=conversation)
+        if hidden := await hidden_from(member):
+            query = query.exclude(author__in=list(hidden))
+        return await query.order_by("created_at", "id")
 
     async def between(self, one: str, other: str) -> int | None:
         """The id of the latest conversation of exactly these two actors, if any."""
@@ -370,6 +385,13 @@ class ConversationService(FederatedService):
             if inbox not in inboxes:
                 inboxes.append(inbox)
         return Recipients(inboxes, skipped)
+
+    async def _check_blocks(self, me: str, others: list[str]) -> None:
+        """403 when ``me`` and one of ``others`` block each other: a message would reach (or
+        come from) someone who does not want it."""
+        for other in others:
+            if (refusal := await block_between(self._uris, me, other)) is not None:
+                raise Forbidden(f"cannot send this message: {refusal}")
 
     async def _mentions(self, actors: list[str]) -> list[notes.Mention]:
         """How each recipient is named in a note: ``@user@host`` as we know them."""

@@ -18,11 +18,12 @@ from activitypub import activities
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import DereferenceError, NotActedOn
 from federation.outbound import publish
-from node.errors import BadRequest, NotFound
+from node.errors import BadRequest, Forbidden, NotFound
 from node.federated import FederatedService
 from node.follows.models import Follow, FollowAlias, FollowState
 from node.members.models import Member
 from node.members.service import is_valid_username
+from node.relations.checks import block_between, blocks
 
 
 class FollowService(FederatedService):
@@ -49,6 +50,8 @@ class FollowService(FederatedService):
         existing = await Follow.get_or_none(follower=me, followee=followee)
         if existing is not None:
             return existing
+        if (refusal := await block_between(self._uris, me, followee)) is not None:
+            raise Forbidden(f"you cannot follow them: {refusal}")
         inbox = await self._local_or_inbox(followee)
         activity = activities.follow(self._new_id(member.username, "follows"), me, followee)
         now = self._clock()
@@ -125,6 +128,9 @@ class FollowService(FederatedService):
         remote = await self._resolver.actor(activity.actor)
         inbox = remote.shared_inbox or remote.inbox
         now = self._clock()
+        if await blocks(self._uris, followee, activity.actor):
+            await self._refuse_blocked(followee, activity, inbox, now)
+            return
         existing = await Follow.get_or_none(follower=activity.actor, followee=followee)
         if existing is not None:
             await self._follow_again(existing, activity, inbox, now)
@@ -137,6 +143,20 @@ class FollowService(FederatedService):
             follower_inbox=inbox,
             created_at=now,
         )
+
+    async def _refuse_blocked(
+        self, followee: str, activity: InboundActivity, inbox: str, now: datetime
+    ) -> None:
+        """The member blocks whoever asks: refused at once with ``Reject`` (as Mastodon does),
+        nothing kept, the member not asked."""
+        username = self._uris.username_from_actor(followee)
+        if username is None:
+            return  # cannot happen: on_follow checked that the followee is our member
+        reject = activities.respond(
+            "Reject", self._new_id(username, "reject"), followee, activity.body
+        )
+        await publish(reject, [inbox], followee, now)
+        self._queued()
 
     async def _follow_again(
         self, row: Follow, activity: InboundActivity, inbox: str, now: datetime

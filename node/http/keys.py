@@ -30,6 +30,7 @@ from node.moderation.reports import ReportService
 from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
+from node.relations.service import RelationService
 from node.retention import RetentionJob
 from node.rights.erasure import Eraser
 from node.rights.export import Exporter
@@ -74,3 +75,5 @@ VERIFICATION_LIMITER = web.AppKey("verification_limiter", SlidingWindowLimiter)
 REPORTS = web.AppKey("reports", ReportService)
 MODERATION = web.AppKey("moderation", ModerationService)
 APPEALS = web.AppKey("appeals", AppealService)
+# Members' blocks and mutes, and other servers' blocks of our members.
+RELATIONS = web.AppKey("relations", RelationService)

@@ -109,9 +109,9 @@ async def categories(request: web.Request) -> web.Response:
 async def search(request: web.Request) -> web.Response:
     """Search and browse: full text, filters, an order and cursor pagination (the next
     page's URL also in a ``Link`` header, as Mastodon pages)."""
-    await authenticate(request)
+    caller = await authenticate(request)
     query = parse_query(request.query)
-    page = await request.app[LISTINGS].search(query)
+    page = await request.app[LISTINGS].search(query, viewer=caller.member)
     uris = _uris(request)
     found = []
     for listing, shown in zip(page.listings, await _shown(request, page.listings), strict=True):

@@ -57,6 +57,7 @@ from node.media.remote import RemotePhoto
 from node.media.service import MediaService
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
+from node.relations.checks import blocks
 from node.rich_text import sanitize_html
 
 Clock = Callable[[], datetime]
@@ -253,6 +254,8 @@ class ReceivedResponses:
     async def _check_answer(self, listing: Listing, responder: str, quantity: int) -> None:
         """``NotActedOn`` with the reason when ``responder`` may not answer ``listing`` now."""
         refusal = await may_answer(listing, responder, self._is_partner)
+        if refusal is None and await blocks(self._uris, listing.author, responder):
+            refusal = "the listing's author blocks its sender"
         if refusal is None and listing.verified_responders:
             verified = (
                 await self._is_verified(responder)

@@ -45,6 +45,7 @@ from node.members.models import Member, Verification
 from node.members.service import verified_actors
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
+from node.relations.checks import block_between, hidden_from
 from node.rich_text import rich_text
 
 log = logging.getLogger(__name__)
@@ -289,10 +290,11 @@ class ListingService:
             query = query.filter(status__in=list(statuses))
         return await query.order_by("-published_at", "-id").prefetch_related("photos")
 
-    async def search(self, query: ListingQuery) -> Page:
+    async def search(self, query: ListingQuery, viewer: Member | None = None) -> Page:
         """The listings held here that match ``query``, this node's and partners' copies
         together, photos fetched. Withdrawn listings are their author's business
-        (:meth:`mine`), never a search's."""
+        (:meth:`mine`), never a search's; those of people the ``viewer`` blocked or muted
+        are not shown to them."""
         check_member_search(query)
         if query.verified_only:
             verified = await verified_actors(self._uris, self._clock())
@@ -300,6 +302,8 @@ class ListingService:
         if self._silenced is not None:
             hosts, actors = await self._silenced()
             query = dataclasses.replace(query, muted_hosts=hosts, muted_authors=actors)
+        if viewer is not None and (hidden := await hidden_from(viewer)):
+            query = dataclasses.replace(query, muted_authors=query.muted_authors | hidden)
         page = await search(query)
         await Listing.fetch_for_list(page.listings, "photos")
         return page
@@ -319,6 +323,8 @@ class ListingService:
         listing = await self.get(member, listing_id)
         if listing.author == me:
             raise Conflict("this is your own listing")
+        if (refusal := await block_between(self._uris, me, listing.author)) is not None:
+            raise Forbidden(f"you cannot answer this listing: {refusal}")
         if listing.verified_responders and member.verification is not Verification.VERIFIED:
             raise Forbidden(VERIFIED_ONLY)
         self._check_answerable(listing, quantity)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tortoise.queryset import QuerySet
+
 from activitypub.uris import UriScheme
 from node.clock import Clock
 from node.errors import NotFound
 from node.members.models import Member
 from node.notifications.models import Notification, NotificationType
+from node.relations.checks import hidden_from
 
 MAX_PAGE = 100
 
@@ -89,8 +92,9 @@ class NotificationService:
         before: int | None = None,
         limit: int = 20,
     ) -> list[Notification]:
-        """Up to ``limit`` notifications older than the id ``before``, newest first."""
-        query = Notification.filter(member=member)
+        """Up to ``limit`` notifications older than the id ``before``, newest first; none
+        caused by people the member blocked or muted."""
+        query = await _shown(member)
         if unread_only:
             query = query.filter(read_at__isnull=True)
         if before is not None:
@@ -99,8 +103,8 @@ class NotificationService:
         return await query.order_by("-id").limit(limit).prefetch_related("listing", "response")
 
     async def unread_count(self, member: Member) -> int:
-        """How many notifications the member has not read."""
-        return await Notification.filter(member=member, read_at__isnull=True).count()
+        """How many notifications the member has not read (and would be shown)."""
+        return await (await _shown(member)).filter(read_at__isnull=True).count()
 
     async def mark_read(self, member: Member, notification_id: int | None = None) -> int:
         """Mark one notification (404 if not the member's) or all of them read; how many."""
@@ -110,3 +114,11 @@ class NotificationService:
                 raise NotFound("no such notification")
             query = query.filter(id=notification_id)
         return await query.update(read_at=self._clock())
+
+
+async def _shown(member: Member) -> QuerySet[Notification]:
+    """The member's notifications but those caused by people they blocked or muted."""
+    query = Notification.filter(member=member)
+    if hidden := await hidden_from(member):
+        query = query.exclude(actor__in=list(hidden))
+    return query

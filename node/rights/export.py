@@ -18,6 +18,7 @@ Contents (``README.txt`` in the archive says the same):
 - ``credentials.json``: the residency credentials the node issued them, as signed;
 - ``sharing.json``: their sharing ledger (what of theirs went to which server, when);
 - ``follows.json``: who they follow and who follows them;
+- ``blocks.json``: whom they block and mute;
 - ``photos/``: the photos they uploaded, as stored.
 """
 
@@ -43,6 +44,7 @@ from node.listings.models import Listing, Response
 from node.media.models import Media
 from node.members.models import Member
 from node.members.render import member_to_api
+from node.relations.models import MemberRelation, RelationKind
 from node.verification.models import IssuedCredential, Vouch
 
 CHUNK = 500  # rows read at a time
@@ -60,6 +62,7 @@ vouches.json      vouches you gave and received
 credentials.json  the residency credentials this node issued you, as signed
 sharing.json      what of yours was delivered to which other server, and when
 follows.json      whom you follow, who follows you
+blocks.json       whom you block and whom you mute
 photos/           the photos you uploaded
 """
 
@@ -158,6 +161,11 @@ class Exporter:
                 "followers": await _values(Follow.filter(followee=actor)),
             }
             archive.writestr("follows.json", json.dumps(follows, ensure_ascii=False, indent=1))
+            relations = {
+                f"{kind.value}s": await _values(MemberRelation.filter(owner=member, kind=kind))
+                for kind in RelationKind
+            }
+            archive.writestr("blocks.json", json.dumps(relations, ensure_ascii=False, indent=1))
             yield buffer.take()
             async for chunk in self._photos(archive, buffer, actor):
                 yield chunk

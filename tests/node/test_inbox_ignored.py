@@ -52,7 +52,8 @@ async def test_activities_no_handler_acts_on_are_ignored_with_the_reasons(node, 
         undo["id"]: (
             InboundState.IGNORED,
             "the Undo is not of a follow we know; "
-            "the Undo is not of a partnership (or of an earlier proposal)",
+            "the Undo is not of a partnership (or of an earlier proposal); "
+            "the Undo is not of a block we know",
         ),
         proposal["id"]: (
             InboundState.IGNORED,
