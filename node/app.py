@@ -162,7 +162,9 @@ def create_app(
     app.cleanup_ctx.append(_transport)
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
-    app[NOTIFICATIONS] = NotificationService(settings.uris, clock)
+    app[NOTIFICATIONS] = NotificationService(
+        settings.uris, clock, silenced=app[FEDERATION_POLICY].silenced
+    )
     app[EXPORTER] = Exporter(settings.uris, settings.media_path, clock)
     app[SAVED_SEARCHES] = SavedSearches(settings.uris, clock, app[NOTIFICATIONS])
     app[CREDENTIALS] = CredentialIssuer(

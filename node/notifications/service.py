@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from tortoise.queryset import QuerySet
 
 from activitypub.uris import UriScheme
+from moderation.domains import authority_of, covers
 from node.clock import Clock
 from node.errors import NotFound
+from node.follows.models import Follow, FollowState
 from node.members.models import Member
 from node.notifications.models import Notification, NotificationType
 from node.relations.checks import hidden_from
 
 MAX_PAGE = 100
+# The silenced servers (each covering its subdomains) and actors, as the policy has them.
+Silenced = Callable[[], Awaitable[tuple[frozenset[str], frozenset[str]]]]
 
 
 class NotificationService:
     """A member's notifications, newest first."""
 
-    def __init__(self, uris: UriScheme, clock: Clock) -> None:
+    def __init__(self, uris: UriScheme, clock: Clock, silenced: Silenced | None = None) -> None:
         self._uris = uris
         self._clock = clock
+        self._silenced = silenced
 
     async def notify_actor(
         self,
@@ -93,8 +98,9 @@ class NotificationService:
         limit: int = 20,
     ) -> list[Notification]:
         """Up to ``limit`` notifications older than the id ``before``, newest first; none
-        caused by people the member blocked or muted."""
-        query = await _shown(member)
+        caused by people the member blocked or muted, nor by silenced actors and servers
+        the member does not follow."""
+        query = await self._shown(member)
         if unread_only:
             query = query.filter(read_at__isnull=True)
         if before is not None:
@@ -104,7 +110,7 @@ class NotificationService:
 
     async def unread_count(self, member: Member) -> int:
         """How many notifications the member has not read (and would be shown)."""
-        return await (await _shown(member)).filter(read_at__isnull=True).count()
+        return await (await self._shown(member)).filter(read_at__isnull=True).count()
 
     async def mark_read(self, member: Member, notification_id: int | None = None) -> int:
         """Mark one notification (404 if not the member's) or all of them read; how many."""
@@ -115,10 +121,34 @@ class NotificationService:
             query = query.filter(id=notification_id)
         return await query.update(read_at=self._clock())
 
+    async def _shown(self, member: Member) -> QuerySet[Notification]:
+        """The member's notifications but those caused by people they blocked or muted, and
+        those of silenced actors and servers they do not follow (as Mastodon's limit does:
+        accepted, not pushed on anyone who did not ask for it)."""
+        query = Notification.filter(member=member)
+        hidden = set(await hidden_from(member)) | await self._silenced_for(member)
+        if hidden:
+            query = query.exclude(actor__in=sorted(hidden))
+        return query
 
-async def _shown(member: Member) -> QuerySet[Notification]:
-    """The member's notifications but those caused by people they blocked or muted."""
-    query = Notification.filter(member=member)
-    if hidden := await hidden_from(member):
-        query = query.exclude(actor__in=list(hidden))
-    return query
+    async def _silenced_for(self, member: Member) -> set[str]:
+        if self._silenced is None:
+            return set()
+        servers, actors = await self._silenced()
+        if not servers and not actors:  # the common case: no query
+            return set()
+        senders = Notification.filter(member=member, actor__not_isnull=True).distinct()
+        candidates = {str(a) for a in await senders.values_list("actor", flat=True)}
+        silenced = {
+            actor
+            for actor in candidates
+            if actor in actors or any(covers(s, authority_of(actor)) for s in servers)
+        }
+        if not silenced:
+            return set()
+        followed = await Follow.filter(
+            follower=self._uris.actor(member.username),
+            followee__in=sorted(silenced),
+            state=FollowState.ACCEPTED,
+        ).values_list("followee", flat=True)
+        return silenced - {str(f) for f in followed}

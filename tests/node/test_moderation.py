@@ -8,9 +8,11 @@ import pytest
 from federation.models import Delivery, DeliveryState, InboundMessage, InboundState
 from moderation.models import AuditEntry
 from node.db import activated
-from node.follows.models import Follow
-from node.http.keys import DATABASE, DELIVERY_WORKER, INBOUND_WORKER
+from node.follows.models import Follow, FollowState
+from node.http.keys import DATABASE, DELIVERY_WORKER, INBOUND_WORKER, NOTIFICATIONS
 from node.listings.models import Audience
+from node.members.models import Member
+from node.notifications.models import NotificationType
 from node.verification.models import VerificationEvent
 from tests.api import PASSWORD, bearer, error_of, login, member_token
 from tests.node.media_support import make_listing
@@ -345,3 +347,47 @@ async def test_silenced_actors_and_servers_are_kept_out_of_browse_and_search(nod
     domain = remote.base.removeprefix("http://")
     assert (await decide(node, mods["dan"], action="silence", domain=domain)).status == 201
     assert await titles() == ["Drill 2"]
+
+
+async def test_silenced_actors_and_servers_notify_only_members_who_follow_them(
+    node, clock, mods, remote
+):
+    alice, mallory = remote.add("alice"), remote.add("mallory")
+    with activated(node.app[DATABASE]):
+        bea = await Member.get(username="bea")
+        for someone in (alice, mallory):  # as when their saved-search matches reach bea
+            await node.app[NOTIFICATIONS].notify(bea.id, NotificationType.MATCH, actor=someone.id)
+
+    async def from_whom() -> list[str]:
+        headers = bearer(mods["bea"])
+        notes = await (await node.get("/api/v1/notifications", headers=headers)).json()
+        unread = await (
+            await node.get("/api/v1/notifications/unread_count", headers=headers)
+        ).json()
+        assert unread["count"] == len(notes)
+        return sorted(n["actor"] for n in notes)
+
+    assert await from_whom() == sorted([alice.id, mallory.id])
+    assert (await decide(node, mods["dan"], action="silence", account=alice.id)).status == 201
+    assert await from_whom() == [mallory.id]
+    # bea follows alice: what alice causes reaches her again (she asked for it).
+    with activated(node.app[DATABASE]):
+        await Follow.create(
+            follower=f"{NODE}/users/bea",
+            followee=alice.id,
+            state=FollowState.ACCEPTED,
+            activity_id=f"{NODE}/follows/99",
+            activity={},
+            created_at=clock.now,
+        )
+    assert await from_whom() == sorted([alice.id, mallory.id])
+    # Their whole server silenced: mallory, whom bea does not follow, is kept out too.
+    domain = remote.base.removeprefix("http://")
+    assert (await decide(node, mods["dan"], action="silence", domain=domain)).status == 201
+    assert await from_whom() == [alice.id]
+    # Nothing was deleted: lifting the silences shows everything again.
+    assert (await decide(node, mods["dan"], action="unsilence", domain=domain)).status == 201
+    assert (await decide(node, mods["dan"], action="unsilence", account=alice.id)).status == 201
+    with activated(node.app[DATABASE]):
+        await Follow.filter(followee=alice.id).delete()
+    assert await from_whom() == sorted([alice.id, mallory.id])
