@@ -26,7 +26,9 @@ from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.members.service import MemberService
 from node.moderation.appeals import AppealService
+from node.moderation.held import HeldContent
 from node.moderation.reports import ReportService
+from node.moderation.safety import ContentGuard
 from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
@@ -74,3 +76,6 @@ VERIFICATION_LIMITER = web.AppKey("verification_limiter", SlidingWindowLimiter)
 REPORTS = web.AppKey("reports", ReportService)
 MODERATION = web.AppKey("moderation", ModerationService)
 APPEALS = web.AppKey("appeals", AppealService)
+# limits on links, mentions and creations per hour; the keyword filters
+CONTENT = web.AppKey("content", ContentGuard)
+HELD = web.AppKey("held", HeldContent)

@@ -35,6 +35,8 @@ from activitypub.uris import UriScheme
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
 from federation.trust import is_trusted_resident
+from moderation import filters
+from moderation.content import hrefs_of, mentioned
 from moderation.domains import authority_of
 from node.conversations.models import Message
 from node.follows.models import Follow, FollowState
@@ -54,6 +56,7 @@ from node.listings.service import (
 )
 from node.media.remote import RemotePhoto
 from node.media.service import MediaService
+from node.moderation.safety import ContentGuard
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
 from node.rich_text import sanitize_html
@@ -293,7 +296,10 @@ class ReceivedListings:
         media: MediaService,
         alerts: Alerts | None = None,
         max_days: int = 365,
+        guard: ContentGuard | None = None,
     ) -> None:
+        # limits on links and mentions, and the keyword filters: over one, held or hidden
+        self._guard = guard
         self._alerts = alerts
         self._max_days = max_days
         self._uris = uris
@@ -374,17 +380,35 @@ class ReceivedListings:
         if existing is not None and values["updated_at"] < existing.updated_at:
             # deliveries overtake one another: an older version never replaces a newer one
             raise NotActedOn("an older version of a listing we hold")
+        hit = None
+        if self._guard is not None:
+            hit = await self._guard.screen_inbound(
+                [values["title"], values["description"]],
+                hrefs_of(values["description_html"]),
+                mentioned(obj),
+            )
         async with in_transaction():
             if existing is None:
                 try:
                     listing = await Listing.create(ap_id=received.id, local=False, **values)
                 except IntegrityError:
                     raise NotActedOn("the listing was stored meanwhile") from None
-                if self._alerts is not None:
+                if hit is None and self._alerts is not None:
                     await self._alerts(listing)
             else:
                 await Listing.filter(id=existing.id).update(**values)
                 listing = existing
+            if hit is not None:
+                await filters.caught(
+                    "listing",
+                    received.id,
+                    actor,
+                    local=False,
+                    action=hit.action,
+                    reason=hit.reason,
+                    excerpt=f"{values['title']}\n{values['description']}",
+                    at=self._clock(),
+                )
         photos = [RemotePhoto(p.url, p.media_type, p.description) for p in received.photos]
         # After the commit: fetching photos takes a while and may fail, the listing stays.
         await self._media.sync_remote(listing.id, photos)

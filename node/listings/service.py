@@ -21,6 +21,8 @@ from tortoise.transactions import in_transaction
 
 from activitypub.listings.agreements import MAX_THANKS
 from activitypub.uris import UriScheme
+from moderation import filters
+from moderation.content import FilterHit, hrefs_of
 from node.clock import Clock
 from node.config import CommunitySettings, ListingSettings
 from node.conversations.models import Message
@@ -43,6 +45,7 @@ from node.media.models import Media
 from node.media.service import MediaService
 from node.members.models import Member, Verification
 from node.members.service import verified_actors
+from node.moderation.safety import ContentGuard
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
 from node.rich_text import rich_text
@@ -97,7 +100,10 @@ class ListingService:
         queued: Callable[[], None] = lambda: None,
         alerts: Alerts | None = None,
         silenced: Callable[[], Awaitable[tuple[frozenset[str], frozenset[str]]]] | None = None,
+        guard: ContentGuard | None = None,
     ) -> None:
+        # limits on links and mentions, and the community's keyword filters
+        self._guard = guard
         self._alerts = alerts
         # servers and actors the moderators silenced: kept out of searches
         self._silenced = silenced
@@ -145,6 +151,7 @@ class ListingService:
                 f"you already have {self._settings.max_open_per_member} open listings: "
                 "close or withdraw one first"
             )
+        hit = await self._screen(values)
         photos = await self._claim(me, form.photos, None)
         async with in_transaction():
             listing = await Listing.create(
@@ -164,8 +171,10 @@ class ListingService:
             )
             if photos and self._media is not None:
                 await self._media.attach(photos, listing.id)
+            if hit is not None:
+                await self._caught(listing, hit)
             await self._send("Create", listing)
-            if self._alerts is not None:
+            if self._alerts is not None and hit is None:
                 await self._alerts(listing)
         self._queued()
         return await self._with_photos(listing)
@@ -198,6 +207,7 @@ class ListingService:
                 values.get("title", listing.title), values.get("description", listing.description)
             )
         values["updated_at"] = self._clock()
+        hit = await self._screen(values)
         photos = None
         if "photos" in given:
             photos = await self._claim(listing.author, changes.photos or [], listing.id)
@@ -206,6 +216,8 @@ class ListingService:
             if photos is not None and self._media is not None:
                 await self._media.attach(photos, listing.id)
             await listing.refresh_from_db()
+            if hit is not None:
+                await self._caught(listing, hit)
             if "quantity" in values:
                 # all of it promised, and every agreement already done: nothing left to wait for
                 await self._settle_quietly(listing)
@@ -280,6 +292,8 @@ class ListingService:
         me = self._uris.actor(member.username)
         if listing is None or (listing.status is Status.WITHDRAWN and listing.author != me):
             raise NotFound("no such listing")
+        if listing.author != me and await filters.not_shown("listing", [listing.ap_id]):
+            raise NotFound("no such listing")  # held or hidden by a filter: its author's only
         return listing
 
     async def mine(self, member: Member, statuses: Iterable[Status] | None = None) -> list[Listing]:
@@ -325,6 +339,8 @@ class ListingService:
         if await Response.exists(listing=listing, responder=me, state__in=ACTIVE_RESPONSES):
             raise Conflict("you already answered this listing")
         message = _checked(message, "message", MAX_MESSAGE)
+        if self._guard is not None:
+            self._guard.check_post("message", message)
         if not listing.local:
             return await self._respond_remote(member, listing, message, quantity)
         return await record_response(
@@ -680,8 +696,52 @@ class ListingService:
         # Never a copy of another node's listing: it is not ours to announce.
         if self._federation is None or listing.audience is Audience.NODE or not listing.local:
             return
+        # Held or hidden by a keyword filter: it goes nowhere (a release sends it).
+        if kind != "Delete" and await filters.not_shown("listing", [listing.ap_id]):
+            return
         photos = await Media.filter(listing_id=listing.id).order_by("position")
         await self._federation.send(kind, listing, list(photos), self._clock())
+
+    async def _screen(self, values: dict[str, Any]) -> FilterHit | None:
+        """422 when a new or edited listing's text carries too many links or mentions; else
+        the keyword filter its title or description matches, if any."""
+        if self._guard is None or not {"title", "description"} & set(values):
+            return None
+        title, text = values.get("title", ""), values.get("description", "")
+        self._guard.check_post(
+            "description", f"{title}\n{text}", hrefs_of(values.get("description_html", ""))
+        )
+        return await self._guard.screen(title, text)
+
+    async def _caught(self, listing: Listing, hit: FilterHit) -> None:
+        await filters.caught(
+            "listing",
+            listing.ap_id,
+            listing.author,
+            local=listing.local,
+            action=hit.action,
+            reason=hit.reason,
+            excerpt=f"{listing.title}\n{listing.description}",
+            at=self._clock(),
+        )
+
+    async def release(self, ap_id: str) -> None:
+        """A held listing of ours a moderator released: sent now as it was held back
+        (in the caller's transaction, after the release is recorded)."""
+        listing = await Listing.get_or_none(ap_id=ap_id, local=True)
+        if listing is not None and listing.status in OPEN_STATES:
+            await self._send("Create", listing)
+
+    async def reject(self, ap_id: str) -> None:
+        """A held listing a moderator rejected: withdrawn (never sent; a copy of another
+        server's listing is forgotten here)."""
+        listing = await Listing.get_or_none(ap_id=ap_id)
+        if listing is None:
+            return
+        if listing.local:
+            await self._set_status(listing, Status.WITHDRAWN, self._clock())
+        else:
+            await drop_copy(listing, self._media, Status.WITHDRAWN)
 
     def _columns(
         self, form: ListingForm | ListingChanges, given: set[str], now: datetime, kind: Kind
