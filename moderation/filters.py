@@ -99,12 +99,16 @@ async def queue(state: HeldState = HeldState.HELD) -> list[FilteredContent]:
     return await FilteredContent.filter(state=state).order_by("created_at", "id")
 
 
-async def not_shown(kind: str, targets: list[str]) -> dict[str, HeldState]:
-    """Of ``targets`` (URIs of one kind), those others must not see, with why."""
+async def not_shown(kind: str | None, targets: list[str]) -> dict[str, HeldState]:
+    """Of ``targets`` (URIs of one kind, or of any kind with None), those others must not
+    see, with why. (A reply to a listing is a message and a response under one URI: caught
+    as the message, it is kept back as the response too.)"""
     if not targets:
         return {}
-    rows = await FilteredContent.filter(kind=kind, target__in=targets, state__in=NOT_SHOWN)
-    return {row.target: row.state for row in rows}
+    query = FilteredContent.filter(target__in=targets, state__in=NOT_SHOWN)
+    if kind is not None:
+        query = query.filter(kind=kind)
+    return {row.target: row.state for row in await query}
 
 
 async def state_of(target: str) -> HeldState | None:

@@ -431,6 +431,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             app[PARTNERSHIPS].is_partner,
             settle=app[LISTINGS].settle,
             is_verified=app[TRUST].is_verified,
+            guard=app[CONTENT],
         ).register(app[DISPATCHER])
         ReceivedListings(
             node_settings.uris,

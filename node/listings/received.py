@@ -36,7 +36,7 @@ from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
 from federation.trust import is_trusted_resident
 from moderation import filters
-from moderation.content import hrefs_of, mentioned
+from moderation.content import FilterHit, hrefs_of, mentioned
 from moderation.domains import authority_of
 from node.conversations.models import Message
 from node.follows.models import Follow, FollowState
@@ -88,7 +88,10 @@ class ReceivedResponses:
         is_partner: IsPartner,
         settle: Callable[[Listing], Awaitable[None]] | None = None,
         is_verified: Callable[[str], Awaitable[bool]] | None = None,
+        guard: ContentGuard | None = None,
     ) -> None:
+        # limits on links and mentions, and the keyword filters: over one, held or hidden
+        self._guard = guard
         self._uris = uris
         self._clock = clock
         self._notifications = notifications
@@ -120,9 +123,13 @@ class ReceivedResponses:
         if quantity is None or quantity < 1:
             raise NotActedOn("the Offer is not for a whole number of items")
         await self._check_answer(listing, activity.actor, quantity)
+        hit = None
+        if self._guard is not None and offer.message:
+            hit = await self._guard.screen_inbound([offer.message])
         await self._record(
             listing,
             activity.actor,
+            hit=hit,
             ap_id=offer.id,
             form="offer",
             message=offer.message,
@@ -243,9 +250,12 @@ class ReceivedResponses:
             raise NotActedOn("the reply is not its sender's, to the listing's author")
         await self._check_answer(listing, activity.actor, 1)
         message = await Message.get_or_none(ap_id=note.id)
+        # A reply is a message first: kept back as one, the author is not told of it either.
+        kept_back = await filters.not_shown("message", [note.id])
         await self._record(
             listing,
             activity.actor,
+            quiet=bool(kept_back),
             ap_id=note.id,
             form="reply",
             message=note.text[:MAX_MESSAGE],
@@ -270,9 +280,31 @@ class ReceivedResponses:
         if refusal is not None:
             raise NotActedOn(refusal)
 
-    async def _record(self, listing: Listing, responder: str, **fields: Any) -> None:
+    async def _record(
+        self,
+        listing: Listing,
+        responder: str,
+        *,
+        hit: FilterHit | None = None,
+        quiet: bool = False,
+        **fields: Any,
+    ) -> None:
         try:
-            await record_response(self._notifications, listing, responder, self._clock(), **fields)
+            if quiet:  # stored, nobody told: a moderator decides about the message it is
+                now = self._clock()
+                await Response.create(
+                    listing=listing, responder=responder, created_at=now, updated_at=now, **fields
+                )
+                return
+            await record_response(
+                self._notifications,
+                listing,
+                responder,
+                self._clock(),
+                hit=hit,
+                local=False,
+                **fields,
+            )
         except IntegrityError:
             return  # stored by an earlier attempt of this activity
 

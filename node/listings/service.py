@@ -339,15 +339,18 @@ class ListingService:
         if await Response.exists(listing=listing, responder=me, state__in=ACTIVE_RESPONSES):
             raise Conflict("you already answered this listing")
         message = _checked(message, "message", MAX_MESSAGE)
+        hit = None
         if self._guard is not None:
             self._guard.check_post("message", message)
+            hit = await self._guard.screen(message) if message else None
         if not listing.local:
-            return await self._respond_remote(member, listing, message, quantity)
+            return await self._respond_remote(member, listing, message, quantity, hit)
         return await record_response(
             self._notifications,
             listing,
             me,
             self._clock(),
+            hit=hit,
             ap_id=f"{listing.ap_id}/responses/{uuid.uuid4().hex}",
             form="offer",
             message=message,
@@ -355,7 +358,7 @@ class ListingService:
         )
 
     async def _respond_remote(
-        self, member: Member, listing: Listing, message: str, quantity: int
+        self, member: Member, listing: Listing, message: str, quantity: int, hit: FilterHit | None
     ) -> Response:
         """Answer another server's listing: an ``Offer(Agreement)`` where the listing speaks
         FEP-0837 (Quartier, Mitra), else a direct message replying to it (what Mastodon and
@@ -397,9 +400,22 @@ class ListingService:
                 created_at=now,
                 updated_at=now,
             )
-            await self._federation.deliver(
-                offer, inbox, me, now, partners_only=listing.audience is Audience.PARTNERS
-            )
+            if hit is not None:
+                # held or hidden: the Offer goes nowhere (a release sends it)
+                await filters.caught(
+                    "response",
+                    response.ap_id,
+                    me,
+                    local=True,
+                    action=hit.action,
+                    reason=hit.reason,
+                    excerpt=message,
+                    at=now,
+                )
+            else:
+                await self._federation.deliver(
+                    offer, inbox, me, now, partners_only=listing.audience is Audience.PARTNERS
+                )
         self._queued()
         return response
 
@@ -592,14 +608,16 @@ class ListingService:
         query = Response.filter(listing=listing)
         if listing.author != me:
             query = query.filter(responder=me)
-        return await query.order_by("id").prefetch_related("listing")
+        rows = await query.order_by("id").prefetch_related("listing")
+        return await _without_kept_back(rows, me)
 
     async def agreements(self, member: Member) -> list[Response]:
         """Responses the member is part of (as author or responder), newest first."""
         me = self._uris.actor(member.username)
         mine = await Response.filter(responder=me).prefetch_related("listing")
         theirs = await Response.filter(listing__author=me).prefetch_related("listing")
-        return sorted([*mine, *theirs], key=lambda r: r.id, reverse=True)
+        shown = await _without_kept_back([*mine, *theirs], me)
+        return sorted(shown, key=lambda r: r.id, reverse=True)
 
     # Time
     async def sweep(self) -> int:
@@ -725,6 +743,38 @@ class ListingService:
             at=self._clock(),
         )
 
+    async def release_response(self, ap_id: str) -> None:
+        """A held response a moderator released: the listing's author is told; our member's
+        Offer to another server's listing is sent."""
+        response = await Response.get_or_none(ap_id=ap_id).prefetch_related("listing")
+        if response is None or response.state is not ResponseState.PENDING:
+            return
+        listing: Listing = response.listing
+        if listing.local:
+            await self._notifications.notify_actor(
+                listing.author,
+                NotificationType.RESPONSE,
+                by=response.responder,
+                listing_id=listing.id,
+                response_id=response.id,
+            )
+        elif response.offer and self._federation is not None:
+            inbox = await self._federation.inbox_of(listing.author)
+            await self._federation.deliver(
+                dict(response.offer),
+                inbox,
+                response.responder,
+                self._clock(),
+                partners_only=listing.audience is Audience.PARTNERS,
+            )
+            self._queued()
+
+    async def reject_response(self, ap_id: str) -> None:
+        """A held response a moderator rejected: declined, never shown to the author."""
+        await Response.filter(ap_id=ap_id, state=ResponseState.PENDING).update(
+            state=ResponseState.DECLINED, updated_at=self._clock()
+        )
+
     async def release(self, ap_id: str) -> None:
         """A held listing of ours a moderator released: sent now as it was held back
         (in the caller's transaction, after the release is recorded)."""
@@ -834,6 +884,8 @@ class ListingService:
         is_author, is_responder = response.listing.author == me, response.responder == me
         if not (is_author or is_responder):
             raise NotFound("no such response")
+        if not is_responder and await filters.not_shown(None, [response.ap_id]):
+            raise NotFound("no such response")  # held or hidden by a keyword filter
         if as_author is True and not is_author:
             raise Forbidden("only the listing's author decides on responses")
         if as_author is False and not is_responder:
@@ -886,14 +938,31 @@ async def record_response(
     listing: Listing,
     responder: str,
     now: datetime,
+    *,
+    hit: FilterHit | None = None,
+    local: bool = True,
     **fields: Any,
 ) -> Response:
     """Store a response to ``listing`` and notify its author, in one transaction (an
-    ``IntegrityError`` means this response, by its id, is stored already)."""
+    ``IntegrityError`` means this response, by its id, is stored already). Caught by a
+    keyword filter or a limit (``hit``): stored and recorded, the author not told (a release
+    tells them)."""
     async with in_transaction():
         response = await Response.create(
             listing=listing, responder=responder, created_at=now, updated_at=now, **fields
         )
+        if hit is not None:
+            await filters.caught(
+                "response",
+                response.ap_id,
+                responder,
+                local=local,
+                action=hit.action,
+                reason=hit.reason,
+                excerpt=response.message,
+                at=now,
+            )
+            return response
         await notifications.notify_actor(
             listing.author,
             NotificationType.RESPONSE,
@@ -902,6 +971,12 @@ async def record_response(
             response_id=response.id,
         )
     return response
+
+
+async def _without_kept_back(rows: list[Response], me: str) -> list[Response]:
+    """``rows`` without the responses by others a keyword filter keeps back."""
+    kept = await filters.not_shown(None, [r.ap_id for r in rows if r.responder != me])
+    return [r for r in rows if r.ap_id not in kept]
 
 
 def reply_message(language: str, title: str) -> str:

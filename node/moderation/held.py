@@ -43,7 +43,17 @@ class HeldContent:
                 raise NotFound("no such held content") from None
             if row.kind == "listing":
                 await (self._listings.release if release else self._listings.reject)(row.target)
+            elif row.kind == "response":
+                listings = self._listings
+                await (listings.release_response if release else listings.reject_response)(
+                    row.target
+                )
             elif row.kind == "message":
                 conversations = self._conversations
                 await (conversations.release if release else conversations.reject)(row.target)
+                # A reply to one of our listings is a response too, under the same URI.
+                listings = self._listings
+                await (listings.release_response if release else listings.reject_response)(
+                    row.target
+                )
         return row

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from activitypub.listings import offer_agreement
 from federation.models import Delivery
 from moderation.models import AuditEntry
 from node.db import activated
 from node.http.keys import DATABASE
 from tests.api import bearer, error_of, login, member_token
 from tests.node.test_inbox import NODE, Remote, deliver, note_activity, start_remote, worker_round
-from tests.node.test_listings_inbound import created, make_partner
+from tests.node.test_listings_inbound import created, make_partner, proposal_of
 
 pytestmark = pytest.mark.local_testing
 
@@ -293,3 +294,58 @@ async def test_a_listing_from_another_server_is_hidden_by_a_filter(node, clock, 
         False,
         f"{remote.base}/listings/1",
     )
+
+
+async def notified(node, token: str) -> list[str]:
+    found = await (await node.get("/api/v1/notifications", headers=bearer(token))).json()
+    return [n["type"] for n in found]
+
+
+async def test_a_held_response_reaches_the_author_only_when_released(node, mods):
+    await add_filter(node, mods["dan"], "wire me", "hold")
+    listing = await publish(node, mods["cyd"], title="Chairs")
+    url = f"{LISTINGS}/{listing['id']}/responses"
+    resp = await node.post(url, json={"message": "Wire me a deposit"}, headers=bearer(mods["bea"]))
+    assert resp.status == 201, await resp.text()
+    response = await resp.json()
+    assert await (await node.get(url, headers=bearer(mods["cyd"]))).json() == []
+    assert "listing.response" not in await notified(node, mods["cyd"])
+    await error_of(
+        await node.post(
+            f"/api/v1/listings/responses/{response['id']}/accept",
+            json={},
+            headers=bearer(mods["cyd"]),
+        ),
+        404,
+        "not_found",
+    )
+    mine = await (await node.get(url, headers=bearer(mods["bea"]))).json()
+    assert [r["message"] for r in mine] == ["Wire me a deposit"]  # the responder sees it
+    [row] = await (await node.get(HELD, headers=bearer(mods["dan"]))).json()
+    assert row["kind"] == "response"
+    resp = await node.post(f"{HELD}/{row['id']}/release", json={}, headers=bearer(mods["dan"]))
+    assert resp.status == 200, await resp.text()
+    assert [r["id"] for r in await (await node.get(url, headers=bearer(mods["cyd"]))).json()] == [
+        response["id"]
+    ]
+    assert "listing.response" in await notified(node, mods["cyd"])
+
+
+async def test_an_offer_from_another_server_is_held_by_a_filter(node, clock, mods, remote):
+    alice = remote.add("alice")
+    await make_partner(node, remote)
+    await add_filter(node, mods["dan"], "wire me", "hold")
+    listing = await publish(node, mods["cyd"], title="Sofa", audience="partners")
+    proposal = await proposal_of(node, listing["url"])
+    offer = offer_agreement(
+        f"{alice.base}/offers/1", alice.id, proposal, message_html="<p>Wire me first</p>"
+    )
+    assert (await deliver(node, clock, alice, offer)).status == 202
+    await worker_round(node)
+    url = f"{LISTINGS}/{listing['id']}/responses"
+    assert await (await node.get(url, headers=bearer(mods["cyd"]))).json() == []
+    [row] = await (await node.get(HELD, headers=bearer(mods["dan"]))).json()
+    assert (row["kind"], row["local"], row["author"]) == ("response", False, alice.id)
+    resp = await node.post(f"{HELD}/{row['id']}/reject", json={}, headers=bearer(mods["dan"]))
+    assert resp.status == 200, await resp.text()
+    assert await (await node.get(url, headers=bearer(mods["cyd"]))).json() == []
