@@ -120,12 +120,14 @@ async def state_of(target: str) -> HeldState | None:
 async def decide(
     held_id: int, *, release: bool, by: str, reason: str, at: datetime
 ) -> FilteredContent:
-    """A moderator releases held content (it is published) or rejects it (never shown);
-    ``NoSuchFilter`` unless it is waiting. Audited as ``content.released`` / ``.rejected``;
-    runs in the caller's transaction so the publishing stands or falls with it."""
+    """A moderator releases held or hidden content (it is published) or rejects it (never
+    shown); ``NoSuchFilter`` unless it is held or hidden. Audited as ``content.released`` or
+    ``content.rejected``; runs in the caller's transaction so the publishing stands or falls
+    with it."""
     state = HeldState.RELEASED if release else HeldState.REJECTED
     # Conditional: of two moderators deciding at once, one decides, the other gets NoSuchFilter.
-    if not await FilteredContent.filter(id=held_id, state=HeldState.HELD).update(
+    waiting = (HeldState.HELD, HeldState.HIDDEN)
+    if not await FilteredContent.filter(id=held_id, state__in=waiting).update(
         state=state, decided_by=by, decided_at=at
     ):
         raise NoSuchFilter("no such held content")

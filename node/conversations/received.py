@@ -62,12 +62,7 @@ class ReceivedNotes:
     async def on_create(self, activity: InboundActivity) -> None:
         """A note addressed privately to some of our members becomes a message."""
         note, addressed = await self._direct_message(activity)
-        hit = None
-        if self._guard is not None:
-            content = activity.body["object"].get("content")
-            hit = await self._guard.screen_inbound(
-                [note.summary, note.text], hrefs_of(content if isinstance(content, str) else "")
-            )
+        hit = await self._screen(note, activity.body["object"])
         try:
             await self._store(note, activity.actor, addressed, hit)
         except IntegrityError:
@@ -90,10 +85,32 @@ class ReceivedNotes:
             raise NotActedOn("the message was deleted")
         if note.is_empty:
             raise NotActedOn("the edited note has no text, content warning or attachment")
+        hit = await self._screen(note, body)
         message.text, message.summary = note.text[:MAX_TEXT], note.summary
         message.attachments = _attachments(note)
         message.edited_at = self._clock()
-        await message.save(update_fields=["text", "summary", "attachments", "edited_at"])
+        async with in_transaction():
+            await message.save(update_fields=["text", "summary", "attachments", "edited_at"])
+            if hit is not None:  # an edit is screened like a new message
+                await filters.caught(
+                    "message",
+                    message.ap_id,
+                    message.author,
+                    local=False,
+                    action=hit.action,
+                    reason=hit.reason,
+                    excerpt=message.text,
+                    at=message.edited_at,
+                )
+
+    async def _screen(self, note: ReceivedNote, body: dict[str, Any]) -> FilterHit | None:
+        """What the limits and keyword filters say of a received note, if anything."""
+        if self._guard is None:
+            return None
+        content = body.get("content")
+        return await self._guard.screen_inbound(
+            [note.summary, note.text], hrefs_of(content if isinstance(content, str) else "")
+        )
 
     async def on_delete(self, activity: InboundActivity) -> None:
         """The author deleted a message: its text goes, a trace that it existed stays."""

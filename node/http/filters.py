@@ -6,6 +6,7 @@ DELETE /api/v1/moderation/filters/{id}            remove a filter
 GET    /api/v1/moderation/held?state=held         caught content (held, hidden, released, rejected)
 POST   /api/v1/moderation/held/{id}/release       {"reason": "..."}: shown and sent on
 POST   /api/v1/moderation/held/{id}/reject        {"reason": "..."}: never shown
+(held or hidden content; once decided, 404)
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ async def list_held(request: web.Request) -> web.Response:
 
 @routes.post(r"/api/v1/moderation/held/{id:\d{1,9}}/{decision:release|reject}")
 async def decide(request: web.Request) -> web.Response:
-    """Release or reject held content; 200 with it, 404 unless it is waiting."""
+    """Release or reject held (or hidden) content; 200 with it, 404 once decided."""
     caller = await require_role(request, Role.MODERATOR)
     body = await read_json(request, Reason)
     row = await request.app[HELD].decide(

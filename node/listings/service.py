@@ -776,11 +776,14 @@ class ListingService:
         )
 
     async def release(self, ap_id: str) -> None:
-        """A held listing of ours a moderator released: sent now as it was held back
-        (in the caller's transaction, after the release is recorded)."""
-        listing = await Listing.get_or_none(ap_id=ap_id, local=True)
-        if listing is not None and listing.status in OPEN_STATES:
-            await self._send("Create", listing)
+        """A held listing a moderator released: ours is sent now as it was held back (in the
+        caller's transaction, after the release is recorded); saved searches are told."""
+        listing = await Listing.get_or_none(ap_id=ap_id)
+        if listing is None or listing.status not in OPEN_STATES:
+            return
+        await self._send("Create", listing)  # nothing for another server's copy
+        if self._alerts is not None:
+            await self._alerts(listing)  # the saved searches it was kept from
 
     async def reject(self, ap_id: str) -> None:
         """A held listing a moderator rejected: withdrawn (never sent; a copy of another

@@ -349,3 +349,23 @@ async def test_an_offer_from_another_server_is_held_by_a_filter(node, clock, mod
     resp = await node.post(f"{HELD}/{row['id']}/reject", json={}, headers=bearer(mods["dan"]))
     assert resp.status == 200, await resp.text()
     assert await (await node.get(url, headers=bearer(mods["cyd"]))).json() == []
+
+
+async def test_a_hidden_listing_may_be_released_and_an_edit_received_is_screened(
+    node, clock, mods, remote
+):
+    await add_filter(node, mods["dan"], "casino", "hide")
+    hidden = await publish(node, mods["bea"], title="Casino royale DVD")
+    [row] = await (await node.get(f"{HELD}?state=hidden", headers=bearer(mods["dan"]))).json()
+    resp = await node.post(f"{HELD}/{row['id']}/release", json={}, headers=bearer(mods["dan"]))
+    assert resp.status == 200, await resp.text()
+    assert await titles(node, mods["cyd"]) == [hidden["title"]]
+    # Another server's message, clean at first, then edited into what the filter hides.
+    alice = remote.add("alice")
+    bea = f"{NODE}/users/bea"
+    for kind, text in (("Create", "Hello"), ("Update", "See you at the casino")):
+        activity = note_activity(alice, kind, 1, text, [bea])
+        assert (await deliver(node, clock, alice, activity)).status == 202
+        await worker_round(node)
+    [conv] = await (await node.get("/api/v1/conversations", headers=bearer(mods["bea"]))).json()
+    assert conv["last_message"] is None
