@@ -6,7 +6,10 @@ ModerationError          root
 │   ├── InvalidBlock     the domain or the reason is not acceptable (``field`` names which)
 │   ├── AlreadyBlocked   that domain is already blocked
 │   └── NoSuchBlock      that domain is not blocked
-└── FederationRefused    the community's federation policy forbids talking to that server
+├── FederationRefused    the community's federation policy forbids talking to that server
+└── FilterError          a keyword filter cannot be added, removed or decided as asked
+    ├── InvalidFilter    the phrase or the action is not acceptable
+    └── NoSuchFilter     no such filter, or no such held content
 """
 
 from __future__ import annotations
@@ -49,3 +52,15 @@ class FederationRefused(ModerationError):
 
     The message is safe to show to members: it names the rule, never internal details.
     """
+
+
+class FilterError(ModerationError):
+    """A keyword filter, or content one caught, cannot be handled as asked."""
+
+
+class InvalidFilter(FilterError):
+    """The phrase of a filter is not acceptable (empty, too long, already filtered)."""
+
+
+class NoSuchFilter(FilterError):
+    """No such filter, or no such held content waiting for a decision."""

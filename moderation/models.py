@@ -1,5 +1,5 @@
-"""What moderation keeps: domain blocks, restricted remote actors, reports, decisions, appeals
-and the audit log.
+"""What moderation keeps: domain blocks, restricted remote actors, reports, decisions, appeals,
+keyword filters with the content they caught, and the audit log.
 
 Members live in the node, above this layer: they are named here by plain values (a member's
 id, a username, an actor URI), never by foreign keys into the node's tables.
@@ -201,6 +201,64 @@ class Appeal(Model):
 
     class Meta:
         table = "moderation_appeal"
+
+
+class FilterAction(StrEnum):
+    """What a keyword filter does to what matches it.
+
+    ``hide``: stored and shown to its author, but to nobody else. ``hold``: stored, neither
+    shown nor sent to other servers until a moderator releases it.
+    """
+
+    HIDE = "hide"
+    HOLD = "hold"
+
+
+class KeywordFilter(Model):
+    """A word or phrase the community's moderators filter (whole words, any case)."""
+
+    id = fields.IntField(primary_key=True)
+    # as the moderator wrote it, trimmed, its spaces collapsed
+    phrase = fields.CharField(max_length=200, unique=True)
+    action = fields.CharEnumField(FilterAction, max_length=8)
+    created_by = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "moderation_keyword_filter"
+
+
+class HeldState(StrEnum):
+    """Where filtered content is: waiting (held), or decided."""
+
+    HELD = "held"  # hold: waiting for a moderator
+    HIDDEN = "hidden"  # hide: shown to its author only, for good
+    RELEASED = "released"  # a moderator let it through
+    REJECTED = "rejected"  # a moderator refused it: never shown
+
+
+class FilteredContent(Model):
+    """A listing, message or response a keyword filter (or a limit on links and mentions)
+    caught, named by its URI, with the author, the reason and what was decided."""
+
+    id = fields.BigIntField(primary_key=True)
+    # "listing", "message" or "response"
+    kind = fields.CharField(max_length=16)
+    target = fields.CharField(max_length=URI, unique=True)
+    author = fields.CharField(max_length=URI)
+    local = fields.BooleanField()
+    state = fields.CharEnumField(HeldState, max_length=16)
+    # the filter's phrase, or the limit exceeded
+    reason = fields.CharField(max_length=300)
+    # a short extract for the moderators' queue (plain text)
+    excerpt = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+    decided_by = fields.CharField(max_length=100, default="")
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "moderation_filtered_content"
+        indexes = (("state", "created_at"),)
 
 
 class AuditEntry(Model):

@@ -44,6 +44,7 @@ from node.http import (
     conversations,
     credentials,
     discovery,
+    filters,
     follows,
     governance,
     health,
@@ -66,6 +67,7 @@ from node.http.keys import (
     ACTOR_DOCUMENTS,
     APPEALS,
     CLOCK,
+    CONTENT,
     CONVERSATIONS,
     CREDENTIALS,
     DATABASE,
@@ -77,6 +79,7 @@ from node.http.keys import (
     FOLLOWS,
     GOVERNANCE,
     GROUPS,
+    HELD,
     INBOUND_WORKER,
     INBOX_WRITER,
     LISTINGS,
@@ -108,7 +111,9 @@ from node.media.service import MediaService
 from node.media.storage import MediaFiles
 from node.members.service import MemberService
 from node.moderation.appeals import AppealService
+from node.moderation.held import HeldContent
 from node.moderation.reports import ReportService
+from node.moderation.safety import ContentGuard, Creation
 from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
@@ -151,6 +156,7 @@ def create_app(
     app[LOGIN_LIMITER] = SlidingWindowLimiter(
         accounts_cfg.login_max_attempts, accounts_cfg.login_window_seconds, clock
     )
+    app[CONTENT] = ContentGuard(settings.content, clock)
     app[ACTOR_DOCUMENTS] = DocumentCache()
     app[FEDERATION_POLICY] = federation_policy(settings, clock)
     app[GOVERNANCE] = app[FEDERATION_POLICY].governance
@@ -181,7 +187,16 @@ def create_app(
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
     features = (notes, partnerships, blocks, listings, notifications, saved_searches)
-    pages = (verification, credentials, governance, reports, moderation, rights, relations)
+    pages = (
+        verification,
+        credentials,
+        governance,
+        reports,
+        moderation,
+        filters,
+        rights,
+        relations,
+    )
     for module in (*routes, *features, *pages):
         app.router.add_routes(module.routes)
     return app
@@ -396,6 +411,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[RELATIONS].limiter = SlidingWindowLimiter(60, 3600, app[CLOCK])
         app[RELATIONS].register(app[DISPATCHER])
         app[CONVERSATIONS] = federated(ConversationService)
+        app[CONVERSATIONS].guard = app[CONTENT]
         app[CONVERSATIONS].register(app[DISPATCHER])
         app[GROUPS] = federated(GroupService)
         app[GROUPS].register(app[DISPATCHER])
@@ -424,6 +440,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             queued=app[DELIVERY_WORKER].wake,
             alerts=app[SAVED_SEARCHES].announce,
             silenced=policy.silenced,
+            guard=app[CONTENT],
         )
         # After the conversation handlers: a reply to a listing is a message first.
         ReceivedResponses(
@@ -433,6 +450,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             app[PARTNERSHIPS].is_partner,
             settle=app[LISTINGS].settle,
             is_verified=app[TRUST].is_verified,
+            guard=app[CONTENT],
         ).register(app[DISPATCHER])
         ReceivedListings(
             node_settings.uris,
@@ -441,6 +459,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             app[MEDIA],
             alerts=app[SAVED_SEARCHES].announce,
             max_days=node_settings.listings.max_expiry_days,
+            guard=app[CONTENT],
         ).register(app[DISPATCHER])
         app[REPORTS] = ReportService(
             node_settings.uris,
@@ -448,9 +467,9 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             transport,
             app[CLOCK],
             notifications=app[NOTIFICATIONS],
-            # 10 reports per member and hour: enough for a person, not for a harassment
-            # campaign by reports; 20 Flags per server and hour: more is a flood, set aside.
-            limiter=SlidingWindowLimiter(10, 3600, app[CLOCK]),
+            # [content] reports_per_hour per member (10: enough for a person, not for a
+            # harassment campaign by reports); 20 Flags per server and hour: more is a flood.
+            limiter=app[CONTENT].limiter(Creation.REPORT),
             flag_limiter=SlidingWindowLimiter(20, 3600, app[CLOCK]),
             queued=app[DELIVERY_WORKER].wake,
             policy=policy,
@@ -468,5 +487,6 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             restrictions=policy.restrictions,
             queued=app[DELIVERY_WORKER].wake,
         )
+        app[HELD] = HeldContent(app[CLOCK], app[LISTINGS], app[CONVERSATIONS])
         app[APPEALS] = AppealService(app[CLOCK], app[NOTIFICATIONS], app[LISTINGS])
         yield

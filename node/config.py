@@ -265,6 +265,23 @@ class ListingSettings(_Section):
     place_radius_m: int = Field(default=500, ge=100, le=50_000)
 
 
+class ContentSettings(_Section):
+    """What members may post: links and mentions per post, and how much per hour.
+
+    Listings per hour are ``listings.creations_per_hour`` (counted in the database, so they
+    hold across restarts); the rest are counted per process by a sliding window.
+    """
+
+    # Links and @-mentions one post (listing, message, response to a listing) may carry.
+    max_links: int = Field(default=10, ge=0, le=1000)
+    max_mentions: int = Field(default=10, ge=0, le=1000)
+    # What one member may create per hour, each kind on its own count.
+    messages_per_hour: int = Field(default=120, ge=1, le=100_000)
+    responses_per_hour: int = Field(default=30, ge=1, le=100_000)
+    follows_per_hour: int = Field(default=60, ge=1, le=100_000)
+    reports_per_hour: int = Field(default=10, ge=1, le=100_000)
+
+
 class MediaSettings(_Section):
     """Listing photos: what an upload may be, what is kept, for how long.
 
@@ -456,6 +473,7 @@ class Settings(_Section):
     accounts: AccountSettings = AccountSettings()
     federation: FederationSettings = FederationSettings()
     listings: ListingSettings = ListingSettings()
+    content: ContentSettings = ContentSettings()
     media: MediaSettings = MediaSettings()
     verification: VerificationSettings = VerificationSettings()
     governance: GovernanceSettings = GovernanceSettings()

@@ -30,7 +30,10 @@ from activitypub.notes import MAX_ADDRESSEES, ReceivedNote, is_collection_addres
 from activitypub.uris import UriScheme
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
+from moderation import filters
+from moderation.content import FilterHit, hrefs_of
 from node.conversations.models import Conversation, Message, Participant, ThreadKey
+from node.moderation.safety import ContentGuard
 from node.relations.checks import blocks
 
 MAX_URI = 2048
@@ -42,7 +45,11 @@ IsMember = Callable[[str], Awaitable[bool]]
 class ReceivedNotes:
     """The inbound handlers for direct messages."""
 
-    def __init__(self, uris: UriScheme, clock: Clock, is_member: IsMember) -> None:
+    def __init__(
+        self, uris: UriScheme, clock: Clock, is_member: IsMember, guard: ContentGuard | None = None
+    ) -> None:
+        # limits on links and mentions, and the keyword filters: over one, held or hidden
+        self._guard = guard
         self._uris = uris
         self._clock = clock
         self._is_member = is_member
@@ -56,12 +63,13 @@ class ReceivedNotes:
     async def on_create(self, activity: InboundActivity) -> None:
         """A note addressed privately to some of our members becomes a message."""
         note, addressed = await self._direct_message(activity)
+        hit = await self._screen(note, activity.body["object"])
         try:
-            await self._store(note, activity.actor, addressed)
+            await self._store(note, activity.actor, addressed, hit)
         except IntegrityError:
             # Another note of the same new thread, from another sender, was stored at the
             # same moment and took the thread's key: the conversation exists now, join it.
-            await self._store(note, activity.actor, addressed)
+            await self._store(note, activity.actor, addressed, hit)
 
     async def on_update(self, activity: InboundActivity) -> None:
         """The author edited a message: new text, content warning and attachments."""
@@ -78,10 +86,32 @@ class ReceivedNotes:
             raise NotActedOn("the message was deleted")
         if note.is_empty:
             raise NotActedOn("the edited note has no text, content warning or attachment")
+        hit = await self._screen(note, body)
         message.text, message.summary = note.text[:MAX_TEXT], note.summary
         message.attachments = _attachments(note)
         message.edited_at = self._clock()
-        await message.save(update_fields=["text", "summary", "attachments", "edited_at"])
+        async with in_transaction():
+            await message.save(update_fields=["text", "summary", "attachments", "edited_at"])
+            if hit is not None:  # an edit is screened like a new message
+                await filters.caught(
+                    "message",
+                    message.ap_id,
+                    message.author,
+                    local=False,
+                    action=hit.action,
+                    reason=hit.reason,
+                    excerpt=message.text,
+                    at=message.edited_at,
+                )
+
+    async def _screen(self, note: ReceivedNote, body: dict[str, Any]) -> FilterHit | None:
+        """What the limits and keyword filters say of a received note, if anything."""
+        if self._guard is None:
+            return None
+        content = body.get("content")
+        return await self._guard.screen_inbound(
+            [note.summary, note.text], hrefs_of(content if isinstance(content, str) else "")
+        )
 
     async def on_delete(self, activity: InboundActivity) -> None:
         """The author deleted a message: its text goes, a trace that it existed stays."""
@@ -122,7 +152,9 @@ class ReceivedNotes:
             raise NotActedOn("the note has no text, content warning or attachment to show")
         return note, addressed
 
-    async def _store(self, note: ReceivedNote, author: str, addressed: list[str]) -> None:
+    async def _store(
+        self, note: ReceivedNote, author: str, addressed: list[str], hit: FilterHit | None = None
+    ) -> None:
         assert note.id is not None  # checked by _direct_message
         now = self._clock()
         async with in_transaction():
@@ -143,6 +175,17 @@ class ReceivedNotes:
             conversation.updated_at = now
             await conversation.save(update_fields=["updated_at"])
             await self._adopt_answers(conversation, note.id)
+            if hit is not None:
+                await filters.caught(
+                    "message",
+                    note.id,
+                    author,
+                    local=False,
+                    action=hit.action,
+                    reason=hit.reason,
+                    excerpt=note.text,
+                    at=now,
+                )
 
     async def _thread(
         self, note: ReceivedNote, author: str, addressed: list[str], now: datetime

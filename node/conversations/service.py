@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from activitypub import notes
@@ -28,14 +28,18 @@ from activitypub.properties import format_timestamp
 from federation.dispatch import Dispatcher
 from federation.errors import DereferenceError
 from federation.outbound import publish
+from moderation import filters
+from moderation.content import FilterHit
 from moderation.domains import authority_of
 from moderation.governance import SharedKind
+from moderation.models import FilterAction, FilteredContent
 from node.conversations.models import Conversation, Message, Participant
 from node.conversations.received import MAX_TEXT, ReceivedNotes
 from node.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from node.federated import FederatedService
 from node.members.models import Member
 from node.members.service import is_valid_username
+from node.moderation.safety import ContentGuard
 from node.relations.checks import block_between, hidden_from
 
 log = logging.getLogger(__name__)
@@ -63,9 +67,12 @@ class Recipients:
 class ConversationService(FederatedService):
     """Direct messages of one node."""
 
+    # limits on links and mentions, and the keyword filters (set once at start-up)
+    guard: ContentGuard | None = None
+
     def register(self, dispatcher: Dispatcher) -> None:
         """Route inbound notes (Create, Update) and deletions to :class:`ReceivedNotes`."""
-        ReceivedNotes(self._uris, self._clock, self._is_member).register(dispatcher)
+        ReceivedNotes(self._uris, self._clock, self._is_member, self.guard).register(dispatcher)
 
     # Members
     async def start(
@@ -147,6 +154,7 @@ class ConversationService(FederatedService):
         if message.deleted_at is not None:
             raise Conflict("this message was deleted: it can no longer be edited")
         text = _checked_text(text)
+        hit = await self._screen(text)
         # Whoever did not get the message does not get its edit either (an Update of a note
         # their server never received): they stay listed, with the reason they were skipped.
         missed = {entry["actor"] for entry in message.not_sent_to}
@@ -163,7 +171,9 @@ class ConversationService(FederatedService):
             )
             if not changed:
                 raise Conflict("this message was deleted: it can no longer be edited")
-            if route.inboxes:
+            if hit is not None:
+                await self._caught(message, hit.action, hit.reason)
+            if route.inboxes and not await filters.not_shown("message", [message.ap_id]):
                 note = await self.note_of(message, conversation, others)
                 update = notes.wrap("Update", f"{message.ap_id}#updates/{uuid.uuid4().hex}", note)
                 await publish(update, route.inboxes, message.author, now)
@@ -236,7 +246,9 @@ class ConversationService(FederatedService):
             others = {str(a) for a in everyone} - {me}
             if others and others <= hidden:
                 continue
-            messages = Message.filter(conversation=conversation, deleted_at__isnull=True)
+            messages = Message.filter(
+                _shown_to(me), conversation=conversation, deleted_at__isnull=True
+            )
             if hidden:
                 messages = messages.exclude(author__in=list(hidden))
             last = await messages.order_by("-created_at", "-id").first()
@@ -249,9 +261,11 @@ class ConversationService(FederatedService):
 
     async def messages(self, member: Member, conversation_id: int) -> list[Message]:
         """The messages of a conversation the member is in, in the order they were written,
-        but for those of people the member blocked or muted."""
-        conversation = await self._joined(self._uris.actor(member.username), conversation_id)
-        query = Message.filter(conversation=conversation)
+        but for those of people the member blocked or muted (and those the keyword filters
+        keep from them)."""
+        me = self._uris.actor(member.username)
+        conversation = await self._joined(me, conversation_id)
+        query = Message.filter(_shown_to(me), conversation=conversation)
         if hidden := await hidden_from(member):
             query = query.exclude(author__in=list(hidden))
         return await query.order_by("created_at", "id")
@@ -288,6 +302,7 @@ class ConversationService(FederatedService):
         now: datetime,
     ) -> Message:
         text = _checked_text(text)
+        hit = await self._screen(text)
         me = self._uris.actor(member.username)
         note_id = f"{me}/messages/{uuid.uuid4().hex}"
         message = await Message.create(
@@ -301,10 +316,58 @@ class ConversationService(FederatedService):
         )
         conversation.updated_at = now
         await conversation.save(update_fields=["updated_at"])
-        if route.inboxes:
+        if hit is not None:
+            # held or hidden: stored for its author, sent nowhere (a release sends it)
+            await self._caught(message, hit.action, hit.reason)
+        elif route.inboxes:
             note = await self.note_of(message, conversation, recipients)
             await publish(notes.wrap("Create", f"{note_id}/create", note), route.inboxes, me, now)
         return message
+
+    async def _screen(self, text: str) -> FilterHit | None:
+        """422 when a message carries too many links or mentions; else the keyword filter
+        it matches, if any."""
+        if self.guard is None:
+            return None
+        self.guard.check_post("text", text)
+        return await self.guard.screen(text)
+
+    async def _caught(self, message: Message, action: FilterAction, reason: str) -> None:
+        await filters.caught(
+            "message",
+            message.ap_id,
+            message.author,
+            local=True,
+            action=action,
+            reason=reason,
+            excerpt=message.text,
+            at=self._clock(),
+        )
+
+    async def release(self, ap_id: str) -> None:
+        """A held message a moderator released: sent now to the other participants' servers
+        (in the caller's transaction). Another server's message is simply shown."""
+        message = await Message.get_or_none(ap_id=ap_id, deleted_at__isnull=True)
+        if message is None or self._local_username(message.author) is None:
+            return
+        conversation = await Conversation.get(id=message.conversation_id)  # type: ignore[attr-defined]
+        others = [
+            p.actor
+            for p in await Participant.filter(conversation=conversation).order_by("id")
+            if p.actor != message.author
+        ]
+        route = await self._recipients(others, skip_unreachable=True)
+        if route.inboxes:
+            note = await self.note_of(message, conversation, others)
+            create = notes.wrap("Create", f"{message.ap_id}/create", note)
+            await publish(create, route.inboxes, message.author, self._clock())
+            self._queued()
+
+    async def reject(self, ap_id: str) -> None:
+        """A held message a moderator rejected: its text goes (it was never sent)."""
+        await Message.filter(ap_id=ap_id, deleted_at__isnull=True).update(
+            text="", summary="", attachments=[], deleted_at=self._clock()
+        )
 
     async def _own_message(
         self, member: Member, conversation_id: int, message_id: int
@@ -428,6 +491,14 @@ class ConversationService(FederatedService):
 async def _latest(conversation: Conversation) -> Message | None:
     """The last message of a conversation in reading order (what a reply answers)."""
     return await Message.filter(conversation=conversation).order_by("-created_at", "-id").first()
+
+
+def _shown_to(me: str) -> Q:
+    """Messages ``me`` may read: their own, and the others' no keyword filter keeps back."""
+    kept_back = FilteredContent.filter(kind="message", state__in=filters.NOT_SHOWN).values_list(
+        "target", flat=True
+    )
+    return Q(author=me) | ~Q(ap_id__in=Subquery(kept_back))
 
 
 def _checked_text(text: str) -> str:

@@ -20,8 +20,9 @@ from node.actors.lookup import MAX_TARGET
 from node.conversations.render import message_to_api, summary_to_api
 from node.conversations.service import MAX_RECIPIENTS, MAX_TEXT
 from node.http.auth import authenticate
-from node.http.keys import CONVERSATIONS
+from node.http.keys import CONTENT, CONVERSATIONS
 from node.http.parsing import Body, read_json
+from node.moderation.safety import Creation
 
 routes = web.RouteTableDef()
 
@@ -56,6 +57,7 @@ async def start(request: web.Request) -> web.Response:
     """Start a conversation with a first message; 201 with the conversation's id."""
     caller = await authenticate(request)
     body = await read_json(request, NewConversation)
+    request.app[CONTENT].count(Creation.MESSAGE, caller.member)
     conversation = await request.app[CONVERSATIONS].start(caller.member, body.to, body.text)
     return web.json_response({"id": conversation.id}, status=201)
 
@@ -75,6 +77,7 @@ async def send(request: web.Request) -> web.Response:
     """Reply in a conversation; 201 with the message."""
     caller = await authenticate(request)
     body = await read_json(request, NewMessage)
+    request.app[CONTENT].count(Creation.MESSAGE, caller.member)
     message = await request.app[CONVERSATIONS].reply(
         caller.member, int(request.match_info["cid"]), body.text
     )

@@ -16,8 +16,9 @@ from pydantic import Field
 
 from node.follows.render import follow_to_api
 from node.http.auth import authenticate
-from node.http.keys import FOLLOWS
+from node.http.keys import CONTENT, FOLLOWS
 from node.http.parsing import Body, read_json
+from node.moderation.safety import Creation
 
 routes = web.RouteTableDef()
 
@@ -31,6 +32,7 @@ async def follow(request: web.Request) -> web.Response:
     """Ask to follow a member of this or another node; 201 with the (pending) follow."""
     caller = await authenticate(request)
     body = await read_json(request, NewFollow)
+    request.app[CONTENT].count(Creation.FOLLOW, caller.member)
     row = await request.app[FOLLOWS].follow(caller.member, body.target)
     return web.json_response(follow_to_api(row), status=201)
 

@@ -26,7 +26,9 @@ from node.listings.service import ListingService
 from node.media.service import MediaService
 from node.members.service import MemberService
 from node.moderation.appeals import AppealService
+from node.moderation.held import HeldContent
 from node.moderation.reports import ReportService
+from node.moderation.safety import ContentGuard
 from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
@@ -77,3 +79,6 @@ MODERATION = web.AppKey("moderation", ModerationService)
 APPEALS = web.AppKey("appeals", AppealService)
 # Members' blocks and mutes, and other servers' blocks of our members.
 RELATIONS = web.AppKey("relations", RelationService)
+# limits on links, mentions and creations per hour; the keyword filters
+CONTENT = web.AppKey("content", ContentGuard)
+HELD = web.AppKey("held", HeldContent)

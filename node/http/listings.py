@@ -32,10 +32,11 @@ from pydantic import Field
 from activitypub.activities import AS_CONTEXT
 from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
 from activitypub.uris import UriScheme
+from moderation import filters
 from moderation.governance import Reach, SharedKind
 from node.errors import NotAcceptable, NotFound, ValidationFailed
 from node.http.auth import authenticate
-from node.http.keys import GOVERNANCE, LISTINGS, SETTINGS, TRUST
+from node.http.keys import CONTENT, GOVERNANCE, LISTINGS, SETTINGS, TRUST
 from node.http.parsing import Body, read_json
 from node.http.signed import signed_by_partner
 from node.listings.forms import ListingChanges, ListingForm, StatusForm
@@ -43,6 +44,7 @@ from node.listings.models import Audience, Listing, Status
 from node.listings.render import categories_to_api, listing_to_api, response_to_api
 from node.listings.search import parse_query
 from node.media.models import Media
+from node.moderation.safety import Creation
 from node.verification.render import verifications_of
 
 routes = web.RouteTableDef()
@@ -85,6 +87,8 @@ async def document(request: web.Request) -> web.Response:
     reach = (await request.app[GOVERNANCE].current()).reach(SharedKind.LISTINGS)
     if listing is None or listing.audience is Audience.NODE or reach is Reach.NOBODY:
         raise NotFound("no such object")
+    if await filters.not_shown("listing", [listing.ap_id]):
+        raise NotFound("no such object")  # held or hidden by a keyword filter
     partners_only = listing.audience is Audience.PARTNERS or reach is Reach.PARTNERS
     if partners_only and not await signed_by_partner(request):
         raise NotFound("no such object")
@@ -201,6 +205,7 @@ async def respond(request: web.Request) -> web.Response:
     """Answer a listing; 201 with the (pending) response."""
     caller = await authenticate(request)
     body = await read_json(request, NewResponse)
+    request.app[CONTENT].count(Creation.RESPONSE, caller.member)
     response = await request.app[LISTINGS].respond(
         caller.member, _listing_id(request), body.message, body.quantity
     )
@@ -254,9 +259,13 @@ async def _shown(request: web.Request, listings: list[Listing]) -> list[dict[str
         settings.community.name,
         request.app[TRUST],
     )
+    # held or hidden by a keyword filter: only its author sees it, and is told so
+    caught = await filters.not_shown("listing", [listing.ap_id for listing in listings])
     shown = []
     for listing in listings:
         doc = listing_to_api(listing, settings.uris)
         doc["author_verification"] = badges.get(listing.author)
+        state = caught.get(listing.ap_id)
+        doc["filtered"] = state.value if state is not None else None
         shown.append(doc)
     return shown

@@ -16,6 +16,7 @@ from aiohttp import web
 from activitypub.media_types import ACTIVITY_JSON
 from federation.errors import UnverifiedSender
 from federation.inbound import InboundRequest, addressed_to_us, signer_of
+from moderation import filters
 from moderation.domains import authority_of
 from moderation.governance import Reach, SharedKind
 from node.conversations.models import Conversation, Message, Participant
@@ -52,6 +53,8 @@ async def message_note(request: web.Request) -> web.Response:
         raise NotFound("no such object")
     if message.deleted_at is not None:
         raise Gone("this message was deleted")
+    if await filters.not_shown("message", [message.ap_id]):
+        raise NotFound("no such object")  # held or hidden by a keyword filter
     recipients = [str(p) for p in participants if p != message.author]
     note = await request.app[CONVERSATIONS].note_of(message, conversation, recipients)
     note["@context"] = "https://www.w3.org/ns/activitystreams"

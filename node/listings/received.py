@@ -35,6 +35,8 @@ from activitypub.uris import UriScheme
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
 from federation.trust import is_trusted_resident
+from moderation import filters
+from moderation.content import FilterHit, hrefs_of, mentioned
 from moderation.domains import authority_of
 from moderation.models import Action, Decision
 from node.conversations.models import Message
@@ -55,6 +57,7 @@ from node.listings.service import (
 )
 from node.media.remote import RemotePhoto
 from node.media.service import MediaService
+from node.moderation.safety import ContentGuard
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
 from node.relations.checks import blocks
@@ -87,7 +90,10 @@ class ReceivedResponses:
         is_partner: IsPartner,
         settle: Callable[[Listing], Awaitable[None]] | None = None,
         is_verified: Callable[[str], Awaitable[bool]] | None = None,
+        guard: ContentGuard | None = None,
     ) -> None:
+        # limits on links and mentions, and the keyword filters: over one, held or hidden
+        self._guard = guard
         self._uris = uris
         self._clock = clock
         self._notifications = notifications
@@ -119,9 +125,13 @@ class ReceivedResponses:
         if quantity is None or quantity < 1:
             raise NotActedOn("the Offer is not for a whole number of items")
         await self._check_answer(listing, activity.actor, quantity)
+        hit = None
+        if self._guard is not None and offer.message:
+            hit = await self._guard.screen_inbound([offer.message])
         await self._record(
             listing,
             activity.actor,
+            hit=hit,
             ap_id=offer.id,
             form="offer",
             message=offer.message,
@@ -242,9 +252,12 @@ class ReceivedResponses:
             raise NotActedOn("the reply is not its sender's, to the listing's author")
         await self._check_answer(listing, activity.actor, 1)
         message = await Message.get_or_none(ap_id=note.id)
+        # A reply is a message first: kept back as one, the author is not told of it either.
+        kept_back = await filters.not_shown("message", [note.id])
         await self._record(
             listing,
             activity.actor,
+            quiet=bool(kept_back),
             ap_id=note.id,
             form="reply",
             message=note.text[:MAX_MESSAGE],
@@ -271,9 +284,31 @@ class ReceivedResponses:
         if refusal is not None:
             raise NotActedOn(refusal)
 
-    async def _record(self, listing: Listing, responder: str, **fields: Any) -> None:
+    async def _record(
+        self,
+        listing: Listing,
+        responder: str,
+        *,
+        hit: FilterHit | None = None,
+        quiet: bool = False,
+        **fields: Any,
+    ) -> None:
         try:
-            await record_response(self._notifications, listing, responder, self._clock(), **fields)
+            if quiet:  # stored, nobody told: a moderator decides about the message it is
+                now = self._clock()
+                await Response.create(
+                    listing=listing, responder=responder, created_at=now, updated_at=now, **fields
+                )
+                return
+            await record_response(
+                self._notifications,
+                listing,
+                responder,
+                self._clock(),
+                hit=hit,
+                local=False,
+                **fields,
+            )
         except IntegrityError:
             return  # stored by an earlier attempt of this activity
 
@@ -297,7 +332,10 @@ class ReceivedListings:
         media: MediaService,
         alerts: Alerts | None = None,
         max_days: int = 365,
+        guard: ContentGuard | None = None,
     ) -> None:
+        # limits on links and mentions, and the keyword filters: over one, held or hidden
+        self._guard = guard
         self._alerts = alerts
         self._max_days = max_days
         self._uris = uris
@@ -383,17 +421,35 @@ class ReceivedListings:
         if existing is not None and values["updated_at"] < existing.updated_at:
             # deliveries overtake one another: an older version never replaces a newer one
             raise NotActedOn("an older version of a listing we hold")
+        hit = None
+        if self._guard is not None:
+            hit = await self._guard.screen_inbound(
+                [values["title"], values["description"]],
+                hrefs_of(values["description_html"]),
+                mentioned(obj),
+            )
         async with in_transaction():
             if existing is None:
                 try:
                     listing = await Listing.create(ap_id=received.id, local=False, **values)
                 except IntegrityError:
                     raise NotActedOn("the listing was stored meanwhile") from None
-                if self._alerts is not None:
+                if hit is None and self._alerts is not None:
                     await self._alerts(listing)
             else:
                 await Listing.filter(id=existing.id).update(**values)
                 listing = existing
+            if hit is not None:
+                await filters.caught(
+                    "listing",
+                    received.id,
+                    actor,
+                    local=False,
+                    action=hit.action,
+                    reason=hit.reason,
+                    excerpt=f"{values['title']}\n{values['description']}",
+                    at=self._clock(),
+                )
         photos = [RemotePhoto(p.url, p.media_type, p.description) for p in received.photos]
         # After the commit: fetching photos takes a while and may fail, the listing stays.
         await self._media.sync_remote(listing.id, photos)

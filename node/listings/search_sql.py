@@ -134,6 +134,11 @@ def filters(s: Statement, q: ListingQuery, statuses: bool = True) -> list[str]:
         conditions.append(
             f"l.origin_host <> {s.p(host)} AND l.origin_host NOT LIKE {s.p('%.' + host)}"
         )
+    # Held or hidden by a keyword filter: no one's search shows it (its author's list does).
+    conditions.append(
+        "l.ap_id NOT IN (SELECT f.target FROM moderation_filtered_content f"
+        " WHERE f.kind = 'listing' AND f.state IN ('held', 'hidden', 'rejected'))"
+    )
     if q.muted_authors:
         muted = sorted(q.muted_authors)
         conditions.append(f"l.author NOT IN ({s.many(muted)})")

@@ -21,6 +21,8 @@ from tortoise.transactions import in_transaction
 
 from activitypub.listings.agreements import MAX_THANKS
 from activitypub.uris import UriScheme
+from moderation import filters
+from moderation.content import FilterHit, hrefs_of
 from node.clock import Clock
 from node.config import CommunitySettings, ListingSettings
 from node.conversations.models import Message
@@ -43,6 +45,7 @@ from node.media.models import Media
 from node.media.service import MediaService
 from node.members.models import Member, Verification
 from node.members.service import verified_actors
+from node.moderation.safety import ContentGuard
 from node.notifications.models import NotificationType
 from node.notifications.service import NotificationService
 from node.relations.checks import block_between, hidden_from
@@ -98,7 +101,10 @@ class ListingService:
         queued: Callable[[], None] = lambda: None,
         alerts: Alerts | None = None,
         silenced: Callable[[], Awaitable[tuple[frozenset[str], frozenset[str]]]] | None = None,
+        guard: ContentGuard | None = None,
     ) -> None:
+        # limits on links and mentions, and the community's keyword filters
+        self._guard = guard
         self._alerts = alerts
         # servers and actors the moderators silenced: kept out of searches
         self._silenced = silenced
@@ -146,6 +152,7 @@ class ListingService:
                 f"you already have {self._settings.max_open_per_member} open listings: "
                 "close or withdraw one first"
             )
+        hit = await self._screen(values)
         photos = await self._claim(me, form.photos, None)
         async with in_transaction():
             listing = await Listing.create(
@@ -165,8 +172,10 @@ class ListingService:
             )
             if photos and self._media is not None:
                 await self._media.attach(photos, listing.id)
+            if hit is not None:
+                await self._caught(listing, hit)
             await self._send("Create", listing)
-            if self._alerts is not None:
+            if self._alerts is not None and hit is None:
                 await self._alerts(listing)
         self._queued()
         return await self._with_photos(listing)
@@ -199,6 +208,7 @@ class ListingService:
                 values.get("title", listing.title), values.get("description", listing.description)
             )
         values["updated_at"] = self._clock()
+        hit = await self._screen(values)
         photos = None
         if "photos" in given:
             photos = await self._claim(listing.author, changes.photos or [], listing.id)
@@ -207,6 +217,8 @@ class ListingService:
             if photos is not None and self._media is not None:
                 await self._media.attach(photos, listing.id)
             await listing.refresh_from_db()
+            if hit is not None:
+                await self._caught(listing, hit)
             if "quantity" in values:
                 # all of it promised, and every agreement already done: nothing left to wait for
                 await self._settle_quietly(listing)
@@ -281,6 +293,8 @@ class ListingService:
         me = self._uris.actor(member.username)
         if listing is None or (listing.status is Status.WITHDRAWN and listing.author != me):
             raise NotFound("no such listing")
+        if listing.author != me and await filters.not_shown("listing", [listing.ap_id]):
+            raise NotFound("no such listing")  # held or hidden by a filter: its author's only
         return listing
 
     async def mine(self, member: Member, statuses: Iterable[Status] | None = None) -> list[Listing]:
@@ -331,13 +345,18 @@ class ListingService:
         if await Response.exists(listing=listing, responder=me, state__in=ACTIVE_RESPONSES):
             raise Conflict("you already answered this listing")
         message = _checked(message, "message", MAX_MESSAGE)
+        hit = None
+        if self._guard is not None:
+            self._guard.check_post("message", message)
+            hit = await self._guard.screen(message) if message else None
         if not listing.local:
-            return await self._respond_remote(member, listing, message, quantity)
+            return await self._respond_remote(member, listing, message, quantity, hit)
         return await record_response(
             self._notifications,
             listing,
             me,
             self._clock(),
+            hit=hit,
             ap_id=f"{listing.ap_id}/responses/{uuid.uuid4().hex}",
             form="offer",
             message=message,
@@ -345,7 +364,7 @@ class ListingService:
         )
 
     async def _respond_remote(
-        self, member: Member, listing: Listing, message: str, quantity: int
+        self, member: Member, listing: Listing, message: str, quantity: int, hit: FilterHit | None
     ) -> Response:
         """Answer another server's listing: an ``Offer(Agreement)`` where the listing speaks
         FEP-0837 (Quartier, Mitra), else a direct message replying to it (what Mastodon and
@@ -387,9 +406,22 @@ class ListingService:
                 created_at=now,
                 updated_at=now,
             )
-            await self._federation.deliver(
-                offer, inbox, me, now, partners_only=listing.audience is Audience.PARTNERS
-            )
+            if hit is not None:
+                # held or hidden: the Offer goes nowhere (a release sends it)
+                await filters.caught(
+                    "response",
+                    response.ap_id,
+                    me,
+                    local=True,
+                    action=hit.action,
+                    reason=hit.reason,
+                    excerpt=message,
+                    at=now,
+                )
+            else:
+                await self._federation.deliver(
+                    offer, inbox, me, now, partners_only=listing.audience is Audience.PARTNERS
+                )
         self._queued()
         return response
 
@@ -582,14 +614,16 @@ class ListingService:
         query = Response.filter(listing=listing)
         if listing.author != me:
             query = query.filter(responder=me)
-        return await query.order_by("id").prefetch_related("listing")
+        rows = await query.order_by("id").prefetch_related("listing")
+        return await _without_kept_back(rows, me)
 
     async def agreements(self, member: Member) -> list[Response]:
         """Responses the member is part of (as author or responder), newest first."""
         me = self._uris.actor(member.username)
         mine = await Response.filter(responder=me).prefetch_related("listing")
         theirs = await Response.filter(listing__author=me).prefetch_related("listing")
-        return sorted([*mine, *theirs], key=lambda r: r.id, reverse=True)
+        shown = await _without_kept_back([*mine, *theirs], me)
+        return sorted(shown, key=lambda r: r.id, reverse=True)
 
     # Time
     async def sweep(self) -> int:
@@ -686,8 +720,87 @@ class ListingService:
         # Never a copy of another node's listing: it is not ours to announce.
         if self._federation is None or listing.audience is Audience.NODE or not listing.local:
             return
+        # Held or hidden by a keyword filter: it goes nowhere (a release sends it).
+        if kind != "Delete" and await filters.not_shown("listing", [listing.ap_id]):
+            return
         photos = await Media.filter(listing_id=listing.id).order_by("position")
         await self._federation.send(kind, listing, list(photos), self._clock())
+
+    async def _screen(self, values: dict[str, Any]) -> FilterHit | None:
+        """422 when a new or edited listing's text carries too many links or mentions; else
+        the keyword filter its title or description matches, if any."""
+        if self._guard is None or not {"title", "description"} & set(values):
+            return None
+        title, text = values.get("title", ""), values.get("description", "")
+        self._guard.check_post(
+            "description", f"{title}\n{text}", hrefs_of(values.get("description_html", ""))
+        )
+        return await self._guard.screen(title, text)
+
+    async def _caught(self, listing: Listing, hit: FilterHit) -> None:
+        await filters.caught(
+            "listing",
+            listing.ap_id,
+            listing.author,
+            local=listing.local,
+            action=hit.action,
+            reason=hit.reason,
+            excerpt=f"{listing.title}\n{listing.description}",
+            at=self._clock(),
+        )
+
+    async def release_response(self, ap_id: str) -> None:
+        """A held response a moderator released: the listing's author is told; our member's
+        Offer to another server's listing is sent."""
+        response = await Response.get_or_none(ap_id=ap_id).prefetch_related("listing")
+        if response is None or response.state is not ResponseState.PENDING:
+            return
+        listing: Listing = response.listing
+        if listing.local:
+            await self._notifications.notify_actor(
+                listing.author,
+                NotificationType.RESPONSE,
+                by=response.responder,
+                listing_id=listing.id,
+                response_id=response.id,
+            )
+        elif response.offer and self._federation is not None:
+            inbox = await self._federation.inbox_of(listing.author)
+            await self._federation.deliver(
+                dict(response.offer),
+                inbox,
+                response.responder,
+                self._clock(),
+                partners_only=listing.audience is Audience.PARTNERS,
+            )
+            self._queued()
+
+    async def reject_response(self, ap_id: str) -> None:
+        """A held response a moderator rejected: declined, never shown to the author."""
+        await Response.filter(ap_id=ap_id, state=ResponseState.PENDING).update(
+            state=ResponseState.DECLINED, updated_at=self._clock()
+        )
+
+    async def release(self, ap_id: str) -> None:
+        """A held listing a moderator released: ours is sent now as it was held back (in the
+        caller's transaction, after the release is recorded); saved searches are told."""
+        listing = await Listing.get_or_none(ap_id=ap_id)
+        if listing is None or listing.status not in OPEN_STATES:
+            return
+        await self._send("Create", listing)  # nothing for another server's copy
+        if self._alerts is not None:
+            await self._alerts(listing)  # the saved searches it was kept from
+
+    async def reject(self, ap_id: str) -> None:
+        """A held listing a moderator rejected: withdrawn (never sent; a copy of another
+        server's listing is forgotten here)."""
+        listing = await Listing.get_or_none(ap_id=ap_id)
+        if listing is None:
+            return
+        if listing.local:
+            await self._set_status(listing, Status.WITHDRAWN, self._clock())
+        else:
+            await drop_copy(listing, self._media, Status.WITHDRAWN)
 
     def _columns(
         self, form: ListingForm | ListingChanges, given: set[str], now: datetime, kind: Kind
@@ -780,6 +893,8 @@ class ListingService:
         is_author, is_responder = response.listing.author == me, response.responder == me
         if not (is_author or is_responder):
             raise NotFound("no such response")
+        if not is_responder and await filters.not_shown(None, [response.ap_id]):
+            raise NotFound("no such response")  # held or hidden by a keyword filter
         if as_author is True and not is_author:
             raise Forbidden("only the listing's author decides on responses")
         if as_author is False and not is_responder:
@@ -832,14 +947,31 @@ async def record_response(
     listing: Listing,
     responder: str,
     now: datetime,
+    *,
+    hit: FilterHit | None = None,
+    local: bool = True,
     **fields: Any,
 ) -> Response:
     """Store a response to ``listing`` and notify its author, in one transaction (an
-    ``IntegrityError`` means this response, by its id, is stored already)."""
+    ``IntegrityError`` means this response, by its id, is stored already). Caught by a
+    keyword filter or a limit (``hit``): stored and recorded, the author not told (a release
+    tells them)."""
     async with in_transaction():
         response = await Response.create(
             listing=listing, responder=responder, created_at=now, updated_at=now, **fields
         )
+        if hit is not None:
+            await filters.caught(
+                "response",
+                response.ap_id,
+                responder,
+                local=local,
+                action=hit.action,
+                reason=hit.reason,
+                excerpt=response.message,
+                at=now,
+            )
+            return response
         await notifications.notify_actor(
             listing.author,
             NotificationType.RESPONSE,
@@ -848,6 +980,12 @@ async def record_response(
             response_id=response.id,
         )
     return response
+
+
+async def _without_kept_back(rows: list[Response], me: str) -> list[Response]:
+    """``rows`` without the responses by others a keyword filter keeps back."""
+    kept = await filters.not_shown(None, [r.ap_id for r in rows if r.responder != me])
+    return [r for r in rows if r.ap_id not in kept]
 
 
 def reply_message(language: str, title: str) -> str:
