@@ -49,13 +49,10 @@ failures and SIGTERM included.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -71,7 +68,6 @@ from bench_support import (
     BenchError,
     Timed,
     base_machine_info,
-    cancel_on_sigterm,
     code_info,
     cpu_shares,
     cpu_times,
@@ -84,7 +80,7 @@ from bench_support import (
     say,
     table,
 )
-from listing_bench import Sinks, add_partners
+from listing_bench import Sinks, add_partners, with_sinks
 from tortoise.transactions import in_transaction
 
 import federation.outbound as outbound
@@ -348,22 +344,9 @@ def machine_info() -> dict[str, Any]:
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Start the sinks, set up the database, measure everything; returns the results."""
-    with tempfile.TemporaryDirectory(prefix="quartier-govbench-") as tmp:
-        workdir = Path(tmp)
-        sinks = Sinks(workdir, args.hosts)
-        try:
-            sinks.start()
-            say(f"{sinks.count} partner inboxes on ports {sinks.ports[0]}..{sinks.ports[-1]}")
-            return asyncio.run(cancel_on_sigterm(_measure(args, workdir, sinks)))
-        except asyncio.CancelledError:  # SIGTERM while measuring: everything was closed
-            raise SystemExit(128 + signal.SIGTERM) from None
-        except BenchError:
-            tail = sinks.log_tail()
-            if tail:
-                say(f"sink log:\n{tail}")
-            raise
-        finally:
-            sinks.close()
+    return with_sinks(
+        "quartier-govbench-", args.hosts, lambda workdir, sinks: _measure(args, workdir, sinks)
+    )
 
 
 async def _measure(args: argparse.Namespace, workdir: Path, sinks: Sinks) -> dict[str, Any]:

@@ -71,7 +71,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -635,13 +635,24 @@ async def add_partners(sinks: Sinks) -> None:
 
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Start the sinks, set up the node, measure everything; returns the results."""
-    with tempfile.TemporaryDirectory(prefix="quartier-listingbench-") as tmp:
+    return with_sinks(
+        "quartier-listingbench-", args.partners, lambda w, sinks: _measure(args, w, sinks)
+    )
+
+
+def with_sinks(
+    prefix: str, count: int, measure: Callable[[Path, Sinks], Awaitable[dict[str, Any]]]
+) -> dict[str, Any]:
+    """In a temporary directory, ``count`` partner inboxes started, ``measure(workdir,
+    sinks)`` run to the end (SIGTERM cancels it cleanly), the sinks stopped whatever happens;
+    its results."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         workdir = Path(tmp)
-        sinks = Sinks(workdir, args.partners)
+        sinks = Sinks(workdir, count)
         try:
             sinks.start()
             say(f"{sinks.count} partner inboxes on ports {sinks.ports[0]}..{sinks.ports[-1]}")
-            return asyncio.run(cancel_on_sigterm(_measure(args, workdir, sinks)))
+            return asyncio.run(cancel_on_sigterm(measure(workdir, sinks)))
         except asyncio.CancelledError:  # SIGTERM while measuring: everything was closed
             raise SystemExit(128 + signal.SIGTERM) from None
         except BenchError:

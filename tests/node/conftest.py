@@ -10,10 +10,10 @@ from aiohttp.test_utils import TestClient
 
 from node.db import activated
 from node.http.keys import DATABASE, DELIVERY_WORKER
-from tests.api import admin_token, bearer, member_token
+from tests.api import admin_token, bearer, login, member_token
 from tests.node.cli_support import Run, clean_environment, runner
 from tests.node.media_support import jpeg, uploaded
-from tests.node.test_inbox import NODE, start_remote
+from tests.node.test_inbox import NODE, Remote, start_remote
 from tests.node.verification_support import set_verified
 
 StartNode = Callable[[str], Awaitable[TestClient]]
@@ -63,13 +63,24 @@ async def deliver_all(node) -> None:
 
 
 @pytest.fixture
-async def zoe_server(aiohttp_server):
-    """Another server (fake: it only records what it receives and serves its actors)."""
+async def remote(aiohttp_server) -> Remote:
+    """Another server (fake: it serves its actors and records what it receives)."""
     return await start_remote(aiohttp_server)
 
 
 @pytest.fixture
-async def bea_world(node, people, zoe_server):
+async def mods(node, people) -> dict[str, str]:
+    """people, and dan, a moderator."""
+    await member_token(node, people["ada"], "dan")
+    resp = await node.patch(
+        "/api/v1/admin/members/dan", json={"role": "moderator"}, headers=bearer(people["ada"])
+    )
+    assert resp.status == 200, await resp.text()
+    return {**people, "dan": await login(node, "dan")}
+
+
+@pytest.fixture
+async def bea_world(node, people, remote):
     """bea with a listing and its photo, a message to cyd, one to zoe on another server
     (delivered: in her ledger), verified (a credential), her vouch for cyd."""
     bea = people["bea"]
@@ -81,7 +92,7 @@ async def bea_world(node, people, zoe_server):
     )
     assert resp.status == 201, await resp.text()
     listing = await resp.json()
-    for to, text in (([f"{NODE}/users/cyd"], "Hello cyd"), ([zoe_server.add("zoe").id], "Hi zoe")):
+    for to, text in (([f"{NODE}/users/cyd"], "Hello cyd"), ([remote.add("zoe").id], "Hi zoe")):
         resp = await node.post(
             "/api/v1/conversations", json={"to": to, "text": text}, headers=bearer(bea)
         )

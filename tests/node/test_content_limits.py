@@ -9,7 +9,7 @@ import pytest
 from node.config import ContentSettings
 from node.errors import ConfigError
 from tests.api import admin_token, bearer, error_of, member_token
-from tests.node.test_inbox import NODE, Remote, deliver, note_activity, start_remote, worker_round
+from tests.node.test_inbox import NODE, deliver, note_activity, worker_round
 from tests.node.test_listings_inbound import created, make_partner
 
 pytestmark = pytest.mark.local_testing
@@ -18,11 +18,6 @@ LISTINGS = "/api/v1/listings"
 DRILL = {"kind": "give", "title": "Cordless drill", "category": "tools"}
 LINKS = " ".join(f"https://shop{n}.example/deal" for n in range(4))
 MENTIONS = " ".join(f"@fan{n}@spam.example" for n in range(4))
-
-
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from federation.models import Delivery
 from node.db import activated
 from node.http.keys import DATABASE
 from tests.api import bearer, login, member_token
-from tests.node.test_inbox import NODE, Remote, deliver, note_activity, start_remote, worker_round
+from tests.node.test_inbox import NODE, deliver, note_activity, worker_round
 from tests.node.test_listings_inbound import created, make_partner
 
 pytestmark = pytest.mark.local_testing
@@ -30,11 +30,6 @@ AS_JSON = {"Accept": "application/activity+json"}
 DANGEROUS_TAGS = {"script", "iframe", "svg", "style", "img", "object", "embed", "form"}
 # Fields of ActivityPub documents other servers read as HTML.
 HTML_FIELDS = {"content", "summary", "value", "contentMap"}
-
-
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
 
 
 def html_values(doc: Any, key: str | None = None) -> list[str]:

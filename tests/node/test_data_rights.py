@@ -36,7 +36,7 @@ def part(archive: zipfile.ZipFile, name: str):
     return json.loads(archive.read(name))
 
 
-async def test_an_export_holds_everything_the_member_created(node, people, bea_world, zoe_server):
+async def test_an_export_holds_everything_the_member_created(node, people, bea_world, remote):
     archive = await archive_of(await node.get("/api/v1/me/export", headers=bearer(people["bea"])))
     assert "README.txt" in archive.namelist()
     profile = part(archive, "profile.json")
@@ -57,7 +57,7 @@ async def test_an_export_holds_everything_the_member_created(node, people, bea_w
     assert credential["revoked_at"] is None
     ledger = part(archive, "sharing.json")
     assert [(e["kind"], e["host"]) for e in ledger] == [
-        ("messages", zoe_server.base.removeprefix("http://"))
+        ("messages", remote.base.removeprefix("http://"))
     ]
     photo_id = bea_world["photo"]["id"]
     [photo_name] = [n for n in archive.namelist() if n.startswith("photos/")]
@@ -127,7 +127,7 @@ async def test_only_admins_export_or_erase_someone_else(node, people):
 
 
 async def test_erasure_removes_the_account_here_and_tells_who_received_its_content(
-    node, people, bea_world, zoe_server
+    node, people, bea_world, remote
 ):
     bea = people["bea"]
     resp = await node.post("/api/v1/me/erasure", json={"password": "wrong"}, headers=bearer(bea))
@@ -183,7 +183,7 @@ async def test_erasure_removes_the_account_here_and_tells_who_received_its_conte
 
     # There: zoe's server gets the Delete of the message it got, and of the account.
     await deliver_all(node)
-    deletes = [body for _, body in zoe_server.delivered if body["type"] == "Delete"]
+    deletes = [body for _, body in remote.delivered if body["type"] == "Delete"]
     assert sorted(
         d["object"] if isinstance(d["object"], str) else d["object"]["type"] for d in deletes
     ) == sorted([f"{NODE}/users/bea", "Tombstone"])

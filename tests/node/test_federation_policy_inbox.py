@@ -23,11 +23,6 @@ from tests.node.cli_support import QUARTIER
 from tests.node.test_inbox import NODE, Remote, deliver, follow, start_remote, stored
 
 
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
-
-
 def host_of(remote: Remote) -> str:
     return remote.base.removeprefix("http://")
 

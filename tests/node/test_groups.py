@@ -10,17 +10,12 @@ from federation.models import Delivery
 from node.db import activated
 from node.http.keys import DATABASE, DELIVERY_WORKER
 from tests.api import bootstrap_invite, error_of
-from tests.node.test_inbox import NODE, deliver, follow, start_remote, worker_round
+from tests.node.test_inbox import NODE, deliver, follow, worker_round
 
 pytestmark = pytest.mark.local_testing
 
 GROUP = f"{NODE}/groups/neighbourhood"
 AP = {"Accept": "application/activity+json"}
-
-
-@pytest.fixture
-async def remote(aiohttp_server):
-    return await start_remote(aiohttp_server)
 
 
 async def test_the_neighbourhood_is_a_group_actor_found_by_webfinger(node):

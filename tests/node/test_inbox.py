@@ -119,11 +119,6 @@ async def start_remote(aiohttp_server) -> Remote:
     return remote
 
 
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
-
-
 def follow(actor: RemoteActor, n: int = 1, target: str = f"{NODE}/users/bob") -> dict[str, Any]:
     return {
         "@context": "https://www.w3.org/ns/activitystreams",

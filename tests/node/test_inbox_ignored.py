@@ -8,14 +8,9 @@ from federation.models import InboundMessage, InboundState
 from node.db import activated
 from node.http.keys import DATABASE, INBOUND_WORKER
 from tests.api import bootstrap_invite, register
-from tests.node.test_inbox import NODE, Remote, deliver, follow, start_remote
+from tests.node.test_inbox import NODE, deliver, follow
 
 pytestmark = pytest.mark.local_testing
-
-
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
 
 
 async def outcomes(node) -> dict[str, tuple[InboundState, str]]:

@@ -11,8 +11,8 @@ from federation.models import Delivery
 from moderation.models import AuditEntry
 from node.db import activated
 from node.http.keys import DATABASE
-from tests.api import bearer, error_of, login, member_token
-from tests.node.test_inbox import NODE, Remote, deliver, note_activity, start_remote, worker_round
+from tests.api import bearer, error_of
+from tests.node.test_inbox import NODE, deliver, note_activity, worker_round
 from tests.node.test_listings_inbound import created, make_partner, proposal_of
 
 pytestmark = pytest.mark.local_testing
@@ -21,22 +21,6 @@ FILTERS = "/api/v1/moderation/filters"
 HELD = "/api/v1/moderation/held"
 LISTINGS = "/api/v1/listings"
 DRILL = {"kind": "give", "title": "Cordless drill", "category": "tools"}
-
-
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
-
-
-@pytest.fixture
-async def mods(node, people) -> dict[str, str]:
-    """people, and dan, a moderator."""
-    await member_token(node, people["ada"], "dan")
-    resp = await node.patch(
-        "/api/v1/admin/members/dan", json={"role": "moderator"}, headers=bearer(people["ada"])
-    )
-    assert resp.status == 200, await resp.text()
-    return {**people, "dan": await login(node, "dan")}
 
 
 async def add_filter(node, token: str, phrase: str, action: str) -> dict:

@@ -12,7 +12,7 @@ from node.db import activated
 from node.http.keys import DATABASE
 from node.listings.models import Listing
 from tests.api import admin_token, bearer, member_token
-from tests.node.test_inbox import NODE, deliver, start_remote, worker_round
+from tests.node.test_inbox import NODE, deliver, worker_round
 
 pytestmark = pytest.mark.local_testing
 
@@ -24,11 +24,6 @@ DRILL = {
     "category": "tools",
     "details": {"duration_days": 7},
 }
-
-
-@pytest.fixture
-async def remote(aiohttp_server):
-    return await start_remote(aiohttp_server)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from node.db import activated
 from node.http.keys import DATABASE, DELIVERY_WORKER
 from node.listings.models import Listing, Response
 from tests.api import admin_token, bearer, member_token
-from tests.node.test_inbox import deliver, start_remote, worker_round
+from tests.node.test_inbox import deliver, worker_round
 from tests.node.test_listings_inbound import make_partner
 
 pytestmark = pytest.mark.local_testing
@@ -40,11 +40,6 @@ EXPECTED: dict[str, tuple[str, str] | None] = {
     "flohmarkt/item_giveaway.json": ("give", "Umzugskartons"),
     "flohmarkt/item_negotiable.json": ("sell", "Werkbank"),
 }
-
-
-@pytest.fixture
-async def remote(aiohttp_server):
-    return await start_remote(aiohttp_server)
 
 
 def load(name: str, base: str) -> dict[str, Any]:

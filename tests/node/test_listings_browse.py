@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.api import admin_token, bearer, error_of, member_token
-from tests.node.test_inbox import deliver, start_remote, worker_round
+from tests.node.test_inbox import deliver, worker_round
 from tests.node.test_listings import DRILL, PATH, publish
 from tests.node.test_listings_inbound import created, make_partner
 
@@ -198,11 +198,6 @@ async def test_only_members_search_and_withdrawn_listings_are_never_found(node, 
     for who in ("bea", "cyd"):
         assert await titles(node, people[who], q="velo") == []
         assert await titles(node, people[who], status="open,reserved,done,expired") == []
-
-
-@pytest.fixture
-async def remote(aiohttp_server):
-    return await start_remote(aiohttp_server)
 
 
 async def test_partner_listings_are_found_with_ours_and_follow_their_updates(

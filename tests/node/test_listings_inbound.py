@@ -33,11 +33,6 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
 @pytest.fixture
-async def remote(aiohttp_server):
-    return await start_remote(aiohttp_server)
-
-
-@pytest.fixture
 async def bea(node) -> str:
     ada = await admin_token(node, "ada")
     return await member_token(node, ada, "bea")

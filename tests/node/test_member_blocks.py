@@ -21,7 +21,7 @@ from node.http.keys import DATABASE, DELIVERY_WORKER, INBOUND_WORKER, LISTINGS
 from node.listings.models import Listing, Response
 from node.relations.models import RemoteBlock
 from tests.api import bearer, error_of
-from tests.node.test_inbox import NODE, Remote, RemoteActor, deliver, follow, start_remote
+from tests.node.test_inbox import NODE, RemoteActor, deliver, follow
 from tests.node.test_inbox_interop import localised
 
 pytestmark = pytest.mark.local_testing
@@ -34,11 +34,6 @@ DRILL = {
     "details": {"duration_days": 7},
 }
 BEA, CYD = f"{NODE}/users/bea", f"{NODE}/users/cyd"
-
-
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
 
 
 async def block(node, token: str, account: str, status: int = 201) -> dict[str, Any]:

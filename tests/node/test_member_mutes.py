@@ -14,17 +14,12 @@ from federation.models import Delivery
 from node.db import activated
 from node.http.keys import DATABASE
 from tests.api import bearer, error_of
-from tests.node.test_inbox import NODE, Remote, start_remote
+from tests.node.test_inbox import NODE
 
 pytestmark = pytest.mark.local_testing
 
 MUTES = "/api/v1/me/mutes"
 DRILL = {"kind": "lend", "title": "Drill", "category": "tools", "details": {"duration_days": 7}}
-
-
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
 
 
 async def get(node, path: str, token: str) -> Any:

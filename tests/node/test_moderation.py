@@ -14,31 +14,15 @@ from node.listings.models import Audience
 from node.members.models import Member
 from node.notifications.models import NotificationType
 from node.verification.models import VerificationEvent
-from tests.api import PASSWORD, bearer, error_of, login, member_token
+from tests.api import PASSWORD, bearer, error_of
 from tests.node.media_support import make_listing
-from tests.node.test_inbox import NODE, Remote, deliver, follow, start_remote
+from tests.node.test_inbox import NODE, deliver, follow
 
 pytestmark = pytest.mark.local_testing
 
 QUEUE = "/api/v1/moderation/reports"
 DECISIONS = "/api/v1/moderation/decisions"
 HOSTILE = '<img src=x onerror="alert(1)"> & <script>steal()</script>'
-
-
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
-
-
-@pytest.fixture
-async def mods(node, people) -> dict[str, str]:
-    """people, and dan, a moderator."""
-    await member_token(node, people["ada"], "dan")
-    resp = await node.patch(
-        "/api/v1/admin/members/dan", json={"role": "moderator"}, headers=bearer(people["ada"])
-    )
-    assert resp.status == 200, await resp.text()
-    return {**people, "dan": await login(node, "dan")}
 
 
 async def reported_listing(node, mods) -> tuple[int, int]:

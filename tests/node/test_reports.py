@@ -20,18 +20,13 @@ from node.http.keys import DATABASE, DELIVERY_WORKER, INBOUND_WORKER
 from node.listings.models import Audience
 from tests.api import bearer, error_of
 from tests.node.media_support import make_listing
-from tests.node.test_inbox import NODE, Remote, deliver, start_remote
+from tests.node.test_inbox import NODE, deliver, start_remote
 from tests.node.test_inbox_interop import ShapedRemote, localised, with_key
 from tests.node.test_inbox_interop import deliver as deliver_shaped
 
 pytestmark = pytest.mark.local_testing
 
 HOSTILE = '<script>alert("x")</script><b onmouseover="steal()">bold</b> & more'
-
-
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
 
 
 async def reports(node) -> list[Report]:

@@ -87,7 +87,7 @@ async def test_an_export_to_stdout_and_of_nobody(node, people, cli_env, tmp_path
 
 
 async def test_an_operator_erases_a_member_and_the_node_tells_the_servers(
-    node, people, bea_world, zoe_server, cli, clock
+    node, people, bea_world, remote, cli, clock
 ):
     # Without --yes, the username must be typed again.
     kept = cli("members", "erase", "bea", stdin="cyd\n")
@@ -107,7 +107,7 @@ async def test_an_operator_erases_a_member_and_the_node_tells_the_servers(
     # time, ahead of the test's clock), signed with the key the erased account keeps.
     clock.advance(seconds=(utc_now() - clock()).total_seconds() + 60)
     await deliver_all(node)
-    deletes = [body for _, body in zoe_server.delivered if body["type"] == "Delete"]
+    deletes = [body for _, body in remote.delivered if body["type"] == "Delete"]
     assert f"{NODE}/users/bea" in [d["object"] for d in deletes]
     with activated(node.app[DATABASE]):
         assert await Delivery.filter(state="dead").count() == 0

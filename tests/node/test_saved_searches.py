@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.api import bearer, error_of
-from tests.node.test_inbox import deliver, start_remote, worker_round
+from tests.node.test_inbox import deliver, worker_round
 from tests.node.test_listings import DRILL, PATH, notifications, publish
 from tests.node.test_listings_inbound import created, make_partner
 
@@ -110,11 +110,6 @@ async def test_twenty_saved_searches_at_most_and_only_for_members(node, people):
     node.session.cookie_jar.clear()  # the browser session the registration left behind
     await error_of(await node.get(SAVED), 401, "unauthorized")
     await error_of(await node.post(SAVED, json={"name": "x", "query": {}}), 401, "unauthorized")
-
-
-@pytest.fixture
-async def remote(aiohttp_server):
-    return await start_remote(aiohttp_server)
 
 
 async def test_a_partner_s_new_listing_notifies_too(node, people, clock, remote):

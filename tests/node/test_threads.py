@@ -15,16 +15,11 @@ from federation.models import InboundMessage, InboundState
 from node.db import activated
 from node.http.keys import DATABASE
 from tests.api import bearer, bootstrap_invite, login, member_token, register
-from tests.node.test_inbox import NODE, Remote, deliver, note_activity, start_remote, worker_round
+from tests.node.test_inbox import NODE, deliver, note_activity, start_remote, worker_round
 
 pytestmark = pytest.mark.local_testing
 
 BOB = f"{NODE}/users/bob"
-
-
-@pytest.fixture
-async def remote(aiohttp_server) -> Remote:
-    return await start_remote(aiohttp_server)
 
 
 def note(actor, n: int, *, minute: int, reply_to: int | None = None, **extra) -> dict:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.api import bearer, error_of
-from tests.node.test_inbox import deliver, start_remote, worker_round
+from tests.node.test_inbox import deliver, worker_round
 from tests.node.test_listings import DRILL, PATH, notifications, publish
 from tests.node.test_listings_inbound import created, make_partner
 
@@ -139,11 +139,6 @@ async def test_a_verified_only_alert_hears_only_of_verified_authors(node, people
         if n["type"] == "saved_search.match"
     ]
     assert matched == [bea["id"]]
-
-
-@pytest.fixture
-async def remote(aiohttp_server):
-    return await start_remote(aiohttp_server)
 
 
 async def test_other_nodes_members_are_not_verified_here_yet(node, people, clock, remote):
