@@ -7,9 +7,12 @@ database instead of a SQLite file.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +72,86 @@ async def scratch_database(directory: Path, name: str = "node") -> AsyncIterator
             await admin.close()
 
 
+# Migrating a fresh database takes seconds (some thirty migrations), and most tests only need
+# the schema: each test process migrates one template once, and every test's database is made
+# from it (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL). The migrations
+# themselves are tested on fresh databases (tests/node/test_migrations.py, the CLI's tests).
+_templates: dict[str, str] = {}
+
+
+async def migrate_schema(database_url: str) -> None:
+    """Give the empty database at ``database_url`` the current schema, from the template; one
+    that holds anything already is migrated for real (what is pending, as on an upgrade)."""
+    if POSTGRES_ADMIN_URL:
+        await _from_postgres_template(database_url)
+        return
+    path = Path(database_url.removeprefix("sqlite://"))
+    if _holds_something(path):
+        await apply_migrations(database_url)
+        return
+    if "sqlite" not in _templates:
+        template = Path(tempfile.mkdtemp(prefix="quartier-template-")) / "template.sqlite3"
+        await apply_migrations(f"sqlite://{template}")
+        _templates["sqlite"] = str(template)
+    _copy(Path(_templates["sqlite"]), path)
+
+
+def _holds_something(path: Path) -> bool:
+    return path.exists() and path.stat().st_size > 0
+
+
+def _copy(template: Path, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+
+
+async def _from_postgres_template(database_url: str) -> None:
+    base, _, name = database_url.rpartition("/")
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        if "postgres" not in _templates:
+            template = f"quartier_template_{uuid.uuid4().hex[:12]}"
+            await admin.execute(f'CREATE DATABASE "{template}"')
+            await apply_migrations(f"{base}/{template}")
+            _templates["postgres"] = template
+        if await _has_tables(f"{base}/{name}"):
+            await apply_migrations(database_url)
+            return
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_templates["postgres"]}"')
+    finally:
+        await admin.close()
+
+
+async def _has_tables(database_url: str) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return bool(
+            await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        )
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_templates() -> Iterator[None]:
+    """The PostgreSQL template goes at the end of the test process (SQLite's is a temp file)."""
+    yield
+    template = _templates.pop("postgres", None)
+    if template is not None and POSTGRES_ADMIN_URL:
+        asyncio.run(_drop(template))
+    if "sqlite" in _templates:
+        shutil.rmtree(Path(_templates.pop("sqlite")).parent, ignore_errors=True)
+
+
+async def _drop(name: str) -> None:
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 @pytest.fixture
 async def database_url(tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database for the test's node."""
@@ -79,7 +162,7 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str]:
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[None]:
     """A migrated database, made current for the test (the ORM without a node around it)."""
-    await apply_migrations(database_url)
+    await migrate_schema(database_url)
     async with open_database(database_url) as ctx:
         with activated(ctx):
             yield
@@ -130,7 +213,7 @@ async def make_node(aiohttp_client: Any, clock: FakeClock) -> NodeFactory:
 
     async def start(settings: Settings, *, migrate: bool = True) -> TestClient:
         if migrate:
-            await apply_migrations(settings.database_url)
+            await migrate_schema(settings.database_url)
             create_key(settings.document_key_path)  # as quartier migrate does
         # The worker is driven by the tests (run_once), not left running in the background.
         return await aiohttp_client(create_app(settings, clock=clock, run_worker=False))

@@ -31,8 +31,8 @@ from federation.transport import TransportSettings, open_transport
 from moderation.blocks import DomainBlocks
 from moderation.policy_store import PolicyStore
 from node.config import parse_policy
-from node.db import activated, apply_migrations, open_database
-from tests.conftest import FakeClock, scratch_database
+from node.db import activated, open_database
+from tests.conftest import FakeClock, migrate_schema, scratch_database
 
 ME = "https://tilleuls.example"
 BEA = f"{ME}/users/bea"
@@ -97,7 +97,7 @@ async def world(directory: Path) -> AsyncIterator[tuple[PolicyStore, DeliveryWor
 
     try:
         async with scratch_database(directory) as url:
-            await apply_migrations(url)
+            await migrate_schema(url)
             async with open_database(url) as ctx, open_transport(LOCAL) as transport:
                 with activated(ctx):
                     store = PolicyStore({}, parse_policy, clock)

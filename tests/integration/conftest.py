@@ -20,11 +20,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from node.app import create_app
 from node.config import load_settings
-from node.db import activated, apply_migrations
+from node.db import activated
 from node.http.keys import DATABASE, DELIVERY_WORKER, INBOUND_WORKER
 from node.verification.vault import create_key
 from tests.api import bearer, bootstrap_invite, login, register
-from tests.conftest import FakeClock, scratch_database, write_config
+from tests.conftest import FakeClock, migrate_schema, scratch_database, write_config
 
 
 @dataclass
@@ -85,7 +85,7 @@ async def peers(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Callable[...,
                 for key, value in values.items():
                     env[f"QUARTIER_{section.upper()}_{key.upper()}"] = str(value)
             settings = load_settings(write_config(directory, ""), environ=env)
-            await apply_migrations(database_url)
+            await migrate_schema(database_url)
             create_key(settings.document_key_path)  # as quartier migrate does
 
             def make_app() -> web.Application:
