@@ -28,8 +28,8 @@ async def _members_export(args: argparse.Namespace) -> int:
     async with _node(settings) as app:
         member = await app[MEMBERS].get(args.username)
         target = Path(args.output or export_filename(member, app[CLOCK]()))
-        if args.output != "-" and _exists(target):
-            print(f"quartier: {target} exists: name another file with -o", file=sys.stderr)
+        if args.output != "-" and (refusal := _unwritable(target)):
+            print(f"quartier: {refusal}", file=sys.stderr)
             return 1
         async with in_transaction():
             await audit.record(
@@ -83,8 +83,14 @@ async def _members_erase(args: argparse.Namespace) -> int:
     return 0
 
 
-def _exists(path: Path) -> bool:
-    return path.exists()
+def _unwritable(path: Path) -> str | None:
+    """Why the archive cannot be written at ``path`` (checked before anything is exported
+    or audited), or ``None``."""
+    if path.exists():
+        return f"{path} exists: name another file with -o"
+    if not path.parent.is_dir():
+        return f"{path.parent} is not a directory"
+    return None
 
 
 def _discard(path: str) -> None:

@@ -66,6 +66,9 @@ async def test_an_operator_exports_a_members_data_to_a_file(node, people, bea_wo
     assert "bea.zip exists" in refused
     assert sorted(p.name for p in tmp_path.glob("*.zip")) == ["bea.zip"]
     assert list(tmp_path.glob(".export-*")) == []
+    nowhere = failed(cli("members", "export", "bea", "-o", "no/such/dir/bea.zip"))
+    assert "no/such/dir is not a directory" in nowhere
+    assert len(await audit_entries(node, "account.exported")) == 1  # refusals are not exports
 
 
 async def test_an_export_to_stdout_and_of_nobody(node, people, cli_env, tmp_path):
