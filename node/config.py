@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -50,7 +51,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
-def _choice(value: Any, kind: type[Reach] | type[FederationMode]) -> Any:
+class CommunityKind(StrEnum):
+    """What sort of community a node serves. A ``municipality`` federates its districts: its
+    notices reach every partner district's members, and its directory lists them."""
+
+    NEIGHBOURHOOD = "neighbourhood"
+    RESIDENCE = "residence"
+    VILLAGE = "village"
+    DISTRICT = "district"
+    MUNICIPALITY = "municipality"
+
+
+def _choice(value: Any, kind: type[Reach] | type[FederationMode] | type[CommunityKind]) -> Any:
     """A string as the enum ``kind``, or a ValueError listing the choices (strict mode would
     refuse the string without saying what it wanted)."""
     if isinstance(value, kind):
@@ -201,6 +213,7 @@ class CommunitySettings(_Section):
     area: str = Field(default="", max_length=200)
     languages: tuple[str, ...] = ("en",)
     federation_mode: FederationMode = FederationMode.OPEN
+    kind: CommunityKind = CommunityKind.NEIGHBOURHOOD
     # The middle of the area: where a listing is placed when its author gives no point.
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
@@ -231,6 +244,11 @@ class CommunitySettings(_Section):
     @classmethod
     def _mode(cls, value: Any) -> Any:
         return _choice(value, FederationMode)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, value: Any) -> Any:
+        return _choice(value, CommunityKind)
 
 
 class AccountSettings(_Section):

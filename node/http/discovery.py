@@ -118,6 +118,7 @@ async def nodeinfo(request: web.Request) -> web.Response:
         "nodeDescription": community.description,
         "community": {
             "area": community.area,
+            "kind": community.kind.value,
             "languages": list(community.languages),
             "registration": "invite",
         },

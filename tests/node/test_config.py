@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from moderation.policy import FederationMode
-from node.config import load_settings
+from node.config import CommunityKind, load_settings
 from node.errors import ConfigError
 
 FULL_CONFIG = """\
@@ -77,6 +77,7 @@ def test_defaults_apply_without_any_file(tmp_path: Path, monkeypatch: pytest.Mon
     assert settings.community.name == "My neighbourhood"
     assert settings.community.languages == ("en",)
     assert settings.community.federation_mode is FederationMode.OPEN
+    assert settings.community.kind is CommunityKind.NEIGHBOURHOOD
     assert settings.accounts.invite_ttl_hours == 168
     assert settings.accounts.session_ttl_days == 30
     assert settings.accounts.login_max_attempts == 5
@@ -248,6 +249,13 @@ def test_invalid_federation_mode_lists_the_choices(config_path: Path) -> None:
     assert "community.federation_mode" in message
     assert str(config_path) in message
     for choice in FederationMode:
+        assert choice.value in message
+
+
+def test_invalid_community_kind_lists_the_choices(config_path: Path) -> None:
+    message = config_error(config_path, '[community]\nkind = "city"\n')
+    assert "community.kind" in message
+    for choice in CommunityKind:
         assert choice.value in message
 
 

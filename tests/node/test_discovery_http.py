@@ -278,6 +278,7 @@ COMMUNITY = {
     "area": "12 rue des Tilleuls, Lyon",
     "languages": ["fr", "en"],
     "federation_mode": "allowlist",
+    "kind": "residence",
 }
 
 
@@ -298,6 +299,7 @@ async def test_nodeinfo_describes_the_community_from_settings(make_node, make_se
     assert metadata["nodeDescription"] == COMMUNITY["description"]
     assert metadata["community"] == {
         "area": "12 rue des Tilleuls, Lyon",
+        "kind": "residence",
         "languages": ["fr", "en"],
         "registration": "invite",
     }
