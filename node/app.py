@@ -53,6 +53,7 @@ from node.http import (
     media,
     moderation,
     notes,
+    notices,
     notifications,
     partnerships,
     relations,
@@ -72,6 +73,7 @@ from node.http.keys import (
     CREDENTIALS,
     DATABASE,
     DELIVERY_WORKER,
+    DIRECTORY,
     DISPATCHER,
     ERASER,
     EXPORTER,
@@ -87,6 +89,7 @@ from node.http.keys import (
     MEDIA,
     MEMBERS,
     MODERATION,
+    NOTICES,
     NOTIFICATIONS,
     PARTNERSHIPS,
     RELATIONS,
@@ -115,6 +118,8 @@ from node.moderation.held import HeldContent
 from node.moderation.reports import ReportService
 from node.moderation.safety import ContentGuard, Creation
 from node.moderation.service import ModerationService
+from node.notices.directory import Directory
+from node.notices.service import NoticeService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.relations.service import RelationService
@@ -186,7 +191,7 @@ def create_app(
     app[VERIFICATION_LIMITER] = SlidingWindowLimiter(30, 3600, clock)
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
     routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
-    features = (notes, partnerships, blocks, listings, notifications, saved_searches)
+    features = (notes, notices, partnerships, blocks, listings, notifications, saved_searches)
     pages = (
         verification,
         credentials,
@@ -487,6 +492,18 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             restrictions=policy.restrictions,
             queued=app[DELIVERY_WORKER].wake,
         )
+        app[NOTICES] = NoticeService(
+            node_settings.uris,
+            app[CLOCK],
+            node_settings.community.kind,
+            app[GOVERNANCE].current,
+            groups=app[GROUPS],
+            media=app[MEDIA],
+            is_partner=app[PARTNERSHIPS].is_partner,
+            queued=app[DELIVERY_WORKER].wake,
+        )
+        app[NOTICES].register(app[DISPATCHER])
+        app[DIRECTORY] = Directory(node_settings.community, transport, app[CLOCK])
         app[HELD] = HeldContent(app[CLOCK], app[LISTINGS], app[CONVERSATIONS])
         app[APPEALS] = AppealService(app[CLOCK], app[NOTIFICATIONS], app[LISTINGS])
         yield

@@ -35,6 +35,7 @@ APPS = {
             "node.listings.models",
             "node.media.models",
             "node.notifications.models",
+            "node.notices.models",
             "node.verification.models",
             "node.relations.models",
         ],

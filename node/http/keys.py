@@ -30,6 +30,8 @@ from node.moderation.held import HeldContent
 from node.moderation.reports import ReportService
 from node.moderation.safety import ContentGuard
 from node.moderation.service import ModerationService
+from node.notices.directory import Directory
+from node.notices.service import NoticeService
 from node.notifications.service import NotificationService
 from node.ratelimit import SlidingWindowLimiter
 from node.relations.service import RelationService
@@ -67,6 +69,8 @@ INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
 NOTIFICATIONS = web.AppKey("notifications", NotificationService)
 LISTINGS = web.AppKey("listings", ListingService)
 GROUPS = web.AppKey("groups", GroupService)
+NOTICES = web.AppKey("notices", NoticeService)
+DIRECTORY = web.AppKey("directory", Directory)
 MEDIA = web.AppKey("media", MediaService)
 SAVED_SEARCHES = web.AppKey("saved_searches", SavedSearches)
 VERIFICATION = web.AppKey("verification", VerificationService)

@@ -35,6 +35,7 @@ from node.media.images import ImageLimits, ProcessedImage, process_image
 from node.media.models import Media
 from node.media.remote import RemotePhoto, RemotePhotos
 from node.media.storage import MEDIA_ID, MediaFiles, file_names, media_id_of, new_media_id
+from node.notices.models import Notice, NoticeAudience
 from node.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,8 @@ class MediaService:
                 details.append({"field": where, "message": "the same photo is listed twice"})
             elif row.listing_id not in (None, listing_id):  # type: ignore[attr-defined]
                 details.append({"field": where, "message": "belongs to another listing"})
+            elif row.notice_id is not None:  # type: ignore[attr-defined]
+                details.append({"field": where, "message": "belongs to a notice"})
             seen.add(media_id)
         if details:
             raise ValidationFailed("some photos cannot be used", details=details)
@@ -218,6 +221,20 @@ class MediaService:
                 raise _field_error(f"{field}.{position}", "belongs to another listing")
             row.listing_id, row.position = listing_id, position  # type: ignore[attr-defined]
 
+    async def attach_to_notice(self, owner: str, media_id: str, notice_id: int) -> Media:
+        """Make ``owner``'s unattached upload ``media_id`` the photo of ``notice_id`` (in the
+        notice's transaction); 422 naming ``photo`` when it is not such an upload."""
+        taken = await Media.filter(
+            id=media_id,
+            owner=owner,
+            listing_id__isnull=True,
+            notice_id__isnull=True,
+            remote_url__isnull=True,
+        ).update(notice_id=notice_id)
+        if not taken:
+            raise _field_error("photo", "no such photo of yours, or it is already in use")
+        return await Media.get(id=media_id)
+
     async def photos_of(self, listing_id: int) -> list[Media]:
         """The photos of a listing (ours or a remote one), in their order."""
         return await Media.filter(listing_id=listing_id).order_by("position", "created_at")
@@ -240,11 +257,25 @@ class MediaService:
         - of a ``partners`` listing: local members, and requests ``partner`` finds signed by an
           active partner node (our own listings' photos only: a copy of another node's photo
           is never served to third nodes, its origin serves it);
-        - a copy of another node's photo no longer cached here: nobody (its origin serves it).
+        - a copy of another node's photo no longer cached here: nobody (its origin serves it);
+        - a notice's photo: anyone when the notice is public, else local members, and partner
+          nodes for a municipality's notice to its districts.
         """
         if not media.file:
             return None
         listing_id = media.listing_id  # type: ignore[attr-defined]
+        notice_id = media.notice_id  # type: ignore[attr-defined]
+        if listing_id is None and notice_id is not None:
+            notice = await Notice.get_or_none(id=notice_id)
+            if notice is None:
+                return None
+            if notice.public:
+                return Access.PUBLIC
+            if member is not None:
+                return Access.PRIVATE
+            if notice.audience is NoticeAudience.DISTRICTS:
+                return Access.PRIVATE if await partner() else None
+            return None
         if listing_id is None:
             return Access.PRIVATE if member is not None and member == media.owner else None
         audience = await Listing.filter(id=listing_id).values_list("audience", flat=True)
@@ -292,7 +323,7 @@ class MediaService:
     async def purge_orphans(self, now: datetime) -> int:
         """Delete the uploads no listing took within ``media.orphan_hours``; how many went."""
         cutoff = now - timedelta(hours=self.settings.orphan_hours)
-        query = Media.filter(listing_id__isnull=True, created_at__lt=cutoff)
+        query = Media.filter(listing_id__isnull=True, notice_id__isnull=True, created_at__lt=cutoff)
         return await self.delete_rows(query)
 
     async def sweep_stray_files(self, now: datetime) -> int:

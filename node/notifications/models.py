@@ -26,6 +26,8 @@ class NotificationType(StrEnum):
     WARNING = "moderation.warning"  # a moderator warned you (the reason in detail)
     DECISION = "moderation.decision"  # moderators hid something of yours, or answered an appeal
     ENDED = "moderation.ended"  # your follows and conversations with a suspended server ended
+    NOTICE = "notice.published"  # a manager, landlord or town hall published a notice
+    URGENT_NOTICE = "notice.urgent"  # the same, urgent: shown before everything else
 
 
 class Notification(Model):
@@ -47,6 +49,9 @@ class Notification(Model):
     )
     saved_search: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "node.SavedSearch", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    notice: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.Notice", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     # a short text that goes with it (the reason a proof of residence was refused)
     detail = fields.CharField(max_length=500, default="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from activitypub.properties import format_timestamp
-from node.notifications.models import Notification
+from node.notifications.models import Notification, NotificationType
 
 
 def notification_to_api(row: Notification) -> dict[str, Any]:
@@ -18,6 +18,8 @@ def notification_to_api(row: Notification) -> dict[str, Any]:
         "listing": None if listing is None else {"id": listing.id, "title": listing.title},
         "response_id": row.response_id,  # type: ignore[attr-defined]
         "saved_search_id": row.saved_search_id,  # type: ignore[attr-defined]
+        "notice_id": row.notice_id,  # type: ignore[attr-defined]
+        "urgent": row.type is NotificationType.URGENT_NOTICE,
         "detail": row.detail,
         "created_at": format_timestamp(row.created_at),
         "read": row.read_at is not None,

@@ -1,0 +1,243 @@
+"""Notices: what managers, landlords and town halls tell the community.
+
+GET    /api/v1/notices[?state=current|past&before=&limit=]   current notices (pinned: urgent
+                                                            first), or past ones, newest first
+POST   /api/v1/notices                                      publish (roles in the community's
+                                                            governance.notices_by) (201)
+GET    /api/v1/notices/{id}                                 one notice
+PATCH  /api/v1/notices/{id}                                 change it (its author, an admin)
+DELETE /api/v1/notices/{id}                                 delete it everywhere (204)
+GET    /api/v1/directory                                    the community and, for a
+                                                            municipality, its districts
+
+GET    /notices/{uuid}                                      the notice's Note (ActivityPub):
+                                                            public ones to anyone, district
+                                                            ones to partner nodes' signed
+                                                            fetches, else 404
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field, field_validator, model_validator
+
+from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
+from activitypub.notices import MAX_PLACE, MAX_TEXT, MAX_TITLE, NoticeKind, NoticePlace, NoticeTerms
+from activitypub.properties import format_timestamp
+from activitypub.uris import UriScheme
+from node.errors import NotAcceptable, NotFound, ValidationFailed
+from node.http.auth import authenticate
+from node.http.keys import DIRECTORY, NOTICES, SETTINGS
+from node.http.parsing import Body, read_json
+from node.http.signed import signed_by_partner
+from node.media.models import Media
+from node.media.render import media_to_api
+from node.notices.models import Notice, NoticeAudience
+from node.notices.service import NoticeForm
+
+routes = web.RouteTableDef()
+NOTICE = r"/api/v1/notices/{notice_id:\d{1,18}}"
+
+
+class _NoticeFields(Body):
+    kind: NoticeKind = "information"
+    title: str = Field(min_length=1, max_length=MAX_TITLE)
+    text: str = Field(default="", max_length=MAX_TEXT)
+    place: str = Field(default="", max_length=MAX_PLACE)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    starts_at: datetime | None = Field(default=None, strict=False)
+    ends_at: datetime | None = Field(default=None, strict=False)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone (2026-12-24T18:00:00+01:00 or ...Z)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _NoticeFields:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must come after starts_at")
+        return self
+
+    def terms(self) -> NoticeTerms:
+        """The notice's terms as the wire format and the service take them."""
+        place = None
+        if self.place or self.latitude is not None:
+            place = NoticePlace(self.place, self.latitude, self.longitude)
+        return NoticeTerms(
+            kind=self.kind,
+            title=" ".join(self.title.split()),
+            text=self.text,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            place=place,
+        )
+
+
+class NewNotice(_NoticeFields):
+    audience: NoticeAudience = Field(default=NoticeAudience.NODE, strict=False)
+    public: bool = False
+    photo: str | None = Field(default=None, max_length=64)
+
+
+def _uris(request: web.Request) -> UriScheme:
+    return request.app[SETTINGS].uris
+
+
+async def notice_to_api(request: web.Request, notice: Notice) -> dict[str, Any]:
+    """A notice in the JSON API."""
+    uris = _uris(request)
+    if notice.local:
+        photos = [
+            media_to_api(m, uris) for m in await Media.filter(notice_id=notice.id).order_by("id")
+        ]
+    else:
+        photos = [
+            {"url": p.get("url"), "description": p.get("description", "")}
+            for p in notice.remote_photos
+        ]
+    place = None
+    if notice.place_name or notice.latitude is not None:
+        place = {
+            "name": notice.place_name,
+            "latitude": notice.latitude,
+            "longitude": notice.longitude,
+        }
+    return {
+        "id": notice.id,
+        "uri": notice.ap_id,
+        "local": notice.local,
+        "from": notice.origin_host,
+        "author": notice.author,
+        "kind": notice.kind,
+        "urgent": notice.kind == "urgent",
+        "title": notice.title,
+        "text": notice.text,
+        "text_html": notice.text_html,
+        "place": place,
+        "starts_at": format_timestamp(notice.starts_at),
+        "ends_at": format_timestamp(notice.ends_at),
+        "audience": notice.audience.value,
+        "public": notice.public,
+        "pinned": request.app[NOTICES].is_current(notice),
+        "photos": photos,
+        "published_at": format_timestamp(notice.published_at),
+        "updated_at": format_timestamp(notice.updated_at),
+    }
+
+
+@routes.get("/api/v1/notices")
+async def list_notices(request: web.Request) -> web.Response:
+    """Current notices (pinned, urgent first), or ``state=past``: ended ones, paged by
+    ``before`` (an id) with a ``Link`` to the next page."""
+    await authenticate(request)
+    state = request.query.get("state", "current")
+    service = request.app[NOTICES]
+    headers: dict[str, str] = {}
+    if state == "current":
+        rows = await service.current()
+    elif state == "past":
+        before, limit = _int(request, "before", None), _int(request, "limit", 20)
+        rows = await service.past(before, max(1, limit or 20))
+        if rows and len(rows) == min(max(1, limit or 20), 100):
+            following = request.rel_url.update_query(before=rows[-1].id)
+            headers["Link"] = f'<{_uris(request).url(str(following))}>; rel="next"'
+    else:
+        raise ValidationFailed(
+            "state is current or past", details=[{"field": "state", "message": "unknown"}]
+        )
+    return web.json_response(
+        {"notices": [await notice_to_api(request, n) for n in rows]}, headers=headers
+    )
+
+
+def _int(request: web.Request, name: str, default: int | None) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationFailed(
+            f"{name} must be a positive number", details=[{"field": name, "message": raw[:40]}]
+        )
+    return int(raw)
+
+
+@routes.post("/api/v1/notices")
+async def publish_notice(request: web.Request) -> web.Response:
+    """Publish a notice: every member is notified; 403 for a role the policy does not name."""
+    caller = await authenticate(request)
+    service = request.app[NOTICES]
+    await service.check_may_publish(caller.member)  # before reading what they wrote
+    body = await read_json(request, NewNotice)
+    notice = await service.publish(
+        caller.member,
+        NoticeForm(
+            terms=body.terms(), audience=body.audience, public=body.public, photo=body.photo
+        ),
+    )
+    return web.json_response(await notice_to_api(request, notice), status=201)
+
+
+@routes.get(NOTICE)
+async def get_notice(request: web.Request) -> web.Response:
+    """One notice."""
+    await authenticate(request)
+    notice = await request.app[NOTICES].get(int(request.match_info["notice_id"]))
+    return web.json_response(await notice_to_api(request, notice))
+
+
+@routes.patch(NOTICE)
+async def edit_notice(request: web.Request) -> web.Response:
+    """Change a notice: every field is given again (title, text, kind, dates, place)."""
+    caller = await authenticate(request)
+    body = await read_json(request, _NoticeFields)
+    notice = await request.app[NOTICES].edit(
+        caller.member, int(request.match_info["notice_id"]), body.terms()
+    )
+    return web.json_response(await notice_to_api(request, notice))
+
+
+@routes.delete(NOTICE)
+async def delete_notice(request: web.Request) -> web.Response:
+    """Delete a notice here and on every node it went to."""
+    caller = await authenticate(request)
+    await request.app[NOTICES].withdraw(caller.member, int(request.match_info["notice_id"]))
+    return web.Response(status=204)
+
+
+@routes.get(r"/notices/{uuid:[0-9a-f]{32}}")
+async def document(request: web.Request) -> web.Response:
+    """One of our notices as ActivityPub serves it; 404 to whoever may not see it."""
+    if not wants_activity_json(request.headers.get("Accept")):
+        raise NotAcceptable("this notice is available as application/activity+json")
+    uris = _uris(request)
+    notice = await Notice.get_or_none(
+        ap_id=uris.url(f"/notices/{request.match_info['uuid']}"), local=True
+    )
+    if notice is None:
+        raise NotFound("no such object")
+    headers = {"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Accept, Signature"}
+    if not notice.public:
+        if notice.audience is not NoticeAudience.DISTRICTS or not await signed_by_partner(request):
+            raise NotFound("no such object")
+        headers["Cache-Control"] = "private, no-store"
+    photos = list(await Media.filter(notice_id=notice.id).order_by("id"))
+    doc = request.app[NOTICES].document(notice, photos)
+    return web.Response(body=json.dumps(doc).encode(), headers=headers)
+
+
+@routes.get("/api/v1/directory")
+async def directory(request: web.Request) -> web.Response:
+    """The community, and for a municipality its districts (the active partner nodes) with
+    what their NodeInfo says: name, area, kind, member counts, and the partnership's state.
+    Public, as a town hall's list of its districts is."""
+    return web.json_response(await request.app[DIRECTORY].describe())
