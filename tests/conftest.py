@@ -21,13 +21,24 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
 
 from node.app import create_app
 from node.config import Settings, load_settings
 from node.db import activated, apply_migrations, open_database
+from node.members import passwords
 from node.verification.vault import create_key
 
 POSTGRES_ADMIN_URL = os.environ.get("QUARTIER_TEST_POSTGRES", "")
+
+# Every registration and login hashes with argon2id at RFC 9106's 64 MiB and three passes:
+# 0.2 s each, and the suite registers and logs in thousands of members, so that was most of
+# its time. The tests keep the algorithm and every code path (argon2id, the worker pool, the
+# dummy hash for unknown users) with the smallest cost argon2 allows, as Django's test
+# settings swap in a fast hasher; test_passwords.py checks the node's own parameters. The
+# nodes the tests start as processes (quartier serve, the CLI) hash at full cost.
+PRODUCTION_HASHER = passwords._hasher
+passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 class FakeClock:
