@@ -14,6 +14,7 @@ quartier blocks list | add | remove                     domains the community bl
 quartier verification import FILE [--dry-run]           verify the members a residents' list names
 quartier verification set | review                      a member's verification, the review list
 quartier verification endorse | endorsements | unendorse   a municipality's endorsements
+quartier notices list | publish | delete                 notices to the community
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from node.cli.member_commands import (
     _members_show,
 )
 from node.cli.node_commands import FIRST_ADMIN_NOTE, _init, _migrate, _serve, _worker
+from node.cli.notice_commands import add_notice_commands
 from node.cli.rights_commands import _members_erase, _members_export
 from node.cli.verification_commands import (
     _verification_endorse,
@@ -178,6 +180,8 @@ def _parser() -> argparse.ArgumentParser:
     members_erase.add_argument("--reason", default="", help="why, for the audit log")
     members_erase.add_argument("--yes", action="store_true", help="do not ask to confirm")
     members_erase.set_defaults(run=_members_erase)
+
+    add_notice_commands(sub, common)
 
     admin = sub.add_parser("admin", help="administrators").add_subparsers(
         title="admin commands", metavar="COMMAND", required=True

@@ -19,74 +19,26 @@ GET    /notices/{uuid}                                      the notice's Note (A
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import Field, field_validator, model_validator
 
 from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
-from activitypub.notices import MAX_PLACE, MAX_TEXT, MAX_TITLE, NoticeKind, NoticePlace, NoticeTerms
 from activitypub.properties import format_timestamp
 from activitypub.uris import UriScheme
 from node.errors import NotAcceptable, NotFound, ValidationFailed
 from node.http.auth import authenticate
 from node.http.keys import DIRECTORY, NOTICES, SETTINGS
-from node.http.parsing import Body, read_json
+from node.http.parsing import read_json
 from node.http.signed import signed_by_partner
 from node.media.models import Media
 from node.media.render import media_to_api
+from node.notices.forms import NewNotice, NoticeFields
 from node.notices.models import Notice, NoticeAudience
 from node.notices.service import NoticeForm
 
 routes = web.RouteTableDef()
 NOTICE = r"/api/v1/notices/{notice_id:\d{1,18}}"
-
-
-class _NoticeFields(Body):
-    kind: NoticeKind = "information"
-    title: str = Field(min_length=1, max_length=MAX_TITLE)
-    text: str = Field(default="", max_length=MAX_TEXT)
-    place: str = Field(default="", max_length=MAX_PLACE)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    starts_at: datetime | None = Field(default=None, strict=False)
-    ends_at: datetime | None = Field(default=None, strict=False)
-
-    @field_validator("starts_at", "ends_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give a time zone (2026-12-24T18:00:00+01:00 or ...Z)")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> _NoticeFields:
-        if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude go together")
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must come after starts_at")
-        return self
-
-    def terms(self) -> NoticeTerms:
-        """The notice's terms as the wire format and the service take them."""
-        place = None
-        if self.place or self.latitude is not None:
-            place = NoticePlace(self.place, self.latitude, self.longitude)
-        return NoticeTerms(
-            kind=self.kind,
-            title=" ".join(self.title.split()),
-            text=self.text,
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
-            place=place,
-        )
-
-
-class NewNotice(_NoticeFields):
-    audience: NoticeAudience = Field(default=NoticeAudience.NODE, strict=False)
-    public: bool = False
-    photo: str | None = Field(default=None, max_length=64)
 
 
 def _uris(request: web.Request) -> UriScheme:
@@ -199,7 +151,7 @@ async def get_notice(request: web.Request) -> web.Response:
 async def edit_notice(request: web.Request) -> web.Response:
     """Change a notice: every field is given again (title, text, kind, dates, place)."""
     caller = await authenticate(request)
-    body = await read_json(request, _NoticeFields)
+    body = await read_json(request, NoticeFields)
     notice = await request.app[NOTICES].edit(
         caller.member, int(request.match_info["notice_id"]), body.terms()
     )

@@ -102,3 +102,20 @@ async def bea_world(node, people, remote):
     resp = await node.post("/api/v1/members/cyd/vouch", headers=bearer(bea))
     assert resp.status in (200, 201), await resp.text()
     return {"photo": photo, "listing": listing}
+
+
+@pytest.fixture
+def cli_env(tmp_path, database_url) -> dict[str, str]:
+    """The test node's settings (same database, data directory, URL) for ``quartier``."""
+    return clean_environment(
+        database_url,
+        QUARTIER_SERVER_BASE_URL=NODE,
+        QUARTIER_STORAGE_DATA_DIR=str(tmp_path / "data"),
+        QUARTIER_FEDERATION_LOCAL_TESTING="true",
+    )
+
+
+@pytest.fixture
+def cli(tmp_path, cli_env, node) -> Run:
+    """``quartier ARGS`` beside the running test node."""
+    return runner(tmp_path, cli_env)

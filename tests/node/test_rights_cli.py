@@ -16,29 +16,12 @@ from node.clock import utc_now
 from node.db import activated
 from node.http.keys import DATABASE
 from tests.api import bearer
-from tests.node.cli_support import QUARTIER, Run, clean_environment, failed, ok, runner
+from tests.node.cli_support import QUARTIER, failed, ok, runner
 from tests.node.conftest import deliver_all
 from tests.node.test_inbox import NODE
 
 pytestmark = pytest.mark.local_testing
 OPERATOR = "operator (command line)"
-
-
-@pytest.fixture
-def cli_env(tmp_path, database_url) -> dict[str, str]:
-    """The test node's settings (same database, data directory, URL) for ``quartier``."""
-    return clean_environment(
-        database_url,
-        QUARTIER_SERVER_BASE_URL=NODE,
-        QUARTIER_STORAGE_DATA_DIR=str(tmp_path / "data"),
-        QUARTIER_FEDERATION_LOCAL_TESTING="true",
-    )
-
-
-@pytest.fixture
-def cli(tmp_path, cli_env, node) -> Run:
-    """``quartier ARGS`` beside the running test node."""
-    return runner(tmp_path, cli_env)
 
 
 async def audit_entries(node, action: str) -> list[AuditEntry]:
