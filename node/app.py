@@ -54,7 +54,9 @@ from node.http import (
     moderation,
     notes,
     notifications,
+    open311,
     partnerships,
+    problems,
     relations,
     reports,
     rights,
@@ -88,7 +90,9 @@ from node.http.keys import (
     MEMBERS,
     MODERATION,
     NOTIFICATIONS,
+    OPEN311_KEYS,
     PARTNERSHIPS,
+    PROBLEMS,
     RELATIONS,
     REPORTS,
     RESOLVER,
@@ -116,6 +120,8 @@ from node.moderation.reports import ReportService
 from node.moderation.safety import ContentGuard, Creation
 from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
+from node.problems.open311 import Open311Keys
+from node.problems.service import ProblemService
 from node.ratelimit import SlidingWindowLimiter
 from node.relations.service import RelationService
 from node.retention import RetentionJob
@@ -197,7 +203,10 @@ def create_app(
         rights,
         relations,
     )
-    for module in (*routes, *features, *pages):
+    # Problem reports and the Open311 GeoReport v2 API over them (docs/problems.md).
+    app[OPEN311_KEYS] = Open311Keys(clock)
+    problem_routes = (problems, open311)
+    for module in (*routes, *features, *pages, *problem_routes):
         app.router.add_routes(module.routes)
     return app
 
@@ -488,5 +497,20 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             queued=app[DELIVERY_WORKER].wake,
         )
         app[HELD] = HeldContent(app[CLOCK], app[LISTINGS], app[CONVERSATIONS])
+        # Problem reports: after the conversation handlers (a problem is a Note too).
+        app[PROBLEMS] = ProblemService(
+            node_settings.uris,
+            app[RESOLVER],
+            transport,
+            app[CLOCK],
+            settings=node_settings.problems,
+            community=node_settings.community,
+            notifications=app[NOTIFICATIONS],
+            media=app[MEDIA],
+            guard=app[CONTENT],
+            queued=app[DELIVERY_WORKER].wake,
+            policy=policy,
+        )
+        app[PROBLEMS].register(app[DISPATCHER])
         app[APPEALS] = AppealService(app[CLOCK], app[NOTIFICATIONS], app[LISTINGS])
         yield

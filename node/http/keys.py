@@ -31,6 +31,8 @@ from node.moderation.reports import ReportService
 from node.moderation.safety import ContentGuard
 from node.moderation.service import ModerationService
 from node.notifications.service import NotificationService
+from node.problems.open311 import Open311Keys
+from node.problems.service import ProblemService
 from node.ratelimit import SlidingWindowLimiter
 from node.relations.service import RelationService
 from node.retention import RetentionJob
@@ -82,3 +84,6 @@ RELATIONS = web.AppKey("relations", RelationService)
 # limits on links, mentions and creations per hour; the keyword filters
 CONTENT = web.AppKey("content", ContentGuard)
 HELD = web.AppKey("held", HeldContent)
+# Problem reports: members' reports, their handling here, the activities between nodes.
+PROBLEMS = web.AppKey("problems", ProblemService)
+OPEN311_KEYS = web.AppKey("open311_keys", Open311Keys)

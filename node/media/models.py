@@ -21,6 +21,10 @@ class Media(Model):
     listing: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "node.Listing", related_name="photos", null=True, on_delete=fields.CASCADE
     )
+    # or the problem report it shows (never both)
+    problem: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.Problem", related_name="photos", null=True, on_delete=fields.CASCADE
+    )
     position = fields.IntField(default=0)
     description = fields.CharField(max_length=1500, default="")  # alt text
     content_type = fields.CharField(max_length=32)

@@ -26,6 +26,10 @@ class NotificationType(StrEnum):
     WARNING = "moderation.warning"  # a moderator warned you (the reason in detail)
     DECISION = "moderation.decision"  # moderators hid something of yours, or answered an appeal
     ENDED = "moderation.ended"  # your follows and conversations with a suspended server ended
+    # problem reports: its handler changed the status, or commented (yours or a "me too")
+    PROBLEM_STATUS = "problem.status"
+    PROBLEM_COMMENT = "problem.comment"
+    PROBLEM_NEW = "problem.new"  # handlers: a problem to handle arrived
 
 
 class Notification(Model):
@@ -47,6 +51,9 @@ class Notification(Model):
     )
     saved_search: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "node.SavedSearch", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    problem: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.Problem", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     # a short text that goes with it (the reason a proof of residence was refused)
     detail = fields.CharField(max_length=500, default="")

@@ -18,6 +18,7 @@ def notification_to_api(row: Notification) -> dict[str, Any]:
         "listing": None if listing is None else {"id": listing.id, "title": listing.title},
         "response_id": row.response_id,  # type: ignore[attr-defined]
         "saved_search_id": row.saved_search_id,  # type: ignore[attr-defined]
+        "problem_id": row.problem_id,  # type: ignore[attr-defined]
         "detail": row.detail,
         "created_at": format_timestamp(row.created_at),
         "read": row.read_at is not None,
