@@ -205,14 +205,12 @@ async def test_routing_to_a_host_that_is_not_an_active_partner_is_refused(make_s
     assert resp.status == 201, await resp.text()
 
 
-async def test_only_the_handling_node_may_update_a_problem(
-    make_settings, make_node, aiohttp_server, clock
-):
-    mairie: Remote = await start_remote(aiohttp_server)
-    intruder: Remote = await start_remote(aiohttp_server)
+async def routed(make_settings, make_node, mairie: Remote, clock, **problems: str):
+    """A node whose lighting problems go to ``mairie``, an active partner."""
     host = mairie.base.removeprefix("http://")
     settings = make_settings(
-        problems={"routes": f"lighting={host}"}, federation={"local_testing": "true"}
+        problems={"routes": f"lighting={host}", **problems},
+        federation={"local_testing": "true"},
     )
     client = await make_node(settings)
     with activated(client.app[DATABASE]):
@@ -227,6 +225,29 @@ async def test_only_the_handling_node_may_update_a_problem(
             created_at=clock.now,
             updated_at=clock.now,
         )
+    return client
+
+
+async def test_with_share_reporter_the_handler_learns_who_reported(
+    make_settings, make_node, aiohttp_server, clock
+):
+    mairie: Remote = await start_remote(aiohttp_server)
+    client = await routed(make_settings, make_node, mairie, clock, share_reporter="true")
+    ada = await staff_admin(client)
+    await report(client, ada, latitude=None, longitude=None)
+    await deliver_all(client)
+    [(_, create)] = mairie.delivered
+    assert create["actor"] == f"{NODE}/actor"  # the node sends it either way
+    assert create["object"]["attributedTo"] == f"{NODE}/users/ada"
+
+
+async def test_only_the_handling_node_may_update_a_problem(
+    make_settings, make_node, aiohttp_server, clock
+):
+    mairie: Remote = await start_remote(aiohttp_server)
+    intruder: Remote = await start_remote(aiohttp_server)
+    host = mairie.base.removeprefix("http://")
+    client = await routed(make_settings, make_node, mairie, clock)
     ada = await staff_admin(client)
     problem = await report(client, ada, latitude=None, longitude=None)
     assert problem["handler"] == host
