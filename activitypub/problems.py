@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from activitypub.actors import plain_text_to_html
 from activitypub.namespace import NAMESPACE
 from activitypub.notes import html_to_text
 from activitypub.properties import (
@@ -81,6 +82,7 @@ class ProblemChange:
     status: str
     reason: str
     comments: tuple[ProblemComment, ...]
+    updated: datetime | None  # when the handler made the change (orders late deliveries)
 
 
 class ProblemMalformed(ValueError):
@@ -89,7 +91,7 @@ class ProblemMalformed(ValueError):
 
 def _content(category: str, text: str, status: str, reason: str, place: str) -> str:
     parts = [f"<p><strong>Problem report ({html.escape(category)})</strong></p>"]
-    parts += [f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in text.split("\n\n")]
+    parts.append(plain_text_to_html(text))
     if place:
         parts.append(f"<p>Place: {html.escape(place)}</p>")
     line = f"Status: {status.replace('_', ' ')}"
@@ -165,7 +167,7 @@ def build_change(
         "problemComments": [
             {
                 "type": "Note",
-                "content": html.escape(c.text),
+                "content": plain_text_to_html(c.text),
                 "source": {"content": c.text, "mediaType": "text/plain"},
                 "name": c.author_name,
                 "published": format_timestamp(c.published),
@@ -281,4 +283,5 @@ def read_change(obj: Any) -> ProblemChange:
         status=str(status),
         reason=reason.strip()[:MAX_TEXT] if isinstance(reason, str) else "",
         comments=tuple(comments),
+        updated=timestamp(obj.get("updated")),
     )

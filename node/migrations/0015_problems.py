@@ -48,6 +48,7 @@ class Migration(migrations.Migration):
                 ('status', fields.CharEnumField(default=ProblemStatus.SUBMITTED, description='SUBMITTED: submitted\nRECEIVED: received\nIN_PROGRESS: in_progress\nRESOLVED: resolved\nREJECTED: rejected', enum_type=ProblemStatus, max_length=16)),
                 ('status_reason', fields.TextField(default='', unique=False)),
                 ('remote_me_too', fields.IntField(default=0)),
+                ('handler_updated_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],

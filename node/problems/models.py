@@ -56,6 +56,9 @@ class Problem(Model):
     status_reason = fields.TextField(default="")
     # "me too"s counted on the reporter's node (ours are rows in ProblemMeToo)
     remote_me_too = fields.IntField(default=0)
+    # when the remote handler made the last change applied here: an older Update that
+    # arrives late (a retried delivery) does not take the status back
+    handler_updated_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

@@ -529,7 +529,9 @@ class ProblemService(FederatedService):
                 received = ap.read_problem(obj)
             except ap.ProblemMalformed as exc:
                 raise NotActedOn(str(exc)) from None
-            problem.remote_me_too = received.me_too
+            # Nobody takes a "me too" back: the largest count is the latest, whatever the
+            # order the Updates arrive in.
+            problem.remote_me_too = max(problem.remote_me_too, received.me_too)
             await problem.save(update_fields=["remote_me_too"])
         else:
             raise NotActedOn("this node handles that problem itself")
@@ -542,7 +544,12 @@ class ProblemService(FederatedService):
         status = ProblemStatus(change.status)
         known = await ProblemComment.filter(problem_id=problem.id).count()
         new_comments = change.comments[known:]
-        status_changed = (status, change.reason) != (problem.status, problem.status_reason)
+        last = problem.handler_updated_at
+        stale = last is not None and (change.updated is None or change.updated < last)
+        status_changed = not stale and (status, change.reason) != (
+            problem.status,
+            problem.status_reason,
+        )
         if not status_changed and not new_comments:
             return  # a retry, or nothing new
         now = self._clock()
@@ -554,12 +561,14 @@ class ProblemService(FederatedService):
                     text=c.text,
                     created_at=c.published or now,
                 )
-            problem.status, problem.status_reason, problem.updated_at = (
-                status,
-                change.reason,
-                now,
+            if status_changed:
+                problem.status, problem.status_reason = status, change.reason
+            if not stale:
+                problem.handler_updated_at = change.updated
+            problem.updated_at = now
+            await problem.save(
+                update_fields=["status", "status_reason", "updated_at", "handler_updated_at"]
             )
-            await problem.save(update_fields=["status", "status_reason", "updated_at"])
             if status_changed:
                 await self._notify_followers(problem, NotificationType.PROBLEM_STATUS)
             if new_comments:

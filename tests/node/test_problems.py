@@ -260,8 +260,14 @@ async def test_only_the_handling_node_may_update_a_problem(
     assert "streetlight" in sent["content"]
     assert sent["attributedTo"] == f"{NODE}/actor"  # the reporter stays anonymous
 
-    def update(actor, n: int, status: str) -> dict:
-        obj = {**sent, "problemStatus": status, "statusReason": "", "problemComments": []}
+    def update(actor, n: int, status: str, updated: str = "2026-11-26T12:00:00Z") -> dict:
+        obj = {
+            **sent,
+            "problemStatus": status,
+            "statusReason": "",
+            "problemComments": [],
+            "updated": updated,
+        }
         return {
             "@context": create["@context"],
             "id": f"{actor.base}/updates/{n}",
@@ -286,3 +292,11 @@ async def test_only_the_handling_node_may_update_a_problem(
         await client.app[INBOUND_WORKER].run_once()
         assert (await Problem.get(id=problem["id"])).status.value == "in_progress"
     assert "problem.status" in [n["type"] for n in await notifications(client, ada)]
+
+    # A late delivery of an older change does not take the status back.
+    late = update(town_hall, 3, "received", updated="2026-11-26T11:00:00Z")
+    resp = await deliver(client, clock, town_hall, late)
+    assert resp.status == 202, await resp.text()
+    with activated(client.app[DATABASE]):
+        await client.app[INBOUND_WORKER].run_once()
+        assert (await Problem.get(id=problem["id"])).status.value == "in_progress"
