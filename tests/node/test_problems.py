@@ -3,15 +3,18 @@ other servers send (only the node a problem was routed to may change it)."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import pytest
 
 from federation.models import InboundMessage, InboundState, Partnership, PartnershipState
 from node.db import activated
 from node.http.keys import DATABASE, INBOUND_WORKER
+from node.media.models import Media
 from node.problems.models import Problem
-from tests.api import admin_token, bearer, error_of, login, member_token
+from tests.api import PASSWORD, admin_token, bearer, error_of, login, member_token
 from tests.node.conftest import deliver_all
 from tests.node.media_support import uploaded
 from tests.node.test_inbox import NODE, Remote, deliver, start_remote
@@ -300,3 +303,24 @@ async def test_only_the_handling_node_may_update_a_problem(
     with activated(client.app[DATABASE]):
         await client.app[INBOUND_WORKER].run_once()
         assert (await Problem.get(id=problem["id"])).status.value == "in_progress"
+
+
+async def test_a_members_reports_are_in_their_export_and_lose_them_at_erasure(town):
+    ada = await staff_admin(town)
+    bea = await member_token(town, ada, "bea")
+    photo = await uploaded(town, bea)
+    problem = await report(town, bea, photos=[photo["id"]])
+    resp = await town.get("/api/v1/me/export", headers=bearer(bea))
+    assert resp.status == 200, await resp.text()
+    archive = zipfile.ZipFile(io.BytesIO(await resp.read()))
+    [exported] = json.loads(archive.read("problems.json"))
+    assert (exported["id"], exported["text"]) == (problem["id"], "The streetlight is out")
+
+    resp = await town.post("/api/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea))
+    assert resp.status == 200, await resp.text()
+    # The report stays for its handlers (a broken lamp is no personal data), unlinked from
+    # her, and her photos go with the rest of her uploads.
+    with activated(town.app[DATABASE]):
+        kept = await Problem.get(id=problem["id"])
+        assert kept.reporter_id is None
+        assert not await Media.exists(id=photo["id"])
