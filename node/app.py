@@ -508,6 +508,9 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             notifications=app[NOTIFICATIONS],
             media=app[MEDIA],
             guard=app[CONTENT],
+            # 200 reports an hour from one district is a flood: the rest are kept as ignored
+            # inbound activities (with the reason) rather than bury the handlers' list.
+            received_limiter=SlidingWindowLimiter(200, 3600, app[CLOCK]),
             queued=app[DELIVERY_WORKER].wake,
             policy=policy,
         )

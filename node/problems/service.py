@@ -36,7 +36,7 @@ from federation.transport import Transport
 from moderation import audit
 from moderation.domains import authority_of
 from node.config import MANAGERS, CommunitySettings, ProblemSettings
-from node.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from node.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from node.federated import Clock, FederatedService
 from node.listings.places import distance_km
 from node.media.models import Media
@@ -52,6 +52,7 @@ from node.problems.models import (
     ProblemMeToo,
     ProblemStatus,
 )
+from node.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 5000
@@ -100,10 +101,13 @@ class ProblemService(FederatedService):
         notifications: NotificationService,
         media: MediaService | None,
         guard: ContentGuard,
+        received_limiter: SlidingWindowLimiter | None = None,
         queued: Callable[[], None] = lambda: None,
         policy: FederationPolicy | None = None,
     ) -> None:
         super().__init__(uris, resolver, transport, clock, queued, policy)
+        # reports received per partner node: a flood from one is set aside, not stored
+        self._received_limiter = received_limiter
         self.settings = settings
         self.community = community
         self._notifications = notifications
@@ -484,6 +488,11 @@ class ProblemService(FederatedService):
             raise NotActedOn(f"{host} is not an active partner: we handle no problems of it")
         if await Problem.exists(ap_id=received.id):
             return  # a retry
+        if self._received_limiter is not None:
+            try:
+                self._received_limiter.hit(f"host:{host}")
+            except TooManyRequests:
+                raise NotActedOn(f"rate limited: too many problem reports from {host}") from None
         attributed = received.attributed_to or activity.actor
         now = self._clock()
         async with in_transaction():

@@ -157,6 +157,13 @@ async def test_bad_reports_get_clear_errors(town):
         headers={**bearer(bea), "Content-Type": "application/json"},
     )
     await error_of(resp, 400, "invalid_json")
+    for raw in (b"NaN", b"Infinity", b"1e400"):
+        resp = await town.post(
+            PATH,
+            data=b'{"category": "lighting", "text": "x", "longitude": 2, "latitude": ' + raw + b"}",
+            headers={**bearer(bea), "Content-Type": "application/json"},
+        )
+        await error_of(resp, 422, "validation_failed")
     resp = await town.get(f"{PATH}/similar", params={"category": "lighting"}, headers=bearer(bea))
     await error_of(resp, 422, "validation_failed")
     resp = await town.get(f"{PATH}/999", headers=bearer(bea))
