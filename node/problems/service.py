@@ -383,6 +383,8 @@ class ProblemService(FederatedService):
         if status is ProblemStatus.REJECTED and not reason.strip():
             raise _invalid("reason", "a rejection needs a reason")
         problem = await self.handled_one(problem_id)
+        if (problem.status, problem.status_reason) == (status, reason):
+            return problem  # nothing changes: nobody is told twice
         now = self._clock()
         async with in_transaction():
             problem.status, problem.status_reason, problem.updated_at = status, reason, now
@@ -412,10 +414,12 @@ class ProblemService(FederatedService):
         return problem
 
     async def _changed(self, problem: Problem, kind: NotificationType) -> bool:
-        """After a change here: notify our reporter and "me too"s, or send the ``Update`` to
-        the reporter's node. Whether something was queued."""
+        """After a change here: notify our members who follow the problem and, for a report
+        another node sent, send that node the ``Update``. Whether something was queued."""
+        # Our own members who follow it: its reporter, or who said "me too" (on a report
+        # another node sent, only the latter).
+        await self._notify_followers(problem, kind)
         if problem.origin_host is None:
-            await self._notify_followers(problem, kind)
             return False
         partner = await self._active_partner(problem.origin_host)
         if partner is None:

@@ -61,6 +61,10 @@ async def test_a_streetlight_reported_on_a_district_is_fixed_by_the_municipality
     await settle(d1, m)
     [received] = await get(m, admin_m, "/api/v1/handling/problems")
     assert received["me_too"] == 1
+    # So does a resident of M, who then follows it on M.
+    max_m = await member_token(m.client, admin_m, "max")
+    resp = await m.client.post(f"/api/v1/problems/{received['id']}/me-too", headers=bearer(max_m))
+    assert (await resp.json())["me_too"] == 2
 
     async def handle(path: str, body: dict) -> None:
         resp = await m.client.post(
@@ -88,6 +92,8 @@ async def test_a_streetlight_reported_on_a_district_is_fixed_by_the_municipality
     assert kinds.count("problem.comment") == 1
     kinds = [n["type"] for n in await get(d1, yan, "/api/v1/notifications")]
     assert kinds.count("problem.status") == 3  # who said "me too" follows it too
+    kinds = [n["type"] for n in await get(m, max_m, "/api/v1/notifications")]
+    assert kinds.count("problem.status") == 3
 
     # M's Open311 endpoint shows the report; a status change made there reaches D1.
     resp = await m.client.get("/open311/v2/requests.json")
