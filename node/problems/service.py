@@ -35,6 +35,7 @@ from federation.policy import FederationPolicy
 from federation.transport import Transport
 from moderation import audit
 from moderation.domains import authority_of
+from moderation.governance import SharedKind
 from node.config import MANAGERS, CommunitySettings, ProblemSettings
 from node.errors import Conflict, Forbidden, NotFound, TooManyRequests, ValidationFailed
 from node.federated import Clock, FederatedService
@@ -141,6 +142,14 @@ class ProblemService(FederatedService):
                 f"problems of category {new.category!r} go to {handler}, which is not an "
                 "active partner of this node: ask an admin to fix [problems] routes"
             )
+        if partner is not None:
+            # The governance policy holds a report like a message (what it cannot tell apart
+            # is held to the strictest rule): say so now rather than let the delivery die.
+            refusal = await self._sharing_refusal(SharedKind.MESSAGES, partner.peer_actor)
+            if refusal is not None:
+                raise Conflict(
+                    f"problems of category {new.category!r} cannot go to {handler}: {refusal}"
+                )
         me = self._uris.actor(member.username)
         photos: list[Media] = []
         if new.photos:

@@ -331,3 +331,22 @@ async def test_a_members_reports_are_in_their_export_and_lose_them_at_erasure(to
         kept = await Problem.get(id=problem["id"])
         assert kept.reporter_id is None
         assert not await Media.exists(id=photo["id"])
+
+
+async def test_a_policy_keeping_messages_home_refuses_reports_to_a_partner_at_once(
+    make_settings, make_node, aiohttp_server, clock
+):
+    mairie: Remote = await start_remote(aiohttp_server)
+    client = await routed(make_settings, make_node, mairie, clock)
+    ada = await staff_admin(client)
+    resp = await client.patch(
+        "/api/v1/admin/governance", json={"messages": "nobody"}, headers=bearer(ada)
+    )
+    assert resp.status == 200, await resp.text()
+    resp = await client.post(
+        PATH, json={"category": "lighting", "text": "Out"}, headers=bearer(ada)
+    )
+    error = await error_of(resp, 409, "conflict")
+    assert "cannot go to" in error["message"]
+    with activated(client.app[DATABASE]):
+        assert await Problem.all().count() == 0
