@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,7 @@ BASE = "/open311/v2"
 _FMT = r"{fmt:json|xml}"
 MAX_REQUESTS = 1000  # the specification's default limit, with 90 days
 DEFAULT_SPAN = timedelta(days=90)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 class Open311Error(Exception):
@@ -104,7 +106,8 @@ def _fill(element: ET.Element, values: Mapping[str, Any]) -> None:
             for item in value:
                 _fill(ET.SubElement(child, key.rstrip("s")), item)
         elif value is not None:
-            child.text = str(value)
+            # XML 1.0 cannot carry most control characters, even escaped: they go.
+            child.text = _NOT_XML.sub("", str(value))
 
 
 def _xml(root: ET.Element, status: int = 200) -> web.Response:
