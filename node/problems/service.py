@@ -497,8 +497,11 @@ class ProblemService(FederatedService):
         host = authority_of(activity.actor)
         if authority_of(received.id) != host:
             raise NotActedOn("the problem's id is not on the sending node")
-        if await self._active_partner(host) is None:
+        partner = await self._active_partner(host)
+        if partner is None:
             raise NotActedOn(f"{host} is not an active partner: we handle no problems of it")
+        if partner.peer_actor != activity.actor:
+            raise NotActedOn(f"problems come from {host}'s node actor, not from its accounts")
         if await Problem.exists(ap_id=received.id):
             return  # a retry
         if self._received_limiter is not None:
@@ -539,13 +542,12 @@ class ProblemService(FederatedService):
         )
         if problem is None:
             raise NotActedOn("no problem here has that id")
-        host = authority_of(activity.actor)
         if problem.handler_host is not None:
-            if host != problem.handler_host:
+            if not await self._is_node_of(activity.actor, problem.handler_host):
                 raise NotActedOn(f"only {problem.handler_host}, which handles it, may change it")
             await self._apply_change(problem, obj)
         elif problem.origin_host is not None:
-            if host != problem.origin_host:
+            if not await self._is_node_of(activity.actor, problem.origin_host):
                 raise NotActedOn("only the node that reported it may update it")
             try:
                 received = ap.read_problem(obj)
@@ -557,6 +559,14 @@ class ProblemService(FederatedService):
             await problem.save(update_fields=["remote_me_too"])
         else:
             raise NotActedOn("this node handles that problem itself")
+
+    async def _is_node_of(self, actor: str, host: str) -> bool:
+        """Whether ``actor`` is the node actor of our partnership with ``host`` (active or
+        not: a change made before it ended may arrive after). Not any account there: the
+        node speaks for its handlers."""
+        if authority_of(actor) != host:
+            return False
+        return await Partnership.exists(peer_host=host, peer_actor=actor)
 
     async def _apply_change(self, problem: Problem, obj: object) -> None:
         try:

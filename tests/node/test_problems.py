@@ -287,6 +287,13 @@ async def test_only_the_handling_node_may_update_a_problem(
         }
 
     eve, town_hall = intruder.add("eve"), mairie.add("actor")
+    # An account on the handling node's server is not the node: ignored as well.
+    clerk = mairie.add("clerk")
+    resp = await deliver(client, clock, clerk, update(clerk, 9, "resolved"))
+    assert resp.status == 202, await resp.text()
+    with activated(client.app[DATABASE]):
+        await client.app[INBOUND_WORKER].run_once()
+        assert (await Problem.get(id=problem["id"])).status.value == "submitted"
     resp = await deliver(client, clock, eve, update(eve, 1, "resolved"))
     assert resp.status == 202, await resp.text()
     with activated(client.app[DATABASE]):
