@@ -14,21 +14,27 @@ GET  /api/v1/handling/problems        ?status=received,in_progress&category=
 POST /api/v1/handling/problems/{id}/status     {"status", "reason"}
 POST /api/v1/handling/problems/{id}/comments   {"text"}
 
+GET  /problems/{uuid}                 the ActivityPub object (public ones; a private one to
+                                      a signed partner node)
+
 See docs/problems.md.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from aiohttp import web
 from pydantic import Field
 
-from node.errors import ValidationFailed
+from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
+from node.errors import NotAcceptable, NotFound, ValidationFailed
 from node.http.auth import authenticate, require_role
 from node.http.keys import PROBLEMS, SETTINGS
 from node.http.parsing import Body, read_json
+from node.http.signed import signed_by_partner
 from node.members.models import Member, Role
 from node.problems.models import Problem, ProblemStatus
 from node.problems.render import problem_to_api
@@ -190,3 +196,23 @@ async def comment(request: web.Request) -> web.Response:
         int(request.match_info["id"]), body.text, by=caller.member.username
     )
     return web.json_response(await render(request, problem, caller.member), status=201)
+
+
+@routes.get(r"/problems/{uuid:[0-9a-f]{32}}")
+async def document(request: web.Request) -> web.Response:
+    """One of our members' problems as ActivityPub serves it: a public one to anyone, a
+    private one to a request signed by a partner node; 404 otherwise (its existence is not
+    revealed)."""
+    if not wants_activity_json(request.headers.get("Accept")):
+        raise NotAcceptable("this problem is available as application/activity+json")
+    uris = request.app[SETTINGS].uris
+    problem = await Problem.get_or_none(
+        ap_id=uris.url(f"/problems/{request.match_info['uuid']}"), origin_host__isnull=True
+    )
+    if problem is None or (not problem.public and not await signed_by_partner(request)):
+        raise NotFound("no such object")
+    headers = {"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Accept, Signature"}
+    if not problem.public:
+        headers["Cache-Control"] = "private, no-store"
+    doc = await request.app[PROBLEMS].document(problem)
+    return web.Response(body=json.dumps(doc).encode(), headers=headers)

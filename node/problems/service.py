@@ -21,6 +21,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -258,6 +259,34 @@ class ProblemService(FederatedService):
             problem.created_at,
             partners_only=True,
         )
+
+    async def document(self, problem: Problem) -> dict[str, Any]:
+        """One of our members' problems as its id serves it (the object the handler got,
+        with today's status and "me too" count)."""
+        partner = None
+        if problem.handler_host is not None:
+            partner = await Partnership.get_or_none(peer_host=problem.handler_host)
+        reporter = None
+        if self.settings.share_reporter and problem.reporter_id is not None:  # type: ignore[attr-defined]
+            reporter = await Member.get_or_none(id=problem.reporter_id)  # type: ignore[attr-defined]
+        photos = await Media.filter(problem_id=problem.id).order_by("position")
+        note = ap.build_problem(
+            problem_id=problem.ap_id,
+            attributed_to=self._uris.instance_actor
+            if reporter is None
+            else self._uris.actor(reporter.username),
+            to=self._uris.instance_actor if partner is None else partner.peer_actor,
+            category=problem.category,
+            text=problem.text,
+            latitude=problem.latitude,
+            longitude=problem.longitude,
+            photos=[media_to_ap(m, self._uris) for m in photos],
+            public=problem.public,
+            status=problem.status.value,
+            me_too=await ProblemMeToo.filter(problem_id=problem.id).count(),
+            published=problem.created_at,
+        )
+        return {"@context": ap.CONTEXT, **note}
 
     # Reading
     async def mine(self, member: Member) -> list[Problem]:

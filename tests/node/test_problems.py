@@ -357,3 +357,21 @@ async def test_a_policy_keeping_messages_home_refuses_reports_to_a_partner_at_on
     assert "cannot go to" in error["message"]
     with activated(client.app[DATABASE]):
         assert await Problem.all().count() == 0
+
+
+async def test_a_public_problem_is_served_at_its_id_and_a_private_one_is_not(town):
+    ada = await staff_admin(town)
+    bea = await member_token(town, ada, "bea")
+    shown = await report(town, bea)
+    hidden = await report(town, bea, public=False, category="noise", text="Neighbours at 3am")
+    accept = {"Accept": "application/activity+json"}
+    resp = await town.get(shown["uri"].removeprefix(NODE), headers=accept)
+    assert resp.status == 200, await resp.text()
+    doc = await resp.json()
+    assert (doc["id"], doc["type"], doc["problemCategory"]) == (shown["uri"], "Note", "lighting")
+    assert doc["attributedTo"] == f"{NODE}/actor"
+    assert "streetlight" in doc["content"]
+    resp = await town.get(shown["uri"].removeprefix(NODE), headers={"Accept": "text/html"})
+    assert resp.status == 406
+    resp = await town.get(hidden["uri"].removeprefix(NODE), headers=accept)
+    assert resp.status == 404
