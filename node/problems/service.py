@@ -144,6 +144,7 @@ class ProblemService(FederatedService):
                 "active partner of this node: ask an admin to fix [problems] routes"
             )
         if partner is not None:
+            await self._check_reachable(partner.peer_host)  # 403: blocked, local mode
             # The governance policy holds a report like a message (what it cannot tell apart
             # is held to the strictest rule): say so now rather than let the delivery die.
             refusal = await self._sharing_refusal(SharedKind.MESSAGES, partner.peer_actor)
