@@ -55,7 +55,9 @@ from node.http import (
     notes,
     notices,
     notifications,
+    open311,
     partnerships,
+    problems,
     relations,
     reports,
     rights,
@@ -91,7 +93,9 @@ from node.http.keys import (
     MODERATION,
     NOTICES,
     NOTIFICATIONS,
+    OPEN311_KEYS,
     PARTNERSHIPS,
+    PROBLEMS,
     RELATIONS,
     REPORTS,
     RESOLVER,
@@ -121,6 +125,8 @@ from node.moderation.service import ModerationService
 from node.notices.directory import Directory
 from node.notices.service import NoticeService
 from node.notifications.service import NotificationService
+from node.problems.open311 import Open311Keys
+from node.problems.service import ProblemService
 from node.ratelimit import SlidingWindowLimiter
 from node.relations.service import RelationService
 from node.retention import RetentionJob
@@ -202,7 +208,10 @@ def create_app(
         rights,
         relations,
     )
-    for module in (*routes, *features, *pages):
+    # Problem reports and the Open311 GeoReport v2 API over them (docs/problems.md).
+    app[OPEN311_KEYS] = Open311Keys(clock)
+    problem_routes = (problems, open311)
+    for module in (*routes, *features, *pages, *problem_routes):
         app.router.add_routes(module.routes)
     return app
 
@@ -505,5 +514,23 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[NOTICES].register(app[DISPATCHER])
         app[DIRECTORY] = Directory(node_settings.community, transport, app[CLOCK])
         app[HELD] = HeldContent(app[CLOCK], app[LISTINGS], app[CONVERSATIONS])
+        # Problem reports: after the conversation handlers (a problem is a Note too).
+        app[PROBLEMS] = ProblemService(
+            node_settings.uris,
+            app[RESOLVER],
+            transport,
+            app[CLOCK],
+            settings=node_settings.problems,
+            community=node_settings.community,
+            notifications=app[NOTIFICATIONS],
+            media=app[MEDIA],
+            guard=app[CONTENT],
+            # 200 reports an hour from one district is a flood: the rest are kept as ignored
+            # inbound activities (with the reason) rather than bury the handlers' list.
+            received_limiter=SlidingWindowLimiter(200, 3600, app[CLOCK]),
+            queued=app[DELIVERY_WORKER].wake,
+            policy=policy,
+        )
+        app[PROBLEMS].register(app[DISPATCHER])
         app[APPEALS] = AppealService(app[CLOCK], app[NOTIFICATIONS], app[LISTINGS])
         yield

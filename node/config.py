@@ -298,6 +298,7 @@ class ContentSettings(_Section):
     responses_per_hour: int = Field(default=30, ge=1, le=100_000)
     follows_per_hour: int = Field(default=60, ge=1, le=100_000)
     reports_per_hour: int = Field(default=10, ge=1, le=100_000)
+    problems_per_hour: int = Field(default=10, ge=1, le=100_000)
 
 
 class MediaSettings(_Section):
@@ -482,6 +483,93 @@ def policy_values(settings: Settings) -> dict[str, Any]:
     return values
 
 
+DEFAULT_PROBLEM_CATEGORIES = (
+    "lighting",
+    "roads",
+    "cleanliness",
+    "lift",
+    "heating",
+    "noise",
+    "waste",
+    "water",
+    "other",
+)
+_CATEGORY = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_HANDLER_HOST = re.compile(r"[a-z0-9.-]{1,253}(:[0-9]{1,5})?")
+# A category handled by this node's managers (and admins), not sent to another node.
+MANAGERS = "managers"
+
+
+class ProblemSettings(_Section):
+    """Problem reports: the categories members choose from and who handles each.
+
+    A handler is ``managers`` (this node's managers and admins) or the host of a partner
+    node (a municipality). Only the syntax is checked here: whether a host is an active
+    partner is asked when a member reports, since partnerships change while the node runs.
+    """
+
+    categories: tuple[str, ...] = DEFAULT_PROBLEM_CATEGORIES
+    # category -> handler; categories not named go to ``default``
+    routes: dict[str, str] = Field(default_factory=dict)
+    default: str = MANAGERS
+    # Whether a remote handler learns who reported (the member's actor) or only that a
+    # resident of this node did (the default: the node's own actor sends it, as Flags are).
+    share_reporter: bool = False
+    # A problem's place must lie within this distance of the community's centre (when the
+    # community has coordinates); "me too" suggestions look this far around a new report.
+    max_distance_km: float = Field(default=10.0, gt=0, le=1000)
+    similar_radius_m: int = Field(default=200, ge=10, le=10_000)
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _categories_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # QUARTIER_PROBLEMS_CATEGORIES=a,b
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("must list at least one category")
+        for name in value:
+            if not _CATEGORY.fullmatch(name):
+                raise ValueError(f"{name!r} is not a category name (a-z, 0-9, - and _)")
+        return value
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _routes_text(cls, value: Any) -> Any:
+        # QUARTIER_PROBLEMS_ROUTES=lighting=mairie.example,lift=managers
+        if isinstance(value, str):
+            pairs = [item.partition("=") for item in value.split(",") if item.strip()]
+            return {k.strip(): v.strip() for k, _, v in pairs}
+        return value
+
+    @field_validator("default")
+    @classmethod
+    def _default(cls, value: str) -> str:
+        return _handler(value)
+
+    @model_validator(mode="after")
+    def _routes(self) -> ProblemSettings:
+        for category, handler in self.routes.items():
+            if category not in self.categories:
+                raise ValueError(f"routes names {category!r}, which is not in categories")
+            _handler(handler)
+        return self
+
+    def handler_of(self, category: str) -> str:
+        """Who handles ``category``: ``managers`` or a partner node's host."""
+        return self.routes.get(category, self.default).lower()
+
+
+def _handler(value: str) -> str:
+    if value != MANAGERS and not _HANDLER_HOST.fullmatch(value.lower()):
+        raise ValueError(f"{value!r} is neither 'managers' nor a host such as mairie.example")
+    return value
+
+
 class Settings(_Section):
     """All settings of one node. Frozen: load once, pass around."""
 
@@ -495,6 +583,7 @@ class Settings(_Section):
     media: MediaSettings = MediaSettings()
     verification: VerificationSettings = VerificationSettings()
     governance: GovernanceSettings = GovernanceSettings()
+    problems: ProblemSettings = ProblemSettings()
     # Directory relative paths are resolved against (the config file's directory).
     root: str = Field(default=".", exclude=True)
 

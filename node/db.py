@@ -38,6 +38,7 @@ APPS = {
             "node.notices.models",
             "node.verification.models",
             "node.relations.models",
+            "node.problems.models",
         ],
         "node.migrations",
     ),

@@ -46,6 +46,7 @@ from node.cli.member_commands import (
 )
 from node.cli.node_commands import FIRST_ADMIN_NOTE, _init, _migrate, _serve, _worker
 from node.cli.notice_commands import add_notice_commands
+from node.cli.open311_commands import add_commands as add_open311_commands
 from node.cli.rights_commands import _members_erase, _members_export
 from node.cli.verification_commands import (
     _verification_endorse,
@@ -307,4 +308,5 @@ def _parser() -> argparse.ArgumentParser:
     )
     unendorse.add_argument("node", metavar="ACTOR")
     unendorse.set_defaults(run=_verification_unendorse)
+    add_open311_commands(sub, common)
     return parser

@@ -33,6 +33,8 @@ from node.moderation.service import ModerationService
 from node.notices.directory import Directory
 from node.notices.service import NoticeService
 from node.notifications.service import NotificationService
+from node.problems.open311 import Open311Keys
+from node.problems.service import ProblemService
 from node.ratelimit import SlidingWindowLimiter
 from node.relations.service import RelationService
 from node.retention import RetentionJob
@@ -86,3 +88,6 @@ RELATIONS = web.AppKey("relations", RelationService)
 # limits on links, mentions and creations per hour; the keyword filters
 CONTENT = web.AppKey("content", ContentGuard)
 HELD = web.AppKey("held", HeldContent)
+# Problem reports: members' reports, their handling here, the activities between nodes.
+PROBLEMS = web.AppKey("problems", ProblemService)
+OPEN311_KEYS = web.AppKey("open311_keys", Open311Keys)

@@ -25,6 +25,10 @@ class Media(Model):
     notice: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "node.Notice", related_name="photos", null=True, on_delete=fields.CASCADE
     )
+    # or the problem report it shows (never both)
+    problem: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.Problem", related_name="photos", null=True, on_delete=fields.CASCADE
+    )
     position = fields.IntField(default=0)
     description = fields.CharField(max_length=1500, default="")  # alt text
     content_type = fields.CharField(max_length=32)

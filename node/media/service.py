@@ -36,6 +36,7 @@ from node.media.models import Media
 from node.media.remote import RemotePhoto, RemotePhotos
 from node.media.storage import MEDIA_ID, MediaFiles, file_names, media_id_of, new_media_id
 from node.notices.models import Notice, NoticeAudience
+from node.problems.models import Problem
 from node.ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,8 @@ class MediaService:
                 details.append({"field": where, "message": "belongs to another listing"})
             elif row.notice_id is not None:  # type: ignore[attr-defined]
                 details.append({"field": where, "message": "belongs to a notice"})
+            elif row.problem_id is not None:  # type: ignore[attr-defined]
+                details.append({"field": where, "message": "belongs to a problem report"})
             seen.add(media_id)
         if details:
             raise ValidationFailed("some photos cannot be used", details=details)
@@ -229,11 +232,27 @@ class MediaService:
             owner=owner,
             listing_id__isnull=True,
             notice_id__isnull=True,
+            problem_id__isnull=True,
             remote_url__isnull=True,
         ).update(notice_id=notice_id)
         if not taken:
             raise _field_error("photo", "no such photo of yours, or it is already in use")
         return await Media.get(id=media_id)
+
+    async def attach_to_problem(self, media: Sequence[Media], problem_id: int) -> None:
+        """Make ``media`` (from :meth:`claim`) the photos of a new problem report, in this
+        order; run it in the report's transaction (a photo taken since is a 422, which rolls
+        the report back)."""
+        for position, row in enumerate(media):
+            free = Media.filter(
+                id=row.id,
+                owner=row.owner,
+                listing_id__isnull=True,
+                notice_id__isnull=True,
+                problem_id__isnull=True,
+            )
+            if not await free.update(problem_id=problem_id, position=position):
+                raise _field_error(f"photos.{position}", "belongs to another listing or report")
 
     async def photos_of(self, listing_id: int) -> list[Media]:
         """The photos of a listing (ours or a remote one), in their order."""
@@ -276,6 +295,16 @@ class MediaService:
             if notice.audience is NoticeAudience.DISTRICTS:
                 return Access.PRIVATE if await partner() else None
             return None
+        problem_id = media.problem_id  # type: ignore[attr-defined]
+        if problem_id is not None:
+            # A public problem's photos are seen by anyone (as the problem is); a private one's
+            # by its reporter and, signed, by the partner node that handles it.
+            public = await Problem.filter(id=problem_id).values_list("public", flat=True)
+            if public and public[0]:
+                return Access.PUBLIC
+            if member is not None and member == media.owner:
+                return Access.PRIVATE
+            return Access.PRIVATE if await partner() else None
         if listing_id is None:
             return Access.PRIVATE if member is not None and member == media.owner else None
         audience = await Listing.filter(id=listing_id).values_list("audience", flat=True)
@@ -321,9 +350,15 @@ class MediaService:
                 continue
 
     async def purge_orphans(self, now: datetime) -> int:
-        """Delete the uploads no listing took within ``media.orphan_hours``; how many went."""
+        """Delete the uploads no listing, notice or problem report took within
+        ``media.orphan_hours``; how many went."""
         cutoff = now - timedelta(hours=self.settings.orphan_hours)
-        query = Media.filter(listing_id__isnull=True, notice_id__isnull=True, created_at__lt=cutoff)
+        query = Media.filter(
+            listing_id__isnull=True,
+            notice_id__isnull=True,
+            problem_id__isnull=True,
+            created_at__lt=cutoff,
+        )
         return await self.delete_rows(query)
 
     async def sweep_stray_files(self, now: datetime) -> int:

@@ -26,6 +26,7 @@ class Creation(StrEnum):
     RESPONSE = "responses"
     FOLLOW = "follows"
     REPORT = "reports"
+    PROBLEM = "problems"
 
 
 class ContentGuard:

@@ -28,6 +28,10 @@ class NotificationType(StrEnum):
     ENDED = "moderation.ended"  # your follows and conversations with a suspended server ended
     NOTICE = "notice.published"  # a manager, landlord or town hall published a notice
     URGENT_NOTICE = "notice.urgent"  # the same, urgent: shown before everything else
+    # problem reports: its handler changed the status, or commented (yours or a "me too")
+    PROBLEM_STATUS = "problem.status"
+    PROBLEM_COMMENT = "problem.comment"
+    PROBLEM_NEW = "problem.new"  # handlers: a problem to handle arrived
 
 
 class Notification(Model):
@@ -52,6 +56,9 @@ class Notification(Model):
     )
     notice: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "node.Notice", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    problem: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.Problem", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     # a short text that goes with it (the reason a proof of residence was refused)
     detail = fields.CharField(max_length=500, default="")

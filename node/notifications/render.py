@@ -20,6 +20,7 @@ def notification_to_api(row: Notification) -> dict[str, Any]:
         "saved_search_id": row.saved_search_id,  # type: ignore[attr-defined]
         "notice_id": row.notice_id,  # type: ignore[attr-defined]
         "urgent": row.type is NotificationType.URGENT_NOTICE,
+        "problem_id": row.problem_id,  # type: ignore[attr-defined]
         "detail": row.detail,
         "created_at": format_timestamp(row.created_at),
         "read": row.read_at is not None,

@@ -55,6 +55,7 @@ class NotificationService:
         listing_id: int | None = None,
         response_id: int | None = None,
         saved_search_id: int | None = None,
+        problem_id: int | None = None,
         detail: str = "",
     ) -> Notification:
         """Record one notification (inside the caller's transaction when there is one)."""
@@ -65,6 +66,7 @@ class NotificationService:
             listing_id=listing_id,
             response_id=response_id,
             saved_search_id=saved_search_id,
+            problem_id=problem_id,
             detail=detail,
             created_at=self._clock(),
         )

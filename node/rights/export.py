@@ -10,6 +10,7 @@ Contents (``README.txt`` in the archive says the same):
 
 - ``profile.json``: the account (real name, unit, e-mail, role, verification);
 - ``listings.json``: their listings;
+- ``problems.json``: the problems they reported;
 - ``agreements.json`` and ``agreements_on_my_listings.json``: responses they made to
   listings, and those made to theirs;
 - ``messages.json`` and ``conversations.json``: every message of the conversations they take
@@ -44,6 +45,7 @@ from node.listings.models import Listing, Response
 from node.media.models import Media
 from node.members.models import Member
 from node.members.render import member_to_api
+from node.problems.models import Problem
 from node.relations.models import MemberRelation, RelationKind
 from node.verification.models import IssuedCredential, Vouch
 
@@ -54,6 +56,7 @@ README = """This archive holds what {username} created on {node}, as of {when} (
 
 profile.json      your account: names, unit, e-mail, role, verification
 listings.json     your listings
+problems.json     the problems you reported
 agreements.json   responses you made to listings
 agreements_on_my_listings.json   responses others made to your listings
 messages.json     the messages of your conversations, yours and the others'
@@ -126,6 +129,7 @@ class Exporter:
                 ("listings.json", Listing.filter(author=actor, local=True), ("search_text",)),
                 ("agreements.json", Response.filter(responder=actor), ()),
                 ("sharing.json", SharedItem.filter(owner=actor), ("owner",)),
+                ("problems.json", Problem.filter(reporter_id=member.id), ()),
             ]
             for name, query, drop in parts:
                 async for chunk in self._json_list(archive, buffer, name, query, drop):
