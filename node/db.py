@@ -37,6 +37,7 @@ APPS = {
             "node.notifications.models",
             "node.verification.models",
             "node.relations.models",
+            "node.circles.models",
         ],
         "node.migrations",
     ),

@@ -15,6 +15,7 @@ from federation.transport import Transport
 from federation.trust import CredentialChecker
 from federation.worker import InboundWorker
 from moderation.policy_store import PolicyStore
+from node.circles.service import CircleService
 from node.clock import Clock
 from node.config import Settings
 from node.conversations.service import ConversationService
@@ -82,3 +83,5 @@ RELATIONS = web.AppKey("relations", RelationService)
 # limits on links, mentions and creations per hour; the keyword filters
 CONTENT = web.AppKey("content", ContentGuard)
 HELD = web.AppKey("held", HeldContent)
+# The node's circles (groups inside it) and the other nodes' circles members joined.
+CIRCLES = web.AppKey("circles", CircleService)

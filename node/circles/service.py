@@ -1,0 +1,683 @@
+"""Circles: who may join, what members post, and how the circle's group distributes it.
+
+A circle is a FEP-1b12 ``Group``: other servers' actors join by ``Follow`` of its actor (as
+Lemmy users join a community), answered by ``Accept`` or ``Reject``; members send
+``Create(Note)`` addressed to it (``audience``, or ``to``/``cc``) and the circle ``Announce``s
+the activity unaltered to its members' and followers' servers, one delivery per shared inbox.
+A moderator's removal is the moderator's ``Delete``, announced by the circle; a member removed
+gets ``Reject`` of their Follow (Mastodon's "remove follower", which Lemmy also accepts).
+
+On the other side, a node whose members joined another node's circle takes the circle's
+announces (posts and their deletions) when the announcing group is the circle the post is
+addressed to, and shows them to its members.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from activitypub import activities
+from activitypub.actor_documents import same_host
+from activitypub.keys import generate_actor_keys
+from activitypub.notes import PUBLIC, addressees, html_to_text
+from federation.dispatch import Dispatcher, InboundActivity
+from federation.errors import DereferenceError, NotActedOn, TransportError
+from federation.outbound import publish
+from moderation import audit
+from moderation.domains import authority_of
+from node.circles.models import (
+    Circle,
+    CircleKind,
+    CircleMember,
+    CirclePost,
+    CircleRole,
+    JoinPolicy,
+    MembershipState,
+)
+from node.circles.render import post_create, post_delete
+from node.errors import BadRequest, Conflict, Forbidden, NotFound
+from node.federated import FederatedService
+from node.follows.models import Follow, FollowState
+from node.groups.models import NEIGHBOURHOOD, LocalGroup
+from node.members.models import Member, Role
+from node.rich_text import sanitize_html, text_to_html
+
+IsPartner = Callable[[str], Awaitable[bool]]
+MAX_POST = 5000  # characters of text in a post
+JOINED = (CircleRole.MEMBER, CircleRole.MODERATOR)
+
+
+class CircleService(FederatedService):
+    """The node's circles and the remote circles its members joined."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # whether a host is an active partner node (set at wiring: the partnerships' own)
+        self.is_partner: IsPartner = _no
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        """Follow and Undo of a circle, posts and deletions sent to one, and announces of the
+        remote circles our members joined."""
+        dispatcher.register("Follow", self.on_follow)
+        dispatcher.register("Undo", self.on_undo)
+        dispatcher.register("Create", self.on_create, object_type="Note")
+        dispatcher.register("Delete", self.on_delete)
+        dispatcher.register("Announce", self.on_announce)
+
+    # The circles
+    async def create(
+        self,
+        member: Member,
+        slug: str,
+        name: str,
+        summary: str,
+        kind: CircleKind,
+        join_policy: JoinPolicy,
+        *,
+        partners_may_join: bool,
+        public: bool,
+    ) -> Circle:
+        """A new circle with its ``Group`` actor; its creator is its first moderator."""
+        if slug == NEIGHBOURHOOD or await LocalGroup.exists(slug=slug):
+            raise Conflict("a group with that name exists already")
+        if await Member.exists(username=slug):
+            # Groups and members share the handle space (WebFinger): slug@host must be one.
+            raise Conflict("a member has that name")
+        keys = await asyncio.to_thread(generate_actor_keys)
+        now = self._clock()
+        me = self._uris.actor(member.username)
+        try:
+            async with in_transaction():
+                group = await LocalGroup.create(slug=slug, **LocalGroup.key_columns(keys))
+                circle = await Circle.create(
+                    group=group,
+                    slug=slug,
+                    name=name,
+                    summary=summary,
+                    kind=kind,
+                    join_policy=join_policy,
+                    partners_may_join=partners_may_join,
+                    public=public,
+                    created_by=me,
+                    created_at=now,
+                )
+                await CircleMember.create(
+                    circle=circle, actor=me, role=CircleRole.MODERATOR, created_at=now
+                )
+        except IntegrityError:
+            raise Conflict("a group with that name exists already") from None
+        return circle
+
+    async def get(self, slug: str) -> Circle:
+        """The circle ``slug``, or 404."""
+        circle = await Circle.get_or_none(slug=slug)
+        if circle is None:
+            raise NotFound("no such circle")
+        return circle
+
+    async def membership(self, circle: Circle, actor: str) -> CircleMember | None:
+        """``actor``'s row in ``circle`` (any role or state)."""
+        return await CircleMember.get_or_none(circle=circle, actor=actor)
+
+    async def may_moderate(self, circle: Circle, member: Member) -> bool:
+        """Circle moderators, and the node's admins and moderators (who moderate every circle)."""
+        if member.role in (Role.ADMIN, Role.MODERATOR):
+            return True
+        row = await self.membership(circle, self._uris.actor(member.username))
+        return (
+            row is not None
+            and row.role is CircleRole.MODERATOR
+            and row.state is MembershipState.ACCEPTED
+        )
+
+    async def require_moderator(self, circle: Circle, member: Member) -> None:
+        """403 unless ``member`` may moderate ``circle``."""
+        if not await self.may_moderate(circle, member):
+            raise Forbidden("only the circle's moderators may do this")
+
+    async def is_member(self, circle: Circle, actor: str) -> bool:
+        """Whether ``actor`` is an accepted member (or moderator) of ``circle``."""
+        return await CircleMember.exists(
+            circle=circle, actor=actor, state=MembershipState.ACCEPTED, role__in=JOINED
+        )
+
+    async def delete(self, circle: Circle, member: Member) -> None:
+        """Remove the circle, its members and posts (audited)."""
+        await self.require_moderator(circle, member)
+        async with in_transaction():
+            await CirclePost.filter(circle=self._uris.group(circle.slug)).delete()
+            await audit.record(
+                self._uris.actor(member.username),
+                "circle.delete",
+                self._uris.group(circle.slug),
+                "",
+                self._clock(),
+            )
+            await LocalGroup.filter(id=circle.group_id).delete()  # type: ignore[attr-defined]
+
+    # Membership, asked by our members
+    async def join(self, circle: Circle, member: Member) -> CircleMember:
+        """A member of this node joins: at once when open (or invited), a request otherwise;
+        a managed circle is joined only by invitation."""
+        me = self._uris.actor(member.username)
+        row = await self.membership(circle, me)
+        if row is not None and row.state is not MembershipState.INVITED:
+            return row
+        now = self._clock()
+        if row is not None:  # invited: joining accepts the invitation
+            row.state = MembershipState.ACCEPTED
+            await row.save(update_fields=["state"])
+            return row
+        if circle.join_policy is JoinPolicy.MANAGED:
+            raise Forbidden("this circle's members are added by its managers")
+        state = (
+            MembershipState.ACCEPTED
+            if circle.join_policy is JoinPolicy.OPEN
+            else MembershipState.PENDING
+        )
+        try:
+            return await CircleMember.create(circle=circle, actor=me, state=state, created_at=now)
+        except IntegrityError:
+            return await CircleMember.get(circle=circle, actor=me)
+
+    async def leave(self, circle: Circle, member: Member) -> None:
+        """A member of this node leaves (or withdraws a request)."""
+        await CircleMember.filter(circle=circle, actor=self._uris.actor(member.username)).delete()
+
+    async def add(self, circle: Circle, by: Member, target: str) -> CircleMember:
+        """A manager or circle moderator adds ``target`` (a neighbour here: a member at once;
+        another server's actor: invited, a member when their Follow arrives, or at once if
+        they asked already)."""
+        if not (by.role is Role.MANAGER or await self.may_moderate(circle, by)):
+            raise Forbidden("only managers and the circle's moderators add members")
+        actor = await self._resolve(target)
+        now = self._clock()
+        row = await self.membership(circle, actor)
+        local = self._uris.username_from_actor(actor) is not None
+        if row is not None and row.state is MembershipState.PENDING:
+            await self._decide(circle, row, accept=True)
+            return row
+        if row is not None:
+            if row.role is CircleRole.FOLLOWER:
+                row.role = CircleRole.MEMBER
+                await row.save(update_fields=["role"])
+            return row
+        state = MembershipState.ACCEPTED if local else MembershipState.INVITED
+        async with in_transaction():
+            row = await CircleMember.create(circle=circle, actor=actor, state=state, created_at=now)
+            await audit.record(
+                self._uris.actor(by.username), "circle.add_member", actor, circle.slug, now
+            )
+        return row
+
+    async def requests(self, circle: Circle, member: Member) -> list[CircleMember]:
+        """Pending requests to join (moderators only)."""
+        await self.require_moderator(circle, member)
+        return await CircleMember.filter(circle=circle, state=MembershipState.PENDING).order_by(
+            "id"
+        )
+
+    async def members(self, circle: Circle) -> list[CircleMember]:
+        """Accepted members, moderators and followers."""
+        return await CircleMember.filter(circle=circle, state=MembershipState.ACCEPTED).order_by(
+            "id"
+        )
+
+    async def decide(self, circle: Circle, member: Member, row_id: int, *, accept: bool) -> None:
+        """A moderator approves or refuses a request to join."""
+        await self.require_moderator(circle, member)
+        row = await CircleMember.get_or_none(
+            id=row_id, circle=circle, state=MembershipState.PENDING
+        )
+        if row is None:
+            raise NotFound("no such request")
+        await self._decide(circle, row, accept=accept)
+
+    async def remove(self, circle: Circle, by: Member, row_id: int, reason: str) -> None:
+        """A moderator removes a member or follower (audited); another server's actor gets
+        ``Reject`` of their Follow, which ends the follow on their side."""
+        await self.require_moderator(circle, by)
+        row = await CircleMember.get_or_none(id=row_id, circle=circle)
+        if row is None:
+            raise NotFound("no such member")
+        now = self._clock()
+        group = self._uris.group(circle.slug)
+        async with in_transaction():
+            await row.delete()
+            await audit.record(
+                self._uris.actor(by.username),
+                "circle.remove_member",
+                row.actor,
+                f"{circle.slug}: {reason}".strip(": "),
+                now,
+            )
+            if row.inbox is not None and row.follow is not None:
+                reject = activities.respond(
+                    "Reject", self._new_id(group, "rejects"), group, dict(row.follow)
+                )
+                await publish(reject, [row.inbox], group, now)
+        self._queued()
+
+    async def _decide(self, circle: Circle, row: CircleMember, *, accept: bool) -> None:
+        group = self._uris.group(circle.slug)
+        now = self._clock()
+        async with in_transaction():
+            if accept:
+                row.state = MembershipState.ACCEPTED
+                await row.save(update_fields=["state"])
+            else:
+                await row.delete()
+            if row.inbox is not None and row.follow is not None:
+                kind = "Accept" if accept else "Reject"
+                answer = activities.respond(
+                    kind, self._new_id(group, kind.lower() + "s"), group, dict(row.follow)
+                )
+                await publish(answer, [row.inbox], group, now)
+        self._queued()
+
+    # Posts
+    async def post(self, circle: Circle, member: Member, text: str) -> CirclePost:
+        """A member posts to a local circle: stored, announced to members (and followers,
+        when the circle is public)."""
+        me = self._uris.actor(member.username)
+        if not await self.is_member(circle, me):
+            raise Forbidden("only the circle's members post to it")
+        group = self._uris.group(circle.slug)
+        html = text_to_html(text)
+        now = self._clock()
+        post_id = f"{me}/circle-posts/{uuid.uuid4().hex}"
+        create = post_create(post_id, me, group, html, now, public=circle.public)
+        async with in_transaction():
+            post = await CirclePost.create(
+                ap_id=post_id,
+                circle=group,
+                author=me,
+                content_html=html,
+                text=html_to_text(html, MAX_POST),
+                public=circle.public,
+                local=True,
+                activity=create,
+                published_at=now,
+            )
+            await self.announce(circle, create, public=circle.public, now=now)
+        self._queued()
+        return post
+
+    async def posts(self, circle_actor: str, *, limit: int = 50) -> list[CirclePost]:
+        """The newest posts of a circle (ours or a remote one), deleted ones left out."""
+        return (
+            await CirclePost.filter(circle=circle_actor, deleted_at__isnull=True)
+            .order_by("-published_at", "-id")
+            .limit(limit)
+        )
+
+    async def remove_post(self, circle: Circle, by: Member, post_id: int, reason: str) -> None:
+        """Its author or a moderator removes a post; it disappears on every node: the
+        ``Delete`` (a moderator's is audited) is announced by the circle."""
+        group = self._uris.group(circle.slug)
+        post = await CirclePost.get_or_none(id=post_id, circle=group, deleted_at__isnull=True)
+        if post is None:
+            raise NotFound("no such post")
+        me = self._uris.actor(by.username)
+        own = post.author == me
+        if not own:
+            await self.require_moderator(circle, by)
+        now = self._clock()
+        delete = post_delete(
+            self._new_id(me, "deletes"), me, post, public=post.public, summary=reason
+        )
+        async with in_transaction():
+            post.deleted_at = now
+            await post.save(update_fields=["deleted_at"])
+            if not own:
+                await audit.record(
+                    me,
+                    "circle.remove_post",
+                    post.ap_id,
+                    f"{circle.slug}: {reason}".strip(": "),
+                    now,
+                )
+            await self.announce(circle, delete, public=post.public, now=now)
+        self._queued()
+
+    async def announce(
+        self, circle: Circle, activity: dict[str, Any], *, public: bool, now: datetime
+    ) -> int:
+        """Have ``circle``'s group ``Announce`` ``activity``, unaltered (FEP-1b12), to the
+        servers of its remote members, and of its followers too when ``public``: one delivery
+        per (shared) inbox. Call it inside the transaction of the change it reports, then wake
+        the delivery worker (``self._queued()``). Returns how many deliveries were queued.
+
+        Notices build on this: any activity a circle should relay to its members goes
+        through here."""
+        group = self._uris.group(circle.slug)
+        followers = self._uris.collection(group, "followers")
+        roles = [*JOINED, CircleRole.FOLLOWER] if public else list(JOINED)
+        inboxes = await CircleMember.filter(
+            circle=circle, state=MembershipState.ACCEPTED, role__in=roles, inbox__isnull=False
+        ).values_list("inbox", flat=True)
+        if not inboxes:
+            return 0
+        to = [activities.AS_PUBLIC] if public else [followers]
+        doc = activities.announce(
+            self._new_id(group, "announces"), group, activity, to, [followers] if public else []
+        )
+        doc["audience"] = group
+        return await publish(doc, [str(i) for i in inboxes], group, now)
+
+    # Remote circles our members joined
+    async def join_remote(self, member: Member, target: str) -> Follow:
+        """Join another node's circle: a ``Follow`` of its group, as Lemmy users join a
+        community (answered by Accept, or Reject)."""
+        actor = await self._resolve(target)
+        if self._uris.username_from_actor(actor) or self._uris.group_slug_from_actor(actor):
+            raise BadRequest("that is a group of this node: join it by its slug")
+        try:
+            document = await self._resolver.actor(actor)
+        except DereferenceError as exc:
+            raise NotFound(f"cannot reach {actor}: {exc}") from None
+        if document.actor_type != "Group":
+            raise BadRequest("that actor is not a group")
+        existing = await Follow.get_or_none(
+            follower=self._uris.actor(member.username), followee=actor
+        )
+        if existing is not None:
+            return existing
+        me = self._uris.actor(member.username)
+        follow = activities.follow(self._new_id(me, "follows"), me, actor)
+        now = self._clock()
+        async with in_transaction():
+            row = await Follow.create(
+                follower=me,
+                followee=actor,
+                activity_id=follow["id"],
+                activity=follow,
+                created_at=now,
+            )
+            await publish(follow, [document.inbox], me, now)
+        self._queued()
+        return row
+
+    async def joined_remote(self, member: Member) -> list[Follow]:
+        """The other nodes' circles ``member`` joined or asked to join."""
+        me = self._uris.actor(member.username)
+        rows = (
+            await Follow.filter(follower=me)
+            .exclude(followee__startswith=self._uris.url("/"))
+            .order_by("id")
+        )
+        joined = []
+        for row in rows:
+            try:
+                document = await self._resolver.actor(row.followee)
+            except DereferenceError:
+                continue
+            if document.actor_type == "Group":
+                joined.append(row)
+        return joined
+
+    async def post_remote(self, member: Member, circle_actor: str, text: str) -> CirclePost:
+        """Post to another node's circle our member joined: the Create goes to the circle's
+        inbox, which announces it to the members (us included)."""
+        me = self._uris.actor(member.username)
+        if not await Follow.exists(follower=me, followee=circle_actor, state=FollowState.ACCEPTED):
+            raise Forbidden("join the circle first (and wait for it to accept you)")
+        try:
+            document = await self._resolver.actor(circle_actor)
+        except DereferenceError as exc:
+            raise NotFound(f"cannot reach {circle_actor}: {exc}") from None
+        html = text_to_html(text)
+        now = self._clock()
+        post_id = f"{me}/circle-posts/{uuid.uuid4().hex}"
+        create = post_create(post_id, me, circle_actor, html, now, public=False)
+        async with in_transaction():
+            post = await CirclePost.create(
+                ap_id=post_id,
+                circle=circle_actor,
+                author=me,
+                content_html=html,
+                text=html_to_text(html, MAX_POST),
+                local=True,
+                activity=create,
+                published_at=now,
+            )
+            await publish(create, [document.inbox], me, now)
+        self._queued()
+        return post
+
+    async def may_read_remote(self, member: Member, circle_actor: str) -> bool:
+        """Whether ``member`` joined that remote circle (accepted)."""
+        return await Follow.exists(
+            follower=self._uris.actor(member.username),
+            followee=circle_actor,
+            state=FollowState.ACCEPTED,
+        )
+
+    # Received from other servers
+    async def on_follow(self, activity: InboundActivity) -> None:
+        """Someone on another server joins (or follows) one of our circles."""
+        circle = await self._circle_of(activities.object_id(activity.body.get("object")))
+        group = self._uris.group(circle.slug)
+        remote = await self._resolver.actor(activity.actor)
+        inbox = remote.shared_inbox or remote.inbox
+        now = self._clock()
+        row = await self.membership(circle, activity.actor)
+        # Members of a partner node may join when the circle allows it; anyone else may only
+        # follow a public circle, read-only (its public posts, never the members' ones).
+        partner = circle.partners_may_join and await self.is_partner(authority_of(activity.actor))
+        answer: str | None = "Accept"
+        if row is not None and row.state is MembershipState.INVITED:
+            row.state = MembershipState.ACCEPTED
+        elif row is not None and row.state is MembershipState.PENDING:
+            answer = None  # still waiting for a moderator: the new Follow replaces the old
+        elif row is not None:
+            pass  # followed again (its server lost track): accepted again
+        elif partner and circle.join_policy is JoinPolicy.OPEN:
+            row = CircleMember(circle=circle, actor=activity.actor, created_at=now)
+        elif partner and circle.join_policy is JoinPolicy.REQUEST:
+            answer = None
+            row = CircleMember(
+                circle=circle,
+                actor=activity.actor,
+                created_at=now,
+                state=MembershipState.PENDING,
+            )
+        elif not partner and circle.public:
+            row = CircleMember(
+                circle=circle, actor=activity.actor, created_at=now, role=CircleRole.FOLLOWER
+            )
+        else:
+            answer = "Reject"  # a managed circle uninvited, or a circle not public
+        async with in_transaction():
+            if row is not None:
+                row.inbox, row.follow_id, row.follow = inbox, activity.activity_id, activity.body
+                try:
+                    await row.save()
+                except IntegrityError:
+                    raise NotActedOn("the membership was recorded meanwhile") from None
+            if answer is not None:
+                response = activities.respond(
+                    answer, self._new_id(group, answer.lower() + "s"), group, activity.body
+                )
+                await publish(response, [inbox], group, now)
+        self._queued()
+
+    async def on_undo(self, activity: InboundActivity) -> None:
+        """A remote member or follower left a circle (Undo of their Follow)."""
+        undone = activities.object_id(activity.body.get("object"))
+        row = await CircleMember.get_or_none(follow_id=undone) if undone else None
+        if row is None or row.actor != activity.actor:
+            raise NotActedOn("the Undo is not of a Follow of one of our circles")
+        await row.delete()
+
+    async def on_create(self, activity: InboundActivity) -> None:
+        """A remote member posts to one of our circles: stored and announced. From anyone
+        who is not a member, nothing is announced."""
+        note = activity.body.get("object")
+        if not isinstance(note, dict):
+            raise NotActedOn("the Create embeds no note")
+        circle = await self._addressed_circle(note, activity.body)
+        group = self._uris.group(circle.slug)
+        if activities.object_id(note.get("attributedTo")) != activity.actor:
+            raise NotActedOn("a post is sent by its author")
+        post_id = activities.object_id(note)
+        if post_id is None or not same_host(post_id, activity.actor):
+            raise NotActedOn("a post's id is on its author's server")
+        if not await self.is_member(circle, activity.actor):
+            raise NotActedOn("only the circle's members post to it")
+        public = any(a in PUBLIC for a in addressees(note)) and circle.public
+        now = self._clock()
+        async with in_transaction():
+            try:
+                await self._store(
+                    note, group, activity.actor, activity.body, public=public, local=False
+                )
+            except IntegrityError:
+                raise NotActedOn("the post is held already") from None
+            await self.announce(circle, activity.body, public=public, now=now)
+        self._queued()
+
+    async def on_delete(self, activity: InboundActivity) -> None:
+        """A remote member deleted their post to one of our circles: gone, and announced."""
+        target = activities.object_id(activity.body.get("object"))
+        post = (
+            await CirclePost.get_or_none(ap_id=target, deleted_at__isnull=True) if target else None
+        )
+        if post is None or post.author != activity.actor:
+            raise NotActedOn("not a post of that author in a circle")
+        slug = self._uris.group_slug_from_actor(post.circle)
+        circle = await Circle.get_or_none(slug=slug) if slug else None
+        now = self._clock()
+        async with in_transaction():
+            post.deleted_at = now
+            await post.save(update_fields=["deleted_at"])
+            if circle is not None:
+                await self.announce(circle, activity.body, public=post.public, now=now)
+        self._queued()
+
+    async def on_announce(self, activity: InboundActivity) -> None:
+        """Another node's circle, joined by our members, announces a post or its removal."""
+        group = activity.actor
+        if not await Follow.exists(
+            followee=group,
+            state=FollowState.ACCEPTED,
+            follower__startswith=self._uris.url("/users/"),
+        ):
+            raise NotActedOn("no member here joined that group")
+        inner = activity.body.get("object")
+        if not isinstance(inner, dict):
+            raise NotActedOn("the announced activity must be embedded")
+        kind, author = inner.get("type"), activities.object_id(inner.get("actor"))
+        if author is None:
+            raise NotActedOn("the announced activity names no actor")
+        if kind == "Delete":
+            target = activities.object_id(inner.get("object"))
+            post = await CirclePost.get_or_none(ap_id=target, circle=group) if target else None
+            if post is None or post.deleted_at is not None:
+                raise NotActedOn("no post of that circle has that id")
+            # The circle decides what stays in it: its group's announce of a Delete (by the
+            # author or a moderator) is taken, as Lemmy's communities' are.
+            post.deleted_at = self._clock()
+            await post.save(update_fields=["deleted_at"])
+            return
+        if kind != "Create":
+            raise NotActedOn("only posts and their deletions are taken from a circle")
+        note = inner.get("object")
+        if not isinstance(note, dict) or note.get("type") != "Note":
+            raise NotActedOn("the announced Create is not of a note")
+        if await CirclePost.exists(ap_id=activities.object_id(note)):
+            raise NotActedOn("the post is held already")
+        if not same_host(author, group):
+            # The group speaks for its own node's members; someone else's post is read at
+            # its source, so a group cannot put words in another server's member's mouth.
+            note = await self._fetched(note, author)
+        if activities.object_id(note.get("attributedTo")) != author:
+            raise NotActedOn("a post is its author's")
+        public = any(a in PUBLIC for a in addressees(note))
+        try:
+            await self._store(note, group, author, inner, public=public, local=False)
+        except IntegrityError:
+            raise NotActedOn("the post is held already") from None
+
+    async def _fetched(self, note: dict[str, Any], author: str) -> dict[str, Any]:
+        post_id = activities.object_id(note)
+        if post_id is None or not same_host(post_id, author):
+            raise NotActedOn("a post's id is on its author's server")
+        if self._uris.username_from_actor(author) is not None:
+            raise NotActedOn("our own member's post, not held here")
+        try:
+            await self._check_reachable(post_id)
+            fetched = await self._transport.get_json(post_id)
+        except (Forbidden, TransportError) as exc:
+            raise NotActedOn(f"the post cannot be read at its source: {exc}") from None
+        if activities.object_id(fetched) != post_id:
+            raise NotActedOn("the source serves another object under that id")
+        return fetched
+
+    async def _store(
+        self,
+        note: dict[str, Any],
+        circle_actor: str,
+        author: str,
+        activity: dict[str, Any],
+        *,
+        public: bool,
+        local: bool,
+    ) -> CirclePost:
+        post_id = activities.object_id(note)
+        if post_id is None:
+            raise NotActedOn("the note has no id")
+        content = note.get("content")
+        html = sanitize_html(content if isinstance(content, str) else "")
+        text = html_to_text(html, MAX_POST)
+        if not text:
+            raise NotActedOn("the note has no text")
+        return await CirclePost.create(
+            ap_id=post_id[:2048],
+            circle=circle_actor,
+            author=author,
+            content_html=html,
+            text=text,
+            public=public,
+            local=local,
+            activity=activity,
+            published_at=self._clock(),
+        )
+
+    async def _circle_of(self, actor_id: str | None) -> Circle:
+        slug = self._uris.group_slug_from_actor(actor_id or "")
+        circle = await Circle.get_or_none(slug=slug) if slug else None
+        if circle is None:
+            raise NotActedOn("not one of our circles")
+        return circle
+
+    async def _addressed_circle(self, note: dict[str, Any], body: dict[str, Any]) -> Circle:
+        """The circle of ours a note is addressed to: its ``audience``, else in to/cc."""
+        candidates = [
+            activities.object_id(note.get("audience")),
+            activities.object_id(body.get("audience")),
+            *addressees(note),
+            *addressees(body),
+        ]
+        for candidate in candidates:
+            slug = self._uris.group_slug_from_actor(candidate or "")
+            if slug is not None and slug != NEIGHBOURHOOD:
+                circle = await Circle.get_or_none(slug=slug)
+                if circle is not None:
+                    return circle
+        raise NotActedOn("the note is not addressed to one of our circles")
+
+    @staticmethod
+    def _new_id(actor: str, kind: str) -> str:
+        return f"{actor}/{kind}/{uuid.uuid4().hex}"
+
+
+async def _no(host: str) -> bool:
+    return False

@@ -1,0 +1,234 @@
+"""Circles on one node: the API (create, join, post, moderate, bad input) and what other
+servers' actors see (Follow answered, posts announced in the FEP-1b12 shape). Across nodes:
+tests/integration/test_circles.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from moderation.models import AuditEntry
+from node.circles.models import CirclePost
+from node.db import activated
+from node.http.keys import DATABASE
+from tests.api import bearer, error_of
+from tests.node.conftest import deliver_all
+from tests.node.test_inbox import NODE, deliver, follow, worker_round
+
+pytestmark = pytest.mark.local_testing
+
+AP = {"Accept": "application/activity+json"}
+CIRCLES = "/api/v1/circles"
+STREET = {"slug": "rue_verte", "name": "Rue Verte", "kind": "street", "summary": "Our street"}
+GROUP = f"{NODE}/groups/rue_verte"
+
+
+async def make_circle(node, token: str, **extra: Any) -> dict[str, Any]:
+    resp = await node.post(CIRCLES, json={**STREET, **extra}, headers=bearer(token))
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def post(node, token: str, text: str, slug: str = "rue_verte") -> Any:
+    return await node.post(f"{CIRCLES}/{slug}/posts", json={"text": text}, headers=bearer(token))
+
+
+async def test_a_circle_is_a_group_members_join_and_post_to(node, people):
+    ada, bea, cyd = people["ada"], people["bea"], people["cyd"]
+    circle = await make_circle(node, ada)
+    assert circle["actor"] == GROUP
+    assert circle["membership"]["role"] == "moderator"
+    assert (circle["kind"], circle["join_policy"], circle["members"]) == ("street", "open", 1)
+
+    doc = await (await node.get("/groups/rue_verte", headers=AP)).json(content_type=None)
+    assert (doc["type"], doc["id"], doc["name"]) == ("Group", GROUP, "Rue Verte")
+    assert doc["manuallyApprovesFollowers"] is False
+    resp = await node.get(
+        "/.well-known/webfinger", params={"resource": "acct:rue_verte@127.0.0.1:8080"}
+    )
+    jrd = await resp.json(content_type=None)
+    assert [link["href"] for link in jrd["links"] if link.get("rel") == "self"] == [GROUP]
+
+    joined = await (await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(bea))).json()
+    assert (joined["role"], joined["state"]) == ("member", "accepted")
+    resp = await post(node, bea, "Street party <b>Saturday</b>")
+    assert resp.status == 201, await resp.text()
+    created = await resp.json()
+    assert created["content"] == "<p>Street party &lt;b&gt;Saturday&lt;/b&gt;</p>"
+
+    # Not a member: neither reads nor posts.
+    await error_of(
+        await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(cyd)), 403, "forbidden"
+    )
+    await error_of(await post(node, cyd, "hello"), 403, "forbidden")
+    [seen] = await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(bea))).json()
+    assert seen["id"] == created["id"]
+    listed = await (await node.get(CIRCLES, headers=bearer(cyd))).json()
+    assert [(c["slug"], c["members"], c["membership"]) for c in listed] == [("rue_verte", 2, None)]
+
+
+async def test_bad_input_is_refused_with_reasons(node, people):
+    ada, bea = people["ada"], people["bea"]
+    # Residents do not create circles (managers and admins do).
+    resp = await node.post(CIRCLES, json=STREET, headers=bearer(bea))
+    await error_of(resp, 403, "forbidden")
+    for bad in (
+        {**STREET, "slug": "Rue Verte!"},
+        {**STREET, "kind": "castle"},
+        {**STREET, "name": "x" * 101},
+        {**STREET, "join_policy": "whoever"},
+        {**STREET, "extra": 1},
+    ):
+        resp = await node.post(CIRCLES, json=bad, headers=bearer(ada))
+        await error_of(resp, 422, "validation_failed")
+    resp = await node.post(
+        CIRCLES, data=b"{nope", headers={**bearer(ada), "Content-Type": "application/json"}
+    )
+    await error_of(resp, 400, "invalid_json")
+    await make_circle(node, ada)
+    await error_of(await node.post(CIRCLES, json=STREET, headers=bearer(ada)), 409, "conflict")
+    resp = await node.post(CIRCLES, json={**STREET, "slug": "bea"}, headers=bearer(ada))
+    await error_of(resp, 409, "conflict")  # a member's handle
+    await error_of(await post(node, ada, "x" * 5001), 422, "validation_failed")
+    await error_of(await post(node, ada, ""), 422, "validation_failed")
+    await error_of(await node.get(f"{CIRCLES}/nowhere", headers=bearer(ada)), 404, "not_found")
+    resp = await node.get("/api/v1/me/circles/posts?circle=x", headers=bearer(ada))
+    await error_of(resp, 422, "validation_failed")
+
+
+async def test_a_managed_circle_is_joined_only_by_invitation(node, people, clock, remote):
+    ada, bea = people["ada"], people["bea"]
+    await make_circle(node, ada, join_policy="managed", public=False)
+    resp = await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(bea))
+    await error_of(resp, 403, "forbidden")
+    # From another server, uninvited: Reject.
+    alice = remote.add("alice")
+    activity = follow(alice, target=GROUP)
+    assert (await deliver(node, clock, alice, activity)).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    [(_, reject)] = remote.delivered
+    assert (reject["type"], reject["actor"], reject["object"]["id"]) == (
+        "Reject",
+        GROUP,
+        activity["id"],
+    )
+    # A manager (here the admin) adds bea, and invites alice: her next Follow is accepted.
+    resp = await node.post(
+        f"{CIRCLES}/rue_verte/members", json={"actor": "bea"}, headers=bearer(ada)
+    )
+    assert (await resp.json())["state"] == "accepted"
+    resp = await node.post(
+        f"{CIRCLES}/rue_verte/members", json={"actor": alice.id}, headers=bearer(ada)
+    )
+    assert (await resp.json())["state"] == "invited"
+    assert (await deliver(node, clock, alice, follow(alice, 2, target=GROUP))).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    assert remote.delivered[-1][1]["type"] == "Accept"
+    # bea, a resident, may not add members.
+    resp = await node.post(
+        f"{CIRCLES}/rue_verte/members", json={"actor": "cyd"}, headers=bearer(bea)
+    )
+    await error_of(resp, 403, "forbidden")
+
+
+async def test_requests_wait_for_a_moderator(node, people):
+    ada, bea = people["ada"], people["bea"]
+    await make_circle(node, ada, join_policy="request")
+    joined = await (await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(bea))).json()
+    assert joined["state"] == "pending"
+    await error_of(await post(node, bea, "hi"), 403, "forbidden")
+    resp = await node.get(f"{CIRCLES}/rue_verte/requests", headers=bearer(bea))
+    await error_of(resp, 403, "forbidden")
+    [request] = await (await node.get(f"{CIRCLES}/rue_verte/requests", headers=bearer(ada))).json()
+    resp = await node.post(
+        f"{CIRCLES}/rue_verte/requests/{request['id']}/approve", headers=bearer(ada)
+    )
+    assert resp.status == 204
+    assert (await post(node, bea, "hi")).status == 201
+
+
+async def test_only_moderators_remove_others_posts_and_members_audited(node, people):
+    ada, bea, cyd = people["ada"], people["bea"], people["cyd"]
+    await make_circle(node, ada)
+    for token in (bea, cyd):
+        await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(token))
+    cyds = await (await post(node, cyd, "Selling my bike")).json()
+    resp = await node.delete(f"{CIRCLES}/rue_verte/posts/{cyds['id']}", headers=bearer(bea))
+    await error_of(resp, 403, "forbidden")
+    resp = await node.delete(
+        f"{CIRCLES}/rue_verte/posts/{cyds['id']}", json={"reason": "off topic"}, headers=bearer(ada)
+    )
+    assert resp.status == 204, await resp.text()
+    assert await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(bea))).json() == []
+    members = await (await node.get(f"{CIRCLES}/rue_verte/members", headers=bearer(ada))).json()
+    [cyd_row] = [m for m in members if m["actor"].endswith("/cyd")]
+    resp = await node.delete(f"{CIRCLES}/rue_verte/members/{cyd_row['id']}", headers=bearer(bea))
+    await error_of(resp, 403, "forbidden")
+    resp = await node.delete(f"{CIRCLES}/rue_verte/members/{cyd_row['id']}", headers=bearer(ada))
+    assert resp.status == 204
+    await error_of(await post(node, cyd, "still here?"), 403, "forbidden")
+    with activated(node.app[DATABASE]):
+        actions = await AuditEntry.all().order_by("id").values_list("action", "target")
+    assert ("circle.remove_post", cyds["url"]) in actions
+    assert ("circle.remove_member", f"{NODE}/users/cyd") in actions
+
+
+async def test_a_follower_on_another_server_gets_announces_in_the_fep_1b12_shape(
+    node, people, clock, remote
+):
+    ada, bea = people["ada"], people["bea"]
+    await make_circle(node, ada)
+    await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(bea))
+    alice = remote.add("alice")
+    activity = follow(alice, target=GROUP)
+    assert (
+        await deliver(node, clock, alice, activity, path="/groups/rue_verte/inbox")
+    ).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    [(_, accept)] = remote.delivered
+    assert (accept["type"], accept["actor"]) == ("Accept", GROUP)
+
+    created = await (await post(node, bea, "Bins go out on Tuesday")).json()
+    await deliver_all(node)
+    [(path, announce)] = remote.delivered[1:]
+    assert path == "/inbox"  # her server's shared inbox
+    assert (announce["type"], announce["actor"], announce["audience"]) == ("Announce", GROUP, GROUP)
+    inner = announce["object"]
+    assert (inner["type"], inner["actor"], inner["audience"]) == (
+        "Create",
+        f"{NODE}/users/bea",
+        GROUP,
+    )
+    assert inner["object"]["id"] == created["url"]
+    assert inner["object"]["audience"] == GROUP
+    assert inner["object"]["attributedTo"] == f"{NODE}/users/bea"
+    assert GROUP in inner["to"]
+    assert f"{GROUP}/followers" in inner["cc"]
+
+    # A follower is not a member: a Create she addresses to the circle is not announced.
+    note = {
+        "id": f"{alice.base}/notes/1",
+        "type": "Note",
+        "attributedTo": alice.id,
+        "content": "Buy my stuff",
+        "audience": GROUP,
+        "to": [GROUP],
+    }
+    create = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{alice.base}/notes/1/activity",
+        "type": "Create",
+        "actor": alice.id,
+        "object": note,
+        "to": [GROUP],
+    }
+    assert (await deliver(node, clock, alice, create)).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    assert len(remote.delivered) == 2
+    with activated(node.app[DATABASE]):
+        assert not await CirclePost.exists(ap_id=note["id"])
