@@ -372,6 +372,16 @@ class CircleService(FederatedService):
         doc["audience"] = group
         return await publish(doc, [str(i) for i in inboxes], group, now)
 
+    async def relay(self, slug: str, activity: dict[str, Any], *, public: bool) -> int:
+        """:meth:`announce` for a caller without a transaction of its own (a notice published
+        to a circle): queued in one transaction, the delivery worker woken. 404 for an unknown
+        circle."""
+        circle = await self.get(slug)
+        async with in_transaction():
+            queued = await self.announce(circle, activity, public=public, now=self._clock())
+        self._queued()
+        return queued
+
     # Remote circles our members joined
     async def join_remote(self, member: Member, target: str) -> Follow:
         """Join another node's circle: a ``Follow`` of its group, as Lemmy users join a

@@ -232,3 +232,80 @@ async def test_a_follower_on_another_server_gets_announces_in_the_fep_1b12_shape
     assert len(remote.delivered) == 2
     with activated(node.app[DATABASE]):
         assert not await CirclePost.exists(ap_id=note["id"])
+
+
+def note_create(actor, n: int, text: str, to: list[str]) -> dict[str, Any]:
+    note = {
+        "id": f"{actor.base}/notes/{n}",
+        "type": "Note",
+        "attributedTo": actor.id,
+        "content": text,
+        "audience": GROUP,
+        "to": to,
+    }
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{note['id']}/activity",
+        "type": "Create",
+        "actor": actor.id,
+        "object": note,
+        "to": to,
+    }
+
+
+async def test_a_remote_member_posts_deletes_and_leaves(node, people, clock, remote):
+    """An invited member on another server: their post is stored (sanitised) and announced
+    to the members' servers; their Delete removes it (announced too); their Undo ends it."""
+    ada, bea = people["ada"], people["bea"]
+    await make_circle(node, ada, join_policy="managed")
+    await node.post(f"{CIRCLES}/rue_verte/members", json={"actor": "bea"}, headers=bearer(ada))
+    alice = remote.add("alice")
+    await node.post(f"{CIRCLES}/rue_verte/members", json={"actor": alice.id}, headers=bearer(ada))
+    joined = follow(alice, target=GROUP)
+    assert (await deliver(node, clock, alice, joined)).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    assert remote.delivered[-1][1]["type"] == "Accept"
+
+    create = note_create(alice, 1, "<p>Hi <script>alert(1)</script><b>all</b></p>", [GROUP])
+    assert (await deliver(node, clock, alice, create)).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    [seen] = await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(bea))).json()
+    assert seen["content"] == "<p>Hi <b>all</b></p>"
+    assert seen["author"] == alice.id
+    announce = remote.delivered[-1][1]
+    assert announce["type"] == "Announce"
+    assert announce["object"] == {k: v for k, v in create.items() if k != "@context"}
+
+    delete = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{alice.base}/notes/1/delete",
+        "type": "Delete",
+        "actor": alice.id,
+        "object": create["object"]["id"],
+    }
+    assert (await deliver(node, clock, alice, delete)).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    assert await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(bea))).json() == []
+    assert remote.delivered[-1][1]["object"]["type"] == "Delete"
+
+    undo = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{alice.base}/activities/undo-1",
+        "type": "Undo",
+        "actor": alice.id,
+        "object": joined,
+    }
+    assert (await deliver(node, clock, alice, undo)).status == 202
+    await worker_round(node)
+    members = await (await node.get(f"{CIRCLES}/rue_verte/members", headers=bearer(ada))).json()
+    assert alice.id not in [m["actor"] for m in members]
+    # No longer a member: a new post is neither stored nor announced.
+    sent = len(remote.delivered)
+    assert (await deliver(node, clock, alice, note_create(alice, 2, "back", [GROUP]))).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    assert len(remote.delivered) == sent
+    assert await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(bea))).json() == []
