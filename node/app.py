@@ -27,6 +27,7 @@ from node import __version__
 from node.actors.remote import RemoteActorEvents
 from node.actors.render import instance_username
 from node.actors.service import SigningKeys, ensure_instance_actor, fetch_signer
+from node.circles.received import CircleInbox
 from node.circles.service import CircleService
 from node.clock import Clock, utc_now
 from node.config import Settings, parse_policy, policy_values
@@ -422,7 +423,15 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         # Circles: their own Follows, posts and announces (node/circles, docs/circles.md).
         app[CIRCLES] = federated(CircleService)
         app[CIRCLES].is_partner = app[PARTNERSHIPS].is_partner
-        app[CIRCLES].register(app[DISPATCHER])
+        CircleInbox(
+            app[SETTINGS].uris,
+            app[RESOLVER],
+            transport,
+            app[CLOCK],
+            queued=app[DELIVERY_WORKER].wake,
+            policy=policy,
+            circles=app[CIRCLES],
+        ).register(app[DISPATCHER])
         node_settings = app[SETTINGS]
         files = MediaFiles(node_settings.media_path)
         app[MEDIA] = MediaService(node_settings.media, files, transport, app[CLOCK])

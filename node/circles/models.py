@@ -36,6 +36,10 @@ class CircleRole(StrEnum):
     FOLLOWER = "follower"  # a plain fediverse account: reads public posts only
 
 
+# the roles of those who belong to a circle (a follower only reads its public posts)
+JOINED = (CircleRole.MEMBER, CircleRole.MODERATOR)
+
+
 class MembershipState(StrEnum):
     """Where a membership stands."""
 

@@ -9,7 +9,8 @@ gets ``Reject`` of their Follow (Mastodon's "remove follower", which Lemmy also 
 
 On the other side, a node whose members joined another node's circle takes the circle's
 announces (posts and their deletions) when the announcing group is the circle the post is
-addressed to, and shows them to its members.
+addressed to, and shows them to its members. What other servers send is handled in
+``node/circles/received.py``.
 """
 
 from __future__ import annotations
@@ -24,15 +25,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from activitypub import activities
-from activitypub.actor_documents import same_host
 from activitypub.keys import generate_actor_keys
-from activitypub.notes import PUBLIC, addressees, html_to_text
-from federation.dispatch import Dispatcher, InboundActivity
-from federation.errors import DereferenceError, NotActedOn, TransportError
+from activitypub.notes import html_to_text
+from federation.errors import DereferenceError
 from federation.outbound import publish
 from moderation import audit
-from moderation.domains import authority_of
 from node.circles.models import (
+    JOINED,
     Circle,
     CircleKind,
     CircleMember,
@@ -47,11 +46,10 @@ from node.federated import FederatedService
 from node.follows.models import Follow, FollowState
 from node.groups.models import NEIGHBOURHOOD, LocalGroup
 from node.members.models import Member, Role
-from node.rich_text import sanitize_html, text_to_html
+from node.rich_text import text_to_html
 
 IsPartner = Callable[[str], Awaitable[bool]]
 MAX_POST = 5000  # characters of text in a post
-JOINED = (CircleRole.MEMBER, CircleRole.MODERATOR)
 
 
 class CircleService(FederatedService):
@@ -61,15 +59,6 @@ class CircleService(FederatedService):
         super().__init__(*args, **kwargs)
         # whether a host is an active partner node (set at wiring: the partnerships' own)
         self.is_partner: IsPartner = _no
-
-    def register(self, dispatcher: Dispatcher) -> None:
-        """Follow and Undo of a circle, posts and deletions sent to one, and announces of the
-        remote circles our members joined."""
-        dispatcher.register("Follow", self.on_follow)
-        dispatcher.register("Undo", self.on_undo)
-        dispatcher.register("Create", self.on_create, object_type="Note")
-        dispatcher.register("Delete", self.on_delete)
-        dispatcher.register("Announce", self.on_announce)
 
     # The circles
     async def create(
@@ -260,7 +249,7 @@ class CircleService(FederatedService):
             )
             if row.inbox is not None and row.follow is not None:
                 reject = activities.respond(
-                    "Reject", self._new_id(group, "rejects"), group, dict(row.follow)
+                    "Reject", new_id(group, "rejects"), group, dict(row.follow)
                 )
                 await publish(reject, [row.inbox], group, now)
         self._queued()
@@ -277,7 +266,7 @@ class CircleService(FederatedService):
             if row.inbox is not None and row.follow is not None:
                 kind = "Accept" if accept else "Reject"
                 answer = activities.respond(
-                    kind, self._new_id(group, kind.lower() + "s"), group, dict(row.follow)
+                    kind, new_id(group, kind.lower() + "s"), group, dict(row.follow)
                 )
                 await publish(answer, [row.inbox], group, now)
         self._queued()
@@ -330,9 +319,7 @@ class CircleService(FederatedService):
         if not own:
             await self.require_moderator(circle, by)
         now = self._clock()
-        delete = post_delete(
-            self._new_id(me, "deletes"), me, post, public=post.public, summary=reason
-        )
+        delete = post_delete(new_id(me, "deletes"), me, post, public=post.public, summary=reason)
         async with in_transaction():
             post.deleted_at = now
             await post.save(update_fields=["deleted_at"])
@@ -367,7 +354,7 @@ class CircleService(FederatedService):
             return 0
         to = [activities.AS_PUBLIC] if public else [followers]
         doc = activities.announce(
-            self._new_id(group, "announces"), group, activity, to, [followers] if public else []
+            new_id(group, "announces"), group, activity, to, [followers] if public else []
         )
         doc["audience"] = group
         return await publish(doc, [str(i) for i in inboxes], group, now)
@@ -401,7 +388,7 @@ class CircleService(FederatedService):
         if existing is not None:
             return existing
         me = self._uris.actor(member.username)
-        follow = activities.follow(self._new_id(me, "follows"), me, actor)
+        follow = activities.follow(new_id(me, "follows"), me, actor)
         now = self._clock()
         async with in_transaction():
             row = await Follow.create(
@@ -470,224 +457,11 @@ class CircleService(FederatedService):
             state=FollowState.ACCEPTED,
         )
 
-    # Received from other servers
-    async def on_follow(self, activity: InboundActivity) -> None:
-        """Someone on another server joins (or follows) one of our circles."""
-        circle = await self._circle_of(activities.object_id(activity.body.get("object")))
-        group = self._uris.group(circle.slug)
-        remote = await self._resolver.actor(activity.actor)
-        inbox = remote.shared_inbox or remote.inbox
-        now = self._clock()
-        row = await self.membership(circle, activity.actor)
-        # Members of a partner node may join when the circle allows it; anyone else may only
-        # follow a public circle, read-only (its public posts, never the members' ones).
-        partner = circle.partners_may_join and await self.is_partner(authority_of(activity.actor))
-        answer: str | None = "Accept"
-        if row is not None and row.state is MembershipState.INVITED:
-            row.state = MembershipState.ACCEPTED
-        elif row is not None and row.state is MembershipState.PENDING:
-            answer = None  # still waiting for a moderator: the new Follow replaces the old
-        elif row is not None:
-            pass  # followed again (its server lost track): accepted again
-        elif partner and circle.join_policy is JoinPolicy.OPEN:
-            row = CircleMember(circle=circle, actor=activity.actor, created_at=now)
-        elif partner and circle.join_policy is JoinPolicy.REQUEST:
-            answer = None
-            row = CircleMember(
-                circle=circle,
-                actor=activity.actor,
-                created_at=now,
-                state=MembershipState.PENDING,
-            )
-        elif not partner and circle.public:
-            row = CircleMember(
-                circle=circle, actor=activity.actor, created_at=now, role=CircleRole.FOLLOWER
-            )
-        else:
-            answer = "Reject"  # a managed circle uninvited, or a circle not public
-        async with in_transaction():
-            if row is not None:
-                row.inbox, row.follow_id, row.follow = inbox, activity.activity_id, activity.body
-                try:
-                    await row.save()
-                except IntegrityError:
-                    raise NotActedOn("the membership was recorded meanwhile") from None
-            if answer is not None:
-                response = activities.respond(
-                    answer, self._new_id(group, answer.lower() + "s"), group, activity.body
-                )
-                await publish(response, [inbox], group, now)
-        self._queued()
-
-    async def on_undo(self, activity: InboundActivity) -> None:
-        """A remote member or follower left a circle (Undo of their Follow)."""
-        undone = activities.object_id(activity.body.get("object"))
-        row = await CircleMember.get_or_none(follow_id=undone) if undone else None
-        if row is None or row.actor != activity.actor:
-            raise NotActedOn("the Undo is not of a Follow of one of our circles")
-        await row.delete()
-
-    async def on_create(self, activity: InboundActivity) -> None:
-        """A remote member posts to one of our circles: stored and announced. From anyone
-        who is not a member, nothing is announced."""
-        note = activity.body.get("object")
-        if not isinstance(note, dict):
-            raise NotActedOn("the Create embeds no note")
-        circle = await self._addressed_circle(note, activity.body)
-        group = self._uris.group(circle.slug)
-        if activities.object_id(note.get("attributedTo")) != activity.actor:
-            raise NotActedOn("a post is sent by its author")
-        post_id = activities.object_id(note)
-        if post_id is None or not same_host(post_id, activity.actor):
-            raise NotActedOn("a post's id is on its author's server")
-        if not await self.is_member(circle, activity.actor):
-            raise NotActedOn("only the circle's members post to it")
-        public = any(a in PUBLIC for a in addressees(note)) and circle.public
-        now = self._clock()
-        async with in_transaction():
-            try:
-                await self._store(
-                    note, group, activity.actor, activity.body, public=public, local=False
-                )
-            except IntegrityError:
-                raise NotActedOn("the post is held already") from None
-            await self.announce(circle, activity.body, public=public, now=now)
-        self._queued()
-
-    async def on_delete(self, activity: InboundActivity) -> None:
-        """A remote member deleted their post to one of our circles: gone, and announced."""
-        target = activities.object_id(activity.body.get("object"))
-        post = (
-            await CirclePost.get_or_none(ap_id=target, deleted_at__isnull=True) if target else None
-        )
-        if post is None or post.author != activity.actor:
-            raise NotActedOn("not a post of that author in a circle")
-        slug = self._uris.group_slug_from_actor(post.circle)
-        circle = await Circle.get_or_none(slug=slug) if slug else None
-        now = self._clock()
-        async with in_transaction():
-            post.deleted_at = now
-            await post.save(update_fields=["deleted_at"])
-            if circle is not None:
-                await self.announce(circle, activity.body, public=post.public, now=now)
-        self._queued()
-
-    async def on_announce(self, activity: InboundActivity) -> None:
-        """Another node's circle, joined by our members, announces a post or its removal."""
-        group = activity.actor
-        if not await Follow.exists(
-            followee=group,
-            state=FollowState.ACCEPTED,
-            follower__startswith=self._uris.url("/users/"),
-        ):
-            raise NotActedOn("no member here joined that group")
-        inner = activity.body.get("object")
-        if not isinstance(inner, dict):
-            raise NotActedOn("the announced activity must be embedded")
-        kind, author = inner.get("type"), activities.object_id(inner.get("actor"))
-        if author is None:
-            raise NotActedOn("the announced activity names no actor")
-        if kind == "Delete":
-            target = activities.object_id(inner.get("object"))
-            post = await CirclePost.get_or_none(ap_id=target, circle=group) if target else None
-            if post is None or post.deleted_at is not None:
-                raise NotActedOn("no post of that circle has that id")
-            # The circle decides what stays in it: its group's announce of a Delete (by the
-            # author or a moderator) is taken, as Lemmy's communities' are.
-            post.deleted_at = self._clock()
-            await post.save(update_fields=["deleted_at"])
-            return
-        if kind != "Create":
-            raise NotActedOn("only posts and their deletions are taken from a circle")
-        note = inner.get("object")
-        if not isinstance(note, dict) or note.get("type") != "Note":
-            raise NotActedOn("the announced Create is not of a note")
-        if await CirclePost.exists(ap_id=activities.object_id(note)):
-            raise NotActedOn("the post is held already")
-        if not same_host(author, group):
-            # The group speaks for its own node's members; someone else's post is read at
-            # its source, so a group cannot put words in another server's member's mouth.
-            note = await self._fetched(note, author)
-        if activities.object_id(note.get("attributedTo")) != author:
-            raise NotActedOn("a post is its author's")
-        public = any(a in PUBLIC for a in addressees(note))
-        try:
-            await self._store(note, group, author, inner, public=public, local=False)
-        except IntegrityError:
-            raise NotActedOn("the post is held already") from None
-
-    async def _fetched(self, note: dict[str, Any], author: str) -> dict[str, Any]:
-        post_id = activities.object_id(note)
-        if post_id is None or not same_host(post_id, author):
-            raise NotActedOn("a post's id is on its author's server")
-        if self._uris.username_from_actor(author) is not None:
-            raise NotActedOn("our own member's post, not held here")
-        try:
-            await self._check_reachable(post_id)
-            fetched = await self._transport.get_json(post_id)
-        except (Forbidden, TransportError) as exc:
-            raise NotActedOn(f"the post cannot be read at its source: {exc}") from None
-        if activities.object_id(fetched) != post_id:
-            raise NotActedOn("the source serves another object under that id")
-        return fetched
-
-    async def _store(
-        self,
-        note: dict[str, Any],
-        circle_actor: str,
-        author: str,
-        activity: dict[str, Any],
-        *,
-        public: bool,
-        local: bool,
-    ) -> CirclePost:
-        post_id = activities.object_id(note)
-        if post_id is None:
-            raise NotActedOn("the note has no id")
-        content = note.get("content")
-        html = sanitize_html(content if isinstance(content, str) else "")
-        text = html_to_text(html, MAX_POST)
-        if not text:
-            raise NotActedOn("the note has no text")
-        return await CirclePost.create(
-            ap_id=post_id[:2048],
-            circle=circle_actor,
-            author=author,
-            content_html=html,
-            text=text,
-            public=public,
-            local=local,
-            activity=activity,
-            published_at=self._clock(),
-        )
-
-    async def _circle_of(self, actor_id: str | None) -> Circle:
-        slug = self._uris.group_slug_from_actor(actor_id or "")
-        circle = await Circle.get_or_none(slug=slug) if slug else None
-        if circle is None:
-            raise NotActedOn("not one of our circles")
-        return circle
-
-    async def _addressed_circle(self, note: dict[str, Any], body: dict[str, Any]) -> Circle:
-        """The circle of ours a note is addressed to: its ``audience``, else in to/cc."""
-        candidates = [
-            activities.object_id(note.get("audience")),
-            activities.object_id(body.get("audience")),
-            *addressees(note),
-            *addressees(body),
-        ]
-        for candidate in candidates:
-            slug = self._uris.group_slug_from_actor(candidate or "")
-            if slug is not None and slug != NEIGHBOURHOOD:
-                circle = await Circle.get_or_none(slug=slug)
-                if circle is not None:
-                    return circle
-        raise NotActedOn("the note is not addressed to one of our circles")
-
-    @staticmethod
-    def _new_id(actor: str, kind: str) -> str:
-        return f"{actor}/{kind}/{uuid.uuid4().hex}"
-
 
 async def _no(host: str) -> bool:
     return False
+
+
+def new_id(actor: str, kind: str) -> str:
+    """A new activity id under ``actor`` (``.../accepts/<hex>``, ``.../announces/<hex>``)."""
+    return f"{actor}/{kind}/{uuid.uuid4().hex}"

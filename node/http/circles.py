@@ -29,9 +29,16 @@ from typing import Any
 from aiohttp import web
 from pydantic import Field
 
-from node.circles.models import Circle, CircleKind, CircleMember, JoinPolicy, MembershipState
+from node.circles.models import (
+    JOINED,
+    Circle,
+    CircleKind,
+    CircleMember,
+    JoinPolicy,
+    MembershipState,
+)
 from node.circles.render import circle_to_json, membership_to_json, post_to_json
-from node.circles.service import JOINED, MAX_POST
+from node.circles.service import MAX_POST
 from node.errors import Forbidden, ValidationFailed
 from node.follows.render import follow_to_api
 from node.http.auth import authenticate, require_role

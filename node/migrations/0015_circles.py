@@ -64,4 +64,9 @@ class Migration(migrations.Migration):
             options={'table': 'circle_post', 'app': 'node', 'pk_attr': 'id', 'table_description': "A post addressed to a circle: ours, or a copy announced by another node's circle."},
             bases=['Model'],
         ),
+        ops.AddField(
+            model_name='Listing',
+            name='circle',
+            field=fields.CharField(null=True, max_length=2048),
+        ),
     ]

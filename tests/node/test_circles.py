@@ -309,3 +309,31 @@ async def test_a_remote_member_posts_deletes_and_leaves(node, people, clock, rem
     await deliver_all(node)
     assert len(remote.delivered) == sent
     assert await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(bea))).json() == []
+
+
+async def test_a_listing_for_a_circle_is_seen_by_its_members_only(node, people):
+    ada, bea, cyd = people["ada"], people["bea"], people["cyd"]
+    await make_circle(node, ada)
+    await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(bea))
+    drill = {"kind": "give", "title": "Ladder", "category": "tools", "circle": "rue_verte"}
+    resp = await node.post("/api/v1/listings", json=drill, headers=bearer(bea))
+    assert resp.status == 201, await resp.text()
+    listing = await resp.json()
+    assert (listing["circle"], listing["audience"]) == (GROUP, "node")
+    for token, seen in ((ada, True), (bea, True), (cyd, False)):
+        found = await (await node.get("/api/v1/listings?q=ladder", headers=bearer(token))).json()
+        assert [x["id"] for x in found["listings"]] == ([listing["id"]] if seen else [])
+    await error_of(
+        await node.get(f"/api/v1/listings/{listing['id']}", headers=bearer(cyd)), 404, "not_found"
+    )
+    # Only members address listings to a circle, which stay on this node.
+    resp = await node.post("/api/v1/listings", json=drill, headers=bearer(cyd))
+    await error_of(resp, 403, "forbidden")
+    resp = await node.post(
+        "/api/v1/listings", json={**drill, "audience": "public"}, headers=bearer(bea)
+    )
+    await error_of(resp, 422, "validation_failed")
+    resp = await node.post(
+        "/api/v1/listings", json={**drill, "circle": "nowhere"}, headers=bearer(bea)
+    )
+    await error_of(resp, 422, "validation_failed")
