@@ -134,3 +134,42 @@ async def test_a_circle_federates_to_a_plain_follower_and_a_partners_member(
     with activated(d2.client.app[DATABASE]):
         removed = await CirclePost.get(ap_id=bob_post["url"])
     assert removed.deleted_at is not None
+
+
+async def test_a_request_circle_waits_for_its_moderator_who_may_remove_a_remote_member(peers):
+    """A partner's member asks to join a request circle: pending until a moderator on D1
+    approves (Accept); removed later, the group's Reject ends the follow on D2."""
+    d1, d2 = await peers("d1"), await peers("d2")
+    await partner(d1, d2)
+    ada, bob = await member(d1, "ada"), await member(d2, "bob")
+    building = {**STREET, "slug": "immeuble_4", "kind": "building", "join_policy": "request"}
+    resp = await d1.client.post(CIRCLES, json=building, headers=bearer(ada))
+    group = (await resp.json())["actor"]
+    doc = await (
+        await d1.client.get("/groups/immeuble_4", headers={"Accept": "application/activity+json"})
+    ).json(content_type=None)
+    assert doc["manuallyApprovesFollowers"] is True
+    await d2.client.post("/api/v1/me/circles", json={"circle": group}, headers=bearer(bob))
+    await settle(d1, d2)
+    [joined] = await get(d2, bob, "/api/v1/me/circles")
+    assert joined["state"] == "pending"
+    [request] = await get(d1, ada, f"{CIRCLES}/immeuble_4/requests")
+    assert request["actor"] == d2.actor("bob")
+    resp = await d1.client.post(
+        f"{CIRCLES}/immeuble_4/requests/{request['id']}/approve", headers=bearer(ada)
+    )
+    assert resp.status == 204
+    await settle(d1, d2)
+    [joined] = await get(d2, bob, "/api/v1/me/circles")
+    assert joined["state"] == "accepted"
+
+    resp = await d1.client.delete(
+        f"{CIRCLES}/immeuble_4/members/{request['id']}",
+        json={"reason": "moved out"},
+        headers=bearer(ada),
+    )
+    assert resp.status == 204, await resp.text()
+    await settle(d1, d2)
+    assert await get(d2, bob, "/api/v1/me/circles") == []
+    resp = await d2.client.get(f"/api/v1/me/circles/posts?circle={group}", headers=bearer(bob))
+    assert resp.status == 403

@@ -95,6 +95,18 @@ async def test_bad_input_is_refused_with_reasons(node, people):
     await error_of(await node.get(f"{CIRCLES}/nowhere", headers=bearer(ada)), 404, "not_found")
     resp = await node.get("/api/v1/me/circles/posts?circle=x", headers=bearer(ada))
     await error_of(resp, 422, "validation_failed")
+    # Circles and members share the handle space: nobody registers as a circle.
+    invite = await (await node.post("/api/v1/admin/invites", json={}, headers=bearer(ada))).json()
+    account = {
+        "invite": invite["code"],
+        "username": "rue_verte",
+        "real_name": "Someone",
+        "password": "a long enough passphrase",
+    }
+    error = await error_of(
+        await node.post("/api/v1/accounts", json=account), 422, "validation_failed"
+    )
+    assert "reserved" in str(error["details"])
 
 
 async def test_a_managed_circle_is_joined_only_by_invitation(node, people, clock, remote):
