@@ -423,6 +423,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         # Circles: their own Follows, posts and announces (node/circles, docs/circles.md).
         app[CIRCLES] = federated(CircleService)
         app[CIRCLES].is_partner = app[PARTNERSHIPS].is_partner
+        app[CIRCLES].guard = app[CONTENT]
         CircleInbox(
             app[SETTINGS].uris,
             app[RESOLVER],

@@ -15,6 +15,7 @@ from activitypub.notes import PUBLIC, addressees, html_to_text
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn, TransportError
 from federation.outbound import publish
+from moderation.content import hrefs_of, mentioned
 from moderation.domains import authority_of
 from node.circles.models import (
     Circle,
@@ -211,6 +212,18 @@ class CircleInbox(FederatedService):
             raise NotActedOn("the source serves another object under that id")
         return fetched
 
+    async def _screened(self, html: str, note: dict[str, Any]) -> None:
+        """NotActedOn when a post from another server exceeds the community's limits or
+        matches a keyword filter: not stored, not announced."""
+        guard = self._circles.guard
+        if guard is None:
+            return
+        hit = await guard.screen_inbound(
+            [html_to_text(html, MAX_POST)], hrefs_of(html), mentioned(note)
+        )
+        if hit is not None:
+            raise NotActedOn(f"the post is caught by the community's rules: {hit.reason}")
+
     async def _store(
         self,
         note: dict[str, Any],
@@ -226,6 +239,7 @@ class CircleInbox(FederatedService):
             raise NotActedOn("the note has no id")
         content = note.get("content")
         html = sanitize_html(content if isinstance(content, str) else "")
+        await self._screened(html, note)
         text = html_to_text(html, MAX_POST)
         if not text:
             raise NotActedOn("the note has no text")

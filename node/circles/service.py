@@ -41,11 +41,12 @@ from node.circles.models import (
     MembershipState,
 )
 from node.circles.render import post_create, post_delete
-from node.errors import BadRequest, Conflict, Forbidden, NotFound
+from node.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from node.federated import FederatedService
 from node.follows.models import Follow, FollowState
 from node.groups.models import NEIGHBOURHOOD, LocalGroup
 from node.members.models import Member, Role
+from node.moderation.safety import ContentGuard
 from node.rich_text import text_to_html
 
 IsPartner = Callable[[str], Awaitable[bool]]
@@ -59,6 +60,8 @@ class CircleService(FederatedService):
         super().__init__(*args, **kwargs)
         # whether a host is an active partner node (set at wiring: the partnerships' own)
         self.is_partner: IsPartner = _no
+        # the community's limits on links and mentions, and its keyword filters
+        self.guard: ContentGuard | None = None
 
     # The circles
     async def create(
@@ -279,6 +282,7 @@ class CircleService(FederatedService):
         if not await self.is_member(circle, me):
             raise Forbidden("only the circle's members post to it")
         group = self._uris.group(circle.slug)
+        await self.screen(text)
         html = text_to_html(text)
         now = self._clock()
         post_id = f"{me}/circle-posts/{uuid.uuid4().hex}"
@@ -298,6 +302,17 @@ class CircleService(FederatedService):
             await self.announce(circle, create, public=circle.public, now=now)
         self._queued()
         return post
+
+    async def screen(self, text: str) -> None:
+        """422 when a member's post exceeds the community's limits on links and mentions, or
+        matches one of its keyword filters (a circle's post is not held for review: its
+        author may rephrase it)."""
+        if self.guard is None:
+            return
+        self.guard.check_post("text", text)
+        if await self.guard.screen(text) is not None:
+            message = "the community's filters do not let this post through"
+            raise ValidationFailed(message, details=[{"field": "text", "message": message}])
 
     async def posts(self, circle_actor: str, *, limit: int = 50) -> list[CirclePost]:
         """The newest posts of a circle (ours or a remote one), deleted ones left out."""
@@ -430,6 +445,7 @@ class CircleService(FederatedService):
             document = await self._resolver.actor(circle_actor)
         except DereferenceError as exc:
             raise NotFound(f"cannot reach {circle_actor}: {exc}") from None
+        await self.screen(text)
         html = text_to_html(text)
         now = self._clock()
         post_id = f"{me}/circle-posts/{uuid.uuid4().hex}"

@@ -349,3 +349,31 @@ async def test_a_listing_for_a_circle_is_seen_by_its_members_only(node, people):
         "/api/v1/listings", json={**drill, "circle": "nowhere"}, headers=bearer(bea)
     )
     await error_of(resp, 422, "validation_failed")
+
+
+async def test_the_communitys_filters_apply_to_circle_posts(node, people, clock, remote):
+    ada, bea = people["ada"], people["bea"]
+    resp = await node.post(
+        "/api/v1/moderation/filters",
+        json={"phrase": "casino", "action": "hold"},
+        headers=bearer(ada),
+    )
+    assert resp.status == 201, await resp.text()
+    await make_circle(node, ada, join_policy="managed")
+    await node.post(f"{CIRCLES}/rue_verte/members", json={"actor": "bea"}, headers=bearer(ada))
+    await error_of(await post(node, bea, "Best casino in town"), 422, "validation_failed")
+    links = " ".join(f"https://spam.example/{n}" for n in range(30))
+    await error_of(await post(node, bea, links), 422, "validation_failed")
+    # From a remote member: not stored, not announced.
+    alice = remote.add("alice")
+    await node.post(f"{CIRCLES}/rue_verte/members", json={"actor": alice.id}, headers=bearer(ada))
+    assert (await deliver(node, clock, alice, follow(alice, target=GROUP))).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    sent = len(remote.delivered)
+    create = note_create(alice, 1, "<p>Visit my casino</p>", [GROUP])
+    assert (await deliver(node, clock, alice, create)).status == 202
+    await worker_round(node)
+    await deliver_all(node)
+    assert len(remote.delivered) == sent
+    assert await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(bea))).json() == []
