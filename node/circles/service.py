@@ -314,13 +314,15 @@ class CircleService(FederatedService):
             message = "the community's filters do not let this post through"
             raise ValidationFailed(message, details=[{"field": "text", "message": message}])
 
-    async def posts(self, circle_actor: str, *, limit: int = 50) -> list[CirclePost]:
-        """The newest posts of a circle (ours or a remote one), deleted ones left out."""
-        return (
-            await CirclePost.filter(circle=circle_actor, deleted_at__isnull=True)
-            .order_by("-published_at", "-id")
-            .limit(limit)
-        )
+    async def posts(
+        self, circle_actor: str, *, before: int | None = None, limit: int = 50
+    ) -> list[CirclePost]:
+        """The newest posts of a circle (ours or a remote one) as held here, older than the
+        post ``before`` when given; deleted ones left out."""
+        query = CirclePost.filter(circle=circle_actor, deleted_at__isnull=True)
+        if before is not None:
+            query = query.filter(id__lt=before)
+        return await query.order_by("-id").limit(limit)
 
     async def remove_post(self, circle: Circle, by: Member, post_id: int, reason: str) -> None:
         """Its author or a moderator removes a post; it disappears on every node: the

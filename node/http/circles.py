@@ -13,12 +13,12 @@ POST   /api/v1/circles/{slug}/members                   add {"actor"} (managers,
 DELETE /api/v1/circles/{slug}/members/{id}              remove (moderators)
 GET    /api/v1/circles/{slug}/requests                  pending requests (moderators)
 POST   /api/v1/circles/{slug}/requests/{id}/{approve|reject}
-GET    /api/v1/circles/{slug}/posts                     posts (members)
+GET    /api/v1/circles/{slug}/posts[?before=ID]         posts, 50 a page (members)
 POST   /api/v1/circles/{slug}/posts                     post {"text"} (members)
 DELETE /api/v1/circles/{slug}/posts/{id}                remove (its author, moderators)
 GET    /api/v1/me/circles                               other nodes' circles I joined
 POST   /api/v1/me/circles                               join one {"circle": handle or URL}
-GET    /api/v1/me/circles/posts?circle=<actor id>       its posts
+GET    /api/v1/me/circles/posts?circle=<actor id>[&before=ID]  its posts
 POST   /api/v1/me/circles/posts                         post to it {"circle", "text"}
 """
 
@@ -220,7 +220,8 @@ async def posts(request: web.Request) -> web.Response:
     """The circle's newest posts (members, and the node's admins and moderators)."""
     caller = await authenticate(request)
     circle = await _readable(request, caller.member)
-    rows = await request.app[CIRCLES].posts(request.app[SETTINGS].uris.group(circle.slug))
+    group = request.app[SETTINGS].uris.group(circle.slug)
+    rows = await request.app[CIRCLES].posts(group, before=_before(request))
     return web.json_response([post_to_json(p) for p in rows])
 
 
@@ -277,7 +278,8 @@ async def remote_posts(request: web.Request) -> web.Response:
     service = request.app[CIRCLES]
     if not await service.may_read_remote(caller.member, circle):
         raise Forbidden("join the circle first")
-    return web.json_response([post_to_json(p) for p in await service.posts(circle)])
+    rows = await service.posts(circle, before=_before(request))
+    return web.json_response([post_to_json(p) for p in rows])
 
 
 @routes.post("/api/v1/me/circles/posts")
@@ -299,6 +301,19 @@ async def _readable(request: web.Request, member: Member) -> Circle:
     if not (await service.is_member(circle, me) or await service.may_moderate(circle, member)):
         raise Forbidden("only the circle's members read it")
     return circle
+
+
+def _before(request: web.Request) -> int | None:
+    """The ``before`` query parameter (a post id: the next page is older than it)."""
+    raw = request.query.get("before")
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        message = "a post id (the last one of the previous page)"
+        raise ValidationFailed(
+            "the query is not valid", details=[{"field": "before", "message": message}]
+        )
+    return int(raw)
 
 
 async def _removal(request: web.Request) -> Removal:

@@ -64,6 +64,14 @@ async def test_a_circle_is_a_group_members_join_and_post_to(node, people):
     await error_of(await post(node, cyd, "hello"), 403, "forbidden")
     [seen] = await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(bea))).json()
     assert seen["id"] == created["id"]
+    older = f"{CIRCLES}/rue_verte/posts?before={created['id']}"
+    assert await (await node.get(older, headers=bearer(bea))).json() == []
+    bad = await node.get(f"{CIRCLES}/rue_verte/posts?before=x1", headers=bearer(bea))
+    await error_of(bad, 422, "validation_failed")
+    followers = await (await node.get("/groups/rue_verte/followers", headers=AP)).json(
+        content_type=None
+    )
+    assert followers["totalItems"] == 2
     listed = await (await node.get(CIRCLES, headers=bearer(cyd))).json()
     assert [(c["slug"], c["members"], c["membership"]) for c in listed] == [("rue_verte", 2, None)]
 
@@ -86,6 +94,10 @@ async def test_bad_input_is_refused_with_reasons(node, people):
         CIRCLES, data=b"{nope", headers={**bearer(ada), "Content-Type": "application/json"}
     )
     await error_of(resp, 400, "invalid_json")
+    resp = await node.post(
+        CIRCLES, data=b"slug=x", headers={**bearer(ada), "Content-Type": "text/plain"}
+    )
+    await error_of(resp, 415, "unsupported_media_type")
     await make_circle(node, ada)
     await error_of(await node.post(CIRCLES, json=STREET, headers=bearer(ada)), 409, "conflict")
     resp = await node.post(CIRCLES, json={**STREET, "slug": "bea"}, headers=bearer(ada))
