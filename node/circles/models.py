@@ -66,6 +66,9 @@ class Circle(Model):
     public = fields.BooleanField(default=True)
     created_by = fields.CharField(max_length=2048)
     created_at = fields.DatetimeField()
+    # deleted: its actor answers 410 and its slug is never given again, but its group (and
+    # keys) stay, so the Delete that tells remote members can be signed
+    deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "circle"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from activitypub import activities
@@ -136,8 +137,16 @@ class CircleInbox(FederatedService):
         self._queued()
 
     async def on_delete(self, activity: InboundActivity) -> None:
-        """A remote member deleted their post to one of our circles: gone, and announced."""
+        """A remote member deleted their post to one of our circles: gone, and announced.
+        An account deleted (a circle we joined, a remote member): its posts held here go."""
         target = activities.object_id(activity.body.get("object"))
+        if target is not None and target == activity.actor:
+            gone = await CirclePost.filter(
+                Q(circle=target) | Q(author=target), local=False, deleted_at__isnull=True
+            ).update(deleted_at=self._clock())
+            if not gone:
+                raise NotActedOn("no circle post of that account is held here")
+            return
         post = (
             await CirclePost.get_or_none(ap_id=target, deleted_at__isnull=True) if target else None
         )
@@ -257,7 +266,7 @@ class CircleInbox(FederatedService):
 
     async def _circle_of(self, actor_id: str | None) -> Circle:
         slug = self._uris.group_slug_from_actor(actor_id or "")
-        circle = await Circle.get_or_none(slug=slug) if slug else None
+        circle = await Circle.get_or_none(slug=slug, deleted_at__isnull=True) if slug else None
         if circle is None:
             raise NotActedOn("not one of our circles")
         return circle
@@ -273,7 +282,7 @@ class CircleInbox(FederatedService):
         for candidate in candidates:
             slug = self._uris.group_slug_from_actor(candidate or "")
             if slug is not None and slug != NEIGHBOURHOOD:
-                circle = await Circle.get_or_none(slug=slug)
+                circle = await Circle.get_or_none(slug=slug, deleted_at__isnull=True)
                 if circle is not None:
                     return circle
         raise NotActedOn("the note is not addressed to one of our circles")

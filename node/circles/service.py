@@ -109,7 +109,7 @@ class CircleService(FederatedService):
 
     async def get(self, slug: str) -> Circle:
         """The circle ``slug``, or 404."""
-        circle = await Circle.get_or_none(slug=slug)
+        circle = await Circle.get_or_none(slug=slug, deleted_at__isnull=True)
         if circle is None:
             raise NotFound("no such circle")
         return circle
@@ -141,18 +141,32 @@ class CircleService(FederatedService):
         )
 
     async def delete(self, circle: Circle, member: Member) -> None:
-        """Remove the circle, its members and posts (audited)."""
+        """Delete the circle (audited): its members and posts go, and its remote members'
+        and followers' servers get the group's ``Delete`` of itself, as for a deleted
+        account, so they forget the follow and the posts they hold."""
         await self.require_moderator(circle, member)
+        group = self._uris.group(circle.slug)
+        now = self._clock()
+        inboxes = await CircleMember.filter(circle=circle, inbox__isnull=False).values_list(
+            "inbox", flat=True
+        )
+        delete = {
+            "@context": activities.AS_CONTEXT,
+            "id": new_id(group, "deletes"),
+            "type": "Delete",
+            "actor": group,
+            "object": group,
+            "to": [activities.AS_PUBLIC],
+        }
         async with in_transaction():
-            await CirclePost.filter(circle=self._uris.group(circle.slug)).delete()
-            await audit.record(
-                self._uris.actor(member.username),
-                "circle.delete",
-                self._uris.group(circle.slug),
-                "",
-                self._clock(),
-            )
-            await LocalGroup.filter(id=circle.group_id).delete()  # type: ignore[attr-defined]
+            await CirclePost.filter(circle=group).delete()
+            await CircleMember.filter(circle=circle).delete()
+            circle.deleted_at = now
+            await circle.save(update_fields=["deleted_at"])
+            await audit.record(self._uris.actor(member.username), "circle.delete", group, "", now)
+            if inboxes:
+                await publish(delete, [str(inbox) for inbox in inboxes], group, now)
+        self._queued()
 
     # Membership, asked by our members
     async def join(self, circle: Circle, member: Member) -> CircleMember:

@@ -156,6 +156,8 @@ async def group(request: web.Request) -> web.Response:
         raise NotFound("no such actor")
     settings = request.app[SETTINGS]
     circle = await Circle.get_or_none(group_id=row.id)
+    if circle is not None and circle.deleted_at is not None:
+        return _gone(settings.uris.group(circle.slug), "Group")
     if circle is not None:  # one of the node's circles: its own name and join policy
         return _ap_response(_encode(circle_to_ap(circle, row, settings.uris)))
     community = settings.community
@@ -221,13 +223,14 @@ def _collection(request: web.Request, actor_id: str, total: int) -> web.Response
     return _ap_response(_encode(page_doc))
 
 
-def _gone(actor_id: str) -> web.Response:
-    """410 with a Tombstone: the account was erased (other servers then forget it)."""
+def _gone(actor_id: str, former_type: str = "Person") -> web.Response:
+    """410 with a Tombstone: the account was erased, or the circle deleted (other servers
+    then forget it)."""
     tombstone = {
         "@context": AS_CONTEXT,
         "id": actor_id,
         "type": "Tombstone",
-        "formerType": "Person",
+        "formerType": former_type,
     }
     return web.Response(status=410, body=_encode(tombstone), headers=_AP_HEADERS)
 

@@ -115,7 +115,7 @@ async def create(request: web.Request) -> web.Response:
 async def listed(request: web.Request) -> web.Response:
     """The node's circles."""
     caller = await authenticate(request)
-    circles = await Circle.all().order_by("name")
+    circles = await Circle.filter(deleted_at__isnull=True).order_by("name")
     return web.json_response([await _circle(request, c, caller.member) for c in circles])
 
 

@@ -312,7 +312,7 @@ class ListingService:
         member of; such a listing stays on this node (audience ``node``)."""
         if form.circle is None:
             return None
-        circle = await Circle.get_or_none(slug=form.circle)
+        circle = await Circle.get_or_none(slug=form.circle, deleted_at__isnull=True)
         if circle is None:
             raise _invalid("circle", "no such circle")
         if form.audience is not Audience.NODE:

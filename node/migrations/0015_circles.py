@@ -26,6 +26,7 @@ class Migration(migrations.Migration):
                 ('public', fields.BooleanField(default=True)),
                 ('created_by', fields.CharField(max_length=2048)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'circle', 'app': 'node', 'pk_attr': 'id', 'table_description': 'A circle of this node, speaking through its ``Group`` actor (the linked group).'},
             bases=['Model'],

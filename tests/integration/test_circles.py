@@ -135,6 +135,21 @@ async def test_a_circle_federates_to_a_plain_follower_and_a_partners_member(
         removed = await CirclePost.get(ap_id=bob_post["url"])
     assert removed.deleted_at is not None
 
+    # ada deletes the circle: its actor is gone (410) and D2 and the follower are told.
+    resp = await d1.client.delete(f"{CIRCLES}/rue_verte", headers=bearer(ada))
+    assert resp.status == 204, await resp.text()
+    await settle(d1, d2)
+    resp = await d1.client.get("/groups/rue_verte", headers={"Accept": "application/activity+json"})
+    assert resp.status == 410
+    assert await get(d2, bob, "/api/v1/me/circles") == []
+    with activated(d2.client.app[DATABASE]):
+        assert not await CirclePost.filter(circle=group, deleted_at__isnull=True).exists()
+    gone = remote.delivered[-1][1]
+    assert (gone["type"], gone["actor"], gone["object"]) == ("Delete", group, group)
+    assert await get(d1, ada, CIRCLES) == []
+    resp = await d1.client.post(CIRCLES, json=STREET, headers=bearer(ada))
+    assert resp.status == 409  # a deleted circle's name is not given again
+
 
 async def test_a_request_circle_waits_for_its_moderator_who_may_remove_a_remote_member(peers):
     """A partner's member asks to join a request circle: pending until a moderator on D1
