@@ -151,7 +151,7 @@ class CircleInbox(FederatedService):
             await CirclePost.get_or_none(ap_id=target, deleted_at__isnull=True) if target else None
         )
         if post is None or post.author != activity.actor:
-            raise NotActedOn("not a post of that author in a circle")
+            raise NotActedOn("no circle post of that author has that id")
         slug = self._uris.group_slug_from_actor(post.circle)
         circle = await Circle.get_or_none(slug=slug) if slug else None
         now = self._clock()
@@ -268,7 +268,7 @@ class CircleInbox(FederatedService):
         slug = self._uris.group_slug_from_actor(actor_id or "")
         circle = await Circle.get_or_none(slug=slug, deleted_at__isnull=True) if slug else None
         if circle is None:
-            raise NotActedOn("not one of our circles")
+            raise NotActedOn("the Follow is not of one of our circles")
         return circle
 
     async def _addressed_circle(self, note: dict[str, Any], body: dict[str, Any]) -> Circle:

@@ -12,8 +12,9 @@ from moderation.models import AuditEntry
 from node.circles.models import CirclePost
 from node.db import activated
 from node.http.keys import DATABASE
-from tests.api import bearer, error_of
+from tests.api import PASSWORD, bearer, error_of
 from tests.node.conftest import deliver_all
+from tests.node.test_data_rights import archive_of, part
 from tests.node.test_inbox import NODE, deliver, follow, worker_round
 
 pytestmark = pytest.mark.local_testing
@@ -389,3 +390,20 @@ async def test_the_communitys_filters_apply_to_circle_posts(node, people, clock,
     await deliver_all(node)
     assert len(remote.delivered) == sent
     assert await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(bea))).json() == []
+
+
+async def test_a_members_circle_posts_are_in_their_export_and_go_with_their_account(node, people):
+    ada, bea = people["ada"], people["bea"]
+    await make_circle(node, ada)
+    await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(bea))
+    created = await (await post(node, bea, "Lost cat, grey")).json()
+    archive = await archive_of(await node.get("/api/v1/me/export", headers=bearer(bea)))
+    [exported] = part(archive, "circle_posts.json")
+    assert (exported["ap_id"], exported["text"]) == (created["url"], "Lost cat, grey")
+    [membership] = part(archive, "circles.json")
+    assert membership["role"] == "member"
+    resp = await node.post("/api/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea))
+    assert resp.status == 200, await resp.text()
+    assert await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(ada))).json() == []
+    members = await (await node.get(f"{CIRCLES}/rue_verte/members", headers=bearer(ada))).json()
+    assert [m["actor"] for m in members] == [f"{NODE}/users/ada"]
