@@ -223,6 +223,31 @@ class CircleService(FederatedService):
             )
         return row
 
+    async def set_role(
+        self, circle: Circle, by: Member, row_id: int, role: CircleRole
+    ) -> CircleMember:
+        """A moderator makes a member of this node a moderator, or a moderator a member again
+        (audited). Moderators are this node's members: another server would not know that
+        their removals speak for the circle."""
+        await self.require_moderator(circle, by)
+        row = await CircleMember.get_or_none(
+            id=row_id, circle=circle, state=MembershipState.ACCEPTED, role__in=JOINED
+        )
+        if row is None:
+            raise NotFound("no such member")
+        if role is CircleRole.MODERATOR and self._uris.username_from_actor(row.actor) is None:
+            raise Forbidden("only members of this node moderate its circles")
+        if role is CircleRole.FOLLOWER:
+            raise BadRequest("a member is a member or a moderator")
+        now = self._clock()
+        async with in_transaction():
+            row.role = role
+            await row.save(update_fields=["role"])
+            await audit.record(
+                self._uris.actor(by.username), f"circle.{role.value}", row.actor, circle.slug, now
+            )
+        return row
+
     async def requests(self, circle: Circle, member: Member) -> list[CircleMember]:
         """Pending requests to join (moderators only)."""
         await self.require_moderator(circle, member)

@@ -10,6 +10,7 @@ POST   /api/v1/circles/{slug}/join                      join, or ask to
 POST   /api/v1/circles/{slug}/leave                     leave, or withdraw the request
 GET    /api/v1/circles/{slug}/members                   members and followers (members)
 POST   /api/v1/circles/{slug}/members                   add {"actor"} (managers, moderators)
+PATCH  /api/v1/circles/{slug}/members/{id}              {"role"}: moderator or member
 DELETE /api/v1/circles/{slug}/members/{id}              remove (moderators)
 GET    /api/v1/circles/{slug}/requests                  pending requests (moderators)
 POST   /api/v1/circles/{slug}/requests/{id}/{approve|reject}
@@ -24,7 +25,7 @@ POST   /api/v1/me/circles/posts                         post to it {"circle", "t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -34,6 +35,7 @@ from node.circles.models import (
     Circle,
     CircleKind,
     CircleMember,
+    CircleRole,
     JoinPolicy,
     MembershipState,
 )
@@ -83,6 +85,10 @@ class NewRemotePost(NewPost):
 
 class NewMember(Body):
     actor: str = Field(min_length=1, max_length=2048)
+
+
+class RoleChange(Body):
+    role: Literal["member", "moderator"]
 
 
 class Removal(Body):
@@ -192,6 +198,19 @@ async def remove_member(request: web.Request) -> web.Response:
     reason = (await _removal(request)).reason
     await service.remove(circle, caller.member, int(request.match_info["row_id"]), reason)
     return web.Response(status=204)
+
+
+@routes.patch(rf"/api/v1/circles/{SLUG}/members/{ROW}")
+async def set_role(request: web.Request) -> web.Response:
+    """Make a member of this node a moderator, or a moderator a member (moderators)."""
+    caller = await authenticate(request)
+    service = request.app[CIRCLES]
+    circle = await service.get(request.match_info["slug"])
+    body = await read_json(request, RoleChange)
+    row = await service.set_role(
+        circle, caller.member, int(request.match_info["row_id"]), CircleRole(body.role)
+    )
+    return web.json_response(membership_to_json(row))
 
 
 @routes.get(rf"/api/v1/circles/{SLUG}/requests")

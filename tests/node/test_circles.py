@@ -407,3 +407,25 @@ async def test_a_members_circle_posts_are_in_their_export_and_go_with_their_acco
     assert await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(ada))).json() == []
     members = await (await node.get(f"{CIRCLES}/rue_verte/members", headers=bearer(ada))).json()
     assert [m["actor"] for m in members] == [f"{NODE}/users/ada"]
+
+
+async def test_a_moderator_appoints_another_among_this_nodes_members(node, people):
+    ada, bea, cyd = people["ada"], people["bea"], people["cyd"]
+    await make_circle(node, ada)
+    for token in (bea, cyd):
+        await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(token))
+    members = await (await node.get(f"{CIRCLES}/rue_verte/members", headers=bearer(ada))).json()
+    rows = {m["actor"].rsplit("/", 1)[1]: m["id"] for m in members}
+    path = f"{CIRCLES}/rue_verte/members/{rows['bea']}"
+    resp = await node.patch(path, json={"role": "moderator"}, headers=bearer(cyd))
+    await error_of(resp, 403, "forbidden")
+    resp = await node.patch(path, json={"role": "owner"}, headers=bearer(ada))
+    await error_of(resp, 422, "validation_failed")
+    resp = await node.patch(path, json={"role": "moderator"}, headers=bearer(ada))
+    assert (await resp.json())["role"] == "moderator"
+    cyds = await (await post(node, cyd, "Free piano")).json()
+    resp = await node.delete(f"{CIRCLES}/rue_verte/posts/{cyds['id']}", headers=bearer(bea))
+    assert resp.status == 204
+    with activated(node.app[DATABASE]):
+        actions = await AuditEntry.all().values_list("action", flat=True)
+    assert {"circle.moderator", "circle.remove_post"} <= set(actions)
