@@ -76,6 +76,19 @@ async def test_a_circle_is_a_group_members_join_and_post_to(node, people):
     listed = await (await node.get(CIRCLES, headers=bearer(cyd))).json()
     assert [(c["slug"], c["members"], c["membership"]) for c in listed] == [("rue_verte", 2, None)]
 
+    # Its moderators change it; members do not.
+    change = {"name": "Rue Verte & Rue Haute", "join_policy": "request"}
+    resp = await node.patch(f"{CIRCLES}/rue_verte", json=change, headers=bearer(bea))
+    await error_of(resp, 403, "forbidden")
+    resp = await node.patch(f"{CIRCLES}/rue_verte", json={"kind": "castle"}, headers=bearer(ada))
+    await error_of(resp, 422, "validation_failed")
+    changed = await (
+        await node.patch(f"{CIRCLES}/rue_verte", json=change, headers=bearer(ada))
+    ).json()
+    assert (changed["name"], changed["join_policy"]) == (change["name"], "request")
+    doc = await (await node.get("/groups/rue_verte", headers=AP)).json(content_type=None)
+    assert (doc["name"], doc["manuallyApprovesFollowers"]) == (change["name"], True)
+
 
 async def test_bad_input_is_refused_with_reasons(node, people):
     ada, bea = people["ada"], people["bea"]
