@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 
 from activitypub import activities
 from activitypub.actor_documents import same_host
+from activitypub.listings import looks_like_listing
 from activitypub.notes import PUBLIC, addressees, html_to_text
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn, TransportError
@@ -192,6 +193,17 @@ class CircleInbox(FederatedService):
         note = inner.get("object")
         if not isinstance(note, dict) or note.get("type") != "Note":
             raise NotActedOn("the announced Create is not of a note")
+        if looks_like_listing(note):
+            raise NotActedOn("a listing, not a post")  # the listings' handlers take it
+        addressed = {
+            activities.object_id(note.get("audience")),
+            activities.object_id(inner.get("audience")),
+            *addressees(note),
+        }
+        if group not in addressed:
+            # FEP-1b12: a post to a group names it (audience, or to/cc); anything else the
+            # group relays is not one of its posts
+            raise NotActedOn("the announced note is not addressed to the group")
         if await CirclePost.exists(ap_id=activities.object_id(note)):
             raise NotActedOn("the post is held already")
         if not same_host(author, group):

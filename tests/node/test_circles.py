@@ -11,6 +11,7 @@ import pytest
 from moderation.models import AuditEntry
 from node.circles.models import CirclePost
 from node.db import activated
+from node.follows.models import Follow, FollowState
 from node.http.keys import DATABASE
 from tests.api import PASSWORD, bearer, error_of
 from tests.node.conftest import deliver_all
@@ -442,3 +443,58 @@ async def test_a_moderator_appoints_another_among_this_nodes_members(node, peopl
     with activated(node.app[DATABASE]):
         actions = await AuditEntry.all().values_list("action", flat=True)
     assert {"circle.moderator", "circle.remove_post"} <= set(actions)
+
+
+async def test_announces_of_a_joined_group_are_taken_only_for_posts_to_it(
+    node, people, clock, remote
+):
+    """A remote group a member here joined: its announced posts to it are shown; what it
+    relays that is not addressed to it, or is a listing, or comes from a group nobody here
+    joined, is not."""
+    bea = people["bea"]
+    club = remote.add("club")
+    with activated(node.app[DATABASE]):
+        await Follow.create(
+            follower=f"{NODE}/users/bea",
+            followee=club.id,
+            activity_id=f"{NODE}/users/bea/follows/1",
+            activity={},
+            state=FollowState.ACCEPTED,
+            created_at=clock(),
+        )
+
+    def announced(n: int, note_extra: dict[str, Any], by=club) -> dict[str, Any]:
+        note = {
+            "id": f"{club.base}/posts/{n}",
+            "type": "Note",
+            "attributedTo": club.base + "/users/zoe",
+            "content": f"post {n}",
+            **note_extra,
+        }
+        create = {
+            "id": f"{note['id']}/create",
+            "type": "Create",
+            "actor": note["attributedTo"],
+            "object": note,
+        }
+        return {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{by.id}/announces/{n}",
+            "type": "Announce",
+            "actor": by.id,
+            "object": create,
+        }
+
+    other = remote.add("other")
+    for activity, signer in (
+        (announced(1, {"audience": club.id}), club),
+        (announced(2, {"to": ["https://www.w3.org/ns/activitystreams#Public"]}), club),
+        (announced(3, {"audience": club.id, "publishes": {}, "purpose": "offer"}), club),
+        (announced(4, {"audience": other.id}, by=other), other),
+    ):
+        assert (await deliver(node, clock, signer, activity)).status == 202
+        await worker_round(node)
+    seen = await (
+        await node.get(f"/api/v1/me/circles/posts?circle={club.id}", headers=bearer(bea))
+    ).json()
+    assert [p["text"] for p in seen] == ["post 1"]
