@@ -27,6 +27,8 @@ from node import __version__
 from node.actors.remote import RemoteActorEvents
 from node.actors.render import instance_username
 from node.actors.service import SigningKeys, ensure_instance_actor, fetch_signer
+from node.circles.received import CircleInbox
+from node.circles.service import CircleService
 from node.clock import Clock, utc_now
 from node.config import Settings, parse_policy, policy_values
 from node.conversations.service import ConversationService
@@ -41,6 +43,7 @@ from node.http import (
     actors,
     admin,
     blocks,
+    circles,
     conversations,
     credentials,
     discovery,
@@ -69,6 +72,7 @@ from node.http.doc_cache import DocumentCache
 from node.http.keys import (
     ACTOR_DOCUMENTS,
     APPEALS,
+    CIRCLES,
     CLOCK,
     CONTENT,
     CONVERSATIONS,
@@ -213,6 +217,7 @@ def create_app(
     problem_routes = (problems, open311)
     for module in (*routes, *features, *pages, *problem_routes):
         app.router.add_routes(module.routes)
+    app.router.add_routes(circles.routes)
     return app
 
 
@@ -429,6 +434,19 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[CONVERSATIONS].register(app[DISPATCHER])
         app[GROUPS] = federated(GroupService)
         app[GROUPS].register(app[DISPATCHER])
+        # Circles: their own Follows, posts and announces (node/circles, docs/circles.md).
+        app[CIRCLES] = federated(CircleService)
+        app[CIRCLES].is_partner = app[PARTNERSHIPS].is_partner
+        app[CIRCLES].guard = app[CONTENT]
+        CircleInbox(
+            app[SETTINGS].uris,
+            app[RESOLVER],
+            transport,
+            app[CLOCK],
+            queued=app[DELIVERY_WORKER].wake,
+            policy=policy,
+            circles=app[CIRCLES],
+        ).register(app[DISPATCHER])
         node_settings = app[SETTINGS]
         files = MediaFiles(node_settings.media_path)
         app[MEDIA] = MediaService(node_settings.media, files, transport, app[CLOCK])

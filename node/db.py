@@ -39,6 +39,7 @@ APPS = {
             "node.verification.models",
             "node.relations.models",
             "node.problems.models",
+            "node.circles.models",
         ],
         "node.migrations",
     ),

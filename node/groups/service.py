@@ -24,6 +24,7 @@ from federation.errors import NotActedOn
 from federation.models import Partnership, PartnershipState
 from federation.outbound import publish
 from moderation.domains import authority_of
+from node.circles.models import Circle
 from node.federated import FederatedService
 from node.follows.models import Follow, FollowState
 from node.groups.models import NEIGHBOURHOOD, LocalGroup
@@ -59,6 +60,8 @@ class GroupService(FederatedService):
         slug = self._uris.group_slug_from_actor(followee or "")
         if slug is None or not await LocalGroup.exists(slug=slug):
             raise NotActedOn("the Follow is not of one of our groups")
+        if await Circle.exists(slug=slug):
+            raise NotActedOn("circles answer their own Follows (node/circles)")
         assert followee is not None
         remote = await self._resolver.actor(activity.actor)
         inbox = remote.shared_inbox or remote.inbox

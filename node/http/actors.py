@@ -28,6 +28,8 @@ from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
 from activitypub.uris import UriScheme
 from node.actors.models import InstanceActor
 from node.actors.render import instance_to_ap
+from node.circles.models import Circle, CircleMember, MembershipState
+from node.circles.render import circle_to_ap
 from node.errors import NotAcceptable, NotFound
 from node.follows.models import Follow, FollowState
 from node.groups.models import LocalGroup
@@ -153,6 +155,11 @@ async def group(request: web.Request) -> web.Response:
     if row is None:
         raise NotFound("no such actor")
     settings = request.app[SETTINGS]
+    circle = await Circle.get_or_none(group_id=row.id)
+    if circle is not None and circle.deleted_at is not None:
+        return _gone(settings.uris.group(circle.slug), "Group")
+    if circle is not None:  # one of the node's circles: its own name and join policy
+        return _ap_response(_encode(circle_to_ap(circle, row, settings.uris)))
     community = settings.community
     doc = group_to_ap(row, settings.uris, community.name, community.description)
     return _ap_response(_encode(doc))
@@ -169,6 +176,10 @@ async def group_collection(request: web.Request) -> web.Response:
     total = 0
     if request.match_info["collection"] == "followers":
         total = await Follow.filter(state=FollowState.ACCEPTED, followee=actor_id).count()
+        # a circle's followers are its members and followers, kept with the circle
+        total += await CircleMember.filter(
+            circle__slug=slug, state=MembershipState.ACCEPTED
+        ).count()
     return _collection(request, actor_id, total)
 
 
@@ -212,13 +223,14 @@ def _collection(request: web.Request, actor_id: str, total: int) -> web.Response
     return _ap_response(_encode(page_doc))
 
 
-def _gone(actor_id: str) -> web.Response:
-    """410 with a Tombstone: the account was erased (other servers then forget it)."""
+def _gone(actor_id: str, former_type: str = "Person") -> web.Response:
+    """410 with a Tombstone: the account was erased, or the circle deleted (other servers
+    then forget it)."""
     tombstone = {
         "@context": AS_CONTEXT,
         "id": actor_id,
         "type": "Tombstone",
-        "formerType": "Person",
+        "formerType": former_type,
     }
     return web.Response(status=410, body=_encode(tombstone), headers=_AP_HEADERS)
 

@@ -15,6 +15,7 @@ from federation.transport import Transport
 from federation.trust import CredentialChecker
 from federation.worker import InboundWorker
 from moderation.policy_store import PolicyStore
+from node.circles.service import CircleService
 from node.clock import Clock
 from node.config import Settings
 from node.conversations.service import ConversationService
@@ -91,3 +92,5 @@ HELD = web.AppKey("held", HeldContent)
 # Problem reports: members' reports, their handling here, the activities between nodes.
 PROBLEMS = web.AppKey("problems", ProblemService)
 OPEN311_KEYS = web.AppKey("open311_keys", Open311Keys)
+# The node's circles (groups inside it) and the other nodes' circles members joined.
+CIRCLES = web.AppKey("circles", CircleService)

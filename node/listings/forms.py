@@ -124,6 +124,8 @@ class ListingForm(_Form):
     format: Literal["text", "html"] = "text"
     category: str
     audience: Audience = Field(default=Audience.NODE, strict=False)
+    # the slug of one of our circles: for its members only (see docs/circles.md)
+    circle: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,30}$")
     details: dict[str, Any] = Field(default_factory=dict)
     price: PriceForm | None = None
     quantity: int = Field(default=1, ge=1, le=1000)

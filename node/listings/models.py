@@ -58,6 +58,9 @@ class Listing(Model):
     kind = fields.CharEnumField(Kind, max_length=16)
     status = fields.CharEnumField(Status, max_length=16, default=Status.OPEN)
     audience = fields.CharEnumField(Audience, max_length=16)
+    # addressed to one of our circles (its actor id): only its members see it, and it stays
+    # on this node (audience node)
+    circle = fields.CharField(max_length=URI, null=True)
     category = fields.CharField(max_length=32)
     title = fields.CharField(max_length=200)
     # sanitised HTML (a safe subset) and the same as plain text

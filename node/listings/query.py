@@ -94,6 +94,9 @@ class ListingQuery:
     # of the results; filled by the listing service, not part of the search's identity
     muted_hosts: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     muted_authors: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    # the circles (actor ids) the viewer belongs to: listings addressed to another circle are
+    # kept out; filled by the listing service, not part of the search's identity
+    circles: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     sort: Sort = Sort.NEWEST
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None

@@ -39,6 +39,7 @@ def listing_to_api(listing: Listing, uris: UriScheme) -> dict[str, Any]:
         "kind": listing.kind.value,
         "status": listing.status.value,
         "audience": listing.audience.value,
+        "circle": listing.circle,
         "category": listing.category,
         "title": listing.title,
         "description": listing.description,

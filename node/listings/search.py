@@ -190,6 +190,8 @@ def matches(listing: Listing, query: ListingQuery) -> bool:
     allowed = q.allowed_authors
     if allowed is not None and listing.author not in allowed:
         return False
+    if listing.circle is not None and listing.circle not in q.circles:
+        return False  # addressed to a circle the viewer is not in
     if listing.author in q.muted_authors or any(
         listing.origin_host == h or listing.origin_host.endswith(f".{h}") for h in q.muted_hosts
     ):

@@ -139,6 +139,11 @@ def filters(s: Statement, q: ListingQuery, statuses: bool = True) -> list[str]:
         "l.ap_id NOT IN (SELECT f.target FROM moderation_filtered_content f"
         " WHERE f.kind = 'listing' AND f.state IN ('held', 'hidden', 'rejected'))"
     )
+    # addressed to a circle: its members' only
+    if q.circles:
+        conditions.append(f"(l.circle IS NULL OR l.circle IN ({s.many(sorted(q.circles))}))")
+    else:
+        conditions.append("l.circle IS NULL")
     if q.muted_authors:
         muted = sorted(q.muted_authors)
         conditions.append(f"l.author NOT IN ({s.many(muted)})")

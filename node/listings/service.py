@@ -23,6 +23,7 @@ from activitypub.listings.agreements import MAX_THANKS
 from activitypub.uris import UriScheme
 from moderation import filters
 from moderation.content import FilterHit, hrefs_of
+from node.circles.models import JOINED, Circle, CircleMember, MembershipState
 from node.clock import Clock
 from node.config import CommunitySettings, ListingSettings
 from node.conversations.models import Message
@@ -152,6 +153,7 @@ class ListingService:
                 f"you already have {self._settings.max_open_per_member} open listings: "
                 "close or withdraw one first"
             )
+        circle = await self._circle_for(me, form)
         hit = await self._screen(values)
         photos = await self._claim(me, form.photos, None)
         async with in_transaction():
@@ -162,6 +164,7 @@ class ListingService:
                 origin_host=self._uris.domain,
                 kind=form.kind,
                 audience=form.audience,
+                circle=circle,
                 status=Status.OPEN,
                 # to the second: search orders and pages by it (node/listings/search.py);
                 # updated the same moment, or every new listing would read as edited
@@ -175,7 +178,8 @@ class ListingService:
             if hit is not None:
                 await self._caught(listing, hit)
             await self._send("Create", listing)
-            if self._alerts is not None and hit is None:
+            # Saved searches alert anyone on the node: not for what is meant for a circle.
+            if self._alerts is not None and hit is None and circle is None:
                 await self._alerts(listing)
         self._queued()
         return await self._with_photos(listing)
@@ -295,7 +299,36 @@ class ListingService:
             raise NotFound("no such listing")
         if listing.author != me and await filters.not_shown("listing", [listing.ap_id]):
             raise NotFound("no such listing")  # held or hidden by a filter: its author's only
+        if (
+            listing.circle is not None
+            and listing.author != me
+            and listing.circle not in await self._circles_of(me)
+        ):
+            raise NotFound("no such listing")  # for a circle's members only
         return listing
+
+    async def _circle_for(self, me: str, form: ListingForm) -> str | None:
+        """The circle a new listing is addressed to (its actor id), which ``me`` must be a
+        member of; such a listing stays on this node (audience ``node``)."""
+        if form.circle is None:
+            return None
+        circle = await Circle.get_or_none(slug=form.circle, deleted_at__isnull=True)
+        if circle is None:
+            raise _invalid("circle", "no such circle")
+        if form.audience is not Audience.NODE:
+            raise _invalid("audience", "a listing for a circle stays on this node: node")
+        if not await CircleMember.exists(
+            circle=circle, actor=me, state=MembershipState.ACCEPTED, role__in=JOINED
+        ):
+            raise Forbidden("only the circle's members address listings to it")
+        return self._uris.group(circle.slug)
+
+    async def _circles_of(self, me: str) -> frozenset[str]:
+        """The actor ids of the circles ``me`` is an accepted member of."""
+        slugs = await CircleMember.filter(
+            actor=me, state=MembershipState.ACCEPTED, role__in=JOINED
+        ).values_list("circle__slug", flat=True)
+        return frozenset(self._uris.group(str(slug)) for slug in slugs)
 
     async def mine(self, member: Member, statuses: Iterable[Status] | None = None) -> list[Listing]:
         """The member's listings, newest first."""
@@ -318,6 +351,9 @@ class ListingService:
             query = dataclasses.replace(query, muted_hosts=hosts, muted_authors=actors)
         if viewer is not None and (hidden := await hidden_from(viewer)):
             query = dataclasses.replace(query, muted_authors=query.muted_authors | hidden)
+        if viewer is not None:
+            circles = await self._circles_of(self._uris.actor(viewer.username))
+            query = dataclasses.replace(query, circles=circles)
         page = await search(query)
         await Listing.fetch_for_list(page.listings, "photos")
         return page

@@ -29,6 +29,7 @@ from node.errors import (
     ValidationFailed,
     WrongPassword,
 )
+from node.groups.models import LocalGroup
 from node.members.models import (
     ErasedAccount,
     Invite,
@@ -88,6 +89,16 @@ def canonical_username(username: str) -> str:
 def is_valid_username(username: str) -> bool:
     """Whether ``username`` (canonical) could be a member's: checked before any lookup."""
     return USERNAME_PATTERN.fullmatch(username) is not None
+
+
+async def _not_a_group(name: str) -> None:
+    """Groups (the neighbourhood, circles) and members share the ``acct:`` handle space: a
+    circle's slug is as reserved as the neighbourhood's."""
+    if await LocalGroup.exists(slug=name):
+        raise ValidationFailed(
+            "the username is not available",
+            details=[{"field": "username", "message": f"{name!r} is reserved"}],
+        )
 
 
 def normalise_username(username: str, reserved: frozenset[str] = frozenset()) -> str:
@@ -274,6 +285,7 @@ class MemberService:
         and e-mail are optional and seen by staff only.
         """
         name = normalise_username(username, self.reserved_usernames)
+        await _not_a_group(name)
         real_name = check_name("real_name", real_name)
         unit, email = check_unit(unit), check_email(email)
         display_name = check_name("display_name", display_name or name)
@@ -327,6 +339,7 @@ class MemberService:
     ) -> Member:
         """Create a member directly (``quartier admin create``), without an invite."""
         name = normalise_username(username, self.reserved_usernames)
+        await _not_a_group(name)
         real_name = check_name("real_name", real_name)
         unit, email = check_unit(unit), check_email(email)
         display_name = check_name("display_name", display_name or name)

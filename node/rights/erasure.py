@@ -39,6 +39,7 @@ from federation.outbound import publish
 from moderation import audit
 from moderation.domains import authority_of
 from moderation.governance import SharedKind
+from node.circles.models import CircleMember, CirclePost
 from node.conversations.models import Message
 from node.errors import Conflict
 from node.follows.models import Follow, FollowState
@@ -112,6 +113,9 @@ class Eraser:
             if inboxes:
                 await publish(_delete(actor, actor, "Person"), inboxes, actor, now)
             await Response.filter(responder=actor).delete()
+            # circles: the Delete of the account above tells the servers that hold their posts
+            await CirclePost.filter(author=actor).delete()
+            await CircleMember.filter(actor=actor).delete()
             await Follow.filter(follower=actor).delete()
             await Follow.filter(followee=actor).delete()
             listing_ids = cast(

@@ -39,6 +39,7 @@ from tortoise.queryset import QuerySet
 
 from activitypub.uris import UriScheme
 from federation.models import SharedItem
+from node.circles.models import CircleMember, CirclePost
 from node.conversations.models import Message, Participant
 from node.follows.models import Follow
 from node.listings.models import Listing, Response
@@ -130,6 +131,9 @@ class Exporter:
                 ("agreements.json", Response.filter(responder=actor), ()),
                 ("sharing.json", SharedItem.filter(owner=actor), ("owner",)),
                 ("problems.json", Problem.filter(reporter_id=member.id), ()),
+                # what the member posted to circles, and the circles of this node they are in
+                ("circle_posts.json", CirclePost.filter(author=actor, local=True), ("activity",)),
+                ("circles.json", CircleMember.filter(actor=actor), ("follow", "inbox")),
             ]
             for name, query, drop in parts:
                 async for chunk in self._json_list(archive, buffer, name, query, drop):

@@ -42,19 +42,22 @@ async def test_activities_no_handler_acts_on_are_ignored_with_the_reasons(node, 
             InboundState.IGNORED,
             "the Follow is not of one of our members; "
             "the Follow is not of this node's actor (not a partnership); "
-            "the Follow is not of one of our groups",
+            "the Follow is not of one of our groups; "
+            "the Follow is not of one of our circles",
         ),
         undo["id"]: (
             InboundState.IGNORED,
             "the Undo is not of a follow we know; "
             "the Undo is not of a partnership (or of an earlier proposal); "
-            "the Undo is not of a block we know",
+            "the Undo is not of a block we know; "
+            "the Undo is not of a Follow of one of our circles",
         ),
         proposal["id"]: (
             InboundState.IGNORED,
             "the Follow is not of one of our members; "
             "a partnership proposal by a Person, not by a node's actor; "
-            "the Follow is not of one of our groups",
+            "the Follow is not of one of our groups; "
+            "the Follow is not of one of our circles",
         ),
         hijack["id"]: (
             InboundState.IGNORED,
