@@ -525,6 +525,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             node_settings.community.kind,
             app[GOVERNANCE].current,
             groups=app[GROUPS],
+            circles=app[CIRCLES],
             media=app[MEDIA],
             is_partner=app[PARTNERSHIPS].is_partner,
             queued=app[DELIVERY_WORKER].wake,

@@ -14,6 +14,7 @@ from activitypub import activities
 from activitypub.actor_documents import same_host
 from activitypub.listings import looks_like_listing
 from activitypub.notes import PUBLIC, addressees, html_to_text
+from activitypub.notices import is_notice
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn, TransportError
 from federation.outbound import publish
@@ -195,6 +196,8 @@ class CircleInbox(FederatedService):
             raise NotActedOn("the announced Create is not of a note")
         if looks_like_listing(note):
             raise NotActedOn("a listing, not a post")  # the listings' handlers take it
+        if is_notice(note):
+            raise NotActedOn("a notice, not a post")  # the notices' handler takes it
         addressed = {
             activities.object_id(note.get("audience")),
             activities.object_id(inner.get("audience")),

@@ -53,11 +53,16 @@ async def _notices_publish(args: argparse.Namespace) -> int:
         if getattr(args, name):
             fields[name] = getattr(args, name)
     fields["audience"], fields["public"] = args.audience, args.public
+    if args.circle:
+        fields["circle"] = args.circle
     form = validate(NewNotice, fields)  # the API's checks, with the same messages
     async with _node(_settings(args)) as app:
         member = await app[MEMBERS].get(args.as_member)
         notice = await app[NOTICES].publish(
-            member, NoticeForm(terms=form.terms(), audience=form.audience, public=form.public)
+            member,
+            NoticeForm(
+                terms=form.terms(), audience=form.audience, public=form.public, circle=form.circle
+            ),
         )
     print(f"published notice {notice.id}: {notice.ap_id}")
     return 0
@@ -115,7 +120,12 @@ def add_notice_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     publish.add_argument("--starts-at", default=None, help="ISO 8601 with a time zone")
     publish.add_argument("--ends-at", default=None, help="ISO 8601 with a time zone")
     publish.add_argument(
-        "--audience", default="node", help="node, or districts (a municipality's partner districts)"
+        "--audience",
+        default="node",
+        help="node, districts (a municipality's partner districts) or circle",
+    )
+    publish.add_argument(
+        "--circle", default=None, metavar="SLUG", help="the circle, with --audience circle"
     )
     publish.add_argument(
         "--public", action="store_true", help="readable by anyone, boosted to the group's followers"

@@ -79,6 +79,7 @@ async def notice_to_api(request: web.Request, notice: Notice) -> dict[str, Any]:
         "starts_at": format_timestamp(notice.starts_at),
         "ends_at": format_timestamp(notice.ends_at),
         "audience": notice.audience.value,
+        "circle": notice.circle,
         "public": notice.public,
         "pinned": request.app[NOTICES].is_current(notice),
         "photos": photos,
@@ -91,15 +92,15 @@ async def notice_to_api(request: web.Request, notice: Notice) -> dict[str, Any]:
 async def list_notices(request: web.Request) -> web.Response:
     """Current notices (pinned, urgent first), or ``state=past``: ended ones, paged by
     ``before`` (an id) with a ``Link`` to the next page."""
-    await authenticate(request)
+    caller = await authenticate(request)
     state = request.query.get("state", "current")
     service = request.app[NOTICES]
     headers: dict[str, str] = {}
     if state == "current":
-        rows = await service.current()
+        rows = await service.current(caller.member)
     elif state == "past":
         before, limit = _int(request, "before", None), _int(request, "limit", 20)
-        rows = await service.past(before, max(1, limit or 20))
+        rows = await service.past(before, max(1, limit or 20), caller.member)
         if rows and len(rows) == min(max(1, limit or 20), 100):
             following = request.rel_url.update_query(before=rows[-1].id)
             headers["Link"] = f'<{_uris(request).url(str(following))}>; rel="next"'
@@ -133,7 +134,11 @@ async def publish_notice(request: web.Request) -> web.Response:
     notice = await service.publish(
         caller.member,
         NoticeForm(
-            terms=body.terms(), audience=body.audience, public=body.public, photo=body.photo
+            terms=body.terms(),
+            audience=body.audience,
+            public=body.public,
+            photo=body.photo,
+            circle=body.circle,
         ),
     )
     return web.json_response(await notice_to_api(request, notice), status=201)
@@ -142,8 +147,8 @@ async def publish_notice(request: web.Request) -> web.Response:
 @routes.get(NOTICE)
 async def get_notice(request: web.Request) -> web.Response:
     """One notice."""
-    await authenticate(request)
-    notice = await request.app[NOTICES].get(int(request.match_info["notice_id"]))
+    caller = await authenticate(request)
+    notice = await request.app[NOTICES].get(int(request.match_info["notice_id"]), caller.member)
     return web.json_response(await notice_to_api(request, notice))
 
 

@@ -63,3 +63,11 @@ class NewNotice(NoticeFields):
     audience: NoticeAudience = Field(default=NoticeAudience.NODE, strict=False)
     public: bool = False
     photo: str | None = Field(default=None, max_length=64)
+    # with audience "circle": the circle's slug
+    circle: str | None = Field(default=None, min_length=1, max_length=30)
+
+    @model_validator(mode="after")
+    def _circle_given(self) -> NewNotice:
+        if (self.audience is NoticeAudience.CIRCLE) != (self.circle is not None):
+            raise ValueError('a notice to a circle names it: audience "circle" and circle')
+        return self

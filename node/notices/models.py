@@ -16,6 +16,7 @@ class NoticeAudience(StrEnum):
 
     NODE = "node"  # this node's members
     DISTRICTS = "districts"  # a municipality's: its members and every partner district's
+    CIRCLE = "circle"  # the members of one circle (here, or another node's our members joined)
 
 
 class Notice(Model):
@@ -39,6 +40,8 @@ class Notice(Model):
     starts_at = fields.DatetimeField(null=True)
     ends_at = fields.DatetimeField(null=True, db_index=True)
     audience = fields.CharEnumField(NoticeAudience, max_length=16, default=NoticeAudience.NODE)
+    # for a circle's notice: the circle's Group actor (ours or another node's)
+    circle = fields.CharField(max_length=URI, null=True, db_index=True)
     # readable by anyone (its Note served publicly and boosted to the group's followers)
     public = fields.BooleanField(default=False)
     # a received notice's photos, linked where its node serves them

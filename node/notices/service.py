@@ -18,6 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from activitypub import activities
@@ -38,9 +40,12 @@ from federation.errors import NotActedOn
 from federation.outbound import publish
 from moderation.domains import authority_of
 from moderation.governance import GovernancePolicy
+from node.circles.models import JOINED, Circle, CircleMember, MembershipState
+from node.circles.service import CircleService
 from node.clock import Clock
 from node.config import CommunityKind
 from node.errors import Forbidden, NotFound, ValidationFailed
+from node.follows.models import Follow, FollowState
 from node.groups.service import GroupService
 from node.media.models import Media
 from node.media.render import media_to_ap
@@ -63,6 +68,7 @@ class NoticeForm:
     audience: NoticeAudience = NoticeAudience.NODE
     public: bool = False
     photo: str | None = None
+    circle: str | None = None  # the slug of one of our circles, with audience CIRCLE
 
 
 class NoticeService:
@@ -75,6 +81,7 @@ class NoticeService:
         kind: CommunityKind,
         governance: Governance,
         groups: GroupService | None = None,
+        circles: CircleService | None = None,
         media: MediaService | None = None,
         is_partner: IsPartner | None = None,
         queued: Callable[[], None] = lambda: None,
@@ -84,6 +91,7 @@ class NoticeService:
         self._kind = kind
         self._governance = governance
         self._groups = groups
+        self._circles = circles
         self._media = media
         self._is_partner = is_partner
         self._queued = queued
@@ -112,6 +120,11 @@ class NoticeService:
                 "only a municipality node publishes to districts",
                 details=[{"field": "audience", "message": "set community.kind = municipality"}],
             )
+        circle = None
+        if form.audience is NoticeAudience.CIRCLE:
+            if self._circles is None or form.circle is None:
+                raise NotFound("no such circle")
+            circle = await self._circles.get(form.circle)
         now = self._clock().replace(microsecond=0)
         author = self._uris.actor(member.username)
         async with in_transaction():
@@ -121,6 +134,7 @@ class NoticeService:
                 author=author,
                 origin_host=self._uris.domain,
                 audience=form.audience,
+                circle=self._uris.group(circle.slug) if circle is not None else None,
                 public=form.public,
                 published_at=now,
                 updated_at=now,
@@ -155,7 +169,7 @@ class NoticeService:
                 "type": "Delete",
                 "actor": notice.author,
                 "object": {"id": notice.ap_id, "type": "Tombstone"},
-                **_addressing(self._group_followers(), notice.public),
+                **self._addressing_of(notice),
             }
             await self._deliver(delete, notice, now)
             if self._media is not None:
@@ -173,6 +187,15 @@ class NoticeService:
 
     def _group_followers(self) -> str:
         return self._uris.collection(self._uris.group("neighbourhood"), "followers")
+
+    def _addressing_of(self, notice: Notice) -> dict[str, list[str]]:
+        """A circle's notice is a post to the circle (FEP-1b12: to the group, its followers
+        in cc); any other goes to the neighbourhood group's followers (and Public)."""
+        if notice.circle is None:
+            return _addressing(self._group_followers(), notice.public)
+        followers = self._uris.collection(notice.circle, "followers")
+        to = [notice.circle, *([activities.AS_PUBLIC] if notice.public else [])]
+        return {"to": to, "cc": [followers]}
 
     def document(self, notice: Notice, photos: list[Media]) -> dict[str, Any]:
         """The notice's ``Note``."""
@@ -192,10 +215,10 @@ class NoticeService:
                 )
                 for image in (media_to_ap(p, self._uris) for p in photos)
             ],
-            audience=self._uris.group("neighbourhood")
-            if notice.audience is NoticeAudience.DISTRICTS
-            else None,
-            **_addressing(self._group_followers(), notice.public),
+            # ``audience`` names the group a post is in (FEP-1b12): a circle's notice only;
+            # a district notice is the municipality's, relayed by its group, in no group.
+            audience=notice.circle,
+            **self._addressing_of(notice),
         )
 
     async def _send(self, kind: str, notice: Notice, now: datetime) -> None:
@@ -215,7 +238,14 @@ class NoticeService:
     async def _deliver(self, activity: dict[str, Any], notice: Notice, now: datetime) -> None:
         """Through the neighbourhood group: an Announce of the activity, unaltered, to the
         partner districts (a municipality's district notice); the object to the group's
-        other followers when the notice is public."""
+        other followers when the notice is public. A circle's notice goes through the circle
+        (to its remote members, and its followers when public)."""
+        if notice.circle is not None:
+            slug = self._uris.group_slug_from_actor(notice.circle)
+            circle = await Circle.get_or_none(slug=slug or "", deleted_at__isnull=True)
+            if circle is not None and self._circles is not None:
+                await self._circles.announce(circle, activity, public=notice.public, now=now)
+            return
         if self._groups is None:
             return
         group = self._groups.neighbourhood
@@ -259,6 +289,8 @@ class NoticeService:
             NotificationType.URGENT_NOTICE if notice.kind == "urgent" else NotificationType.NOTICE
         )
         query = Member.filter(suspended_at__isnull=True)
+        if notice.circle is not None:
+            query = query.filter(username__in=await self._circle_readers(notice.circle))
         if exclude is not None:
             query = query.exclude(id=exclude)
         member_ids = await query.values_list("id", flat=True)
@@ -279,27 +311,72 @@ class NoticeService:
         )
         return len(member_ids)
 
+    async def _circle_readers(self, circle: str) -> list[str]:
+        """The usernames of our members in ``circle`` (ours: its members here; another
+        node's: our members who joined it)."""
+        prefix = self._uris.url("/users/")
+        slug = self._uris.group_slug_from_actor(circle)
+        if slug is not None:
+            actors = await CircleMember.filter(
+                circle__slug=slug,
+                state=MembershipState.ACCEPTED,
+                role__in=list(JOINED),
+                actor__startswith=prefix,
+            ).values_list("actor", flat=True)
+        else:
+            actors = await Follow.filter(
+                followee=circle, state=FollowState.ACCEPTED, follower__startswith=prefix
+            ).values_list("follower", flat=True)
+        return [str(a).removeprefix(prefix) for a in actors]
+
+    async def _circles_of(self, member: Member) -> list[str]:
+        """The circles (Group actor ids) ``member`` is in, here and on other nodes."""
+        me = self._uris.actor(member.username)
+        slugs = await CircleMember.filter(
+            actor=me, state=MembershipState.ACCEPTED, role__in=list(JOINED)
+        ).values_list("circle__slug", flat=True)
+        remote = await Follow.filter(follower=me, state=FollowState.ACCEPTED).values_list(
+            "followee", flat=True
+        )
+        return [*(self._uris.group(str(s)) for s in slugs), *(str(r) for r in remote)]
+
+    async def _visible(self, member: Member) -> QuerySet[Notice]:
+        """The notices ``member`` may read: every one but the notices of circles they are
+        not in (their own excepted)."""
+        return Notice.filter(
+            Q(circle__isnull=True)
+            | Q(circle__in=await self._circles_of(member))
+            | Q(author=self._uris.actor(member.username))
+        )
+
     # Reading
 
-    async def current(self) -> list[Notice]:
-        """The notices in force or to come (pinned): urgent first, then newest first."""
+    async def current(self, viewer: Member | None = None) -> list[Notice]:
+        """The notices in force or to come (pinned): urgent first, then newest first; those
+        ``viewer`` may read when given (the command line sees all)."""
         now = self._clock()
-        rows = await Notice.filter(ends_at__isnull=True).order_by("-published_at").limit(
+        base = Notice.all() if viewer is None else await self._visible(viewer)
+        rows = await base.filter(ends_at__isnull=True).order_by("-published_at").limit(
             MAX_PAGE
-        ) + await Notice.filter(ends_at__gt=now).order_by("-published_at").limit(MAX_PAGE)
+        ) + await base.filter(ends_at__gt=now).order_by("-published_at").limit(MAX_PAGE)
         rows.sort(key=lambda n: (n.kind != "urgent", -n.published_at.timestamp(), -n.id))
         return rows[:MAX_PAGE]
 
-    async def past(self, before: int | None, limit: int) -> list[Notice]:
-        """Notices that ended, newest first, ``limit`` at most, older than id ``before``."""
-        query = Notice.filter(ends_at__lte=self._clock())
+    async def past(
+        self, before: int | None, limit: int, viewer: Member | None = None
+    ) -> list[Notice]:
+        """Notices that ended, newest first, ``limit`` at most, older than id ``before``
+        (those ``viewer`` may read when given)."""
+        base = Notice.all() if viewer is None else await self._visible(viewer)
+        query = base.filter(ends_at__lte=self._clock())
         if before is not None:
             query = query.filter(id__lt=before)
         return list(await query.order_by("-id").limit(min(limit, MAX_PAGE)))
 
-    async def get(self, notice_id: int) -> Notice:
-        """One notice, or 404."""
-        notice = await Notice.get_or_none(id=notice_id)
+    async def get(self, notice_id: int, viewer: Member | None = None) -> Notice:
+        """One notice (that ``viewer`` may read, when given), or 404."""
+        base = Notice.all() if viewer is None else await self._visible(viewer)
+        notice = await base.get_or_none(id=notice_id)
         if notice is None:
             raise NotFound("no such notice")
         return notice
@@ -341,9 +418,22 @@ class NoticeService:
             raise NotActedOn(f"the notice cannot be read: {exc}") from None
         if received.author != actor or not same_host(received.id, actor):
             raise NotActedOn("a notice is sent by its author, with an id on their server")
-        await self._take(received, host, kind == "Update", public=_is_public(obj))
+        circle = activities.object_id(obj.get("audience"))
+        if circle is not None:
+            # a circle's notice (FEP-1b12: audience names the group): for those who joined it
+            if circle != activity.actor:
+                raise NotActedOn("a circle's notice is announced by that circle")
+            if not await Follow.exists(
+                followee=circle,
+                state=FollowState.ACCEPTED,
+                follower__startswith=self._uris.url("/users/"),
+            ):
+                raise NotActedOn("no member here joined that circle")
+        await self._take(received, host, kind == "Update", public=_is_public(obj), circle=circle)
 
-    async def _take(self, received: Any, host: str, update: bool, *, public: bool) -> None:
+    async def _take(
+        self, received: Any, host: str, update: bool, *, public: bool, circle: str | None
+    ) -> None:
         now = self._clock().replace(microsecond=0)
         values = {
             **_columns(received.terms),
@@ -371,7 +461,8 @@ class NoticeService:
                     local=False,
                     author=received.author,
                     origin_host=host,
-                    audience=NoticeAudience.DISTRICTS,
+                    audience=NoticeAudience.CIRCLE if circle else NoticeAudience.DISTRICTS,
+                    circle=circle,
                     published_at=received.published or now,
                     **values,
                 )
