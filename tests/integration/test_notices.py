@@ -154,3 +154,53 @@ async def test_municipality_members_find_listings_of_every_district(peers):
     await settle(m, d1, d2)
     found = await get(m, citizen, "/api/v1/listings?q=garden")
     assert sorted(x["title"] for x in found["listings"]) == ["Garden chairs", "Garden ladder"]
+
+
+async def test_a_circle_notice_reaches_only_the_circles_members_here_and_on_partners(peers):
+    d1, d2 = await peers("d1"), await peers("d2")
+    await federate(d1, d2)  # partners (d1's manon is its admin)
+    manon = await admin_of(d1)
+    ines, bob, eve = await member(d1, "ines"), await member(d2, "bob"), await member(d2, "eve")
+    circle = {"slug": "batiment_b", "name": "Bâtiment B", "kind": "building"}
+    resp = await d1.client.post(
+        "/api/v1/circles", json=circle | {"partners_may_join": True}, headers=bearer(manon)
+    )
+    assert resp.status == 201, await resp.text()
+    group = (await resp.json())["actor"]
+    resp = await d2.client.post(
+        "/api/v1/me/circles", json={"circle": f"batiment_b@{d1.domain}"}, headers=bearer(bob)
+    )
+    assert resp.status == 201, await resp.text()
+    await settle(d1, d2)
+
+    notice = {"kind": "works", "title": "Painting the stairs", "audience": "circle"}
+    resp = await d1.client.post(
+        NOTICES, json=notice | {"circle": "batiment_b"}, headers=bearer(manon)
+    )
+    assert resp.status == 201, await resp.text()
+    published = await resp.json()
+    assert (published["audience"], published["circle"]) == ("circle", group)
+    await settle(d1, d2)
+
+    # bob joined the circle on D2: told, and he reads it; eve on D2 and ines on D1 are not in it.
+    [note] = [n for n in await notifications(d2, bob) if n["notice_id"]]
+    assert note["detail"] == "Painting the stairs"
+    [shown] = (await get(d2, bob, NOTICES))["notices"]
+    assert (shown["title"], shown["audience"], shown["circle"]) == (
+        "Painting the stairs",
+        "circle",
+        group,
+    )
+    for peer, token in ((d2, eve), (d1, ines)):
+        assert not [n for n in await notifications(peer, token) if n["notice_id"]]
+        assert (await get(peer, token, NOTICES))["notices"] == []
+    resp = await d2.client.get(f"{NOTICES}/{shown['id']}", headers=bearer(eve))
+    assert resp.status == 404
+    # A notice, not one of the circle's posts.
+    assert await get(d2, bob, f"/api/v1/me/circles/posts?circle={group}") == []
+
+    # Deleted by its author: gone for bob too.
+    resp = await d1.client.delete(f"{NOTICES}/{published['id']}", headers=bearer(manon))
+    assert resp.status == 204
+    await settle(d1, d2)
+    assert (await get(d2, bob, NOTICES))["notices"] == []

@@ -132,6 +132,8 @@ async def test_only_its_author_or_an_admin_changes_or_deletes_a_notice(node, peo
         ({"latitude": 45.76}, "(body)"),
         ({"latitude": 95.0, "longitude": 4.8}, "latitude"),
         ({"audience": "everyone"}, "audience"),
+        ({"audience": "circle"}, "(body)"),
+        ({"circle": "batiment_b"}, "(body)"),
         ({"colour": "red"}, "colour"),
         ({"public": "yes"}, "public"),
     ],
@@ -169,6 +171,35 @@ async def test_only_a_municipality_publishes_to_districts(node, people):
     )
     error = await error_of(resp, 422, "validation_failed")
     assert "municipality" in error["message"]
+
+
+async def test_a_notice_to_a_circle_that_does_not_exist_is_a_404(node, people):
+    body = {**LIFT, "audience": "circle", "circle": "nowhere"}
+    resp = await node.post(NOTICES, json=body, headers=bearer(people["ada"]))
+    await error_of(resp, 404, "not_found")
+    with activated(node.app[DATABASE]):
+        assert await Notice.all().count() == 0
+
+
+async def test_a_local_circles_notice_is_for_its_members_only(node, people):
+    ada = people["ada"]
+    circle = {"slug": "batiment_b", "name": "Bâtiment B", "kind": "building"}
+    assert (await node.post("/api/v1/circles", json=circle, headers=bearer(ada))).status == 201
+    resp = await node.post("/api/v1/circles/batiment_b/join", headers=bearer(people["bea"]))
+    assert resp.status in (200, 201), await resp.text()
+    notice = await publish(node, ada, {**LIFT, "audience": "circle", "circle": "batiment_b"})
+    assert [n["notice_id"] for n in await notice_notifications(node, people["bea"])] == [
+        notice["id"]
+    ]
+    assert await notice_notifications(node, people["cyd"]) == []
+    assert [n["id"] for n in await listed(node, people["bea"])] == [notice["id"]]
+    assert await listed(node, people["cyd"]) == []
+    await error_of(
+        await node.get(f"{NOTICES}/{notice['id']}", headers=bearer(people["cyd"])),
+        404,
+        "not_found",
+    )
+    assert [n["id"] for n in await listed(node, ada)] == [notice["id"]]  # its author
 
 
 async def test_a_notice_photo_is_the_publishers_own_and_stays_with_the_notice(node, people):
