@@ -40,10 +40,10 @@ from node.circles.models import (
     MembershipState,
 )
 from node.circles.render import circle_to_json, membership_to_json, post_to_json
-from node.circles.service import MAX_POST
+from node.circles.service import MAX_POST, CircleService
 from node.errors import Forbidden, ValidationFailed
 from node.follows.render import follow_to_api
-from node.http.auth import authenticate, require_role
+from node.http.auth import Caller, authenticate, require_role
 from node.http.keys import CIRCLES, CONTENT, SETTINGS
 from node.http.parsing import Body, read_json
 from node.members.models import Member, Role
@@ -136,9 +136,7 @@ async def one(request: web.Request) -> web.Response:
 @routes.patch(rf"/api/v1/circles/{SLUG}")
 async def update(request: web.Request) -> web.Response:
     """Change a circle's name, summary, kind or policies (its moderators)."""
-    caller = await authenticate(request)
-    service = request.app[CIRCLES]
-    circle = await service.get(request.match_info["slug"])
+    caller, service, circle = await _addressed(request)
     body = await read_json(request, CircleChange)
     await service.require_moderator(circle, caller.member)
     changed = body.model_dump(exclude_none=True)
@@ -160,9 +158,7 @@ async def delete(request: web.Request) -> web.Response:
 @routes.post(rf"/api/v1/circles/{SLUG}/{{action:join|leave}}")
 async def join_or_leave(request: web.Request) -> web.Response:
     """Join (200 with the membership: accepted, or pending a moderator), or leave (204)."""
-    caller = await authenticate(request)
-    service = request.app[CIRCLES]
-    circle = await service.get(request.match_info["slug"])
+    caller, service, circle = await _addressed(request)
     if request.match_info["action"] == "leave":
         await service.leave(circle, caller.member)
         return web.Response(status=204)
@@ -181,9 +177,7 @@ async def members(request: web.Request) -> web.Response:
 @routes.post(rf"/api/v1/circles/{SLUG}/members")
 async def add_member(request: web.Request) -> web.Response:
     """Add a member (managers and the circle's moderators). 201."""
-    caller = await authenticate(request)
-    service = request.app[CIRCLES]
-    circle = await service.get(request.match_info["slug"])
+    caller, service, circle = await _addressed(request)
     body = await read_json(request, NewMember)
     row = await service.add(circle, caller.member, body.actor)
     return web.json_response(membership_to_json(row), status=201)
@@ -192,9 +186,7 @@ async def add_member(request: web.Request) -> web.Response:
 @routes.delete(rf"/api/v1/circles/{SLUG}/members/{ROW}")
 async def remove_member(request: web.Request) -> web.Response:
     """Remove a member or follower (moderators; an optional JSON body gives the reason)."""
-    caller = await authenticate(request)
-    service = request.app[CIRCLES]
-    circle = await service.get(request.match_info["slug"])
+    caller, service, circle = await _addressed(request)
     reason = (await _removal(request)).reason
     await service.remove(circle, caller.member, int(request.match_info["row_id"]), reason)
     return web.Response(status=204)
@@ -203,9 +195,7 @@ async def remove_member(request: web.Request) -> web.Response:
 @routes.patch(rf"/api/v1/circles/{SLUG}/members/{ROW}")
 async def set_role(request: web.Request) -> web.Response:
     """Make a member of this node a moderator, or a moderator a member (moderators)."""
-    caller = await authenticate(request)
-    service = request.app[CIRCLES]
-    circle = await service.get(request.match_info["slug"])
+    caller, service, circle = await _addressed(request)
     body = await read_json(request, RoleChange)
     row = await service.set_role(
         circle, caller.member, int(request.match_info["row_id"]), CircleRole(body.role)
@@ -216,9 +206,7 @@ async def set_role(request: web.Request) -> web.Response:
 @routes.get(rf"/api/v1/circles/{SLUG}/requests")
 async def requests(request: web.Request) -> web.Response:
     """Who asks to join (moderators)."""
-    caller = await authenticate(request)
-    service = request.app[CIRCLES]
-    circle = await service.get(request.match_info["slug"])
+    caller, service, circle = await _addressed(request)
     rows = await service.requests(circle, caller.member)
     return web.json_response([membership_to_json(r) for r in rows])
 
@@ -226,9 +214,7 @@ async def requests(request: web.Request) -> web.Response:
 @routes.post(rf"/api/v1/circles/{SLUG}/requests/{ROW}/{{decision:approve|reject}}")
 async def decide(request: web.Request) -> web.Response:
     """Approve or refuse a request to join (moderators). 204."""
-    caller = await authenticate(request)
-    service = request.app[CIRCLES]
-    circle = await service.get(request.match_info["slug"])
+    caller, service, circle = await _addressed(request)
     accept = request.match_info["decision"] == "approve"
     await service.decide(circle, caller.member, int(request.match_info["row_id"]), accept=accept)
     return web.Response(status=204)
@@ -247,9 +233,7 @@ async def posts(request: web.Request) -> web.Response:
 @routes.post(rf"/api/v1/circles/{SLUG}/posts")
 async def new_post(request: web.Request) -> web.Response:
     """Post to the circle (members). 201."""
-    caller = await authenticate(request)
-    service = request.app[CIRCLES]
-    circle = await service.get(request.match_info["slug"])
+    caller, service, circle = await _addressed(request)
     body = await read_json(request, NewPost)
     request.app[CONTENT].count(Creation.MESSAGE, caller.member)
     post = await service.post(circle, caller.member, body.text)
@@ -259,9 +243,7 @@ async def new_post(request: web.Request) -> web.Response:
 @routes.delete(rf"/api/v1/circles/{SLUG}/posts/{ROW}")
 async def remove_post(request: web.Request) -> web.Response:
     """Remove a post (its author, or a moderator: audited); gone on every node. 204."""
-    caller = await authenticate(request)
-    service = request.app[CIRCLES]
-    circle = await service.get(request.match_info["slug"])
+    caller, service, circle = await _addressed(request)
     reason = (await _removal(request)).reason
     await service.remove_post(circle, caller.member, int(request.match_info["row_id"]), reason)
     return web.Response(status=204)
@@ -309,6 +291,13 @@ async def remote_post(request: web.Request) -> web.Response:
     request.app[CONTENT].count(Creation.MESSAGE, caller.member)
     post = await request.app[CIRCLES].post_remote(caller.member, body.circle, body.text)
     return web.json_response(post_to_json(post), status=201)
+
+
+async def _addressed(request: web.Request) -> tuple[Caller, CircleService, Circle]:
+    """The caller, the circles service and the circle the request's path names (401, 404)."""
+    caller = await authenticate(request)
+    service = request.app[CIRCLES]
+    return caller, service, await service.get(request.match_info["slug"])
 
 
 async def _readable(request: web.Request, member: Member) -> Circle:
