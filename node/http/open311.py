@@ -42,6 +42,7 @@ BASE = "/open311/v2"
 _FMT = r"{fmt:json|xml}"
 MAX_REQUESTS = 1000  # the specification's default limit, with 90 days
 DEFAULT_SPAN = timedelta(days=90)
+_ID = re.compile(r"[0-9]{1,9}")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -174,9 +175,11 @@ def _date(request: web.Request, name: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
+        # In UTC here: year 1 or 9999 with an offset is no moment UTC can name, and the
+        # database would raise OverflowError converting it (a 500).
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise Open311Error(400, f"{name} must be an ISO 8601 date-time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @routes.get(f"{BASE}/requests.{_FMT}")
@@ -187,7 +190,8 @@ async def list_requests(request: web.Request) -> web.Response:
     query = Problem.filter(handled_here=True, public=True)
     ids = request.query.get("service_request_id")
     if ids:
-        wanted = [int(i) for i in ids.split(",") if i.strip().isdigit() and len(i) < 10]
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        wanted = [int(i) for i in ids.split(",") if _ID.fullmatch(i.strip())]
         query = query.filter(id__in=wanted)
     else:
         codes = [c for c in request.query.get("service_code", "").split(",") if c]

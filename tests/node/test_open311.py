@@ -262,3 +262,19 @@ def test_keys_from_the_command_line(quartier: Run) -> None:
     assert row["revoked_at"] is not None
     assert "no Open311 key" in failed(quartier("open311", "keys", "revoke", "9"))
     assert "1 to 100" in failed(quartier("open311", "keys", "add", " "))
+
+
+async def test_odd_query_parameters_are_400s_or_ignored_never_500s(city):
+    ada = await admin_token(city)
+    key = (await new_key(city, ada))["key"]
+    await create(city, api_key=key, service_code="roads", lat="48.85", long="2.35")
+    # Digits str.isdigit() takes but int() does not (superscripts): not an id, ignored.
+    resp = await city.get(f"{BASE}/requests.json", params={"service_request_id": "²,1"})
+    assert resp.status == 200
+    assert [r["service_request_id"] for r in await resp.json()] == ["1"]
+    # A date-time at the edge of the calendar: a moment UTC cannot name is a 400.
+    for edge in ("9999-12-31T23:59:59-10:00", "0001-01-01T00:00:00+10:00"):
+        for name in ("start_date", "end_date"):
+            resp = await city.get(f"{BASE}/requests.json", params={name: edge})
+            assert resp.status == 400, (name, edge, await resp.text())
+            assert (await resp.json())[0]["code"] == 400
