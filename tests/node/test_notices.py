@@ -376,3 +376,11 @@ async def test_unreadable_notices_leave_nothing_and_say_why(
     state, reasons = await last_reasons(node)
     assert state == "ignored"
     assert any(reason in r for r in reasons), reasons
+
+
+@pytest.mark.parametrize("edge", ["9999-12-31T23:00:00-10:00", "0001-01-01T01:00:00+10:00"])
+async def test_a_date_utc_cannot_name_is_refused(node, people, edge):
+    resp = await node.post(
+        NOTICES, json={**LIFT, "starts_at": None, "ends_at": edge}, headers=bearer(people["ada"])
+    )
+    await error_of(resp, 422, "validation_failed")
