@@ -378,6 +378,30 @@ async def test_unreadable_notices_leave_nothing_and_say_why(
     assert any(reason in r for r in reasons), reasons
 
 
+async def test_a_patch_changes_only_the_fields_it_names(node, people):
+    notice = await publish(node, people["ada"], LIFT)
+    path = f"{NOTICES}/{notice['id']}"
+    resp = await node.patch(path, json={"title": "Lift repaired"}, headers=bearer(people["ada"]))
+    assert resp.status == 200, await resp.text()
+    edited = await resp.json()
+    assert edited["title"] == "Lift repaired"
+    assert (edited["kind"], edited["text"], edited["place"]["name"]) == (
+        "outage",
+        LIFT["text"],
+        "Building B",
+    )
+    assert (edited["starts_at"], edited["ends_at"]) == (LIFT["starts_at"], LIFT["ends_at"])
+    # null clears an optional field; the result is checked as a whole
+    resp = await node.patch(path, json={"ends_at": None}, headers=bearer(people["ada"]))
+    assert (await resp.json())["ends_at"] is None
+    resp = await node.patch(
+        path, json={"ends_at": "2026-11-01T00:00:00Z"}, headers=bearer(people["ada"])
+    )
+    await error_of(resp, 422, "validation_failed")
+    resp = await node.patch(path, json={"audience": "districts"}, headers=bearer(people["ada"]))
+    await error_of(resp, 422, "validation_failed")
+
+
 @pytest.mark.parametrize("edge", ["9999-12-31T23:00:00-10:00", "0001-01-01T01:00:00+10:00"])
 async def test_a_date_utc_cannot_name_is_refused(node, people, edge):
     resp = await node.post(
