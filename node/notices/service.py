@@ -352,7 +352,9 @@ class NoticeService:
                 for p in received.photos
             ],
             "public": public,
-            "updated_at": received.updated or received.published or now,
+            # Never later than now: a date in the future would keep the notice first in
+            # the list (ordered by publication) for ever.
+            "updated_at": min(received.updated or received.published or now, now),
         }
         existing = await Notice.get_or_none(ap_id=received.id)
         if existing is not None:
@@ -372,7 +374,7 @@ class NoticeService:
                     author=received.author,
                     origin_host=host,
                     audience=NoticeAudience.DISTRICTS,
-                    published_at=received.published or now,
+                    published_at=min(received.published or now, now),
                     **values,
                 )
             except IntegrityError:

@@ -408,3 +408,20 @@ async def test_a_date_utc_cannot_name_is_refused(node, people, edge):
         NOTICES, json={**LIFT, "starts_at": None, "ends_at": edge}, headers=bearer(people["ada"])
     )
     await error_of(resp, 422, "validation_failed")
+
+
+async def test_a_received_notice_dated_in_the_future_is_not_pinned_first_for_ever(
+    node, clock, people, remote
+):
+    mayor, group = remote.add("mayor"), remote.add("neighbourhood")
+    await make_partner(node, remote)
+    obj = town_hall_notice(mayor, 1, kind="information")
+    obj |= {"published": "2100-01-01T00:00:00Z", "updated": "2100-01-01T00:00:00Z"}
+    await deliver(node, clock, group, announced(group, wrapped("Create", mayor, obj, 1), 1))
+    await worker_round(node)
+    [held] = await held_notices(node)
+    assert held.published_at <= clock()
+    assert held.updated_at <= clock()
+    ours = await publish(node, people["ada"], {**LIFT, "ends_at": None, "starts_at": None})
+    first, *_ = await listed(node, people["bea"])
+    assert first["id"] == ours["id"]
