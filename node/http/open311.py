@@ -112,7 +112,9 @@ def _fill(element: ET.Element, values: Mapping[str, Any]) -> None:
 
 
 def _xml(root: ET.Element, status: int = 200) -> web.Response:
-    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    # The specification asks for this declaration, encoding="UTF-8" as written (ElementTree
+    # would write encoding='utf-8').
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
     return web.Response(body=body, status=status, content_type="text/xml", charset="utf-8")
 
 

@@ -81,7 +81,7 @@ async def test_services_are_the_categories_this_node_handles_in_json_and_xml(cit
     resp = await city.get(f"{BASE}/services.xml")
     assert resp.content_type == "text/xml"
     body = await resp.read()
-    assert body.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
     root = parse_xml(body)
     assert root.tag == "services"
     assert [s.findtext("service_code") for s in root.findall("service")] == [
@@ -278,3 +278,12 @@ async def test_odd_query_parameters_are_400s_or_ignored_never_500s(city):
             resp = await city.get(f"{BASE}/requests.json", params={name: edge})
             assert resp.status == 400, (name, edge, await resp.text())
             assert (await resp.json())[0]["code"] == 400
+
+
+async def test_xml_opens_with_the_declaration_the_specification_asks_for(city):
+    for path in ("services.xml", "requests/99999.xml"):
+        resp = await city.get(f"{BASE}/{path}")
+        raw = await resp.read()
+        assert raw.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'), raw[:60]
+        assert resp.headers["Content-Type"] == "text/xml; charset=utf-8"
+        parse_xml(raw)
