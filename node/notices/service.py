@@ -134,8 +134,11 @@ class NoticeService:
         return notice
 
     async def edit(self, member: Member, notice_id: int, terms: NoticeTerms) -> Notice:
-        """Change a notice (its author, or an admin): stored and sent as an ``Update``."""
+        """Change a notice (its author, or an admin): stored and sent as an ``Update``. An
+        author whose role may no longer publish (a manager made resident) only withdraws."""
         notice = await self._editable(member, notice_id)
+        if member.role.value != "admin":
+            await self.check_may_publish(member)
         now = self._clock().replace(microsecond=0)
         async with in_transaction():
             await Notice.filter(id=notice.id).update(updated_at=now, **_columns(terms))

@@ -425,3 +425,14 @@ async def test_a_received_notice_dated_in_the_future_is_not_pinned_first_for_eve
     ours = await publish(node, people["ada"], {**LIFT, "ends_at": None, "starts_at": None})
     first, *_ = await listed(node, people["bea"])
     assert first["id"] == ours["id"]
+
+
+async def test_an_author_who_may_no_longer_publish_cannot_rewrite_but_can_withdraw(node, people):
+    admin = bearer(people["ada"])
+    await node.patch("/api/v1/admin/members/bea", json={"role": "manager"}, headers=admin)
+    notice = await publish(node, people["bea"], LIFT)
+    await node.patch("/api/v1/admin/members/bea", json={"role": "resident"}, headers=admin)
+    path = f"{NOTICES}/{notice['id']}"
+    resp = await node.patch(path, json={"title": "Free beer"}, headers=bearer(people["bea"]))
+    await error_of(resp, 403, "forbidden")
+    assert (await node.delete(path, headers=bearer(people["bea"]))).status == 204
