@@ -64,6 +64,9 @@ def georeport(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
+            if any("\x00" in value for value in request.query.values()):
+                # PostgreSQL refuses NUL in a query's parameters: an error, not "no match".
+                raise Open311Error(400, "query parameters must not contain NUL characters")
             return await handler(request)
         except Open311Error as exc:
             return _errors(request, exc.status, exc.description)

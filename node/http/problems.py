@@ -170,9 +170,12 @@ async def handling(request: web.Request) -> web.Response:
             raise ValidationFailed(
                 message, details=[{"field": "status", "message": message}]
             ) from None
-    found = await request.app[PROBLEMS].handled(
-        status=statuses, category=request.query.get("category") or None
-    )
+    category = request.query.get("category") or None
+    if category is not None and ("\x00" in category or len(category) > 32):
+        # PostgreSQL refuses NUL in a query's parameters: an error, not "no match".
+        message = "a category (32 characters at most, no NUL)"
+        raise ValidationFailed(message, details=[{"field": "category", "message": message}])
+    found = await request.app[PROBLEMS].handled(status=statuses, category=category)
     return web.json_response([await render(request, p, caller.member) for p in found])
 
 

@@ -272,6 +272,11 @@ async def test_odd_query_parameters_are_400s_or_ignored_never_500s(city):
     resp = await city.get(f"{BASE}/requests.json", params={"service_request_id": "²,1"})
     assert resp.status == 200
     assert [r["service_request_id"] for r in await resp.json()] == ["1"]
+    # NUL in any parameter: PostgreSQL refuses it in a query (a 500 there), so a 400 here
+    for name in ("service_code", "status", "service_request_id", "jurisdiction_id"):
+        resp = await city.get(f"{BASE}/requests.xml", params={name: "roads\x00"})
+        assert resp.status == 400, name
+        assert parse_xml(await resp.read()).findtext("error/code") == "400"
     # A date-time at the edge of the calendar: a moment UTC cannot name is a 400.
     for edge in ("9999-12-31T23:59:59-10:00", "0001-01-01T00:00:00+10:00"):
         for name in ("start_date", "end_date"):
