@@ -95,7 +95,10 @@ class NoticeService:
     # Publishing
 
     async def check_may_publish(self, member: Member) -> None:
-        """403 unless the community's policy lets ``member``'s role publish notices."""
+        """403 unless the community's policy lets ``member``'s role publish notices (and
+        never for a suspended member: the CLI acts on behalf of a name, not a session)."""
+        if member.suspended_at is not None:
+            raise Forbidden("a suspended member publishes no notices")
         allowed = (await self._governance()).notices_by
         if member.role.value not in allowed:
             raise Forbidden(f"notices are published by: {', '.join(allowed)}")

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
+from node.db import activated
+from node.http.keys import DATABASE
+from node.members.models import Member
+from node.notices.models import Notice
 from tests.api import bearer
 from tests.node.cli_support import failed, ok
 
@@ -72,3 +77,13 @@ async def test_the_cli_applies_the_same_rules_as_the_api(node, people, cli):
     )
     assert "no such notice" in failed(cli("notices", "delete", "999", "--as", "ada"))
     assert ok(cli("notices", "list")).strip() == "no current notices"
+
+
+async def test_a_suspended_member_publishes_nothing_from_the_shell_either(node, people, cli):
+    # The API refuses a suspended member's token; the CLI acts on behalf of a name.
+    with activated(node.app[DATABASE]):
+        await Member.filter(username="ada").update(suspended_at=datetime(2026, 11, 1, tzinfo=UTC))
+    err = failed(cli("notices", "publish", "--as", "ada", "--title", "Party"))
+    assert "suspended" in err
+    with activated(node.app[DATABASE]):
+        assert await Notice.all().count() == 0
