@@ -38,7 +38,9 @@ from node.notices.models import Notice, NoticeAudience
 from node.notices.service import NoticeForm
 
 routes = web.RouteTableDef()
-NOTICE = r"/api/v1/notices/{notice_id:\d{1,18}}"
+# Ids are 32-bit in the database: a longer number would overflow PostgreSQL's int4 (a 500).
+NOTICE = r"/api/v1/notices/{notice_id:[0-9]{1,9}}"
+MAX_ID = 2**31 - 1
 
 
 def _uris(request: web.Request) -> UriScheme:
@@ -116,7 +118,8 @@ def _int(request: web.Request, name: str, default: int | None) -> int | None:
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII digits, and no more than a 32-bit id (PostgreSQL's int4 refuses larger: a 500).
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
         raise ValidationFailed(
             f"{name} must be a positive number", details=[{"field": name, "message": raw[:40]}]
         )
