@@ -27,7 +27,9 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import Field
+from tortoise.transactions import in_transaction
 
+from moderation import audit
 from node.errors import NodeError
 from node.http.auth import require_role
 from node.http.keys import CLOCK, OPEN311_KEYS, PROBLEMS, SETTINGS
@@ -360,15 +362,32 @@ async def list_keys(request: web.Request) -> web.Response:
 @routes.post(KEYS_PATH)
 async def add_key(request: web.Request) -> web.Response:
     """A new key: 201 with ``key``, shown this once."""
-    await require_role(request, Role.ADMIN)
+    caller = await require_role(request, Role.ADMIN)
     body = await read_json(request, NewKey)
-    row, key = await request.app[OPEN311_KEYS].add(body.name)
+    async with in_transaction():
+        row, key = await request.app[OPEN311_KEYS].add(body.name)
+        # Audited as the CLI's are: who let a client in, and when.
+        await audit.record(
+            caller.member.username,
+            "open311.key_added",
+            f"open311-key:{row.id}",
+            row.name,
+            request.app[CLOCK](),
+        )
     return web.json_response({**key_to_api(row), "key": key}, status=201)
 
 
 @routes.delete(rf"{KEYS_PATH}/{{id:\d{{1,9}}}}")
 async def revoke_key(request: web.Request) -> web.Response:
     """Revoke a key: clients using it get 403 from now on."""
-    await require_role(request, Role.ADMIN)
-    row = await request.app[OPEN311_KEYS].revoke(int(request.match_info["id"]))
+    caller = await require_role(request, Role.ADMIN)
+    async with in_transaction():
+        row = await request.app[OPEN311_KEYS].revoke(int(request.match_info["id"]))
+        await audit.record(
+            caller.member.username,
+            "open311.key_revoked",
+            f"open311-key:{row.id}",
+            row.name,
+            request.app[CLOCK](),
+        )
     return web.json_response(key_to_api(row))

@@ -292,3 +292,16 @@ async def test_xml_opens_with_the_declaration_the_specification_asks_for(city):
         assert raw.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'), raw[:60]
         assert resp.headers["Content-Type"] == "text/xml; charset=utf-8"
         parse_xml(raw)
+
+
+async def test_keys_added_and_revoked_by_api_are_in_the_audit_log_as_by_the_cli(city):
+    ada = await admin_token(city)
+    key = await new_key(city, ada, "city back-office")
+    resp = await city.delete(f"{KEYS}/{key['id']}", headers=bearer(ada))
+    assert resp.status == 200
+    resp = await city.get("/api/v1/moderation/audit", headers=bearer(ada))
+    entries = [(e["action"], e["target"], e["reason"]) for e in await resp.json()]
+    target = f"open311-key:{key['id']}"
+    assert ("open311.key_added", target, "city back-office") in entries
+    assert ("open311.key_revoked", target, "city back-office") in entries
+    assert all(e["actor"] == "ada" for e in await resp.json() if e["target"] == target)
