@@ -116,6 +116,13 @@ class NoticeService:
                 details=[{"field": "audience", "message": "set community.kind = municipality"}],
             )
         now = self._clock().replace(microsecond=0)
+        if form.terms.ends_at is not None and form.terms.ends_at <= now:
+            # It would go straight to the past notices, yet notify every member (and every
+            # district): a mistyped year, most likely.
+            raise ValidationFailed(
+                "this notice has already ended",
+                details=[{"field": "ends_at", "message": "must be in the future"}],
+            )
         author = self._uris.actor(member.username)
         async with in_transaction():
             notice = await Notice.create(

@@ -440,3 +440,23 @@ async def test_an_author_who_may_no_longer_publish_cannot_rewrite_but_can_withdr
     resp = await node.patch(path, json={"title": "Free beer"}, headers=bearer(people["bea"]))
     await error_of(resp, 403, "forbidden")
     assert (await node.delete(path, headers=bearer(people["bea"]))).status == 204
+
+
+async def test_a_notice_that_has_already_ended_is_not_published(node, people):
+    late = {**LIFT, "starts_at": None, "ends_at": "2026-11-26T11:59:00Z"}  # the clock: 12:00
+    error = await error_of(
+        await node.post(NOTICES, json=late, headers=bearer(people["ada"])),
+        422,
+        "validation_failed",
+    )
+    assert error["details"] == [{"field": "ends_at", "message": "must be in the future"}]
+    assert await notice_notifications(node, people["bea"]) == []
+    # Changing one that runs, to end it now, is another thing: allowed.
+    notice = await publish(node, people["ada"], LIFT)
+    resp = await node.patch(
+        f"{NOTICES}/{notice['id']}",
+        json={"ends_at": "2026-11-26T12:00:00Z"},
+        headers=bearer(people["ada"]),
+    )
+    assert resp.status == 200, await resp.text()
+    assert not (await resp.json())["pinned"]
