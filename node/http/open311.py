@@ -2,6 +2,7 @@
 handles. Every resource ends in ``.json`` or ``.xml``; errors come as the specification
 writes them (``[{"code": 400, "description": "..."}]``, or ``<errors>`` in XML).
 
+GET  /open311/discovery.{json,xml}               Service Discovery: the endpoint, its formats
 GET  /open311/v2/services.{json,xml}              the categories this node handles
 GET  /open311/v2/services/{code}.{json,xml}       a service's definition (no attributes)
 GET  /open311/v2/requests.{json,xml}              ?service_code=&status=open,closed
@@ -29,6 +30,7 @@ from aiohttp import web
 from pydantic import Field
 from tortoise.transactions import in_transaction
 
+from activitypub.properties import format_timestamp
 from moderation import audit
 from node.errors import NodeError
 from node.http.auth import require_role
@@ -150,6 +152,48 @@ async def _as_requests(request: web.Request, problems: list[Problem]) -> list[di
             )
         )
     return shown
+
+
+GEOREPORT_V2 = "http://wiki.open311.org/GeoReport_v2"
+
+
+@routes.get(rf"/open311/discovery.{_FMT}")
+@georeport
+async def discovery(request: web.Request) -> web.Response:
+    """Service Discovery, which GeoReport v2 requires beside it (wiki.open311.org/
+    Service_Discovery): where the endpoint is, its formats, and how to get a key. The
+    services come from the configuration, which any restart may change and which we do not
+    date: the changeset is the time of the answer (a client refreshes its cached services)."""
+    settings = request.app[SETTINGS]
+    changeset = format_timestamp(request.app[CLOCK]())
+    doc: dict[str, Any] = {
+        "changeset": changeset,
+        "contact": f"The administrators of {settings.community.name}, {settings.server.base_url}",
+        "key_service": "API keys are given by this node's administrators "
+        "(quartier open311 keys add NAME)",
+        "endpoints": [
+            {
+                "specification": GEOREPORT_V2,
+                "url": f"{settings.server.base_url}{BASE}",
+                "changeset": changeset,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    if _format(request) == "xml":
+        root = ET.Element("discovery")
+        for key in ("changeset", "contact", "key_service"):
+            ET.SubElement(root, key).text = _NOT_XML.sub("", doc[key])
+        endpoints = ET.SubElement(root, "endpoints")
+        for endpoint in doc["endpoints"]:
+            element = ET.SubElement(endpoints, "endpoint")
+            _fill(element, {k: v for k, v in endpoint.items() if k != "formats"})
+            formats = ET.SubElement(element, "formats")
+            for media_type in endpoint["formats"]:
+                ET.SubElement(formats, "format").text = media_type
+        return _xml(root)
+    return web.json_response(doc)
 
 
 @routes.get(f"{BASE}/services.{_FMT}")

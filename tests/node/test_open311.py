@@ -305,3 +305,27 @@ async def test_keys_added_and_revoked_by_api_are_in_the_audit_log_as_by_the_cli(
     assert ("open311.key_added", target, "city back-office") in entries
     assert ("open311.key_revoked", target, "city back-office") in entries
     assert all(e["actor"] == "ada" for e in await resp.json() if e["target"] == target)
+
+
+async def test_service_discovery_points_at_the_endpoint_in_json_and_xml(city):
+    resp = await city.get("/open311/discovery.json")
+    assert resp.status == 200, await resp.text()
+    found = await resp.json()
+    assert set(found) == {"changeset", "contact", "key_service", "endpoints"}
+    [endpoint] = found["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"].endswith("/open311/v2")
+    assert (endpoint["type"], endpoint["formats"]) == (
+        "production",
+        ["text/xml", "application/json"],
+    )
+    assert found["changeset"].endswith("Z")
+    resp = await city.get("/open311/discovery.xml")
+    root = parse_xml(await resp.read())
+    assert root.tag == "discovery"
+    assert "Ville <&> Cité" in root.findtext("contact")
+    assert root.findtext("endpoints/endpoint/specification") == endpoint["specification"]
+    assert [f.text for f in root.iterfind("endpoints/endpoint/formats/format")] == [
+        "text/xml",
+        "application/json",
+    ]
