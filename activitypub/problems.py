@@ -214,8 +214,10 @@ def read_problem(obj: Any) -> ReceivedProblem:
     problem_id = reference(obj.get("id"))
     if problem_id is None:
         raise ProblemMalformed("the problem has no usable id")
-    category = obj.get("problemCategory")
-    if not isinstance(category, str) or not 0 < len(category) <= 32:
+    raw_category = obj.get("problemCategory")
+    # Checked as stored: lower-casing may lengthen it ("İ" becomes two characters).
+    category = raw_category.strip().lower() if isinstance(raw_category, str) else ""
+    if not 0 < len(category) <= 32:
         raise ProblemMalformed("the problem has no usable category")
     text = _plain(obj, MAX_TEXT)
     if not text:
@@ -236,7 +238,7 @@ def read_problem(obj: Any) -> ReceivedProblem:
     return ReceivedProblem(
         id=problem_id,
         attributed_to=reference(obj.get("attributedTo")),
-        category=category.lower(),
+        category=category,
         text=text,
         latitude=latitude,
         longitude=longitude,

@@ -29,7 +29,7 @@ from activitypub.uris import UriScheme
 from node.errors import NotAcceptable, NotFound, ValidationFailed
 from node.http.auth import authenticate
 from node.http.keys import DIRECTORY, NOTICES, SETTINGS
-from node.http.parsing import read_json
+from node.http.parsing import read_json, read_json_object, validate
 from node.http.signed import signed_by_partner
 from node.media.models import Media
 from node.media.render import media_to_api
@@ -38,7 +38,9 @@ from node.notices.models import Notice, NoticeAudience
 from node.notices.service import NoticeForm
 
 routes = web.RouteTableDef()
-NOTICE = r"/api/v1/notices/{notice_id:\d{1,18}}"
+# Ids are 32-bit in the database: a longer number would overflow PostgreSQL's int4 (a 500).
+NOTICE = r"/api/v1/notices/{notice_id:[0-9]{1,9}}"
+MAX_ID = 2**31 - 1
 
 
 def _uris(request: web.Request) -> UriScheme:
@@ -117,7 +119,8 @@ def _int(request: web.Request, name: str, default: int | None) -> int | None:
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 18:
+    # ASCII digits, and no more than a 32-bit id (PostgreSQL's int4 refuses larger: a 500).
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
         raise ValidationFailed(
             f"{name} must be a positive number", details=[{"field": name, "message": raw[:40]}]
         )
@@ -154,13 +157,30 @@ async def get_notice(request: web.Request) -> web.Response:
 
 @routes.patch(NOTICE)
 async def edit_notice(request: web.Request) -> web.Response:
-    """Change a notice: every field is given again (title, text, kind, dates, place)."""
+    """Change a notice: the fields given (title, text, kind, dates, place) replace the
+    notice's, ``null`` clearing an optional one; the others stay. The result is checked as a
+    whole (``ends_at`` after ``starts_at``)."""
     caller = await authenticate(request)
-    body = await read_json(request, NoticeFields)
-    notice = await request.app[NOTICES].edit(
-        caller.member, int(request.match_info["notice_id"]), body.terms()
-    )
+    service = request.app[NOTICES]
+    notice = await service.get(int(request.match_info["notice_id"]))
+    given = await read_json_object(request)
+    body = validate(NoticeFields, {**_fields_of(notice), **given})
+    notice = await service.edit(caller.member, notice.id, body.terms())
     return web.json_response(await notice_to_api(request, notice))
+
+
+def _fields_of(notice: Notice) -> dict[str, Any]:
+    """A stored notice's fields as :class:`NoticeFields` takes them."""
+    return {
+        "kind": notice.kind,
+        "title": notice.title,
+        "text": notice.text,
+        "place": notice.place_name,
+        "latitude": notice.latitude,
+        "longitude": notice.longitude,
+        "starts_at": notice.starts_at,
+        "ends_at": notice.ends_at,
+    }
 
 
 @routes.delete(NOTICE)

@@ -2,6 +2,7 @@
 handles. Every resource ends in ``.json`` or ``.xml``; errors come as the specification
 writes them (``[{"code": 400, "description": "..."}]``, or ``<errors>`` in XML).
 
+GET  /open311/discovery.{json,xml}               Service Discovery: the endpoint, its formats
 GET  /open311/v2/services.{json,xml}              the categories this node handles
 GET  /open311/v2/services/{code}.{json,xml}       a service's definition (no attributes)
 GET  /open311/v2/requests.{json,xml}              ?service_code=&status=open,closed
@@ -27,7 +28,10 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import Field
+from tortoise.transactions import in_transaction
 
+from activitypub.properties import format_timestamp
+from moderation import audit
 from node.errors import NodeError
 from node.http.auth import require_role
 from node.http.keys import CLOCK, OPEN311_KEYS, PROBLEMS, SETTINGS
@@ -42,6 +46,7 @@ BASE = "/open311/v2"
 _FMT = r"{fmt:json|xml}"
 MAX_REQUESTS = 1000  # the specification's default limit, with 90 days
 DEFAULT_SPAN = timedelta(days=90)
+_ID = re.compile(r"[0-9]{1,9}")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -63,6 +68,9 @@ def georeport(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
+            if any("\x00" in value for value in request.query.values()):
+                # PostgreSQL refuses NUL in a query's parameters: an error, not "no match".
+                raise Open311Error(400, "query parameters must not contain NUL characters")
             return await handler(request)
         except Open311Error as exc:
             return _errors(request, exc.status, exc.description)
@@ -111,7 +119,9 @@ def _fill(element: ET.Element, values: Mapping[str, Any]) -> None:
 
 
 def _xml(root: ET.Element, status: int = 200) -> web.Response:
-    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    # The specification asks for this declaration, encoding="UTF-8" as written (ElementTree
+    # would write encoding='utf-8').
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8")
     return web.Response(body=body, status=status, content_type="text/xml", charset="utf-8")
 
 
@@ -144,6 +154,48 @@ async def _as_requests(request: web.Request, problems: list[Problem]) -> list[di
     return shown
 
 
+GEOREPORT_V2 = "http://wiki.open311.org/GeoReport_v2"
+
+
+@routes.get(rf"/open311/discovery.{_FMT}")
+@georeport
+async def discovery(request: web.Request) -> web.Response:
+    """Service Discovery, which GeoReport v2 requires beside it (wiki.open311.org/
+    Service_Discovery): where the endpoint is, its formats, and how to get a key. The
+    services come from the configuration, which any restart may change and which we do not
+    date: the changeset is the time of the answer (a client refreshes its cached services)."""
+    settings = request.app[SETTINGS]
+    changeset = format_timestamp(request.app[CLOCK]())
+    doc: dict[str, Any] = {
+        "changeset": changeset,
+        "contact": f"The administrators of {settings.community.name}, {settings.server.base_url}",
+        "key_service": "API keys are given by this node's administrators "
+        "(quartier open311 keys add NAME)",
+        "endpoints": [
+            {
+                "specification": GEOREPORT_V2,
+                "url": f"{settings.server.base_url}{BASE}",
+                "changeset": changeset,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    if _format(request) == "xml":
+        root = ET.Element("discovery")
+        for key in ("changeset", "contact", "key_service"):
+            ET.SubElement(root, key).text = _NOT_XML.sub("", doc[key])
+        endpoints = ET.SubElement(root, "endpoints")
+        for endpoint in doc["endpoints"]:
+            element = ET.SubElement(endpoints, "endpoint")
+            _fill(element, {k: v for k, v in endpoint.items() if k != "formats"})
+            formats = ET.SubElement(element, "formats")
+            for media_type in endpoint["formats"]:
+                ET.SubElement(formats, "format").text = media_type
+        return _xml(root)
+    return web.json_response(doc)
+
+
 @routes.get(f"{BASE}/services.{_FMT}")
 @georeport
 async def services(request: web.Request) -> web.Response:
@@ -174,9 +226,11 @@ def _date(request: web.Request, name: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
+        # In UTC here: year 1 or 9999 with an offset is no moment UTC can name, and the
+        # database would raise OverflowError converting it (a 500).
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise Open311Error(400, f"{name} must be an ISO 8601 date-time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @routes.get(f"{BASE}/requests.{_FMT}")
@@ -187,7 +241,8 @@ async def list_requests(request: web.Request) -> web.Response:
     query = Problem.filter(handled_here=True, public=True)
     ids = request.query.get("service_request_id")
     if ids:
-        wanted = [int(i) for i in ids.split(",") if i.strip().isdigit() and len(i) < 10]
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        wanted = [int(i) for i in ids.split(",") if _ID.fullmatch(i.strip())]
         query = query.filter(id__in=wanted)
     else:
         codes = [c for c in request.query.get("service_code", "").split(",") if c]
@@ -351,15 +406,32 @@ async def list_keys(request: web.Request) -> web.Response:
 @routes.post(KEYS_PATH)
 async def add_key(request: web.Request) -> web.Response:
     """A new key: 201 with ``key``, shown this once."""
-    await require_role(request, Role.ADMIN)
+    caller = await require_role(request, Role.ADMIN)
     body = await read_json(request, NewKey)
-    row, key = await request.app[OPEN311_KEYS].add(body.name)
+    async with in_transaction():
+        row, key = await request.app[OPEN311_KEYS].add(body.name)
+        # Audited as the CLI's are: who let a client in, and when.
+        await audit.record(
+            caller.member.username,
+            "open311.key_added",
+            f"open311-key:{row.id}",
+            row.name,
+            request.app[CLOCK](),
+        )
     return web.json_response({**key_to_api(row), "key": key}, status=201)
 
 
 @routes.delete(rf"{KEYS_PATH}/{{id:\d{{1,9}}}}")
 async def revoke_key(request: web.Request) -> web.Response:
     """Revoke a key: clients using it get 403 from now on."""
-    await require_role(request, Role.ADMIN)
-    row = await request.app[OPEN311_KEYS].revoke(int(request.match_info["id"]))
+    caller = await require_role(request, Role.ADMIN)
+    async with in_transaction():
+        row = await request.app[OPEN311_KEYS].revoke(int(request.match_info["id"]))
+        await audit.record(
+            caller.member.username,
+            "open311.key_revoked",
+            f"open311-key:{row.id}",
+            row.name,
+            request.app[CLOCK](),
+        )
     return web.json_response(key_to_api(row))

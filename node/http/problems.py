@@ -15,7 +15,7 @@ POST /api/v1/handling/problems/{id}/status     {"status", "reason"}
 POST /api/v1/handling/problems/{id}/comments   {"text"}
 
 GET  /problems/{uuid}                 the ActivityPub object (public ones; a private one to
-                                      a signed partner node)
+                                      a fetch signed from the node handling it)
 
 See docs/problems.md.
 """
@@ -30,11 +30,12 @@ from aiohttp import web
 from pydantic import Field
 
 from activitypub.media_types import ACTIVITY_JSON, wants_activity_json
+from federation.errors import UnverifiedSender
+from federation.inbound import InboundRequest, addressed_to_us, signer_of
 from node.errors import NotAcceptable, NotFound, ValidationFailed
 from node.http.auth import authenticate, require_role
-from node.http.keys import PROBLEMS, SETTINGS
+from node.http.keys import CLOCK, FEDERATION_POLICY, PARTNERSHIPS, PROBLEMS, RESOLVER, SETTINGS
 from node.http.parsing import Body, read_json
-from node.http.signed import signed_by_partner
 from node.members.models import Member, Role
 from node.problems.models import Problem, ProblemStatus
 from node.problems.render import problem_to_api
@@ -170,9 +171,12 @@ async def handling(request: web.Request) -> web.Response:
             raise ValidationFailed(
                 message, details=[{"field": "status", "message": message}]
             ) from None
-    found = await request.app[PROBLEMS].handled(
-        status=statuses, category=request.query.get("category") or None
-    )
+    category = request.query.get("category") or None
+    if category is not None and ("\x00" in category or len(category) > 32):
+        # PostgreSQL refuses NUL in a query's parameters: an error, not "no match".
+        message = "a category (32 characters at most, no NUL)"
+        raise ValidationFailed(message, details=[{"field": "category", "message": message}])
+    found = await request.app[PROBLEMS].handled(status=statuses, category=category)
     return web.json_response([await render(request, p, caller.member) for p in found])
 
 
@@ -201,18 +205,47 @@ async def comment(request: web.Request) -> web.Response:
 @routes.get(r"/problems/{uuid:[0-9a-f]{32}}")
 async def document(request: web.Request) -> web.Response:
     """One of our members' problems as ActivityPub serves it: a public one to anyone, a
-    private one to a request signed by a partner node; 404 otherwise (its existence is not
-    revealed)."""
+    private one to a request signed by the partner node it was sent to; 404 otherwise (its
+    existence is not revealed)."""
     if not wants_activity_json(request.headers.get("Accept")):
         raise NotAcceptable("this problem is available as application/activity+json")
     uris = request.app[SETTINGS].uris
     problem = await Problem.get_or_none(
         ap_id=uris.url(f"/problems/{request.match_info['uuid']}"), origin_host__isnull=True
     )
-    if problem is None or (not problem.public and not await signed_by_partner(request)):
+    if problem is None or (not problem.public and not await _signed_by_handler(request, problem)):
         raise NotFound("no such object")
     headers = {"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Accept, Signature"}
     if not problem.public:
         headers["Cache-Control"] = "private, no-store"
     doc = await request.app[PROBLEMS].document(problem)
     return web.Response(body=json.dumps(doc).encode(), headers=headers)
+
+
+async def _signed_by_handler(request: web.Request, problem: Problem) -> bool:
+    """Whether ``request`` is signed from the partner node ``problem`` was sent to: a private
+    report is the reporter's and its handler's, not every partner's (nor any partner's when
+    this node's managers handle it). As :func:`signed_by_partner`, with the handler's host
+    checked before any key is fetched."""
+    host = problem.handler_host
+    if host is None or not ("Signature" in request.headers or "Signature-Input" in request.headers):
+        return False
+    partnerships, policy = request.app[PARTNERSHIPS], request.app[FEDERATION_POLICY]
+
+    async def admitted(authority: str) -> bool:
+        if authority != host or not await partnerships.is_partner(authority):
+            return False
+        return await policy.refuse_partnership(authority) is None
+
+    settings = request.app[SETTINGS]
+    fetch = InboundRequest(
+        method=request.method,
+        url=settings.server.base_url + request.raw_path,
+        headers=addressed_to_us(request.headers, settings.uris.domain),
+        body=None,
+    )
+    try:
+        await signer_of(fetch, request.app[RESOLVER], request.app[CLOCK](), admit=admitted)
+    except UnverifiedSender:
+        return False
+    return True

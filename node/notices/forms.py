@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,9 +30,16 @@ class NoticeFields(_Form):
     @field_validator("starts_at", "ends_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("give a time zone (2026-12-24T18:00:00+01:00 or ...Z)")
-        return value
+        try:
+            # Stored in UTC: year 1 or 9999 with an offset is no moment UTC can name (the
+            # database's conversion would raise OverflowError, a 500).
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("a date between years 1 and 9999 in UTC") from None
 
     @model_validator(mode="after")
     def _consistent(self) -> NoticeFields:

@@ -103,7 +103,10 @@ class NoticeService:
     # Publishing
 
     async def check_may_publish(self, member: Member) -> None:
-        """403 unless the community's policy lets ``member``'s role publish notices."""
+        """403 unless the community's policy lets ``member``'s role publish notices (and
+        never for a suspended member: the CLI acts on behalf of a name, not a session)."""
+        if member.suspended_at is not None:
+            raise Forbidden("a suspended member publishes no notices")
         allowed = (await self._governance()).notices_by
         if member.role.value not in allowed:
             raise Forbidden(f"notices are published by: {', '.join(allowed)}")
@@ -126,6 +129,13 @@ class NoticeService:
                 raise NotFound("no such circle")
             circle = await self._circles.get(form.circle)
         now = self._clock().replace(microsecond=0)
+        if form.terms.ends_at is not None and form.terms.ends_at <= now:
+            # It would go straight to the past notices, yet notify every member (and every
+            # district): a mistyped year, most likely.
+            raise ValidationFailed(
+                "this notice has already ended",
+                details=[{"field": "ends_at", "message": "must be in the future"}],
+            )
         author = self._uris.actor(member.username)
         async with in_transaction():
             notice = await Notice.create(
@@ -148,8 +158,11 @@ class NoticeService:
         return notice
 
     async def edit(self, member: Member, notice_id: int, terms: NoticeTerms) -> Notice:
-        """Change a notice (its author, or an admin): stored and sent as an ``Update``."""
+        """Change a notice (its author, or an admin): stored and sent as an ``Update``. An
+        author whose role may no longer publish (a manager made resident) only withdraws."""
         notice = await self._editable(member, notice_id)
+        if member.role.value != "admin":
+            await self.check_may_publish(member)
         now = self._clock().replace(microsecond=0)
         async with in_transaction():
             await Notice.filter(id=notice.id).update(updated_at=now, **_columns(terms))
@@ -442,7 +455,9 @@ class NoticeService:
                 for p in received.photos
             ],
             "public": public,
-            "updated_at": received.updated or received.published or now,
+            # Never later than now: a date in the future would keep the notice first in
+            # the list (ordered by publication) for ever.
+            "updated_at": min(received.updated or received.published or now, now),
         }
         existing = await Notice.get_or_none(ap_id=received.id)
         if existing is not None:
@@ -463,7 +478,7 @@ class NoticeService:
                     origin_host=host,
                     audience=NoticeAudience.CIRCLE if circle else NoticeAudience.DISTRICTS,
                     circle=circle,
-                    published_at=received.published or now,
+                    published_at=min(received.published or now, now),
                     **values,
                 )
             except IntegrityError:

@@ -64,6 +64,10 @@ def test_other_forms_are_read_and_nonsense_is_refused() -> None:
     assert (read.text, read.public, read.latitude) == ("Lamp out", False, None)
     for broken in (
         {**note, "problemCategory": ""},
+        {**note, "problemCategory": "   "},
+        # 32 characters, but 64 once lower-cased ("İ" is "i" and a combining dot): more than
+        # the column holds, which PostgreSQL refuses (an error in the worker, not a refusal)
+        {**note, "problemCategory": "İ" * 32},
         {**note, "id": "urn:x"},
         {**note, "type": "Article"},
         {**note, "content": "", "source": None},

@@ -81,7 +81,7 @@ async def test_services_are_the_categories_this_node_handles_in_json_and_xml(cit
     resp = await city.get(f"{BASE}/services.xml")
     assert resp.content_type == "text/xml"
     body = await resp.read()
-    assert body.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
     root = parse_xml(body)
     assert root.tag == "services"
     assert [s.findtext("service_code") for s in root.findall("service")] == [
@@ -262,3 +262,70 @@ def test_keys_from_the_command_line(quartier: Run) -> None:
     assert row["revoked_at"] is not None
     assert "no Open311 key" in failed(quartier("open311", "keys", "revoke", "9"))
     assert "1 to 100" in failed(quartier("open311", "keys", "add", " "))
+
+
+async def test_odd_query_parameters_are_400s_or_ignored_never_500s(city):
+    ada = await admin_token(city)
+    key = (await new_key(city, ada))["key"]
+    await create(city, api_key=key, service_code="roads", lat="48.85", long="2.35")
+    # Digits str.isdigit() takes but int() does not (superscripts): not an id, ignored.
+    resp = await city.get(f"{BASE}/requests.json", params={"service_request_id": "²,1"})
+    assert resp.status == 200
+    assert [r["service_request_id"] for r in await resp.json()] == ["1"]
+    # NUL in any parameter: PostgreSQL refuses it in a query (a 500 there), so a 400 here
+    for name in ("service_code", "status", "service_request_id", "jurisdiction_id"):
+        resp = await city.get(f"{BASE}/requests.xml", params={name: "roads\x00"})
+        assert resp.status == 400, name
+        assert parse_xml(await resp.read()).findtext("error/code") == "400"
+    # A date-time at the edge of the calendar: a moment UTC cannot name is a 400.
+    for edge in ("9999-12-31T23:59:59-10:00", "0001-01-01T00:00:00+10:00"):
+        for name in ("start_date", "end_date"):
+            resp = await city.get(f"{BASE}/requests.json", params={name: edge})
+            assert resp.status == 400, (name, edge, await resp.text())
+            assert (await resp.json())[0]["code"] == 400
+
+
+async def test_xml_opens_with_the_declaration_the_specification_asks_for(city):
+    for path in ("services.xml", "requests/99999.xml"):
+        resp = await city.get(f"{BASE}/{path}")
+        raw = await resp.read()
+        assert raw.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'), raw[:60]
+        assert resp.headers["Content-Type"] == "text/xml; charset=utf-8"
+        parse_xml(raw)
+
+
+async def test_keys_added_and_revoked_by_api_are_in_the_audit_log_as_by_the_cli(city):
+    ada = await admin_token(city)
+    key = await new_key(city, ada, "city back-office")
+    resp = await city.delete(f"{KEYS}/{key['id']}", headers=bearer(ada))
+    assert resp.status == 200
+    resp = await city.get("/api/v1/moderation/audit", headers=bearer(ada))
+    entries = [(e["action"], e["target"], e["reason"]) for e in await resp.json()]
+    target = f"open311-key:{key['id']}"
+    assert ("open311.key_added", target, "city back-office") in entries
+    assert ("open311.key_revoked", target, "city back-office") in entries
+    assert all(e["actor"] == "ada" for e in await resp.json() if e["target"] == target)
+
+
+async def test_service_discovery_points_at_the_endpoint_in_json_and_xml(city):
+    resp = await city.get("/open311/discovery.json")
+    assert resp.status == 200, await resp.text()
+    found = await resp.json()
+    assert set(found) == {"changeset", "contact", "key_service", "endpoints"}
+    [endpoint] = found["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"].endswith("/open311/v2")
+    assert (endpoint["type"], endpoint["formats"]) == (
+        "production",
+        ["text/xml", "application/json"],
+    )
+    assert found["changeset"].endswith("Z")
+    resp = await city.get("/open311/discovery.xml")
+    root = parse_xml(await resp.read())
+    assert root.tag == "discovery"
+    assert "Ville <&> Cité" in root.findtext("contact")
+    assert root.findtext("endpoints/endpoint/specification") == endpoint["specification"]
+    assert [f.text for f in root.iterfind("endpoints/endpoint/formats/format")] == [
+        "text/xml",
+        "application/json",
+    ]
