@@ -237,21 +237,7 @@ class ProblemService(FederatedService):
     async def _send_create(
         self, problem: Problem, member: Member, partner: Partnership, photos: Sequence[Media]
     ) -> None:
-        reporter = self._uris.actor(member.username)
-        note = ap.build_problem(
-            problem_id=problem.ap_id,
-            attributed_to=reporter if self.settings.share_reporter else self._uris.instance_actor,
-            to=partner.peer_actor,
-            category=problem.category,
-            text=problem.text,
-            latitude=problem.latitude,
-            longitude=problem.longitude,
-            photos=[media_to_ap(m, self._uris) for m in photos],
-            public=problem.public,
-            status=problem.status.value,
-            me_too=0,
-            published=problem.created_at,
-        )
+        note = self._note(problem, member, partner.peer_actor, photos, me_too=0)
         activity = ap.wrap("Create", f"{problem.ap_id}#create", self._uris.instance_actor, note)
         await publish(
             activity,
@@ -271,12 +257,27 @@ class ProblemService(FederatedService):
         if self.settings.share_reporter and problem.reporter_id is not None:  # type: ignore[attr-defined]
             reporter = await Member.get_or_none(id=problem.reporter_id)  # type: ignore[attr-defined]
         photos = await Media.filter(problem_id=problem.id).order_by("position")
-        note = ap.build_problem(
+        to = self._uris.instance_actor if partner is None else partner.peer_actor
+        me_too = await ProblemMeToo.filter(problem_id=problem.id).count()
+        return {"@context": ap.CONTEXT, **self._note(problem, reporter, to, photos, me_too)}
+
+    def _note(
+        self,
+        problem: Problem,
+        reporter: Member | None,
+        to: str,
+        photos: Sequence[Media],
+        me_too: int,
+    ) -> dict[str, Any]:
+        """The problem as its handler gets it: by the reporter only when the community's
+        ``share_reporter`` lets their identity go, else by this node's own actor."""
+        shown = reporter is not None and self.settings.share_reporter
+        return ap.build_problem(
             problem_id=problem.ap_id,
-            attributed_to=self._uris.instance_actor
-            if reporter is None
-            else self._uris.actor(reporter.username),
-            to=self._uris.instance_actor if partner is None else partner.peer_actor,
+            attributed_to=self._uris.actor(reporter.username)
+            if shown and reporter is not None
+            else self._uris.instance_actor,
+            to=to,
             category=problem.category,
             text=problem.text,
             latitude=problem.latitude,
@@ -284,10 +285,9 @@ class ProblemService(FederatedService):
             photos=[media_to_ap(m, self._uris) for m in photos],
             public=problem.public,
             status=problem.status.value,
-            me_too=await ProblemMeToo.filter(problem_id=problem.id).count(),
+            me_too=me_too,
             published=problem.created_at,
         )
-        return {"@context": ap.CONTEXT, **note}
 
     # Reading
     async def mine(self, member: Member) -> list[Problem]:
@@ -363,22 +363,8 @@ class ProblemService(FederatedService):
             return False
         photos = await Media.filter(problem_id=problem.id).order_by("position")
         reporter = await Member.get(id=problem.reporter_id)  # type: ignore[attr-defined]
-        note = ap.build_problem(
-            problem_id=problem.ap_id,
-            attributed_to=self._uris.actor(reporter.username)
-            if self.settings.share_reporter
-            else self._uris.instance_actor,
-            to=partner.peer_actor,
-            category=problem.category,
-            text=problem.text,
-            latitude=problem.latitude,
-            longitude=problem.longitude,
-            photos=[media_to_ap(m, self._uris) for m in photos],
-            public=problem.public,
-            status=problem.status.value,
-            me_too=await ProblemMeToo.filter(problem_id=problem.id).count(),
-            published=problem.created_at,
-        )
+        me_too = await ProblemMeToo.filter(problem_id=problem.id).count()
+        note = self._note(problem, reporter, partner.peer_actor, photos, me_too)
         activity_id = self._uris.url(f"/problems/updates/{uuid.uuid4().hex}")
         activity = ap.wrap("Update", activity_id, self._uris.instance_actor, note)
         now = self._clock()
