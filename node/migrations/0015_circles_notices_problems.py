@@ -70,6 +70,16 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='DeletedNotice',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('ap_id', fields.CharField(unique=True, max_length=2048)),
+                ('deleted_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'deleted_notice', 'app': 'node', 'pk_attr': 'id', 'table_description': 'A received notice its author deleted: a Create of it arriving late (a delivery retried'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Notice',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),

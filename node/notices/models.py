@@ -52,3 +52,15 @@ class Notice(Model):
     class Meta:
         table = "notice"
         indexes = (("local", "published_at"),)
+
+
+class DeletedNotice(Model):
+    """A received notice its author deleted: a Create of it arriving late (a delivery retried
+    after the Delete went through) must not bring it back and notify everyone again."""
+
+    id = fields.IntField(primary_key=True)
+    ap_id = fields.CharField(max_length=URI, unique=True)
+    deleted_at = fields.DatetimeField()
+
+    class Meta:
+        table = "deleted_notice"

@@ -51,7 +51,7 @@ from node.media.models import Media
 from node.media.render import media_to_ap
 from node.media.service import MediaService
 from node.members.models import Member
-from node.notices.models import Notice, NoticeAudience
+from node.notices.models import DeletedNotice, Notice, NoticeAudience
 from node.notifications.models import Notification, NotificationType
 from node.rich_text import sanitize_html, text_to_html
 
@@ -416,7 +416,11 @@ class NoticeService:
                 raise NotActedOn("not a notice held here")
             if held.author != actor or not same_host(actor, activity.actor):
                 raise NotActedOn("a notice is deleted by its author's node only")
-            await held.delete()
+            async with in_transaction():
+                await DeletedNotice.get_or_create(
+                    ap_id=held.ap_id, defaults={"deleted_at": self._clock()}
+                )
+                await held.delete()
             return
         if not isinstance(obj, dict) or not is_notice(obj):
             raise NotActedOn("the object is not a notice")
@@ -469,6 +473,8 @@ class NoticeService:
             return
         if update:
             raise NotActedOn("an Update of a notice we do not hold")
+        if await DeletedNotice.exists(ap_id=received.id):
+            raise NotActedOn("the notice was deleted by its author")
         async with in_transaction():
             try:
                 notice = await Notice.create(

@@ -331,6 +331,14 @@ async def test_a_partner_municipalitys_notice_reaches_every_member(node, clock, 
     assert await held_notices(node) == []
     assert await notice_notifications(node, people["bea"]) == []
 
+    # The Create again, late, under another Announce (a retry after the Delete went through):
+    # the notice stays deleted and nobody is told again.
+    await deliver(node, clock, group, announced(group, create, 5))
+    await worker_round(node)
+    assert await held_notices(node) == []
+    assert await notice_notifications(node, people["bea"]) == []
+    assert "the notice was deleted by its author" in (await last_reasons(node))[1]
+
 
 async def test_notices_from_nodes_that_are_not_partners_are_ignored(node, clock, people, remote):
     mayor, group = remote.add("mayor"), remote.add("neighbourhood")
