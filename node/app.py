@@ -458,6 +458,10 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             DocumentVault(node_settings.documents_path, node_settings.document_key_path),
             queued=app[DELIVERY_WORKER].wake,
         )
+        listing_federation = ListingFederation(
+            node_settings.uris, app[GROUPS], node_settings.community, app[RESOLVER]
+        )
+        listing_federation.circles = app[CIRCLES]
         app[LISTINGS] = ListingService(
             node_settings.uris,
             app[CLOCK],
@@ -466,9 +470,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             app[NOTIFICATIONS],
             app[CONVERSATIONS],
             media=app[MEDIA],
-            federation=ListingFederation(
-                node_settings.uris, app[GROUPS], node_settings.community, app[RESOLVER]
-            ),
+            federation=listing_federation,
             queued=app[DELIVERY_WORKER].wake,
             alerts=app[SAVED_SEARCHES].announce,
             silenced=policy.silenced,

@@ -44,6 +44,8 @@ from federation.dereference import ActorResolver
 from federation.errors import DereferenceError
 from federation.outbound import publish
 from moderation.domains import authority_of
+from node.circles.models import Circle
+from node.circles.service import CircleService
 from node.config import CommunitySettings
 from node.errors import NotFound
 from node.groups.service import GroupService
@@ -98,12 +100,17 @@ class ListingFederation:
         self._uris = uris
         self._groups = groups
         self._community = community
+        # the node's circles, through which a circle's listing goes (set at start-up)
+        self.circles: CircleService | None = None
         self._language = community.languages[0].split("-")[0]
         if self._language not in KIND_LABELS:
             self._language = "en"
 
     def addressing(self, listing: Listing) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(to, cc) of a listing's Note and its activities."""
+        """(to, cc) of a listing's Note and its activities: a circle's listing is a post to
+        the circle (FEP-1b12), any other goes to the neighbourhood group (and Public)."""
+        if listing.circle is not None:
+            return (listing.circle,), ()
         group = self._groups.neighbourhood
         followers = self._groups.group_followers(group)
         if listing.audience is Audience.PUBLIC:
@@ -148,7 +155,7 @@ class ListingFederation:
             status=listing.status.value,  # type: ignore[arg-type]
             verified_responders=listing.verified_responders,
             url=listing.ap_id,
-            audience=self._groups.neighbourhood,
+            audience=listing.circle or self._groups.neighbourhood,
             to=to,
             cc=cc,
             tag_base=self._uris.url("/tags/"),
@@ -177,13 +184,20 @@ class ListingFederation:
         self, kind: ActivityKind, listing: Listing, photos: list[Media], now: datetime
     ) -> None:
         """Queue the author's activity about ``listing`` and the group's announcements of it
-        (inside the transaction of the change it reports). Nothing for a node-only listing."""
-        if listing.audience is Audience.NODE:
+        (inside the transaction of the change it reports). A circle's listing goes through
+        the circle, to its members on other nodes; nothing for any other node-only listing."""
+        if listing.audience is Audience.NODE and listing.circle is None:
             return
         doc = self.document(listing, photos)
         activity = listing_activity(
             kind, f"{listing.ap_id}/activities/{uuid.uuid4().hex}", doc, published=now
         )
+        if listing.circle is not None:
+            slug = self._uris.group_slug_from_actor(listing.circle)
+            circle = await Circle.get_or_none(slug=slug or "", deleted_at__isnull=True)
+            if circle is not None and self.circles is not None:
+                await self.circles.announce(circle, activity, public=False, now=now)
+            return
         await self._groups.announce(activity, public=listing.audience is Audience.PUBLIC, now=now)
 
     # Answering other servers' listings, and answers to ours

@@ -418,6 +418,7 @@ class ReceivedListings:
             raise NotActedOn("the listing was hidden by this node's moderators")
         audience = await self._admitted(received, actor, via)
         values = self._columns(received, audience, obj)
+        values["circle"] = await self._circle(received, via)
         if existing is not None and values["updated_at"] < existing.updated_at:
             # deliveries overtake one another: an older version never replaces a newer one
             raise NotActedOn("an older version of a listing we hold")
@@ -434,7 +435,8 @@ class ReceivedListings:
                     listing = await Listing.create(ap_id=received.id, local=False, **values)
                 except IntegrityError:
                     raise NotActedOn("the listing was stored meanwhile") from None
-                if hit is None and self._alerts is not None:
+                # saved searches alert anyone here: not about a circle's listing
+                if hit is None and self._alerts is not None and values["circle"] is None:
                     await self._alerts(listing)
             else:
                 await Listing.filter(id=existing.id).update(**values)
@@ -476,6 +478,20 @@ class ReceivedListings:
         raise NotActedOn(
             "listings are taken from partner nodes, and public ones from whom members follow"
         )
+
+    async def _circle(self, received: ReceivedListing, via: str | None) -> str | None:
+        """The circle of another node a copy is for, shown to our members who joined it
+        only: a listing whose ``audience`` (FEP-1b12) is the group that announced it, that
+        group not being its node's neighbourhood (Quartier names it so)."""
+        if via is None or received.audience != via or via.endswith(f"/groups/{NEIGHBOURHOOD}"):
+            return None
+        if not await Follow.exists(
+            followee=via,
+            state=FollowState.ACCEPTED,
+            follower__startswith=self._uris.url("/users/"),
+        ):
+            raise NotActedOn("a circle's listing is kept for the members who joined the circle")
+        return via
 
     def _to_neighbourhoods(self, received: ReceivedListing, actor: str, via: str | None) -> bool:
         """Whether a listing is addressed to neighbourhoods: announced by its node's group,

@@ -29,6 +29,7 @@ from node.config import CommunitySettings, ListingSettings
 from node.conversations.models import Message
 from node.conversations.service import ConversationService
 from node.errors import Conflict, Forbidden, NodeError, NotFound, TooManyRequests, ValidationFailed
+from node.follows.models import Follow, FollowState
 from node.listings.federation import ActivityKind, ListingFederation
 from node.listings.forms import ListingChanges, ListingForm, PriceForm, check_kind, parse_details
 from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
@@ -309,14 +310,15 @@ class ListingService:
 
     async def _circle_for(self, me: str, form: ListingForm) -> str | None:
         """The circle a new listing is addressed to (its actor id), which ``me`` must be a
-        member of; such a listing stays on this node (audience ``node``)."""
+        member of; such a listing has the audience ``node`` (the circle, not the
+        neighbourhood group, sends it to its members on other nodes)."""
         if form.circle is None:
             return None
         circle = await Circle.get_or_none(slug=form.circle, deleted_at__isnull=True)
         if circle is None:
             raise _invalid("circle", "no such circle")
         if form.audience is not Audience.NODE:
-            raise _invalid("audience", "a listing for a circle stays on this node: node")
+            raise _invalid("audience", "a listing for a circle has the audience node")
         if not await CircleMember.exists(
             circle=circle, actor=me, state=MembershipState.ACCEPTED, role__in=JOINED
         ):
@@ -324,11 +326,15 @@ class ListingService:
         return self._uris.group(circle.slug)
 
     async def _circles_of(self, me: str) -> frozenset[str]:
-        """The actor ids of the circles ``me`` is an accepted member of."""
+        """The actor ids of the circles ``me`` is an accepted member of: ours, and the
+        groups of other nodes they joined (a copy of a circle's listing names its circle)."""
         slugs = await CircleMember.filter(
             actor=me, state=MembershipState.ACCEPTED, role__in=JOINED
         ).values_list("circle__slug", flat=True)
-        return frozenset(self._uris.group(str(slug)) for slug in slugs)
+        joined = await Follow.filter(follower=me, state=FollowState.ACCEPTED).values_list(
+            "followee", flat=True
+        )
+        return frozenset([*(self._uris.group(str(slug)) for slug in slugs), *map(str, joined)])
 
     async def mine(self, member: Member, statuses: Iterable[Status] | None = None) -> list[Listing]:
         """The member's listings, newest first."""
@@ -754,7 +760,8 @@ class ListingService:
         """Tell partner nodes and followers (inside the change's transaction), as the
         listing's audience allows."""
         # Never a copy of another node's listing: it is not ours to announce.
-        if self._federation is None or listing.audience is Audience.NODE or not listing.local:
+        node_only = listing.audience is Audience.NODE and listing.circle is None
+        if self._federation is None or node_only or not listing.local:
             return
         # Held or hidden by a keyword filter: it goes nowhere (a release sends it).
         if kind != "Delete" and await filters.not_shown("listing", [listing.ap_id]):

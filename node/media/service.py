@@ -307,14 +307,17 @@ class MediaService:
             return Access.PRIVATE if await partner() else None
         if listing_id is None:
             return Access.PRIVATE if member is not None and member == media.owner else None
-        audience = await Listing.filter(id=listing_id).values_list("audience", flat=True)
-        if not audience:
+        rows = await Listing.filter(id=listing_id).values_list("audience", "circle")
+        if not rows:
             return None
-        if Audience(str(audience[0])) is Audience.PUBLIC:
+        audience, circle = Audience(str(rows[0][0])), rows[0][1]
+        if audience is Audience.PUBLIC:
             return Access.PUBLIC
         if member is not None:
             return Access.PRIVATE
-        if Audience(str(audience[0])) is Audience.PARTNERS and media.remote_url is None:
+        # a circle's listing goes to the partner nodes whose members joined the circle
+        shared = audience is Audience.PARTNERS or circle is not None
+        if shared and media.remote_url is None:
             return Access.PRIVATE if await partner() else None
         return None
 

@@ -188,3 +188,49 @@ async def test_a_request_circle_waits_for_its_moderator_who_may_remove_a_remote_
     assert await get(d2, bob, "/api/v1/me/circles") == []
     resp = await d2.client.get(f"/api/v1/me/circles/posts?circle={group}", headers=bearer(bob))
     assert resp.status == 403
+
+
+async def test_a_circles_listing_reaches_its_members_on_a_partner_node_and_no_one_else(peers):
+    d1, d2 = await peers("d1"), await peers("d2")
+    await partner(d1, d2)
+    ada, bob, eve = await member(d1, "ada"), await member(d2, "bob"), await member(d2, "eve")
+    resp = await d1.client.post(CIRCLES, json=STREET, headers=bearer(ada))
+    assert resp.status == 201, await resp.text()
+    group = (await resp.json())["actor"]
+    resp = await d2.client.post(
+        "/api/v1/me/circles", json={"circle": f"rue_verte@{d1.domain}"}, headers=bearer(bob)
+    )
+    assert resp.status == 201, await resp.text()
+    await settle(d1, d2)
+
+    ladder = {
+        "kind": "give",
+        "title": "Ladder for the street's hedges",
+        "category": "tools",
+        "audience": "node",
+        "circle": "rue_verte",
+    }
+    resp = await d1.client.post("/api/v1/listings", json=ladder, headers=bearer(ada))
+    assert resp.status == 201, await resp.text()
+    listing = await resp.json()
+    await settle(d1, d2)
+
+    found = (await get(d2, bob, "/api/v1/listings?q=ladder"))["listings"]
+    assert [(x["title"], x["circle"]) for x in found] == [(ladder["title"], group)]
+    assert (await get(d2, eve, "/api/v1/listings?q=ladder"))["listings"] == []
+    resp = await d2.client.get(f"/api/v1/listings/{found[0]['id']}", headers=bearer(eve))
+    assert resp.status == 404
+    assert (await get(d2, bob, f"/api/v1/listings/{found[0]['id']}"))["title"] == ladder["title"]
+
+    # Changed, then withdrawn by its author: D2 follows.
+    resp = await d1.client.patch(
+        f"/api/v1/listings/{listing['id']}", json={"title": "Long ladder"}, headers=bearer(ada)
+    )
+    assert resp.status == 200, await resp.text()
+    await settle(d1, d2)
+    [copy] = (await get(d2, bob, "/api/v1/listings?q=ladder"))["listings"]
+    assert copy["title"] == "Long ladder"
+    resp = await d1.client.delete(f"/api/v1/listings/{listing['id']}", headers=bearer(ada))
+    assert resp.status in (200, 204), await resp.text()
+    await settle(d1, d2)
+    assert (await get(d2, bob, "/api/v1/listings?q=ladder"))["listings"] == []
