@@ -130,6 +130,9 @@ async def test_a_node_killed_while_storing_direct_messages_loses_and_doubles_non
                     break
             os.kill(served.process.pid, signal.SIGKILL)
             await burst
+            # Reaped before serving() looks: a SIGKILL not yet delivered would read as still
+            # running there, and be stopped again (and fail) as if the test had not killed it.
+            served.process.wait(timeout=30)
     stored_at_kill = rows(database, "select count(*) from conversation_message")[0][0]
     assert 0 < stored_at_kill < len(accepted), "the kill did not land mid-processing"
 
