@@ -12,6 +12,7 @@ from georeport import GeoReport
 
 from tests.api import admin_token, bearer, error_of, member_token
 from tests.node.cli_support import Run, failed, ok
+from tests.node.media_support import uploaded
 
 BASE = "/open311/v2"
 KEYS = "/api/v1/admin/open311/keys"
@@ -329,3 +330,34 @@ async def test_service_discovery_points_at_the_endpoint_in_json_and_xml(city):
         "text/xml",
         "application/json",
     ]
+
+
+async def test_the_list_gives_each_request_its_own_notes_and_photo(city):
+    ada = await admin_token(city)
+    bea = await member_token(city, ada, "bea")
+    made = []
+    for text in ("Lamp out on rue Haute", "Pothole on rue Basse", "Bins not collected"):
+        photo = await uploaded(city, bea)
+        body = {"category": "lighting", "text": text, "photos": [photo["id"]]}
+        resp = await city.post("/api/v1/problems", json=body, headers=bearer(bea))
+        assert resp.status == 201, await resp.text()
+        made.append((await resp.json(), photo))
+    key = (await new_key(city, ada))["key"]
+    for problem, _ in made[:2]:
+        note = f"Seen to: {problem['text']}"
+        resp = await city.post(
+            f"{BASE}/requests/{problem['id']}.json",
+            data={"api_key": key, "status": "closed", "status_notes": note},
+        )
+        assert resp.status == 200, await resp.text()
+    resp = await city.get(f"{BASE}/requests.json?status=open,closed")
+    listed = {r["service_request_id"]: r for r in await resp.json()}
+    for problem, photo in made:
+        shown = listed[str(problem["id"])]
+        assert shown["description"] == problem["text"]
+        assert shown["media_url"].endswith(photo["url"].rsplit("/", 1)[1])
+    for problem, _ in made[:2]:
+        notes = listed[str(problem["id"])]["status_notes"]
+        assert f"Seen to: {problem['text']}" in notes
+        assert notes.count("Seen to") == 1
+    assert "Seen to" not in (listed[str(made[2][0]["id"])].get("status_notes") or "")
