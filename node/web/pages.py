@@ -26,6 +26,7 @@ from node.members.service import MAX_PASSWORD_LENGTH
 from node.web.security import (
     anonymous_csrf_token,
     form_is_genuine,
+    same_origin,
     session_csrf_token,
     set_csrf_cookie,
 )
@@ -126,10 +127,14 @@ async def logout(request: web.Request) -> web.Response:
     """End this browser's session and clear its cookie."""
     form = await request.post()
     session = await current_session(request)
-    token = request.cookies.get(SESSION_COOKIE) if session is not None else None
-    if not form_is_genuine(request, form, token):
-        return error_page(request, 403)
-    if session is not None:
+    if session is None:
+        # Already ended (expired, revoked elsewhere): nothing to protect but the cookie's
+        # removal, so no token is asked for; a foreign origin is still turned away.
+        if not same_origin(request):
+            return error_page(request, 403)
+    else:
+        if not form_is_genuine(request, form, request.cookies[SESSION_COOKIE]):
+            return error_page(request, 403)
         await request.app[MEMBERS].revoke_session(session.member, session.id)
     response = _see_home()
     clear_session_cookie(response)

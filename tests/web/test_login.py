@@ -157,3 +157,18 @@ async def test_the_anonymous_token_does_not_log_a_member_out(node, bea):
     await log_in_by_form(node, "bea", PASSWORD)
     resp = await node.post("/logout", data={"csrf_token": anonymous}, headers=ORIGIN)
     assert resp.status == 403
+
+
+async def test_logging_out_of_an_ended_session_just_clears_the_cookie(node, bea):
+    await log_in_by_form(node, "bea", PASSWORD)
+    token = await page_token(node, "/")
+    cookie = node.session.cookie_jar.filter_cookies(node.make_url("/"))["quartier_session"]
+    # The session ends elsewhere (another device's "log out everywhere").
+    await node.delete("/api/v1/sessions/current", headers={**bearer(cookie.value), **ORIGIN})
+    resp = await node.post(
+        "/logout", data={"csrf_token": token}, headers=ORIGIN, allow_redirects=False
+    )
+    assert resp.status == 303
+    assert resp.cookies["quartier_session"].value == ""
+    foreign = await node.post("/logout", data={}, headers={"Origin": "https://evil.example"})
+    assert foreign.status == 403
