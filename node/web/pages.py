@@ -46,10 +46,17 @@ async def current_session(request: web.Request) -> LoginSession | None:
 
 
 async def _page(
-    request: web.Request, template: str, context: dict[str, Any], *, status: int = 200
+    request: web.Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    session: LoginSession | None = None,
+    status: int = 200,
 ) -> web.Response:
-    """Render with the member (if logged in) and a CSRF token for the page's forms."""
-    session = await current_session(request)
+    """Render with the member (if logged in) and a CSRF token for the page's forms; a handler
+    that already looked the ``session`` up passes it (one lookup per request)."""
+    if session is None:
+        session = await current_session(request)
     new_cookie: str | None = None
     if session is not None:
         token = session_csrf_token(request.app, request.cookies[SESSION_COOKIE])
@@ -73,7 +80,7 @@ async def home(request: web.Request) -> web.Response:
     if session is None:
         return await _page(request, "front.html", {})
     notices = await request.app[NOTICES].current(session.member)
-    return await _page(request, "home.html", {"notices": notices})
+    return await _page(request, "home.html", {"notices": notices}, session=session)
 
 
 @routes.get("/about", name="web.about")

@@ -19,7 +19,8 @@ from aiohttp.typedefs import Handler
 from babel.dates import format_datetime
 
 from node.errors import NodeError
-from node.verification.vault import create_key, load_key
+from node.http.keys import SETTINGS
+from node.verification.vault import KEY_BYTES, create_key
 from node.web.i18n import choose_language, load_catalogues
 from node.web.security import WEB_KEY
 
@@ -81,13 +82,14 @@ def setup_web(app: web.Application) -> None:
 
 
 async def _web_key(app: web.Application) -> AsyncIterator[None]:
-    # Its own key in the data directory (0600, never overwritten), not the document key: a
-    # leak of one must not weaken the other.
-    from node.http.keys import SETTINGS
-
+    # Its own key in the data directory (0600, made once with O_EXCL so several processes
+    # agree on it), not the document key: a leak of one must not weaken the other.
     path = app[SETTINGS].data_path / "web.key"
     create_key(path)
-    app[WEB_KEY] = load_key(path)
+    key = path.read_bytes()
+    if len(key) != KEY_BYTES:
+        raise RuntimeError(f"{path} is not a {KEY_BYTES}-byte key: delete it to make a new one")
+    app[WEB_KEY] = key
     yield
 
 
@@ -140,8 +142,6 @@ def render(
 ) -> web.Response:
     """Render a page in the visitor's language. ``context`` gets the language, the catalogue,
     the community and the request; the caller adds the rest (member, CSRF token...)."""
-    from node.http.keys import SETTINGS
-
     community = request.app[SETTINGS].community
     lang = choose_language(request, community)
     full = {
