@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping
 
@@ -21,6 +22,7 @@ from node.http.keys import SETTINGS
 CSRF_COOKIE = "quartier_csrf"
 CSRF_FIELD = "csrf_token"
 WEB_KEY = web.AppKey("web_key", bytes)
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{40,64}")  # secrets.token_urlsafe(32) is 43
 
 
 def session_csrf_token(app: web.Application, session_token: str) -> str:
@@ -33,7 +35,8 @@ def anonymous_csrf_token(request: web.Request) -> tuple[str, bool]:
     """The double-submit token of an anonymous visitor, and whether it is new (to be set as a
     cookie on the response)."""
     existing = request.cookies.get(CSRF_COOKIE, "")
-    if 20 <= len(existing) <= 100 and existing.isascii():
+    # Only a value we could have made is kept: the page echoes it into its form.
+    if _TOKEN_SHAPE.fullmatch(existing):
         return existing, False
     return secrets.token_urlsafe(32), True
 

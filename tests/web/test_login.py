@@ -42,6 +42,28 @@ async def test_a_member_logs_in_through_the_form_and_sees_their_home(node, bea):
     assert resp.status == 303
 
 
+async def test_the_login_form_s_cookie_is_strict_and_kept_across_pages(node):
+    resp = await node.get("/login")
+    cookie = resp.cookies["quartier_csrf"]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Strict"
+    assert csrf_of(await resp.text()) == cookie.value
+    again = await node.get("/login")
+    assert "quartier_csrf" not in again.cookies  # the visitor keeps the one they have
+    assert csrf_of(await again.text()) == cookie.value
+
+
+async def test_a_member_s_form_token_belongs_to_their_session(node, bea):
+    anonymous = await page_token(node, "/login")
+    await log_in_by_form(node, "bea", PASSWORD)
+    first = await page_token(node, "/")
+    assert first != anonymous
+    assert await page_token(node, "/about") == first
+    node.session.cookie_jar.clear()
+    await log_in_by_form(node, "bea", PASSWORD)
+    assert await page_token(node, "/") != first  # a new session, a new token
+
+
 async def test_a_wrong_password_shows_the_form_again_with_the_username_kept(node, bea):
     token = await page_token(node, "/login")
     form = {"username": "bea", "password": "not it", "csrf_token": token}
