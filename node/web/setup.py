@@ -16,6 +16,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 
 from node.errors import NodeError
@@ -74,6 +75,7 @@ def setup_web(app: web.Application) -> None:
         _gettext, _ngettext, newstyle=True
     )
     env.filters["datetime"] = _format_datetime
+    env.filters["language_name"] = _language_name
     env.globals["static_url"] = _static_url
     app[CATALOGUES] = load_catalogues()
     app[STATIC_FILES] = _read_static(resources.files("node.web") / "static")
@@ -109,6 +111,16 @@ def _format_datetime(context: jinja2.runtime.Context, value: datetime | None) ->
     if value is None:
         return ""
     return format_datetime(value, format="medium", locale=context["lang"])
+
+
+@jinja2.pass_context
+def _language_name(context: jinja2.runtime.Context, tag: str) -> str:
+    """A language's name in the page's language ("fr" on an English page: "French")."""
+    try:
+        name = Locale.parse(tag.replace("-", "_")).get_display_name(context["lang"])
+    except (UnknownLocaleError, ValueError):
+        return tag
+    return name or tag
 
 
 @jinja2.pass_context

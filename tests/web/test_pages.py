@@ -35,14 +35,16 @@ async def test_a_language_nobody_wrote_the_pages_in_falls_back_to_the_community_
     assert '<html lang="fr">' in page
     assert "Nom d\u2019utilisateur" in page
     # Asked for, English wins over the community's first language.
-    page = await (await node.get("/login", headers={"Accept-Language": "en-GB"})).text()
+    page = await (await node.get("/about", headers={"Accept-Language": "en-GB"})).text()
     assert '<html lang="en">' in page
+    assert "Languages: French, English" in page
 
 
 async def test_the_about_page_in_french(node):
     page = await (await node.get("/about", headers=FRENCH)).text()
     assert "Les vrais noms des membres ne quittent jamais ce nœud." in page
     assert "Annonces, après leur expiration ou leur retrait : 90 jours." in page
+    assert "Langues : anglais" in page  # the community's languages, named in French
     assert "Messages : conservés jusqu\u2019à leur suppression." in page
 
 
