@@ -139,6 +139,7 @@ from node.rights.export import Exporter
 from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 from node.verification.vault import DocumentKeyError, DocumentVault, load_key
+from node.web import security_headers, setup_web
 
 Service = TypeVar("Service", bound=FederatedService)
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ def create_app(
     document key."""
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[request_context, discovery_cors, json_errors, database],
+        middlewares=[request_context, discovery_cors, json_errors, security_headers, database],
         # Requests aiohttp's parser refuses never reach the middlewares: see server_log.
         handler_args={"logger": ParserErrorLog()},
     )
@@ -218,6 +219,7 @@ def create_app(
     for module in (*routes, *features, *pages, *problem_routes):
         app.router.add_routes(module.routes)
     app.router.add_routes(circles.routes)
+    setup_web(app)  # the pages for browsers (docs/web.md)
     return app
 
 

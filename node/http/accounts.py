@@ -21,6 +21,7 @@ from node.http.auth import authenticate, clear_session_cookie, set_session_cooki
 from node.http.keys import ACTOR_DOCUMENTS, LOGIN_LIMITER, MEMBERS, SETTINGS, VERIFICATION
 from node.http.parsing import Body, printable, read_json
 from node.http.remote import client_address
+from node.members.models import LoginSession, Member
 from node.members.render import member_to_api, session_to_api
 from node.members.service import MAX_PASSWORD_LENGTH, canonical_username
 
@@ -102,17 +103,22 @@ async def register(request: web.Request) -> web.Response:
     return web.json_response(member_to_api(member, uris, private=True), status=201)
 
 
-@routes.post("/api/v1/sessions")
-async def login(request: web.Request) -> web.Response:
-    """Log in; 201 with a bearer token, and a session cookie for the web pages."""
-    body = await read_json(request, Login)
+async def log_in(
+    request: web.Request, username: str, password: str, label: str
+) -> tuple[Member, LoginSession, str]:
+    """Check a username and password and open a session: the one login both the JSON API and
+    the web pages use, so the rate limits and checks cannot drift apart.
+
+    Raises ``TooManyRequests`` past the limits (per username and per address) and
+    ``InvalidCredentials`` for a wrong pair. Returns the member, the session and its secret.
+    """
     limiter = request.app[LOGIN_LIMITER]
-    user_key = f"login-user:{canonical_username(body.username)}"
+    user_key = f"login-user:{canonical_username(username)}"
     ip_key = f"login-ip:{client_address(request)}"
     limiter.hit(user_key, ip_key)
     members = request.app[MEMBERS]
     try:
-        member = await members.authenticate(body.username, body.password)
+        member = await members.authenticate(username, password)
     except InvalidCredentials:
         raise
     except Exception:
@@ -120,13 +126,22 @@ async def login(request: web.Request) -> web.Response:
         raise
     limiter.reset(user_key)
     limiter.forgive(ip_key)
-    label = printable(body.label or request.headers.get("User-Agent", ""))[:200]
-    session, secret = await members.open_session(member, label)
+    session, secret = await members.open_session(
+        member, printable(label or request.headers.get("User-Agent", ""))[:200]
+    )
+    return member, session, secret.secret
+
+
+@routes.post("/api/v1/sessions")
+async def login(request: web.Request) -> web.Response:
+    """Log in; 201 with a bearer token, and a session cookie for the web pages."""
+    body = await read_json(request, Login)
+    member, session, token = await log_in(request, body.username, body.password, body.label)
     uris = request.app[SETTINGS].uris
     session_json = session_to_api(session, current=True)
     response = web.json_response(
         {
-            "token": secret.secret,
+            "token": token,
             "token_type": "Bearer",
             "expires_at": session_json["expires_at"],
             "session": session_json,
@@ -134,7 +149,7 @@ async def login(request: web.Request) -> web.Response:
         },
         status=201,
     )
-    set_session_cookie(response, request, secret.secret)
+    set_session_cookie(response, request, token)
     return response
 
 

@@ -1,7 +1,6 @@
 """The community's governance policy: read by anyone, changed by admins, and the sharing ledger.
 
 GET    /api/v1/governance                  the policy's public summary (as in NodeInfo)
-GET    /about                              the same, in HTML, for prospective members
 GET    /api/v1/admin/governance            every setting, and which ones admins changed
 PATCH  /api/v1/admin/governance            change settings: {"messages": "partners", ...}
 DELETE /api/v1/admin/governance/changes    drop the changes: quartier.toml decides again
@@ -13,14 +12,12 @@ same database (see moderation/policy_store.py): no restart.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from aiohttp import web
 
 from federation.models import SharedItem
 from moderation.errors import PolicyError
-from moderation.governance import GovernancePolicy, Reach, SharedKind
 from node.errors import ValidationFailed
 from node.http.auth import authenticate, require_role
 from node.http.keys import ACTOR_DOCUMENTS, GOVERNANCE, SETTINGS
@@ -29,12 +26,6 @@ from node.members.models import Role
 
 routes = web.RouteTableDef()
 MAX_PAGE = 200
-
-_REACH_WORDS = {
-    Reach.PUBLIC: "may go to any server this node federates with",
-    Reach.PARTNERS: "go to partner nodes only",
-    Reach.NOBODY: "never leave this node",
-}
 
 
 def _timestamp(value: Any) -> str | None:
@@ -128,59 +119,3 @@ def shared_item_to_api(item: SharedItem) -> dict[str, Any]:
         "server": item.host,
         "shared_at": _timestamp(item.shared_at),
     }
-
-
-@routes.get("/about")
-async def about(request: web.Request) -> web.Response:
-    """What this community is and what it lets leave the node, in plain words."""
-    community = request.app[SETTINGS].community
-    policy = await request.app[GOVERNANCE].current()
-    name = html.escape(community.name)
-    page = f"""<!doctype html>
-<html lang="{html.escape(community.languages[0])}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>About {name}</title></head>
-<body>
-<h1>About {name}</h1>
-<p>{html.escape(community.description)}</p>
-<p>{html.escape(community.area)}</p>
-<h2>How this community shares</h2>
-<p>{html.escape(policy.federation_mode.summary)}</p>
-{_sharing_list(policy)}
-<h2>How long things are kept</h2>
-{_retention_list(policy)}
-<p>Notices to the whole node are published by: {html.escape(", ".join(policy.notices_by))}.</p>
-<p>The same, for software: <a href="/api/v1/governance">/api/v1/governance</a>.</p>
-</body>
-</html>
-"""
-    return web.Response(text=page, content_type="text/html")
-
-
-def _sharing_list(policy: GovernancePolicy) -> str:
-    items = [
-        f"<li>Members' {html.escape(kind.label)} {_REACH_WORDS[policy.reach(kind)]}.</li>"
-        for kind in SharedKind
-    ]
-    relay = "may" if policy.partners_may_relay else "may not"
-    items.append(f"<li>Partner nodes {relay} pass our public listings on.</li>")
-    return "<ul>\n" + "\n".join(items) + "\n</ul>"
-
-
-def _retention_list(policy: GovernancePolicy) -> str:
-    keep = policy.retention
-
-    def days(value: int | None, what: str) -> str:
-        return f"<li>{what}: {'kept until deleted' if value is None else f'{value} days'}.</li>"
-
-    return "\n".join(
-        [
-            "<ul>",
-            days(keep.expired_listings, "Listings, after they expire or are withdrawn"),
-            days(keep.messages, "Messages"),
-            days(keep.inbound_log, "Record of what other servers sent"),
-            days(keep.delivery_log, "Record of what was delivered to other servers"),
-            days(keep.audit, "Moderation and governance audit entries"),
-            "</ul>",
-        ]
-    )

@@ -1,0 +1,170 @@
+"""The pages: the front page or a member's home, the about page, logging in and out, and the
+static files. Handlers call the same services as the JSON API (app[MEMBERS], app[GOVERNANCE],
+app[NOTICES]); they never reimplement them.
+
+GET  /                 visitors: the community's front page; members: their home
+GET  /about            what the community is and what it lets leave the node
+GET  /login            the login form
+POST /login            log in (the API's checks and rate limits); 303 to / on success
+POST /logout           end this session; 303 to /
+GET  /static/{name}    our stylesheets and the vendored CSS base, cached for a year
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from moderation.governance import SharedKind
+from node.errors import InvalidCredentials, TooManyRequests
+from node.http.accounts import log_in
+from node.http.auth import SESSION_COOKIE, clear_session_cookie, set_session_cookie
+from node.http.keys import GOVERNANCE, MEMBERS, NOTICES
+from node.members.models import LoginSession
+from node.members.service import MAX_PASSWORD_LENGTH
+from node.web.security import (
+    anonymous_csrf_token,
+    form_is_genuine,
+    same_origin,
+    session_csrf_token,
+    set_csrf_cookie,
+)
+from node.web.setup import STATIC_CACHE, STATIC_FILES, error_page, render
+
+routes = web.RouteTableDef()
+MAX_USERNAME = 30  # as the API's Login body
+
+
+async def current_session(request: web.Request) -> LoginSession | None:
+    """The session of the browser's cookie, if it is live (a revoked or expired one is
+    treated as no session: the visitor sees the public pages)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    return await request.app[MEMBERS].session_for_token(token)
+
+
+async def _page(
+    request: web.Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    session: LoginSession | None = None,
+    status: int = 200,
+) -> web.Response:
+    """Render with the member (if logged in) and a CSRF token for the page's forms; a handler
+    that already looked the ``session`` up passes it (one lookup per request)."""
+    if session is None:
+        session = await current_session(request)
+    new_cookie: str | None = None
+    if session is not None:
+        token = session_csrf_token(request.app, request.cookies[SESSION_COOKIE])
+        member = session.member
+    else:
+        token, fresh = anonymous_csrf_token(request)
+        new_cookie = token if fresh else None
+        member = None
+    response = render(
+        request, template, {"member": member, "csrf_token": token, **context}, status=status
+    )
+    if new_cookie is not None:
+        set_csrf_cookie(response, request, new_cookie)
+    return response
+
+
+@routes.get("/", name="web.home")
+async def home(request: web.Request) -> web.Response:
+    """Visitors: the community's front page. Members: their home, with the notices."""
+    session = await current_session(request)
+    if session is None:
+        return await _page(request, "front.html", {})
+    notices = await request.app[NOTICES].current(session.member)
+    return await _page(request, "home.html", {"notices": notices}, session=session)
+
+
+@routes.get("/about", name="web.about")
+async def about(request: web.Request) -> web.Response:
+    """What this community is and what it lets leave the node, in plain words."""
+    policy = await request.app[GOVERNANCE].current()
+    sharing = [(kind.value, policy.reach(kind).value) for kind in SharedKind]
+    return await _page(request, "about.html", {"policy": policy, "sharing": sharing})
+
+
+@routes.get("/login", name="web.login")
+async def login_form(request: web.Request) -> web.Response:
+    """The login form (a member already logged in goes home)."""
+    if await current_session(request) is not None:
+        raise web.HTTPSeeOther("/")
+    return await _page(request, "login.html", {"username": "", "error": None})
+
+
+@routes.post("/login", name="web.login_post")
+async def login(request: web.Request) -> web.Response:
+    """Log in with the API's own checks and limits. A wrong pair re-shows the form with 401
+    and the username kept; past the limit, 429; a forged form, 403."""
+    form = await request.post()
+    if not form_is_genuine(request, form, None):
+        return error_page(request, 403)
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+
+    def again(error: str, status: int) -> web.Response:
+        context: dict[str, Any] = {"username": username[:MAX_USERNAME], "error": error}
+        context["csrf_token"] = form["csrf_token"]
+        return render(request, "login.html", context, status=status)
+
+    if not (0 < len(username) <= MAX_USERNAME and 0 < len(password) <= MAX_PASSWORD_LENGTH):
+        return again("missing", 422)
+    try:
+        _, _, token = await log_in(request, username, password, "")
+    except InvalidCredentials:
+        return again("invalid", 401)
+    except TooManyRequests as exc:
+        response = again("too_many", 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    response = _see_home()
+    set_session_cookie(response, request, token)
+    return response
+
+
+@routes.post("/logout", name="web.logout")
+async def logout(request: web.Request) -> web.Response:
+    """End this browser's session and clear its cookie."""
+    form = await request.post()
+    session = await current_session(request)
+    if session is None:
+        # Already ended (expired, revoked elsewhere): nothing to protect but the cookie's
+        # removal, so no token is asked for; a foreign origin is still turned away.
+        if not same_origin(request):
+            return error_page(request, 403)
+    else:
+        if not form_is_genuine(request, form, request.cookies[SESSION_COOKIE]):
+            return error_page(request, 403)
+        await request.app[MEMBERS].revoke_session(session.member, session.id)
+    response = _see_home()
+    clear_session_cookie(response)
+    return response
+
+
+def _see_home() -> web.Response:
+    # 303: the browser follows with a GET, so a reload does not post the form again.
+    return web.Response(status=303, headers={"Location": "/"})
+
+
+@routes.get("/static/{name:.+}", name="web.static")
+async def static(request: web.Request) -> web.Response:
+    """A static file from the set read at start-up: nothing else on disk is reachable."""
+    found = request.app[STATIC_FILES].get(request.match_info["name"])
+    if found is None:
+        return error_page(request, 404)
+    return web.Response(
+        body=found.body,
+        content_type=found.content_type,
+        headers={
+            "Cache-Control": STATIC_CACHE,
+            "X-Content-Type-Options": "nosniff",
+            "ETag": f'"{found.version}"',
+        },
+    )
