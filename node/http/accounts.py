@@ -76,6 +76,33 @@ class PasswordChange(Body):
 async def register(request: web.Request) -> web.Response:
     """Create an account with an invite code; 201 with the new member."""
     body = await read_json(request, Registration)
+    member = await register_member(
+        request,
+        body.invite,
+        username=body.username,
+        password=body.password,
+        real_name=body.real_name,
+        display_name=body.display_name,
+        unit=body.unit,
+        email=body.email,
+    )
+    uris = request.app[SETTINGS].uris
+    return web.json_response(member_to_api(member, uris, private=True), status=201)
+
+
+async def register_member(
+    request: web.Request,
+    invite: str,
+    *,
+    username: str,
+    password: str,
+    real_name: str,
+    display_name: str | None,
+    unit: str = "",
+    email: str = "",
+) -> Member:
+    """Register with an invite: the one registration the JSON API and the web pages use, with
+    the same rate limit and the invite's vouch. Raises the member service's errors."""
     # Failed invite codes count against the address like failed logins: it stops guessing
     # codes, while a whole building registering from one shared connection is not throttled.
     limiter = request.app[LOGIN_LIMITER]
@@ -83,13 +110,13 @@ async def register(request: web.Request) -> web.Response:
     limiter.hit(ip_key)
     try:
         member = await request.app[MEMBERS].register(
-            body.invite,
-            username=body.username,
-            password=body.password,
-            real_name=body.real_name,
-            display_name=body.display_name,
-            unit=body.unit,
-            email=body.email,
+            invite,
+            username=username,
+            password=password,
+            real_name=real_name,
+            display_name=display_name,
+            unit=unit,
+            email=email,
         )
     except InviteUnusable:
         raise
@@ -99,8 +126,7 @@ async def register(request: web.Request) -> web.Response:
     limiter.forgive(ip_key)
     if await request.app[VERIFICATION].vouch_from_invite(member) is not None:
         await member.refresh_from_db()
-    uris = request.app[SETTINGS].uris
-    return web.json_response(member_to_api(member, uris, private=True), status=201)
+    return member
 
 
 async def log_in(
@@ -210,24 +236,29 @@ async def change_password(request: web.Request) -> web.Response:
     """Change the password; every other session of the member ends."""
     caller = await authenticate(request)
     body = await read_json(request, PasswordChange)
+    await change_member_password(
+        request, caller.member, caller.session.id, body.current_password, body.new_password
+    )
+    return web.Response(status=204)
+
+
+async def change_member_password(
+    request: web.Request, member: Member, session_id: int, current: str, new: str
+) -> None:
+    """Change ``member``'s password, ending their sessions but ``session_id``: the one
+    password change the JSON API and the web pages use, with the same rate limit."""
     # A stolen session must not become a way to guess the password at argon2 speed.
     limiter = request.app[LOGIN_LIMITER]
-    key = f"password-member:{caller.member.id}"
+    key = f"password-member:{member.id}"
     limiter.hit(key)
     try:
-        await request.app[MEMBERS].change_password(
-            caller.member,
-            body.current_password,
-            body.new_password,
-            keep_session_id=caller.session.id,
-        )
+        await request.app[MEMBERS].change_password(member, current, new, keep_session_id=session_id)
     except WrongPassword:
         raise
     except Exception:
         limiter.forgive(key)
         raise
     limiter.forgive(key)
-    return web.Response(status=204)
 
 
 @routes.get(r"/api/v1/members/{username}")

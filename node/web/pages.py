@@ -7,6 +7,10 @@ GET  /about            what the community is and what it lets leave the node
 GET  /login            the login form
 POST /login            log in (the API's checks and rate limits); 303 to / on success
 POST /logout           end this session; 303 to /
+GET  /register         the registration form (?invite=CODE prefills the code)
+POST /register         register with an invite (the API's registration); 303 to / logged in
+GET  /settings/password   the password change form (members; visitors go to /login)
+POST /settings/password   change the password (the API's change); other sessions end
 GET  /static/{name}    our stylesheets and the vendored CSS base, cached for a year
 """
 
@@ -17,12 +21,19 @@ from typing import Any
 from aiohttp import web
 
 from moderation.governance import SharedKind
-from node.errors import InvalidCredentials, TooManyRequests
-from node.http.accounts import log_in
+from node.errors import (
+    Conflict,
+    InvalidCredentials,
+    InviteUnusable,
+    TooManyRequests,
+    ValidationFailed,
+)
+from node.http.accounts import change_member_password, log_in, register_member
 from node.http.auth import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from node.http.keys import GOVERNANCE, MEMBERS, NOTICES
+from node.http.parsing import printable
 from node.members.models import LoginSession
-from node.members.service import MAX_PASSWORD_LENGTH
+from node.members.service import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
 from node.web.security import (
     anonymous_csrf_token,
     form_is_genuine,
@@ -146,6 +157,126 @@ async def logout(request: web.Request) -> web.Response:
     response = _see_home()
     clear_session_cookie(response)
     return response
+
+
+REGISTER_FIELDS = ("invite", "username", "real_name", "display_name")
+
+
+def _field_of(exc: ValidationFailed, default: str) -> str:
+    """The form field a service's validation error is about."""
+    details = exc.details
+    if isinstance(details, list) and details and isinstance(details[0], dict):
+        return str(details[0].get("field", default))
+    return default
+
+
+@routes.get("/register", name="web.register")
+async def register_form(request: web.Request) -> web.Response:
+    """The registration form, the invite code prefilled from an invite link."""
+    if await current_session(request) is not None:
+        raise web.HTTPSeeOther("/")
+    values = dict.fromkeys(REGISTER_FIELDS, "")
+    values["invite"] = request.query.get("invite", "")[:MAX_NAME_LENGTH]
+    return await _page(request, "register.html", {"values": values, "errors": {}})
+
+
+@routes.post("/register", name="web.register_post")
+async def register(request: web.Request) -> web.Response:
+    """Register with the API's own registration and limits, then log the new member in. An
+    error re-shows the form with the message next to its field and what was typed (never the
+    password): 410 for an unusable invite, 409 for a taken username, 422 for an invalid field,
+    429 past the limit; a forged form, 403."""
+    form = await request.post()
+    if not form_is_genuine(request, form, None):
+        return error_page(request, 403)
+    values = {name: str(form.get(name, "")).strip()[:MAX_NAME_LENGTH] for name in REGISTER_FIELDS}
+    password = str(form.get("password", ""))
+
+    def again(field: str, error: str, status: int) -> web.Response:
+        context: dict[str, Any] = {"values": values, "errors": {field: error}}
+        context["csrf_token"] = form["csrf_token"]
+        return render(request, "register.html", context, status=status)
+
+    for name in ("invite", "username", "real_name"):
+        if not values[name]:
+            return again(name, "missing", 422)
+    if not password:
+        return again("password", "missing", 422)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return again("password", "invalid", 422)
+    try:
+        member = await register_member(
+            request,
+            values["invite"],
+            username=values["username"],
+            password=password,
+            real_name=values["real_name"],
+            display_name=values["display_name"] or None,
+        )
+    except InviteUnusable:
+        return again("invite", "unusable", 410)
+    except Conflict:
+        return again("username", "taken", 409)
+    except ValidationFailed as exc:
+        return again(_field_of(exc, "username"), "invalid", 422)
+    except TooManyRequests as exc:
+        response = again("invite", "too_many", 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    label = printable(request.headers.get("User-Agent", ""))[:200]
+    _, secret = await request.app[MEMBERS].open_session(member, label)
+    response = _see_home()
+    set_session_cookie(response, request, secret.secret)
+    return response
+
+
+@routes.get("/settings/password", name="web.password")
+async def password_form(request: web.Request) -> web.Response:
+    """The password change form; a visitor is sent to log in."""
+    session = await current_session(request)
+    if session is None:
+        raise web.HTTPSeeOther("/login")
+    context = {"errors": {}, "done": False}
+    return await _page(request, "password.html", context, session=session)
+
+
+@routes.post("/settings/password", name="web.password_post")
+async def change_password(request: web.Request) -> web.Response:
+    """Change the password with the API's own change and limit: the member's other sessions
+    end, this one stays. A wrong current password, a confirmation that differs or a too short
+    new password re-shows the form with 422; past the limit, 429; a forged form, 403."""
+    form = await request.post()
+    session = await current_session(request)
+    if session is None:
+        if not same_origin(request):
+            return error_page(request, 403)
+        raise web.HTTPSeeOther("/login")
+    if not form_is_genuine(request, form, request.cookies[SESSION_COOKIE]):
+        return error_page(request, 403)
+    current = str(form.get("current_password", ""))
+    new = str(form.get("new_password", ""))
+    confirmation = str(form.get("confirmation", ""))
+
+    async def again(field: str, error: str, status: int) -> web.Response:
+        context = {"errors": {field: error}, "done": False}
+        return await _page(request, "password.html", context, session=session, status=status)
+
+    if not current or len(current) > MAX_PASSWORD_LENGTH:
+        return await again("current_password", "wrong", 422)
+    if new != confirmation:
+        return await again("confirmation", "mismatch", 422)
+    if len(new) > MAX_PASSWORD_LENGTH:
+        return await again("new_password", "invalid", 422)
+    try:
+        await change_member_password(request, session.member, session.id, current, new)
+    except ValidationFailed as exc:
+        field = _field_of(exc, "new_password")
+        return await again(field, "wrong" if field == "current_password" else "invalid", 422)
+    except TooManyRequests as exc:
+        response = await again("current_password", "too_many", 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    return await _page(request, "password.html", {"errors": {}, "done": True}, session=session)
 
 
 def _see_home() -> web.Response:

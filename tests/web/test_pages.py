@@ -46,6 +46,8 @@ async def test_the_about_page_in_french(node):
     assert "Annonces, après leur expiration ou leur retrait : 90 jours." in page
     assert "Langues : anglais" in page  # the community's languages, named in French
     assert "Messages : conservés jusqu\u2019à leur suppression." in page
+    # The role names too, not the English ones.
+    assert "publiés par : administrateur, gestionnaire." in page
 
 
 async def test_community_text_is_escaped_on_every_page(make_settings, make_node):
