@@ -27,6 +27,7 @@ from tortoise.transactions import in_transaction
 from activitypub import activities
 from activitypub.keys import generate_actor_keys
 from activitypub.notes import html_to_text
+from activitypub.uris import UriScheme
 from federation.errors import DereferenceError
 from federation.outbound import publish
 from moderation import audit
@@ -522,3 +523,16 @@ async def _no(host: str) -> bool:
 def new_id(actor: str, kind: str) -> str:
     """A new activity id under ``actor`` (``.../accepts/<hex>``, ``.../announces/<hex>``)."""
     return f"{actor}/{kind}/{uuid.uuid4().hex}"
+
+
+async def circles_of(uris: UriScheme, actor: str) -> frozenset[str]:
+    """The circles (Group actor ids) ``actor``, one of our members, is in: ours they are an
+    accepted member of, and the groups of other nodes they joined. A circle's notices and
+    listings are shown to these members only."""
+    slugs = await CircleMember.filter(
+        actor=actor, state=MembershipState.ACCEPTED, role__in=list(JOINED)
+    ).values_list("circle__slug", flat=True)
+    joined = await Follow.filter(follower=actor, state=FollowState.ACCEPTED).values_list(
+        "followee", flat=True
+    )
+    return frozenset([*(uris.group(str(slug)) for slug in slugs), *map(str, joined)])

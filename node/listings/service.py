@@ -24,12 +24,12 @@ from activitypub.uris import UriScheme
 from moderation import filters
 from moderation.content import FilterHit, hrefs_of
 from node.circles.models import JOINED, Circle, CircleMember, MembershipState
+from node.circles.service import circles_of
 from node.clock import Clock
 from node.config import CommunitySettings, ListingSettings
 from node.conversations.models import Message
 from node.conversations.service import ConversationService
 from node.errors import Conflict, Forbidden, NodeError, NotFound, TooManyRequests, ValidationFailed
-from node.follows.models import Follow, FollowState
 from node.listings.federation import ActivityKind, ListingFederation
 from node.listings.forms import ListingChanges, ListingForm, PriceForm, check_kind, parse_details
 from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
@@ -303,7 +303,7 @@ class ListingService:
         if (
             listing.circle is not None
             and listing.author != me
-            and listing.circle not in await self._circles_of(me)
+            and listing.circle not in await circles_of(self._uris, me)
         ):
             raise NotFound("no such listing")  # for a circle's members only
         return listing
@@ -324,17 +324,6 @@ class ListingService:
         ):
             raise Forbidden("only the circle's members address listings to it")
         return self._uris.group(circle.slug)
-
-    async def _circles_of(self, me: str) -> frozenset[str]:
-        """The actor ids of the circles ``me`` is an accepted member of: ours, and the
-        groups of other nodes they joined (a copy of a circle's listing names its circle)."""
-        slugs = await CircleMember.filter(
-            actor=me, state=MembershipState.ACCEPTED, role__in=JOINED
-        ).values_list("circle__slug", flat=True)
-        joined = await Follow.filter(follower=me, state=FollowState.ACCEPTED).values_list(
-            "followee", flat=True
-        )
-        return frozenset([*(self._uris.group(str(slug)) for slug in slugs), *map(str, joined)])
 
     async def mine(self, member: Member, statuses: Iterable[Status] | None = None) -> list[Listing]:
         """The member's listings, newest first."""
@@ -358,7 +347,7 @@ class ListingService:
         if viewer is not None and (hidden := await hidden_from(viewer)):
             query = dataclasses.replace(query, muted_authors=query.muted_authors | hidden)
         if viewer is not None:
-            circles = await self._circles_of(self._uris.actor(viewer.username))
+            circles = await circles_of(self._uris, self._uris.actor(viewer.username))
             query = dataclasses.replace(query, circles=circles)
         page = await search(query)
         await Listing.fetch_for_list(page.listings, "photos")

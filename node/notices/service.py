@@ -24,7 +24,7 @@ from tortoise.transactions import in_transaction
 
 from activitypub import activities
 from activitypub.actor_documents import same_host
-from activitypub.notes import Attachment
+from activitypub.notes import Attachment, is_public
 from activitypub.notices import (
     NoticeError,
     NoticePlace,
@@ -33,7 +33,6 @@ from activitypub.notices import (
     notice_object,
     read_notice,
 )
-from activitypub.properties import values
 from activitypub.uris import UriScheme
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
@@ -41,7 +40,7 @@ from federation.outbound import publish
 from moderation.domains import authority_of
 from moderation.governance import GovernancePolicy
 from node.circles.models import JOINED, Circle, CircleMember, MembershipState
-from node.circles.service import CircleService
+from node.circles.service import CircleService, circles_of
 from node.clock import Clock
 from node.config import CommunityKind
 from node.errors import Forbidden, NotFound, ValidationFailed
@@ -342,23 +341,12 @@ class NoticeService:
             ).values_list("follower", flat=True)
         return [str(a).removeprefix(prefix) for a in actors]
 
-    async def _circles_of(self, member: Member) -> list[str]:
-        """The circles (Group actor ids) ``member`` is in, here and on other nodes."""
-        me = self._uris.actor(member.username)
-        slugs = await CircleMember.filter(
-            actor=me, state=MembershipState.ACCEPTED, role__in=list(JOINED)
-        ).values_list("circle__slug", flat=True)
-        remote = await Follow.filter(follower=me, state=FollowState.ACCEPTED).values_list(
-            "followee", flat=True
-        )
-        return [*(self._uris.group(str(s)) for s in slugs), *(str(r) for r in remote)]
-
     async def _visible(self, member: Member) -> QuerySet[Notice]:
         """The notices ``member`` may read: every one but the notices of circles they are
         not in (their own excepted)."""
         return Notice.filter(
             Q(circle__isnull=True)
-            | Q(circle__in=await self._circles_of(member))
+            | Q(circle__in=sorted(await circles_of(self._uris, self._uris.actor(member.username))))
             | Q(author=self._uris.actor(member.username))
         )
 
@@ -446,7 +434,7 @@ class NoticeService:
                 follower__startswith=self._uris.url("/users/"),
             ):
                 raise NotActedOn("no member here joined that circle")
-        await self._take(received, host, kind == "Update", public=_is_public(obj), circle=circle)
+        await self._take(received, host, kind == "Update", public=is_public(obj), circle=circle)
 
     async def _take(
         self, received: Any, host: str, update: bool, *, public: bool, circle: str | None
@@ -526,8 +514,3 @@ def _addressing(followers: str, public: bool) -> dict[str, list[str]]:
     if public:
         return {"to": [activities.AS_PUBLIC], "cc": [followers]}
     return {"to": [followers], "cc": []}
-
-
-def _is_public(obj: dict[str, Any]) -> bool:
-    addressed = [*values(obj.get("to")), *values(obj.get("cc"))]
-    return any(a in (activities.AS_PUBLIC, "as:Public", "Public") for a in addressed)
