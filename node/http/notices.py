@@ -47,13 +47,25 @@ def _uris(request: web.Request) -> UriScheme:
     return request.app[SETTINGS].uris
 
 
+async def notices_to_api(request: web.Request, notices: list[Notice]) -> list[dict[str, Any]]:
+    """Notices in the JSON API, their photos read in one query for the whole list."""
+    photos: dict[int, list[Media]] = {n.id: [] for n in notices}
+    local = [n.id for n in notices if n.local]
+    for media in await Media.filter(notice_id__in=local).order_by("id") if local else []:
+        photos[media.notice_id].append(media)  # type: ignore[attr-defined]
+    return [_notice_to_api(request, n, photos[n.id]) for n in notices]
+
+
 async def notice_to_api(request: web.Request, notice: Notice) -> dict[str, Any]:
     """A notice in the JSON API."""
+    [shown] = await notices_to_api(request, [notice])
+    return shown
+
+
+def _notice_to_api(request: web.Request, notice: Notice, media: list[Media]) -> dict[str, Any]:
     uris = _uris(request)
     if notice.local:
-        photos = [
-            media_to_api(m, uris) for m in await Media.filter(notice_id=notice.id).order_by("id")
-        ]
+        photos = [media_to_api(m, uris) for m in media]
     else:
         photos = [
             {"url": p.get("url"), "description": p.get("description", "")}
@@ -110,9 +122,7 @@ async def list_notices(request: web.Request) -> web.Response:
         raise ValidationFailed(
             "state is current or past", details=[{"field": "state", "message": "unknown"}]
         )
-    return web.json_response(
-        {"notices": [await notice_to_api(request, n) for n in rows]}, headers=headers
-    )
+    return web.json_response({"notices": await notices_to_api(request, rows)}, headers=headers)
 
 
 def _int(request: web.Request, name: str, default: int | None) -> int | None:

@@ -219,6 +219,8 @@ async def test_a_notice_photo_is_the_publishers_own_and_stays_with_the_notice(no
     notice = await publish(node, ada, {**LIFT, "photo": mine["id"]})
     [photo] = notice["photos"]
     assert photo["id"] == mine["id"]
+    [shown] = await listed(node, bea)
+    assert [p["id"] for p in shown["photos"]] == [mine["id"]]
     seen = await node.get(photo["url"].removeprefix(NODE), headers=bearer(bea))
     assert seen.status == 200
     node.session.cookie_jar.clear()  # logging in set a session cookie too
