@@ -32,56 +32,15 @@ from node.http.accounts import change_member_password, log_in, register_member
 from node.http.auth import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from node.http.keys import GOVERNANCE, MEMBERS, NOTICES
 from node.http.parsing import printable
-from node.members.models import LoginSession
 from node.members.service import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
+from node.web.common import MAX_USERNAME, current_session, page
 from node.web.security import (
-    anonymous_csrf_token,
     form_is_genuine,
     same_origin,
-    session_csrf_token,
-    set_csrf_cookie,
 )
 from node.web.setup import STATIC_CACHE, STATIC_FILES, error_page, render
 
 routes = web.RouteTableDef()
-MAX_USERNAME = 30  # as the API's Login body
-
-
-async def current_session(request: web.Request) -> LoginSession | None:
-    """The session of the browser's cookie, if it is live (a revoked or expired one is
-    treated as no session: the visitor sees the public pages)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    return await request.app[MEMBERS].session_for_token(token)
-
-
-async def _page(
-    request: web.Request,
-    template: str,
-    context: dict[str, Any],
-    *,
-    session: LoginSession | None = None,
-    status: int = 200,
-) -> web.Response:
-    """Render with the member (if logged in) and a CSRF token for the page's forms; a handler
-    that already looked the ``session`` up passes it (one lookup per request)."""
-    if session is None:
-        session = await current_session(request)
-    new_cookie: str | None = None
-    if session is not None:
-        token = session_csrf_token(request.app, request.cookies[SESSION_COOKIE])
-        member = session.member
-    else:
-        token, fresh = anonymous_csrf_token(request)
-        new_cookie = token if fresh else None
-        member = None
-    response = render(
-        request, template, {"member": member, "csrf_token": token, **context}, status=status
-    )
-    if new_cookie is not None:
-        set_csrf_cookie(response, request, new_cookie)
-    return response
 
 
 @routes.get("/", name="web.home")
@@ -89,9 +48,9 @@ async def home(request: web.Request) -> web.Response:
     """Visitors: the community's front page. Members: their home, with the notices."""
     session = await current_session(request)
     if session is None:
-        return await _page(request, "front.html", {})
+        return await page(request, "front.html", {})
     notices = await request.app[NOTICES].current(session.member)
-    return await _page(request, "home.html", {"notices": notices}, session=session)
+    return await page(request, "home.html", {"notices": notices}, session=session)
 
 
 @routes.get("/about", name="web.about")
@@ -99,15 +58,17 @@ async def about(request: web.Request) -> web.Response:
     """What this community is and what it lets leave the node, in plain words."""
     policy = await request.app[GOVERNANCE].current()
     sharing = [(kind.value, policy.reach(kind).value) for kind in SharedKind]
-    return await _page(request, "about.html", {"policy": policy, "sharing": sharing})
+    return await page(request, "about.html", {"policy": policy, "sharing": sharing})
 
 
 @routes.get("/login", name="web.login")
 async def login_form(request: web.Request) -> web.Response:
     """The login form (a member already logged in goes home)."""
+    following = local_path(request.query.get("next", ""))
     if await current_session(request) is not None:
-        raise web.HTTPSeeOther("/")
-    return await _page(request, "login.html", {"username": "", "error": None})
+        raise web.HTTPSeeOther(following)
+    context = {"username": "", "error": None, "next": following}
+    return await page(request, "login.html", context)
 
 
 @routes.post("/login", name="web.login_post")
@@ -119,10 +80,12 @@ async def login(request: web.Request) -> web.Response:
         return error_page(request, 403)
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))
+    following = local_path(str(form.get("next", "")))
 
     def again(error: str, status: int) -> web.Response:
         context: dict[str, Any] = {"username": username[:MAX_USERNAME], "error": error}
         context["csrf_token"] = form["csrf_token"]
+        context["next"] = following
         return render(request, "login.html", context, status=status)
 
     if not (0 < len(username) <= MAX_USERNAME and 0 < len(password) <= MAX_PASSWORD_LENGTH):
@@ -135,7 +98,7 @@ async def login(request: web.Request) -> web.Response:
         response = again("too_many", 429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    response = _see_home()
+    response = _see_home(following)
     set_session_cookie(response, request, token)
     return response
 
@@ -177,7 +140,7 @@ async def register_form(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/")
     values = dict.fromkeys(REGISTER_FIELDS, "")
     values["invite"] = request.query.get("invite", "")[:MAX_NAME_LENGTH]
-    return await _page(request, "register.html", {"values": values, "errors": {}})
+    return await page(request, "register.html", {"values": values, "errors": {}})
 
 
 @routes.post("/register", name="web.register_post")
@@ -237,7 +200,7 @@ async def password_form(request: web.Request) -> web.Response:
     if session is None:
         raise web.HTTPSeeOther("/login")
     context = {"errors": {}, "done": False}
-    return await _page(request, "password.html", context, session=session)
+    return await page(request, "password.html", context, session=session)
 
 
 @routes.post("/settings/password", name="web.password_post")
@@ -259,7 +222,7 @@ async def change_password(request: web.Request) -> web.Response:
 
     async def again(field: str, error: str, status: int) -> web.Response:
         context = {"errors": {field: error}, "done": False}
-        return await _page(request, "password.html", context, session=session, status=status)
+        return await page(request, "password.html", context, session=session, status=status)
 
     if not current or len(current) > MAX_PASSWORD_LENGTH:
         return await again("current_password", "wrong", 422)
@@ -276,12 +239,21 @@ async def change_password(request: web.Request) -> web.Response:
         response = await again("current_password", "too_many", 429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    return await _page(request, "password.html", {"errors": {}, "done": True}, session=session)
+    return await page(request, "password.html", {"errors": {}, "done": True}, session=session)
 
 
-def _see_home() -> web.Response:
+def _see_home(path: str = "/") -> web.Response:
     # 303: the browser follows with a GET, so a reload does not post the form again.
-    return web.Response(status=303, headers={"Location": "/"})
+    return web.Response(status=303, headers={"Location": path})
+
+
+def local_path(candidate: str) -> str:
+    """``candidate`` if it is a path on this node, else ``/``: a login link's ``next`` must
+    never send the member to another site (an open redirect)."""
+    local = candidate.startswith("/") and not candidate.startswith(("//", "/\\"))
+    if local and all(32 < ord(char) < 127 for char in candidate):
+        return candidate
+    return "/"
 
 
 @routes.get("/static/{name:.+}", name="web.static")

@@ -20,6 +20,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 
 from node.errors import NodeError
+from node.http.auth import set_session_cookie
 from node.http.keys import SETTINGS
 from node.verification.vault import KEY_BYTES, create_key
 from node.web.i18n import choose_language, load_catalogues
@@ -53,6 +54,9 @@ class StaticFile:
     version: str
 
 
+# The session a form's login box just opened (node.web.common.member_form): its cookie goes
+# on whatever response the handler gives.
+NEW_SESSION = "quartier_web_new_session"
 CATALOGUES = web.AppKey("web_catalogues", dict)
 STATIC_FILES = web.AppKey("web_static_files", dict)
 
@@ -61,7 +65,7 @@ def setup_web(app: web.Application) -> None:
     """Add the web pages to ``app``: the Jinja2 environment (autoescaping every template),
     the compiled catalogues, the static files and the routes; the web key at start-up."""
     # Imported here: the pages import this module for render().
-    from node.web import pages
+    from node.web import account, listings, pages, staff
 
     env = aiohttp_jinja2.setup(
         app,
@@ -80,7 +84,8 @@ def setup_web(app: web.Application) -> None:
     app[CATALOGUES] = load_catalogues()
     app[STATIC_FILES] = _read_static(resources.files("node.web") / "static")
     app.cleanup_ctx.append(_web_key)
-    app.router.add_routes(pages.routes)
+    for module in (pages, listings, account, staff):
+        app.router.add_routes(module.routes)
 
 
 async def _web_key(app: web.Application) -> AsyncIterator[None]:
@@ -200,6 +205,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
             raise
         log.exception("web page failed")
         response = error_page(request, 500)
+    fresh = request.get(NEW_SESSION)
+    if fresh:
+        set_session_cookie(response, request, fresh)
     if response.content_type == "text/html":
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
