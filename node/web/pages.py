@@ -33,7 +33,7 @@ from node.http.auth import SESSION_COOKIE, clear_session_cookie, set_session_coo
 from node.http.keys import GOVERNANCE, MEMBERS, NOTICES
 from node.http.parsing import printable
 from node.members.service import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
-from node.web.common import MAX_USERNAME, current_session, page
+from node.web.common import MAX_USERNAME, current_session, member_session, page
 from node.web.security import (
     form_is_genuine,
     same_origin,
@@ -196,9 +196,7 @@ async def register(request: web.Request) -> web.Response:
 @routes.get("/settings/password", name="web.password")
 async def password_form(request: web.Request) -> web.Response:
     """The password change form; a visitor is sent to log in."""
-    session = await current_session(request)
-    if session is None:
-        raise web.HTTPSeeOther("/login")
+    session = await member_session(request)
     context = {"errors": {}, "done": False}
     return await page(request, "password.html", context, session=session)
 
@@ -262,12 +260,29 @@ async def static(request: web.Request) -> web.Response:
     found = request.app[STATIC_FILES].get(request.match_info["name"])
     if found is None:
         return error_page(request, 404)
-    return web.Response(
-        body=found.body,
-        content_type=found.content_type,
-        headers={
-            "Cache-Control": STATIC_CACHE,
-            "X-Content-Type-Options": "nosniff",
-            "ETag": f'"{found.version}"',
-        },
-    )
+    headers = {
+        "Cache-Control": STATIC_CACHE,
+        "X-Content-Type-Options": "nosniff",
+        "ETag": f'"{found.version}"',
+        "Vary": "Accept-Encoding",
+    }
+    body = found.body
+    if found.gzipped is not None and _accepts_gzip(request):
+        body = found.gzipped
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(body=body, content_type=found.content_type, headers=headers)
+
+
+def _accepts_gzip(request: web.Request) -> bool:
+    # Pages themselves are not compressed: a page holds a CSRF token next to text a visitor
+    # may choose (a search), what BREACH needs; our static files hold no secret.
+    for part in request.headers.get("Accept-Encoding", "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() not in ("gzip", "*"):
+            continue
+        weight = params.replace(" ", "").removeprefix("q=")
+        try:
+            return not params or float(weight) > 0
+        except ValueError:
+            return False
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import mimetypes
@@ -52,6 +53,8 @@ class StaticFile:
     body: bytes
     content_type: str
     version: str
+    # Compressed once at start-up: Pico alone is 83 KB, 12 KB gzipped, on every first visit.
+    gzipped: bytes | None
 
 
 # The session a form's login box just opened (node.web.common.member_form): its cookie goes
@@ -148,7 +151,9 @@ def _read_static(root: Traversable) -> dict[str, StaticFile]:
             if entry.name.endswith(".md"):
                 content_type = "text/plain"  # the vendored licences
             version = hashlib.sha256(body).hexdigest()[:12]
-            files[prefix + entry.name] = StaticFile(body, content_type, version)
+            packed = gzip.compress(body, compresslevel=9, mtime=0)
+            gzipped = packed if len(packed) < len(body) else None
+            files[prefix + entry.name] = StaticFile(body, content_type, version, gzipped)
 
     walk(root, "")
     return files

@@ -194,3 +194,25 @@ async def test_logging_out_of_an_ended_session_just_clears_the_cookie(node, bea)
     assert resp.cookies["quartier_session"].value == ""
     foreign = await node.post("/logout", data={}, headers={"Origin": "https://evil.example"})
     assert foreign.status == 403
+
+
+async def test_the_login_form_leads_back_to_the_page_asked_for_and_never_off_site(node, bea):
+    for asked, landing in (
+        ("/settings/password", "/settings/password"),
+        ("/listings?q=drill", "/listings?q=drill"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example/", "/"),
+        ("/\nLocation: x", "/"),
+    ):
+        page = await node.get("/login", params={"next": asked})
+        token = csrf_of(await page.text())
+        form = {"username": "bea", "password": PASSWORD, "csrf_token": token, "next": asked}
+        resp = await node.post("/login", data=form, headers=ORIGIN, allow_redirects=False)
+        assert resp.status == 303, asked
+        assert resp.headers["Location"] == landing, asked
+        node.session.cookie_jar.clear()
+    # A members' page sends a visitor to log in, to come back to it.
+    resp = await node.get("/settings/password", allow_redirects=False)
+    assert resp.status == 303
+    assert resp.headers["Location"] == "/login?next=/settings/password"

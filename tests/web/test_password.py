@@ -34,7 +34,7 @@ def form_of(token: str, current: str = PASSWORD, new: str = NEW, again: str | No
 async def test_a_visitor_is_sent_to_log_in(node):
     resp = await node.get("/settings/password", allow_redirects=False)
     assert resp.status == 303
-    assert resp.headers["Location"] == "/login"
+    assert resp.headers["Location"] == "/login?next=/settings/password"
 
 
 async def test_changing_the_password_ends_the_other_sessions(node, ada):
