@@ -95,6 +95,7 @@ COLUMNS = [
     *("title", "description_html", "description", "details", "price_minor", "currency"),
     *("quantity", "available_quantity", "availability", "place_name", "latitude", "longitude"),
     *("radius_m", "search_text", "published_at", "updated_at", "expires_at"),
+    "verified_responders",
 ]
 INSERT = f"INSERT INTO listing ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"  # noqa: S608 - fixed column names
 
@@ -132,6 +133,7 @@ def rows(size: int, seed: int) -> Iterator[tuple[Any, ...]]:
             g.published_at,
             g.published_at,
             g.expires_at,
+            0,
         )
 
 
