@@ -19,14 +19,18 @@ async def ada(node) -> str:
 
 async def test_the_members_are_listed_with_role_and_verification(node, ada):
     page = await (await node.get("/staff/members")).text()
-    assert "bea" in page and "Bea" in page and "not verified" in page
+    assert "bea" in page
+    assert "Bea" in page
+    assert "not verified" in page
     french = await (await node.get("/staff/members", headers=FRENCH)).text()
-    assert "2 membres." in french and "non vérifié" in french
+    assert "2 membres." in french
+    assert "non vérifié" in french
 
 
 async def test_a_role_is_changed(node, ada):
     resp = await post_form(node, "/staff/members", "/staff/members/bea/role", {"role": "manager"})
-    assert resp.status == 303 and resp.headers["Location"] == "/staff/members"
+    assert resp.status == 303
+    assert resp.headers["Location"] == "/staff/members"
     members = await (await node.get("/api/v1/admin/members", headers=bearer(ada))).json()
     assert {m["username"]: m["role"] for m in members}["bea"] == "manager"
 
@@ -37,7 +41,8 @@ async def test_the_last_admin_is_not_demoted(node, ada):
     )
     assert resp.status == 409
     page = await resp.text()
-    assert 'id="role-ada-error"' in page and "au moins un administrateur" in page
+    assert 'id="role-ada-error"' in page
+    assert "au moins un administrateur" in page
     members = await (await node.get("/api/v1/admin/members", headers=bearer(ada))).json()
     assert {m["username"]: m["role"] for m in members}["ada"] == "admin"
 
