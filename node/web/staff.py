@@ -47,12 +47,12 @@ from node.http.keys import (
     SETTINGS,
     VERIFICATION,
 )
-from node.http.moderation import NewDecision, Reason
+from node.http.moderation import NewDecision, Reason, reporters_of
 from node.http.parsing import validate
 from node.http.partnerships import Proposal
 from node.http.verification import Decision, document_response
 from node.listings.models import Listing
-from node.members.models import LoginSession, Member, Role
+from node.members.models import LoginSession, Role
 from node.moderation.service import TargetSpec
 from node.web.common import Form, FormAgain, member_form, page, staff_session
 
@@ -442,10 +442,7 @@ async def _report_context(
     request: web.Request, report_id: int, values: dict[str, str] | None, errors: dict[str, str]
 ) -> tuple[str, dict[str, Any]]:
     report = await request.app[MODERATION].report(report_id)
-    reporter = ""
-    if report.reporter_member_id is not None:
-        found = await Member.get_or_none(id=report.reporter_member_id)
-        reporter = found.username if found else ""
+    reporter = (await reporters_of([report])).get(report.reporter_member_id or 0, "")
     content = await _content_id(report.target_kind, report.target_uri)
     return "staff/report.html", {
         "report": report,

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from node.members.models import Role
+from tests.api import bearer, login
 from tests.web.staff_support import (
     FRENCH,
     assert_forbidden_page,
@@ -135,3 +136,15 @@ async def test_a_staff_form_from_another_origin_is_refused(node, page, action, d
     headers = {"Origin": origin} if origin else {}
     resp = await node.post(action, data={"csrf_token": token, **data}, headers=headers)
     await assert_forbidden_page(resp)
+
+
+@pytest.mark.parametrize(("page", "action", "data"), FORMS)
+async def test_a_moderator_cannot_post_another_role_s_form(node, page, action, data):
+    await staff_member(node, "cy", Role.MODERATOR)
+    await browse_as(node, "cy")
+    token = await page_token(node, "/staff/reports")
+    resp = await node.post(action, data={"csrf_token": token, **data}, headers=ORIGIN)
+    await assert_forbidden_page(resp)
+    ada = await login(node, "ada")
+    blocks = await (await node.get("/api/v1/admin/domain_blocks", headers=bearer(ada))).json()
+    assert blocks == []
