@@ -32,7 +32,9 @@ from tortoise.exceptions import DoesNotExist
 from federation.errors import PartnershipError
 from moderation import audit
 from moderation.errors import AlreadyBlocked, BlockError, InvalidBlock, PolicyError
+from moderation.governance import Reach, SharedKind
 from moderation.models import Action, ReportState, Severity, TargetKind
+from moderation.policy import FederationMode
 from node.conversations.models import Message
 from node.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from node.http.admin import NewInvite, VerificationChange
@@ -720,6 +722,11 @@ async def _governance_context(
     shown = {name: _shown(value) for name, value in settings.items()}
     return {
         "settings": [(name, _kind(value)) for name, value in sorted(settings.items())],
+        # The settings with a fixed set of values get a selector (the policy still checks).
+        "choices": {
+            **{kind.value: [reach.value for reach in Reach] for kind in SharedKind},
+            "federation_mode": [mode.value for mode in FederationMode],
+        },
         "values": values or shown,
         "changed": sorted(changed),
         "changed_by": by,
@@ -797,7 +804,9 @@ async def change_governance(request: web.Request) -> web.Response:
         try:
             await store.change(changes, by=session.member.username)
         except PolicyError as exc:
-            errors = {name: "invalid" for name, _ in exc.problems} or {"form": "invalid"}
+            errors = {name: "invalid" for name, _ in exc.problems if name in current}
+            # A problem no field of the form names (the policy as a whole): said at the top.
+            errors = errors or {"form": "invalid"}
     if errors:
         context = await _governance_context(request, values, errors)
         return await page(request, "staff/governance.html", context, session=session, status=422)

@@ -13,6 +13,9 @@ from tests.web.staff_support import ESCAPED, FRENCH, SCRIPT, browse_as, post_for
 API = "/api/v1/admin/governance"
 VALUE = re.compile(r'name="([a-z_]+)" type="(?:text|number)" value="([^"]*)"')
 CHECKED = re.compile(r'name="([a-z_]+)" value="true"( checked)?')
+SELECTED = re.compile(
+    r'<select id="([a-z_]+)"[^>]*>[^<]*(?:<option[^>]*>[^<]*</option>)*?<option value="([^"]*)" selected>'
+)
 
 
 @pytest.fixture
@@ -24,8 +27,13 @@ async def ada(node) -> str:
 
 async def form_as_shown(node) -> dict[str, str]:
     """The governance form's fields as the page fills them in."""
-    page = await (await node.get("/staff/governance")).text()
+    return fields_of(await (await node.get("/staff/governance")).text())
+
+
+def fields_of(page: str) -> dict[str, str]:
+    """The fields of a governance form as filled in."""
     fields = dict(VALUE.findall(page))
+    fields.update(SELECTED.findall(page))
     fields.update({name: "true" for name, checked in CHECKED.findall(page) if checked})
     return fields
 
@@ -33,6 +41,8 @@ async def form_as_shown(node) -> dict[str, str]:
 async def test_a_setting_is_changed(node, ada):
     fields = await form_as_shown(node)
     assert fields["messages"] == "public"
+    assert fields["notices_by"] == "admin, manager"
+    assert fields["partners_may_relay"] == "true"
     resp = await post_form(
         node, "/staff/governance", "/staff/governance", {**fields, "messages": "nobody"}
     )
@@ -55,7 +65,7 @@ async def test_an_invalid_setting_is_named_and_nothing_changes(node, ada):
     assert 'id="messages-error"' in page
     assert ESCAPED in page
     assert SCRIPT not in page
-    assert 'value="nobody"' in page  # what was typed is kept
+    assert fields_of(page)["listings"] == "nobody"  # what was chosen is kept
     settings = await (await node.get(API, headers=bearer(ada))).json()
     assert settings["changed"] == []
 
