@@ -13,8 +13,9 @@ from tests.web.staff_support import ESCAPED, FRENCH, SCRIPT, browse_as, post_for
 API = "/api/v1/admin/governance"
 VALUE = re.compile(r'name="([a-z_]+)" type="(?:text|number)" value="([^"]*)"')
 CHECKED = re.compile(r'name="([a-z_]+)" value="true"( checked)?')
+_OPTIONS = r"(?:<option[^>]*>[^<]*</option>)*?"
 SELECTED = re.compile(
-    r'<select id="([a-z_]+)"[^>]*>[^<]*(?:<option[^>]*>[^<]*</option>)*?<option value="([^"]*)" selected>'
+    r'<select id="([a-z_]+)"[^>]*>[^<]*' + _OPTIONS + r'<option value="([^"]*)" selected>'
 )
 
 
