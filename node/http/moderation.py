@@ -66,7 +66,9 @@ def _id(request: web.Request) -> int:
     return int(request.match_info["id"])
 
 
-async def _reporters(reports: list[Report]) -> dict[int, str]:
+async def reporters_of(reports: list[Report]) -> dict[int, str]:
+    """The usernames of the members here who made ``reports``, by member id (the API's and
+    the staff pages' one lookup)."""
     ids = {r.reporter_member_id for r in reports if r.reporter_member_id is not None}
     members = await Member.filter(id__in=list(ids)) if ids else []
     return {m.id: m.username for m in members}
@@ -78,7 +80,7 @@ async def list_reports(request: web.Request) -> web.Response:
     await require_role(request, Role.MODERATOR)
     state = _state(request, ReportState, ReportState.OPEN)
     reports = await request.app[MODERATION].queue(state)
-    names = await _reporters(reports)
+    names = await reporters_of(reports)
     return web.json_response(
         [report_to_api(r, reporter=names.get(r.reporter_member_id or 0, "")) for r in reports]
     )
@@ -89,7 +91,7 @@ async def show_report(request: web.Request) -> web.Response:
     """One report, with who made it."""
     await require_role(request, Role.MODERATOR)
     report = await request.app[MODERATION].report(_id(request))
-    names = await _reporters([report])
+    names = await reporters_of([report])
     return web.json_response(
         report_to_api(report, reporter=names.get(report.reporter_member_id or 0, ""))
     )

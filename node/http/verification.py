@@ -38,7 +38,7 @@ from node.http.keys import (
 )
 from node.http.parsing import Body, read_json
 from node.http.uploads import read_upload
-from node.members.models import Role, Verification
+from node.members.models import Member, Role, Verification
 from node.members.render import invite_to_api, member_to_api
 from node.verification.documents import EXTENSIONS
 from node.verification.models import VerificationEvent
@@ -240,9 +240,13 @@ async def pending_documents(request: web.Request) -> web.Response:
 async def read_document(request: web.Request) -> web.Response:
     """The document itself, for a manager's eyes only: never cached, never run."""
     caller = await require_role(request, Role.MANAGER)
-    opened = await request.app[VERIFICATION].open_document(
-        int(request.match_info["document_id"]), caller.member
-    )
+    return await document_response(request, int(request.match_info["document_id"]), caller.member)
+
+
+async def document_response(request: web.Request, document_id: int, viewer: Member) -> web.Response:
+    """A pending proof of residence decrypted for ``viewer`` (the view audited), as a download
+    that is never cached, sniffed or run: the API's and the staff page's one response."""
+    opened = await request.app[VERIFICATION].open_document(document_id, viewer)
     document = opened.document
     name = f"proof-of-residence-{document.id}.{EXTENSIONS[document.media_type]}"
     return web.Response(
