@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.browser.support import AXE, LOOKS, Look, Watcher
 from tests.browser.live import LiveNode
+from tests.browser.support import AXE, LOOKS, Look, Watcher
 
 CHROMIUM = Path(os.environ.get("QUARTIER_CHROMIUM", "/usr/bin/chromium"))
 

@@ -13,7 +13,7 @@ PAGES = {
     "/": {"fr": "Les Tilleuls", "en": "Les Tilleuls"},
     "/about": {"fr": "Les Tilleuls", "en": "Les Tilleuls"},
     "/login": {"fr": "Se connecter", "en": "Log in"},
-    "/register": {"fr": "S’inscrire", "en": "Register"},
+    "/register": {"fr": "S\u2019inscrire", "en": "Register"},
 }
 
 
