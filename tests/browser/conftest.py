@@ -99,4 +99,3 @@ def page(context: BrowserContext) -> Iterator[Page]:
     watcher = Watcher(tab)
     yield tab
     watcher.assert_quiet()
-

@@ -134,4 +134,3 @@ class LiveNode:
         await client.start_server()
         self._stack.push_async_callback(client.close)
         self._client = client
-
