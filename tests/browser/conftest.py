@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one Chromium per test process, a new browser context (cookies,
+"""Fixtures of the browser tests: one Chromium per test module, a new browser context (cookies,
 language, window size) per test, a real node per test.
 
 Chromium is Debian's (``/usr/bin/chromium``, or ``QUARTIER_CHROMIUM``), driven by Playwright's
@@ -23,9 +23,13 @@ from tests.browser.support import AXE, LOOKS, Look, Watcher
 CHROMIUM = Path(os.environ.get("QUARTIER_CHROMIUM", "/usr/bin/chromium"))
 
 
-@pytest.fixture(scope="session")
+# One Chromium per test module (in each test process), not per session: between its calls,
+# Playwright's synchronous API leaves its own event loop marked as running in the thread, so
+# the suite's asyncio tests cannot run while a browser is open. A module-scoped fixture is
+# closed before pytest moves on to another module; starting Chromium takes about a second.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Chromium, started once per test process (a second or so each time)."""
+    """Chromium, started once per test module."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"Chromium is not installed at {CHROMIUM}: the browser tests need it. Install it "
