@@ -184,7 +184,9 @@ async def new_message(request: web.Request) -> web.Response:
         return await shown("to:invalid" if field.startswith("to") else "text:invalid", 422)
     except NotFound:
         return await shown("to:unknown", 404)
-    except (BadRequest, Forbidden) as exc:
+    except BadRequest as exc:  # not a username or handle, or only oneself
+        return await shown("to:invalid", exc.status)
+    except Forbidden as exc:  # a block between them, or a server the community refuses
         return await shown("to:refused", exc.status)
     except TooManyRequests as exc:
         response = await shown("text:too_many", 429)
