@@ -45,9 +45,10 @@ async def post_page_form(
     )
 
 
-async def end_browser_session(node: TestClient, username: str) -> None:
+async def end_browser_session(node: TestClient, username: str) -> str:
     """End the browser's session from another device (as a lost phone's is): the browser
-    keeps its cookie, which no longer works."""
+    keeps its cookie, which no longer works. Every other session ends too; returns the bearer
+    token of the device that ended them."""
     jar = node.session.cookie_jar
     browser = jar.filter_cookies(node.make_url("/"))["quartier_session"].value
     other = await login(node, username)  # the API's login sets its own cookie: put it back
@@ -57,6 +58,7 @@ async def end_browser_session(node: TestClient, username: str) -> None:
         if not session["current"]:
             gone = await node.delete(f"/api/v1/sessions/{session['id']}", headers=bearer(other))
             assert gone.status == 204
+    return other
 
 
 async def relogin_token(resp: ClientResponse) -> str:

@@ -151,7 +151,7 @@ async def test_a_reply_from_another_origin_is_refused(node, tokens):
 async def test_a_reply_after_the_session_ended_keeps_its_text(node, tokens):
     cid = await ada_writes(node, tokens)
     token = await page_token(node, f"/messages/{cid}")
-    await end_browser_session(node, "bob")
+    tokens["bob"] = await end_browser_session(node, "bob")
     typed = "A long reply I would hate to type again"
     resp = await node.post(
         f"/messages/{cid}", data={"csrf_token": token, "text": typed}, headers=ORIGIN
