@@ -233,7 +233,7 @@ async def reply(request: web.Request) -> web.Response:
     conversation_id = int(request.match_info["cid"])
 
     async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        context = {
+        context: dict[str, Any] = {
             "conversation_id": conversation_id,
             "messages": None,  # not shown to whoever is not logged in
             "labels": {},

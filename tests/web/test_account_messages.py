@@ -76,7 +76,7 @@ async def test_opening_a_conversation_reads_it(node, tokens):
     assert resp.status == 200
     page = await resp.text()
     assert "Line one\nline two" in page
-    assert 'action="/messages/%d"' % cid in page
+    assert f'action="/messages/{cid}"' in page
     assert await unread(node, tokens["bob"]) == 0
 
 
@@ -131,7 +131,9 @@ async def test_a_script_in_a_message_is_text(node, tokens):
 @pytest.mark.parametrize("token", ["", "wrong"])
 async def test_a_reply_without_the_right_token_is_refused(node, tokens, token):
     cid = await ada_writes(node, tokens)
-    resp = await node.post(f"/messages/{cid}", data={"csrf_token": token, "text": "hi"}, headers=ORIGIN)
+    resp = await node.post(
+        f"/messages/{cid}", data={"csrf_token": token, "text": "hi"}, headers=ORIGIN
+    )
     assert resp.status == 403
     assert "text/html" in resp.headers["Content-Type"]
     assert len(await api_messages(node, tokens["ada"], cid)) == 1
@@ -204,7 +206,7 @@ async def test_starting_a_conversation_in_french_with_a_script_as_name(node, tok
     page = await resp.text()
     assert "<script>" not in page
     assert "&lt;script&gt;" in page
-    assert "Indiquez le nom d’utilisateur du voisin" in page
+    assert "Indiquez le nom d\u2019utilisateur du voisin" in page
 
 
 @pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {}])
@@ -214,4 +216,6 @@ async def test_starting_from_another_origin_is_refused(node, tokens, headers):
         "/messages/new", data={"csrf_token": token, "to": "ada", "text": "hi"}, headers=headers
     )
     assert resp.status == 403
-    assert await (await node.get("/api/v1/conversations", headers=bearer(tokens["ada"]))).json() == []
+    assert (
+        await (await node.get("/api/v1/conversations", headers=bearer(tokens["ada"]))).json() == []
+    )

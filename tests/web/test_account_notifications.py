@@ -93,7 +93,9 @@ async def test_marking_one_read(node, tokens):
 
 async def test_marking_someone_elses_is_not_found(node, tokens):
     rows = await (await node.get("/api/v1/notifications", headers=bearer(tokens["bob"]))).json()
-    resp = await post_page_form(node, "/notifications", f"/notifications/{rows[0]['id'] + 999}/read", {})
+    resp = await post_page_form(
+        node, "/notifications", f"/notifications/{rows[0]['id'] + 999}/read", {}
+    )
     assert resp.status == 404
     assert "text/html" in resp.headers["Content-Type"]
 

@@ -34,13 +34,24 @@ async def test_a_visitor_is_sent_to_log_in(node):
 
 
 async def test_saving_a_search_lists_it(node, tokens):
-    fields = {"name": "Drills", "q": "drill", "kind": "lend", "category": "tools", "verified": "true"}
+    fields = {
+        "name": "Drills",
+        "q": "drill",
+        "kind": "lend",
+        "category": "tools",
+        "verified": "true",
+    }
     resp = await post_page_form(node, "/searches", "/searches", fields)
     assert resp.status == 303
     assert resp.headers["Location"] == "/searches"
     [search] = await saved(node, tokens["bob"])
     assert search["name"] == "Drills"
-    assert search["query"] == {"q": "drill", "kind": "lend", "category": "tools", "verified": "true"}
+    assert search["query"] == {
+        "q": "drill",
+        "kind": "lend",
+        "category": "tools",
+        "verified": "true",
+    }
     page = await (await node.get("/searches")).text()
     assert "Drills" in page
     assert "Lending" in page
@@ -55,7 +66,9 @@ async def test_the_listings_search_is_carried_to_the_form(node, tokens):
 
 
 async def test_the_page_in_french(node, tokens):
-    resp = await post_page_form(node, "/searches", "/searches", {"name": "Vélos", "category": "bicycles"})
+    resp = await post_page_form(
+        node, "/searches", "/searches", {"name": "Vélos", "category": "bicycles"}
+    )
     assert resp.status == 303
     page = await (await node.get("/searches", headers=FRENCH)).text()
     assert "Recherches enregistrées" in page

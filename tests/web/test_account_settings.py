@@ -66,7 +66,9 @@ async def test_saving_the_profile(node, tokens):
 
 
 async def test_an_empty_display_name_is_refused_with_what_was_typed(node, tokens):
-    resp = await post_page_form(node, "/settings", "/settings", settings(display_name="", bio="kept"))
+    resp = await post_page_form(
+        node, "/settings", "/settings", settings(display_name="", bio="kept")
+    )
     assert resp.status == 422
     page = await resp.text()
     assert 'id="display_name-error"' in page
@@ -185,7 +187,9 @@ async def test_ending_another_session(node, tokens):
 async def test_ending_this_session_logs_out(node, tokens):
     sessions = await (await node.get("/api/v1/sessions", headers=bearer(tokens["bob"]))).json()
     browser = next(s for s in sessions if not s["current"])["id"]
-    resp = await post_page_form(node, "/settings/sessions", f"/settings/sessions/{browser}/revoke", {})
+    resp = await post_page_form(
+        node, "/settings/sessions", f"/settings/sessions/{browser}/revoke", {}
+    )
     assert resp.status == 303
     assert resp.headers["Location"] == "/"
     assert (await node.get("/settings", allow_redirects=False)).status == 303
@@ -210,7 +214,9 @@ async def test_ending_a_session_from_another_origin_is_refused(node, tokens, hea
     token = await page_token(node, "/settings/sessions")
     sessions = await (await node.get("/api/v1/sessions", headers=bearer(tokens["bob"]))).json()
     resp = await node.post(
-        f"/settings/sessions/{sessions[0]['id']}/revoke", data={"csrf_token": token}, headers=headers
+        f"/settings/sessions/{sessions[0]['id']}/revoke",
+        data={"csrf_token": token},
+        headers=headers,
     )
     assert resp.status == 403
     assert (await node.get("/api/v1/me", headers=bearer(tokens["bob"]))).status == 200

@@ -40,7 +40,9 @@ async def verified_bob(node, tokens: dict[str, str]) -> dict[str, str]:
     return tokens
 
 
-def proof_form(token: str | None, data: bytes, name: str = "bill.pdf", kind: str = "application/pdf"):
+def proof_form(
+    token: str | None, data: bytes, name: str = "bill.pdf", kind: str = "application/pdf"
+):
     body = aiohttp.FormData(default_to_multipart=True, quote_fields=False)
     if token is not None:
         body.add_field("csrf_token", token)
@@ -67,7 +69,7 @@ async def test_an_unverified_member_sees_where_they_stand(node, tokens):
     assert 'enctype="multipart/form-data"' in page
     assert 'action="/verification/vouch"' not in page  # only verified members vouch
     french = await (await node.get("/verification", headers=FRENCH)).text()
-    assert "Vous n’êtes pas encore vérifié." in french
+    assert "Vous n\u2019êtes pas encore vérifié." in french
 
 
 async def test_sending_a_proof(node, tokens):
@@ -126,7 +128,9 @@ async def test_a_proof_without_the_right_token_is_refused(node, tokens, token):
 @pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {}])
 async def test_a_proof_from_another_origin_is_refused(node, tokens, headers):
     token = await page_token(node, "/verification")
-    resp = await node.post("/verification/proof", data=proof_form(token, pdf(b"x")), headers=headers)
+    resp = await node.post(
+        "/verification/proof", data=proof_form(token, pdf(b"x")), headers=headers
+    )
     assert resp.status == 403
     assert await documents(node, tokens["bob"]) == []
 
@@ -166,7 +170,7 @@ async def test_vouching_for_nobody_known(node, tokens):
     )
     assert resp.status == 404
     page = await resp.text()
-    assert "Personne n’a ce nom d’utilisateur." in page
+    assert "Personne n\u2019a ce nom d\u2019utilisateur." in page
     assert 'aria-describedby="username-error"' in page
     assert "<script>" not in page
     assert "&lt;script&gt;" in page
@@ -183,9 +187,7 @@ async def test_an_unverified_member_cannot_vouch(node, tokens):
 
 async def test_a_script_in_the_vouch_form_is_text(node, tokens):
     await verified_bob(node, tokens)
-    resp = await post_page_form(
-        node, "/verification", "/verification/vouch", {"username": SCRIPT}
-    )
+    resp = await post_page_form(node, "/verification", "/verification/vouch", {"username": SCRIPT})
     assert_escaped(await resp.text())
 
 
