@@ -58,11 +58,12 @@ from node.listings.models import Kind
 from node.listings.query import PARAMETERS
 from node.listings.saved import NOT_SAVED
 from node.members.models import LoginSession, Member, Verification
-from node.notifications.models import NotificationType
+from node.notifications.models import Notification, NotificationType
 from node.web.common import (
     RELOGIN_PASSWORD,
     RELOGIN_USERNAME,
     Form,
+    FormAgain,
     current_session,
     login_redirect,
     member_form,
@@ -107,7 +108,7 @@ def _kept(form: Form) -> list[tuple[str, str]]:
     return [(k, str(v)[:200]) for k, v in form.items() if k not in _NOT_TYPED]
 
 
-def _again_action(request: web.Request, title: str) -> Any:
+def _again_action(request: web.Request, title: str) -> FormAgain:
     """A form's ``again`` for a one-button action: its own small page, with what it carried,
     posting to the same address."""
 
@@ -123,7 +124,7 @@ async def _labels(request: web.Request, actors: list[str]) -> dict[str, str]:
     by their actor id (what the API shows too)."""
     uris = request.app[SETTINGS].uris
     local = {a: name for a in actors if (name := uris.username_from_actor(a))}
-    members = await Member.filter(username__in=sorted(set(local.values())))
+    members = await Member.filter(username__in=sorted(set(local.values()))) if local else []
     names = {m.username: f"{m.display_name} (@{m.username})" for m in members}
     return {a: names.get(local[a], f"@{local[a]}") if a in local else a for a in actors}
 
@@ -270,11 +271,11 @@ async def reply(request: web.Request) -> web.Response:
 # Notifications
 
 
-def notification_link(row: Any) -> str | None:
+def notification_link(row: Notification) -> str | None:
     """Where a notification leads: the listing, notice or page it is about."""
-    if row.listing_id is not None:
-        return f"/listings/{row.listing_id}"
-    if row.notice_id is not None:
+    if row.listing_id is not None:  # type: ignore[attr-defined]
+        return f"/listings/{row.listing_id}"  # type: ignore[attr-defined]
+    if row.notice_id is not None:  # type: ignore[attr-defined]
         return "/"  # the notices in force are on the member's home page
     if row.type.value.startswith("verification."):
         return "/verification"
