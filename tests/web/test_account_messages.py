@@ -78,6 +78,8 @@ async def test_opening_a_conversation_reads_it(node, tokens):
     assert "Line one\nline two" in page
     assert f'action="/messages/{cid}"' in page
     assert await unread(node, tokens["bob"]) == 0
+    french = await (await node.get(f"/messages/{cid}", headers=FRENCH)).text()
+    assert "Votre réponse" in french
 
 
 async def test_someone_elses_conversation_is_not_found(node, tokens):
