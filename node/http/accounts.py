@@ -54,14 +54,16 @@ class ProfileUpdate(Body):
     bio: str | None = Field(default=None, max_length=5000)
     unit: str | None = Field(default=None, max_length=100)
     email: str | None = Field(default=None, max_length=254)
+    # a page language (node.languages.PAGE_LANGUAGES), or "" to follow the browser
+    language: str | None = Field(default=None, max_length=8)
 
-    @field_validator("display_name", "real_name", "bio", "unit", "email", mode="before")
+    @field_validator("display_name", "real_name", "bio", "unit", "email", "language", mode="before")
     @classmethod
     def _not_null(cls, value: object, info: ValidationInfo) -> object:
         # Only called for fields present in the body: a null would otherwise pass as "left
         # out" and the client would believe it had cleared something (docs/api.md).
         if value is None:
-            clearable = info.field_name in ("bio", "unit", "email")
+            clearable = info.field_name in ("bio", "unit", "email", "language")
             hint = ' (send "" to clear it)' if clearable else ""
             raise ValueError(f"must be a string, not null{hint}")
         return value
@@ -216,19 +218,30 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.patch("/api/v1/me")
 async def update_me(request: web.Request) -> web.Response:
-    """Update display name, real name, bio, unit or e-mail address."""
+    """Update display name, real name, bio, unit, e-mail address or page language."""
     caller = await authenticate(request)
     body = await read_json(request, ProfileUpdate)
-    member = await request.app[MEMBERS].update_profile(
-        caller.member,
-        display_name=body.display_name,
-        real_name=body.real_name,
-        bio=body.bio,
-        unit=body.unit,
-        email=body.email,
-    )
-    request.app[ACTOR_DOCUMENTS].invalidate(member.username)
+    member = await update_member_profile(request, caller.member, body)
     return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=True))
+
+
+async def update_member_profile(
+    request: web.Request, member: Member, update: ProfileUpdate
+) -> Member:
+    """Apply ``update`` to ``member``'s profile: the one update the JSON API and the web
+    pages use. Raises the member service's ``ValidationFailed`` naming the field."""
+    member = await request.app[MEMBERS].update_profile(
+        member,
+        display_name=update.display_name,
+        real_name=update.real_name,
+        bio=update.bio,
+        unit=update.unit,
+        email=update.email,
+        language=update.language,
+    )
+    # Their actor document shows the display name and bio: the cached copy is stale now.
+    request.app[ACTOR_DOCUMENTS].invalidate(member.username)
+    return member
 
 
 @routes.post("/api/v1/me/password")

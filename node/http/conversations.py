@@ -17,11 +17,13 @@ from aiohttp import web
 from pydantic import Field
 
 from node.actors.lookup import MAX_TARGET
+from node.conversations.models import Conversation, Message
 from node.conversations.render import message_to_api, summary_to_api
 from node.conversations.service import MAX_RECIPIENTS, MAX_TEXT
 from node.http.auth import authenticate
 from node.http.keys import CONTENT, CONVERSATIONS
 from node.http.parsing import Body, read_json
+from node.members.models import Member
 from node.moderation.safety import Creation
 
 routes = web.RouteTableDef()
@@ -57,9 +59,26 @@ async def start(request: web.Request) -> web.Response:
     """Start a conversation with a first message; 201 with the conversation's id."""
     caller = await authenticate(request)
     body = await read_json(request, NewConversation)
-    request.app[CONTENT].count(Creation.MESSAGE, caller.member)
-    conversation = await request.app[CONVERSATIONS].start(caller.member, body.to, body.text)
+    conversation = await start_conversation(request, caller.member, body.to, body.text)
     return web.json_response({"id": conversation.id}, status=201)
+
+
+async def start_conversation(
+    request: web.Request, member: Member, to: list[str], text: str
+) -> Conversation:
+    """Start a conversation: the one start the JSON API and the web pages use, counted
+    against the member's hourly message limit (429). Raises the service's errors."""
+    request.app[CONTENT].count(Creation.MESSAGE, member)
+    return await request.app[CONVERSATIONS].start(member, to, text)
+
+
+async def send_message(
+    request: web.Request, member: Member, conversation_id: int, text: str
+) -> Message:
+    """Reply in a conversation: the one reply the JSON API and the web pages use, counted
+    against the member's hourly message limit (429). Raises the service's errors."""
+    request.app[CONTENT].count(Creation.MESSAGE, member)
+    return await request.app[CONVERSATIONS].reply(member, conversation_id, text)
 
 
 @routes.get(r"/api/v1/conversations/{cid:\d{1,9}}")
@@ -77,10 +96,7 @@ async def send(request: web.Request) -> web.Response:
     """Reply in a conversation; 201 with the message."""
     caller = await authenticate(request)
     body = await read_json(request, NewMessage)
-    request.app[CONTENT].count(Creation.MESSAGE, caller.member)
-    message = await request.app[CONVERSATIONS].reply(
-        caller.member, int(request.match_info["cid"]), body.text
-    )
+    message = await send_message(request, caller.member, int(request.match_info["cid"]), body.text)
     return web.json_response(message_to_api(message), status=201)
 
 

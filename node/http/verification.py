@@ -37,7 +37,7 @@ from node.http.keys import (
     VERIFICATION_LIMITER,
 )
 from node.http.parsing import Body, read_json
-from node.http.uploads import read_upload
+from node.http.uploads import Upload, read_upload
 from node.members.models import Member, Role, Verification
 from node.members.render import invite_to_api, member_to_api
 from node.verification.documents import EXTENSIONS
@@ -88,15 +88,27 @@ async def upload_document(request: web.Request) -> web.Response:
     """Send a proof of residence (``file``: PDF, JPEG or PNG); 201 with its record."""
     caller = await authenticate(request)
     service = request.app[VERIFICATION]
-    if caller.member.verification is Verification.VERIFIED:
-        raise Conflict("you are already verified")  # before reading megabytes
-    request.app[VERIFICATION_LIMITER].hit(f"document:{caller.member.id}")
-    upload = await read_upload(
-        request, service.settings.document_max_bytes, what="the proof of residence"
-    )
+    upload = await read_proof(request, caller.member)
     document = await service.upload(caller.member, upload.data, upload.filename)
     shown = document_to_api(document, await service.filename_of(document))
     return web.json_response(shown, status=201)
+
+
+async def read_proof(
+    request: web.Request, member: Member, *, text_field: str | None = None, text_max: int = 0
+) -> Upload:
+    """Read a proof of residence upload for ``member`` (with one ``text_field``, such as a
+    form's CSRF token): the one reading the JSON API and the web pages use, with the same
+    limits. 409 when already verified (before reading megabytes), 429 past the upload limit,
+    then :func:`read_upload`'s 413, 415, 422 and 400. The caller stores it with
+    ``VerificationService.upload``, which checks the file's type."""
+    if member.verification is Verification.VERIFIED:
+        raise Conflict("you are already verified")
+    request.app[VERIFICATION_LIMITER].hit(f"document:{member.id}")
+    max_bytes = request.app[VERIFICATION].settings.document_max_bytes
+    return await read_upload(
+        request, max_bytes, what="the proof of residence", text_field=text_field, text_max=text_max
+    )
 
 
 @routes.delete("/api/v1/me/verification/document")
@@ -155,14 +167,24 @@ async def withdraw_vouch(request: web.Request) -> web.Response:
 
 async def _vouching(request: web.Request, *, withdraw: bool) -> web.Response:
     caller = await authenticate(request)
-    request.app[VERIFICATION_LIMITER].hit(f"vouch:{caller.member.id}")
-    member = await request.app[MEMBERS].get(request.match_info["username"])
-    service = request.app[VERIFICATION]
-    change = service.withdraw_vouch if withdraw else service.vouch
-    await change(caller.member, member)
-    await member.refresh_from_db()
+    member = await vouch_for(request, caller.member, request.match_info["username"], withdraw)
     uris = request.app[SETTINGS].uris
     return web.json_response(member_to_api(member, uris, private=caller.member.role.is_staff))
+
+
+async def vouch_for(
+    request: web.Request, voucher: Member, username: str, withdraw: bool = False
+) -> Member:
+    """``voucher`` vouches for the member ``username`` (or takes the vouch back): the one
+    vouching the JSON API and the web pages use, with the same limit (429). 404 for an
+    unknown member, 403 when the voucher may not vouch; the member as they now stand."""
+    request.app[VERIFICATION_LIMITER].hit(f"vouch:{voucher.id}")
+    member = await request.app[MEMBERS].get(username)
+    service = request.app[VERIFICATION]
+    change = service.withdraw_vouch if withdraw else service.vouch
+    await change(voucher, member)
+    await member.refresh_from_db()
+    return member
 
 
 @routes.get("/api/v1/verification")

@@ -71,6 +71,9 @@ class Member(KeyedActor):
     review_since = fields.DatetimeField(null=True, db_index=True)
     # Suspended by a moderator: cannot log in (sessions revoked) until unsuspended.
     suspended_at = fields.DatetimeField(null=True)
+    # The language of their pages (one of node.languages.PAGE_LANGUAGES); "" follows the
+    # browser's Accept-Language.
+    language = fields.CharField(max_length=8, default="", db_default="")
 
     class Meta:
         table = "member"

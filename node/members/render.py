@@ -59,6 +59,8 @@ def member_to_api(member: Member, uris: UriScheme, *, private: bool) -> dict[str
         doc["real_name"] = member.real_name
         doc["unit"] = member.unit
         doc["email"] = member.email
+        # the language of their pages; "" follows the browser
+        doc["language"] = member.language
         # why a manager should look at their verification again (a voucher was discredited)
         doc["review"] = (
             None

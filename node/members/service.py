@@ -30,6 +30,7 @@ from node.errors import (
     WrongPassword,
 )
 from node.groups.models import LocalGroup
+from node.languages import PAGE_LANGUAGES
 from node.members.models import (
     ErasedAccount,
     Invite,
@@ -161,6 +162,17 @@ def check_unit(value: str) -> str:
             ],
         )
     return unit
+
+
+def check_language(value: str) -> str:
+    """A member's page language: one the pages are written in, or "" to follow the browser."""
+    if value and value not in PAGE_LANGUAGES:
+        choices = ", ".join(f'"{code}"' for code in PAGE_LANGUAGES)
+        raise ValidationFailed(
+            "invalid language",
+            details=[{"field": "language", "message": f'one of {choices}, or "" (the browser\'s)'}],
+        )
+    return value
 
 
 def check_email(value: str) -> str:
@@ -457,14 +469,16 @@ class MemberService:
         bio: str | None = None,
         unit: str | None = None,
         email: str | None = None,
+        language: str | None = None,
     ) -> Member:
-        """Change what the member may change of their own profile."""
+        """Change what the member may change of their own profile and settings."""
         if display_name is not None:
             display_name = check_name("display_name", display_name)
         if real_name is not None:
             real_name = check_name("real_name", real_name)
         unit = check_unit(unit) if unit is not None else None
         email = check_email(email) if email is not None else None
+        language = check_language(language) if language is not None else None
         changed = []
         for field, value in (
             ("display_name", display_name),
@@ -472,6 +486,7 @@ class MemberService:
             ("bio", bio),
             ("unit", unit),
             ("email", email),
+            ("language", language),
         ):
             if value is not None:
                 setattr(member, field, value)

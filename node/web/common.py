@@ -21,6 +21,7 @@ from node.http.auth import SESSION_COOKIE
 from node.http.keys import MEMBERS
 from node.members.models import LoginSession, Role
 from node.members.service import MAX_PASSWORD_LENGTH
+from node.web.i18n import MEMBER_LANGUAGE
 from node.web.security import (
     anonymous_csrf_token,
     form_is_genuine,
@@ -50,7 +51,11 @@ async def current_session(request: web.Request) -> LoginSession | None:
     token = session_token(request)
     if not token:
         return None
-    return await request.app[MEMBERS].session_for_token(token)
+    session = await request.app[MEMBERS].session_for_token(token)
+    if session is not None:
+        # render() reads it to choose the page's language (the member's setting first).
+        request[MEMBER_LANGUAGE] = session.member.language
+    return session
 
 
 async def page(
@@ -141,7 +146,7 @@ async def _relogin(
     if not (0 < len(username) <= MAX_USERNAME and 0 < len(password) <= MAX_PASSWORD_LENGTH):
         return await _ask_login(request, form, again, error="missing", status=401)
     try:
-        _, session, token = await log_in(request, username, password, "")
+        member, session, token = await log_in(request, username, password, "")
     except InvalidCredentials:
         return await _ask_login(request, form, again, error="invalid", status=401)
     except TooManyRequests as exc:
@@ -150,6 +155,7 @@ async def _relogin(
         return response
     # security_headers sets the cookie on whatever the handler answers.
     request[NEW_SESSION] = token
+    request[MEMBER_LANGUAGE] = member.language
     return form, session
 
 

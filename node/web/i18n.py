@@ -14,9 +14,22 @@ from babel.messages.pofile import read_po
 
 from node.config import CommunitySettings
 
-# The languages the pages are written in; a community may list others (for its content),
-# but a page is only ever shown in one of these.
-PAGE_LANGUAGES = ("en", "fr")
+# PAGE_LANGUAGES: the languages the pages are written in (shared with the members' language
+# setting); a community may list others (for its content), but a page is only ever shown in
+# one of these. Re-exported here, where the pages look for it.
+from node.languages import PAGE_LANGUAGES
+
+__all__ = [
+    "MEMBER_LANGUAGE",
+    "PAGE_LANGUAGES",
+    "choose_language",
+    "load_catalogues",
+    "page_languages",
+]
+
+# The logged-in member's language setting ("" follows the browser), put on the request by
+# node.web.common.current_session when it finds the member's session.
+MEMBER_LANGUAGE = web.RequestKey("quartier_web_member_language", str)
 
 
 def load_catalogues() -> dict[str, gettext.GNUTranslations]:
@@ -43,11 +56,12 @@ def page_languages(community: CommunitySettings) -> list[str]:
 
 
 def choose_language(request: web.Request, community: CommunitySettings) -> str:
-    """The language of the page: the visitor's ``Accept-Language`` among the page languages,
-    else the community's first language that pages are written in, else English.
-
-    (A member's own language setting comes first once members have one.)
-    """
+    """The language of the page: the member's own setting, else the visitor's
+    ``Accept-Language`` among the page languages, else the community's first language that
+    pages are written in, else English."""
+    own = request.get(MEMBER_LANGUAGE)
+    if own in PAGE_LANGUAGES:
+        return own
     available = page_languages(community)
     wanted = _accept_language(request.headers.get("Accept-Language", ""))
     if wanted:
