@@ -62,3 +62,16 @@ def test_the_page_languages_put_the_community_s_first():
     community = CommunitySettings(languages=("fr-BE", "nl", "en"))
     assert page_languages(community) == ["fr", "en"]
     assert page_languages(CommunitySettings(languages=("de",))) == ["en", "fr"]
+
+
+@pytest.mark.parametrize("language", PAGE_LANGUAGES)
+def test_a_catalogue_translates_each_message_once(language):
+    # read_po keeps the last of two entries for one message silently: branches that each add
+    # "Expires" would leave one page with a translation nobody chose.
+    path = WEB / "locale" / language / "LC_MESSAGES" / "messages.po"
+    ids = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith("msgid ") and line != 'msgid ""'
+    ]
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
