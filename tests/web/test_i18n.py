@@ -18,7 +18,7 @@ WEB = Path(__file__).resolve().parents[2] / "node" / "web"
 def template_messages() -> set[str]:
     """Every message the templates translate (what pybabel extract would find)."""
     found: set[str] = set()
-    for template in sorted((WEB / "templates").glob("*.html")):
+    for template in sorted((WEB / "templates").rglob("*.html")):
         with template.open("rb") as source:
             for _, _, message, _ in babel_extract(
                 source, ("_", "gettext", "ngettext"), [], {"extensions": "jinja2.ext.i18n"}
