@@ -491,6 +491,10 @@ async def _upload_photos(
 
 
 async def _read_listing_form(request: web.Request) -> FormUpload:
+    if request.content_type == "application/x-www-form-urlencoded":
+        # no photo chosen: some clients then send the form without files (small, bounded)
+        posted = await request.post()
+        return FormUpload(fields=[(name, str(value)) for name, value in posted.items()])
     # The body is streamed: photos are larger than the node's max_body_bytes, and a photo
     # too large must not lose what was typed before it.
     return await read_form(
