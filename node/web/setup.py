@@ -56,7 +56,7 @@ class StaticFile:
 
 # The session a form's login box just opened (node.web.common.member_form): its cookie goes
 # on whatever response the handler gives.
-NEW_SESSION = "quartier_web_new_session"
+NEW_SESSION = web.RequestKey("quartier_web_new_session", str)
 CATALOGUES = web.AppKey("web_catalogues", dict)
 STATIC_FILES = web.AppKey("web_static_files", dict)
 

@@ -3,6 +3,8 @@ a browser posts it (multipart, text fields before the photos), and what the node
 
 from __future__ import annotations
 
+import io
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -50,13 +52,13 @@ def listing_form(
 ) -> aiohttp.FormData:
     """The listing form as a browser sends it: the token first, the text fields, then each
     photo's alt text and file (``(data, alt, content type)``)."""
-    form = aiohttp.FormData()
+    form = aiohttp.FormData(default_to_multipart=True)  # as the page's enctype
     form.add_field("csrf_token", token)
     for name, value in {**FIELDS, **fields}.items():
         form.add_field(name, value)
     for n, (data, alt, content_type) in enumerate(photos, start=1):
         form.add_field(f"alt_{n}", alt)
-        form.add_field(f"photo_{n}", data, filename=f"photo{n}.jpg", content_type=content_type)
+        form.add_field(f"photo_{n}", io.BytesIO(data), filename=f"photo{n}.jpg", content_type=content_type)
     return form
 
 
@@ -79,8 +81,6 @@ async def stored(node: TestClient) -> tuple[int, int]:
 async def end_sessions(node: TestClient, username: str) -> None:
     """End every session of ``username`` on the server (as from another device)."""
     with activated(node.app[DATABASE]):
-        from datetime import UTC, datetime
-
         await LoginSession.filter(member__username=username).update(
             revoked_at=datetime.now(UTC)
         )
