@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,9 +133,7 @@ async def authors_of(request: web.Request, actors: Iterable[str]) -> dict[str, A
     settings = request.app[SETTINGS]
     uris = settings.uris
     wanted = set(actors)
-    badges = await verifications_of(
-        wanted, uris, settings.community.name, request.app[TRUST]
-    )
+    badges = await verifications_of(wanted, uris, settings.community.name, request.app[TRUST])
     local = {name: actor for actor in wanted if (name := uris.username_from_actor(actor))}
     members = {}
     if local:
@@ -651,6 +648,8 @@ async def edit(request: web.Request) -> web.Response:
         body = _body(values, _lang(request), [])
         for fixed in ("kind", "audience"):
             del body[fixed]
+        if values["expires_on"] == _listing_values(listing)["expires_on"]:
+            body.pop("expires_at", None)  # the date shown unchanged: the expiry stays as it is
         checked = ListingChanges.model_validate(body)
     except _FieldError as exc:
         return await refused({exc.field: "invalid"}, 422)
@@ -753,4 +752,3 @@ async def home_listings(request: web.Request, member: Member) -> dict[str, Any]:
 def _see(path: str) -> web.Response:
     # 303: the browser follows with a GET, so a reload does not post the form again.
     return web.Response(status=303, headers={"Location": path})
-

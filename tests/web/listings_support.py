@@ -58,7 +58,9 @@ def listing_form(
         form.add_field(name, value)
     for n, (data, alt, content_type) in enumerate(photos, start=1):
         form.add_field(f"alt_{n}", alt)
-        form.add_field(f"photo_{n}", io.BytesIO(data), filename=f"photo{n}.jpg", content_type=content_type)
+        form.add_field(
+            f"photo_{n}", io.BytesIO(data), filename=f"photo{n}.jpg", content_type=content_type
+        )
     return form
 
 
@@ -81,9 +83,7 @@ async def stored(node: TestClient) -> tuple[int, int]:
 async def end_sessions(node: TestClient, username: str) -> None:
     """End every session of ``username`` on the server (as from another device)."""
     with activated(node.app[DATABASE]):
-        await LoginSession.filter(member__username=username).update(
-            revoked_at=datetime.now(UTC)
-        )
+        await LoginSession.filter(member__username=username).update(revoked_at=datetime.now(UTC))
 
 
 def described(**extra: Any) -> dict[str, Any]:
