@@ -39,6 +39,7 @@ from node.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from node.http.auth import SESSION_COOKIE
 from node.http.keys import LISTINGS, MEDIA, SETTINGS, TRUST
 from node.http.listings import respond_to_listing
 from node.http.uploads import FormUpload, read_form
@@ -60,6 +61,7 @@ from node.members.models import Member, Verification
 from node.verification.render import verifications_of
 from node.web.common import Form, member_form, member_session, page
 from node.web.i18n import choose_language
+from node.web.security import CSRF_COOKIE, same_origin
 from node.web.setup import error_page
 
 routes = web.RouteTableDef()
@@ -487,6 +489,14 @@ async def _upload_photos(
     return stored, {}, 200
 
 
+def _may_post(request: web.Request) -> bool:
+    """Whether a listing form may be from one of our pages at all: our origin, and a cookie
+    (the session's, or the anonymous token's of a form shown with a login box). Asked before
+    the body is read: megabytes of photos are not read for a forged or anonymous post."""
+    has_cookie = SESSION_COOKIE in request.cookies or CSRF_COOKIE in request.cookies
+    return same_origin(request) and has_cookie
+
+
 async def _read_listing_form(request: web.Request) -> FormUpload:
     if request.content_type == "application/x-www-form-urlencoded":
         # no photo chosen: some clients then send the form without files (small, bounded)
@@ -524,6 +534,8 @@ async def create(request: web.Request) -> web.Response:
     """Publish a listing with its photos; 303 to it. A refusal shows the form again, filled
     in, the reason by its field: 413 for a photo too large, 422 for a file that is not an
     image or an invalid field, 409 past the open listings' cap, 429 past a limit."""
+    if not _may_post(request):
+        return error_page(request, 403)
     upload = await _read_listing_form(request)
     form: Form = MultiDictProxy(MultiDict(upload.fields))
 
@@ -618,6 +630,8 @@ async def edit_form(request: web.Request) -> web.Response:
 async def edit(request: web.Request) -> web.Response:
     """Change one's own listing with the service's edit (the API's ``PATCH``); 303 to it.
     Kind and audience are fixed once published. Errors as for a new listing."""
+    if not _may_post(request):
+        return error_page(request, 403)
     upload = await _read_listing_form(request)
     form: Form = MultiDictProxy(MultiDict(upload.fields))
     listing_id = _listing_id(request)

@@ -494,3 +494,11 @@ async def test_the_responder_sees_their_answer_at_home(node, tokens):
     home = await (await node.get("/")).text()
     assert "your answer" in home
     assert "Toaster" in home
+
+
+async def test_a_visitor_posting_photos_is_refused_before_they_are_read(node):
+    form = listing_form("anything", [(os.urandom(1_048_576), "", "image/jpeg")])
+    resp = await node.post("/listings/new", data=form, headers=ORIGIN)
+    assert resp.status == 403
+    assert "text/html" in resp.headers["Content-Type"]
+    assert await stored(node) == (0, 0)
