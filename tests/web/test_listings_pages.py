@@ -3,6 +3,7 @@ answer; each calls the API's services, so what they do is checked through the AP
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 
@@ -502,3 +503,30 @@ async def test_a_visitor_posting_photos_is_refused_before_they_are_read(node):
     assert resp.status == 403
     assert "text/html" in resp.headers["Content-Type"]
     assert await stored(node) == (0, 0)
+
+
+async def queries_of(node, path: str, caplog) -> int:
+    """How many SQL statements opening ``path`` runs."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        resp = await node.get(path)
+        assert resp.status == 200
+    return len([r for r in caplog.records if r.name == "tortoise.db_client"])
+
+
+async def test_the_search_page_runs_no_query_per_listing(node, tokens, caplog):
+    await new_listing(node, title="Lamp 1")
+    await browse_as(node, "bea")
+    await new_listing(node, title="Lamp 2")
+    await node.get("/listings?q=lamp")  # first request of the session: its bookkeeping
+    few = await queries_of(node, "/listings?q=lamp", caplog)
+    for n in range(3, 12):
+        await new_listing(node, title=f"Lamp {n}")
+    await browse_as(node, "ada")
+    for n in range(12, 20):
+        await new_listing(node, title=f"Lamp {n}")
+    await browse_as(node, "bea")
+    await node.get("/listings?q=lamp")
+    many = await queries_of(node, "/listings?q=lamp", caplog)
+    assert "Lamp 19" in await (await node.get("/listings?q=lamp")).text()
+    assert many == few
