@@ -15,6 +15,7 @@ GET  /listings/{id}/edit          the edit form (its author; others get the 403 
 POST /listings/{id}/edit          change it; 303 to it
 POST /listings/{id}/status        open, reserved or done (its author)
 POST /listings/{id}/withdraw      withdraw it (its author); 303 to my listings
+POST /listings/responses/{id}/accept|decline   its author decides on an answer
 """
 
 from __future__ import annotations
@@ -729,6 +730,30 @@ async def withdraw(request: web.Request) -> web.Response:
     await _own(request, member)
     await request.app[LISTINGS].withdraw(member, _listing_id(request))
     return _see("/listings/mine")
+
+
+@routes.post(
+    r"/listings/responses/{response_id:\d{1,18}}/{decision:accept|decline}",
+    name="web.listing_decide",
+)
+async def decide(request: web.Request) -> web.Response:
+    """The listing's author accepts or declines an answer (the API's decision); 303 back to
+    the listing."""
+    response_id = int(request.match_info["response_id"])
+    decision = request.match_info["decision"]
+
+    async def again(form: Form) -> tuple[str, dict[str, Any]]:
+        action = f"/listings/responses/{response_id}/{decision}"
+        return "listings/confirm.html", {"action": action, "status": ""}
+
+    got = await member_form(request, again)
+    if isinstance(got, web.Response):
+        return got
+    _, session = got
+    response = await request.app[LISTINGS].decide(
+        session.member, response_id, accept=decision == "accept"
+    )
+    return _see(f"/listings/{response.listing.id}#answers")
 
 
 @routes.get("/listings/mine", name="web.listings_mine")

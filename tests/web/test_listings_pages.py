@@ -530,3 +530,31 @@ async def test_the_search_page_runs_no_query_per_listing(node, tokens, caplog):
     many = await queries_of(node, "/listings?q=lamp", caplog)
     assert "Lamp 19" in await (await node.get("/listings?q=lamp")).text()
     assert many == few
+
+
+async def test_the_author_accepts_an_answer(node, tokens):
+    _, bea = tokens
+    listing_id = await new_listing(node, title="Sewing machine")
+    resp = await node.post(
+        f"/api/v1/listings/{listing_id}/responses", json={"message": "Me!"}, headers=bearer(bea)
+    )
+    assert resp.status == 201
+    response_id = (await resp.json())["id"]
+    page = await (await node.get(f"/listings/{listing_id}")).text()
+    assert f'action="/listings/responses/{response_id}/accept"' in page
+    resp = await node.post(
+        f"/listings/responses/{response_id}/accept",
+        data={"csrf_token": csrf_of(page)},
+        headers=ORIGIN,
+        allow_redirects=False,
+    )
+    assert resp.status == 303
+    assert resp.headers["Location"] == f"/listings/{listing_id}#answers"
+    (mine,) = await (await node.get("/api/v1/listings/agreements", headers=bearer(bea))).json()
+    assert mine["state"] == "accepted"
+    resp = await node.post(
+        f"/listings/responses/{response_id}/decline",
+        data={"csrf_token": "wrong"},
+        headers=ORIGIN,
+    )
+    assert resp.status == 403
