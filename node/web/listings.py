@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from babel.dates import format_date, format_datetime
 from babel.numbers import NumberFormatError, parse_decimal
 from multidict import MultiDict, MultiDictProxy
 from pydantic import ValidationError
@@ -270,6 +271,7 @@ async def _show_context(
     names = await authors_of(request, {r.responder for r in responses}) if mine else {}
     return {
         "shown": shown,
+        "dates": _detail_dates(listing.details or {}, _lang(request)),
         "mine": mine,
         "responses": responses,
         "responder_names": {actor: author.name for actor, author in names.items()},
@@ -280,6 +282,26 @@ async def _show_context(
         "errors": errors,
         "max_message": MAX_MESSAGE,
     }
+
+
+def _detail_dates(details: dict[str, Any], lang: str) -> dict[str, str]:
+    """The details' dates (a loan's return, a ride's departure) as the page's language
+    writes them; what does not parse is shown as stored."""
+    shown: dict[str, str] = {}
+    if raw := details.get("return_by"):
+        try:
+            shown["return_by"] = format_date(date.fromisoformat(str(raw)), "medium", locale=lang)
+        except ValueError:
+            shown["return_by"] = str(raw)
+    if raw := details.get("departure"):
+        try:
+            moment = datetime.fromisoformat(str(raw))
+            shown["departure"] = format_datetime(
+                moment, "medium", tzinfo=moment.tzinfo, locale=lang
+            )
+        except ValueError:
+            shown["departure"] = str(raw)
+    return shown
 
 
 @routes.post(LISTING + "/respond", name="web.listing_respond")

@@ -558,3 +558,24 @@ async def test_the_author_accepts_an_answer(node, tokens):
         headers=ORIGIN,
     )
     assert resp.status == 403
+
+
+async def test_a_carpool_with_its_details(node, tokens):
+    ada, _ = tokens
+    fields = {"from": "Market square", "to": "Station", "departure": "2026-12-24T08:30"}
+    listing_id = await new_listing(
+        node, kind="carpool", category="transport", seats="3", recurrence="weekly", **fields
+    )
+    api = await (await node.get(f"/api/v1/listings/{listing_id}", headers=bearer(ada))).json()
+    assert api["details"]["from"] == "Market square"
+    assert api["details"]["seats"] == 3
+    assert api["details"]["recurrence"] == "weekly"
+    page = await (await node.get(f"/listings/{listing_id}", headers=FRENCH)).text()
+    assert "Market square → Station · 24 déc. 2026, 08:30:00 · 3 places" in page
+    assert "chaque semaine" in page
+    # a carpool without where it goes: the details' error, by the fieldset
+    token = await page_token(node, "/listings/new")
+    form = listing_form(token, kind="carpool", category="transport", seats="2")
+    resp = await node.post("/listings/new", data=form, headers=ORIGIN)
+    assert resp.status == 422
+    assert 'id="details-error"' in await resp.text()
