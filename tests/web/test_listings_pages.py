@@ -579,3 +579,34 @@ async def test_a_carpool_with_its_details(node, tokens):
     resp = await node.post("/listings/new", data=form, headers=ORIGIN)
     assert resp.status == 422
     assert 'id="details-error"' in await resp.text()
+
+
+async def test_my_listings_and_the_edit_form_in_french(node, tokens):
+    listing_id = await new_listing(node, title="Raclette set")
+    mine = await (await node.get("/listings/mine", headers=FRENCH)).text()
+    assert "Mes annonces" in mine
+    assert "Raclette set" in mine
+    assert "Ouverte" in mine
+    edit = await (await node.get(f"/listings/{listing_id}/edit", headers=FRENCH)).text()
+    assert "Modifier l’annonce" in edit
+    assert "Enregistrer les modifications" in edit
+
+
+async def test_an_edit_after_the_session_ended(node, tokens):
+    listing_id = await new_listing(node)
+    token = await page_token(node, f"/listings/{listing_id}/edit")
+    await end_sessions(node, "ada")
+    form = listing_form(token, title="Red armchair")
+    resp = await node.post(f"/listings/{listing_id}/edit", data=form, headers=ORIGIN)
+    assert resp.status == 401
+    page = await resp.text()
+    assert 'value="Red armchair"' in page
+    assert f'action="/listings/{listing_id}/edit"' in page
+    again = listing_form(
+        csrf_of(page), title="Red armchair", relogin_username="ada", relogin_password=PASSWORD
+    )
+    resp = await node.post(
+        f"/listings/{listing_id}/edit", data=again, headers=ORIGIN, allow_redirects=False
+    )
+    assert resp.status == 303, await resp.text()
+    assert "Red armchair" in await (await node.get(f"/listings/{listing_id}")).text()
