@@ -40,10 +40,11 @@ from node.http.keys import CONTENT, GOVERNANCE, LISTINGS, SETTINGS, TRUST
 from node.http.parsing import Body, read_json
 from node.http.signed import signed_by_partner
 from node.listings.forms import ListingChanges, ListingForm, StatusForm
-from node.listings.models import Audience, Listing, Status
+from node.listings.models import Audience, Listing, Response, Status
 from node.listings.render import categories_to_api, listing_to_api, response_to_api
 from node.listings.search import parse_query
 from node.media.models import Media
+from node.members.models import Member
 from node.moderation.safety import Creation
 from node.verification.render import verifications_of
 
@@ -205,11 +206,19 @@ async def respond(request: web.Request) -> web.Response:
     """Answer a listing; 201 with the (pending) response."""
     caller = await authenticate(request)
     body = await read_json(request, NewResponse)
-    request.app[CONTENT].count(Creation.RESPONSE, caller.member)
-    response = await request.app[LISTINGS].respond(
-        caller.member, _listing_id(request), body.message, body.quantity
+    response = await respond_to_listing(
+        request, caller.member, _listing_id(request), body.message, body.quantity
     )
     return web.json_response(response_to_api(response), status=201)
+
+
+async def respond_to_listing(
+    request: web.Request, member: Member, listing_id: int, message: str, quantity: int
+) -> Response:
+    """Answer a listing as the API and the web pages both do: counted against the hourly
+    limit of responses (429), then recorded by the listing service."""
+    request.app[CONTENT].count(Creation.RESPONSE, member)
+    return await request.app[LISTINGS].respond(member, listing_id, message, quantity)
 
 
 @routes.get(LISTING + "/responses")

@@ -7,12 +7,18 @@ refused from its headers alone when the declared length is already too large. (T
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from node.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from node.errors import (
+    BadRequest,
+    NodeError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from node.http.parsing import printable
 
 # Room for the multipart framing around the file (boundaries, part headers, a text field).
@@ -83,6 +89,87 @@ async def read_upload(
         message = f"{what} is missing: send it in a field named 'file'"
         raise ValidationFailed(message, details=[{"field": "file", "message": message}])
     return Upload(data, filename, text or "")
+
+
+@dataclass(frozen=True)
+class FormFile:
+    """A file field of a form: its field name, the name the client gave it, its bytes."""
+
+    name: str
+    filename: str | None
+    data: bytes
+
+
+@dataclass
+class FormUpload:
+    """A form with files (a web page's ``multipart/form-data``): its text fields in order,
+    its non-empty files, and the error that stopped the reading, if one did. What was read
+    before the error is kept, so the page can show the form again with what was typed."""
+
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    files: list[FormFile] = field(default_factory=list)
+    error: NodeError | None = None
+    # the file field the error is about (413: too large), else None
+    error_field: str | None = None
+
+
+async def read_form(
+    request: web.Request,
+    max_file_bytes: int,
+    *,
+    files: frozenset[str],
+    max_files: int,
+    text_max: int,
+    max_fields: int = 100,
+) -> FormUpload:
+    """A ``multipart/form-data`` form, streamed: text fields (each at most ``text_max``
+    characters) and up to ``max_files`` files in the fields named in ``files``, each refused
+    past ``max_file_bytes`` as soon as it passes it (413, the same as :func:`read_upload`).
+
+    Unlike :func:`read_upload`, an error does not raise: it ends the reading and is returned
+    with the fields read so far (a browser sends fields in the order of the form: text fields
+    put before the files are kept)."""
+    result = FormUpload()
+    if request.content_type != "multipart/form-data":
+        result.error = UnsupportedMediaType("send the form as multipart/form-data")
+        return result
+    declared = request.content_length
+    limit = max_files * (max_file_bytes + _FRAMING) + max_fields * (text_max * 4 + _FRAMING)
+    if declared is not None and declared > limit:
+        result.error = PayloadTooLarge(f"the form is larger than {megabytes(limit)}")
+        return result
+    try:
+        reader = await request.multipart()
+        for _ in range(max_fields + max_files + 1):
+            part = await reader.next()
+            if part is None:
+                return result
+            if isinstance(part, MultipartReader):
+                raise field_error("(body)", "nested multipart bodies are not accepted")
+            name = part.name or ""
+            if name in files:
+                if len(result.files) >= max_files:
+                    raise field_error(name, f"at most {max_files} files")
+                too_large = PayloadTooLarge(f"the file is larger than {megabytes(max_file_bytes)}")
+                try:
+                    data = await _read_part(part, max_file_bytes, too_large)
+                except PayloadTooLarge as exc:
+                    result.error, result.error_field = exc, name
+                    return result
+                if data or part.filename:  # a file input left empty sends no bytes
+                    result.files.append(FormFile(name, part.filename, data))
+                continue
+            too_long = field_error(name, f"at most {text_max} characters")
+            text = _text(await _read_part(part, text_max * 4, too_long), name)
+            if len(text) > text_max:
+                raise too_long
+            result.fields.append((name, text))
+        raise field_error("(body)", f"at most {max_fields + max_files} parts")
+    except NodeError as exc:
+        result.error = exc
+    except _MALFORMED as exc:
+        result.error = BadRequest(f"the multipart body is malformed: {_brief(exc)}")
+    return result
 
 
 def field_error(field: str, message: str) -> ValidationFailed:

@@ -110,16 +110,18 @@ async def staff_session(request: web.Request, *roles: Role) -> LoginSession:
 
 
 async def member_form(
-    request: web.Request, again: FormAgain
+    request: web.Request, again: FormAgain, form: Form | None = None
 ) -> tuple[Form, LoginSession] | web.Response:
     """The posted form and the member posting it, or the response to send instead.
 
     A forged form (another origin, a missing or wrong token) gets the 403 page. A form posted
     after the session ended comes back through ``again`` filled in, with a login box (401);
     posted again with the member's username and password, it logs them in (the API's checks
-    and limits) and goes through.
+    and limits) and goes through. A handler that read the body itself (a form with files,
+    streamed) passes it as ``form``.
     """
-    form = await request.post()
+    if form is None:
+        form = await request.post()
     session = await current_session(request)
     if session is not None:
         if not form_is_genuine(request, form, session_token(request)):

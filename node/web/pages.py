@@ -34,6 +34,7 @@ from node.http.keys import GOVERNANCE, MEMBERS, NOTICES
 from node.http.parsing import printable
 from node.members.service import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
 from node.web.common import MAX_USERNAME, current_session, member_session, page
+from node.web.listings import home_listings
 from node.web.security import (
     form_is_genuine,
     same_origin,
@@ -45,12 +46,14 @@ routes = web.RouteTableDef()
 
 @routes.get("/", name="web.home")
 async def home(request: web.Request) -> web.Response:
-    """Visitors: the community's front page. Members: their home, with the notices."""
+    """Visitors: the community's front page. Members: their home, with the notices, the
+    newest listings here and at partners, and the answers and agreements waiting on them."""
     session = await current_session(request)
     if session is None:
         return await page(request, "front.html", {})
     notices = await request.app[NOTICES].current(session.member)
-    return await page(request, "home.html", {"notices": notices}, session=session)
+    context = {"notices": notices, **await home_listings(request, session.member)}
+    return await page(request, "home.html", context, session=session)
 
 
 @routes.get("/about", name="web.about")
