@@ -122,8 +122,10 @@ def page_weight(port: int, path: str, cookie: str) -> dict[str, Any]:
             raise BenchError(f"{asset}: {asset_status}")
         assets[asset] = len(asset_body)
     total = len(body) + sum(assets.values())
+    title = re.search(r"<h1[^>]*>(.*?)</h1>", html.decode(), re.S)
     return {
         "path": path,
+        "heading": title.group(1).strip() if title else None,
         "html_bytes": len(body),
         "html_gzip_bytes": len(gzip.compress(html)),
         "html_encoding": meta.get("content-encoding", "identity"),
