@@ -172,8 +172,12 @@ def seed_listings(live: LiveNode, tokens: dict[str, str]) -> dict[str, int]:
     watch = live.post(
         tokens["david"],
         "/api/v1/listings",
-        {"kind": "sell", "title": "Montre de luxe à 20 €", "category": "other",
-         "price": {"amount": "20", "currency": "EUR"}},
+        {
+            "kind": "sell",
+            "title": "Montre de luxe à 20 €",
+            "category": "other",
+            "price": {"amount": "20", "currency": "EUR"},
+        },
     )
     answer = live.post(
         tokens["bea"],

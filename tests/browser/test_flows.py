@@ -5,7 +5,7 @@ moderator hiding a reported listing. Every page on the way is checked (axe-core,
 script error or CSP violation).
 
 The flows share one node per test module (and per test process): starting a node costs more
-than a flow, and each look (language × width) gets members of its own, so the flows do not see
+than a flow, and each look (language and width) gets members of its own, so the flows do not see
 each other's listings, conversations or proofs.
 """
 
@@ -201,9 +201,7 @@ def test_publishing_answering_and_talking(
     expect(other.locator("ol.messages")).to_contain_text("Merci ! Je passe à 10 h.")
 
     page.goto("/messages")
-    expect(page.locator("li.unread", has_text="Je passe à 10 h")).to_contain_text(
-        words["unread"]
-    )
+    expect(page.locator("li.unread", has_text="Je passe à 10 h")).to_contain_text(words["unread"])
     check_page(page)
     page.goto(conversation)
     expect(page.locator("ol.messages")).to_contain_text("Merci ! Je passe à 10 h.")
@@ -295,7 +293,8 @@ def test_a_moderator_hides_a_reported_listing(
 
     # Hidden: the listing's page is the 404 page and the search no longer finds it.
     response = page.goto(f"/listings/{listing['id']}")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
     check_page(page)
     page.goto("/listings")
     page.locator("#q").fill(title)
