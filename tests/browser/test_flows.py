@@ -167,8 +167,14 @@ def test_publishing_answering_and_talking(
     expect(other.locator("#answers")).to_contain_text("Je peux la prendre samedi matin ?")
     check_page(other)
 
-    # The author sees the answer and accepts it.
-    page.goto(f"/listings/{number}")
+    # The author is told (a new notification linking to the listing), follows it, sees the
+    # answer and accepts it.
+    page.goto("/notifications")
+    told = page.locator("li.unread").filter(has=page.locator(f"a[href='/listings/{number}']"))
+    expect(told).to_have_count(1)
+    check_page(page)
+    told.locator(f"a[href='/listings/{number}']").click()
+    expect(page.locator("h1")).to_have_text(title)
     answer = page.locator("#answers li", has_text="Je peux la prendre samedi matin ?")
     expect(answer).to_be_visible()
     check_page(page)
@@ -248,7 +254,10 @@ def test_a_manager_verifies_a_member_from_a_proof(
     expect(staff.get_by_role("link", name=f"@{username}")).to_have_count(0)
     check_page(staff)
 
-    page.reload()
+    # The member is told, and the notification leads to /verification, which says so.
+    page.goto("/notifications")
+    check_page(page)
+    page.locator("li.unread a[href='/verification']").first.click()
     expect(page.locator("#my-status ~ p strong").first).to_have_text(words["verified"])
     check_page(page)
 
