@@ -310,3 +310,41 @@ def test_a_moderator_hides_a_reported_listing(
     page.locator("#q").press("Enter")
     expect(page.locator(".listing-card", has_text=title)).to_have_count(0)
     check_page(page)
+
+
+# The members' and staff pages no flow above reaches, seen by an admin (who may open them all).
+OTHER_PAGES = [
+    "/",
+    "/listings/mine",
+    "/listings/new",
+    "/messages/new",
+    "/searches",
+    "/settings",
+    "/settings/sessions",
+    "/settings/password",
+    "/staff/invites",
+    "/staff/members",
+    "/staff/reports?state=resolved",
+    "/staff/audit",
+    "/staff/partnerships",
+    "/staff/blocks",
+    "/staff/governance",
+]
+
+
+def test_the_other_member_and_staff_pages_are_accessible(
+    world: LiveNode, admin: str, open_as: Opener, look: Look
+):
+    """Every page passes the checks in every look (all failures are listed at once)."""
+    page = open_as(admin)
+    failures = []
+    for path in OTHER_PAGES:
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 200, f"{path}: {response.status}"
+        expect(page.locator("html")).to_have_attribute("lang", look.lang)
+        try:
+            check_page(page)
+        except AssertionError as failure:
+            failures.append(str(failure))
+    assert not failures, "\n".join(failures)
