@@ -80,7 +80,7 @@ MIX: list[dict[str, str]] = [
     {"kind": "give"},
 ]
 ASSET = re.compile(r'<(?:link[^>]+href|script[^>]+src)="(/static/[^"]+)"')
-LISTING_LINK = re.compile(r'href="(/listings/[0-9a-zA-Z-]+)"')
+LISTING_LINK = re.compile(r'href="(/listings/[0-9]+)"')
 
 
 def request(

@@ -7,6 +7,8 @@ GET  /messages/new?to=USERNAME       start a conversation
 POST /messages/new                   send its first message; 303 to the conversation
 GET  /messages/{id}                  a conversation's messages (marked read) and a reply form
 POST /messages/{id}                  reply; 303 back to the conversation
+GET  /messages/{id}/report/{message}  the form to report another member's message
+POST /messages/{id}/report/{message}  report it (the API's POST /api/v1/reports); 303 back
 GET  /notifications                  my notifications, unread ones marked
 POST /notifications/read             mark them all read
 POST /notifications/{id}/read        mark one read
@@ -71,6 +73,7 @@ from node.web.common import (
     page,
     session_token,
 )
+from node.web.reports import file_report, report_form
 from node.web.security import CSRF_FIELD, form_is_genuine, same_origin
 from node.web.setup import error_page
 
@@ -216,6 +219,8 @@ async def _conversation_page(
         "labels": labels,
         "text": text,
         "error": error,
+        "me": request.app[SETTINGS].uris.actor(session.member.username),
+        "reported": "reported" in request.query,
     }
     return await page(request, "account/conversation.html", context, session=session, status=status)
 
@@ -240,6 +245,8 @@ async def reply(request: web.Request) -> web.Response:
             "labels": {},
             "text": _text(form, "text", 5000),
             "error": None,
+            "me": "",
+            "reported": False,
         }
         return "account/conversation.html", context
 
@@ -266,6 +273,45 @@ async def reply(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     return _see(f"/messages/{conversation_id}#reply")
+
+
+# Reporting a message
+
+MESSAGE_REPORT = r"/messages/{cid:\d{1,9}}/report/{mid:\d{1,18}}"
+
+
+@routes.get(MESSAGE_REPORT, name="web.message_report")
+async def report_message_form(request: web.Request) -> web.Response:
+    """The form to report a message of this conversation to the moderators; a message not
+    shown to the member here is a 404, their own the 403 page."""
+    session = await member_session(request)
+    conversation_id = int(request.match_info["cid"])
+    message_id = int(request.match_info["mid"])
+    shown = await request.app[CONVERSATIONS].messages(session.member, conversation_id)
+    message = next((m for m in shown if m.id == message_id and not m.deleted_at), None)
+    if message is None:
+        raise NotFound("no such message")
+    if message.author == request.app[SETTINGS].uris.actor(session.member.username):
+        raise web.HTTPForbidden()
+    back = f"/messages/{conversation_id}"
+    return await report_form(request, session, what="message", action=request.path, back=back)
+
+
+@routes.post(MESSAGE_REPORT, name="web.message_report_post")
+async def report_message(request: web.Request) -> web.Response:
+    """Report a message as ``POST /api/v1/reports`` does (the service checks the member may
+    read it); 303 back to the conversation, which thanks the member."""
+    conversation_id = int(request.match_info["cid"])
+    message_id = int(request.match_info["mid"])
+    back = f"/messages/{conversation_id}"
+    return await file_report(
+        request,
+        what="message",
+        target=message_id,
+        action=request.path,
+        back=back,
+        done=f"{back}?reported#message-{message_id}",
+    )
 
 
 # Notifications

@@ -16,6 +16,8 @@ POST /listings/{id}/edit          change it; 303 to it
 POST /listings/{id}/status        open, reserved or done (its author)
 POST /listings/{id}/withdraw      withdraw it (its author); 303 to my listings
 POST /listings/responses/{id}/accept|decline   its author decides on an answer
+GET  /listings/{id}/report        the form to report it to the moderators (not its author)
+POST /listings/{id}/report        report it (the API's ``POST /api/v1/reports``); 303 back
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from node.members.models import Member, Verification
 from node.verification.render import verifications_of
 from node.web.common import Form, member_form, member_session, page
 from node.web.i18n import choose_language
+from node.web.reports import file_report, report_form
 from node.web.security import CSRF_COOKIE, same_origin
 from node.web.setup import error_page
 
@@ -255,6 +258,7 @@ async def show(request: web.Request) -> web.Response:
     session = await member_session(request)
     listing = await request.app[LISTINGS].get(session.member, _listing_id(request))
     context = await _show_context(request, session.member, listing, {}, {})
+    context["reported"] = "reported" in request.query
     return await page(request, "listings/show.html", context, session=session)
 
 
@@ -281,6 +285,7 @@ async def _show_context(
         "values": {"message": "", "quantity": "1", **values},
         "errors": errors,
         "max_message": MAX_MESSAGE,
+        "reported": False,
     }
 
 
@@ -346,6 +351,37 @@ async def respond(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     return _see(f"/listings/{listing_id}#answers")
+
+
+# Reporting
+
+
+@routes.get(LISTING + "/report", name="web.listing_report")
+async def report_listing_form(request: web.Request) -> web.Response:
+    """The form to report a listing to the moderators: a reason (the API's categories) and a
+    comment. A listing the member may not see is a 404; their own, the 403 page (the
+    service refuses a report of oneself)."""
+    session = await member_session(request)
+    listing = await request.app[LISTINGS].get(session.member, _listing_id(request))
+    if listing.author == _me(request, session.member):
+        raise web.HTTPForbidden()
+    path = f"/listings/{listing.id}"
+    return await report_form(request, session, what="listing", action=path + "/report", back=path)
+
+
+@routes.post(LISTING + "/report", name="web.listing_report_post")
+async def report_listing(request: web.Request) -> web.Response:
+    """Report a listing as ``POST /api/v1/reports`` does (its check, limit and service);
+    303 back to the listing, which thanks the member."""
+    path = f"/listings/{_listing_id(request)}"
+    return await file_report(
+        request,
+        what="listing",
+        target=_listing_id(request),
+        action=path + "/report",
+        back=path,
+        done=path + "?reported",
+    )
 
 
 # Publishing and editing

@@ -23,6 +23,7 @@ GET  /staff/governance, POST ...              the policy's settings and their ch
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,6 +73,8 @@ PAGES: tuple[tuple[str, Role], ...] = (
     ("governance", Role.ADMIN),
 )
 AUDIT_PAGE = 50
+# A page as a context builder makes it: its template and the template's context.
+Shown = tuple[str, dict[str, Any]]
 _ID = r"{id:\d{1,9}}"
 
 
@@ -92,6 +95,31 @@ def _at(request: web.Request, again: FormAgain) -> FormAgain:
         return template, {**context, "relogin_for": request.path}
 
     return shown
+
+
+async def _posted(
+    request: web.Request, again: FormAgain, *roles: Role
+) -> tuple[Form, LoginSession] | web.Response:
+    """A staff form, read by member_form (``again`` re-renders it, its login box on this
+    form only) and posted by a member who holds one of ``roles``."""
+    posted = await member_form(request, _at(request, again))
+    if not isinstance(posted, web.Response):
+        _require(posted[1], *roles)
+    return posted
+
+
+async def _staff_page(
+    request: web.Request, session: LoginSession | None, shown: Shown, status: int = 200
+) -> web.Response:
+    """A staff page as a context builder made it: the template and its context."""
+    template, context = shown
+    return await page(request, template, context, session=session, status=status)
+
+
+def _values(form: Form, names: Iterable[str], *, strip: bool = True) -> dict[str, str]:
+    """The form's text for each field of ``names``: as typed (to show it again), or stripped
+    (to check it)."""
+    return {name: _text(form, name).strip() if strip else _text(form, name) for name in names}
 
 
 def _see(path: str) -> web.Response:
@@ -131,29 +159,24 @@ async def index(request: web.Request) -> web.Response:
 INVITE_FIELDS = ("role", "note", "ttl_hours")
 
 
-async def _invites_page(
-    request: web.Request,
-    session: LoginSession | None,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> web.Response:
-    show_all = request.query.get("all") == "true"
-    invites = await request.app[MEMBERS].list_invites(include_spent=show_all)
-    context = await _invites_context(request, values, errors)
-    context["invites"] = invites
-    context["show_all"] = show_all
-    return await page(request, "staff/invites.html", context, session=session, status=status)
-
-
 async def _invites_context(
-    request: web.Request, values: dict[str, str] | None, errors: dict[str, str] | None
-) -> dict[str, Any]:
-    return {
+    request: web.Request,
+    values: dict[str, str] | None,
+    errors: dict[str, str] | None,
+    *,
+    listed: bool = True,
+) -> Shown:
+    """The invites page: the usable invites (``?all=true``: every invite; ``listed`` False:
+    none) and the form, filled with ``values``."""
+    show_all = request.query.get("all") == "true"
+    invites = await request.app[MEMBERS].list_invites(include_spent=show_all) if listed else []
+    return "staff/invites.html", {
         "values": values or {"role": Role.RESIDENT.value, "note": "", "ttl_hours": ""},
         "errors": errors or {},
         "roles": [role.value for role in Role],
         "now": datetime.now(UTC),
+        "invites": invites,
+        "show_all": show_all,
     }
 
 
@@ -161,7 +184,7 @@ async def _invites_context(
 async def invites(request: web.Request) -> web.Response:
     """Usable invites (``?all=true``: every invite) and the form to make one."""
     session = await staff_session(request, Role.ADMIN)
-    return await _invites_page(request, session)
+    return await _staff_page(request, session, await _invites_context(request, None, None))
 
 
 @routes.post("/staff/invites", name="web.staff.invite_create")
@@ -169,17 +192,15 @@ async def create_invite(request: web.Request) -> web.Response:
     """Make an invite with the API's options. Its code exists only now (only a hash is kept),
     so the link is shown in the answer itself (201), never put in a redirect's URL."""
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        values = {name: _text(form, name) for name in INVITE_FIELDS}
-        context = await _invites_context(request, values, None)
-        return "staff/invites.html", {**context, "invites": [], "show_all": False}
+    async def again(form: Form) -> Shown:
+        values = _values(form, INVITE_FIELDS, strip=False)
+        return await _invites_context(request, values, None, listed=False)
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.ADMIN)
     if isinstance(posted, web.Response):
         return posted
     form, session = posted
-    _require(session, Role.ADMIN)
-    values = {name: _text(form, name).strip() for name in INVITE_FIELDS}
+    values = _values(form, INVITE_FIELDS)
     ttl = values["ttl_hours"]
     body: dict[str, Any] = {"role": values["role"], "note": values["note"]}
     if ttl:
@@ -193,7 +214,8 @@ async def create_invite(request: web.Request) -> web.Response:
             ttl=timedelta(hours=checked.ttl_hours) if checked.ttl_hours else None,
         )
     except ValidationFailed as exc:
-        return await _invites_page(request, session, values, _errors_of(exc, "note"), 422)
+        shown = await _invites_context(request, values, _errors_of(exc, "note"))
+        return await _staff_page(request, session, shown, 422)
     base = request.app[SETTINGS].server.base_url
     context = {"invite": invite, "link": f"{base}/register?invite={secret.secret}"}
     return await page(request, "staff/invite_created.html", context, session=session, status=201)
@@ -203,16 +225,12 @@ async def create_invite(request: web.Request) -> web.Response:
 async def revoke_invite(request: web.Request) -> web.Response:
     """Revoke an unused invite (a used one: 409 page)."""
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        context = await _invites_context(request, None, None)
-        invites = await request.app[MEMBERS].list_invites()
-        return "staff/invites.html", {**context, "invites": invites, "show_all": False}
+    async def again(form: Form) -> Shown:
+        return await _invites_context(request, None, None)
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.ADMIN)
     if isinstance(posted, web.Response):
         return posted
-    _, session = posted
-    _require(session, Role.ADMIN)
     await request.app[MEMBERS].revoke_invite(_id(request))
     return _see("/staff/invites")
 
@@ -220,73 +238,57 @@ async def revoke_invite(request: web.Request) -> web.Response:
 # Members and roles (admins, as /api/v1/admin/members)
 
 
-async def _members_page(
-    request: web.Request,
-    session: LoginSession | None,
-    error: tuple[str, str] | None = None,
-    status: int = 200,
-) -> web.Response:
+async def _members_context(request: web.Request, error: tuple[str, str] | None) -> Shown:
+    """The members page; ``error``: the member whose role was not changed, and why."""
     members = await request.app[MEMBERS].list_members()
-    context = {"members": members, "roles": [r.value for r in Role], "error": error}
-    return await page(request, "staff/members.html", context, session=session, status=status)
+    return "staff/members.html", {
+        "members": members,
+        "roles": [r.value for r in Role],
+        "error": error,
+    }
 
 
 @routes.get("/staff/members", name="web.staff.members")
 async def members(request: web.Request) -> web.Response:
     """Every member with real name, role and verification, oldest first (as the API)."""
     session = await staff_session(request, Role.ADMIN)
-    return await _members_page(request, session)
+    return await _staff_page(request, session, await _members_context(request, None))
 
 
 @routes.post("/staff/members/{username}/role", name="web.staff.member_role")
 async def change_role(request: web.Request) -> web.Response:
     """Give a member another role (the API's set_role: the last admin stays admin, 409)."""
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        members = await request.app[MEMBERS].list_members()
-        return "staff/members.html", {
-            "members": members,
-            "roles": [r.value for r in Role],
-            "error": None,
-        }
+    async def again(form: Form) -> Shown:
+        return await _members_context(request, None)
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.ADMIN)
     if isinstance(posted, web.Response):
         return posted
     form, session = posted
-    _require(session, Role.ADMIN)
     username = request.match_info["username"]
     try:
         role = Role(_text(form, "role"))
     except ValueError:
-        return await _members_page(request, session, (username, "invalid"), 422)
+        shown = await _members_context(request, (username, "invalid"))
+        return await _staff_page(request, session, shown, 422)
     try:
         await request.app[MEMBERS].set_role(username, role)
     except Conflict:
-        return await _members_page(request, session, (username, "last_admin"), 409)
+        shown = await _members_context(request, (username, "last_admin"))
+        return await _staff_page(request, session, shown, 409)
     return _see("/staff/members")
 
 
 # Verification (managers, as /api/v1/admin/verification and .../members/{username}/verification)
 
 
-async def _queue_page(
-    request: web.Request,
-    session: LoginSession | None,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> web.Response:
-    context = await _queue_context(request, values, errors)
-    return await page(request, "staff/verification.html", context, session=session, status=status)
-
-
 async def _queue_context(
     request: web.Request, values: dict[str, str] | None, errors: dict[str, str] | None
-) -> dict[str, Any]:
+) -> Shown:
     service = request.app[VERIFICATION]
     documents = await service.pending_documents()
-    return {
+    return "staff/verification.html", {
         "documents": documents,
         "review": await service.review_list(),
         "values": values or {"username": "", "reason": "", "verified": "true"},
@@ -299,7 +301,10 @@ async def verification_queue(request: web.Request) -> web.Response:
     """Proofs of residence waiting, oldest first, members whose verification needs a look,
     and a manager's direct verification of a member they know."""
     session = await staff_session(request, Role.MANAGER)
-    return await _queue_page(request, session)
+    return await _staff_page(request, session, await _queue_context(request, None, None))
+
+
+VERIFY_FIELDS = ("username", "reason", "verified", "found_false")
 
 
 @routes.post("/staff/verification/members", name="web.staff.verify_member")
@@ -307,16 +312,14 @@ async def verify_member(request: web.Request) -> web.Response:
     """A manager verifies a member they know, or takes a verification back (the API's
     set_by_manager: a reason is required when it was found false)."""
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        values = {k: _text(form, k) for k in ("username", "reason", "verified", "found_false")}
-        return "staff/verification.html", await _queue_context(request, values, None)
+    async def again(form: Form) -> Shown:
+        return await _queue_context(request, _values(form, VERIFY_FIELDS, strip=False), None)
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.MANAGER)
     if isinstance(posted, web.Response):
         return posted
     form, session = posted
-    _require(session, Role.MANAGER)
-    values = {k: _text(form, k).strip() for k in ("username", "reason", "verified", "found_false")}
+    values = _values(form, VERIFY_FIELDS)
     try:
         body = validate(
             VerificationChange,
@@ -335,24 +338,15 @@ async def verify_member(request: web.Request) -> web.Response:
             false=body.found_false,
         )
     except NotFound:
-        return await _queue_page(request, session, values, {"username": "unknown"}, 422)
+        errors, status = {"username": "unknown"}, 422
     except Forbidden:
-        return await _queue_page(request, session, values, {"username": "self"}, 403)
+        errors, status = {"username": "self"}, 403
     except ValidationFailed as exc:
-        return await _queue_page(request, session, values, _errors_of(exc, "reason"), 422)
-    return _see("/staff/verification")
-
-
-async def _document_page(
-    request: web.Request,
-    session: LoginSession | None,
-    document_id: int,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> web.Response:
-    template, context = await _document_context(request, document_id, values, errors)
-    return await page(request, template, context, session=session, status=status)
+        errors, status = _errors_of(exc, "reason"), 422
+    else:
+        return _see("/staff/verification")
+    shown = await _queue_context(request, values, errors)
+    return await _staff_page(request, session, shown, status)
 
 
 async def _document_context(
@@ -360,7 +354,7 @@ async def _document_context(
     document_id: int,
     values: dict[str, str] | None,
     errors: dict[str, str] | None,
-) -> tuple[str, dict[str, Any]]:
+) -> Shown:
     service = request.app[VERIFICATION]
     found = [d for d in await service.pending_documents() if d.id == document_id]
     if not found:
@@ -379,7 +373,9 @@ async def document(request: web.Request) -> web.Response:
     """One pending proof: who sent it, when, and the document itself (an image is shown, a
     PDF is a link); the approve and reject forms."""
     session = await staff_session(request, Role.MANAGER)
-    return await _document_page(request, session, _id(request))
+    return await _staff_page(
+        request, session, await _document_context(request, _id(request), None, None)
+    )
 
 
 @routes.get(rf"/staff/verification/{_ID}/document", name="web.staff.document_file")
@@ -396,16 +392,15 @@ async def decide_document(request: web.Request) -> web.Response:
     is deleted either way."""
     document_id = _id(request)
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
+    async def again(form: Form) -> Shown:
         return await _document_context(
-            request, document_id, {"reason": _text(form, "reason")}, None
+            request, document_id, _values(form, ["reason"], strip=False), None
         )
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.MANAGER)
     if isinstance(posted, web.Response):
         return posted
     form, session = posted
-    _require(session, Role.MANAGER)
     approve = request.match_info["decision"] == "approve"
     reason = _text(form, "reason").strip()
     try:
@@ -417,7 +412,8 @@ async def decide_document(request: web.Request) -> web.Response:
         errors = {"reason": "missing" if not reason else "invalid"}
         if _errors_of(exc, "reason").keys() != {"reason"}:
             errors = _errors_of(exc, "reason")
-        return await _document_page(request, session, document_id, {"reason": reason}, errors, 422)
+        shown = await _document_context(request, document_id, {"reason": reason}, errors)
+        return await _staff_page(request, session, shown, 422)
     return _see("/staff/verification")
 
 
@@ -442,7 +438,7 @@ ACTIONS = [a.value for a in Action if a is not Action.DISMISS]
 
 async def _report_context(
     request: web.Request, report_id: int, values: dict[str, str] | None, errors: dict[str, str]
-) -> tuple[str, dict[str, Any]]:
+) -> Shown:
     report = await request.app[MODERATION].report(report_id)
     reporter = (await reporters_of([report])).get(report.reporter_member_id or 0, "")
     content = await _content_id(report.target_kind, report.target_uri)
@@ -469,23 +465,13 @@ async def _content_id(kind: TargetKind, uri: str) -> int | None:
     return None
 
 
-async def _report_page(
-    request: web.Request,
-    session: LoginSession | None,
-    report_id: int,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> web.Response:
-    template, context = await _report_context(request, report_id, values, errors or {})
-    return await page(request, template, context, session=session, status=status)
-
-
 @routes.get(rf"/staff/reports/{_ID}", name="web.staff.report")
 async def report(request: web.Request) -> web.Response:
     """One report, who made it, and the actions the API offers on it."""
     session = await staff_session(request, Role.MODERATOR)
-    return await _report_page(request, session, _id(request))
+    return await _staff_page(
+        request, session, await _report_context(request, _id(request), None, {})
+    )
 
 
 REPORT_FIELDS = ("reason", "action", "target")
@@ -497,16 +483,16 @@ async def act_on_report(request: web.Request) -> web.Response:
     author...) that closes it: the API's dismiss and decide."""
     report_id = _id(request)
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        values = {name: _text(form, name) for name in REPORT_FIELDS}
-        return await _report_context(request, report_id, values, {})
+    async def again(form: Form) -> Shown:
+        return await _report_context(
+            request, report_id, _values(form, REPORT_FIELDS, strip=False), {}
+        )
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.MODERATOR)
     if isinstance(posted, web.Response):
         return posted
     form, session = posted
-    _require(session, Role.MODERATOR)
-    values = {name: _text(form, name).strip() for name in REPORT_FIELDS}
+    values = _values(form, REPORT_FIELDS)
     service = request.app[MODERATION]
     try:
         if request.match_info["what"] == "dismiss":
@@ -526,7 +512,8 @@ async def act_on_report(request: web.Request) -> web.Response:
     except ValidationFailed as exc:
         errors = _errors_of(exc, "action")
         shown = {k if k in REPORT_FIELDS else "action": v for k, v in errors.items()}
-        return await _report_page(request, session, report_id, values, shown, 422)
+        built = await _report_context(request, report_id, values, shown)
+        return await _staff_page(request, session, built, 422)
     return _see("/staff/reports")
 
 
@@ -548,56 +535,51 @@ async def audit_log(request: web.Request) -> web.Response:
 
 async def _partnerships_context(
     request: web.Request, values: dict[str, str] | None, errors: dict[str, str] | None
-) -> dict[str, Any]:
+) -> Shown:
     service = request.app[PARTNERSHIPS]
     rows = await service.all()
-    return {
+    return "staff/partnerships.html", {
         "partnerships": [(row, await service.suspension(row)) for row in rows],
         "values": values or {"node": "", "message": ""},
         "errors": errors or {},
     }
 
 
-async def _partnerships_page(
-    request: web.Request,
-    session: LoginSession | None,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> web.Response:
-    context = await _partnerships_context(request, values, errors)
-    return await page(request, "staff/partnerships.html", context, session=session, status=status)
-
-
 @routes.get("/staff/partnerships", name="web.staff.partnerships")
 async def partnerships(request: web.Request) -> web.Response:
     """Every partnership, newest first, with its state, and the form to propose one."""
     session = await staff_session(request, Role.ADMIN)
-    return await _partnerships_page(request, session)
+    return await _staff_page(request, session, await _partnerships_context(request, None, None))
+
+
+PROPOSAL_FIELDS = ("node", "message")
 
 
 @routes.post("/staff/partnerships", name="web.staff.propose")
 async def propose(request: web.Request) -> web.Response:
     """Propose a partnership to another node (a host or its URL, as the API takes it)."""
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        values = {"node": _text(form, "node"), "message": _text(form, "message")}
-        return "staff/partnerships.html", await _partnerships_context(request, values, None)
+    async def again(form: Form) -> Shown:
+        return await _partnerships_context(
+            request, _values(form, PROPOSAL_FIELDS, strip=False), None
+        )
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.ADMIN)
     if isinstance(posted, web.Response):
         return posted
     form, session = posted
-    _require(session, Role.ADMIN)
-    values = {"node": _text(form, "node").strip(), "message": _text(form, "message").strip()}
+    values = _values(form, PROPOSAL_FIELDS)
     try:
         body = validate(Proposal, values)
         await request.app[PARTNERSHIPS].propose(body.node, body.message)
     except ValidationFailed as exc:
-        return await _partnerships_page(request, session, values, _errors_of(exc, "node"), 422)
+        errors, status = _errors_of(exc, "node"), 422
     except PartnershipError:
-        return await _partnerships_page(request, session, values, {"node": "refused"}, 409)
-    return _see("/staff/partnerships")
+        errors, status = {"node": "refused"}, 409
+    else:
+        return _see("/staff/partnerships")
+    shown = await _partnerships_context(request, values, errors)
+    return await _staff_page(request, session, shown, status)
 
 
 @routes.post(
@@ -607,14 +589,13 @@ async def answer_partnership(request: web.Request) -> web.Response:
     """Accept or refuse another node's request, or end a partnership (the other node is
     told); one that is not in a state for it: the list again with 409."""
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        return "staff/partnerships.html", await _partnerships_context(request, None, None)
+    async def again(form: Form) -> Shown:
+        return await _partnerships_context(request, None, None)
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.ADMIN)
     if isinstance(posted, web.Response):
         return posted
     _, session = posted
-    _require(session, Role.ADMIN)
     service = request.app[PARTNERSHIPS]
     decision = request.match_info["decision"]
     try:
@@ -623,7 +604,8 @@ async def answer_partnership(request: web.Request) -> web.Response:
         else:
             await service.decide(_id(request), accept=decision == "accept")
     except PartnershipError:
-        return await _partnerships_page(request, session, None, {"row": "refused"}, 409)
+        shown = await _partnerships_context(request, None, {"row": "refused"})
+        return await _staff_page(request, session, shown, 409)
     return _see("/staff/partnerships")
 
 
@@ -634,8 +616,8 @@ BLOCK_FIELDS = ("domain", "reason", "severity")
 
 async def _blocks_context(
     request: web.Request, values: dict[str, str] | None, errors: dict[str, str] | None
-) -> dict[str, Any]:
-    return {
+) -> Shown:
+    return "staff/blocks.html", {
         "blocks": await request.app[FEDERATION_POLICY].blocks.all(),
         "severities": [s.value for s in Severity],
         "values": values or {"domain": "", "reason": "", "severity": Severity.SUSPEND.value},
@@ -643,64 +625,53 @@ async def _blocks_context(
     }
 
 
-async def _blocks_page(
-    request: web.Request,
-    session: LoginSession | None,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> web.Response:
-    context = await _blocks_context(request, values, errors)
-    return await page(request, "staff/blocks.html", context, session=session, status=status)
-
-
 @routes.get("/staff/blocks", name="web.staff.blocks")
 async def blocks(request: web.Request) -> web.Response:
     """Every domain block, alphabetically, and the form to add one."""
     session = await staff_session(request, Role.ADMIN)
-    return await _blocks_page(request, session)
+    return await _staff_page(request, session, await _blocks_context(request, None, None))
 
 
 @routes.post("/staff/blocks", name="web.staff.block_add")
 async def add_block(request: web.Request) -> web.Response:
     """Suspend or silence a server and its subdomains (the API's block_domain, audited)."""
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        values = {name: _text(form, name) for name in BLOCK_FIELDS}
-        return "staff/blocks.html", await _blocks_context(request, values, None)
+    async def again(form: Form) -> Shown:
+        return await _blocks_context(request, _values(form, BLOCK_FIELDS, strip=False), None)
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.ADMIN)
     if isinstance(posted, web.Response):
         return posted
     form, session = posted
-    _require(session, Role.ADMIN)
-    values = {name: _text(form, name).strip() for name in BLOCK_FIELDS}
+    values = _values(form, BLOCK_FIELDS)
     try:
         body = validate(NewBlock, values)
         await request.app[MODERATION].block_domain(
             session.member.username, body.domain, body.reason, body.severity
         )
     except ValidationFailed as exc:
-        return await _blocks_page(request, session, values, _errors_of(exc, "domain"), 422)
+        errors, status = _errors_of(exc, "domain"), 422
     except InvalidBlock as exc:
-        return await _blocks_page(request, session, values, {exc.field: "invalid"}, 422)
+        errors, status = {exc.field: "invalid"}, 422
     except AlreadyBlocked:
-        return await _blocks_page(request, session, values, {"domain": "blocked"}, 409)
-    return _see("/staff/blocks")
+        errors, status = {"domain": "blocked"}, 409
+    else:
+        return _see("/staff/blocks")
+    shown = await _blocks_context(request, values, errors)
+    return await _staff_page(request, session, shown, status)
 
 
 @routes.post("/staff/blocks/{domain}/remove", name="web.staff.block_remove")
 async def remove_block(request: web.Request) -> web.Response:
     """Lift a block (an unknown one: 404 page)."""
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        return "staff/blocks.html", await _blocks_context(request, None, None)
+    async def again(form: Form) -> Shown:
+        return await _blocks_context(request, None, None)
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.ADMIN)
     if isinstance(posted, web.Response):
         return posted
     _, session = posted
-    _require(session, Role.ADMIN)
     try:
         await request.app[MODERATION].unblock_domain(
             session.member.username, request.match_info["domain"]
@@ -715,12 +686,12 @@ async def remove_block(request: web.Request) -> web.Response:
 
 async def _governance_context(
     request: web.Request, values: dict[str, str] | None, errors: dict[str, str] | None
-) -> dict[str, Any]:
+) -> Shown:
     store = request.app[GOVERNANCE]
     settings = await store.values()
     changed, by, at = await store.changed_settings()
     shown = {name: _shown(value) for name, value in settings.items()}
-    return {
+    return "staff/governance.html", {
         "settings": [(name, _kind(value)) for name, value in sorted(settings.items())],
         # The settings with a fixed set of values get a selector (the policy still checks).
         "choices": {
@@ -770,8 +741,7 @@ def _parsed(raw: str, kind: str) -> Any:
 async def governance(request: web.Request) -> web.Response:
     """Every setting in force, which ones admins changed, and the form to change them."""
     session = await staff_session(request, Role.ADMIN)
-    context = await _governance_context(request, None, None)
-    return await page(request, "staff/governance.html", context, session=session)
+    return await _staff_page(request, session, await _governance_context(request, None, None))
 
 
 @routes.post("/staff/governance", name="web.staff.governance_change")
@@ -779,19 +749,18 @@ async def change_governance(request: web.Request) -> web.Response:
     """Change the settings that differ from those in force (the API's change: validated as a
     whole, nothing changed and 422 naming each setting at fault otherwise)."""
 
-    async def again(form: Form) -> tuple[str, dict[str, Any]]:
-        context = await _governance_context(request, None, None)
-        values = {name: _text(form, name) for name, _ in context["settings"]}
-        return "staff/governance.html", {**context, "values": values}
+    async def again(form: Form) -> Shown:
+        template, context = await _governance_context(request, None, None)
+        names = [name for name, _ in context["settings"]]
+        return template, {**context, "values": _values(form, names, strip=False)}
 
-    posted = await member_form(request, _at(request, again))
+    posted = await _posted(request, again, Role.ADMIN)
     if isinstance(posted, web.Response):
         return posted
     form, session = posted
-    _require(session, Role.ADMIN)
     store = request.app[GOVERNANCE]
     current = await store.values()
-    values = {name: _text(form, name).strip() for name in current}
+    values = _values(form, current)
     changes = {}
     for name, value in current.items():
         parsed = _parsed(values[name], _kind(value))
@@ -808,7 +777,7 @@ async def change_governance(request: web.Request) -> web.Response:
             # A problem no field of the form names (the policy as a whole): said at the top.
             errors = errors or {"form": "invalid"}
     if errors:
-        context = await _governance_context(request, values, errors)
-        return await page(request, "staff/governance.html", context, session=session, status=422)
+        shown = await _governance_context(request, values, errors)
+        return await _staff_page(request, session, shown, 422)
     request.app[ACTOR_DOCUMENTS].clear()  # what actor documents show may have changed
     return _see("/staff/governance")
