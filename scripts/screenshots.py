@@ -55,6 +55,7 @@ PAGES = [
     Shot("listings", "/listings", who="bea"),
     Shot("listing", "/listings/{drill}", who="david"),
     Shot("listing-new", "/listings/new", who="bea"),
+    Shot("report", "/listings/{drill}/report", who="david"),
     Shot("messages", "/messages", who="bea"),
     Shot("conversation", "/messages/{conversation}", who="chloe"),
     Shot("notifications", "/notifications", who="bea"),

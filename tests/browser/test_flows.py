@@ -1,8 +1,8 @@
 """Neighbours at work in a real browser, in French and English, at phone and desktop width:
 publishing a listing with a photo and finding it, answering it and accepting the answer,
 writing to each other, a manager verifying a member from a proof of residence, and a
-moderator hiding a reported listing. Every page on the way is checked (axe-core, width, no
-script error or CSP violation).
+resident reporting a listing that a moderator then hides. Every page on the way is checked
+(axe-core, width, no script error or CSP violation).
 
 The flows share one node per test module (and per test process): starting a node costs more
 than a flow, and each look (language and width) gets members of its own, so the flows do not see
@@ -32,12 +32,14 @@ WORDS = {
         "unread": "1 non lu",
         "sent": "Votre justificatif de domicile est envoyé",
         "verified": "Vous êtes un voisin vérifié.",
+        "reported": "Merci, les modérateurs",
     },
     "en": {
         "accepted": "Accepted",
         "unread": "1 unread",
         "sent": "Your proof of residence is sent",
         "verified": "You are a verified neighbour.",
+        "reported": "Thank you, the moderators will look at it.",
     },
 }
 
@@ -262,11 +264,12 @@ def test_a_manager_verifies_a_member_from_a_proof(
     check_page(page)
 
 
-def test_a_moderator_hides_a_reported_listing(
+def test_reporting_a_listing_and_a_moderator_hiding_it(
     world: LiveNode, admin: str, open_as: Opener, look: Look
 ):
-    """A resident reports a listing (through the API: the report page is not there yet); a
-    moderator opens the report and hides the listing; other members no longer see it."""
+    """A resident reports a listing from its page; a moderator opens the report and hides
+    the listing; other members no longer see it."""
+    words = WORDS[look.lang]
     suffix = f"{look.lang}{look.width}"
     seller, reporter, moderator = f"fay{suffix}", f"gus{suffix}", f"hal{suffix}"
     fay = world.member(admin, seller)
@@ -277,31 +280,46 @@ def test_a_moderator_hides_a_reported_listing(
     listing = world.post(
         fay, "/api/v1/listings", {"kind": "give", "title": title, "category": "tools"}
     )
-    report = world.post(
-        gus,
-        "/api/v1/reports",
-        {"listing": listing["id"], "category": "fraud", "comment": "Une arnaque évidente."},
-    )
+    number = listing["id"]
 
     page = open_as(gus)
-    page.goto(f"/listings/{listing['id']}")
+    page.goto(f"/listings/{number}")
     expect(page.locator("h1")).to_have_text(title)
+    page.locator(f"a[href='/listings/{number}/report']").click()
+    expect(page).to_have_url(re.compile(rf"/listings/{number}/report$"))
+    check_page(page)
+    # Sent without a reason: the form again, the comment kept, the error by the reasons.
+    page.locator("#comment").fill("Une arnaque évidente.")
+    page.locator("#category-fraud").evaluate("radio => radio.form.noValidate = true")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("#category-error")).to_be_visible()
+    expect(page.locator("#comment")).to_have_value("Une arnaque évidente.")
+    check_page(page)
+    page.locator("#category-fraud").check()
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(rf"/listings/{number}\?reported"))
+    expect(page.get_by_role("status")).to_contain_text(words["reported"])
+    check_page(page)
 
     staff = open_as(hal)
     staff.goto("/staff/reports")
     check_page(staff)
-    staff.locator(f"a[href='/staff/reports/{report['id']}']").click()
+    row = staff.locator("tr", has_text=seller)
+    expect(row).to_have_count(1)
+    row.locator("a").click()
     expect(staff.locator("main dl")).to_contain_text("Une arnaque évidente.")
+    expect(staff.locator("main dl")).to_contain_text(f"@{reporter}")
     check_page(staff)
+    report = re.sub(r"^.*/staff/reports/(\d+).*$", r"\1", staff.url)
     staff.locator("#action").select_option("hide")
     staff.locator("input[name=target][value=content]").check()
     staff.locator("#decide-reason").fill("Annonce frauduleuse.")
-    staff.locator(f"form[action='/staff/reports/{report['id']}/decide'] button").click()
-    expect(staff.locator(f"a[href='/staff/reports/{report['id']}']")).to_have_count(0)
+    staff.locator(f"form[action='/staff/reports/{report}/decide'] button").click()
+    expect(staff.locator(f"a[href='/staff/reports/{report}']")).to_have_count(0)
     check_page(staff)
 
     # Hidden: the listing's page is the 404 page and the search no longer finds it.
-    response = page.goto(f"/listings/{listing['id']}")
+    response = page.goto(f"/listings/{number}")
     assert response is not None
     assert response.status == 404
     check_page(page)
