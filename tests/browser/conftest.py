@@ -21,6 +21,12 @@ from tests.browser.live import LiveNode
 from tests.browser.support import AXE, LOOKS, Look, Watcher
 
 CHROMIUM = Path(os.environ.get("QUARTIER_CHROMIUM", "/usr/bin/chromium"))
+COMMUNITY = {
+    "name": "Les Tilleuls",
+    "description": "Residence of 120 flats around a courtyard.",
+    "area": "Lyon 7e",
+    "languages": ["fr", "en"],
+}
 
 
 # One Chromium per test module (in each test process), not per session: between its calls,
@@ -56,12 +62,7 @@ def live(tmp_path: Path) -> Iterator[LiveNode]:
     """A real node on 127.0.0.1 for this test, stopped at its end."""
     node = LiveNode(
         tmp_path / "node",
-        community={
-            "name": "Les Tilleuls",
-            "description": "Residence of 120 flats around a courtyard.",
-            "area": "Lyon 7e",
-            "languages": ["fr", "en"],
-        },
+        community=COMMUNITY,
     ).start()
     try:
         yield node
