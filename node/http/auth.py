@@ -43,6 +43,12 @@ async def authenticate(request: web.Request) -> Caller:
     return Caller(member=session.member, session=session, via_cookie=via_cookie)
 
 
+def has_credentials(request: web.Request) -> bool:
+    """Whether ``request`` carries a token (header or cookie), valid or not: such a caller
+    is authenticated (or refused), never served as anonymous."""
+    return _credentials(request)[0] is not None
+
+
 async def require_role(request: web.Request, *roles: Role) -> Caller:
     """The caller, who must hold one of ``roles`` (admins hold every role)."""
     caller = await authenticate(request)

@@ -2,9 +2,11 @@
 
 GET    /api/v1/listings/categories                  the fixed taxonomy, in English and French
 GET    /api/v1/listings?q=&kind=&...                search this node's and partners' listings
+                                                    (anonymous: this node's public ones, when
+                                                    the community's policy lets them out)
 POST   /api/v1/listings                             publish (201)
 GET    /api/v1/listings/mine[?status=open,done]     the caller's listings
-GET    /api/v1/listings/{id}                        one listing
+GET    /api/v1/listings/{id}                        one listing (anonymous: as the search)
 PATCH  /api/v1/listings/{id}                        change the given fields
 DELETE /api/v1/listings/{id}                        withdraw (pending responses are declined)
 POST   /api/v1/listings/{id}/status                 {"status": "open" | "reserved" | "done"}
@@ -35,7 +37,7 @@ from activitypub.uris import UriScheme
 from moderation import filters
 from moderation.governance import Reach, SharedKind
 from node.errors import NotAcceptable, NotFound, ValidationFailed
-from node.http.auth import authenticate
+from node.http.auth import authenticate, has_credentials
 from node.http.keys import CONTENT, GOVERNANCE, LISTINGS, SETTINGS, TRUST
 from node.http.parsing import Body, read_json
 from node.http.signed import signed_by_partner
@@ -104,6 +106,20 @@ async def document(request: web.Request) -> web.Response:
     return web.Response(body=json.dumps(doc).encode(), headers=headers)
 
 
+async def listings_public(app: web.Application) -> bool:
+    """Whether the community's governance policy lets listings reach the public: then
+    visitors (no account) see this node's public listings, in the API and the pages."""
+    return (await app[GOVERNANCE].current()).reach(SharedKind.LISTINGS) is Reach.PUBLIC
+
+
+async def _viewer(request: web.Request) -> Member | None:
+    """The member searching, or ``None`` for an anonymous caller the policy lets see public
+    listings; 401 for any other caller (as for members' endpoints)."""
+    if has_credentials(request) or not await listings_public(request.app):
+        return (await authenticate(request)).member
+    return None
+
+
 @routes.get("/api/v1/listings/categories")
 async def categories(request: web.Request) -> web.Response:
     """The categories a listing may be filed under (public: pickers need them first)."""
@@ -114,9 +130,9 @@ async def categories(request: web.Request) -> web.Response:
 async def search(request: web.Request) -> web.Response:
     """Search and browse: full text, filters, an order and cursor pagination (the next
     page's URL also in a ``Link`` header, as Mastodon pages)."""
-    caller = await authenticate(request)
+    viewer = await _viewer(request)
     query = parse_query(request.query)
-    page = await request.app[LISTINGS].search(query, viewer=caller.member)
+    page = await request.app[LISTINGS].search(query, viewer=viewer)
     uris = _uris(request)
     found = []
     for listing, shown in zip(page.listings, await _shown(request, page.listings), strict=True):
@@ -167,9 +183,15 @@ async def agreements(request: web.Request) -> web.Response:
 
 @routes.get(LISTING)
 async def get(request: web.Request) -> web.Response:
-    """One listing."""
-    caller = await authenticate(request)
-    listing = await request.app[LISTINGS].get(caller.member, _listing_id(request))
+    """One listing (to an anonymous caller, one the search would show them)."""
+    viewer = await _viewer(request)
+    service = request.app[LISTINGS]
+    listing_id = _listing_id(request)
+    listing = (
+        await service.get(viewer, listing_id)
+        if viewer is not None
+        else await service.get_public(listing_id)
+    )
     return web.json_response((await _shown(request, [listing]))[0])
 
 

@@ -324,6 +324,50 @@ def parse_query(params: Mapping[str, str], *, ignore: Collection[str] = ()) -> L
     return query
 
 
+# What a visitor (no account) may see: this node's own public listings, open or reserved.
+VISITOR_STATUSES = frozenset({Status.OPEN, Status.RESERVED})
+
+
+def visitor_query(query: ListingQuery) -> ListingQuery | None:
+    """``query`` narrowed to what a visitor may see (this node's listings with the audience
+    ``public``, open or reserved), or ``None`` when it asks only for what a visitor may not
+    see (another audience, other nodes', done listings): nothing is found then.
+
+    Narrowed rather than post-filtered, so pages keep their size. Cursors stay bound to the
+    search the caller asked for: ``query``'s cursor is carried over to the narrowed search
+    here, and the page's next one back with :func:`visitor_cursor`."""
+    if query.audiences and Audience.PUBLIC not in query.audiences:
+        return None
+    if query.local is False or (query.origins and LOCAL not in query.origins):
+        return None
+    statuses = (query.statuses or VISITOR_STATUSES) & VISITOR_STATUSES
+    if not statuses:
+        return None
+    narrowed = replace(
+        query,
+        audiences=frozenset({Audience.PUBLIC}),
+        origins=frozenset(),
+        local=True,
+        statuses=statuses,
+        circles=frozenset(),
+        cursor=None,
+    )
+    position = decode_cursor(query)
+    if position is None:
+        return narrowed
+    return replace(narrowed, cursor=encode_cursor(narrowed, position))
+
+
+def visitor_cursor(query: ListingQuery, narrowed: ListingQuery, cursor: str | None) -> str | None:
+    """The next page's ``cursor`` of the ``narrowed`` search (:func:`visitor_query`), as a
+    cursor of the ``query`` the caller sent (which their next request sends again)."""
+    if cursor is None:
+        return None
+    position = decode_cursor(replace(narrowed, cursor=cursor))
+    assert position is not None
+    return encode_cursor(query, position)
+
+
 def check_member_search(query: ListingQuery) -> None:
     """Refuse what a member may not search for (``ValidationFailed``): withdrawn listings,
     which only their author sees (``GET /api/v1/listings/mine``)."""

@@ -50,6 +50,8 @@ from node.listings.query import (
     encode_cursor,
     parse_query,
     query_params,
+    visitor_cursor,
+    visitor_query,
 )
 from node.listings.search_postgres import search_postgres
 from node.listings.search_sql import EARTH_RADIUS_M, Hit
@@ -70,6 +72,8 @@ __all__ = [
     "query_params",
     "search",
     "terms",
+    "visitor_cursor",
+    "visitor_query",
 ]
 
 

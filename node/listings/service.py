@@ -35,6 +35,7 @@ from node.listings.forms import ListingChanges, ListingForm, PriceForm, check_ki
 from node.listings.models import Audience, Kind, Listing, Response, ResponseState, Status
 from node.listings.money import from_minor, to_minor
 from node.listings.places import snap
+from node.listings.query import VISITOR_STATUSES
 from node.listings.search import (
     ListingQuery,
     Page,
@@ -42,6 +43,8 @@ from node.listings.search import (
     index_fields,
     optimize_index,
     search,
+    visitor_cursor,
+    visitor_query,
 )
 from node.media.models import Media
 from node.media.service import MediaService
@@ -308,6 +311,23 @@ class ListingService:
             raise NotFound("no such listing")  # for a circle's members only
         return listing
 
+    async def get_public(self, listing_id: int) -> Listing:
+        """A listing a visitor may see (the community's policy letting listings reach the
+        public: the caller checks that): one of this node's, with the audience ``public``,
+        open or reserved, not for a circle, not held or hidden by a filter. Anything else is
+        404, its existence not revealed."""
+        listing = await Listing.get_or_none(id=listing_id).prefetch_related("photos")
+        if (
+            listing is None
+            or not listing.local
+            or listing.audience is not Audience.PUBLIC
+            or listing.status not in VISITOR_STATUSES
+            or listing.circle is not None
+            or await filters.not_shown("listing", [listing.ap_id])
+        ):
+            raise NotFound("no such listing")
+        return listing
+
     async def _circle_for(self, me: str, form: ListingForm) -> str | None:
         """The circle a new listing is addressed to (its actor id), which ``me`` must be a
         member of; such a listing has the audience ``node`` (the circle, not the
@@ -336,8 +356,22 @@ class ListingService:
         """The listings held here that match ``query``, this node's and partners' copies
         together, photos fetched. Withdrawn listings are their author's business
         (:meth:`mine`), never a search's; those of people the ``viewer`` blocked or muted
-        are not shown to them."""
+        are not shown to them.
+
+        With no ``viewer`` (a visitor, whom the community's policy lets see public
+        listings: the caller checks that), only this node's listings with the audience
+        ``public``, open or reserved, are searched (:func:`visitor_query`)."""
         check_member_search(query)
+        if viewer is None:
+            narrowed = visitor_query(query)
+            if narrowed is None:
+                return Page([], None)
+            page = await self._search(narrowed, viewer)
+            following = visitor_cursor(query, narrowed, page.next_cursor)
+            return dataclasses.replace(page, next_cursor=following)
+        return await self._search(query, viewer)
+
+    async def _search(self, query: ListingQuery, viewer: Member | None) -> Page:
         if query.verified_only:
             verified = await verified_actors(self._uris, self._clock())
             query = dataclasses.replace(query, verified_authors=verified)

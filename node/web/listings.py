@@ -45,7 +45,7 @@ from node.errors import (
 )
 from node.http.auth import SESSION_COOKIE
 from node.http.keys import LISTINGS, MEDIA, SETTINGS, TRUST
-from node.http.listings import respond_to_listing
+from node.http.listings import listings_public, respond_to_listing
 from node.http.uploads import FormUpload, read_form
 from node.listings.categories import CATEGORIES
 from node.listings.forms import (
@@ -63,7 +63,14 @@ from node.media.models import Media
 from node.media.render import media_to_api
 from node.members.models import Member, Verification
 from node.verification.render import verifications_of
-from node.web.common import Form, member_form, member_session, page
+from node.web.common import (
+    Form,
+    current_session,
+    login_redirect,
+    member_form,
+    member_session,
+    page,
+)
 from node.web.i18n import choose_language
 from node.web.reports import file_report, report_form
 from node.web.security import CSRF_COOKIE, same_origin
@@ -212,8 +219,12 @@ def search_params(request: web.Request) -> dict[str, str]:
 @routes.get("/listings", name="web.listings")
 async def browse(request: web.Request) -> web.Response:
     """Browse and search: one call of the listing service's search, as the API's, and the
-    next page's link keeping the query."""
-    session = await member_session(request)
+    next page's link keeping the query. A visitor sees this node's public listings when the
+    community's policy lets listings reach the public (the service's search with no viewer),
+    else is sent to log in."""
+    session = await current_session(request)
+    if session is None and not await listings_public(request.app):
+        raise login_redirect(request)
     params = search_params(request)
     errors: dict[str, str] = {}
     found: list[Shown] = []
@@ -221,7 +232,8 @@ async def browse(request: web.Request) -> web.Response:
     status = 200
     try:
         query = parse_query(params)
-        result = await request.app[LISTINGS].search(query, viewer=session.member)
+        viewer = session.member if session is not None else None
+        result = await request.app[LISTINGS].search(query, viewer=viewer)
     except ValidationFailed as exc:
         errors = {str(d.get("field")): "invalid" for d in exc.details if isinstance(d, dict)}
         status = 422
@@ -241,6 +253,7 @@ async def browse(request: web.Request) -> web.Response:
         "kinds": [kind.value for kind in Kind],
         "categories": _categories(_lang(request)),
         "distances": DISTANCES if community.latitude is not None else (),
+        "public_listings": session is None,
     }
     return await page(request, "listings/browse.html", context, session=session, status=status)
 
@@ -254,12 +267,33 @@ def _categories(lang: str) -> list[tuple[str, str]]:
 
 @routes.get(LISTING, name="web.listing")
 async def show(request: web.Request) -> web.Response:
-    """A listing: its photos, author, terms; the answer form, or its author's actions."""
-    session = await member_session(request)
+    """A listing: its photos, author, terms; the answer form, or its author's actions. A
+    visitor sees it read-only, with a link to log in and answer, when it is one the
+    visitors' search shows (see :func:`browse`); else is sent to log in."""
+    session = await current_session(request)
+    if session is None:
+        if not await listings_public(request.app):
+            raise login_redirect(request)
+        return await _show_to_visitor(request)
     listing = await request.app[LISTINGS].get(session.member, _listing_id(request))
     context = await _show_context(request, session.member, listing, {}, {})
     context["reported"] = "reported" in request.query
     return await page(request, "listings/show.html", context, session=session)
+
+
+async def _show_to_visitor(request: web.Request) -> web.Response:
+    listing = await request.app[LISTINGS].get_public(_listing_id(request))
+    (shown,) = await shown_listings(request, [listing])
+    context = {
+        "shown": shown,
+        "dates": _detail_dates(listing.details or {}, _lang(request)),
+        "mine": False,
+        "visitor": True,
+        "public_listings": True,
+        "responses": [],
+        "reported": False,
+    }
+    return await page(request, "listings/show.html", context)
 
 
 async def _show_context(
@@ -277,6 +311,7 @@ async def _show_context(
         "shown": shown,
         "dates": _detail_dates(listing.details or {}, _lang(request)),
         "mine": mine,
+        "visitor": False,
         "responses": responses,
         "responder_names": {actor: author.name for actor, author in names.items()},
         "answered": any(

@@ -31,6 +31,7 @@ from node.errors import (
 from node.http.accounts import change_member_password, log_in, register_member
 from node.http.auth import SESSION_COOKIE, clear_session_cookie, set_session_cookie
 from node.http.keys import GOVERNANCE, MEMBERS, NOTICES
+from node.http.listings import listings_public
 from node.http.parsing import printable
 from node.members.service import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
 from node.web.common import MAX_USERNAME, current_session, member_session, page
@@ -46,11 +47,14 @@ routes = web.RouteTableDef()
 
 @routes.get("/", name="web.home")
 async def home(request: web.Request) -> web.Response:
-    """Visitors: the community's front page. Members: their home, with the notices, the
+    """Visitors: the community's front page (with a link to the public listings when the
+    community lets listings reach the public). Members: their home, with the notices, the
     newest listings here and at partners, and the answers and agreements waiting on them."""
     session = await current_session(request)
     if session is None:
-        return await page(request, "front.html", {})
+        # the public listings, when the community's policy lets visitors see them
+        front = {"public_listings": await listings_public(request.app)}
+        return await page(request, "front.html", front)
     notices = await request.app[NOTICES].current(session.member)
     context = {"notices": notices, **await home_listings(request, session.member)}
     return await page(request, "home.html", context, session=session)

@@ -37,8 +37,8 @@ async def tokens(node) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/listings", "/listings/new", "/listings/mine", "/listings/1", "/listings/1/edit"]
-)
+    "path", ["/listings/new", "/listings/mine", "/listings/1/edit"]
+)  # browsing and a listing's page: tests/web/test_public_listings.py
 async def test_a_visitor_is_sent_to_log_in(node, path):
     resp = await node.get(path, allow_redirects=False)
     assert resp.status == 303
