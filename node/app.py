@@ -111,6 +111,7 @@ from node.http.keys import (
     TRUST,
     VERIFICATION,
     VERIFICATION_LIMITER,
+    VISITOR_LIMITER,
 )
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
@@ -144,6 +145,8 @@ from node.web import security_headers, setup_web
 Service = TypeVar("Service", bound=FederatedService)
 log = logging.getLogger(__name__)
 
+VISITOR_READS_PER_MINUTE = 120
+
 
 def create_app(
     settings: Settings,
@@ -172,6 +175,8 @@ def create_app(
     app[LOGIN_LIMITER] = SlidingWindowLimiter(
         accounts_cfg.login_max_attempts, accounts_cfg.login_window_seconds, clock
     )
+    # A neighbour browsing never comes near it; a scraper's loop does.
+    app[VISITOR_LIMITER] = SlidingWindowLimiter(VISITOR_READS_PER_MINUTE, 60, clock)
     app[CONTENT] = ContentGuard(settings.content, clock)
     app[ACTOR_DOCUMENTS] = DocumentCache()
     app[FEDERATION_POLICY] = federation_policy(settings, clock)

@@ -52,6 +52,8 @@ DATABASE = web.AppKey("database", TortoiseContext)
 TRANSPORT = web.AppKey("transport", Transport)
 MEMBERS = web.AppKey("members", MemberService)
 LOGIN_LIMITER = web.AppKey("login_limiter", SlidingWindowLimiter)
+# Visitors' (no account) reads of the public listings, per address.
+VISITOR_LIMITER = web.AppKey("visitor_limiter", SlidingWindowLimiter)
 ACTOR_DOCUMENTS = web.AppKey("actor_documents", DocumentCache)
 RESOLVER = web.AppKey("resolver", ActorResolver)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)

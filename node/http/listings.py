@@ -38,8 +38,9 @@ from moderation import filters
 from moderation.governance import Reach, SharedKind
 from node.errors import NotAcceptable, NotFound, ValidationFailed
 from node.http.auth import authenticate, has_credentials
-from node.http.keys import CONTENT, GOVERNANCE, LISTINGS, SETTINGS, TRUST
+from node.http.keys import CONTENT, GOVERNANCE, LISTINGS, SETTINGS, TRUST, VISITOR_LIMITER
 from node.http.parsing import Body, read_json
+from node.http.remote import client_address
 from node.http.signed import signed_by_partner
 from node.listings.forms import ListingChanges, ListingForm, StatusForm
 from node.listings.models import Audience, Listing, Response, Status
@@ -112,10 +113,20 @@ async def listings_public(app: web.Application) -> bool:
     return (await app[GOVERNANCE].current()).reach(SharedKind.LISTINGS) is Reach.PUBLIC
 
 
+async def visitor_may_browse(request: web.Request) -> bool:
+    """Whether this visitor (no account) may see the public listings now: the policy lets
+    listings reach the public, and the visitor's address is under the visitors' limit (past
+    it, ``TooManyRequests``: a search costs the node far more than it costs a scraper)."""
+    if not await listings_public(request.app):
+        return False
+    request.app[VISITOR_LIMITER].hit(f"visitor:{client_address(request)}")
+    return True
+
+
 async def _viewer(request: web.Request) -> Member | None:
     """The member searching, or ``None`` for an anonymous caller the policy lets see public
     listings; 401 for any other caller (as for members' endpoints)."""
-    if has_credentials(request) or not await listings_public(request.app):
+    if has_credentials(request) or not await visitor_may_browse(request):
         return (await authenticate(request)).member
     return None
 

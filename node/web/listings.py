@@ -45,7 +45,7 @@ from node.errors import (
 )
 from node.http.auth import SESSION_COOKIE
 from node.http.keys import LISTINGS, MEDIA, SETTINGS, TRUST
-from node.http.listings import listings_public, respond_to_listing
+from node.http.listings import respond_to_listing, visitor_may_browse
 from node.http.uploads import FormUpload, read_form
 from node.listings.categories import CATEGORIES
 from node.listings.forms import (
@@ -223,7 +223,7 @@ async def browse(request: web.Request) -> web.Response:
     community's policy lets listings reach the public (the service's search with no viewer),
     else is sent to log in."""
     session = await current_session(request)
-    if session is None and not await listings_public(request.app):
+    if session is None and not await visitor_may_browse(request):
         raise login_redirect(request)
     params = search_params(request)
     errors: dict[str, str] = {}
@@ -272,7 +272,7 @@ async def show(request: web.Request) -> web.Response:
     visitors' search shows (see :func:`browse`); else is sent to log in."""
     session = await current_session(request)
     if session is None:
-        if not await listings_public(request.app):
+        if not await visitor_may_browse(request):
             raise login_redirect(request)
         return await _show_to_visitor(request)
     listing = await request.app[LISTINGS].get(session.member, _listing_id(request))

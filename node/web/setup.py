@@ -20,7 +20,7 @@ from aiohttp.typedefs import Handler
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 
-from node.errors import NodeError
+from node.errors import NodeError, TooManyRequests
 from node.http.auth import set_session_cookie
 from node.http.keys import SETTINGS
 from node.verification.vault import KEY_BYTES, create_key
@@ -205,6 +205,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         if exc.status >= 500:
             log.exception("web page failed")
         response = error_page(request, exc.status)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
     except Exception:
         if not is_page:
             raise

@@ -133,3 +133,23 @@ async def test_under_a_narrower_policy_anonymous_callers_get_401(
     # members are not concerned
     resp = await node.get(PATH, headers=bearer(people["cyd"]))
     assert resp.status == 200, await resp.text()
+
+
+async def test_visitors_reads_are_limited_per_address_and_members_are_not(node, people, clock):
+    # The app's limit (VISITOR_READS_PER_MINUTE), read by search and by listing alike.
+    node.session.cookie_jar.clear()
+    for _ in range(60):
+        assert (await node.get(PATH)).status == 200
+        assert (await node.get(f"{PATH}/999999")).status == 404
+    refused = await node.get(PATH)
+    await error_of(refused, 429, "too_many_requests")
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    page = await node.get("/listings")
+    assert page.status == 429
+    assert page.content_type == "text/html"
+    assert "Retry-After" in page.headers
+    # A member's searches are theirs: the visitors' limit does not touch them.
+    assert (await node.get(PATH, headers=bearer(people["bea"]))).status == 200
+    # A minute later the visitor may browse again.
+    clock.advance(seconds=61)
+    assert (await node.get(PATH)).status == 200
