@@ -59,9 +59,19 @@ class Directory:
         doc["districts"] = [_district(row, info) for row, info in zip(rows, infos, strict=True)]
         return doc
 
+    async def partners(self) -> list[dict[str, Any]]:
+        """The community's active partners, by host, named as their NodeInfo said when the
+        directory last asked (the cache only: a visitor's page never waits on another
+        server)."""
+        rows = await Partnership.filter(state=PartnershipState.ACTIVE).order_by("peer_host")
+        return [_district(row, self._cached(row.peer_actor)) for row in rows]
+
+    def _cached(self, actor: str) -> dict[str, Any] | None:
+        found = self._cache.get(_origin(actor))
+        return found[1] if found is not None else None
+
     async def _nodeinfo(self, actor: str) -> dict[str, Any] | None:
-        parts = urlsplit(actor)
-        origin = f"{parts.scheme}://{parts.netloc}"
+        origin = _origin(actor)
         now = self._clock()
         cached = self._cache.get(origin)
         if cached is not None and now - cached[0] < KEEP:
@@ -89,6 +99,11 @@ class Directory:
             if isinstance(href, str) and urlsplit(href).netloc == urlsplit(origin).netloc:
                 return await self._transport.get_json(href)
         return None
+
+
+def _origin(actor: str) -> str:
+    parts = urlsplit(actor)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _district(row: Partnership, info: dict[str, Any] | None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from node.errors import (
 )
 from node.http.accounts import change_member_password, log_in, register_member
 from node.http.auth import SESSION_COOKIE, clear_session_cookie, set_session_cookie
-from node.http.keys import GOVERNANCE, MEMBERS, NOTICES
+from node.http.keys import DIRECTORY, GOVERNANCE, MEMBERS, NOTICES
 from node.http.listings import listings_public
 from node.http.parsing import printable
 from node.members.service import MAX_NAME_LENGTH, MAX_PASSWORD_LENGTH
@@ -65,7 +65,9 @@ async def about(request: web.Request) -> web.Response:
     """What this community is and what it lets leave the node, in plain words."""
     policy = await request.app[GOVERNANCE].current()
     sharing = [(kind.value, policy.reach(kind).value) for kind in SharedKind]
-    return await page(request, "about.html", {"policy": policy, "sharing": sharing})
+    partners = await request.app[DIRECTORY].partners()
+    context = {"policy": policy, "sharing": sharing, "partners": partners}
+    return await page(request, "about.html", context)
 
 
 @routes.get("/login", name="web.login")

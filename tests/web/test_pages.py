@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import gzip
+from datetime import UTC, datetime
 
+from federation.models import Partnership, PartnershipState
+from node.db import activated
+from node.http.keys import DATABASE
 from tests.api import PASSWORD, admin_token, bearer, member_token
 from tests.web.support import log_in_by_form
 
@@ -153,3 +157,37 @@ async def test_a_member_s_home_shows_the_current_notices(node):
     french = await (await node.get("/", headers=FRENCH)).text()
     assert "Bienvenue, bea" in french
     assert "Publié le 26 nov. 2026" in french
+
+
+async def test_the_about_page_names_the_partner_communities(node):
+    # Only partnerships in force: a request waiting for an answer or one that ended is not a
+    # partner the community vouches for.
+    now = datetime.now(UTC)
+    with activated(node.app[DATABASE]):
+        for host, state in (
+            ("b.example", PartnershipState.ACTIVE),
+            ("c.example", PartnershipState.REQUESTED),
+            ("d.example", PartnershipState.ENDED),
+        ):
+            await Partnership.create(
+                peer_actor=f"https://{host}/actor",
+                peer_host=host,
+                peer_inbox=f"https://{host}/inbox",
+                initiated_by_us=True,
+                state=state,
+                follow_activity_id=f"https://{host}/follows/1",
+                follow_activity={},
+                created_at=now,
+                updated_at=now,
+            )
+    page = await (await node.get("/about")).text()
+    assert "Partner communities" in page
+    assert "b.example" in page
+    assert "c.example" not in page
+    assert "d.example" not in page
+
+
+async def test_the_about_page_says_when_there_is_no_partner_yet(node):
+    page = await (await node.get("/about", headers=FRENCH)).text()
+    assert "Communautés partenaires" in page
+    assert "Pas encore de communauté partenaire." in page
