@@ -75,7 +75,7 @@ from node.web.common import (
 )
 from node.web.reports import file_report, report_form
 from node.web.security import CSRF_FIELD, form_is_genuine, same_origin
-from node.web.setup import error_page
+from node.web.setup import error_page, retry_later
 
 routes = web.RouteTableDef()
 
@@ -193,9 +193,7 @@ async def new_message(request: web.Request) -> web.Response:
     except Forbidden as exc:  # a block between them, or a server the community refuses
         return await shown("to:refused", exc.status)
     except TooManyRequests as exc:
-        response = await shown("text:too_many", 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(await shown("text:too_many", 429), exc)
     return _see(f"/messages/{conversation.id}")
 
 
@@ -269,9 +267,7 @@ async def reply(request: web.Request) -> web.Response:
     except Forbidden:
         return await shown("refused", 403)
     except TooManyRequests as exc:
-        response = await shown("too_many", 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(await shown("too_many", 429), exc)
     return _see(f"/messages/{conversation_id}#reply")
 
 
@@ -600,7 +596,7 @@ async def upload_proof(request: web.Request) -> web.Response:
             request, session, errors={"file": error}, status=exc.status
         )
         if isinstance(exc, TooManyRequests):
-            response.headers["Retry-After"] = str(exc.retry_after)
+            retry_later(response, exc)
         return response
     if not form_is_genuine(request, {CSRF_FIELD: upload.text}, session_token(request)):
         return error_page(request, 403)
@@ -637,7 +633,5 @@ async def vouch(request: web.Request) -> web.Response:
     except Forbidden:
         return await shown("refused", 403)
     except TooManyRequests as exc:
-        response = await shown("too_many", 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(await shown("too_many", 429), exc)
     return _see(f"/verification?vouched={quote(member.username)}")

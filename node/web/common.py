@@ -28,7 +28,7 @@ from node.web.security import (
     session_csrf_token,
     set_csrf_cookie,
 )
-from node.web.setup import NEW_SESSION, error_page, render
+from node.web.setup import NEW_SESSION, error_page, render, retry_later
 
 Form = MultiDictProxy[Any]
 # How a handler shows its form again from what was posted: the template and its context.
@@ -152,9 +152,9 @@ async def _relogin(
     except InvalidCredentials:
         return await _ask_login(request, form, again, error="invalid", status=401)
     except TooManyRequests as exc:
-        response = await _ask_login(request, form, again, error="too_many", status=429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(
+            await _ask_login(request, form, again, error="too_many", status=429), exc
+        )
     # security_headers sets the cookie on whatever the handler answers.
     request[NEW_SESSION] = token
     request[MEMBER_LANGUAGE] = member.language

@@ -74,7 +74,7 @@ from node.web.common import (
 from node.web.i18n import choose_language
 from node.web.reports import file_report, report_form
 from node.web.security import CSRF_COOKIE, same_origin
-from node.web.setup import error_page
+from node.web.setup import error_page, retry_later
 
 routes = web.RouteTableDef()
 LISTING = r"/listings/{listing_id:\d{1,18}}"
@@ -382,9 +382,7 @@ async def respond(request: web.Request) -> web.Response:
     except Conflict:
         return await refused("conflict", 409)
     except TooManyRequests as exc:
-        response = await refused("too_many", 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(await refused("too_many", 429), exc)
     return _see(f"/listings/{listing_id}#answers")
 
 
@@ -666,9 +664,7 @@ async def create(request: web.Request) -> web.Response:
     except Conflict:
         return await refused({"title": "too_many_open"}, 409)
     except TooManyRequests as exc:
-        response = await refused({"title": "too_many"}, 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(await refused({"title": "too_many"}, 429), exc)
     return _see(f"/listings/{listing.id}")
 
 

@@ -40,7 +40,7 @@ from node.web.security import (
     form_is_genuine,
     same_origin,
 )
-from node.web.setup import STATIC_CACHE, STATIC_FILES, error_page, render
+from node.web.setup import STATIC_CACHE, STATIC_FILES, error_page, render, retry_later
 
 routes = web.RouteTableDef()
 
@@ -104,9 +104,7 @@ async def login(request: web.Request) -> web.Response:
     except InvalidCredentials:
         return again("invalid", 401)
     except TooManyRequests as exc:
-        response = again("too_many", 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(again("too_many", 429), exc)
     response = _see_home(following)
     set_session_cookie(response, request, token)
     return response
@@ -192,9 +190,7 @@ async def register(request: web.Request) -> web.Response:
     except ValidationFailed as exc:
         return again(_field_of(exc, "username"), "invalid", 422)
     except TooManyRequests as exc:
-        response = again("invite", "too_many", 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(again("invite", "too_many", 429), exc)
     label = printable(request.headers.get("User-Agent", ""))[:200]
     _, secret = await request.app[MEMBERS].open_session(member, label)
     response = _see_home()
@@ -243,9 +239,7 @@ async def change_password(request: web.Request) -> web.Response:
         field = _field_of(exc, "new_password")
         return await again(field, "wrong" if field == "current_password" else "invalid", 422)
     except TooManyRequests as exc:
-        response = await again("current_password", "too_many", 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(await again("current_password", "too_many", 429), exc)
     return await page(request, "password.html", {"errors": {}, "done": True}, session=session)
 
 

@@ -20,6 +20,7 @@ from node.http.reports import NewReport
 from node.members.models import LoginSession
 from node.moderation.reports import MAX_COMMENT
 from node.web.common import Form, member_form, page
+from node.web.setup import retry_later
 
 TEMPLATE = "report.html"
 CATEGORIES = tuple(category.value for category in Category)
@@ -97,9 +98,7 @@ async def file_report(
     except ValidationFailed as exc:
         return await refused(_error(exc, what), 422)
     except TooManyRequests as exc:
-        response = await refused({"category": "too_many"}, 429)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return retry_later(await refused({"category": "too_many"}, 429), exc)
     return web.Response(status=303, headers={"Location": done})
 
 

@@ -182,6 +182,12 @@ def render(
     return response
 
 
+def retry_later(response: web.Response, exc: TooManyRequests) -> web.Response:
+    """``response`` (a page refused past a limit) telling the browser when to try again."""
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def error_page(request: web.Request, status: int) -> web.Response:
     """An error as a page in the visitor's language: never a trace or internal detail."""
     return render(request, "error.html", {"status": status}, status=status)
@@ -206,7 +212,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
             log.exception("web page failed")
         response = error_page(request, exc.status)
         if isinstance(exc, TooManyRequests):
-            response.headers["Retry-After"] = str(exc.retry_after)
+            retry_later(response, exc)
     except Exception:
         if not is_page:
             raise
