@@ -26,6 +26,7 @@ POST /verification/vouch             vouch for a neighbour (verified members)
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -120,6 +121,18 @@ def _again_action(request: web.Request, title: str) -> FormAgain:
         return "account/again.html", context
 
     return again
+
+
+async def _one_button(
+    request: web.Request, title: str, act: Callable[[Member], Awaitable[object]], back: str
+) -> web.Response:
+    """A one-button action: the member form's checks, ``act`` for the member, 303 to
+    ``back``."""
+    posted = await member_form(request, _again_action(request, title))
+    if isinstance(posted, web.Response):
+        return posted
+    await act(posted[1].member)
+    return _see(back)
 
 
 async def _labels(request: web.Request, actors: list[str]) -> dict[str, str]:
@@ -341,23 +354,19 @@ async def notifications(request: web.Request) -> web.Response:
 @routes.post("/notifications/read", name="web.notifications_read")
 async def notifications_read(request: web.Request) -> web.Response:
     """Mark every notification read; 303 back to the list."""
-    posted = await member_form(request, _again_action(request, "mark_all_read"))
-    if isinstance(posted, web.Response):
-        return posted
-    _, session = posted
-    await request.app[NOTIFICATIONS].mark_read(session.member)
-    return _see("/notifications")
+    notifications = request.app[NOTIFICATIONS]
+    return await _one_button(request, "mark_all_read", notifications.mark_read, "/notifications")
 
 
 @routes.post(r"/notifications/{nid:\d{1,18}}/read", name="web.notification_read")
 async def notification_read(request: web.Request) -> web.Response:
     """Mark one notification read (404 for anyone else's); 303 back to the list."""
-    posted = await member_form(request, _again_action(request, "mark_read"))
-    if isinstance(posted, web.Response):
-        return posted
-    _, session = posted
-    await request.app[NOTIFICATIONS].mark_read(session.member, int(request.match_info["nid"]))
-    return _see("/notifications")
+    nid = int(request.match_info["nid"])
+
+    async def act(member: Member) -> None:
+        await request.app[NOTIFICATIONS].mark_read(member, nid)
+
+    return await _one_button(request, "mark_read", act, "/notifications")
 
 
 # Saved searches
@@ -435,12 +444,12 @@ async def save_search(request: web.Request) -> web.Response:
 @routes.post(r"/searches/{sid:\d{1,9}}/delete", name="web.search_delete")
 async def delete_search(request: web.Request) -> web.Response:
     """Forget a saved search (404 for anyone else's); 303 back to the list."""
-    posted = await member_form(request, _again_action(request, "delete_search"))
-    if isinstance(posted, web.Response):
-        return posted
-    _, session = posted
-    await request.app[SAVED_SEARCHES].delete(session.member, int(request.match_info["sid"]))
-    return _see("/searches")
+    sid = int(request.match_info["sid"])
+
+    async def act(member: Member) -> None:
+        await request.app[SAVED_SEARCHES].delete(member, sid)
+
+    return await _one_button(request, "delete_search", act, "/searches")
 
 
 # Profile and settings
