@@ -13,7 +13,7 @@ from tests.web.support import ORIGIN, csrf_of
 REDIRECT = "com.example.app:/oauth-callback"
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 Appendix B
-_HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
+HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
 
 
 async def register_app(
@@ -48,7 +48,7 @@ async def consent_form(client: TestClient, url: str) -> dict[str, str]:
     resp = await client.get(url)
     assert resp.status == 200, await resp.text()
     html = await resp.text()
-    fields = dict(_HIDDEN.findall(html))
+    fields = dict(HIDDEN.findall(html))
     fields["csrf_token"] = csrf_of(html)
     return fields
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -12,6 +13,7 @@ from node.oauth.service import pkce_challenge, pkce_matches
 from tests.api import admin_token, bearer, login, member_token
 from tests.node.oauth_support import (
     CHALLENGE,
+    HIDDEN,
     REDIRECT,
     VERIFIER,
     approve,
@@ -20,7 +22,7 @@ from tests.node.oauth_support import (
     exchange,
     register_app,
 )
-from tests.web.support import ORIGIN, log_in_by_form
+from tests.web.support import ORIGIN, csrf_of, log_in_by_form
 
 PASSWORD = "correct horse battery staple"
 
@@ -335,3 +337,73 @@ async def test_tokens_are_listed_and_revoked_with_sessions(node: TestClient) -> 
     assert ended.status == 204
     assert (await node.get("/api/v1/me", headers=bearer(token))).status == 401
     assert await login(node, "ada")
+
+
+async def test_sessions_page_lists_the_app_and_ends_its_token(node: TestClient) -> None:
+    await _logged_in(node)
+    app = await register_app(node)
+    token = (await (await exchange(node, app, await _code(node, app))).json())["access_token"]
+    listed = await (await node.get("/api/v1/sessions", headers=bearer(token))).json()
+    mine = [row for row in listed if row["label"] == "Test App"]
+    assert mine[0]["scopes"] == ["read", "write"]
+    html = await (await node.get("/settings/sessions")).text()
+    assert "Test App" in html
+    assert "App access:" in html
+    found = re.search(r'action="/settings/sessions/(\d+)/revoke"', html.split("Test App")[1])
+    assert found is not None
+    form = {"csrf_token": csrf_of(html)}
+    ended = await node.post(
+        f"/settings/sessions/{found.group(1)}/revoke",
+        data=form,
+        headers=ORIGIN,
+        allow_redirects=False,
+    )
+    assert ended.status == 303
+    assert (await node.get("/api/v1/me", headers=bearer(token))).status == 401
+
+
+async def test_consent_page_escapes_the_app(node: TestClient) -> None:
+    await _logged_in(node)
+    resp = await node.post(
+        "/api/v1/apps",
+        data={
+            "client_name": "<script>alert(1)</script>",
+            "redirect_uris": REDIRECT,
+            "website": "javascript:alert(1)",
+            "scopes": "read write",
+        },
+    )
+    app = await resp.json()
+    assert app["website"] is None  # only web addresses are kept: it is shown as a link
+    html = await (await node.get(authorize_url(app))).text()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+async def test_consent_after_the_session_ended_asks_to_log_in_again(node: TestClient) -> None:
+    await _logged_in(node)
+    app = await register_app(node)
+    form = await consent_form(node, authorize_url(app, state="st"))
+    sessions = await (await node.get("/api/v1/sessions")).json()
+    current = next(row for row in sessions if row["current"])
+    ended = await node.delete(f"/api/v1/sessions/{current['id']}", headers=ORIGIN)
+    assert ended.status == 204
+    asked = await node.post(
+        "/oauth/authorize", data={**form, "approve": "1"}, headers=ORIGIN, allow_redirects=False
+    )
+    assert asked.status == 401
+    html = await asked.text()
+    assert 'name="relogin_username"' in html
+    assert "Test App" in html
+    relogin = {
+        **dict(HIDDEN.findall(html)),
+        "csrf_token": csrf_of(html),
+        "relogin_username": "ada",
+        "relogin_password": PASSWORD,
+        "approve": "1",
+    }
+    done = await node.post("/oauth/authorize", data=relogin, headers=ORIGIN, allow_redirects=False)
+    assert done.status == 302, await done.text()
+    query = parse_qs(urlsplit(done.headers["Location"]).query)
+    assert query["state"] == ["st"]
+    assert (await exchange(node, app, query["code"][0])).status == 200
