@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from aiohttp.test_utils import TestClient
 
+from node.oauth import scopes as scope_set
 from node.oauth.service import pkce_challenge, pkce_matches
 from tests.api import admin_token, bearer, login, member_token
 from tests.node.oauth_support import (
@@ -407,3 +408,18 @@ async def test_consent_after_the_session_ended_asks_to_log_in_again(node: TestCl
     query = parse_qs(urlsplit(done.headers["Location"]).query)
     assert query["state"] == ["st"]
     assert (await exchange(node, app, query["code"][0])).status == 200
+
+
+def test_scope_hierarchy() -> None:
+    assert scope_set.permits("read", "read:statuses")
+    assert not scope_set.permits("read", "write:statuses")
+    assert scope_set.permits("write", "write:media")
+    assert scope_set.permits("follow", "write:follows")
+    assert scope_set.permits("follow", "read:mutes")
+    assert not scope_set.permits("follow", "read:statuses")
+    assert scope_set.permits("read:accounts write:statuses", "read:accounts")
+    assert not scope_set.permits("read:accounts", "read")
+    assert not scope_set.permits("push profile", "read:accounts")
+    assert scope_set.is_subset(["read:statuses", "follow"], ["read", "follow"])
+    assert not scope_set.is_subset(["write"], ["write:statuses"])
+    assert scope_set.parse("read+write  read") == ["read", "write"]
