@@ -38,7 +38,7 @@ MAX_STATE = 1000
 
 
 @dataclass(frozen=True)
-class Request:
+class AuthorizationRequest:
     """A valid authorization request: what the consent page shows and the code will carry."""
 
     app: OAuthApp
@@ -80,7 +80,9 @@ def _back(uri: str, state: str | None, **values: str) -> web.HTTPFound:
     return _redirect(uri, values)
 
 
-async def _parse(request: web.Request, values: Mapping[str, Any]) -> Request | web.Response:
+async def _parse(
+    request: web.Request, values: Mapping[str, Any]
+) -> AuthorizationRequest | web.Response:
     """The authorization request in ``values``, or the error page to show."""
     text = {name: str(values.get(name, "")) for name in _FIELDS}
     app = await request.app[OAUTH].app_by_client_id(text["client_id"])
@@ -108,7 +110,7 @@ async def _parse(request: web.Request, values: Mapping[str, Any]) -> Request | w
                 error_description="code_challenge_method must be S256",
             )
         )
-    return Request(app, redirect_uri, asked, state, challenge)
+    return AuthorizationRequest(app, redirect_uri, asked, state, challenge)
 
 
 def _error(request: web.Request, kind: str) -> web.Response:
@@ -132,7 +134,10 @@ def _form_action(redirect_uri: str) -> str:
 
 
 async def _consent(
-    request: web.Request, asked: Request, session: LoginSession | None, status: int = 200
+    request: web.Request,
+    asked: AuthorizationRequest,
+    session: LoginSession | None,
+    status: int = 200,
 ) -> web.Response:
     context = {
         "app": asked.app,
