@@ -58,6 +58,7 @@ from node.http import (
     notes,
     notices,
     notifications,
+    oauth,
     open311,
     partnerships,
     problems,
@@ -97,6 +98,7 @@ from node.http.keys import (
     MODERATION,
     NOTICES,
     NOTIFICATIONS,
+    OAUTH,
     OPEN311_KEYS,
     PARTNERSHIPS,
     PROBLEMS,
@@ -130,6 +132,7 @@ from node.moderation.service import ModerationService
 from node.notices.directory import Directory
 from node.notices.service import NoticeService
 from node.notifications.service import NotificationService
+from node.oauth.service import OAuthService
 from node.problems.open311 import Open311Keys
 from node.problems.service import ProblemService
 from node.ratelimit import SlidingWindowLimiter
@@ -189,6 +192,7 @@ def create_app(
     app.cleanup_ctx.append(_transport)
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
+    app[OAUTH] = OAuthService(clock)
     app[NOTIFICATIONS] = NotificationService(
         settings.uris, clock, silenced=app[FEDERATION_POLICY].silenced
     )
@@ -206,7 +210,18 @@ def create_app(
     # credentials or making the node fetch from other servers.
     app[VERIFICATION_LIMITER] = SlidingWindowLimiter(30, 3600, clock)
     app[VERIFICATION] = verification_service(settings, clock, app[NOTIFICATIONS], app[CREDENTIALS])
-    routes = (health, discovery, actors, inbox, accounts, follows, conversations, admin, media)
+    routes = (
+        health,
+        discovery,
+        actors,
+        inbox,
+        accounts,
+        follows,
+        conversations,
+        admin,
+        media,
+        oauth,
+    )
     features = (notes, notices, partnerships, blocks, listings, notifications, saved_searches)
     pages = (
         verification,

@@ -40,6 +40,7 @@ APPS = {
             "node.relations.models",
             "node.problems.models",
             "node.circles.models",
+            "node.oauth.models",
         ],
         "node.migrations",
     ),

@@ -17,7 +17,12 @@ from aiohttp import web
 from pydantic import Field, ValidationInfo, field_validator
 
 from node.errors import InvalidCredentials, InviteUnusable, WrongPassword
-from node.http.auth import authenticate, clear_session_cookie, set_session_cookie
+from node.http.auth import (
+    authenticate,
+    clear_session_cookie,
+    require_scope,
+    set_session_cookie,
+)
 from node.http.keys import ACTOR_DOCUMENTS, LOGIN_LIMITER, MEMBERS, SETTINGS, VERIFICATION
 from node.http.parsing import Body, printable, read_json
 from node.http.remote import client_address
@@ -212,7 +217,7 @@ async def revoke_session(request: web.Request) -> web.Response:
 @routes.get("/api/v1/me")
 async def me(request: web.Request) -> web.Response:
     """The caller's own profile, real name included."""
-    caller = await authenticate(request)
+    caller = await require_scope(request, "read:accounts")
     return web.json_response(member_to_api(caller.member, request.app[SETTINGS].uris, private=True))
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from node.errors import Forbidden, Unauthorized
 from node.http.keys import MEMBERS, SETTINGS
 from node.members.models import LoginSession, Member, Role
+from node.oauth import scopes as scope_set
 
 SESSION_COOKIE = "quartier_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -21,6 +22,13 @@ class Caller:
     member: Member
     session: LoginSession
     via_cookie: bool
+
+    def may(self, scope: str) -> bool:
+        """Whether the caller's token covers ``scope``: a login of our own (no app) covers
+        everything; an OAuth token what the member granted the app."""
+        if self.session.scopes is None:
+            return True
+        return scope_set.permits(self.session.scopes, scope)
 
 
 async def authenticate(request: web.Request) -> Caller:
@@ -41,6 +49,15 @@ async def authenticate(request: web.Request) -> Caller:
     if session is None:
         raise Unauthorized("the token is invalid, expired or revoked")
     return Caller(member=session.member, session=session, via_cookie=via_cookie)
+
+
+async def require_scope(request: web.Request, scope: str) -> Caller:
+    """The caller, whose token must cover ``scope`` (e.g. ``read:accounts``; ``read`` covers
+    every ``read:*``, ``follow`` the follows, blocks and mutes): 403 otherwise."""
+    caller = await authenticate(request)
+    if not caller.may(scope):
+        raise Forbidden("This action is outside the authorized scopes")
+    return caller
 
 
 def has_credentials(request: web.Request) -> bool:

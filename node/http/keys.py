@@ -34,6 +34,7 @@ from node.moderation.service import ModerationService
 from node.notices.directory import Directory
 from node.notices.service import NoticeService
 from node.notifications.service import NotificationService
+from node.oauth.service import OAuthService
 from node.problems.open311 import Open311Keys
 from node.problems.service import ProblemService
 from node.ratelimit import SlidingWindowLimiter
@@ -48,6 +49,7 @@ SETTINGS = web.AppKey("settings", Settings)
 # whether this process answers HTTP (serve) and so must hold the document key
 SERVES_DOCUMENTS = web.AppKey("serves_documents", bool)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+OAUTH = web.AppKey("oauth", OAuthService)
 DATABASE = web.AppKey("database", TortoiseContext)
 TRANSPORT = web.AppKey("transport", Transport)
 MEMBERS = web.AppKey("members", MemberService)

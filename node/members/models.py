@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -119,6 +120,12 @@ class LoginSession(Model):
     expires_at = fields.DatetimeField()
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
+    # An OAuth access token is a session of the app it was granted to, limited to ``scopes``
+    # (space-separated); a login of our own (no app) has every right.
+    app: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "node.OAuthApp", related_name="sessions", null=True, on_delete=fields.CASCADE
+    )
+    scopes = fields.CharField(max_length=2000, null=True)
 
     class Meta:
         table = "login_session"

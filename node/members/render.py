@@ -97,4 +97,6 @@ def session_to_api(session: LoginSession, *, current: bool) -> dict[str, Any]:
         "expires_at": format_timestamp(session.expires_at),
         "last_used_at": format_timestamp(session.last_used_at),
         "current": current,
+        # An app's OAuth token: what the member let it do (``None``: a login of their own).
+        "scopes": session.scopes.split() if session.scopes is not None else None,
     }

@@ -68,7 +68,7 @@ def setup_web(app: web.Application) -> None:
     """Add the web pages to ``app``: the Jinja2 environment (autoescaping every template),
     the compiled catalogues, the static files and the routes; the web key at start-up."""
     # Imported here: the pages import this module for render().
-    from node.web import account, listings, pages, staff
+    from node.web import account, listings, oauth, pages, staff
 
     env = aiohttp_jinja2.setup(
         app,
@@ -87,7 +87,7 @@ def setup_web(app: web.Application) -> None:
     app[CATALOGUES] = load_catalogues()
     app[STATIC_FILES] = _read_static(resources.files("node.web") / "static")
     app.cleanup_ctx.append(_web_key)
-    for module in (pages, listings, account, staff):
+    for module in (pages, listings, account, staff, oauth):
         app.router.add_routes(module.routes)
 
 
