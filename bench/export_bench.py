@@ -1,5 +1,5 @@
-"""Export benchmark: a member's data archive (``GET /api/v1/me/export``) with 10,000 messages and
-1,000 listings, timed, and the node's peak memory growth while it streams.
+"""Export benchmark: a member's data archive (``GET /api/quartier/v1/me/export``) with 10,000
+messages and 1,000 listings, timed, and the node's peak memory growth while it streams.
 
     .venv/bin/python bench/export_bench.py [--messages N] [--listings N] [--exports N]
         (or: make bench; --quick for a short run)
@@ -16,10 +16,10 @@ In one run on one machine:
   ``--listings`` (1,000) local listings of alice's, one in ``--photo-every`` (10) with a photo
   (a file of ``--photo-kb`` (150) random bytes, as incompressible as a JPEG, in the node's media
   directory); one sharing-ledger entry per listing. Nothing else in the archive is large;
-* the export: alice logs in (``POST /api/v1/sessions``), then ``GET /api/v1/me/export`` with her
-  bearer token, read to the end with ``http.client`` in 64 KiB reads (written to a file, so the
-  benchmark's own memory plays no part), ``--exports`` (2) times one after the other. Timed from
-  the request to the last byte;
+* the export: alice logs in (``POST /api/quartier/v1/sessions``), then
+  ``GET /api/quartier/v1/me/export`` with her bearer token, read to the end with ``http.client``
+  in 64 KiB reads (written to a file, so the benchmark's own memory plays no part),
+  ``--exports`` (2) times one after the other. Timed from the request to the last byte;
 * memory: the node process's resident set, in MB (10^6 bytes), two ways: ``VmHWM`` (the
   kernel's peak RSS) after resetting it just before each export (``echo 5 >
   /proc/<pid>/clear_refs``, Linux 4.0+), against ``VmRSS`` just before; and ``VmRSS`` sampled
@@ -326,11 +326,13 @@ def reset_peak(pid: int) -> bool:
 
 
 def login(port: int) -> str:
-    """Alice's bearer token, through ``POST /api/v1/sessions``."""
+    """Alice's bearer token, through ``POST /api/quartier/v1/sessions``."""
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
         body = json.dumps({"username": "alice", "password": PASSWORD})
-        conn.request("POST", "/api/v1/sessions", body, {"Content-Type": "application/json"})
+        conn.request(
+            "POST", "/api/quartier/v1/sessions", body, {"Content-Type": "application/json"}
+        )
         response = conn.getresponse()
         data = response.read()
         if response.status != 201:
@@ -353,7 +355,9 @@ def export(port: int, token: str, pid: int, dest: Path) -> dict[str, Any]:
     started = time.perf_counter()
     first_byte = None
     try:
-        conn.request("GET", "/api/v1/me/export", headers={"Authorization": f"Bearer {token}"})
+        conn.request(
+            "GET", "/api/quartier/v1/me/export", headers={"Authorization": f"Bearer {token}"}
+        )
         response = conn.getresponse()
         if response.status != 200:
             raise BenchError(f"export answered {response.status}: {response.read()[:200]!r}")

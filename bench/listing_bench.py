@@ -16,7 +16,7 @@ temporary directory:
   127.0.0.1 port (the worker limits concurrency per host, so distinct hosts matter): one sink
   process (this file run with ``--serve-sinks``: ``bench/sink_server.py``'s application on 50
   listening sockets) answers 202 at once and counts;
-* creation: ``POST /api/v1/listings`` (bearer token, a ``lend`` of 3 lines of text with a
+* creation: ``POST /api/quartier/v1/listings`` (bearer token, a ``lend`` of 3 lines of text with a
   place, ``audience: partners``) through ``TestClient``: middlewares, authentication, the form,
   ``ListingService.create``, whose transaction queues the neighbourhood group's ``Announce``
   of the listing's ``Create`` for every partner inbox (``GroupService.announce``,
@@ -286,7 +286,7 @@ class Round:
     """One creation, and for ``partners`` the delivery of what it queued."""
 
     audience: str
-    http_ms: float  # POST /api/v1/listings as the client sees it
+    http_ms: float  # POST /api/quartier/v1/listings as the client sees it
     service_ms: float  # ListingService.create
     send_ms: float  # ListingService._send: Note, Announce, partner inboxes, Delivery rows
     publish_ms: float  # publish(): the bulk INSERT of the rows
@@ -328,13 +328,17 @@ class Bench:
         thread, process = time.thread_time(), time.process_time()
         started = time.perf_counter()
         response = await self.client.post(
-            "/api/v1/listings", json={**LISTING, "audience": audience}, headers=self.headers
+            "/api/quartier/v1/listings",
+            json={**LISTING, "audience": audience},
+            headers=self.headers,
         )
         text = await response.text()
         http_s = time.perf_counter() - started
         thread, process = time.thread_time() - thread, time.process_time() - process
         if response.status != 201:
-            raise BenchError(f"POST /api/v1/listings answered {response.status}: {text[:500]}")
+            raise BenchError(
+                f"POST /api/quartier/v1/listings answered {response.status}: {text[:500]}"
+            )
         spent = {name: (t.seconds - before[name]) * 1000 for name, t in self.timers.items()}
         return Round(
             audience=audience,

@@ -134,7 +134,7 @@ def run(districts: int, members: int, workdir: Path) -> dict[str, Any]:
         for node in (town, *quarters):
             node.start(procs)
         token = post_json(
-            town.port, "/api/v1/sessions", {"username": "mayor", "password": PASSWORD}
+            town.port, "/api/quartier/v1/sessions", {"username": "mayor", "password": PASSWORD}
         )
         notice = {
             "kind": "urgent",
@@ -143,7 +143,7 @@ def run(districts: int, members: int, workdir: Path) -> dict[str, Any]:
             "audience": "districts",
         }
         started = time.perf_counter()
-        post_json(town.port, "/api/v1/notices", notice, token["token"])
+        post_json(town.port, "/api/quartier/v1/notices", notice, token["token"])
         published = time.perf_counter() - started
         pending = {d.port: d.database() for d in quarters}
         reached: dict[int, float] = {}

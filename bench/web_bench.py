@@ -9,7 +9,7 @@ bulk loader of ``bench/search_bench.py``, then the node's index upkeep), starts 
 serve`` and measures, in one run on one machine:
 
 * requests/s and latency of ``GET /listings`` (the browse page, HTML) and of ``GET
-  /api/v1/listings`` (the JSON search the page is built on), both with the same mix of
+  /api/quartier/v1/listings`` (the JSON search the page is built on), both with the same mix of
   searches (newest first, a word, a word and a category, a category, nearest within 5 km,
   a prefix as typed), logged in as a member (a session cookie for the page, its bearer token
   for the API), ``--connections`` concurrent keep-alive connections from ``wrk``, runs
@@ -97,11 +97,11 @@ def request(
 
 
 def log_in(port: int) -> str:
-    """The member's session token (``POST /api/v1/sessions``): a bearer token for the API and
-    the session cookie for the pages."""
+    """The member's session token (``POST /api/quartier/v1/sessions``): a bearer token for the API
+    and the session cookie for the pages."""
     body = json.dumps({"username": USERNAME, "password": PASSWORD}).encode()
     status, _, answer = request(
-        port, "/api/v1/sessions", {"Content-Type": "application/json"}, "POST", body
+        port, "/api/quartier/v1/sessions", {"Content-Type": "application/json"}, "POST", body
     )
     if status != 200 and status != 201:
         raise BenchError(f"login failed: {status} {answer[:300]!r}")
@@ -204,7 +204,10 @@ def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[
     weights = [page_weight(node.port, path, cookie) for path in ("/", "/listings", links[0])]
 
     targets = {
-        "api": (mix_script(workdir, "/api/v1/listings"), {"Authorization": f"Bearer {token}"}),
+        "api": (
+            mix_script(workdir, "/api/quartier/v1/listings"),
+            {"Authorization": f"Bearer {token}"},
+        ),
         "page": (mix_script(workdir, "/listings"), {"Cookie": cookie}),
     }
     for target, (script, headers) in targets.items():

@@ -130,7 +130,7 @@ def seed(live: LiveNode) -> tuple[dict[str, str], dict[str, int]]:
     ]
     for notice in notices:
         body = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in notice.items()}
-        live.post(ada, "/api/v1/notices", {k: v for k, v in body.items() if v is not None})
+        live.post(ada, "/api/quartier/v1/notices", {k: v for k, v in body.items() if v is not None})
     ids = seed_listings(live, tokens)
     ids.update(seed_talk(live, tokens))
     return tokens, ids
@@ -146,7 +146,7 @@ def seed_listings(live: LiveNode, tokens: dict[str, str]) -> dict[str, int]:
     )
     drill = live.post(
         tokens["chloe"],
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         {
             "kind": "lend",
             "title": "Perceuse à percussion",
@@ -169,10 +169,10 @@ def seed_listings(live: LiveNode, tokens: dict[str, str]) -> dict[str, int]:
             },
         ),
     ]:
-        live.post(tokens[who], "/api/v1/listings", listing)
+        live.post(tokens[who], "/api/quartier/v1/listings", listing)
     watch = live.post(
         tokens["david"],
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         {
             "kind": "sell",
             "title": "Montre de luxe à 20 €",
@@ -182,13 +182,13 @@ def seed_listings(live: LiveNode, tokens: dict[str, str]) -> dict[str, int]:
     )
     answer = live.post(
         tokens["bea"],
-        f"/api/v1/listings/{drill['id']}/responses",
+        f"/api/quartier/v1/listings/{drill['id']}/responses",
         {"message": "Je peux la prendre samedi matin ?"},
     )
-    live.post(tokens["chloe"], f"/api/v1/listings/responses/{answer['id']}/accept", {})
+    live.post(tokens["chloe"], f"/api/quartier/v1/listings/responses/{answer['id']}/accept", {})
     live.post(
         tokens["bea"],
-        "/api/v1/reports",
+        "/api/quartier/v1/reports",
         {"listing": watch["id"], "category": "fraud", "comment": "Le prix est trop beau."},
     )
     return {"drill": int(drill["id"])}
@@ -199,18 +199,18 @@ def seed_talk(live: LiveNode, tokens: dict[str, str]) -> dict[str, int]:
     residence, waiting for a manager."""
     first = live.post(
         tokens["chloe"],
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         {"to": [f"{live.base}/users/bea"], "text": "Bonjour Béa, la perceuse est prête."},
     )
     conversation = int(first["id"])
     live.post(
         tokens["bea"],
-        f"/api/v1/conversations/{conversation}/messages",
+        f"/api/quartier/v1/conversations/{conversation}/messages",
         {"text": "Super, merci ! Je passe samedi vers 10 h."},
     )
     live.post(
         tokens["chloe"],
-        f"/api/v1/conversations/{conversation}/messages",
+        f"/api/quartier/v1/conversations/{conversation}/messages",
         {"text": "Parfait, à samedi devant le local vélos."},
     )
 

@@ -33,14 +33,16 @@ async def register(
 ) -> dict[str, Any]:
     """Register over HTTP; asserts success and returns the member JSON."""
     body = {"invite": invite, "username": username, "password": password, "real_name": real_name}
-    resp = await client.post("/api/v1/accounts", json={**body, **extra})
+    resp = await client.post("/api/quartier/v1/accounts", json={**body, **extra})
     assert resp.status == 201, await resp.text()
     return await resp.json()
 
 
 async def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Log in over HTTP; returns the bearer token."""
-    resp = await client.post("/api/v1/sessions", json={"username": username, "password": password})
+    resp = await client.post(
+        "/api/quartier/v1/sessions", json={"username": username, "password": password}
+    )
     assert resp.status == 201, await resp.text()
     return (await resp.json())["token"]
 
@@ -58,7 +60,7 @@ async def admin_token(client: TestClient, username: str = "ada") -> str:
 
 async def member_token(client: TestClient, admin: str, username: str) -> str:
     """An admin invites a resident over the API; the resident registers and logs in."""
-    resp = await client.post("/api/v1/admin/invites", json={}, headers=bearer(admin))
+    resp = await client.post("/api/quartier/v1/admin/invites", json={}, headers=bearer(admin))
     assert resp.status == 201, await resp.text()
     await register(client, (await resp.json())["code"], username, real_name=username.title())
     return await login(client, username)

@@ -191,7 +191,7 @@ async def _offer_first_admin_invite(members: MemberService, settings: Settings) 
     # Only the invites serve printed before: admin invites made with 'invite create' stay valid.
     await members.revoke_unused_invites(Role.ADMIN, note=FIRST_ADMIN_NOTE)
     _, secret = await members.create_invite(Role.ADMIN, note=FIRST_ADMIN_NOTE)
-    url = f"{settings.server.base_url}/api/v1/accounts"
+    url = f"{settings.server.base_url}/api/quartier/v1/accounts"
     body = json.dumps(
         {
             "invite": secret.secret,

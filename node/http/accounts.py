@@ -1,14 +1,14 @@
 """Registration, login sessions and the member's own profile.
 
-POST   /api/v1/accounts              register with an invite
-POST   /api/v1/sessions              log in: bearer token + browser cookie
-GET    /api/v1/sessions              my live sessions
-DELETE /api/v1/sessions/current      log out
-DELETE /api/v1/sessions/{id}         revoke one of my sessions
-GET    /api/v1/me                    my profile
-PATCH  /api/v1/me                    update my profile
-POST   /api/v1/me/password           change my password
-GET    /api/v1/members/{username}    a neighbour's profile (members only)
+POST   /api/quartier/v1/accounts     register with an invite
+POST   /api/quartier/v1/sessions     log in: bearer token + browser cookie
+GET    /api/quartier/v1/sessions     my live sessions
+DELETE /api/quartier/v1/sessions/current      log out
+DELETE /api/quartier/v1/sessions/{id}         revoke one of my sessions
+GET    /api/quartier/v1/me           my profile
+PATCH  /api/quartier/v1/me           update my profile
+POST   /api/quartier/v1/me/password  change my password
+GET    /api/quartier/v1/members/{username}    a neighbour's profile (members only)
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class PasswordChange(Body):
     new_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
 
-@routes.post("/api/v1/accounts")
+@routes.post("/api/quartier/v1/accounts")
 async def register(request: web.Request) -> web.Response:
     """Create an account with an invite code; 201 with the new member."""
     body = await read_json(request, Registration)
@@ -165,7 +165,7 @@ async def log_in(
     return member, session, secret.secret
 
 
-@routes.post("/api/v1/sessions")
+@routes.post("/api/quartier/v1/sessions")
 async def login(request: web.Request) -> web.Response:
     """Log in; 201 with a bearer token, and a session cookie for the web pages."""
     body = await read_json(request, Login)
@@ -186,7 +186,7 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
-@routes.get("/api/v1/sessions")
+@routes.get("/api/quartier/v1/sessions")
 async def list_sessions(request: web.Request) -> web.Response:
     """The caller's live sessions."""
     caller = await authenticate(request)
@@ -196,7 +196,7 @@ async def list_sessions(request: web.Request) -> web.Response:
     )
 
 
-@routes.delete("/api/v1/sessions/current")
+@routes.delete("/api/quartier/v1/sessions/current")
 async def logout(request: web.Request) -> web.Response:
     """End the session used for this request."""
     caller = await authenticate(request)
@@ -206,7 +206,7 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
-@routes.delete(r"/api/v1/sessions/{session_id:\d{1,9}}")
+@routes.delete(r"/api/quartier/v1/sessions/{session_id:\d{1,9}}")
 async def revoke_session(request: web.Request) -> web.Response:
     """Revoke one of the caller's sessions (a lost phone, an old browser)."""
     caller = await authenticate(request)
@@ -214,14 +214,14 @@ async def revoke_session(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/api/v1/me")
+@routes.get("/api/quartier/v1/me")
 async def me(request: web.Request) -> web.Response:
     """The caller's own profile, real name included."""
     caller = await require_scope(request, "read:accounts")
     return web.json_response(member_to_api(caller.member, request.app[SETTINGS].uris, private=True))
 
 
-@routes.patch("/api/v1/me")
+@routes.patch("/api/quartier/v1/me")
 async def update_me(request: web.Request) -> web.Response:
     """Update display name, real name, bio, unit, e-mail address or page language."""
     caller = await authenticate(request)
@@ -249,7 +249,7 @@ async def update_member_profile(
     return member
 
 
-@routes.post("/api/v1/me/password")
+@routes.post("/api/quartier/v1/me/password")
 async def change_password(request: web.Request) -> web.Response:
     """Change the password; every other session of the member ends."""
     caller = await authenticate(request)
@@ -279,7 +279,7 @@ async def change_member_password(
     limiter.forgive(key)
 
 
-@routes.get(r"/api/v1/members/{username}")
+@routes.get(r"/api/quartier/v1/members/{username}")
 async def show_member(request: web.Request) -> web.Response:
     """A neighbour's public profile; staff also see the real name."""
     caller = await authenticate(request)

@@ -1,11 +1,11 @@
 """Administration: invites and roles.
 
-POST   /api/v1/admin/invites               create an invite (the code is shown once)
-GET    /api/v1/admin/invites[?all=true]    usable invites (or all)
-DELETE /api/v1/admin/invites/{id}          revoke an unused invite
-GET    /api/v1/admin/members               every member, real names included
-PATCH  /api/v1/admin/members/{username}    change a member's role
-POST   /api/v1/admin/members/{username}/verification   {"verified", "reason", "found_false"}
+POST   /api/quartier/v1/admin/invites      create an invite (the code is shown once)
+GET    /api/quartier/v1/admin/invites[?all=true]    usable invites (or all)
+DELETE /api/quartier/v1/admin/invites/{id}          revoke an unused invite
+GET    /api/quartier/v1/admin/members      every member, real names included
+PATCH  /api/quartier/v1/admin/members/{username}    change a member's role
+POST   /api/quartier/v1/admin/members/{username}/verification  {"verified", "reason", "found_false"}
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class VerificationChange(Body):
     found_false: bool = False
 
 
-@routes.post("/api/v1/admin/invites")
+@routes.post("/api/quartier/v1/admin/invites")
 async def create_invite(request: web.Request) -> web.Response:
     """Create a single-use invite; 201 with its code."""
     caller = await require_role(request, Role.ADMIN)
@@ -53,7 +53,7 @@ async def create_invite(request: web.Request) -> web.Response:
     return web.json_response(invite_to_api(invite, secret.secret), status=201)
 
 
-@routes.get("/api/v1/admin/invites")
+@routes.get("/api/quartier/v1/admin/invites")
 async def list_invites(request: web.Request) -> web.Response:
     """Usable invites, or every invite with ``?all=true``."""
     await require_role(request, Role.ADMIN)
@@ -62,7 +62,7 @@ async def list_invites(request: web.Request) -> web.Response:
     return web.json_response([invite_to_api(i) for i in invites])
 
 
-@routes.delete(r"/api/v1/admin/invites/{invite_id:\d{1,9}}")
+@routes.delete(r"/api/quartier/v1/admin/invites/{invite_id:\d{1,9}}")
 async def revoke_invite(request: web.Request) -> web.Response:
     """Revoke an unused invite."""
     await require_role(request, Role.ADMIN)
@@ -70,7 +70,7 @@ async def revoke_invite(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/api/v1/admin/members")
+@routes.get("/api/quartier/v1/admin/members")
 async def list_members(request: web.Request) -> web.Response:
     """Every member with private fields."""
     await require_role(request, Role.ADMIN)
@@ -79,7 +79,7 @@ async def list_members(request: web.Request) -> web.Response:
     return web.json_response([member_to_api(m, uris, private=True) for m in members])
 
 
-@routes.patch(r"/api/v1/admin/members/{username}")
+@routes.patch(r"/api/quartier/v1/admin/members/{username}")
 async def change_role(request: web.Request) -> web.Response:
     """Give a member another role."""
     await require_role(request, Role.ADMIN)
@@ -88,7 +88,7 @@ async def change_role(request: web.Request) -> web.Response:
     return web.json_response(member_to_api(member, request.app[SETTINGS].uris, private=True))
 
 
-@routes.post(r"/api/v1/admin/members/{username}/verification")
+@routes.post(r"/api/quartier/v1/admin/members/{username}/verification")
 async def set_verification(request: web.Request) -> web.Response:
     """A manager verifies a member they know, or takes the verification back."""
     caller = await require_role(request, Role.MANAGER)

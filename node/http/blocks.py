@@ -1,15 +1,15 @@
 """Domain blocks (admins).
 
-GET    /api/v1/admin/domain_blocks            every block, by domain
-POST   /api/v1/admin/domain_blocks            {"domain": "spam.example", "reason": "...",
+GET    /api/quartier/v1/admin/domain_blocks   every block, by domain
+POST   /api/quartier/v1/admin/domain_blocks   {"domain": "spam.example", "reason": "...",
                                                "severity": "suspend" | "silence"}
-DELETE /api/v1/admin/domain_blocks/{domain}   lift a block
+DELETE /api/quartier/v1/admin/domain_blocks/{domain}   lift a block
 
 ``severity`` is optional: ``suspend`` (the default, what a block always was) refuses the
 server both ways and ends follows and conversations with it; ``silence`` accepts what it
 sends but keeps it out of browse and search results (see docs/moderation.md). Both are also
-moderators' decisions (``/api/v1/moderation/decisions``); a block made here goes to the audit
-log, not among the decisions.
+moderators' decisions (``/api/quartier/v1/moderation/decisions``); a block made here goes to
+the audit log, not among the decisions.
 
 A block takes effect in this process at once; ``quartier blocks`` (another process) within
 30 s (see moderation/blocks.py).
@@ -67,7 +67,7 @@ def block_error(exc: BlockError) -> NodeError:
     return NodeError()
 
 
-@routes.get("/api/v1/admin/domain_blocks")
+@routes.get("/api/quartier/v1/admin/domain_blocks")
 async def list_blocks(request: web.Request) -> web.Response:
     """Every domain block, alphabetically."""
     await require_role(request, Role.ADMIN)
@@ -75,7 +75,7 @@ async def list_blocks(request: web.Request) -> web.Response:
     return web.json_response([block_to_api(b) for b in blocks])
 
 
-@routes.post("/api/v1/admin/domain_blocks")
+@routes.post("/api/quartier/v1/admin/domain_blocks")
 async def add_block(request: web.Request) -> web.Response:
     """Block a domain and its subdomains; 201 with the block as stored (normalised)."""
     caller = await require_role(request, Role.ADMIN)
@@ -89,7 +89,7 @@ async def add_block(request: web.Request) -> web.Response:
     return web.json_response(block_to_api(block), status=201)
 
 
-@routes.delete("/api/v1/admin/domain_blocks/{domain}")
+@routes.delete("/api/quartier/v1/admin/domain_blocks/{domain}")
 async def remove_block(request: web.Request) -> web.Response:
     """Lift a block; 204."""
     caller = await require_role(request, Role.ADMIN)

@@ -1,26 +1,26 @@
 """Circles: groups inside the node (a building, a street, an association), and the other
 nodes' circles our members joined.
 
-POST   /api/v1/circles                                  create (managers and admins)
-GET    /api/v1/circles                                  list
-GET    /api/v1/circles/{slug}                           one, with the caller's membership
-PATCH  /api/v1/circles/{slug}                           update (its moderators)
-DELETE /api/v1/circles/{slug}                           delete (its moderators)
-POST   /api/v1/circles/{slug}/join                      join, or ask to
-POST   /api/v1/circles/{slug}/leave                     leave, or withdraw the request
-GET    /api/v1/circles/{slug}/members                   members and followers (members)
-POST   /api/v1/circles/{slug}/members                   add {"actor"} (managers, moderators)
-PATCH  /api/v1/circles/{slug}/members/{id}              {"role"}: moderator or member
-DELETE /api/v1/circles/{slug}/members/{id}              remove (moderators)
-GET    /api/v1/circles/{slug}/requests                  pending requests (moderators)
-POST   /api/v1/circles/{slug}/requests/{id}/{approve|reject}
-GET    /api/v1/circles/{slug}/posts[?before=ID]         posts, 50 a page (members)
-POST   /api/v1/circles/{slug}/posts                     post {"text"} (members)
-DELETE /api/v1/circles/{slug}/posts/{id}                remove (its author, moderators)
-GET    /api/v1/me/circles                               other nodes' circles I joined
-POST   /api/v1/me/circles                               join one {"circle": handle or URL}
-GET    /api/v1/me/circles/posts?circle=<actor id>[&before=ID]  its posts
-POST   /api/v1/me/circles/posts                         post to it {"circle", "text"}
+POST   /api/quartier/v1/circles                         create (managers and admins)
+GET    /api/quartier/v1/circles                         list
+GET    /api/quartier/v1/circles/{slug}                  one, with the caller's membership
+PATCH  /api/quartier/v1/circles/{slug}                  update (its moderators)
+DELETE /api/quartier/v1/circles/{slug}                  delete (its moderators)
+POST   /api/quartier/v1/circles/{slug}/join             join, or ask to
+POST   /api/quartier/v1/circles/{slug}/leave            leave, or withdraw the request
+GET    /api/quartier/v1/circles/{slug}/members          members and followers (members)
+POST   /api/quartier/v1/circles/{slug}/members          add {"actor"} (managers, moderators)
+PATCH  /api/quartier/v1/circles/{slug}/members/{id}     {"role"}: moderator or member
+DELETE /api/quartier/v1/circles/{slug}/members/{id}     remove (moderators)
+GET    /api/quartier/v1/circles/{slug}/requests         pending requests (moderators)
+POST   /api/quartier/v1/circles/{slug}/requests/{id}/{approve|reject}
+GET    /api/quartier/v1/circles/{slug}/posts[?before=ID]         posts, 50 a page (members)
+POST   /api/quartier/v1/circles/{slug}/posts            post {"text"} (members)
+DELETE /api/quartier/v1/circles/{slug}/posts/{id}       remove (its author, moderators)
+GET    /api/quartier/v1/me/circles                      other nodes' circles I joined
+POST   /api/quartier/v1/me/circles                      join one {"circle": handle or URL}
+GET    /api/quartier/v1/me/circles/posts?circle=<actor id>[&before=ID]  its posts
+POST   /api/quartier/v1/me/circles/posts                post to it {"circle", "text"}
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class RemoteCircle(Body):
     circle: str = Field(min_length=3, max_length=2048)
 
 
-@routes.post("/api/v1/circles")
+@routes.post("/api/quartier/v1/circles")
 async def create(request: web.Request) -> web.Response:
     """A new circle (managers and admins); its creator moderates it. 201."""
     caller = await require_role(request, Role.MANAGER)
@@ -117,7 +117,7 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response(await _circle(request, circle, caller.member), status=201)
 
 
-@routes.get("/api/v1/circles")
+@routes.get("/api/quartier/v1/circles")
 async def listed(request: web.Request) -> web.Response:
     """The node's circles."""
     caller = await authenticate(request)
@@ -125,7 +125,7 @@ async def listed(request: web.Request) -> web.Response:
     return web.json_response([await _circle(request, c, caller.member) for c in circles])
 
 
-@routes.get(rf"/api/v1/circles/{SLUG}")
+@routes.get(rf"/api/quartier/v1/circles/{SLUG}")
 async def one(request: web.Request) -> web.Response:
     """One circle, with the caller's membership."""
     caller = await authenticate(request)
@@ -133,7 +133,7 @@ async def one(request: web.Request) -> web.Response:
     return web.json_response(await _circle(request, circle, caller.member))
 
 
-@routes.patch(rf"/api/v1/circles/{SLUG}")
+@routes.patch(rf"/api/quartier/v1/circles/{SLUG}")
 async def update(request: web.Request) -> web.Response:
     """Change a circle's name, summary, kind or policies (its moderators)."""
     caller, service, circle = await _addressed(request)
@@ -146,7 +146,7 @@ async def update(request: web.Request) -> web.Response:
     return web.json_response(await _circle(request, circle, caller.member))
 
 
-@routes.delete(rf"/api/v1/circles/{SLUG}")
+@routes.delete(rf"/api/quartier/v1/circles/{SLUG}")
 async def delete(request: web.Request) -> web.Response:
     """Delete a circle (its moderators). 204."""
     caller = await authenticate(request)
@@ -155,7 +155,7 @@ async def delete(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post(rf"/api/v1/circles/{SLUG}/{{action:join|leave}}")
+@routes.post(rf"/api/quartier/v1/circles/{SLUG}/{{action:join|leave}}")
 async def join_or_leave(request: web.Request) -> web.Response:
     """Join (200 with the membership: accepted, or pending a moderator), or leave (204)."""
     caller, service, circle = await _addressed(request)
@@ -165,7 +165,7 @@ async def join_or_leave(request: web.Request) -> web.Response:
     return web.json_response(membership_to_json(await service.join(circle, caller.member)))
 
 
-@routes.get(rf"/api/v1/circles/{SLUG}/members")
+@routes.get(rf"/api/quartier/v1/circles/{SLUG}/members")
 async def members(request: web.Request) -> web.Response:
     """Members, moderators and followers (for its members and moderators)."""
     caller = await authenticate(request)
@@ -174,7 +174,7 @@ async def members(request: web.Request) -> web.Response:
     return web.json_response([membership_to_json(r) for r in rows])
 
 
-@routes.post(rf"/api/v1/circles/{SLUG}/members")
+@routes.post(rf"/api/quartier/v1/circles/{SLUG}/members")
 async def add_member(request: web.Request) -> web.Response:
     """Add a member (managers and the circle's moderators). 201."""
     caller, service, circle = await _addressed(request)
@@ -183,7 +183,7 @@ async def add_member(request: web.Request) -> web.Response:
     return web.json_response(membership_to_json(row), status=201)
 
 
-@routes.delete(rf"/api/v1/circles/{SLUG}/members/{ROW}")
+@routes.delete(rf"/api/quartier/v1/circles/{SLUG}/members/{ROW}")
 async def remove_member(request: web.Request) -> web.Response:
     """Remove a member or follower (moderators; an optional JSON body gives the reason)."""
     caller, service, circle = await _addressed(request)
@@ -192,7 +192,7 @@ async def remove_member(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.patch(rf"/api/v1/circles/{SLUG}/members/{ROW}")
+@routes.patch(rf"/api/quartier/v1/circles/{SLUG}/members/{ROW}")
 async def set_role(request: web.Request) -> web.Response:
     """Make a member of this node a moderator, or a moderator a member (moderators)."""
     caller, service, circle = await _addressed(request)
@@ -203,7 +203,7 @@ async def set_role(request: web.Request) -> web.Response:
     return web.json_response(membership_to_json(row))
 
 
-@routes.get(rf"/api/v1/circles/{SLUG}/requests")
+@routes.get(rf"/api/quartier/v1/circles/{SLUG}/requests")
 async def requests(request: web.Request) -> web.Response:
     """Who asks to join (moderators)."""
     caller, service, circle = await _addressed(request)
@@ -211,7 +211,7 @@ async def requests(request: web.Request) -> web.Response:
     return web.json_response([membership_to_json(r) for r in rows])
 
 
-@routes.post(rf"/api/v1/circles/{SLUG}/requests/{ROW}/{{decision:approve|reject}}")
+@routes.post(rf"/api/quartier/v1/circles/{SLUG}/requests/{ROW}/{{decision:approve|reject}}")
 async def decide(request: web.Request) -> web.Response:
     """Approve or refuse a request to join (moderators). 204."""
     caller, service, circle = await _addressed(request)
@@ -220,7 +220,7 @@ async def decide(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get(rf"/api/v1/circles/{SLUG}/posts")
+@routes.get(rf"/api/quartier/v1/circles/{SLUG}/posts")
 async def posts(request: web.Request) -> web.Response:
     """The circle's newest posts (members, and the node's admins and moderators)."""
     caller = await authenticate(request)
@@ -230,7 +230,7 @@ async def posts(request: web.Request) -> web.Response:
     return web.json_response([post_to_json(p) for p in rows])
 
 
-@routes.post(rf"/api/v1/circles/{SLUG}/posts")
+@routes.post(rf"/api/quartier/v1/circles/{SLUG}/posts")
 async def new_post(request: web.Request) -> web.Response:
     """Post to the circle (members). 201."""
     caller, service, circle = await _addressed(request)
@@ -240,7 +240,7 @@ async def new_post(request: web.Request) -> web.Response:
     return web.json_response(post_to_json(post), status=201)
 
 
-@routes.delete(rf"/api/v1/circles/{SLUG}/posts/{ROW}")
+@routes.delete(rf"/api/quartier/v1/circles/{SLUG}/posts/{ROW}")
 async def remove_post(request: web.Request) -> web.Response:
     """Remove a post (its author, or a moderator: audited); gone on every node. 204."""
     caller, service, circle = await _addressed(request)
@@ -249,7 +249,7 @@ async def remove_post(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/api/v1/me/circles")
+@routes.get("/api/quartier/v1/me/circles")
 async def my_remote_circles(request: web.Request) -> web.Response:
     """The other nodes' circles the caller joined (or asked to)."""
     caller = await authenticate(request)
@@ -257,7 +257,7 @@ async def my_remote_circles(request: web.Request) -> web.Response:
     return web.json_response([follow_to_api(r) for r in rows])
 
 
-@routes.post("/api/v1/me/circles")
+@routes.post("/api/quartier/v1/me/circles")
 async def join_remote(request: web.Request) -> web.Response:
     """Join another node's circle (a Follow of its group). 201 with the (pending) follow."""
     caller = await authenticate(request)
@@ -267,7 +267,7 @@ async def join_remote(request: web.Request) -> web.Response:
     return web.json_response(follow_to_api(row), status=201)
 
 
-@routes.get("/api/v1/me/circles/posts")
+@routes.get("/api/quartier/v1/me/circles/posts")
 async def remote_posts(request: web.Request) -> web.Response:
     """Posts of another node's circle the caller joined."""
     caller = await authenticate(request)
@@ -283,7 +283,7 @@ async def remote_posts(request: web.Request) -> web.Response:
     return web.json_response([post_to_json(p) for p in rows])
 
 
-@routes.post("/api/v1/me/circles/posts")
+@routes.post("/api/quartier/v1/me/circles/posts")
 async def remote_post(request: web.Request) -> web.Response:
     """Post to another node's circle the caller joined. 201."""
     caller = await authenticate(request)

@@ -1,12 +1,12 @@
 """Direct messages.
 
-GET    /api/v1/conversations                    my conversations, newest first, with unread counts
-POST   /api/v1/conversations                    {"to": ["bob@b.example"], "text": "..."}
-GET    /api/v1/conversations/{id}               its messages, oldest first
-POST   /api/v1/conversations/{id}/messages      {"text": "..."}
-PATCH  /api/v1/conversations/{id}/messages/{m}  {"text": "..."}: edit my own message
-DELETE /api/v1/conversations/{id}/messages/{m}  delete my own message, for everyone
-POST   /api/v1/conversations/{id}/read          mark everything read
+GET    /api/quartier/v1/conversations           my conversations, newest first, with unread counts
+POST   /api/quartier/v1/conversations           {"to": ["bob@b.example"], "text": "..."}
+GET    /api/quartier/v1/conversations/{id}      its messages, oldest first
+POST   /api/quartier/v1/conversations/{id}/messages      {"text": "..."}
+PATCH  /api/quartier/v1/conversations/{id}/messages/{m}  {"text": "..."}: edit my own message
+DELETE /api/quartier/v1/conversations/{id}/messages/{m}  delete my own message, for everyone
+POST   /api/quartier/v1/conversations/{id}/read          mark everything read
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class NoFields(Body):
     """A request that takes no fields: an empty body, or ``{}``."""
 
 
-@routes.get("/api/v1/conversations")
+@routes.get("/api/quartier/v1/conversations")
 async def list_conversations(request: web.Request) -> web.Response:
     """The caller's conversations."""
     caller = await authenticate(request)
@@ -54,7 +54,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     return web.json_response([summary_to_api(s) for s in summaries])
 
 
-@routes.post("/api/v1/conversations")
+@routes.post("/api/quartier/v1/conversations")
 async def start(request: web.Request) -> web.Response:
     """Start a conversation with a first message; 201 with the conversation's id."""
     caller = await authenticate(request)
@@ -81,7 +81,7 @@ async def send_message(
     return await request.app[CONVERSATIONS].reply(member, conversation_id, text)
 
 
-@routes.get(r"/api/v1/conversations/{cid:\d{1,9}}")
+@routes.get(r"/api/quartier/v1/conversations/{cid:\d{1,9}}")
 async def read(request: web.Request) -> web.Response:
     """The messages of a conversation."""
     caller = await authenticate(request)
@@ -91,7 +91,7 @@ async def read(request: web.Request) -> web.Response:
     return web.json_response([message_to_api(m) for m in messages])
 
 
-@routes.post(r"/api/v1/conversations/{cid:\d{1,9}}/messages")
+@routes.post(r"/api/quartier/v1/conversations/{cid:\d{1,9}}/messages")
 async def send(request: web.Request) -> web.Response:
     """Reply in a conversation; 201 with the message."""
     caller = await authenticate(request)
@@ -100,7 +100,7 @@ async def send(request: web.Request) -> web.Response:
     return web.json_response(message_to_api(message), status=201)
 
 
-@routes.patch(r"/api/v1/conversations/{cid:\d{1,9}}/messages/{mid:\d{1,9}}")
+@routes.patch(r"/api/quartier/v1/conversations/{cid:\d{1,9}}/messages/{mid:\d{1,9}}")
 async def edit(request: web.Request) -> web.Response:
     """Edit one of the caller's own messages; 200 with the message."""
     caller = await authenticate(request)
@@ -115,7 +115,7 @@ async def edit(request: web.Request) -> web.Response:
     return web.json_response(message_to_api(message))
 
 
-@routes.delete(r"/api/v1/conversations/{cid:\d{1,9}}/messages/{mid:\d{1,9}}")
+@routes.delete(r"/api/quartier/v1/conversations/{cid:\d{1,9}}/messages/{mid:\d{1,9}}")
 async def delete(request: web.Request) -> web.Response:
     """Delete one of the caller's own messages for everyone (204, again if already deleted)."""
     caller = await authenticate(request)
@@ -125,7 +125,7 @@ async def delete(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post(r"/api/v1/conversations/{cid:\d{1,9}}/read")
+@routes.post(r"/api/quartier/v1/conversations/{cid:\d{1,9}}/read")
 async def mark_read(request: web.Request) -> web.Response:
     """Mark the conversation read."""
     caller = await authenticate(request)

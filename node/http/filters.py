@@ -1,11 +1,11 @@
 """Keyword filters and the content they hold back (roles moderator and admin).
 
-GET    /api/v1/moderation/filters                 every filter, oldest first
-POST   /api/v1/moderation/filters                 {"phrase": "...", "action": "hide" | "hold"}
-DELETE /api/v1/moderation/filters/{id}            remove a filter
-GET    /api/v1/moderation/held?state=held         caught content (held, hidden, released, rejected)
-POST   /api/v1/moderation/held/{id}/release       {"reason": "..."}: shown and sent on
-POST   /api/v1/moderation/held/{id}/reject        {"reason": "..."}: never shown
+GET    /api/quartier/v1/moderation/filters        every filter, oldest first
+POST   /api/quartier/v1/moderation/filters        {"phrase": "...", "action": "hide" | "hold"}
+DELETE /api/quartier/v1/moderation/filters/{id}   remove a filter
+GET    /api/quartier/v1/moderation/held?state=held  caught (held, hidden, released, rejected)
+POST   /api/quartier/v1/moderation/held/{id}/release       {"reason": "..."}: shown and sent on
+POST   /api/quartier/v1/moderation/held/{id}/reject        {"reason": "..."}: never shown
 (held or hidden content; once decided, 404)
 """
 
@@ -72,14 +72,14 @@ def held_to_api(row: FilteredContent) -> dict[str, Any]:
     }
 
 
-@routes.get("/api/v1/moderation/filters")
+@routes.get("/api/quartier/v1/moderation/filters")
 async def list_filters(request: web.Request) -> web.Response:
     """Every keyword filter."""
     await require_role(request, Role.MODERATOR)
     return web.json_response([filter_to_api(f) for f in await filters.all_filters()])
 
 
-@routes.post("/api/v1/moderation/filters")
+@routes.post("/api/quartier/v1/moderation/filters")
 async def add_filter(request: web.Request) -> web.Response:
     """A new filter; 201 with it, 422 for an empty or already filtered phrase."""
     caller = await require_role(request, Role.MODERATOR)
@@ -95,7 +95,7 @@ async def add_filter(request: web.Request) -> web.Response:
     return web.json_response(filter_to_api(row), status=201)
 
 
-@routes.delete(r"/api/v1/moderation/filters/{id:\d{1,9}}")
+@routes.delete(r"/api/quartier/v1/moderation/filters/{id:\d{1,9}}")
 async def remove_filter(request: web.Request) -> web.Response:
     """Remove a filter; 204 (404 when there is none)."""
     caller = await require_role(request, Role.MODERATOR)
@@ -108,7 +108,7 @@ async def remove_filter(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/api/v1/moderation/held")
+@routes.get("/api/quartier/v1/moderation/held")
 async def list_held(request: web.Request) -> web.Response:
     """Caught content in a state (held by default), oldest first."""
     await require_role(request, Role.MODERATOR)
@@ -123,7 +123,7 @@ async def list_held(request: web.Request) -> web.Response:
     return web.json_response([held_to_api(r) for r in await filters.queue(state)])
 
 
-@routes.post(r"/api/v1/moderation/held/{id:\d{1,9}}/{decision:release|reject}")
+@routes.post(r"/api/quartier/v1/moderation/held/{id:\d{1,9}}/{decision:release|reject}")
 async def decide(request: web.Request) -> web.Response:
     """Release or reject held (or hidden) content; 200 with it, 404 once decided."""
     caller = await require_role(request, Role.MODERATOR)

@@ -1,12 +1,12 @@
 """Following neighbours, here and on other nodes.
 
-POST   /api/v1/follows                          {"target": "bob@other.example" or actor URL}
-GET    /api/v1/follows                          whom I follow (or asked to)
-DELETE /api/v1/follows/{id}                     unfollow, or withdraw a request
-GET    /api/v1/followers                        who follows me
-GET    /api/v1/follow_requests                  who asks to follow me
-POST   /api/v1/follow_requests/{id}/accept      approve
-POST   /api/v1/follow_requests/{id}/reject      refuse
+POST   /api/quartier/v1/follows                 {"target": "bob@other.example" or actor URL}
+GET    /api/quartier/v1/follows                 whom I follow (or asked to)
+DELETE /api/quartier/v1/follows/{id}            unfollow, or withdraw a request
+GET    /api/quartier/v1/followers               who follows me
+GET    /api/quartier/v1/follow_requests         who asks to follow me
+POST   /api/quartier/v1/follow_requests/{id}/accept      approve
+POST   /api/quartier/v1/follow_requests/{id}/reject      refuse
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class NewFollow(Body):
     target: str = Field(min_length=3, max_length=2048)
 
 
-@routes.post("/api/v1/follows")
+@routes.post("/api/quartier/v1/follows")
 async def follow(request: web.Request) -> web.Response:
     """Ask to follow a member of this or another node; 201 with the (pending) follow."""
     caller = await authenticate(request)
@@ -37,7 +37,7 @@ async def follow(request: web.Request) -> web.Response:
     return web.json_response(follow_to_api(row), status=201)
 
 
-@routes.get("/api/v1/follows")
+@routes.get("/api/quartier/v1/follows")
 async def following(request: web.Request) -> web.Response:
     """Whom the caller follows, pending requests included."""
     caller = await authenticate(request)
@@ -45,7 +45,7 @@ async def following(request: web.Request) -> web.Response:
     return web.json_response([follow_to_api(r) for r in rows])
 
 
-@routes.delete(r"/api/v1/follows/{follow_id:\d{1,9}}")
+@routes.delete(r"/api/quartier/v1/follows/{follow_id:\d{1,9}}")
 async def unfollow(request: web.Request) -> web.Response:
     """Stop following, or withdraw a request."""
     caller = await authenticate(request)
@@ -53,7 +53,7 @@ async def unfollow(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/api/v1/followers")
+@routes.get("/api/quartier/v1/followers")
 async def followers(request: web.Request) -> web.Response:
     """Who follows the caller."""
     caller = await authenticate(request)
@@ -61,7 +61,7 @@ async def followers(request: web.Request) -> web.Response:
     return web.json_response([follow_to_api(r) for r in rows])
 
 
-@routes.get("/api/v1/follow_requests")
+@routes.get("/api/quartier/v1/follow_requests")
 async def requests(request: web.Request) -> web.Response:
     """Who asks to follow the caller."""
     caller = await authenticate(request)
@@ -69,7 +69,7 @@ async def requests(request: web.Request) -> web.Response:
     return web.json_response([follow_to_api(r) for r in rows])
 
 
-@routes.post(r"/api/v1/follow_requests/{follow_id:\d{1,9}}/{decision:accept|reject}")
+@routes.post(r"/api/quartier/v1/follow_requests/{follow_id:\d{1,9}}/{decision:accept|reject}")
 async def decide(request: web.Request) -> web.Response:
     """Approve (200 with the follow) or refuse (204) a request."""
     caller = await authenticate(request)

@@ -1,10 +1,10 @@
 """The community's governance policy: read by anyone, changed by admins, and the sharing ledger.
 
-GET    /api/v1/governance                  the policy's public summary (as in NodeInfo)
-GET    /api/v1/admin/governance            every setting, and which ones admins changed
-PATCH  /api/v1/admin/governance            change settings: {"messages": "partners", ...}
-DELETE /api/v1/admin/governance/changes    drop the changes: quartier.toml decides again
-GET    /api/v1/me/sharing[?before=ID&limit=N]   what of mine went to which server, newest first
+GET    /api/quartier/v1/governance         the policy's public summary (as in NodeInfo)
+GET    /api/quartier/v1/admin/governance   every setting, and which ones admins changed
+PATCH  /api/quartier/v1/admin/governance   change settings: {"messages": "partners", ...}
+DELETE /api/quartier/v1/admin/governance/changes    drop the changes: quartier.toml decides again
+GET    /api/quartier/v1/me/sharing[?before=ID&limit=N]  what of mine went where, newest first
 
 A change takes effect at once in this process and within 30 s in every other process on the
 same database (see moderation/policy_store.py): no restart.
@@ -32,14 +32,14 @@ def _timestamp(value: Any) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-@routes.get("/api/v1/governance")
+@routes.get("/api/quartier/v1/governance")
 async def summary(request: web.Request) -> web.Response:
     """The policy in force, as other communities and prospective members read it."""
     policy = await request.app[GOVERNANCE].current()
     return web.json_response(policy.summary())
 
 
-@routes.get("/api/v1/admin/governance")
+@routes.get("/api/quartier/v1/admin/governance")
 async def settings(request: web.Request) -> web.Response:
     """Every governance setting in force, which of them admins changed over the file's,
     who changed them last and when."""
@@ -47,7 +47,7 @@ async def settings(request: web.Request) -> web.Response:
     return web.json_response(await _settings(request))
 
 
-@routes.patch("/api/v1/admin/governance")
+@routes.patch("/api/quartier/v1/admin/governance")
 async def change(request: web.Request) -> web.Response:
     """Change some settings; 422 naming each setting at fault, and nothing changed, when the
     result would not be a valid policy."""
@@ -69,7 +69,7 @@ async def change(request: web.Request) -> web.Response:
     return web.json_response(await _settings(request))
 
 
-@routes.delete("/api/v1/admin/governance/changes")
+@routes.delete("/api/quartier/v1/admin/governance/changes")
 async def reset(request: web.Request) -> web.Response:
     """Drop every change made through the API: the file's settings apply again."""
     caller = await require_role(request, Role.ADMIN)
@@ -91,7 +91,7 @@ async def _settings(request: web.Request) -> dict[str, Any]:
     }
 
 
-@routes.get("/api/v1/me/sharing")
+@routes.get("/api/quartier/v1/me/sharing")
 async def ledger(request: web.Request) -> web.Response:
     """A page of the caller's sharing ledger: each delivery of their content to another
     server, newest first; ``before`` the last id seen for the next page."""

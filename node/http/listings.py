@@ -1,22 +1,22 @@
 """The marketplace: listings, responses to them and the agreements they become.
 
-GET    /api/v1/listings/categories                  the fixed taxonomy, in English and French
-GET    /api/v1/listings?q=&kind=&...                search this node's and partners' listings
+GET    /api/quartier/v1/listings/categories         the fixed taxonomy, in English and French
+GET    /api/quartier/v1/listings?q=&kind=&...       search this node's and partners' listings
                                                     (anonymous: this node's public ones, when
                                                     the community's policy lets them out)
-POST   /api/v1/listings                             publish (201)
-GET    /api/v1/listings/mine[?status=open,done]     the caller's listings
-GET    /api/v1/listings/{id}                        one listing (anonymous: as the search)
-PATCH  /api/v1/listings/{id}                        change the given fields
-DELETE /api/v1/listings/{id}                        withdraw (pending responses are declined)
-POST   /api/v1/listings/{id}/status                 {"status": "open" | "reserved" | "done"}
-POST   /api/v1/listings/{id}/responses              answer a listing {"message", "quantity"}
-GET    /api/v1/listings/{id}/responses              all of them (author) or one's own
-GET    /api/v1/listings/agreements                  responses the caller is part of
-POST   /api/v1/listings/responses/{id}/accept       the author accepts: an agreement
-POST   /api/v1/listings/responses/{id}/decline      the author declines
-POST   /api/v1/listings/responses/{id}/withdraw     the responder takes it back
-POST   /api/v1/listings/responses/{id}/done         either side: it happened {"thanks"}
+POST   /api/quartier/v1/listings                    publish (201)
+GET    /api/quartier/v1/listings/mine[?status=open,done]     the caller's listings
+GET    /api/quartier/v1/listings/{id}               one listing (anonymous: as the search)
+PATCH  /api/quartier/v1/listings/{id}               change the given fields
+DELETE /api/quartier/v1/listings/{id}               withdraw (pending responses are declined)
+POST   /api/quartier/v1/listings/{id}/status        {"status": "open" | "reserved" | "done"}
+POST   /api/quartier/v1/listings/{id}/responses     answer a listing {"message", "quantity"}
+GET    /api/quartier/v1/listings/{id}/responses     all of them (author) or one's own
+GET    /api/quartier/v1/listings/agreements         responses the caller is part of
+POST   /api/quartier/v1/listings/responses/{id}/accept       the author accepts: an agreement
+POST   /api/quartier/v1/listings/responses/{id}/decline      the author declines
+POST   /api/quartier/v1/listings/responses/{id}/withdraw     the responder takes it back
+POST   /api/quartier/v1/listings/responses/{id}/done         either side: it happened {"thanks"}
 
 GET    /listings/{uuid}                             the listing's Note (ActivityPub), to
                                                     anyone (public), to signed fetches of
@@ -52,8 +52,8 @@ from node.moderation.safety import Creation
 from node.verification.render import verifications_of
 
 routes = web.RouteTableDef()
-LISTING = r"/api/v1/listings/{listing_id:\d{1,18}}"
-RESPONSE = r"/api/v1/listings/responses/{response_id:\d{1,18}}"
+LISTING = r"/api/quartier/v1/listings/{listing_id:\d{1,18}}"
+RESPONSE = r"/api/quartier/v1/listings/responses/{response_id:\d{1,18}}"
 
 
 class NewResponse(Body):
@@ -131,13 +131,13 @@ async def _viewer(request: web.Request) -> Member | None:
     return None
 
 
-@routes.get("/api/v1/listings/categories")
+@routes.get("/api/quartier/v1/listings/categories")
 async def categories(request: web.Request) -> web.Response:
     """The categories a listing may be filed under (public: pickers need them first)."""
     return web.json_response(categories_to_api())
 
 
-@routes.get("/api/v1/listings")
+@routes.get("/api/quartier/v1/listings")
 async def search(request: web.Request) -> web.Response:
     """Search and browse: full text, filters, an order and cursor pagination (the next
     page's URL also in a ``Link`` header, as Mastodon pages)."""
@@ -158,7 +158,7 @@ async def search(request: web.Request) -> web.Response:
     return web.json_response(body, headers=headers)
 
 
-@routes.post("/api/v1/listings")
+@routes.post("/api/quartier/v1/listings")
 async def create(request: web.Request) -> web.Response:
     """Publish a listing; 201 with it."""
     caller = await authenticate(request)
@@ -167,7 +167,7 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response((await _shown(request, [listing]))[0], status=201)
 
 
-@routes.get("/api/v1/listings/mine")
+@routes.get("/api/quartier/v1/listings/mine")
 async def mine(request: web.Request) -> web.Response:
     """The caller's listings, newest first, optionally of some statuses only."""
     caller = await authenticate(request)
@@ -184,7 +184,7 @@ async def mine(request: web.Request) -> web.Response:
     return web.json_response(await _shown(request, rows))
 
 
-@routes.get("/api/v1/listings/agreements")
+@routes.get("/api/quartier/v1/listings/agreements")
 async def agreements(request: web.Request) -> web.Response:
     """Responses the caller gave or received, newest first."""
     caller = await authenticate(request)

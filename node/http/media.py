@@ -1,8 +1,8 @@
 """Photos: uploads for listings, and serving them to whoever may see them.
 
-POST   /api/v1/media          upload (multipart/form-data: ``file``, optional ``description``)
-GET    /api/v1/media/{id}     one of my photos
-PUT    /api/v1/media/{id}     {"description": "..."}: change its alt text
+POST   /api/quartier/v1/media       upload (multipart/form-data: ``file``, optional ``description``)
+GET    /api/quartier/v1/media/{id}     one of my photos
+PUT    /api/quartier/v1/media/{id}     {"description": "..."}: change its alt text
 GET    /media/{file}          the photo or its thumbnail (HEAD too; conditional GET)
 
 Who may see a photo is the service's rule (:meth:`MediaService.access`); a request that may
@@ -44,7 +44,7 @@ class Description(Body):
     description: str = Field(max_length=MAX_DESCRIPTION)
 
 
-@routes.post("/api/v1/media")
+@routes.post("/api/quartier/v1/media")
 async def upload(request: web.Request) -> web.Response:
     """Upload a photo; 201 with it (unattached until a listing takes it)."""
     caller = await authenticate(request)
@@ -62,7 +62,7 @@ async def upload(request: web.Request) -> web.Response:
     return web.json_response(media_to_api(media, request.app[SETTINGS].uris), status=201)
 
 
-@routes.get(rf"/api/v1/media/{_MEDIA_ID}")
+@routes.get(rf"/api/quartier/v1/media/{_MEDIA_ID}")
 async def show(request: web.Request) -> web.Response:
     """One of the caller's photos."""
     caller = await authenticate(request)
@@ -73,7 +73,7 @@ async def show(request: web.Request) -> web.Response:
     return web.json_response(media_to_api(media, uris))
 
 
-@routes.put(rf"/api/v1/media/{_MEDIA_ID}")
+@routes.put(rf"/api/quartier/v1/media/{_MEDIA_ID}")
 async def describe(request: web.Request) -> web.Response:
     """Change the alt text of one of the caller's photos."""
     caller = await authenticate(request)

@@ -1,15 +1,15 @@
 """The moderators' API (roles moderator and admin).
 
-GET  /api/v1/moderation/reports?state=open       the queue (open, resolved or dismissed)
-GET  /api/v1/moderation/reports/{id}             one report
-POST /api/v1/moderation/reports/{id}/dismiss     {"reason": "..."}
-POST /api/v1/moderation/decisions                {"action": "hide", "listing": 3,
+GET  /api/quartier/v1/moderation/reports?state=open       the queue (open, resolved or dismissed)
+GET  /api/quartier/v1/moderation/reports/{id}    one report
+POST /api/quartier/v1/moderation/reports/{id}/dismiss     {"reason": "..."}
+POST /api/quartier/v1/moderation/decisions       {"action": "hide", "listing": 3,
                                                   "reason": "...", "report": 7}
-GET  /api/v1/moderation/decisions                every decision, newest first
-GET  /api/v1/moderation/appeals?state=pending    appeals
-POST /api/v1/moderation/appeals/{id}/uphold      {"reason": "..."}: the decision stands
-POST /api/v1/moderation/appeals/{id}/overturn    {"reason": "..."}: the decision is reversed
-GET  /api/v1/moderation/audit?before=&limit=     the audit log, newest first
+GET  /api/quartier/v1/moderation/decisions       every decision, newest first
+GET  /api/quartier/v1/moderation/appeals?state=pending    appeals
+POST /api/quartier/v1/moderation/appeals/{id}/uphold      {"reason": "..."}: the decision stands
+POST /api/quartier/v1/moderation/appeals/{id}/overturn   {"reason": "..."}: the decision is reversed
+GET  /api/quartier/v1/moderation/audit?before=&limit=     the audit log, newest first
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ async def reporters_of(reports: list[Report]) -> dict[int, str]:
     return {m.id: m.username for m in members}
 
 
-@routes.get("/api/v1/moderation/reports")
+@routes.get("/api/quartier/v1/moderation/reports")
 async def list_reports(request: web.Request) -> web.Response:
     """The queue: reports in a state (open by default), oldest first."""
     await require_role(request, Role.MODERATOR)
@@ -86,7 +86,7 @@ async def list_reports(request: web.Request) -> web.Response:
     )
 
 
-@routes.get(r"/api/v1/moderation/reports/{id:\d{1,9}}")
+@routes.get(r"/api/quartier/v1/moderation/reports/{id:\d{1,9}}")
 async def show_report(request: web.Request) -> web.Response:
     """One report, with who made it."""
     await require_role(request, Role.MODERATOR)
@@ -97,7 +97,7 @@ async def show_report(request: web.Request) -> web.Response:
     )
 
 
-@routes.post(r"/api/v1/moderation/reports/{id:\d{1,9}}/dismiss")
+@routes.post(r"/api/quartier/v1/moderation/reports/{id:\d{1,9}}/dismiss")
 async def dismiss(request: web.Request) -> web.Response:
     """Close a report that needs nothing; 201 with the decision."""
     caller = await require_role(request, Role.MODERATOR)
@@ -106,7 +106,7 @@ async def dismiss(request: web.Request) -> web.Response:
     return web.json_response(decision_to_api(decision), status=201)
 
 
-@routes.post("/api/v1/moderation/decisions")
+@routes.post("/api/quartier/v1/moderation/decisions")
 async def decide(request: web.Request) -> web.Response:
     """Take an action; 201 with the decision."""
     caller = await require_role(request, Role.MODERATOR)
@@ -118,7 +118,7 @@ async def decide(request: web.Request) -> web.Response:
     return web.json_response(decision_to_api(decision), status=201)
 
 
-@routes.get("/api/v1/moderation/decisions")
+@routes.get("/api/quartier/v1/moderation/decisions")
 async def list_decisions(request: web.Request) -> web.Response:
     """Every decision, newest first, with its appeal."""
     await require_role(request, Role.MODERATOR)
@@ -126,7 +126,7 @@ async def list_decisions(request: web.Request) -> web.Response:
     return web.json_response([decision_to_api(d, d.appeal) for d in decisions])
 
 
-@routes.get("/api/v1/moderation/appeals")
+@routes.get("/api/quartier/v1/moderation/appeals")
 async def list_appeals(request: web.Request) -> web.Response:
     """Appeals in a state (pending by default), oldest first."""
     await require_role(request, Role.MODERATOR)
@@ -135,7 +135,7 @@ async def list_appeals(request: web.Request) -> web.Response:
     return web.json_response([appeal_to_api(a) for a in appeals])
 
 
-@routes.post(r"/api/v1/moderation/appeals/{id:\d{1,9}}/{answer:uphold|overturn}")
+@routes.post(r"/api/quartier/v1/moderation/appeals/{id:\d{1,9}}/{answer:uphold|overturn}")
 async def answer_appeal(request: web.Request) -> web.Response:
     """Answer an appeal: the decision stands (uphold) or is reversed (overturn)."""
     caller = await require_role(request, Role.MODERATOR)
@@ -145,7 +145,7 @@ async def answer_appeal(request: web.Request) -> web.Response:
     return web.json_response(appeal_to_api(appeal))
 
 
-@routes.get("/api/v1/moderation/audit")
+@routes.get("/api/quartier/v1/moderation/audit")
 async def audit_log(request: web.Request) -> web.Response:
     """The audit log, newest first; ``before`` (an entry's id) pages back."""
     await require_role(request, Role.MODERATOR)

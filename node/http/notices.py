@@ -1,13 +1,13 @@
 """Notices: what managers, landlords and town halls tell the community.
 
-GET    /api/v1/notices[?state=current|past&before=&limit=]   current notices (pinned: urgent
+GET    /api/quartier/v1/notices[?state=current|past&before=&limit=]  current notices (pinned: urgent
                                                             first), or past ones, newest first
-POST   /api/v1/notices                                      publish (roles in the community's
+POST   /api/quartier/v1/notices                             publish (roles in the community's
                                                             governance.notices_by) (201)
-GET    /api/v1/notices/{id}                                 one notice
-PATCH  /api/v1/notices/{id}                                 change it (its author, an admin)
-DELETE /api/v1/notices/{id}                                 delete it everywhere (204)
-GET    /api/v1/directory                                    the community and, for a
+GET    /api/quartier/v1/notices/{id}                        one notice
+PATCH  /api/quartier/v1/notices/{id}                        change it (its author, an admin)
+DELETE /api/quartier/v1/notices/{id}                        delete it everywhere (204)
+GET    /api/quartier/v1/directory                           the community and, for a
                                                             municipality, its districts
 
 GET    /notices/{uuid}                                      the notice's Note (ActivityPub):
@@ -39,7 +39,7 @@ from node.notices.service import NoticeForm
 
 routes = web.RouteTableDef()
 # Ids are 32-bit in the database: a longer number would overflow PostgreSQL's int4 (a 500).
-NOTICE = r"/api/v1/notices/{notice_id:[0-9]{1,9}}"
+NOTICE = r"/api/quartier/v1/notices/{notice_id:[0-9]{1,9}}"
 MAX_ID = 2**31 - 1
 
 
@@ -102,7 +102,7 @@ def _notice_to_api(request: web.Request, notice: Notice, media: list[Media]) -> 
     }
 
 
-@routes.get("/api/v1/notices")
+@routes.get("/api/quartier/v1/notices")
 async def list_notices(request: web.Request) -> web.Response:
     """Current notices (pinned, urgent first), or ``state=past``: ended ones, paged by
     ``before`` (an id) with a ``Link`` to the next page."""
@@ -137,7 +137,7 @@ def _int(request: web.Request, name: str, default: int | None) -> int | None:
     return int(raw)
 
 
-@routes.post("/api/v1/notices")
+@routes.post("/api/quartier/v1/notices")
 async def publish_notice(request: web.Request) -> web.Response:
     """Publish a notice: every member is notified; 403 for a role the policy does not name."""
     caller = await authenticate(request)
@@ -222,7 +222,7 @@ async def document(request: web.Request) -> web.Response:
     return web.Response(body=json.dumps(doc).encode(), headers=headers)
 
 
-@routes.get("/api/v1/directory")
+@routes.get("/api/quartier/v1/directory")
 async def directory(request: web.Request) -> web.Response:
     """The community, and for a municipality its districts (the active partner nodes) with
     what their NodeInfo says: name, area, kind, member counts, and the partnership's state.

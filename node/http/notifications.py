@@ -1,9 +1,9 @@
 """What happened that the caller should see.
 
-GET  /api/v1/notifications[?unread=true&before=ID&limit=N]   newest first
-GET  /api/v1/notifications/unread_count                       {"count": N}
-POST /api/v1/notifications/{id}/read                          mark one read
-POST /api/v1/notifications/read                               mark all read
+GET  /api/quartier/v1/notifications[?unread=true&before=ID&limit=N]   newest first
+GET  /api/quartier/v1/notifications/unread_count              {"count": N}
+POST /api/quartier/v1/notifications/{id}/read                 mark one read
+POST /api/quartier/v1/notifications/read                      mark all read
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from node.notifications.service import MAX_PAGE
 routes = web.RouteTableDef()
 
 
-@routes.get("/api/v1/notifications")
+@routes.get("/api/quartier/v1/notifications")
 async def page(request: web.Request) -> web.Response:
     """A page of the caller's notifications; ``before`` the last id seen for the next one."""
     caller = await authenticate(request)
@@ -38,7 +38,7 @@ async def page(request: web.Request) -> web.Response:
     return web.json_response([notification_to_api(r) for r in rows])
 
 
-@routes.get("/api/v1/notifications/unread_count")
+@routes.get("/api/quartier/v1/notifications/unread_count")
 async def unread_count(request: web.Request) -> web.Response:
     """How many notifications the caller has not read."""
     caller = await authenticate(request)
@@ -47,7 +47,7 @@ async def unread_count(request: web.Request) -> web.Response:
     )
 
 
-@routes.post(r"/api/v1/notifications/{notification_id:\d{1,18}}/read")
+@routes.post(r"/api/quartier/v1/notifications/{notification_id:\d{1,18}}/read")
 async def mark_one(request: web.Request) -> web.Response:
     """Mark one notification read (204)."""
     caller = await authenticate(request)
@@ -57,7 +57,7 @@ async def mark_one(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/api/v1/notifications/read")
+@routes.post("/api/quartier/v1/notifications/read")
 async def mark_all(request: web.Request) -> web.Response:
     """Mark every notification read; ``{"marked": N}``."""
     caller = await authenticate(request)

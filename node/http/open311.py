@@ -399,7 +399,7 @@ async def update_request(request: web.Request) -> web.Response:
 
 
 # Admins manage the keys (also ``quartier open311 keys``).
-KEYS_PATH = "/api/v1/admin/open311/keys"
+KEYS_PATH = "/api/quartier/v1/admin/open311/keys"
 
 
 class NewKey(Body):

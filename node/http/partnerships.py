@@ -1,9 +1,9 @@
 """Partnerships with other nodes (admins).
 
-GET    /api/v1/admin/partnerships                      every partnership
-POST   /api/v1/admin/partnerships                      {"node": "b.example", "message": "..."}
-POST   /api/v1/admin/partnerships/{id}/accept|reject   answer a request from another node
-DELETE /api/v1/admin/partnerships/{id}                 end it (or withdraw a proposal)
+GET    /api/quartier/v1/admin/partnerships             every partnership
+POST   /api/quartier/v1/admin/partnerships             {"node": "b.example", "message": "..."}
+POST   /api/quartier/v1/admin/partnerships/{id}/accept|reject   answer a request from another node
+DELETE /api/quartier/v1/admin/partnerships/{id}        end it (or withdraw a proposal)
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ async def _render(request: web.Request, row: Partnership) -> dict[str, Any]:
     return partnership_to_api(row, await request.app[PARTNERSHIPS].suspension(row))
 
 
-@routes.get("/api/v1/admin/partnerships")
+@routes.get("/api/quartier/v1/admin/partnerships")
 async def list_partnerships(request: web.Request) -> web.Response:
     """Every partnership, newest first."""
     await require_role(request, Role.ADMIN)
@@ -59,7 +59,7 @@ async def list_partnerships(request: web.Request) -> web.Response:
     return web.json_response([partnership_to_api(r, await service.suspension(r)) for r in rows])
 
 
-@routes.post("/api/v1/admin/partnerships")
+@routes.post("/api/quartier/v1/admin/partnerships")
 async def propose(request: web.Request) -> web.Response:
     """Propose a partnership to another node; 201 with it, ``proposed`` until they answer."""
     await require_role(request, Role.ADMIN)
@@ -71,7 +71,7 @@ async def propose(request: web.Request) -> web.Response:
     return web.json_response(await _render(request, row), status=201)
 
 
-@routes.post(r"/api/v1/admin/partnerships/{pid:\d{1,9}}/{decision:accept|reject}")
+@routes.post(r"/api/quartier/v1/admin/partnerships/{pid:\d{1,9}}/{decision:accept|reject}")
 async def decide(request: web.Request) -> web.Response:
     """Accept or refuse a request from another node."""
     await require_role(request, Role.ADMIN)
@@ -84,7 +84,7 @@ async def decide(request: web.Request) -> web.Response:
     return web.json_response(await _render(request, row))
 
 
-@routes.delete(r"/api/v1/admin/partnerships/{pid:\d{1,9}}")
+@routes.delete(r"/api/quartier/v1/admin/partnerships/{pid:\d{1,9}}")
 async def end(request: web.Request) -> web.Response:
     """End a partnership; the other node is told."""
     await require_role(request, Role.ADMIN)

@@ -1,18 +1,18 @@
 """Problem reports.
 
 Members:
-POST /api/v1/problems                 {"category", "text", "photos": [media ids],
+POST /api/quartier/v1/problems        {"category", "text", "photos": [media ids],
                                        "latitude", "longitude", "address", "public"}
-GET  /api/v1/problems                 the caller's reports (``?scope=public``: every public
+GET  /api/quartier/v1/problems        the caller's reports (``?scope=public``: every public
                                       report of this node's members)
-GET  /api/v1/problems/similar         ?category=&lat=&lon=: open public ones nearby
-GET  /api/v1/problems/{id}
-POST /api/v1/problems/{id}/me-too
+GET  /api/quartier/v1/problems/similar         ?category=&lat=&lon=: open public ones nearby
+GET  /api/quartier/v1/problems/{id}
+POST /api/quartier/v1/problems/{id}/me-too
 
 Handlers (managers and admins):
-GET  /api/v1/handling/problems        ?status=received,in_progress&category=
-POST /api/v1/handling/problems/{id}/status     {"status", "reason"}
-POST /api/v1/handling/problems/{id}/comments   {"text"}
+GET  /api/quartier/v1/handling/problems        ?status=received,in_progress&category=
+POST /api/quartier/v1/handling/problems/{id}/status     {"status", "reason"}
+POST /api/quartier/v1/handling/problems/{id}/comments   {"text"}
 
 GET  /problems/{uuid}                 the ActivityPub object (public ones; a private one to
                                       a fetch signed from the node handling it)
@@ -90,7 +90,7 @@ def _coordinate(request: web.Request, name: str, bound: float) -> float:
     return value
 
 
-@routes.post("/api/v1/problems")
+@routes.post("/api/quartier/v1/problems")
 async def create(request: web.Request) -> web.Response:
     """Report a problem; 201 with it and the open public problems like it nearby."""
     caller = await authenticate(request)
@@ -117,7 +117,7 @@ async def create(request: web.Request) -> web.Response:
     return web.json_response(shown, status=201)
 
 
-@routes.get("/api/v1/problems")
+@routes.get("/api/quartier/v1/problems")
 async def listing(request: web.Request) -> web.Response:
     """The caller's reports, or (``scope=public``) every public one of this node."""
     caller = await authenticate(request)
@@ -131,7 +131,7 @@ async def listing(request: web.Request) -> web.Response:
     return web.json_response([await render(request, p, caller.member) for p in found])
 
 
-@routes.get("/api/v1/problems/similar")
+@routes.get("/api/quartier/v1/problems/similar")
 async def similar(request: web.Request) -> web.Response:
     """Open public problems of a category near a point, nearest first."""
     caller = await authenticate(request)
@@ -142,7 +142,7 @@ async def similar(request: web.Request) -> web.Response:
     return web.json_response([await render(request, p, caller.member) for p in found])
 
 
-@routes.get(f"/api/v1/problems/{_ID}")
+@routes.get(f"/api/quartier/v1/problems/{_ID}")
 async def get(request: web.Request) -> web.Response:
     """One problem the caller may see."""
     caller = await authenticate(request)
@@ -150,7 +150,7 @@ async def get(request: web.Request) -> web.Response:
     return web.json_response(await render(request, problem, caller.member))
 
 
-@routes.post(f"/api/v1/problems/{_ID}/me-too")
+@routes.post(f"/api/quartier/v1/problems/{_ID}/me-too")
 async def me_too(request: web.Request) -> web.Response:
     """The caller has the same problem (counted once)."""
     caller = await authenticate(request)
@@ -158,7 +158,7 @@ async def me_too(request: web.Request) -> web.Response:
     return web.json_response(await render(request, problem, caller.member))
 
 
-@routes.get("/api/v1/handling/problems")
+@routes.get("/api/quartier/v1/handling/problems")
 async def handling(request: web.Request) -> web.Response:
     """Problems this node handles, newest first (``status`` a comma-separated list)."""
     caller = await require_role(request, Role.MANAGER)
@@ -180,7 +180,7 @@ async def handling(request: web.Request) -> web.Response:
     return web.json_response([await render(request, p, caller.member) for p in found])
 
 
-@routes.post(f"/api/v1/handling/problems/{_ID}/status")
+@routes.post(f"/api/quartier/v1/handling/problems/{_ID}/status")
 async def set_status(request: web.Request) -> web.Response:
     """Acknowledge, start, resolve or reject (with a reason) a problem handled here."""
     caller = await require_role(request, Role.MANAGER)
@@ -191,7 +191,7 @@ async def set_status(request: web.Request) -> web.Response:
     return web.json_response(await render(request, problem, caller.member))
 
 
-@routes.post(f"/api/v1/handling/problems/{_ID}/comments")
+@routes.post(f"/api/quartier/v1/handling/problems/{_ID}/comments")
 async def comment(request: web.Request) -> web.Response:
     """Comment on a problem handled here; the reporter sees it."""
     caller = await require_role(request, Role.MANAGER)

@@ -1,12 +1,12 @@
 """A member's blocks and mutes.
 
-GET    /api/v1/me/blocks              whom I block, newest first
-POST   /api/v1/me/blocks              {"account": "bob", "bob@other.example" or an actor URL}
-DELETE /api/v1/me/blocks/{key}        unblock: the block's id, or the account as POST takes it
+GET    /api/quartier/v1/me/blocks     whom I block, newest first
+POST   /api/quartier/v1/me/blocks     {"account": "bob", "bob@other.example" or an actor URL}
+DELETE /api/quartier/v1/me/blocks/{key}     unblock: the block's id, or the account as POST takes it
                                       (URL-encoded)
 
-and the same under ``/api/v1/me/mutes``. POST answers 201 with a new block or mute, 200 with
-the one that exists already. See docs/moderation.md for what each does.
+and the same under ``/api/quartier/v1/me/mutes``. POST answers 201 with a new block or mute,
+200 with the one that exists already. See docs/moderation.md for what each does.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _kind(request: web.Request) -> RelationKind:
     return KINDS[request.match_info["kinds"]]
 
 
-@routes.get("/api/v1/me/{kinds:blocks|mutes}")
+@routes.get("/api/quartier/v1/me/{kinds:blocks|mutes}")
 async def listed(request: web.Request) -> web.Response:
     """The caller's blocks (or mutes), newest first."""
     caller = await authenticate(request)
@@ -41,7 +41,7 @@ async def listed(request: web.Request) -> web.Response:
     return web.json_response([relation_to_api(r) for r in rows])
 
 
-@routes.post("/api/v1/me/{kinds:blocks|mutes}")
+@routes.post("/api/quartier/v1/me/{kinds:blocks|mutes}")
 async def add(request: web.Request) -> web.Response:
     """Block or mute an account here or elsewhere: 201 when new, 200 when it was already."""
     caller = await authenticate(request)
@@ -50,7 +50,7 @@ async def add(request: web.Request) -> web.Response:
     return web.json_response(relation_to_api(row), status=201 if created else 200)
 
 
-@routes.delete("/api/v1/me/{kinds:blocks|mutes}/{key:.{1,2048}}")
+@routes.delete("/api/quartier/v1/me/{kinds:blocks|mutes}/{key:.{1,2048}}")
 async def remove(request: web.Request) -> web.Response:
     """Lift a block or mute (404 when the caller has none such)."""
     caller = await authenticate(request)

@@ -1,12 +1,12 @@
 """Members' reports.
 
-POST /api/v1/reports      {"listing": 12 | "message": 7 | "account": "bob@b.example",
+POST /api/quartier/v1/reports      {"listing": 12 | "message": 7 | "account": "bob@b.example",
                            "category": "spam", "comment": "...", "forward": true,
                            "identify": false}
-GET  /api/v1/reports      the member's own reports, newest first
-GET  /api/v1/decisions    moderators' decisions about the member, with their appeals
-POST /api/v1/decisions/{id}/appeal   {"text": "..."}: once per decision
-POST /api/v1/suspension/appeal       {"username", "password", "text"}: a suspended member,
+GET  /api/quartier/v1/reports      the member's own reports, newest first
+GET  /api/quartier/v1/decisions    moderators' decisions about the member, with their appeals
+POST /api/quartier/v1/decisions/{id}/appeal   {"text": "..."}: once per decision
+POST /api/quartier/v1/suspension/appeal       {"username", "password", "text"}: a suspended member,
                                      who cannot log in, appeals their suspension
 
 A report of another server's content is sent on to it as a Flag from this node (the member
@@ -44,7 +44,7 @@ class NewReport(Body):
     identify: bool = False
 
 
-@routes.post("/api/v1/reports")
+@routes.post("/api/quartier/v1/reports")
 async def create_report(request: web.Request) -> web.Response:
     """Report something; 201 with the report (and where it was sent on, if anywhere)."""
     caller = await authenticate(request)
@@ -62,7 +62,7 @@ async def create_report(request: web.Request) -> web.Response:
     return web.json_response(report_to_api(report), status=201)
 
 
-@routes.get("/api/v1/reports")
+@routes.get("/api/quartier/v1/reports")
 async def my_reports(request: web.Request) -> web.Response:
     """The caller's reports and where each stands."""
     caller = await authenticate(request)
@@ -79,7 +79,7 @@ class SuspensionAppeal(NewAppeal):
     password: str = Field(min_length=1, max_length=1000)
 
 
-@routes.get("/api/v1/decisions")
+@routes.get("/api/quartier/v1/decisions")
 async def my_decisions(request: web.Request) -> web.Response:
     """The moderators' decisions about the caller (hidden content, warnings), newest first."""
     caller = await authenticate(request)
@@ -87,7 +87,7 @@ async def my_decisions(request: web.Request) -> web.Response:
     return web.json_response([decision_to_api(d, d.appeal) for d in decisions])
 
 
-@routes.post(r"/api/v1/decisions/{id:\d{1,9}}/appeal")
+@routes.post(r"/api/quartier/v1/decisions/{id:\d{1,9}}/appeal")
 async def appeal(request: web.Request) -> web.Response:
     """Appeal a decision about the caller; 201 with the appeal, 409 the second time."""
     caller = await authenticate(request)
@@ -98,7 +98,7 @@ async def appeal(request: web.Request) -> web.Response:
     return web.json_response(appeal_to_api(made), status=201)
 
 
-@routes.post("/api/v1/suspension/appeal")
+@routes.post("/api/quartier/v1/suspension/appeal")
 async def appeal_suspension(request: web.Request) -> web.Response:
     """A suspended member appeals their suspension with their password (they have no
     session); limited like logins. 201 with the appeal."""

@@ -1,9 +1,9 @@
 """Members' data rights: export everything (articles 15 and 20), erase the account (article 17).
 
-GET  /api/v1/me/export                               the caller's data, one ZIP archive, streamed
-POST /api/v1/me/erasure                              {"password": "..."}: erase the caller's account
-GET  /api/v1/admin/members/{username}/export         an admin exports a member's data (audited)
-POST /api/v1/admin/members/{username}/erasure        {"reason": "..."}: an admin erases an account
+GET  /api/quartier/v1/me/export                      the caller's data, one ZIP archive, streamed
+POST /api/quartier/v1/me/erasure                     {"password": "..."}: erase the caller's account
+GET  /api/quartier/v1/admin/members/{username}/export     an admin exports a member's data (audited)
+POST /api/quartier/v1/admin/members/{username}/erasure  {"reason": "..."}: an admin erases one
 
 See node/rights/ for what the archive holds and what erasure does on this and other servers.
 """
@@ -24,7 +24,7 @@ from node.members.passwords import verify_password
 from node.rights.export import export_filename
 
 routes = web.RouteTableDef()
-MEMBER = r"/api/v1/admin/members/{username:[a-z0-9_]{1,30}}"
+MEMBER = r"/api/quartier/v1/admin/members/{username:[a-z0-9_]{1,30}}"
 
 
 class Confirmation(Body):
@@ -35,7 +35,7 @@ class AdminErasure(Body):
     reason: str = Field(default="", max_length=1000)
 
 
-@routes.get("/api/v1/me/export")
+@routes.get("/api/quartier/v1/me/export")
 async def export_mine(request: web.Request) -> web.StreamResponse:
     """The caller's archive; 409 while another export of theirs is being sent."""
     caller = await authenticate(request)
@@ -83,7 +83,7 @@ async def _stream(request: web.Request, member: Member) -> web.StreamResponse:
         exporter.busy.discard(member.username)
 
 
-@routes.post("/api/v1/me/erasure")
+@routes.post("/api/quartier/v1/me/erasure")
 async def erase_mine(request: web.Request) -> web.Response:
     """Erase the caller's account, once they typed their password again."""
     caller = await authenticate(request)

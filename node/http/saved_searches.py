@@ -1,8 +1,8 @@
 """Saved searches: alerts on new listings.
 
-GET    /api/v1/saved_searches          the caller's, oldest first
-POST   /api/v1/saved_searches          {"name": "...", "query": {"q": "velo", "kind": "give"}}
-DELETE /api/v1/saved_searches/{id}     204
+GET    /api/quartier/v1/saved_searches          the caller's, oldest first
+POST   /api/quartier/v1/saved_searches       {"name": "...", "query": {"q": "velo", "kind": "give"}}
+DELETE /api/quartier/v1/saved_searches/{id}     204
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ routes = web.RouteTableDef()
 
 class NewSavedSearch(Body):
     name: str = Field(min_length=1, max_length=100)
-    # the parameters of GET /api/v1/listings, values as strings as in a URL
+    # the parameters of GET /api/quartier/v1/listings, values as strings as in a URL
     query: dict[str, str] = Field(max_length=30)
 
 
 def saved_to_api(row: SavedSearch) -> dict[str, Any]:
-    """One saved search: its parameters are those of ``GET /api/v1/listings``."""
+    """One saved search: its parameters are those of ``GET /api/quartier/v1/listings``."""
     return {
         "id": row.id,
         "name": row.name,
@@ -37,7 +37,7 @@ def saved_to_api(row: SavedSearch) -> dict[str, Any]:
     }
 
 
-@routes.get("/api/v1/saved_searches")
+@routes.get("/api/quartier/v1/saved_searches")
 async def listed(request: web.Request) -> web.Response:
     """The caller's saved searches."""
     caller = await authenticate(request)
@@ -45,7 +45,7 @@ async def listed(request: web.Request) -> web.Response:
     return web.json_response([saved_to_api(r) for r in rows])
 
 
-@routes.post("/api/v1/saved_searches")
+@routes.post("/api/quartier/v1/saved_searches")
 async def save(request: web.Request) -> web.Response:
     """Keep a search; new listings matching it notify the caller. 201 with it."""
     caller = await authenticate(request)
@@ -54,7 +54,7 @@ async def save(request: web.Request) -> web.Response:
     return web.json_response(saved_to_api(row), status=201)
 
 
-@routes.delete(r"/api/v1/saved_searches/{search_id:\d{1,9}}")
+@routes.delete(r"/api/quartier/v1/saved_searches/{search_id:\d{1,9}}")
 async def delete(request: web.Request) -> web.Response:
     """Forget a saved search (204)."""
     caller = await authenticate(request)

@@ -1,22 +1,22 @@
 """Verification: proofs of residence, vouches, invites that vouch, and the managers' side.
 
-GET    /api/v1/me/verification                       my level, documents, vouches
-POST   /api/v1/me/verification/document              upload a proof of residence (multipart)
-DELETE /api/v1/me/verification/document              take my pending proof back
-GET    /api/v1/me/invites                            my usable invites
-POST   /api/v1/me/invites                            invite a neighbour (verified members)
-DELETE /api/v1/me/invites/{id}                       revoke one of my invites
-POST   /api/v1/members/{username}/vouch              vouch for a neighbour (verified members)
-GET    /api/v1/verification?actor=...                how neighbours here or elsewhere are verified
-DELETE /api/v1/members/{username}/vouch              take my vouch back
-GET    /api/v1/admin/verification/documents          proofs waiting for a decision (staff)
-GET    /api/v1/admin/verification/documents/{id}/file   read one (each view audited)
-POST   /api/v1/admin/verification/documents/{id}/decision   {"approve", "reason"}
-GET    /api/v1/admin/verification/review             members whose verification needs a look
-GET    /api/v1/admin/verification/events             the audit trail, newest first
-GET    /api/v1/admin/endorsements                    nodes this node (a municipality) endorses
-POST   /api/v1/admin/endorsements                    {"node", "name", "area"}: endorse one
-DELETE /api/v1/admin/endorsements?node=...           revoke an endorsement
+GET    /api/quartier/v1/me/verification              my level, documents, vouches
+POST   /api/quartier/v1/me/verification/document     upload a proof of residence (multipart)
+DELETE /api/quartier/v1/me/verification/document     take my pending proof back
+GET    /api/quartier/v1/me/invites                   my usable invites
+POST   /api/quartier/v1/me/invites                   invite a neighbour (verified members)
+DELETE /api/quartier/v1/me/invites/{id}              revoke one of my invites
+POST   /api/quartier/v1/members/{username}/vouch     vouch for a neighbour (verified members)
+GET    /api/quartier/v1/verification?actor=...       how neighbours here or elsewhere are verified
+DELETE /api/quartier/v1/members/{username}/vouch     take my vouch back
+GET    /api/quartier/v1/admin/verification/documents          proofs waiting for a decision (staff)
+GET    /api/quartier/v1/admin/verification/documents/{id}/file   read one (each view audited)
+POST   /api/quartier/v1/admin/verification/documents/{id}/decision   {"approve", "reason"}
+GET    /api/quartier/v1/admin/verification/review    members whose verification needs a look
+GET    /api/quartier/v1/admin/verification/events    the audit trail, newest first
+GET    /api/quartier/v1/admin/endorsements           nodes this node (a municipality) endorses
+POST   /api/quartier/v1/admin/endorsements           {"node", "name", "area"}: endorse one
+DELETE /api/quartier/v1/admin/endorsements?node=...  revoke an endorsement
 """
 
 from __future__ import annotations
@@ -76,14 +76,14 @@ class Decision(Body):
     reason: str = Field(default="", max_length=500)
 
 
-@routes.get("/api/v1/me/verification")
+@routes.get("/api/quartier/v1/me/verification")
 async def my_verification(request: web.Request) -> web.Response:
     """Where the caller stands: level, method, documents' outcomes, vouches."""
     caller = await authenticate(request)
     return web.json_response(await verification_to_api(caller.member, request.app[VERIFICATION]))
 
 
-@routes.post("/api/v1/me/verification/document")
+@routes.post("/api/quartier/v1/me/verification/document")
 async def upload_document(request: web.Request) -> web.Response:
     """Send a proof of residence (``file``: PDF, JPEG or PNG); 201 with its record."""
     caller = await authenticate(request)
@@ -111,7 +111,7 @@ async def read_proof(
     )
 
 
-@routes.delete("/api/v1/me/verification/document")
+@routes.delete("/api/quartier/v1/me/verification/document")
 async def withdraw_document(request: web.Request) -> web.Response:
     """Take back the pending proof of residence; it is deleted at once."""
     caller = await authenticate(request)
@@ -119,7 +119,7 @@ async def withdraw_document(request: web.Request) -> web.Response:
     return web.json_response(document_to_api(document))
 
 
-@routes.get("/api/v1/me/invites")
+@routes.get("/api/quartier/v1/me/invites")
 async def my_invites(request: web.Request) -> web.Response:
     """The caller's invites still usable."""
     caller = await authenticate(request)
@@ -127,7 +127,7 @@ async def my_invites(request: web.Request) -> web.Response:
     return web.json_response([invite_to_api(invite) for invite in invites])
 
 
-@routes.post("/api/v1/me/invites")
+@routes.post("/api/quartier/v1/me/invites")
 async def invite_neighbour(request: web.Request) -> web.Response:
     """A verified member invites a neighbour, vouching for them unless ``"vouch": false``."""
     caller = await authenticate(request)
@@ -143,7 +143,7 @@ async def invite_neighbour(request: web.Request) -> web.Response:
     return web.json_response(invite_to_api(invite, secret.secret), status=201)
 
 
-@routes.delete(r"/api/v1/me/invites/{invite_id:\d{1,9}}")
+@routes.delete(r"/api/quartier/v1/me/invites/{invite_id:\d{1,9}}")
 async def revoke_my_invite(request: web.Request) -> web.Response:
     """Revoke one of the caller's unused invites."""
     caller = await authenticate(request)
@@ -153,13 +153,13 @@ async def revoke_my_invite(request: web.Request) -> web.Response:
     return web.json_response(invite_to_api(invite))
 
 
-@routes.post(r"/api/v1/members/{username}/vouch")
+@routes.post(r"/api/quartier/v1/members/{username}/vouch")
 async def vouch(request: web.Request) -> web.Response:
     """The caller vouches that this member lives here; the member as they now stand."""
     return await _vouching(request, withdraw=False)
 
 
-@routes.delete(r"/api/v1/members/{username}/vouch")
+@routes.delete(r"/api/quartier/v1/members/{username}/vouch")
 async def withdraw_vouch(request: web.Request) -> web.Response:
     """The caller takes their vouch back; the member as they now stand."""
     return await _vouching(request, withdraw=True)
@@ -187,7 +187,7 @@ async def vouch_for(
     return member
 
 
-@routes.get("/api/v1/verification")
+@routes.get("/api/quartier/v1/verification")
 async def verification_of_actors(request: web.Request) -> web.Response:
     """How neighbours are verified, here or by a node this one trusts: ``?actor=<id>``,
     repeated for up to 40 actors; those not verified are listed with ``"level": null``."""
@@ -213,7 +213,7 @@ async def verification_of_actors(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/api/v1/admin/endorsements")
+@routes.get("/api/quartier/v1/admin/endorsements")
 async def list_endorsements(request: web.Request) -> web.Response:
     """The nodes this node (a municipality) endorses, with their credentials."""
     await require_role(request, Role.ADMIN)
@@ -221,7 +221,7 @@ async def list_endorsements(request: web.Request) -> web.Response:
     return web.json_response([endorsement_to_api(credential) for credential in given])
 
 
-@routes.post("/api/v1/admin/endorsements")
+@routes.post("/api/quartier/v1/admin/endorsements")
 async def endorse(request: web.Request) -> web.Response:
     """Endorse a district node as an issuer of residency credentials for its community
     (``name`` and ``area`` exactly as that node states them); 201 with the endorsement."""
@@ -231,7 +231,7 @@ async def endorse(request: web.Request) -> web.Response:
     return web.json_response(endorsement_to_api(credential), status=201)
 
 
-@routes.delete("/api/v1/admin/endorsements")
+@routes.delete("/api/quartier/v1/admin/endorsements")
 async def end_endorsement(request: web.Request) -> web.Response:
     """Revoke the endorsement of ``?node=<actor id>``."""
     await require_role(request, Role.ADMIN)
@@ -241,7 +241,7 @@ async def end_endorsement(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/api/v1/admin/verification/documents")
+@routes.get("/api/quartier/v1/admin/verification/documents")
 async def pending_documents(request: web.Request) -> web.Response:
     """Proofs of residence waiting for a decision, oldest first."""
     await require_role(request, Role.MANAGER)
@@ -258,7 +258,7 @@ async def pending_documents(request: web.Request) -> web.Response:
     )
 
 
-@routes.get(rf"/api/v1/admin/verification/documents/{_DOCUMENT}/file")
+@routes.get(rf"/api/quartier/v1/admin/verification/documents/{_DOCUMENT}/file")
 async def read_document(request: web.Request) -> web.Response:
     """The document itself, for a manager's eyes only: never cached, never run."""
     caller = await require_role(request, Role.MANAGER)
@@ -283,7 +283,7 @@ async def document_response(request: web.Request, document_id: int, viewer: Memb
     )
 
 
-@routes.post(rf"/api/v1/admin/verification/documents/{_DOCUMENT}/decision")
+@routes.post(rf"/api/quartier/v1/admin/verification/documents/{_DOCUMENT}/decision")
 async def decide(request: web.Request) -> web.Response:
     """Approve or reject a proof of residence (a rejection says why); its file is deleted."""
     caller = await require_role(request, Role.MANAGER)
@@ -297,7 +297,7 @@ async def decide(request: web.Request) -> web.Response:
     return web.json_response(document_to_api(document))
 
 
-@routes.get("/api/v1/admin/verification/review")
+@routes.get("/api/quartier/v1/admin/verification/review")
 async def review_list(request: web.Request) -> web.Response:
     """Members whose verification needs a manager's look, with why and since when."""
     await require_role(request, Role.MANAGER)
@@ -306,7 +306,7 @@ async def review_list(request: web.Request) -> web.Response:
     return web.json_response([member_to_api(m, uris, private=True) for m in members])
 
 
-@routes.get("/api/v1/admin/verification/events")
+@routes.get("/api/quartier/v1/admin/verification/events")
 async def events(request: web.Request) -> web.Response:
     """The verification audit trail, newest first (``?before=<id>`` for older ones)."""
     await require_role(request, Role.MANAGER)

@@ -110,7 +110,7 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def _category(value: str) -> str:
     if value not in CATEGORIES:
-        raise ValueError("unknown category: see GET /api/v1/listings/categories")
+        raise ValueError("unknown category: see GET /api/quartier/v1/listings/categories")
     return value
 
 

@@ -370,7 +370,7 @@ def visitor_cursor(query: ListingQuery, narrowed: ListingQuery, cursor: str | No
 
 def check_member_search(query: ListingQuery) -> None:
     """Refuse what a member may not search for (``ValidationFailed``): withdrawn listings,
-    which only their author sees (``GET /api/v1/listings/mine``)."""
+    which only their author sees (``GET /api/quartier/v1/listings/mine``)."""
     if Status.WITHDRAWN in query.statuses:
         raise ValidationFailed(
             "the search is not valid",
@@ -378,7 +378,7 @@ def check_member_search(query: ListingQuery) -> None:
                 {
                     "field": "status",
                     "message": "withdrawn listings are seen only by their author, in "
-                    "/api/v1/listings/mine",
+                    "/api/quartier/v1/listings/mine",
                 }
             ],
         )

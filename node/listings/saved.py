@@ -40,7 +40,7 @@ class SavedSearches:
         self._queries: dict[int, ListingQuery | None] = {}
 
     async def save(self, member: Member, name: str, params: Mapping[str, str]) -> SavedSearch:
-        """Keep a search, its parameters as ``GET /api/v1/listings`` takes them: 422 when
+        """Keep a search, its parameters as ``GET /api/quartier/v1/listings`` takes them: 422 when
         they are not a search a member may run, 409 past :data:`MAX_SAVED`."""
         kept_out = sorted(NOT_SAVED & set(params))
         if kept_out:

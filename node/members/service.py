@@ -387,7 +387,7 @@ class MemberService:
             # Only after the password: a guesser learns nothing of the suspension.
             raise AccountSuspended(
                 "this account is suspended by the moderators: "
-                "appeal with POST /api/v1/suspension/appeal"
+                "appeal with POST /api/quartier/v1/suspension/appeal"
             )
         if needs_rehash(member.password_hash):
             member.password_hash = await hash_password(password)

@@ -8,7 +8,7 @@ POST /messages/new                   send its first message; 303 to the conversa
 GET  /messages/{id}                  a conversation's messages (marked read) and a reply form
 POST /messages/{id}                  reply; 303 back to the conversation
 GET  /messages/{id}/report/{message}  the form to report another member's message
-POST /messages/{id}/report/{message}  report it (the API's POST /api/v1/reports); 303 back
+POST /messages/{id}/report/{message}  report it (the API's POST /api/quartier/v1/reports); 303 back
 GET  /notifications                  my notifications, unread ones marked
 POST /notifications/read             mark them all read
 POST /notifications/{id}/read        mark one read
@@ -221,7 +221,7 @@ async def _conversation_page(
 ) -> web.Response:
     service = request.app[CONVERSATIONS]
     shown = await service.messages(session.member, conversation_id)  # 404 if not mine
-    # Opening the conversation reads it, as POST /api/v1/conversations/{id}/read says.
+    # Opening the conversation reads it, as POST /api/quartier/v1/conversations/{id}/read says.
     await service.mark_read(session.member, conversation_id)
     labels = await _labels(request, sorted({m.author for m in shown}))
     context = {
@@ -308,7 +308,7 @@ async def report_message_form(request: web.Request) -> web.Response:
 
 @routes.post(MESSAGE_REPORT, name="web.message_report_post")
 async def report_message(request: web.Request) -> web.Response:
-    """Report a message as ``POST /api/v1/reports`` does (the service checks the member may
+    """Report a message as ``POST /api/quartier/v1/reports`` does (the service checks the member may
     read it); 303 back to the conversation, which thanks the member."""
     conversation_id = int(request.match_info["cid"])
     message_id = int(request.match_info["mid"])
@@ -475,7 +475,7 @@ async def settings_form(request: web.Request) -> web.Response:
 
 @routes.post("/settings", name="web.settings_post")
 async def save_settings(request: web.Request) -> web.Response:
-    """Change them with the API's profile update (``PATCH /api/v1/me``): 422 next to the
+    """Change them with the API's profile update (``PATCH /api/quartier/v1/me``): 422 next to the
     field for an invalid value; 303 back to the page."""
 
     def values_of(form: Form) -> dict[str, str]:
@@ -543,7 +543,7 @@ async def _verification_page(
     username: str = "",
     status: int = 200,
 ) -> web.Response:
-    # What GET /api/v1/me/verification shows (verification_to_api), from the same service
+    # What GET /api/quartier/v1/me/verification shows (verification_to_api), from the same service
     # calls, with dates left as dates for the page's language.
     member = session.member
     service = request.app[VERIFICATION]

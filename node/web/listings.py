@@ -17,7 +17,7 @@ POST /listings/{id}/status        open, reserved or done (its author)
 POST /listings/{id}/withdraw      withdraw it (its author); 303 to my listings
 POST /listings/responses/{id}/accept|decline   its author decides on an answer
 GET  /listings/{id}/report        the form to report it to the moderators (not its author)
-POST /listings/{id}/report        report it (the API's ``POST /api/v1/reports``); 303 back
+POST /listings/{id}/report        report it (the API's ``POST /api/quartier/v1/reports``); 303 back
 """
 
 from __future__ import annotations
@@ -404,7 +404,7 @@ async def report_listing_form(request: web.Request) -> web.Response:
 
 @routes.post(LISTING + "/report", name="web.listing_report_post")
 async def report_listing(request: web.Request) -> web.Response:
-    """Report a listing as ``POST /api/v1/reports`` does (its check, limit and service);
+    """Report a listing as ``POST /api/quartier/v1/reports`` does (its check, limit and service);
     303 back to the listing, which thanks the member."""
     path = f"/listings/{_listing_id(request)}"
     return await file_report(
@@ -561,7 +561,7 @@ async def _upload_photos(
     request: web.Request, member: Member, upload: FormUpload, form: Form
 ) -> tuple[list[Media], dict[str, str], int]:
     """Store the form's photos with their alt text through the media service (the API's
-    ``POST /api/v1/media``); on a refusal, the field's error and the status."""
+    ``POST /api/quartier/v1/media``); on a refusal, the field's error and the status."""
     service = request.app[MEDIA]
     owner = _me(request, member)
     stored: list[Media] = []

@@ -62,8 +62,8 @@ async def file_report(
     request: web.Request, *, what: str, target: int, action: str, back: str, done: str
 ) -> web.Response:
     """Post the report form: ``what`` (``listing`` or ``message``) number ``target`` is
-    reported as the API's ``POST /api/v1/reports`` would; 303 to ``done``. An invalid choice
-    or a comment too long shows the form again (422), a member past the reports' limit too
+    reported as the API's ``POST /api/quartier/v1/reports`` would; 303 to ``done``. An invalid
+    choice or a comment too long shows the form again (422), a member past the reports' limit too
     (429); a forged form gets the 403 page, an expired session the form with a login box."""
 
     async def again(form: Form) -> tuple[str, dict[str, Any]]:

@@ -154,7 +154,7 @@ async def index(request: web.Request) -> web.Response:
     return await page(request, "staff/index.html", {"pages": pages}, session=session)
 
 
-# Invites (admins, as /api/v1/admin/invites)
+# Invites (admins, as /api/quartier/v1/admin/invites)
 
 INVITE_FIELDS = ("role", "note", "ttl_hours")
 
@@ -235,7 +235,7 @@ async def revoke_invite(request: web.Request) -> web.Response:
     return _see("/staff/invites")
 
 
-# Members and roles (admins, as /api/v1/admin/members)
+# Members and roles (admins, as /api/quartier/v1/admin/members)
 
 
 async def _members_context(request: web.Request, error: tuple[str, str] | None) -> Shown:
@@ -280,7 +280,8 @@ async def change_role(request: web.Request) -> web.Response:
     return _see("/staff/members")
 
 
-# Verification (managers, as /api/v1/admin/verification and .../members/{username}/verification)
+# Verification (managers, as /api/quartier/v1/admin/verification and
+# .../members/{username}/verification)
 
 
 async def _queue_context(
@@ -417,7 +418,7 @@ async def decide_document(request: web.Request) -> web.Response:
     return _see("/staff/verification")
 
 
-# Moderation (moderators, as /api/v1/moderation)
+# Moderation (moderators, as /api/quartier/v1/moderation)
 
 
 @routes.get("/staff/reports", name="web.staff.reports")
@@ -530,7 +531,7 @@ async def audit_log(request: web.Request) -> web.Response:
     return await page(request, "staff/audit.html", context, session=session)
 
 
-# Partnerships (admins, as /api/v1/admin/partnerships)
+# Partnerships (admins, as /api/quartier/v1/admin/partnerships)
 
 
 async def _partnerships_context(
@@ -609,7 +610,7 @@ async def answer_partnership(request: web.Request) -> web.Response:
     return _see("/staff/partnerships")
 
 
-# Domain blocks (admins, as /api/v1/admin/domain_blocks)
+# Domain blocks (admins, as /api/quartier/v1/admin/domain_blocks)
 
 BLOCK_FIELDS = ("domain", "reason", "severity")
 
@@ -681,7 +682,7 @@ async def remove_block(request: web.Request) -> web.Response:
     return _see("/staff/blocks")
 
 
-# Governance (admins, as /api/v1/admin/governance)
+# Governance (admins, as /api/quartier/v1/admin/governance)
 
 
 async def _governance_context(

@@ -79,7 +79,9 @@ class LiveNode:
         """A new invite code, made by the admin whose token is ``admin``."""
 
         async def step(client: TestClient) -> str:
-            resp = await client.post("/api/v1/admin/invites", json={}, headers=bearer(admin))
+            resp = await client.post(
+                "/api/quartier/v1/admin/invites", json={}, headers=bearer(admin)
+            )
             assert resp.status == 201, await resp.text()
             return str((await resp.json())["code"])
 

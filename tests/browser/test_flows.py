@@ -102,7 +102,7 @@ def set_role(world: LiveNode, admin: str, username: str, role: str) -> None:
 
     async def step(client: TestClient) -> None:
         resp = await client.patch(
-            f"/api/v1/admin/members/{username}", json={"role": role}, headers=bearer(admin)
+            f"/api/quartier/v1/admin/members/{username}", json={"role": role}, headers=bearer(admin)
         )
         assert resp.status == 200, await resp.text()
 
@@ -278,7 +278,7 @@ def test_reporting_a_listing_and_a_moderator_hiding_it(
     set_role(world, admin, moderator, "moderator")
     title = f"Montre de luxe à 20 € {look}"
     listing = world.post(
-        fay, "/api/v1/listings", {"kind": "give", "title": title, "category": "tools"}
+        fay, "/api/quartier/v1/listings", {"kind": "give", "title": title, "category": "tools"}
     )
     number = listing["id"]
 

@@ -22,7 +22,7 @@ from tests.integration.conftest import Peer, get, member, settle
 from tests.integration.test_listings import partner
 from tests.node.test_inbox import RemoteActor, follow, start_remote
 
-CIRCLES = "/api/v1/circles"
+CIRCLES = "/api/quartier/v1/circles"
 STREET = {
     "slug": "rue_verte",
     "name": "Rue Verte",
@@ -70,11 +70,13 @@ async def test_a_circle_federates_to_a_plain_follower_and_a_partners_member(
 
     # bob, on the partner node D2, joins by the circle's handle (a Follow of its group).
     resp = await d2.client.post(
-        "/api/v1/me/circles", json={"circle": f"rue_verte@{d1.domain}"}, headers=bearer(bob)
+        "/api/quartier/v1/me/circles",
+        json={"circle": f"rue_verte@{d1.domain}"},
+        headers=bearer(bob),
     )
     assert resp.status == 201, await resp.text()
     await settle(d1, d2)
-    [joined] = await get(d2, bob, "/api/v1/me/circles")
+    [joined] = await get(d2, bob, "/api/quartier/v1/me/circles")
     assert (joined["followee"], joined["state"]) == (group, "accepted")
     members = await get(d1, ada, f"{CIRCLES}/rue_verte/members")
     roles = {m["actor"]: m["role"] for m in members}
@@ -106,12 +108,12 @@ async def test_a_circle_federates_to_a_plain_follower_and_a_partners_member(
     assert (note["type"], note["id"], note["audience"]) == ("Note", ada_post["url"], group)
     assert note["content"] == "<p>Street party on Saturday</p>"
     assert create["to"] == [group, "https://www.w3.org/ns/activitystreams#Public"]
-    seen = await get(d2, bob, f"/api/v1/me/circles/posts?circle={group}")
+    seen = await get(d2, bob, f"/api/quartier/v1/me/circles/posts?circle={group}")
     assert [(p["url"], p["text"]) for p in seen] == [(ada_post["url"], "Street party on Saturday")]
 
     # bob posts from D2: the circle takes it (he is a member) and ada reads it on D1.
     resp = await d2.client.post(
-        "/api/v1/me/circles/posts",
+        "/api/quartier/v1/me/circles/posts",
         json={"circle": group, "text": "Can I bring a barbecue?"},
         headers=bearer(bob),
     )
@@ -129,7 +131,7 @@ async def test_a_circle_federates_to_a_plain_follower_and_a_partners_member(
     assert resp.status == 204, await resp.text()
     await settle(d1, d2)
     assert [p["url"] for p in await get(d1, ada, f"{CIRCLES}/rue_verte/posts")] == [ada_post["url"]]
-    seen = await get(d2, bob, f"/api/v1/me/circles/posts?circle={group}")
+    seen = await get(d2, bob, f"/api/quartier/v1/me/circles/posts?circle={group}")
     assert [p["url"] for p in seen] == [ada_post["url"]]
     with activated(d2.client.app[DATABASE]):
         removed = await CirclePost.get(ap_id=bob_post["url"])
@@ -141,7 +143,7 @@ async def test_a_circle_federates_to_a_plain_follower_and_a_partners_member(
     await settle(d1, d2)
     resp = await d1.client.get("/groups/rue_verte", headers={"Accept": "application/activity+json"})
     assert resp.status == 410
-    assert await get(d2, bob, "/api/v1/me/circles") == []
+    assert await get(d2, bob, "/api/quartier/v1/me/circles") == []
     with activated(d2.client.app[DATABASE]):
         assert not await CirclePost.filter(circle=group, deleted_at__isnull=True).exists()
     gone = remote.delivered[-1][1]
@@ -164,9 +166,9 @@ async def test_a_request_circle_waits_for_its_moderator_who_may_remove_a_remote_
         await d1.client.get("/groups/immeuble_4", headers={"Accept": "application/activity+json"})
     ).json(content_type=None)
     assert doc["manuallyApprovesFollowers"] is True
-    await d2.client.post("/api/v1/me/circles", json={"circle": group}, headers=bearer(bob))
+    await d2.client.post("/api/quartier/v1/me/circles", json={"circle": group}, headers=bearer(bob))
     await settle(d1, d2)
-    [joined] = await get(d2, bob, "/api/v1/me/circles")
+    [joined] = await get(d2, bob, "/api/quartier/v1/me/circles")
     assert joined["state"] == "pending"
     [request] = await get(d1, ada, f"{CIRCLES}/immeuble_4/requests")
     assert request["actor"] == d2.actor("bob")
@@ -175,7 +177,7 @@ async def test_a_request_circle_waits_for_its_moderator_who_may_remove_a_remote_
     )
     assert resp.status == 204
     await settle(d1, d2)
-    [joined] = await get(d2, bob, "/api/v1/me/circles")
+    [joined] = await get(d2, bob, "/api/quartier/v1/me/circles")
     assert joined["state"] == "accepted"
 
     resp = await d1.client.delete(
@@ -185,8 +187,10 @@ async def test_a_request_circle_waits_for_its_moderator_who_may_remove_a_remote_
     )
     assert resp.status == 204, await resp.text()
     await settle(d1, d2)
-    assert await get(d2, bob, "/api/v1/me/circles") == []
-    resp = await d2.client.get(f"/api/v1/me/circles/posts?circle={group}", headers=bearer(bob))
+    assert await get(d2, bob, "/api/quartier/v1/me/circles") == []
+    resp = await d2.client.get(
+        f"/api/quartier/v1/me/circles/posts?circle={group}", headers=bearer(bob)
+    )
     assert resp.status == 403
 
 
@@ -198,7 +202,9 @@ async def test_a_circles_listing_reaches_its_members_on_a_partner_node_and_no_on
     assert resp.status == 201, await resp.text()
     group = (await resp.json())["actor"]
     resp = await d2.client.post(
-        "/api/v1/me/circles", json={"circle": f"rue_verte@{d1.domain}"}, headers=bearer(bob)
+        "/api/quartier/v1/me/circles",
+        json={"circle": f"rue_verte@{d1.domain}"},
+        headers=bearer(bob),
     )
     assert resp.status == 201, await resp.text()
     await settle(d1, d2)
@@ -210,27 +216,31 @@ async def test_a_circles_listing_reaches_its_members_on_a_partner_node_and_no_on
         "audience": "node",
         "circle": "rue_verte",
     }
-    resp = await d1.client.post("/api/v1/listings", json=ladder, headers=bearer(ada))
+    resp = await d1.client.post("/api/quartier/v1/listings", json=ladder, headers=bearer(ada))
     assert resp.status == 201, await resp.text()
     listing = await resp.json()
     await settle(d1, d2)
 
-    found = (await get(d2, bob, "/api/v1/listings?q=ladder"))["listings"]
+    found = (await get(d2, bob, "/api/quartier/v1/listings?q=ladder"))["listings"]
     assert [(x["title"], x["circle"]) for x in found] == [(ladder["title"], group)]
-    assert (await get(d2, eve, "/api/v1/listings?q=ladder"))["listings"] == []
-    resp = await d2.client.get(f"/api/v1/listings/{found[0]['id']}", headers=bearer(eve))
+    assert (await get(d2, eve, "/api/quartier/v1/listings?q=ladder"))["listings"] == []
+    resp = await d2.client.get(f"/api/quartier/v1/listings/{found[0]['id']}", headers=bearer(eve))
     assert resp.status == 404
-    assert (await get(d2, bob, f"/api/v1/listings/{found[0]['id']}"))["title"] == ladder["title"]
+    assert (await get(d2, bob, f"/api/quartier/v1/listings/{found[0]['id']}"))["title"] == ladder[
+        "title"
+    ]
 
     # Changed, then withdrawn by its author: D2 follows.
     resp = await d1.client.patch(
-        f"/api/v1/listings/{listing['id']}", json={"title": "Long ladder"}, headers=bearer(ada)
+        f"/api/quartier/v1/listings/{listing['id']}",
+        json={"title": "Long ladder"},
+        headers=bearer(ada),
     )
     assert resp.status == 200, await resp.text()
     await settle(d1, d2)
-    [copy] = (await get(d2, bob, "/api/v1/listings?q=ladder"))["listings"]
+    [copy] = (await get(d2, bob, "/api/quartier/v1/listings?q=ladder"))["listings"]
     assert copy["title"] == "Long ladder"
-    resp = await d1.client.delete(f"/api/v1/listings/{listing['id']}", headers=bearer(ada))
+    resp = await d1.client.delete(f"/api/quartier/v1/listings/{listing['id']}", headers=bearer(ada))
     assert resp.status in (200, 204), await resp.text()
     await settle(d1, d2)
-    assert (await get(d2, bob, "/api/v1/listings?q=ladder"))["listings"] == []
+    assert (await get(d2, bob, "/api/quartier/v1/listings?q=ladder"))["listings"] == []

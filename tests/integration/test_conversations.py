@@ -10,7 +10,7 @@ from node.http.keys import DATABASE
 from tests.api import bearer, error_of
 from tests.integration.conftest import Peer, member, settle
 
-PATH = "/api/v1/conversations"
+PATH = "/api/quartier/v1/conversations"
 
 
 async def conversations(peer: Peer, token: str) -> list[dict]:

@@ -26,7 +26,9 @@ from tests.integration.test_listings import DRILL, copies, partner
 
 async def listing_of(peer: Peer, token: str, **fields: object) -> dict:
     resp = await peer.client.post(
-        "/api/v1/listings", json={**DRILL, "audience": "partners", **fields}, headers=bearer(token)
+        "/api/quartier/v1/listings",
+        json={**DRILL, "audience": "partners", **fields},
+        headers=bearer(token),
     )
     assert resp.status == 201, await resp.text()
     return await resp.json()
@@ -42,7 +44,7 @@ async def test_an_erased_account_goes_from_the_partner_node_too(peers):
     bea, bob = await member(a, "bea"), await member(b, "bob")
     listing = await listing_of(a, bea)
     resp = await a.client.post(
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         json={"to": [b.handle("bob")], "text": "Is the drill free on Sunday?"},
         headers=bearer(bea),
     )
@@ -54,7 +56,7 @@ async def test_an_erased_account_goes_from_the_partner_node_too(peers):
     assert received["text"] == "Is the drill free on Sunday?"
 
     # Her export: each thing she made, and the ledger saying it went to B.
-    resp = await a.client.get("/api/v1/me/export", headers=bearer(bea))
+    resp = await a.client.get("/api/quartier/v1/me/export", headers=bearer(bea))
     assert resp.status == 200, await resp.text()
     archive = zipfile.ZipFile(io.BytesIO(await resp.read()))
     assert part(archive, "profile.json")["username"] == "bea"
@@ -70,7 +72,7 @@ async def test_an_erased_account_goes_from_the_partner_node_too(peers):
 
     # Erasure: gone on A at once, and on B once A's Deletes arrived.
     resp = await a.client.post(
-        "/api/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea)
+        "/api/quartier/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea)
     )
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["servers_told"] == 1
@@ -78,7 +80,7 @@ async def test_an_erased_account_goes_from_the_partner_node_too(peers):
     resp = await a.client.get("/users/bea", headers={"Accept": "application/activity+json"})
     assert resp.status == 410
     assert await copies(b, listing["url"]) == []
-    assert (await get(b, bob, "/api/v1/listings?q=drill"))["listings"] == []
+    assert (await get(b, bob, "/api/quartier/v1/listings?q=drill"))["listings"] == []
     [withdrawn] = await messages(b, bob, conv["id"])
     assert (withdrawn["deleted"], withdrawn["text"]) == (True, "")  # a trace, without its text
     with activated(b.client.app[DATABASE]):
@@ -141,7 +143,9 @@ async def test_retention_on_each_node_purges_exactly_what_expired(peers, clock):
     assert 1 <= inbound_after < inbound_before  # the old activities went, the fresh one stays
     purged_inbound = inbound_before - inbound_after
     assert f"{purged_inbound} inbound activities processed more than 14 days ago" in said_b
-    assert [item["title"] for item in (await get(b, bob, "/api/v1/listings"))["listings"]] == [
+    assert [
+        item["title"] for item in (await get(b, bob, "/api/quartier/v1/listings"))["listings"]
+    ] == [
         "Wheelbarrow",
         "Drill for ever",
     ]

@@ -17,7 +17,7 @@ async def test_a_node_that_was_down_receives_what_was_queued_when_it_comes_back(
     ada, bob = await member(a, "ada"), await member(b, "bob")
     # A learns B's actor while B is up, then B goes down.
     resp = await a.client.post(
-        "/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
+        "/api/quartier/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
     )
     assert resp.status == 201
     await b.stop()
@@ -29,7 +29,9 @@ async def test_a_node_that_was_down_receives_what_was_queued_when_it_comes_back(
     clock.advance(hours=2)  # B was down for two hours
     await b.restart()
     await settle(a, b)
-    [request] = await (await b.client.get("/api/v1/follow_requests", headers=bearer(bob))).json()
+    [request] = await (
+        await b.client.get("/api/quartier/v1/follow_requests", headers=bearer(bob))
+    ).json()
     assert request["follower"] == a.actor("ada")
 
 
@@ -70,7 +72,7 @@ async def test_deliveries_waiting_for_a_node_go_out_as_soon_as_it_sends_us_somet
     a, b = await peers("a"), await peers("b")
     ada, bob = await member(a, "ada"), await member(b, "bob")
     resp = await a.client.post(
-        "/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
+        "/api/quartier/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
     )
     assert resp.status == 201
     await b.stop()
@@ -82,7 +84,7 @@ async def test_deliveries_waiting_for_a_node_go_out_as_soon_as_it_sends_us_somet
     await b.restart()
     # B's first word to A since: bob follows ada back. A's inbox accepts it...
     resp = await b.client.post(
-        "/api/v1/follows", json={"target": a.handle("ada")}, headers=bearer(bob)
+        "/api/quartier/v1/follows", json={"target": a.handle("ada")}, headers=bearer(bob)
     )
     assert resp.status == 201
     with activated(b.client.app[DATABASE]):
@@ -92,5 +94,7 @@ async def test_deliveries_waiting_for_a_node_go_out_as_soon_as_it_sends_us_somet
         [row] = await Delivery.filter(host=b.domain)
         assert (row.state, row.next_attempt_at) == (DeliveryState.PENDING, clock.now)
     await settle(a, b)
-    [request] = await (await b.client.get("/api/v1/follow_requests", headers=bearer(bob))).json()
+    [request] = await (
+        await b.client.get("/api/quartier/v1/follow_requests", headers=bearer(bob))
+    ).json()
     assert request["follower"] == a.actor("ada")

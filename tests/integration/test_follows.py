@@ -18,58 +18,62 @@ async def test_a_member_of_a_follows_a_member_of_b_who_approves_then_a_unfollows
     ada, bob = await member(a, "ada"), await member(b, "bob")
 
     resp = await a.client.post(
-        "/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
+        "/api/quartier/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
     )
     assert resp.status == 201, await resp.text()
     follow = await resp.json()
     assert (follow["followee"], follow["state"]) == (b.actor("bob"), "pending")
 
     await settle(a, b)
-    [request] = await get(b, bob, "/api/v1/follow_requests")
+    [request] = await get(b, bob, "/api/quartier/v1/follow_requests")
     assert request["follower"] == a.actor("ada")
 
     resp = await b.client.post(
-        f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(bob)
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(bob)
     )
     assert resp.status == 200
     await settle(a, b)
-    [mine] = await get(a, ada, "/api/v1/follows")
+    [mine] = await get(a, ada, "/api/quartier/v1/follows")
     assert mine["state"] == "accepted"
-    [follower] = await get(b, bob, "/api/v1/followers")
+    [follower] = await get(b, bob, "/api/quartier/v1/followers")
     assert follower["follower"] == a.actor("ada")
 
-    resp = await a.client.delete(f"/api/v1/follows/{mine['id']}", headers=bearer(ada))
+    resp = await a.client.delete(f"/api/quartier/v1/follows/{mine['id']}", headers=bearer(ada))
     assert resp.status == 204
     await settle(a, b)
-    assert await get(b, bob, "/api/v1/followers") == []
-    assert await get(a, ada, "/api/v1/follows") == []
+    assert await get(b, bob, "/api/quartier/v1/followers") == []
+    assert await get(a, ada, "/api/quartier/v1/follows") == []
 
 
 async def test_a_refused_request_disappears_on_both_nodes(peers):
     a, b = await peers("a"), await peers("b")
     ada, bob = await member(a, "ada"), await member(b, "bob")
-    await a.client.post("/api/v1/follows", json={"target": b.actor("bob")}, headers=bearer(ada))
+    await a.client.post(
+        "/api/quartier/v1/follows", json={"target": b.actor("bob")}, headers=bearer(ada)
+    )
     await settle(a, b)
-    [request] = await get(b, bob, "/api/v1/follow_requests")
+    [request] = await get(b, bob, "/api/quartier/v1/follow_requests")
     resp = await b.client.post(
-        f"/api/v1/follow_requests/{request['id']}/reject", headers=bearer(bob)
+        f"/api/quartier/v1/follow_requests/{request['id']}/reject", headers=bearer(bob)
     )
     assert resp.status == 204
     await settle(a, b)
-    assert await get(a, ada, "/api/v1/follows") == []
-    assert await get(b, bob, "/api/v1/follow_requests") == []
+    assert await get(a, ada, "/api/quartier/v1/follows") == []
+    assert await get(b, bob, "/api/quartier/v1/follow_requests") == []
 
 
 async def test_neighbours_on_one_node_follow_each_other_without_federation(peers):
     (a,) = [await peers("a")]
     ada, bea = await member(a, "ada"), await member(a, "bea")
     resp = await a.client.post(
-        "/api/v1/follows", json={"target": a.handle("bea")}, headers=bearer(ada)
+        "/api/quartier/v1/follows", json={"target": a.handle("bea")}, headers=bearer(ada)
     )
     assert resp.status == 201
-    [request] = await get(a, bea, "/api/v1/follow_requests")
-    await a.client.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(bea))
-    [mine] = await get(a, ada, "/api/v1/follows")
+    [request] = await get(a, bea, "/api/quartier/v1/follow_requests")
+    await a.client.post(
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(bea)
+    )
+    [mine] = await get(a, ada, "/api/quartier/v1/follows")
     assert mine["state"] == "accepted"
     await settle(a)  # nothing was queued for delivery
 
@@ -86,32 +90,40 @@ async def test_follow_requests_with_bad_targets_get_clear_errors(peers):
         ({"target": "bea@x", "extra": 1}, 422, "validation_failed"),
     ]
     for body, status, code in cases:
-        resp = await a.client.post("/api/v1/follows", json=body, headers=bearer(ada))
+        resp = await a.client.post("/api/quartier/v1/follows", json=body, headers=bearer(ada))
         await error_of(resp, status, code)
     a.client.session.cookie_jar.clear()  # logins left a session cookie in the test client
-    resp = await a.client.post("/api/v1/follows", json={"target": a.handle("bea")})
+    resp = await a.client.post("/api/quartier/v1/follows", json={"target": a.handle("bea")})
     await error_of(resp, 401, "unauthorized")
     # bea cannot accept a request made to someone else, nor an unknown one
-    await a.client.post("/api/v1/follows", json={"target": a.handle("bea")}, headers=bearer(ada))
-    [request] = await get(a, bea, "/api/v1/follow_requests")
+    await a.client.post(
+        "/api/quartier/v1/follows", json={"target": a.handle("bea")}, headers=bearer(ada)
+    )
+    [request] = await get(a, bea, "/api/quartier/v1/follow_requests")
     resp = await a.client.post(
-        f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(ada)
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(ada)
     )
     await error_of(resp, 404, "not_found")
-    resp = await a.client.post("/api/v1/follow_requests/999999/reject", headers=bearer(bea))
+    resp = await a.client.post(
+        "/api/quartier/v1/follow_requests/999999/reject", headers=bearer(bea)
+    )
     await error_of(resp, 404, "not_found")
 
 
 async def test_the_followers_collection_counts_accepted_followers_only(peers):
     a, b = await peers("a"), await peers("b")
     ada, bob = await member(a, "ada"), await member(b, "bob")
-    await a.client.post("/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada))
+    await a.client.post(
+        "/api/quartier/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
+    )
     await settle(a, b)
     ap = {"Accept": "application/activity+json"}
     followers = await (await b.client.get("/users/bob/followers", headers=ap)).json()
     assert followers["totalItems"] == 0  # still a request
-    [request] = await get(b, bob, "/api/v1/follow_requests")
-    await b.client.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(bob))
+    [request] = await get(b, bob, "/api/quartier/v1/follow_requests")
+    await b.client.post(
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(bob)
+    )
     await settle(a, b)
     followers = await (await b.client.get("/users/bob/followers", headers=ap)).json()
     following = await (await a.client.get("/users/ada/following", headers=ap)).json()
@@ -121,10 +133,14 @@ async def test_the_followers_collection_counts_accepted_followers_only(peers):
 async def test_a_deleted_account_loses_its_follows_and_its_cached_actor(peers, clock):
     a, b = await peers("a"), await peers("b")
     ada, bob = await member(a, "ada"), await member(b, "bob")
-    await a.client.post("/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada))
+    await a.client.post(
+        "/api/quartier/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
+    )
     await settle(a, b)
-    [request] = await get(b, bob, "/api/v1/follow_requests")
-    await b.client.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(bob))
+    [request] = await get(b, bob, "/api/quartier/v1/follow_requests")
+    await b.client.post(
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(bob)
+    )
     await settle(a, b)
 
     # ada's node announces that ada's account is deleted (as Mastodon does): Delete{object: actor}
@@ -138,7 +154,7 @@ async def test_a_deleted_account_loses_its_follows_and_its_cached_actor(peers, c
         }
         await publish(delete, [f"{b.base}/inbox"], a.actor("ada"), clock.now)
     await settle(a, b)
-    assert await get(b, bob, "/api/v1/followers") == []
+    assert await get(b, bob, "/api/quartier/v1/followers") == []
     with activated(b.client.app[DATABASE]):
         assert not await RemoteActor.exists(uri=a.actor("ada"))
 
@@ -177,12 +193,16 @@ async def accepts_sent(peer: Peer) -> list[str]:
 
 async def accepted_follow(a: Peer, b: Peer, ada: str, bob: str) -> dict:
     """ada (on a) follows bob (on b), who approves; ada's follow as a shows it."""
-    await a.client.post("/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada))
+    await a.client.post(
+        "/api/quartier/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
+    )
     await settle(a, b)
-    [request] = await get(b, bob, "/api/v1/follow_requests")
-    await b.client.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(bob))
+    [request] = await get(b, bob, "/api/quartier/v1/follow_requests")
+    await b.client.post(
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(bob)
+    )
     await settle(a, b)
-    [mine] = await get(a, ada, "/api/v1/follows")
+    [mine] = await get(a, ada, "/api/quartier/v1/follows")
     assert mine["state"] == "accepted"
     return mine
 
@@ -193,23 +213,23 @@ async def test_a_follow_sent_again_is_accepted_again_and_an_undo_of_the_new_id_e
     a, b = await peers("a"), await peers("b")
     ada, bob = await member(a, "ada"), await member(b, "bob")
     await accepted_follow(a, b, ada, bob)
-    [before] = await get(b, bob, "/api/v1/followers")
+    [before] = await get(b, bob, "/api/quartier/v1/followers")
     [first_id] = await accepts_sent(b)
 
     again = await follow_again(a, b, "ada", b.actor("bob"), clock)
     await settle(a, b)
     # B answered the new Follow, so A's side is accepted again; B still has one follower
     assert await accepts_sent(b) == [first_id, again["id"]]
-    [mine] = await get(a, ada, "/api/v1/follows")
+    [mine] = await get(a, ada, "/api/quartier/v1/follows")
     assert mine["state"] == "accepted"
-    assert await get(b, bob, "/api/v1/followers") == [before]
-    assert await get(b, bob, "/api/v1/follow_requests") == []
+    assert await get(b, bob, "/api/quartier/v1/followers") == [before]
+    assert await get(b, bob, "/api/quartier/v1/follow_requests") == []
 
     # unfollowing on A sends Undo of the Follow A knows: the new one
-    resp = await a.client.delete(f"/api/v1/follows/{mine['id']}", headers=bearer(ada))
+    resp = await a.client.delete(f"/api/quartier/v1/follows/{mine['id']}", headers=bearer(ada))
     assert resp.status == 204
     await settle(a, b)
-    assert await get(b, bob, "/api/v1/followers") == []
+    assert await get(b, bob, "/api/quartier/v1/followers") == []
     with activated(b.client.app[DATABASE]):
         assert await FollowAlias.all().count() == 0  # the earlier id went with the follow
 
@@ -235,10 +255,10 @@ async def test_after_a_follow_sent_again_an_undo_of_the_first_id_still_ends_it(p
     # only the follower may undo it, by whichever of its ids
     await send(a, undo(a.actor("cyd"), "not-yours"), b, clock)
     await settle(a, b)
-    assert len(await get(b, bob, "/api/v1/followers")) == 1
+    assert len(await get(b, bob, "/api/quartier/v1/followers")) == 1
     await send(a, undo(a.actor("ada"), "first"), b, clock)
     await settle(a, b)
-    assert await get(b, bob, "/api/v1/followers") == []
+    assert await get(b, bob, "/api/quartier/v1/followers") == []
 
 
 async def test_a_pending_request_sent_again_stays_one_request_answered_as_the_new_follow(
@@ -246,22 +266,26 @@ async def test_a_pending_request_sent_again_stays_one_request_answered_as_the_ne
 ):
     a, b = await peers("a"), await peers("b")
     ada, bob = await member(a, "ada"), await member(b, "bob")
-    await a.client.post("/api/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada))
+    await a.client.post(
+        "/api/quartier/v1/follows", json={"target": b.handle("bob")}, headers=bearer(ada)
+    )
     await settle(a, b)
-    [request] = await get(b, bob, "/api/v1/follow_requests")
+    [request] = await get(b, bob, "/api/quartier/v1/follow_requests")
 
     again = await follow_again(a, b, "ada", b.actor("bob"), clock)
     await settle(a, b)
-    assert await get(b, bob, "/api/v1/follow_requests") == [request]
+    assert await get(b, bob, "/api/quartier/v1/follow_requests") == [request]
     assert await accepts_sent(b) == []  # nothing to answer until bob decides
     with activated(b.client.app[DATABASE]):
         row = await Follow.get(id=request["id"])
         assert row.activity_id == again["id"]
 
-    await b.client.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(bob))
+    await b.client.post(
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(bob)
+    )
     await settle(a, b)
     assert await accepts_sent(b) == [again["id"]]
-    [mine] = await get(a, ada, "/api/v1/follows")
+    [mine] = await get(a, ada, "/api/quartier/v1/follows")
     assert mine["state"] == "accepted"  # A matched the Accept to the Follow it now knows
 
 

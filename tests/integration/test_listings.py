@@ -26,7 +26,7 @@ from tests.integration.conftest import Peer, get, member, settle
 from tests.node.media_support import jpeg, uploaded
 from tests.node.test_inbox import RemoteActor
 
-PARTNERSHIPS = "/api/v1/admin/partnerships"
+PARTNERSHIPS = "/api/quartier/v1/admin/partnerships"
 AP = {"Accept": "application/activity+json"}
 DRILL = {
     "kind": "lend",
@@ -65,7 +65,7 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
 
     photo = await uploaded(a.client, ada, jpeg((640, 480)), "The drill and its case")
     resp = await a.client.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={**DRILL, "audience": "partners", "photos": [photo["id"]]},
         headers=bearer(ada),
     )
@@ -75,8 +75,8 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
 
     # B holds a copy; its members find it and see it with the photo served by B itself.
     [copy] = await copies(b, listing["url"])
-    [seen] = (await get(b, bob, "/api/v1/listings?q=drill&kind=lend"))["listings"]
-    assert seen == await get(b, bob, f"/api/v1/listings/{copy.id}")
+    [seen] = (await get(b, bob, "/api/quartier/v1/listings?q=drill&kind=lend"))["listings"]
+    assert seen == await get(b, bob, f"/api/quartier/v1/listings/{copy.id}")
     assert (seen["title"], seen["kind"], seen["audience"]) == ("Cordless drill", "lend", "partners")
     assert seen["local"] is False
     assert seen["origin"] == a.domain
@@ -91,7 +91,7 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
 
     # C has nothing; an unsigned fetch of the listing or its photo on A gets nothing.
     assert await copies(c, listing["url"]) == []
-    assert (await get(c, cyd, "/api/v1/listings?q=drill"))["listings"] == []
+    assert (await get(c, cyd, "/api/quartier/v1/listings?q=drill"))["listings"] == []
     a.client.session.cookie_jar.clear()  # as a stranger: not the browser session of ada's login
     assert (await a.client.get(listing["url"].removeprefix(a.base), headers=AP)).status == 404
     a_photo = listing["photos"][0]["url"].removeprefix(a.base)
@@ -102,7 +102,7 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
 
     # bob (on B) answers; ada (on A) sees the response and accepts it.
     resp = await b.client.post(
-        f"/api/v1/listings/{copy.id}/responses",
+        f"/api/quartier/v1/listings/{copy.id}/responses",
         json={"message": "Could I borrow it on Saturday?"},
         headers=bearer(bob),
     )
@@ -110,27 +110,29 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
     asked = await resp.json()
     assert asked["state"] == "pending"
     await settle(a, b, c)
-    [response] = await get(a, ada, f"/api/v1/listings/{listing['id']}/responses")
+    [response] = await get(a, ada, f"/api/quartier/v1/listings/{listing['id']}/responses")
     assert response["responder"] == b.actor("bob")
     assert response["message"] == "Could I borrow it on Saturday?"
-    notes = await get(a, ada, "/api/v1/notifications")
+    notes = await get(a, ada, "/api/quartier/v1/notifications")
     assert [n["type"] for n in notes] == ["listing.response"]
     resp = await a.client.post(
-        f"/api/v1/listings/responses/{response['id']}/accept", headers=bearer(ada)
+        f"/api/quartier/v1/listings/responses/{response['id']}/accept", headers=bearer(ada)
     )
     assert resp.status == 200, await resp.text()
     agreement = (await resp.json())["agreement"]
     await settle(a, b, c)
 
     # Both sides see the agreement and the conversation it opened.
-    [mine] = await get(b, bob, "/api/v1/listings/agreements")
+    [mine] = await get(b, bob, "/api/quartier/v1/listings/agreements")
     assert (mine["id"], mine["state"], mine["agreement"]) == (asked["id"], "accepted", agreement)
-    assert [n["type"] for n in await get(b, bob, "/api/v1/notifications")] == ["listing.agreement"]
-    [conversation] = await get(b, bob, "/api/v1/conversations")
+    assert [n["type"] for n in await get(b, bob, "/api/quartier/v1/notifications")] == [
+        "listing.agreement"
+    ]
+    [conversation] = await get(b, bob, "/api/quartier/v1/conversations")
     assert a.actor("ada") in conversation["participants"]
-    [opening] = await get(b, bob, f"/api/v1/conversations/{conversation['id']}")
+    [opening] = await get(b, bob, f"/api/quartier/v1/conversations/{conversation['id']}")
     assert "Cordless drill" in opening["text"]
-    reserved = await get(a, ada, f"/api/v1/listings/{listing['id']}")
+    reserved = await get(a, ada, f"/api/quartier/v1/listings/{listing['id']}")
     assert reserved["status"] == "reserved"
     [copy] = await copies(b, listing["url"])
     assert copy.status.value == "reserved"  # the Update reached B
@@ -138,54 +140,54 @@ async def test_a_partners_listing_travels_to_partners_only_and_becomes_an_agreem
     # bob marks it done with a thank-you: A marks it done too, ada hears of it and reads his
     # words; the listing, all of it agreed on and done, is done, and B's copy says so.
     resp = await b.client.post(
-        f"/api/v1/listings/responses/{asked['id']}/done",
+        f"/api/quartier/v1/listings/responses/{asked['id']}/done",
         json={"thanks": "Merci, perceuse rendue !"},
         headers=bearer(bob),
     )
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["state"] == "done"
     await settle(a, b, c)
-    [response] = await get(a, ada, f"/api/v1/listings/{listing['id']}/responses")
+    [response] = await get(a, ada, f"/api/quartier/v1/listings/{listing['id']}/responses")
     assert (response["state"], response["thanks_from_responder"]) == (
         "done",
         "Merci, perceuse rendue !",
     )
-    latest, *_ = await get(a, ada, "/api/v1/notifications")
+    latest, *_ = await get(a, ada, "/api/quartier/v1/notifications")
     assert latest["type"] == "listing.agreement"
-    assert (await get(a, ada, f"/api/v1/listings/{listing['id']}"))["status"] == "done"
+    assert (await get(a, ada, f"/api/quartier/v1/listings/{listing['id']}"))["status"] == "done"
     [copy] = await copies(b, listing["url"])
     assert copy.status.value == "done"
-    [conversation] = await get(a, ada, "/api/v1/conversations")
-    said = await get(a, ada, f"/api/v1/conversations/{conversation['id']}")
+    [conversation] = await get(a, ada, "/api/quartier/v1/conversations")
+    said = await get(a, ada, f"/api/quartier/v1/conversations/{conversation['id']}")
     assert "Merci, perceuse rendue !" in said[-1]["text"]
     # ada's thanks reach bob the same way
     resp = await a.client.post(
-        f"/api/v1/listings/responses/{response['id']}/done",
+        f"/api/quartier/v1/listings/responses/{response['id']}/done",
         json={"thanks": "Avec plaisir"},
         headers=bearer(ada),
     )
     assert resp.status == 200, await resp.text()
     await settle(a, b, c)
-    [mine] = await get(b, bob, "/api/v1/listings/agreements")
+    [mine] = await get(b, bob, "/api/quartier/v1/listings/agreements")
     assert (mine["state"], mine["thanks_from_author"]) == ("done", "Avec plaisir")
 
     # Withdrawn on A, it is closed on B (kept only for bob's agreement record), cached photo
     # gone; a copy nobody agreed on goes entirely (tests/node/test_listings_inbound.py).
-    resp = await a.client.delete(f"/api/v1/listings/{listing['id']}", headers=bearer(ada))
+    resp = await a.client.delete(f"/api/quartier/v1/listings/{listing['id']}", headers=bearer(ada))
     assert resp.status == 200
     await settle(a, b, c)
     [copy] = await copies(b, listing["url"])
     assert copy.status.value == "withdrawn"
     assert await cached_photos(b) == []
-    [mine] = await get(b, bob, "/api/v1/listings/agreements")
+    [mine] = await get(b, bob, "/api/quartier/v1/listings/agreements")
     assert mine["state"] == "done"
     assert (
         await b.client.get(shown["url"].removeprefix(b.base), headers=bearer(bob))
     ).status == 404
-    assert (await get(b, bob, "/api/v1/listings?q=drill"))["listings"] == []
+    assert (await get(b, bob, "/api/quartier/v1/listings?q=drill"))["listings"] == []
     # C's member saw nothing of it all along
-    assert await get(c, cyd, "/api/v1/notifications") == []
-    assert (await get(c, cyd, "/api/v1/listings"))["listings"] == []
+    assert await get(c, cyd, "/api/quartier/v1/notifications") == []
+    assert (await get(c, cyd, "/api/quartier/v1/listings"))["listings"] == []
 
 
 async def test_a_public_listing_reaches_a_plain_follower_of_the_group_as_a_note(
@@ -229,7 +231,7 @@ async def test_a_public_listing_reaches_a_plain_follower_of_the_group_as_a_note(
     assert [r["type"] for r in received] == ["Accept"]
 
     resp = await a.client.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={
             "kind": "sell",
             "title": "Child bike 16 inch",
@@ -243,7 +245,7 @@ async def test_a_public_listing_reaches_a_plain_follower_of_the_group_as_a_note(
     assert resp.status == 201, await resp.text()
     listing = await resp.json()
     resp = await a.client.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={**DRILL, "audience": "partners"},
         headers=bearer(ada),
     )

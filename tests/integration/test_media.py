@@ -88,7 +88,7 @@ async def test_after_the_partnership_ends_the_photo_is_no_longer_served(peers):
         service = a.client.app[MEDIA]
         await service.attach(await service.claim(a.actor("zoe"), [photo["id"]]), on_a)
     resp = await a.client.delete(
-        f"/api/v1/admin/partnerships/{mine['id']}", headers=bearer(admin_a)
+        f"/api/quartier/v1/admin/partnerships/{mine['id']}", headers=bearer(admin_a)
     )
     assert resp.status == 200
     on_b = await listing_on(b, a, a.actor("zoe"), Audience.PARTNERS)

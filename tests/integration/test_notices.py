@@ -10,9 +10,9 @@ from node.members.models import Member
 from tests.api import admin_token, bearer, login
 from tests.integration.conftest import Peer, get, member, settle
 
-PARTNERSHIPS = "/api/v1/admin/partnerships"
+PARTNERSHIPS = "/api/quartier/v1/admin/partnerships"
 
-NOTICES = "/api/v1/notices"
+NOTICES = "/api/quartier/v1/notices"
 URGENT = {
     "kind": "urgent",
     "title": "Storm warning: stay indoors tonight",
@@ -51,7 +51,7 @@ async def federate(municipality: Peer, *districts: Peer) -> str:
 
 
 async def notifications(peer: Peer, token: str) -> list[dict]:
-    return await get(peer, token, "/api/v1/notifications")
+    return await get(peer, token, "/api/quartier/v1/notifications")
 
 
 async def announces_sent(peer: Peer) -> list[str]:
@@ -121,7 +121,7 @@ async def test_the_municipality_directory_lists_its_districts_from_their_nodeinf
     for name in ("lea", "leo"):
         await member(d1, name)
 
-    resp = await m.client.get("/api/v1/directory")  # public: no token
+    resp = await m.client.get("/api/quartier/v1/directory")  # public: no token
     assert resp.status == 200, await resp.text()
     directory = await resp.json()
     assert (directory["kind"], directory["name"]) == ("municipality", "Node m")
@@ -134,7 +134,7 @@ async def test_the_municipality_directory_lists_its_districts_from_their_nodeinf
     assert by_node[d2.domain]["members"] == 1
 
     # A node that is not a municipality has no districts to list.
-    resp = await d1.client.get("/api/v1/directory")
+    resp = await d1.client.get("/api/quartier/v1/directory")
     assert (await resp.json())["districts"] == []
 
 
@@ -146,13 +146,13 @@ async def test_municipality_members_find_listings_of_every_district(peers):
     for peer, name, title in ((d1, "lea", "Garden ladder"), (d2, "noe", "Garden chairs")):
         token = await member(peer, name)
         resp = await peer.client.post(
-            "/api/v1/listings",
+            "/api/quartier/v1/listings",
             json={"kind": "give", "title": title, "category": "tools", "audience": "partners"},
             headers=bearer(token),
         )
         assert resp.status == 201, await resp.text()
     await settle(m, d1, d2)
-    found = await get(m, citizen, "/api/v1/listings?q=garden")
+    found = await get(m, citizen, "/api/quartier/v1/listings?q=garden")
     assert sorted(x["title"] for x in found["listings"]) == ["Garden chairs", "Garden ladder"]
 
 
@@ -163,12 +163,14 @@ async def test_a_circle_notice_reaches_only_the_circles_members_here_and_on_part
     ines, bob, eve = await member(d1, "ines"), await member(d2, "bob"), await member(d2, "eve")
     circle = {"slug": "batiment_b", "name": "Bâtiment B", "kind": "building"}
     resp = await d1.client.post(
-        "/api/v1/circles", json=circle | {"partners_may_join": True}, headers=bearer(manon)
+        "/api/quartier/v1/circles", json=circle | {"partners_may_join": True}, headers=bearer(manon)
     )
     assert resp.status == 201, await resp.text()
     group = (await resp.json())["actor"]
     resp = await d2.client.post(
-        "/api/v1/me/circles", json={"circle": f"batiment_b@{d1.domain}"}, headers=bearer(bob)
+        "/api/quartier/v1/me/circles",
+        json={"circle": f"batiment_b@{d1.domain}"},
+        headers=bearer(bob),
     )
     assert resp.status == 201, await resp.text()
     await settle(d1, d2)
@@ -197,7 +199,7 @@ async def test_a_circle_notice_reaches_only_the_circles_members_here_and_on_part
     resp = await d2.client.get(f"{NOTICES}/{shown['id']}", headers=bearer(eve))
     assert resp.status == 404
     # A notice, not one of the circle's posts.
-    assert await get(d2, bob, f"/api/v1/me/circles/posts?circle={group}") == []
+    assert await get(d2, bob, f"/api/quartier/v1/me/circles/posts?circle={group}") == []
 
     # Deleted by its author: gone for bob too.
     resp = await d1.client.delete(f"{NOTICES}/{published['id']}", headers=bearer(manon))

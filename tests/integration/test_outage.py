@@ -23,19 +23,19 @@ async def test_sixty_replies_queued_during_an_outage_arrive_as_one_ordered_conve
     a, b = await peers("a"), await peers("b")
     ada, bob = await member(a, "ada"), await member(b, "bob")
     resp = await b.client.post(
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         json={"to": [a.handle("ada")], "text": "Anyone have a ladder?"},
         headers=bearer(bob),
     )
     assert resp.status == 201, await resp.text()
     await settle(a, b)
-    [conversation] = await get(a, ada, "/api/v1/conversations")
+    [conversation] = await get(a, ada, "/api/quartier/v1/conversations")
 
     await b.stop()
     for n in range(1, REPLIES + 1):
         clock.advance(seconds=1)
         resp = await a.client.post(
-            f"/api/v1/conversations/{conversation['id']}/messages",
+            f"/api/quartier/v1/conversations/{conversation['id']}/messages",
             json={"text": f"reply {n}"},
             headers=bearer(ada),
         )
@@ -62,6 +62,6 @@ async def test_sixty_replies_queued_during_an_outage_arrive_as_one_ordered_conve
         arrived = await InboundMessage.filter(activity_type="Create").count()
     assert arrived == REPLIES
 
-    [at_b] = await get(b, bob, "/api/v1/conversations")
-    texts = [m["text"] for m in await get(b, bob, f"/api/v1/conversations/{at_b['id']}")]
+    [at_b] = await get(b, bob, "/api/quartier/v1/conversations")
+    texts = [m["text"] for m in await get(b, bob, f"/api/quartier/v1/conversations/{at_b['id']}")]
     assert texts == ["Anyone have a ladder?"] + [f"reply {n}" for n in range(1, REPLIES + 1)]

@@ -8,8 +8,8 @@ from node.http.keys import DATABASE, DELIVERY_WORKER
 from tests.api import admin_token, bearer, error_of, member_token
 from tests.integration.conftest import Peer, settle
 
-PATH = "/api/v1/admin/partnerships"
-BLOCKS = "/api/v1/admin/domain_blocks"
+PATH = "/api/quartier/v1/admin/partnerships"
+BLOCKS = "/api/quartier/v1/admin/domain_blocks"
 
 
 async def listed(peer: Peer, token: str) -> list[dict]:

@@ -12,19 +12,23 @@ from tests.api import bearer, error_of
 from tests.conftest import FakeClock
 from tests.integration.conftest import Peer, get, member, settle
 
-PARTNERSHIPS = "/api/v1/admin/partnerships"
-BLOCKS = "/api/v1/admin/domain_blocks"
+PARTNERSHIPS = "/api/quartier/v1/admin/partnerships"
+BLOCKS = "/api/quartier/v1/admin/domain_blocks"
 ALLOWLIST = {"community": {"federation_mode": "allowlist"}}
 
 
 async def follow(peer: Peer, token: str, target: str) -> None:
-    resp = await peer.client.post("/api/v1/follows", json={"target": target}, headers=bearer(token))
+    resp = await peer.client.post(
+        "/api/quartier/v1/follows", json={"target": target}, headers=bearer(token)
+    )
     assert resp.status == 201, await resp.text()
 
 
 async def message(peer: Peer, token: str, to: str, text: str) -> None:
     body = {"to": [to], "text": text}
-    resp = await peer.client.post("/api/v1/conversations", json=body, headers=bearer(token))
+    resp = await peer.client.post(
+        "/api/quartier/v1/conversations", json=body, headers=bearer(token)
+    )
     assert resp.status == 201, await resp.text()
 
 
@@ -66,8 +70,8 @@ async def test_an_allowlist_node_federates_only_once_the_partnership_is_active_a
     await settle(a, b)
     refused = await deliveries(a, "Follow") + await deliveries(a, "Create")
     assert [(r.state, r.last_status) for r in refused] == [(DeliveryState.DEAD, 403)] * 2
-    assert await get(b, bob, "/api/v1/follow_requests") == []
-    assert await get(b, bob, "/api/v1/conversations") == []
+    assert await get(b, bob, "/api/quartier/v1/follow_requests") == []
+    assert await get(b, bob, "/api/quartier/v1/conversations") == []
 
     # The partnership handshake itself goes through: A proposes, B accepts.
     resp = await a.client.post(PARTNERSHIPS, json={"node": b.domain}, headers=bearer(ada))
@@ -83,26 +87,28 @@ async def test_an_allowlist_node_federates_only_once_the_partnership_is_active_a
     # Now follows and direct messages cross, both ways.
     await follow(a, ada, b.handle("bob"))
     await settle(a, b)
-    [pending] = await get(b, bob, "/api/v1/follow_requests")
+    [pending] = await get(b, bob, "/api/quartier/v1/follow_requests")
     assert pending["follower"] == a.actor("ada")
     resp = await b.client.post(
-        f"/api/v1/follow_requests/{pending['id']}/accept", headers=bearer(bob)
+        f"/api/quartier/v1/follow_requests/{pending['id']}/accept", headers=bearer(bob)
     )
     assert resp.status == 200
     await message(a, ada, b.handle("bob"), "Hello, partner")
     await settle(a, b)
-    [mine] = [f for f in await get(a, ada, "/api/v1/follows") if f["followee"] == b.actor("bob")]
+    [mine] = [
+        f for f in await get(a, ada, "/api/quartier/v1/follows") if f["followee"] == b.actor("bob")
+    ]
     assert mine["state"] == "accepted"
-    [conversation] = await get(b, bob, "/api/v1/conversations")
+    [conversation] = await get(b, bob, "/api/quartier/v1/conversations")
     assert conversation["last_message"]["text"] == "Hello, partner"
     resp = await b.client.post(
-        f"/api/v1/conversations/{conversation['id']}/messages",
+        f"/api/quartier/v1/conversations/{conversation['id']}/messages",
         json={"text": "Hello back"},
         headers=bearer(bob),
     )
     assert resp.status == 201
     await settle(a, b)
-    [at_a] = await get(a, ada, "/api/v1/conversations")
+    [at_a] = await get(a, ada, "/api/quartier/v1/conversations")
     assert at_a["last_message"]["text"] == "Hello back"
 
     # Partner-scoped rows queued on both sides while active; then A ends the partnership
@@ -126,7 +132,7 @@ async def test_an_allowlist_node_federates_only_once_the_partnership_is_active_a
     await settle(a, b)
     last = (await deliveries(a, "Create"))[-1]
     assert (last.state, last.last_status) == (DeliveryState.DEAD, 403)
-    [conversation] = await get(b, bob, "/api/v1/conversations")
+    [conversation] = await get(b, bob, "/api/quartier/v1/conversations")
     assert conversation["last_message"]["text"] == "Hello back"
 
 
@@ -137,7 +143,7 @@ async def test_a_local_node_neither_receives_nor_proposes(peers):
     await settle(a, c)
     [refused] = await deliveries(a, "Follow")
     assert (refused.state, refused.last_status) == (DeliveryState.DEAD, 403)
-    assert await get(c, cid, "/api/v1/follow_requests") == []
+    assert await get(c, cid, "/api/quartier/v1/follow_requests") == []
     resp = await c.client.post(PARTNERSHIPS, json={"node": a.domain}, headers=bearer(cid))
     error = await error_of(resp, 409, "conflict")
     assert error["message"] == f"cannot partner with {a.domain}: this node does not federate"
@@ -158,20 +164,20 @@ async def test_a_blocked_node_is_dropped_quietly_and_sent_nothing(peers):
     [sent] = await deliveries(b, "Create")
     assert sent.state == DeliveryState.DELIVERED
     assert not await received(a, sent.activity_id)
-    assert await get(a, ada, "/api/v1/conversations") == []
+    assert await get(a, ada, "/api/quartier/v1/conversations") == []
 
     # A's members cannot reach B: refused at once with the reason, nothing queued.
     body = {"to": [b.handle("bob")], "text": "Hello?"}
-    resp = await a.client.post("/api/v1/conversations", json=body, headers=bearer(ada))
+    resp = await a.client.post("/api/quartier/v1/conversations", json=body, headers=bearer(ada))
     error = await error_of(resp, 403, "forbidden")
     assert error["message"] == f"cannot reach {b.domain}: blocked by this node's community"
     resp = await a.client.post(
-        "/api/v1/follows", json={"target": b.actor("bob")}, headers=bearer(ada)
+        "/api/quartier/v1/follows", json={"target": b.actor("bob")}, headers=bearer(ada)
     )
     await error_of(resp, 403, "forbidden")
     assert await deliveries(a, "Create") == await deliveries(a, "Follow") == []
-    assert await get(a, ada, "/api/v1/conversations") == []
-    [at_b] = await get(b, bob, "/api/v1/conversations")  # bob's own, with his message only
+    assert await get(a, ada, "/api/quartier/v1/conversations") == []
+    [at_b] = await get(b, bob, "/api/quartier/v1/conversations")  # bob's own, with his message only
     assert at_b["last_message"]["text"] == "Buy my stuff"
 
     # Lifted: messages cross again.
@@ -179,7 +185,7 @@ async def test_a_blocked_node_is_dropped_quietly_and_sent_nothing(peers):
     assert resp.status == 204
     await message(b, bob, a.handle("ada"), "Sorry about that")
     await settle(a, b)
-    [at_a] = await get(a, ada, "/api/v1/conversations")
+    [at_a] = await get(a, ada, "/api/quartier/v1/conversations")
     assert at_a["last_message"]["text"] == "Sorry about that"
     await message(a, ada, b.handle("bob"), "No harm done")
     await settle(a, b)
@@ -194,15 +200,17 @@ async def test_members_of_a_local_node_cannot_reach_other_servers_at_all(peers):
     expected = f"cannot reach {a.domain}: this node does not federate"
     # A handle: refused before the WebFinger lookup; an actor URL: before fetching it.
     for target in (a.handle("ada"), a.actor("ada")):
-        resp = await c.client.post("/api/v1/follows", json={"target": target}, headers=bearer(cid))
+        resp = await c.client.post(
+            "/api/quartier/v1/follows", json={"target": target}, headers=bearer(cid)
+        )
         assert (await error_of(resp, 403, "forbidden"))["message"] == expected
         body = {"to": [target], "text": "Hello"}
-        resp = await c.client.post("/api/v1/conversations", json=body, headers=bearer(cid))
+        resp = await c.client.post("/api/quartier/v1/conversations", json=body, headers=bearer(cid))
         assert (await error_of(resp, 403, "forbidden"))["message"] == expected
     # A server that does not even exist: 403 (not the lookup's 404) shows nothing was asked.
     for path, body in (
-        ("/api/v1/follows", {"target": "ghost@127.0.0.1:9"}),
-        ("/api/v1/conversations", {"to": ["ghost@127.0.0.1:9"], "text": "Hello"}),
+        ("/api/quartier/v1/follows", {"target": "ghost@127.0.0.1:9"}),
+        ("/api/quartier/v1/conversations", {"to": ["ghost@127.0.0.1:9"], "text": "Hello"}),
     ):
         resp = await c.client.post(path, json=body, headers=bearer(cid))
         error = await error_of(resp, 403, "forbidden")
@@ -220,7 +228,7 @@ async def test_an_allowlist_node_refuses_its_members_non_partner_servers(peers):
     await member(a, "ada")
     bob = await member(b, "bob")
     resp = await b.client.post(
-        "/api/v1/follows", json={"target": a.handle("ada")}, headers=bearer(bob)
+        "/api/quartier/v1/follows", json={"target": a.handle("ada")}, headers=bearer(bob)
     )
     error = await error_of(resp, 403, "forbidden")
     assert error["message"] == (
@@ -233,27 +241,29 @@ async def test_a_server_blocked_since_leaves_the_conversation_and_the_member_is_
     ada, bob = await member(a, "ada"), await member(b, "bob")
     await member(c, "cyd")
     body = {"to": [b.handle("bob"), c.handle("cyd")], "text": "Who has a ladder?"}
-    resp = await a.client.post("/api/v1/conversations", json=body, headers=bearer(ada))
+    resp = await a.client.post("/api/quartier/v1/conversations", json=body, headers=bearer(ada))
     assert resp.status == 201, await resp.text()
     cid = (await resp.json())["id"]
     await settle(a, b, c)
     resp = await a.client.post(BLOCKS, json={"domain": b.domain}, headers=bearer(ada))
     assert resp.status == 201, await resp.text()
     # The suspension ended the conversation with B's members, and ada is told so.
-    [note] = await get(a, ada, "/api/v1/notifications")
+    [note] = await get(a, ada, "/api/quartier/v1/notifications")
     assert note["type"] == "moderation.ended"
     assert b.domain in note["detail"]
-    [conversation] = await get(a, ada, "/api/v1/conversations")
+    [conversation] = await get(a, ada, "/api/quartier/v1/conversations")
     assert b.actor("bob") not in conversation["participants"]
 
     resp = await a.client.post(
-        f"/api/v1/conversations/{cid}/messages", json={"text": "Found one"}, headers=bearer(ada)
+        f"/api/quartier/v1/conversations/{cid}/messages",
+        json={"text": "Found one"},
+        headers=bearer(ada),
     )
     assert resp.status == 201, await resp.text()
     reply = await resp.json()
     assert reply["not_sent_to"] == []  # bob is no longer in it: nothing was refused
     await settle(a, b, c)
-    [at_b] = await get(b, bob, "/api/v1/conversations")
+    [at_b] = await get(b, bob, "/api/quartier/v1/conversations")
     assert at_b["last_message"]["text"] == "Who has a ladder?"  # B never got the reply
     creates = await deliveries(a, "Create")
     first, reply_delivery = (
@@ -266,7 +276,7 @@ async def test_a_server_blocked_since_leaves_the_conversation_and_the_member_is_
     # Unblocked, then edited: B left the conversation, so it gets no Update of it either.
     assert (await a.client.delete(f"{BLOCKS}/{b.domain}", headers=bearer(ada))).status == 204
     resp = await a.client.patch(
-        f"/api/v1/conversations/{cid}/messages/{reply['id']}",
+        f"/api/quartier/v1/conversations/{cid}/messages/{reply['id']}",
         json={"text": "Found one, thanks"},
         headers=bearer(ada),
     )

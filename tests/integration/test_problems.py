@@ -11,7 +11,7 @@ from __future__ import annotations
 from tests.api import admin_token, bearer, member_token
 from tests.integration.conftest import Peer, get, settle
 
-PARTNERS = "/api/v1/admin/partnerships"
+PARTNERS = "/api/quartier/v1/admin/partnerships"
 
 
 async def partner(district: Peer, municipality: Peer, admin_d: str, admin_m: str) -> None:
@@ -38,43 +38,51 @@ async def test_a_streetlight_reported_on_a_district_is_fixed_by_the_municipality
 
     # Before the partnership, the report is refused: M would not act on it.
     report = {"category": "lighting", "text": "The streetlight at rue Haute 4 is out"}
-    resp = await d1.client.post("/api/v1/problems", json=report, headers=bearer(zoe))
+    resp = await d1.client.post("/api/quartier/v1/problems", json=report, headers=bearer(zoe))
     assert resp.status == 409, await resp.text()
 
     await partner(d1, m, admin_d, admin_m)
-    resp = await d1.client.post("/api/v1/problems", json=report, headers=bearer(zoe))
+    resp = await d1.client.post("/api/quartier/v1/problems", json=report, headers=bearer(zoe))
     assert resp.status == 201, await resp.text()
     mine = await resp.json()
     assert (mine["handler"], mine["status"]) == (m.domain, "submitted")
     await settle(d1, m)
 
-    [received] = await get(m, admin_m, "/api/v1/handling/problems")
+    [received] = await get(m, admin_m, "/api/quartier/v1/handling/problems")
     assert received["origin"] == d1.domain
     assert received["text"] == report["text"]
     assert received["reporter"] == f"{d1.base}/actor"  # the district shares no identity
-    assert "problem.new" in [n["type"] for n in await get(m, admin_m, "/api/v1/notifications")]
+    assert "problem.new" in [
+        n["type"] for n in await get(m, admin_m, "/api/quartier/v1/notifications")
+    ]
 
     # Another resident has the same problem: "me too", counted on M as well.
     yan = await member_token(d1.client, admin_d, "yan")
-    resp = await d1.client.post(f"/api/v1/problems/{mine['id']}/me-too", headers=bearer(yan))
+    resp = await d1.client.post(
+        f"/api/quartier/v1/problems/{mine['id']}/me-too", headers=bearer(yan)
+    )
     assert resp.status == 200, await resp.text()
     await settle(d1, m)
-    [received] = await get(m, admin_m, "/api/v1/handling/problems")
+    [received] = await get(m, admin_m, "/api/quartier/v1/handling/problems")
     assert received["me_too"] == 1
     # So does a resident of M, who then follows it on M.
     max_m = await member_token(m.client, admin_m, "max")
-    resp = await m.client.post(f"/api/v1/problems/{received['id']}/me-too", headers=bearer(max_m))
+    resp = await m.client.post(
+        f"/api/quartier/v1/problems/{received['id']}/me-too", headers=bearer(max_m)
+    )
     assert (await resp.json())["me_too"] == 2
 
     async def handle(path: str, body: dict) -> None:
         resp = await m.client.post(
-            f"/api/v1/handling/problems/{received['id']}/{path}", json=body, headers=bearer(admin_m)
+            f"/api/quartier/v1/handling/problems/{received['id']}/{path}",
+            json=body,
+            headers=bearer(admin_m),
         )
         assert resp.status in (200, 201), await resp.text()
         await settle(d1, m)
 
     async def seen_on_d1() -> dict:
-        return await get(d1, zoe, f"/api/v1/problems/{mine['id']}")
+        return await get(d1, zoe, f"/api/quartier/v1/problems/{mine['id']}")
 
     await handle("status", {"status": "received"})
     assert (await seen_on_d1())["status"] == "received"
@@ -87,12 +95,12 @@ async def test_a_streetlight_reported_on_a_district_is_fixed_by_the_municipality
     assert [(c["author"], c["text"]) for c in seen["comments"]] == [
         ("Ville", "A new lamp is fitted on Tuesday")
     ]
-    kinds = [n["type"] for n in await get(d1, zoe, "/api/v1/notifications")]
+    kinds = [n["type"] for n in await get(d1, zoe, "/api/quartier/v1/notifications")]
     assert kinds.count("problem.status") == 3
     assert kinds.count("problem.comment") == 1
-    kinds = [n["type"] for n in await get(d1, yan, "/api/v1/notifications")]
+    kinds = [n["type"] for n in await get(d1, yan, "/api/quartier/v1/notifications")]
     assert kinds.count("problem.status") == 3  # who said "me too" follows it too
-    kinds = [n["type"] for n in await get(m, max_m, "/api/v1/notifications")]
+    kinds = [n["type"] for n in await get(m, max_m, "/api/quartier/v1/notifications")]
     assert kinds.count("problem.status") == 3
 
     # M's Open311 endpoint shows the report; a status change made there reaches D1.
@@ -101,7 +109,7 @@ async def test_a_streetlight_reported_on_a_district_is_fixed_by_the_municipality
     assert (request["service_request_id"], request["status"]) == (str(received["id"]), "closed")
     assert request["description"] == report["text"]
     resp = await m.client.post(
-        "/api/v1/admin/open311/keys", json={"name": "back-office"}, headers=bearer(admin_m)
+        "/api/quartier/v1/admin/open311/keys", json={"name": "back-office"}, headers=bearer(admin_m)
     )
     key = (await resp.json())["key"]
     resp = await m.client.post(
@@ -113,5 +121,5 @@ async def test_a_streetlight_reported_on_a_district_is_fixed_by_the_municipality
     seen = await seen_on_d1()
     assert seen["status"] == "in_progress"
     assert seen["comments"][-1]["text"] == "It flickers again"
-    kinds = [n["type"] for n in await get(d1, zoe, "/api/v1/notifications")]
+    kinds = [n["type"] for n in await get(d1, zoe, "/api/quartier/v1/notifications")]
     assert kinds.count("problem.status") == 4

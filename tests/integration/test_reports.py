@@ -31,7 +31,7 @@ async def test_a_report_of_a_partners_listing_reaches_its_node_which_hides_it(pe
     ada, bob = await member(a, "ada"), await member(b, "bob")
     manon = await login(a.client, "manon")
     resp = await a.client.post(
-        "/api/v1/listings", json={**DRILL, "audience": "partners"}, headers=bearer(ada)
+        "/api/quartier/v1/listings", json={**DRILL, "audience": "partners"}, headers=bearer(ada)
     )
     assert resp.status == 201, await resp.text()
     listing = await resp.json()
@@ -40,7 +40,7 @@ async def test_a_report_of_a_partners_listing_reaches_its_node_which_hides_it(pe
 
     # bob reports B's copy: B keeps the report and sends A a Flag.
     resp = await b.client.post(
-        "/api/v1/reports",
+        "/api/quartier/v1/reports",
         json={"listing": copy.id, "category": "fraud", "comment": "Wants a deposit first"},
         headers=bearer(bob),
     )
@@ -53,14 +53,14 @@ async def test_a_report_of_a_partners_listing_reaches_its_node_which_hides_it(pe
     assert flag.body["object"] == [a.actor("ada"), listing["url"]]
     assert flag.body["content"] == "Wants a deposit first"
     assert "bob" not in json.dumps(flag.body)
-    [queued] = await get(a, manon, "/api/v1/moderation/reports")
+    [queued] = await get(a, manon, "/api/quartier/v1/moderation/reports")
     assert queued["reporter"] == {"server": b.domain, "actor": f"{b.base}/actor"}
     assert queued["target"] == {"kind": "listing", "uri": listing["url"], "account": a.actor("ada")}
     assert queued["comment"] == "Wants a deposit first"
 
     # A's moderator hides it: the report is resolved, B's copy goes.
     resp = await a.client.post(
-        "/api/v1/moderation/decisions",
+        "/api/quartier/v1/moderation/decisions",
         json={
             "action": "hide",
             "listing": listing["id"],
@@ -73,28 +73,28 @@ async def test_a_report_of_a_partners_listing_reaches_its_node_which_hides_it(pe
     decision = await resp.json()
     await settle(a, b)
     assert await copies(b, listing["url"]) == []
-    assert (await get(b, bob, "/api/v1/listings?q=drill"))["listings"] == []
+    assert (await get(b, bob, "/api/quartier/v1/listings?q=drill"))["listings"] == []
     with activated(a.client.app[DATABASE]):
         [report] = await Report.all()
     assert report.state.value == "resolved"
 
     # ada appeals on A; the moderator overturns: published again, B has it again.
-    [mine] = await get(a, ada, "/api/v1/decisions")
+    [mine] = await get(a, ada, "/api/quartier/v1/decisions")
     assert mine["id"] == decision["id"]
     assert mine["reason"] == "Deposits before meeting are a known scam"
     resp = await a.client.post(
-        f"/api/v1/decisions/{decision['id']}/appeal",
+        f"/api/quartier/v1/decisions/{decision['id']}/appeal",
         json={"text": "The deposit is for the batteries, returned with the drill"},
         headers=bearer(ada),
     )
     assert resp.status == 201, await resp.text()
-    [appeal] = await get(a, manon, "/api/v1/moderation/appeals")
+    [appeal] = await get(a, manon, "/api/quartier/v1/moderation/appeals")
     resp = await a.client.post(
-        f"/api/v1/moderation/appeals/{appeal['id']}/overturn",
+        f"/api/quartier/v1/moderation/appeals/{appeal['id']}/overturn",
         json={"reason": "Fair enough"},
         headers=bearer(manon),
     )
     assert resp.status == 200, await resp.text()
     await settle(a, b)
-    assert (await get(a, ada, f"/api/v1/listings/{listing['id']}"))["status"] == "open"
+    assert (await get(a, ada, f"/api/quartier/v1/listings/{listing['id']}"))["status"] == "open"
     assert len(await copies(b, listing["url"])) == 1

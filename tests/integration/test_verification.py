@@ -20,7 +20,7 @@ from node.http.keys import DATABASE, TRUST
 from tests.api import admin_token, bearer, member_token
 from tests.integration.conftest import Peer, get, settle
 
-PARTNERSHIPS = "/api/v1/admin/partnerships"
+PARTNERSHIPS = "/api/quartier/v1/admin/partnerships"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -36,7 +36,7 @@ async def partner(a: Peer, admin_a: str, b: Peer, admin_b: str) -> None:
 
 async def verify_by_manager(peer: Peer, admin: str, username: str, verified: bool) -> None:
     resp = await peer.client.post(
-        f"/api/v1/admin/members/{username}/verification",
+        f"/api/quartier/v1/admin/members/{username}/verification",
         json={"verified": verified, "reason": "moved out"},
         headers=bearer(admin),
     )
@@ -45,7 +45,7 @@ async def verify_by_manager(peer: Peer, admin: str, username: str, verified: boo
 
 async def seen_from(peer: Peer, token: str, *actors: str) -> dict[str, dict[str, Any]]:
     query = "&".join(f"actor={actor}" for actor in actors)
-    shown = await get(peer, token, f"/api/v1/verification?{query}")
+    shown = await get(peer, token, f"/api/quartier/v1/verification?{query}")
     return {entry["actor"]: entry for entry in shown}
 
 
@@ -62,30 +62,32 @@ async def test_verified_neighbours_are_believed_where_their_node_is_trusted(peer
     bea = await member_token(a.client, admin_a, "bea")
     form = FormData()
     form.add_field("file", PDF, filename="facture.pdf", content_type="application/pdf")
-    resp = await a.client.post("/api/v1/me/verification/document", data=form, headers=bearer(bea))
+    resp = await a.client.post(
+        "/api/quartier/v1/me/verification/document", data=form, headers=bearer(bea)
+    )
     assert resp.status == 201, await resp.text()
     document = await resp.json()
     resp = await a.client.post(
-        f"/api/v1/admin/verification/documents/{document['id']}/decision",
+        f"/api/quartier/v1/admin/verification/documents/{document['id']}/decision",
         json={"approve": True},
         headers=bearer(admin_a),
     )
     assert resp.status == 200, await resp.text()
-    assert (await get(a, bea, "/api/v1/me/verification"))["method"] == "document"
+    assert (await get(a, bea, "/api/quartier/v1/me/verification"))["method"] == "document"
 
     # On B, two verified neighbours vouch for cyd.
     cyd = await member_token(b.client, admin_b, "cyd")
     for voucher in ("vera", "vic"):
         token = await member_token(b.client, admin_b, voucher)
         await verify_by_manager(b, admin_b, voucher, True)
-        resp = await b.client.post("/api/v1/members/cyd/vouch", headers=bearer(token))
+        resp = await b.client.post("/api/quartier/v1/members/cyd/vouch", headers=bearer(token))
         assert resp.status == 200, await resp.text()
-    mine = await get(b, cyd, "/api/v1/me/verification")
+    mine = await get(b, cyd, "/api/quartier/v1/me/verification")
     assert (mine["level"], mine["method"]) == ("verified", "vouching")
 
     # M endorses A for its community, exactly as A names it.
     resp = await m.client.post(
-        "/api/v1/admin/endorsements",
+        "/api/quartier/v1/admin/endorsements",
         json={"node": f"{a.base}/actor", "name": "Node a", "area": "Lyon 4e"},
         headers=bearer(admin_m),
     )
@@ -139,7 +141,7 @@ async def test_only_verified_neighbours_of_trusted_nodes_answer_a_verified_only_
     await partner(a, admin_a, c, admin_c)
     bea = await member_token(a.client, admin_a, "bea")
     resp = await a.client.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={
             "kind": "give",
             "title": "Sofa, three seats",
@@ -156,27 +158,27 @@ async def test_only_verified_neighbours_of_trusted_nodes_answer_a_verified_only_
     carl = await member_token(c.client, admin_c, "carl")
     dora = await member_token(c.client, admin_c, "dora")
     await verify_by_manager(c, admin_c, "dora", True)
-    [copy] = (await get(c, carl, "/api/v1/listings?q=sofa"))["listings"]
+    [copy] = (await get(c, carl, "/api/quartier/v1/listings?q=sofa"))["listings"]
     assert copy["verified_responders"] is True  # the rule travels with the listing
     resp = await c.client.post(
-        f"/api/v1/listings/{copy['id']}/responses",
+        f"/api/quartier/v1/listings/{copy['id']}/responses",
         json={"message": "I would take it"},
         headers=bearer(carl),
     )
     assert resp.status == 403, await resp.text()  # told at once, on his own node
     resp = await c.client.post(
-        f"/api/v1/listings/{copy['id']}/responses",
+        f"/api/quartier/v1/listings/{copy['id']}/responses",
         json={"message": "I would take it"},
         headers=bearer(dora),
     )
     assert resp.status == 201, await resp.text()
     await settle(a, c)
-    responses = await get(a, bea, f"/api/v1/listings/{listing['id']}/responses")
+    responses = await get(a, bea, f"/api/quartier/v1/listings/{listing['id']}/responses")
     assert [r["responder"] for r in responses] == [c.actor("dora")]
     # and on A itself, an unverified neighbour is told at once
     ana = await member_token(a.client, admin_a, "ana")
     resp = await a.client.post(
-        f"/api/v1/listings/{listing['id']}/responses",
+        f"/api/quartier/v1/listings/{listing['id']}/responses",
         json={"message": "Me too"},
         headers=bearer(ana),
     )

@@ -73,7 +73,9 @@ async def mods(node, people) -> dict[str, str]:
     """people, and dan, a moderator."""
     await member_token(node, people["ada"], "dan")
     resp = await node.patch(
-        "/api/v1/admin/members/dan", json={"role": "moderator"}, headers=bearer(people["ada"])
+        "/api/quartier/v1/admin/members/dan",
+        json={"role": "moderator"},
+        headers=bearer(people["ada"]),
     )
     assert resp.status == 200, await resp.text()
     return {**people, "dan": await login(node, "dan")}
@@ -86,7 +88,7 @@ async def bea_world(node, people, remote):
     bea = people["bea"]
     photo = await uploaded(node, bea, jpeg((40, 30)))
     resp = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={"kind": "give", "title": "Sofa", "category": "furniture", "photos": [photo["id"]]},
         headers=bearer(bea),
     )
@@ -94,12 +96,12 @@ async def bea_world(node, people, remote):
     listing = await resp.json()
     for to, text in (([f"{NODE}/users/cyd"], "Hello cyd"), ([remote.add("zoe").id], "Hi zoe")):
         resp = await node.post(
-            "/api/v1/conversations", json={"to": to, "text": text}, headers=bearer(bea)
+            "/api/quartier/v1/conversations", json={"to": to, "text": text}, headers=bearer(bea)
         )
         assert resp.status == 201, await resp.text()
     await deliver_all(node)
     await set_verified(node, people["ada"], "bea")
-    resp = await node.post("/api/v1/members/cyd/vouch", headers=bearer(bea))
+    resp = await node.post("/api/quartier/v1/members/cyd/vouch", headers=bearer(bea))
     assert resp.status in (200, 201), await resp.text()
     return {"photo": photo, "listing": listing}
 

@@ -105,7 +105,9 @@ def form(data: bytes | None, description: str | None = None, name: str = "photo.
 async def upload(
     client: TestClient, token: str, data: bytes, description: str | None = None
 ) -> aiohttp.ClientResponse:
-    return await client.post("/api/v1/media", data=form(data, description), headers=bearer(token))
+    return await client.post(
+        "/api/quartier/v1/media", data=form(data, description), headers=bearer(token)
+    )
 
 
 async def uploaded(

@@ -25,8 +25,8 @@ from tests.api import (
     register,
 )
 
-ACCOUNTS = "/api/v1/accounts"
-SESSIONS = "/api/v1/sessions"
+ACCOUNTS = "/api/quartier/v1/accounts"
+SESSIONS = "/api/quartier/v1/sessions"
 COOKIE = "quartier_session"
 # Another loopback source address: the limiter keys logins by client address.
 OTHER_ADDRESS = "127.0.0.2"
@@ -95,7 +95,7 @@ async def test_registration_creates_member_with_invite_role_and_lowercased_usern
     assert "password" not in json.dumps(member).lower()
     # The lower-cased name is the one to log in with, whatever the case typed.
     token = await login(node, "GRACE_H")
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert (await resp.json())["username"] == "grace_h"
 
 
@@ -216,9 +216,11 @@ async def test_an_invite_works_only_once(node):
 
 async def test_registration_with_a_revoked_invite_is_refused(node):
     admin = await admin_token(node)
-    resp = await node.post("/api/v1/admin/invites", json={}, headers=bearer(admin))
+    resp = await node.post("/api/quartier/v1/admin/invites", json={}, headers=bearer(admin))
     invite = await resp.json()
-    resp = await node.delete(f"/api/v1/admin/invites/{invite['id']}", headers=bearer(admin))
+    resp = await node.delete(
+        f"/api/quartier/v1/admin/invites/{invite['id']}", headers=bearer(admin)
+    )
     assert resp.status == 204
     resp = await node.post(ACCOUNTS, json=registration(invite["code"], "bob"))
     await error_of(resp, 410, "invite_unusable")
@@ -268,7 +270,7 @@ async def test_login_returns_a_token_a_session_and_a_safe_cookie(node, clock):
     assert int(attrs["max-age"]) == int(ttl.total_seconds())
     assert "secure" not in attrs  # the node is served over plain http
     forget_cookies(node)
-    resp = await node.get("/api/v1/me", headers=bearer(body["token"]))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(body["token"]))
     assert resp.status == 200
     assert (await resp.json())["username"] == "ada"
 
@@ -362,12 +364,12 @@ async def test_logout_revokes_the_token_and_clears_the_cookie(node):
     assert value == ""
     assert int(attrs["max-age"]) == 0
     forget_cookies(node)
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     await error_of(resp, 401, "unauthorized")
     resp = await node.delete(f"{SESSIONS}/current", headers=bearer(token))
     await error_of(resp, 401, "unauthorized")
     # Only that session ended.
-    resp = await node.get("/api/v1/me", headers=bearer(other))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(other))
     assert resp.status == 200
 
 
@@ -401,11 +403,11 @@ async def test_revoking_another_of_my_sessions(node):
     session_id = lost_phone["session"]["id"]
     resp = await node.delete(f"{SESSIONS}/{session_id}", headers=bearer(token))
     assert resp.status == 204
-    resp = await node.get("/api/v1/me", headers=bearer(lost_phone["token"]))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(lost_phone["token"]))
     await error_of(resp, 401, "unauthorized")
     resp = await node.get(SESSIONS, headers=bearer(token))
     assert [s["current"] for s in await resp.json()] == [True]
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert resp.status == 200
     resp = await node.delete(f"{SESSIONS}/{session_id}", headers=bearer(token))
     await error_of(resp, 404, "not_found")
@@ -418,7 +420,7 @@ async def test_revoking_someone_elses_session_is_not_found_and_leaves_it_alive(n
     bob = await member_token(node, admin, "bob")
     resp = await node.delete(f"{SESSIONS}/{ada_session['session']['id']}", headers=bearer(bob))
     await error_of(resp, 404, "not_found")
-    resp = await node.get("/api/v1/me", headers=bearer(ada_session["token"]))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(ada_session["token"]))
     assert resp.status == 200
     assert (await resp.json())["username"] == "ada"
 
@@ -429,10 +431,10 @@ async def test_sessions_expire_after_the_configured_lifetime(node, clock):
     forget_cookies(node)
     days = node.app[SETTINGS].accounts.session_ttl_days
     clock.advance(days=days - 1)
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert resp.status == 200
     clock.advance(days=1, seconds=1)
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     await error_of(resp, 401, "unauthorized")
     resp = await node.get(SESSIONS, headers=bearer(token))
     await error_of(resp, 401, "unauthorized")
@@ -451,14 +453,18 @@ async def test_malformed_authorization_headers_are_refused(node):
         "Bearer not-a-real-token",
         f"Bearer {token}x",
     ):
-        resp = await node.get("/api/v1/me", headers={"Authorization": header})
+        resp = await node.get("/api/quartier/v1/me", headers={"Authorization": header})
         await error_of(resp, 401, "unauthorized")
-    resp = await node.get("/api/v1/me", headers={"Authorization": f"bearer {token}"})
+    resp = await node.get("/api/quartier/v1/me", headers={"Authorization": f"bearer {token}"})
     assert resp.status == 200
 
 
 async def test_no_credentials_at_all_is_unauthorized(node):
-    for method, path in (("GET", "/api/v1/me"), ("GET", SESSIONS), ("PATCH", "/api/v1/me")):
+    for method, path in (
+        ("GET", "/api/quartier/v1/me"),
+        ("GET", SESSIONS),
+        ("PATCH", "/api/quartier/v1/me"),
+    ):
         resp = await node.request(method, path, json={})
         await error_of(resp, 401, "unauthorized")
 
@@ -471,10 +477,10 @@ async def test_the_session_cookie_alone_authenticates_reads(node):
     resp = await node.post(SESSIONS, json={"username": "ada", "password": PASSWORD})
     cookie, _ = set_cookie(resp)
     forget_cookies(node)
-    resp = await node.get("/api/v1/me", cookies={COOKIE: cookie})
+    resp = await node.get("/api/quartier/v1/me", cookies={COOKIE: cookie})
     assert resp.status == 200
     assert (await resp.json())["username"] == "ada"
-    resp = await node.get("/api/v1/me", cookies={COOKIE: "forged"})
+    resp = await node.get("/api/quartier/v1/me", cookies={COOKIE: "forged"})
     await error_of(resp, 401, "unauthorized")
 
 
@@ -487,20 +493,20 @@ async def test_cookie_writes_must_come_from_the_nodes_own_origin(node):
     change = {"bio": "changed"}
     for headers in ({}, {"Origin": "https://evil.example"}, {"Origin": "null"}):
         resp = await node.patch(
-            "/api/v1/me", json=change, cookies={COOKIE: cookie}, headers=headers
+            "/api/quartier/v1/me", json=change, cookies={COOKIE: cookie}, headers=headers
         )
         await error_of(resp, 403, "forbidden")
-    resp = await node.get("/api/v1/me", cookies={COOKIE: cookie})
+    resp = await node.get("/api/quartier/v1/me", cookies={COOKIE: cookie})
     assert (await resp.json())["bio"] == ""
     resp = await node.patch(
-        "/api/v1/me", json=change, cookies={COOKIE: cookie}, headers={"Origin": base_url}
+        "/api/quartier/v1/me", json=change, cookies={COOKIE: cookie}, headers={"Origin": base_url}
     )
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["bio"] == "changed"
     # Logging out through the cookie is a write too.
     resp = await node.delete(f"{SESSIONS}/current", cookies={COOKIE: cookie})
     await error_of(resp, 403, "forbidden")
-    resp = await node.get("/api/v1/me", cookies={COOKIE: cookie})
+    resp = await node.get("/api/quartier/v1/me", cookies={COOKIE: cookie})
     assert resp.status == 200
 
 
@@ -510,12 +516,14 @@ async def test_cookie_writes_must_come_from_the_nodes_own_origin(node):
 async def test_reading_and_updating_my_profile(node):
     await register(node, await bootstrap_invite(node), "ada", real_name="Ada Lovelace")
     token = await login(node, "ada")
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     me = await resp.json()
     assert me["real_name"] == "Ada Lovelace"
     assert me["display_name"] == "ada"
     resp = await node.patch(
-        "/api/v1/me", json={"display_name": "  Ada  ", "bio": "Engines"}, headers=bearer(token)
+        "/api/quartier/v1/me",
+        json={"display_name": "  Ada  ", "bio": "Engines"},
+        headers=bearer(token),
     )
     assert resp.status == 200
     updated = await resp.json()
@@ -523,10 +531,10 @@ async def test_reading_and_updating_my_profile(node):
     assert updated["bio"] == "Engines"
     assert updated["real_name"] == "Ada Lovelace"
     resp = await node.patch(
-        "/api/v1/me", json={"real_name": "Augusta Ada King"}, headers=bearer(token)
+        "/api/quartier/v1/me", json={"real_name": "Augusta Ada King"}, headers=bearer(token)
     )
     assert resp.status == 200
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     me = await resp.json()
     assert (me["display_name"], me["real_name"], me["bio"]) == (
         "Ada",
@@ -538,7 +546,7 @@ async def test_reading_and_updating_my_profile(node):
 async def test_invalid_profile_updates_are_refused_and_change_nothing(node):
     await register(node, await bootstrap_invite(node), "ada")
     token = await login(node, "ada")
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     before = await resp.json()
     for body, field in (
         ({"display_name": ""}, "display_name"),
@@ -550,26 +558,26 @@ async def test_invalid_profile_updates_are_refused_and_change_nothing(node):
         ({"role": "admin"}, "role"),
         ({"username": "root2"}, "username"),
     ):
-        resp = await node.patch("/api/v1/me", json=body, headers=bearer(token))
+        resp = await node.patch("/api/quartier/v1/me", json=body, headers=bearer(token))
         error = await error_of(resp, 422, "validation_failed")
         assert detail_fields(error) == {field}, body
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert await resp.json() == before
 
 
 async def test_null_profile_fields_are_refused_naming_the_field(node):
     await register(node, await bootstrap_invite(node), "ada")
     token = await login(node, "ada")
-    resp = await node.patch("/api/v1/me", json={"bio": "Engines"}, headers=bearer(token))
+    resp = await node.patch("/api/quartier/v1/me", json={"bio": "Engines"}, headers=bearer(token))
     assert resp.status == 200
     for field in ("bio", "display_name", "real_name"):
-        resp = await node.patch("/api/v1/me", json={field: None}, headers=bearer(token))
+        resp = await node.patch("/api/quartier/v1/me", json={field: None}, headers=bearer(token))
         error = await error_of(resp, 422, "validation_failed")
         assert detail_fields(error) == {field}
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert (await resp.json())["bio"] == "Engines"
     # Clearing the bio is an empty string.
-    resp = await node.patch("/api/v1/me", json={"bio": ""}, headers=bearer(token))
+    resp = await node.patch("/api/quartier/v1/me", json={"bio": ""}, headers=bearer(token))
     assert (await resp.json())["bio"] == ""
 
 
@@ -580,7 +588,7 @@ async def test_changing_password_ends_other_sessions_only(node):
     forget_cookies(node)
     new_password = "a much better passphrase"
     resp = await node.post(
-        "/api/v1/me/password",
+        "/api/quartier/v1/me/password",
         json={"current_password": "not my password", "new_password": new_password},
         headers=bearer(token),
     )
@@ -588,19 +596,19 @@ async def test_changing_password_ends_other_sessions_only(node):
     error = await error_of(resp, 422, "validation_failed")
     assert detail_fields(error) == {"current_password"}
     assert "WWW-Authenticate" not in resp.headers
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert resp.status == 200
-    resp = await node.get("/api/v1/me", headers=bearer(phone))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(phone))
     assert resp.status == 200  # a wrong current password changes nothing
     resp = await node.post(
-        "/api/v1/me/password",
+        "/api/quartier/v1/me/password",
         json={"current_password": PASSWORD, "new_password": new_password},
         headers=bearer(token),
     )
     assert resp.status == 204, await resp.text()
-    resp = await node.get("/api/v1/me", headers=bearer(phone))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(phone))
     await error_of(resp, 401, "unauthorized")
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert resp.status == 200
     await login(node, "ada", new_password)
     resp = await node.post(SESSIONS, json={"username": "ada", "password": PASSWORD})
@@ -611,7 +619,7 @@ async def test_a_too_short_new_password_is_refused_naming_the_field(node):
     await register(node, await bootstrap_invite(node), "ada")
     token = await login(node, "ada")
     resp = await node.post(
-        "/api/v1/me/password",
+        "/api/quartier/v1/me/password",
         json={"current_password": PASSWORD, "new_password": "short"},
         headers=bearer(token),
     )
@@ -625,19 +633,19 @@ async def test_neighbour_profiles_are_for_members_and_real_names_for_staff(node)
     bob = await member_token(node, admin, "bob")
     await member_token(node, admin, "carol")
     forget_cookies(node)
-    resp = await node.get("/api/v1/members/carol")
+    resp = await node.get("/api/quartier/v1/members/carol")
     await error_of(resp, 401, "unauthorized")
-    resp = await node.get("/api/v1/members/carol", headers=bearer(bob))
+    resp = await node.get("/api/quartier/v1/members/carol", headers=bearer(bob))
     assert resp.status == 200
     carol = await resp.json()
     assert carol["username"] == "carol"
     assert carol["display_name"] == "carol"
     assert "real_name" not in carol
-    resp = await node.get("/api/v1/members/carol", headers=bearer(admin))
+    resp = await node.get("/api/quartier/v1/members/carol", headers=bearer(admin))
     assert (await resp.json())["real_name"] == "Carol"
-    resp = await node.get("/api/v1/members/bob", headers=bearer(bob))
+    resp = await node.get("/api/quartier/v1/members/bob", headers=bearer(bob))
     assert (await resp.json())["real_name"] == "Bob"
-    resp = await node.get("/api/v1/members/nobody", headers=bearer(bob))
+    resp = await node.get("/api/quartier/v1/members/nobody", headers=bearer(bob))
     await error_of(resp, 404, "not_found")
 
 

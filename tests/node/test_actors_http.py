@@ -100,7 +100,7 @@ async def test_each_member_has_their_own_keys(node):
 async def test_bio_is_published_escaped(node):
     token = await _with_bob(node)
     bio = "<script>alert(1)</script>\nFlat 3B\n\nI lend drills & ladders"
-    resp = await node.patch("/api/v1/me", json={"bio": bio}, headers=bearer(token))
+    resp = await node.patch("/api/quartier/v1/me", json={"bio": bio}, headers=bearer(token))
     assert resp.status == 200
     doc = await _fetch(node, "/users/bob")
     assert "<script" not in doc["summary"]
@@ -120,7 +120,7 @@ async def test_real_name_is_not_published(node):
 async def test_real_name_change_is_not_published_but_display_name_change_is(node):
     token = await _with_bob(node, display_name="Bob")
     changes = {"real_name": "Roberta Zyxwvutsson", "display_name": "Bob from 3B"}
-    resp = await node.patch("/api/v1/me", json=changes, headers=bearer(token))
+    resp = await node.patch("/api/quartier/v1/me", json=changes, headers=bearer(token))
     assert resp.status == 200
     resp = await node.get("/users/bob", headers=AS_ACCEPT)
     assert "Zyxwvutsson" not in await resp.text()
@@ -213,10 +213,10 @@ async def test_no_published_document_contains_a_private_key(node):
         "/.well-known/webfinger?resource=acct:bob@127.0.0.1:8080",
     ]
     responses = [await node.get(path, headers=AS_ACCEPT) for path in public_paths]
-    responses.append(await node.get("/api/v1/me", headers=bearer(token)))
-    responses.append(await node.get("/api/v1/members/bob", headers=bearer(token)))
+    responses.append(await node.get("/api/quartier/v1/me", headers=bearer(token)))
+    responses.append(await node.get("/api/quartier/v1/members/bob", headers=bearer(token)))
     responses.append(
-        await node.post("/api/v1/sessions", json={"username": "bob", "password": PASSWORD})
+        await node.post("/api/quartier/v1/sessions", json={"username": "bob", "password": PASSWORD})
     )
     for resp in responses:
         assert resp.status in (200, 201), resp.url

@@ -11,8 +11,8 @@ from node.http.keys import DATABASE, SETTINGS
 from node.members.models import Invite, LoginSession
 from tests.api import admin_token, bearer, error_of, login, member_token, register
 
-INVITES = "/api/v1/admin/invites"
-MEMBERS = "/api/v1/admin/members"
+INVITES = "/api/quartier/v1/admin/invites"
+MEMBERS = "/api/quartier/v1/admin/members"
 
 
 async def create_invite(node, admin: str, **body: Any) -> dict[str, Any]:
@@ -46,7 +46,7 @@ async def test_an_invite_ttl_is_honoured(node, clock):
     invite = await create_invite(node, admin, ttl_hours=2)
     clock.advance(hours=2, seconds=1)
     body = {"invite": invite["code"], "username": "late", "password": "x" * 12, "real_name": "L"}
-    resp = await node.post("/api/v1/accounts", json=body)
+    resp = await node.post("/api/quartier/v1/accounts", json=body)
     await error_of(resp, 410, "invite_unusable")
 
 
@@ -116,7 +116,7 @@ async def test_revoking_invites(node):
     assert resp.status == 204
     assert unused["id"] not in [i["id"] for i in await invite_list(node, admin)]
     body = {"invite": unused["code"], "username": "eve", "password": "x" * 12, "real_name": "E"}
-    resp = await node.post("/api/v1/accounts", json=body)
+    resp = await node.post("/api/quartier/v1/accounts", json=body)
     await error_of(resp, 410, "invite_unusable")
 
     resp = await node.delete(f"{INVITES}/{used['id']}", headers=bearer(admin))
@@ -147,7 +147,7 @@ async def test_residents_cannot_use_admin_endpoints(node):
         await error_of(resp, 403, "forbidden")
     # Nothing changed: no invite created or revoked, ada is still an admin.
     assert await invite_list(node, admin, "?all=true") == before
-    resp = await node.get("/api/v1/me", headers=bearer(admin))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(admin))
     assert (await resp.json())["role"] == "admin"
 
 
@@ -196,7 +196,7 @@ async def test_changing_a_members_role(node):
     resp = await node.patch(f"{MEMBERS}/bob", json={"role": "moderator"}, headers=bearer(admin))
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["role"] == "moderator"
-    resp = await node.get("/api/v1/me", headers=bearer(bob))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(bob))
     assert (await resp.json())["role"] == "moderator"
     # Promoted to admin, bob can use the admin endpoints with his existing session.
     resp = await node.patch(f"{MEMBERS}/BOB", json={"role": "admin"}, headers=bearer(admin))
@@ -215,7 +215,7 @@ async def test_the_last_admin_cannot_be_demoted(node):
     await member_token(node, admin, "bob")
     resp = await node.patch(f"{MEMBERS}/ada", json={"role": "resident"}, headers=bearer(admin))
     await error_of(resp, 409, "conflict")
-    resp = await node.get("/api/v1/me", headers=bearer(admin))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(admin))
     assert (await resp.json())["role"] == "admin"
     # With a second admin, the first may step down.
     resp = await node.patch(f"{MEMBERS}/bob", json={"role": "admin"}, headers=bearer(admin))

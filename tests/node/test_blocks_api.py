@@ -6,7 +6,7 @@ from node.db import activated
 from node.http.keys import DATABASE, FEDERATION_POLICY
 from tests.api import admin_token, bearer, error_of, member_token
 
-PATH = "/api/v1/admin/domain_blocks"
+PATH = "/api/quartier/v1/admin/domain_blocks"
 
 
 async def test_an_admin_adds_lists_and_removes_blocks(node, clock):
@@ -36,7 +36,9 @@ async def test_an_admin_adds_lists_and_removes_blocks(node, clock):
     resp = await node.get(PATH, headers=bearer(admin))
     assert [b["domain"] for b in await resp.json()] == ["xn--mnchen-3ya.de"]
     # Each change is in the audit log, by whom.
-    audit = await (await node.get("/api/v1/moderation/audit", headers=bearer(admin))).json()
+    audit = await (
+        await node.get("/api/quartier/v1/moderation/audit", headers=bearer(admin))
+    ).json()
     assert [(e["actor"], e["action"], e["target"], e["reason"]) for e in audit] == [
         ("ada", "domain.unblock", "spam.example", ""),
         ("ada", "domain.suspend", "xn--mnchen-3ya.de", ""),

@@ -21,7 +21,7 @@ from tests.node.test_inbox import NODE, deliver, follow, worker_round
 pytestmark = pytest.mark.local_testing
 
 AP = {"Accept": "application/activity+json"}
-CIRCLES = "/api/v1/circles"
+CIRCLES = "/api/quartier/v1/circles"
 STREET = {"slug": "rue_verte", "name": "Rue Verte", "kind": "street", "summary": "Our street"}
 GROUP = f"{NODE}/groups/rue_verte"
 
@@ -120,10 +120,12 @@ async def test_bad_input_is_refused_with_reasons(node, people):
     await error_of(await post(node, ada, "x" * 5001), 422, "validation_failed")
     await error_of(await post(node, ada, ""), 422, "validation_failed")
     await error_of(await node.get(f"{CIRCLES}/nowhere", headers=bearer(ada)), 404, "not_found")
-    resp = await node.get("/api/v1/me/circles/posts?circle=x", headers=bearer(ada))
+    resp = await node.get("/api/quartier/v1/me/circles/posts?circle=x", headers=bearer(ada))
     await error_of(resp, 422, "validation_failed")
     # Circles and members share the handle space: nobody registers as a circle.
-    invite = await (await node.post("/api/v1/admin/invites", json={}, headers=bearer(ada))).json()
+    invite = await (
+        await node.post("/api/quartier/v1/admin/invites", json={}, headers=bearer(ada))
+    ).json()
     account = {
         "invite": invite["code"],
         "username": "rue_verte",
@@ -131,7 +133,7 @@ async def test_bad_input_is_refused_with_reasons(node, people):
         "password": "a long enough passphrase",
     }
     error = await error_of(
-        await node.post("/api/v1/accounts", json=account), 422, "validation_failed"
+        await node.post("/api/quartier/v1/accounts", json=account), 422, "validation_failed"
     )
     assert "reserved" in str(error["details"])
 
@@ -355,25 +357,29 @@ async def test_a_listing_for_a_circle_is_seen_by_its_members_only(node, people):
     await make_circle(node, ada)
     await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(bea))
     drill = {"kind": "give", "title": "Ladder", "category": "tools", "circle": "rue_verte"}
-    resp = await node.post("/api/v1/listings", json=drill, headers=bearer(bea))
+    resp = await node.post("/api/quartier/v1/listings", json=drill, headers=bearer(bea))
     assert resp.status == 201, await resp.text()
     listing = await resp.json()
     assert (listing["circle"], listing["audience"]) == (GROUP, "node")
     for token, seen in ((ada, True), (bea, True), (cyd, False)):
-        found = await (await node.get("/api/v1/listings?q=ladder", headers=bearer(token))).json()
+        found = await (
+            await node.get("/api/quartier/v1/listings?q=ladder", headers=bearer(token))
+        ).json()
         assert [x["id"] for x in found["listings"]] == ([listing["id"]] if seen else [])
     await error_of(
-        await node.get(f"/api/v1/listings/{listing['id']}", headers=bearer(cyd)), 404, "not_found"
+        await node.get(f"/api/quartier/v1/listings/{listing['id']}", headers=bearer(cyd)),
+        404,
+        "not_found",
     )
     # Only members address listings to a circle, which stay on this node.
-    resp = await node.post("/api/v1/listings", json=drill, headers=bearer(cyd))
+    resp = await node.post("/api/quartier/v1/listings", json=drill, headers=bearer(cyd))
     await error_of(resp, 403, "forbidden")
     resp = await node.post(
-        "/api/v1/listings", json={**drill, "audience": "public"}, headers=bearer(bea)
+        "/api/quartier/v1/listings", json={**drill, "audience": "public"}, headers=bearer(bea)
     )
     await error_of(resp, 422, "validation_failed")
     resp = await node.post(
-        "/api/v1/listings", json={**drill, "circle": "nowhere"}, headers=bearer(bea)
+        "/api/quartier/v1/listings", json={**drill, "circle": "nowhere"}, headers=bearer(bea)
     )
     await error_of(resp, 422, "validation_failed")
 
@@ -381,7 +387,7 @@ async def test_a_listing_for_a_circle_is_seen_by_its_members_only(node, people):
 async def test_the_communitys_filters_apply_to_circle_posts(node, people, clock, remote):
     ada, bea = people["ada"], people["bea"]
     resp = await node.post(
-        "/api/v1/moderation/filters",
+        "/api/quartier/v1/moderation/filters",
         json={"phrase": "casino", "action": "hold"},
         headers=bearer(ada),
     )
@@ -411,12 +417,14 @@ async def test_a_members_circle_posts_are_in_their_export_and_go_with_their_acco
     await make_circle(node, ada)
     await node.post(f"{CIRCLES}/rue_verte/join", headers=bearer(bea))
     created = await (await post(node, bea, "Lost cat, grey")).json()
-    archive = await archive_of(await node.get("/api/v1/me/export", headers=bearer(bea)))
+    archive = await archive_of(await node.get("/api/quartier/v1/me/export", headers=bearer(bea)))
     [exported] = part(archive, "circle_posts.json")
     assert (exported["ap_id"], exported["text"]) == (created["url"], "Lost cat, grey")
     [membership] = part(archive, "circles.json")
     assert membership["role"] == "member"
-    resp = await node.post("/api/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea))
+    resp = await node.post(
+        "/api/quartier/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea)
+    )
     assert resp.status == 200, await resp.text()
     assert await (await node.get(f"{CIRCLES}/rue_verte/posts", headers=bearer(ada))).json() == []
     members = await (await node.get(f"{CIRCLES}/rue_verte/members", headers=bearer(ada))).json()
@@ -495,6 +503,6 @@ async def test_announces_of_a_joined_group_are_taken_only_for_posts_to_it(
         assert (await deliver(node, clock, signer, activity)).status == 202
         await worker_round(node)
     seen = await (
-        await node.get(f"/api/v1/me/circles/posts?circle={club.id}", headers=bearer(bea))
+        await node.get(f"/api/quartier/v1/me/circles/posts?circle={club.id}", headers=bearer(bea))
     ).json()
     assert [p["text"] for p in seen] == ["post 1"]

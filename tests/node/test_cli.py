@@ -201,7 +201,7 @@ async def test_invite_code_from_cli_registers_over_http(
         "password": PASSWORD,
         "real_name": "Mona Manager",
     }
-    resp = await client.post("/api/v1/accounts", json=body)
+    resp = await client.post("/api/quartier/v1/accounts", json=body)
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["role"] == "manager"
     assert await login(client, "mona")
@@ -211,7 +211,7 @@ async def test_invite_code_from_cli_registers_over_http(
     assert invite.used_by is not None
     assert invite.used_by.username == "mona"
     # Single use: the same code cannot register a second account.
-    resp = await client.post("/api/v1/accounts", json={**body, "username": "mona2"})
+    resp = await client.post("/api/quartier/v1/accounts", json={**body, "username": "mona2"})
     assert resp.status == 410
     # Valid for the requested two hours, not the configured default of a week.
     out = await asyncio.to_thread(lambda: ok(quartier("invite", "create", "--ttl-hours", "2")))
@@ -219,7 +219,7 @@ async def test_invite_code_from_cli_registers_over_http(
     assert code, out
     clock.now = datetime.now(UTC) + timedelta(hours=2, minutes=1)
     resp = await client.post(
-        "/api/v1/accounts", json={**body, "invite": code.group(1), "username": "late"}
+        "/api/quartier/v1/accounts", json={**body, "invite": code.group(1), "username": "late"}
     )
     assert resp.status == 410
 
@@ -457,7 +457,7 @@ def test_serve_runs_prints_a_first_admin_invite_and_stops_on_sigterm(
         assert any("is ready at" in line and base in line for line in stdout_lines)
 
         status, member = http_json(
-            f"{base}/api/v1/accounts",
+            f"{base}/api/quartier/v1/accounts",
             {"invite": code, "username": "root_admin", "password": PASSWORD, "real_name": "R A"},
         )
         assert status == 201, member
@@ -642,12 +642,12 @@ async def test_serve_revokes_only_its_own_first_admin_invites(
         return {"invite": code, "username": username, "password": PASSWORD, "real_name": "Z"}
 
     # The code serve printed first was replaced by the second one...
-    resp = await client.post("/api/v1/accounts", json=body(first, "early"))
+    resp = await client.post("/api/quartier/v1/accounts", json=body(first, "early"))
     assert resp.status == 410, await resp.text()
     # ...but the admin invite made with 'invite create' survived both starts.
-    resp = await client.post("/api/v1/accounts", json=body(made_by_hand, "zoe"))
+    resp = await client.post("/api/quartier/v1/accounts", json=body(made_by_hand, "zoe"))
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["role"] == "admin"
-    resp = await client.post("/api/v1/accounts", json=body(second, "late"))
+    resp = await client.post("/api/quartier/v1/accounts", json=body(second, "late"))
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["role"] == "admin"

@@ -14,7 +14,7 @@ from tests.node.test_listings_inbound import created, make_partner
 
 pytestmark = pytest.mark.local_testing
 
-LISTINGS = "/api/v1/listings"
+LISTINGS = "/api/quartier/v1/listings"
 DRILL = {"kind": "give", "title": "Cordless drill", "category": "tools"}
 LINKS = " ".join(f"https://shop{n}.example/deal" for n in range(4))
 MENTIONS = " ".join(f"@fan{n}@spam.example" for n in range(4))
@@ -88,7 +88,9 @@ async def test_within_the_limits_and_repeated_links_pass(node, people):
 
 async def test_messages_and_responses_over_a_limit_are_refused(node, people):
     resp = await node.post(
-        "/api/v1/conversations", json={"to": ["cyd"], "text": LINKS}, headers=bearer(people["bea"])
+        "/api/quartier/v1/conversations",
+        json={"to": ["cyd"], "text": LINKS},
+        headers=bearer(people["bea"]),
     )
     assert "max_links" in (await error_of(resp, 422, "validation_failed"))["message"]
     resp = await node.post(LISTINGS, json=DRILL, headers=bearer(people["cyd"]))
@@ -101,10 +103,12 @@ async def test_messages_and_responses_over_a_limit_are_refused(node, people):
 
 async def test_messages_are_limited_per_member_and_hour(node, people, clock):
     resp = await node.post(
-        "/api/v1/conversations", json={"to": ["cyd"], "text": "hi"}, headers=bearer(people["bea"])
+        "/api/quartier/v1/conversations",
+        json={"to": ["cyd"], "text": "hi"},
+        headers=bearer(people["bea"]),
     )
     conversation = (await resp.json())["id"]
-    path = f"/api/v1/conversations/{conversation}/messages"
+    path = f"/api/quartier/v1/conversations/{conversation}/messages"
     assert (await node.post(path, json={"text": "2"}, headers=bearer(people["bea"]))).status == 201
     resp = await node.post(path, json={"text": "3"}, headers=bearer(people["bea"]))
     error = await error_of(resp, 429, "too_many_requests")
@@ -130,7 +134,9 @@ async def test_responses_and_follows_are_limited_per_member_and_hour(node, peopl
     assert statuses == [201, 201, 429]
     statuses = [
         (
-            await node.post("/api/v1/follows", json={"target": who}, headers=bearer(people["bea"]))
+            await node.post(
+                "/api/quartier/v1/follows", json={"target": who}, headers=bearer(people["bea"])
+            )
         ).status
         for who in ("cyd", "ada", "cyd")
     ]
@@ -142,7 +148,7 @@ async def test_reports_follow_the_content_setting(node, people):
     statuses = []
     for _ in range(3):
         resp = await node.post(
-            "/api/v1/reports",
+            "/api/quartier/v1/reports",
             json={"account": "cyd", "category": "spam"},
             headers=bearer(people["bea"]),
         )
@@ -158,9 +164,13 @@ async def test_a_message_from_another_server_over_a_limit_is_held(node, clock, p
     activity = note_activity(alice, "Create", 1, f"<p>{links}</p>", [bea])
     assert (await deliver(node, clock, alice, activity)).status == 202
     await worker_round(node)
-    [conv] = await (await node.get("/api/v1/conversations", headers=bearer(people["bea"]))).json()
+    [conv] = await (
+        await node.get("/api/quartier/v1/conversations", headers=bearer(people["bea"]))
+    ).json()
     assert conv["last_message"] is None
-    [row] = await (await node.get("/api/v1/moderation/held", headers=bearer(people["ada"]))).json()
+    [row] = await (
+        await node.get("/api/quartier/v1/moderation/held", headers=bearer(people["ada"]))
+    ).json()
     assert (row["reason"], row["kind"]) == ("max_links (3)", "message")
 
 
@@ -177,7 +187,9 @@ async def test_a_listing_from_another_server_with_many_mentions_is_held(
     await worker_round(node)
     found = await (await node.get(LISTINGS, headers=bearer(people["bea"]))).json()
     assert found["listings"] == []
-    [row] = await (await node.get("/api/v1/moderation/held", headers=bearer(people["ada"]))).json()
+    [row] = await (
+        await node.get("/api/quartier/v1/moderation/held", headers=bearer(people["ada"]))
+    ).json()
     assert (row["reason"], row["kind"], row["local"]) == ("max_mentions (3)", "listing", False)
 
 

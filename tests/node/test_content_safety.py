@@ -85,7 +85,9 @@ async def test_a_listing_s_every_field_is_safe_in_the_api_and_its_document(node,
             "audience": "public",
             "details": {"duration_days": 7},
         }
-        resp = await node.post("/api/v1/listings", json=body, headers=bearer(people["bea"]))
+        resp = await node.post(
+            "/api/quartier/v1/listings", json=body, headers=bearer(people["bea"])
+        )
         assert resp.status == 201, await resp.text()
         shown = await resp.json()
         assert_safe(shown)
@@ -99,27 +101,29 @@ async def test_a_listing_s_every_field_is_safe_in_the_api_and_its_document(node,
 async def test_responses_and_messages_stay_text_and_go_out_escaped(node, people, remote):
     alice = remote.add("alice")
     resp = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={"kind": "give", "title": "Chairs", "category": "furniture"},
         headers=bearer(people["cyd"]),
     )
     listing = (await resp.json())["id"]
     resp = await node.post(
-        f"/api/v1/listings/{listing}/responses",
+        f"/api/quartier/v1/listings/{listing}/responses",
         json={"message": HOSTILE},
         headers=bearer(people["bea"]),
     )
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["message"] == HOSTILE  # plain text, as given
     resp = await node.post(
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         json={"to": [alice.id, "cyd"], "text": HOSTILE},
         headers=bearer(people["bea"]),
     )
     assert resp.status == 201, await resp.text()
     conversation = (await resp.json())["id"]
     [message] = await (
-        await node.get(f"/api/v1/conversations/{conversation}", headers=bearer(people["cyd"]))
+        await node.get(
+            f"/api/quartier/v1/conversations/{conversation}", headers=bearer(people["cyd"])
+        )
     ).json()
     assert message["text"] == HOSTILE
     with activated(node.app[DATABASE]):
@@ -131,12 +135,12 @@ async def test_responses_and_messages_stay_text_and_go_out_escaped(node, people,
 
 async def test_a_profile_is_escaped_in_the_actor_document(node, people):
     resp = await node.patch(
-        "/api/v1/me",
+        "/api/quartier/v1/me",
         json={"display_name": "Bea <script>x</script>", "bio": HOSTILE},
         headers=bearer(people["bea"]),
     )
     assert resp.status == 200, await resp.text()
-    me = await (await node.get("/api/v1/me", headers=bearer(people["bea"]))).json()
+    me = await (await node.get("/api/quartier/v1/me", headers=bearer(people["bea"]))).json()
     assert me["bio"] == HOSTILE  # plain text, as given
     doc = await (await node.get("/users/bea", headers=AS_JSON)).json()
     assert_safe(doc)
@@ -145,32 +149,38 @@ async def test_a_profile_is_escaped_in_the_actor_document(node, people):
 
 async def test_reports_and_appeals_keep_hostile_text_as_text(node, people):
     resp = await node.post(
-        "/api/v1/reports",
+        "/api/quartier/v1/reports",
         json={"account": "cyd", "category": "other", "comment": HOSTILE},
         headers=bearer(people["bea"]),
     )
     assert resp.status == 201, await resp.text()
     await member_token(node, people["ada"], "dan")
     await node.patch(
-        "/api/v1/admin/members/dan", json={"role": "moderator"}, headers=bearer(people["ada"])
+        "/api/quartier/v1/admin/members/dan",
+        json={"role": "moderator"},
+        headers=bearer(people["ada"]),
     )
     dan = await login(node, "dan")
-    [report] = await (await node.get("/api/v1/moderation/reports", headers=bearer(dan))).json()
+    [report] = await (
+        await node.get("/api/quartier/v1/moderation/reports", headers=bearer(dan))
+    ).json()
     assert report["comment"] == HOSTILE
     resp = await node.post(
-        "/api/v1/moderation/decisions",
+        "/api/quartier/v1/moderation/decisions",
         json={"action": "warn", "account": "cyd", "reason": HOSTILE, "report": report["id"]},
         headers=bearer(dan),
     )
     assert resp.status == 201, await resp.text()
     decision = (await resp.json())["id"]
     resp = await node.post(
-        f"/api/v1/decisions/{decision}/appeal",
+        f"/api/quartier/v1/decisions/{decision}/appeal",
         json={"text": HOSTILE},
         headers=bearer(people["cyd"]),
     )
     assert resp.status == 201, await resp.text()
-    [appeal] = await (await node.get("/api/v1/moderation/appeals", headers=bearer(dan))).json()
+    [appeal] = await (
+        await node.get("/api/quartier/v1/moderation/appeals", headers=bearer(dan))
+    ).json()
     assert appeal["text"] == HOSTILE  # stored and returned as text
 
 
@@ -183,7 +193,9 @@ async def test_a_listing_from_another_server_is_sanitised(node, clock, people, r
     activity["object"]["summary"] = HOSTILE
     assert (await deliver(node, clock, alice, activity)).status == 202
     await worker_round(node)
-    found = await (await node.get("/api/v1/listings", headers=bearer(people["bea"]))).json()
+    found = await (
+        await node.get("/api/quartier/v1/listings", headers=bearer(people["bea"]))
+    ).json()
     [listing] = found["listings"]
     assert_safe(listing)
     assert "alert" not in listing["description"] or "<" not in listing["description"]
@@ -195,9 +207,13 @@ async def test_a_message_from_another_server_is_reduced_to_text(node, clock, peo
     activity["object"]["summary"] = HOSTILE
     assert (await deliver(node, clock, alice, activity)).status == 202
     await worker_round(node)
-    [conv] = await (await node.get("/api/v1/conversations", headers=bearer(people["bea"]))).json()
+    [conv] = await (
+        await node.get("/api/quartier/v1/conversations", headers=bearer(people["bea"]))
+    ).json()
     [message] = await (
-        await node.get(f"/api/v1/conversations/{conv['id']}", headers=bearer(people["bea"]))
+        await node.get(
+            f"/api/quartier/v1/conversations/{conv['id']}", headers=bearer(people["bea"])
+        )
     ).json()
     for text in (message["text"], message.get("summary") or ""):
         assert "<" not in text, text  # text only: no markup survives at all

@@ -9,7 +9,7 @@ import pytest
 
 from tests.api import bearer, error_of
 
-PATH = "/api/v1/conversations"
+PATH = "/api/quartier/v1/conversations"
 
 
 async def start(node, token: str, to: str, text: str) -> tuple[int, int]:

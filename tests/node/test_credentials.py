@@ -30,7 +30,7 @@ AP = {"Accept": "application/activity+json"}
 
 async def verify(node, token: str, username: str, verified: bool = True) -> None:
     resp = await node.post(
-        f"/api/v1/admin/members/{username}/verification",
+        f"/api/quartier/v1/admin/members/{username}/verification",
         json={"verified": verified, "reason": "known to the caretaker"},
         headers=bearer(token),
     )
@@ -147,7 +147,7 @@ async def test_an_endorsement_is_renewed_before_it_ends_and_served_until_revoked
 ):
     district = "https://district.example/actor"
     resp = await node.post(
-        "/api/v1/admin/endorsements",
+        "/api/quartier/v1/admin/endorsements",
         json={"node": district, "name": "Les Tilleuls", "area": "Lyon 4e"},
         headers=bearer(people["ada"]),
     )
@@ -168,12 +168,12 @@ async def test_an_endorsement_is_renewed_before_it_ends_and_served_until_revoked
     assert claims.valid_until == clock.now + timedelta(days=365)
     ada = await login(node, "ada")  # the first session ended long ago
     resp = await node.delete(
-        "/api/v1/admin/endorsements", params={"node": district}, headers=bearer(ada)
+        "/api/quartier/v1/admin/endorsements", params={"node": district}, headers=bearer(ada)
     )
     assert resp.status == 204
     assert (await json_of(node, "/credentials/endorsements"))["orderedItems"] == []
     resp = await node.post(
-        "/api/v1/admin/endorsements",
+        "/api/quartier/v1/admin/endorsements",
         json={"node": district, "name": "x"},
         headers=bearer(await login(node, "bea")),
     )
@@ -182,7 +182,7 @@ async def test_an_endorsement_is_renewed_before_it_ends_and_served_until_revoked
 
 async def test_lookups_and_endorsements_refuse_bad_input_with_clear_errors(node, people):
     """What a client sends wrong is named, never a 500; strangers get 401, residents 403."""
-    lookup = "/api/v1/verification"
+    lookup = "/api/quartier/v1/verification"
     for params in (
         [],
         [("actor", "not a url")],
@@ -200,16 +200,16 @@ async def test_lookups_and_endorsements_refuse_bad_input_with_clear_errors(node,
         {"node": "https://tilleuls.example/actor", "name": "Les Tilleuls", "extra": 1},
     ):
         resp = await node.post(
-            "/api/v1/admin/endorsements", json=body, headers=bearer(people["ada"])
+            "/api/quartier/v1/admin/endorsements", json=body, headers=bearer(people["ada"])
         )
         await error_of(resp, 422, "validation_failed")
     resp = await node.delete(
-        "/api/v1/admin/endorsements",
+        "/api/quartier/v1/admin/endorsements",
         params={"node": "https://nobody.example/actor"},
         headers=bearer(people["ada"]),
     )
     await error_of(resp, 404, "not_found")
-    resp = await node.get("/api/v1/admin/endorsements", headers=bearer(people["bea"]))
+    resp = await node.get("/api/quartier/v1/admin/endorsements", headers=bearer(people["bea"]))
     await error_of(resp, 403, "forbidden")
     node.session.cookie_jar.clear()
     resp = await node.get(lookup, params={"actor": "https://x.example/u"})

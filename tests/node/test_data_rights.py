@@ -37,7 +37,9 @@ def part(archive: zipfile.ZipFile, name: str):
 
 
 async def test_an_export_holds_everything_the_member_created(node, people, bea_world, remote):
-    archive = await archive_of(await node.get("/api/v1/me/export", headers=bearer(people["bea"])))
+    archive = await archive_of(
+        await node.get("/api/quartier/v1/me/export", headers=bearer(people["bea"]))
+    )
     assert "README.txt" in archive.namelist()
     profile = part(archive, "profile.json")
     assert (profile["username"], profile["real_name"]) == ("bea", "Bea")
@@ -68,7 +70,9 @@ async def test_an_export_holds_everything_the_member_created(node, people, bea_w
     # Nobody else's listings or messages are in it.
     cyd_archive = zipfile.ZipFile(
         io.BytesIO(
-            await (await node.get("/api/v1/me/export", headers=bearer(people["cyd"]))).read()
+            await (
+                await node.get("/api/quartier/v1/me/export", headers=bearer(people["cyd"]))
+            ).read()
         )
     )
     assert part(cyd_archive, "listings.json") == []
@@ -92,34 +96,40 @@ async def test_an_export_asked_twice_at_once_is_sent_once(node, people, bea_worl
                 first = False
 
     exporter.archive = held
-    first = asyncio.create_task(node.get("/api/v1/me/export", headers=bearer(people["bea"])))
+    first = asyncio.create_task(
+        node.get("/api/quartier/v1/me/export", headers=bearer(people["bea"]))
+    )
     await started.wait()
-    second = await node.get("/api/v1/me/export", headers=bearer(people["bea"]))
+    second = await node.get("/api/quartier/v1/me/export", headers=bearer(people["bea"]))
     await error_of(second, 409, "conflict")
-    other = await node.get("/api/v1/me/export", headers=bearer(people["cyd"]))
+    other = await node.get("/api/quartier/v1/me/export", headers=bearer(people["cyd"]))
     assert other.status == 200  # another member's export is not held up
     release.set()
     archive = await archive_of(await first)
     assert part(archive, "profile.json")["username"] == "bea"
-    third = await node.get("/api/v1/me/export", headers=bearer(people["bea"]))
+    third = await node.get("/api/quartier/v1/me/export", headers=bearer(people["bea"]))
     assert third.status == 200  # once sent, asked again freely
 
 
 async def test_only_admins_export_or_erase_someone_else(node, people):
     for method, path in (
-        ("GET", "/api/v1/admin/members/bea/export"),
-        ("POST", "/api/v1/admin/members/bea/erasure"),
+        ("GET", "/api/quartier/v1/admin/members/bea/export"),
+        ("POST", "/api/quartier/v1/admin/members/bea/erasure"),
     ):
         resp = await node.request(method, path, json={}, headers=bearer(people["cyd"]))
         await error_of(resp, 403, "forbidden")
     forget_cookies(node)
-    await error_of(await node.get("/api/v1/me/export"), 401, "unauthorized")
+    await error_of(await node.get("/api/quartier/v1/me/export"), 401, "unauthorized")
     await error_of(
-        await node.post("/api/v1/me/erasure", json={"password": "x"}), 401, "unauthorized"
+        await node.post("/api/quartier/v1/me/erasure", json={"password": "x"}), 401, "unauthorized"
     )
-    resp = await node.get("/api/v1/admin/members/nobody/export", headers=bearer(people["ada"]))
+    resp = await node.get(
+        "/api/quartier/v1/admin/members/nobody/export", headers=bearer(people["ada"])
+    )
     await error_of(resp, 404, "not_found")
-    resp = await node.get("/api/v1/admin/members/bea/export", headers=bearer(people["ada"]))
+    resp = await node.get(
+        "/api/quartier/v1/admin/members/bea/export", headers=bearer(people["ada"])
+    )
     assert resp.status == 200
     with activated(node.app[DATABASE]):
         [entry] = await AuditEntry.filter(action="account.exported")
@@ -130,12 +140,16 @@ async def test_erasure_removes_the_account_here_and_tells_who_received_its_conte
     node, people, bea_world, remote
 ):
     bea = people["bea"]
-    resp = await node.post("/api/v1/me/erasure", json={"password": "wrong"}, headers=bearer(bea))
+    resp = await node.post(
+        "/api/quartier/v1/me/erasure", json={"password": "wrong"}, headers=bearer(bea)
+    )
     await error_of(resp, 422, "validation_failed")
-    resp = await node.post("/api/v1/me/erasure", json={}, headers=bearer(bea))
+    resp = await node.post("/api/quartier/v1/me/erasure", json={}, headers=bearer(bea))
     await error_of(resp, 422, "validation_failed")
     resp = await node.post(
-        "/api/v1/me/erasure", data=b"{", headers={**bearer(bea), "Content-Type": "application/json"}
+        "/api/quartier/v1/me/erasure",
+        data=b"{",
+        headers={**bearer(bea), "Content-Type": "application/json"},
     )
     await error_of(resp, 400, "invalid_json")
     with activated(node.app[DATABASE]):
@@ -146,7 +160,9 @@ async def test_erasure_removes_the_account_here_and_tells_who_received_its_conte
         await (await node.get("/users/bea", headers={"Accept": "application/activity+json"})).json()
     )["residencyCredential"]
 
-    resp = await node.post("/api/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea))
+    resp = await node.post(
+        "/api/quartier/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea)
+    )
     assert resp.status == 200, await resp.text()
     assert await resp.json() == {"erased": "bea", "servers_told": 1, "messages_withdrawn": 1}
 
@@ -155,16 +171,18 @@ async def test_erasure_removes_the_account_here_and_tells_who_received_its_conte
     assert resp.status == 410
     assert (await resp.json())["type"] == "Tombstone"
     forget_cookies(node)
-    resp = await node.post("/api/v1/sessions", json={"username": "bea", "password": PASSWORD})
+    resp = await node.post(
+        "/api/quartier/v1/sessions", json={"username": "bea", "password": PASSWORD}
+    )
     assert resp.status == 401
-    resp = await node.get("/api/v1/listings", headers=bearer(people["cyd"]))
+    resp = await node.get("/api/quartier/v1/listings", headers=bearer(people["cyd"]))
     assert [item["title"] for item in (await resp.json())["listings"]] == []
     assert not photo_file.exists()
     resp = await node.get(credential_url.removeprefix(NODE))
     assert resp.status in (404, 410)
     invite = await bootstrap_invite(node)
     resp = await node.post(
-        "/api/v1/accounts",
+        "/api/quartier/v1/accounts",
         json={
             "invite": invite,
             "username": "bea",
@@ -175,9 +193,11 @@ async def test_erasure_removes_the_account_here_and_tells_who_received_its_conte
     await error_of(resp, 409, "conflict")
     # cyd's conversation keeps a trace that a message was there, without its text.
     cyd = people["cyd"]
-    [conversation] = await (await node.get("/api/v1/conversations", headers=bearer(cyd))).json()
+    [conversation] = await (
+        await node.get("/api/quartier/v1/conversations", headers=bearer(cyd))
+    ).json()
     messages = await (
-        await node.get(f"/api/v1/conversations/{conversation['id']}", headers=bearer(cyd))
+        await node.get(f"/api/quartier/v1/conversations/{conversation['id']}", headers=bearer(cyd))
     ).json()
     assert "Hello cyd" not in json.dumps(messages)
 
@@ -196,7 +216,7 @@ async def test_erasure_removes_the_account_here_and_tells_who_received_its_conte
 
 async def test_the_only_admin_is_not_erased(node, people):
     resp = await node.post(
-        "/api/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(people["ada"])
+        "/api/quartier/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(people["ada"])
     )
     error = await error_of(resp, 409, "conflict")
     assert "only admin" in error["message"]
@@ -211,7 +231,7 @@ async def test_an_admin_erases_a_member_with_a_reason_and_their_proof_of_residen
     document_file = node.app[SETTINGS].documents_path / str(document.storage_name)
     assert document_file.exists()
     resp = await node.post(
-        "/api/v1/admin/members/cyd/erasure",
+        "/api/quartier/v1/admin/members/cyd/erasure",
         json={"reason": "<script>asked by letter</script>"},
         headers=bearer(people["ada"]),
     )
@@ -221,7 +241,9 @@ async def test_an_admin_erases_a_member_with_a_reason_and_their_proof_of_residen
     assert (entry.actor, entry.reason) == ("ada", "<script>asked by letter</script>")
     assert not document_file.exists()
     resp = await node.post(
-        "/api/v1/admin/members/cyd/erasure", json={}, headers=bearer(people["ada"])
+        "/api/quartier/v1/admin/members/cyd/erasure", json={}, headers=bearer(people["ada"])
     )
     await error_of(resp, 404, "not_found")
-    await error_of(await node.get("/api/v1/me", headers=bearer(people["cyd"])), 401, "unauthorized")
+    await error_of(
+        await node.get("/api/quartier/v1/me", headers=bearer(people["cyd"])), 401, "unauthorized"
+    )

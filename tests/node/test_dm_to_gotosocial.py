@@ -149,7 +149,7 @@ async def test_a_direct_message_to_an_account_that_does_not_follow_us_is_kept_an
     token = await login(node, "ada")
     handle = "zork@" + gts.base.removeprefix("http://")
     resp = await node.post(
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         json={"to": [handle], "text": "Is the drill still free?"},
         headers=bearer(token),
     )
@@ -162,7 +162,7 @@ async def test_a_direct_message_to_an_account_that_does_not_follow_us_is_kept_an
 
     # A reply, then an edit of it: each is kept and shown to zork as well.
     resp = await node.post(
-        f"/api/v1/conversations/{conversation}/messages",
+        f"/api/quartier/v1/conversations/{conversation}/messages",
         json={"text": "I can pick it up tonight."},
         headers=bearer(token),
     )
@@ -170,7 +170,7 @@ async def test_a_direct_message_to_an_account_that_does_not_follow_us_is_kept_an
     reply = await resp.json()
     await deliver_all(node)
     resp = await node.patch(
-        f"/api/v1/conversations/{conversation}/messages/{reply['id']}",
+        f"/api/quartier/v1/conversations/{conversation}/messages/{reply['id']}",
         json={"text": "I can pick it up tomorrow."},
         headers=bearer(token),
     )
@@ -199,7 +199,9 @@ async def test_a_known_contact_is_written_to_while_their_server_is_down(node, gt
     token = await login(node, "ada")
     handle = "zork@" + gts.base.removeprefix("http://")
     resp = await node.post(
-        "/api/v1/conversations", json={"to": [handle], "text": "Hello"}, headers=bearer(token)
+        "/api/quartier/v1/conversations",
+        json={"to": [handle], "text": "Hello"},
+        headers=bearer(token),
     )
     assert resp.status == 201, await resp.text()
     await deliver_all(node)
@@ -207,7 +209,7 @@ async def test_a_known_contact_is_written_to_while_their_server_is_down(node, gt
 
     await gts.server.close()  # their server goes down
     resp = await node.post(
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         json={"to": [handle], "text": "About the drill"},
         headers=bearer(token),
     )
@@ -233,7 +235,9 @@ async def test_an_unknown_account_on_a_server_that_is_down_gets_an_explanation(n
     await gts.server.close()
     handle = "zork@" + gts.base.removeprefix("http://")
     resp = await node.post(
-        "/api/v1/conversations", json={"to": [handle], "text": "Hello"}, headers=bearer(token)
+        "/api/quartier/v1/conversations",
+        json={"to": [handle], "text": "Hello"},
+        headers=bearer(token),
     )
     message = (await error_of(resp, 404, "not_found"))["message"]
     assert handle in message
@@ -246,10 +250,10 @@ async def test_a_neighbour_is_named_by_bare_username(node):
     token = await login(node, "ada")
     bea = await member_token(node, token, "bea")
     resp = await node.post(
-        "/api/v1/conversations", json={"to": ["Bea"], "text": "Hi"}, headers=bearer(token)
+        "/api/quartier/v1/conversations", json={"to": ["Bea"], "text": "Hi"}, headers=bearer(token)
     )
     assert resp.status == 201, await resp.text()
-    resp = await node.get("/api/v1/conversations", headers=bearer(bea))
+    resp = await node.get("/api/quartier/v1/conversations", headers=bearer(bea))
     [conversation] = await resp.json()
     assert conversation["last_message"]["text"] == "Hi"
 
@@ -259,7 +263,7 @@ async def test_a_recipient_that_is_no_name_is_refused_without_echoing_it(node, t
     await register(node, await bootstrap_invite(node), "ada")
     token = await login(node, "ada")
     resp = await node.post(
-        "/api/v1/conversations", json={"to": [target], "text": "Hi"}, headers=bearer(token)
+        "/api/quartier/v1/conversations", json={"to": [target], "text": "Hi"}, headers=bearer(token)
     )
     assert resp.status in (400, 422), await resp.text()
     assert len(await resp.read()) < 1000

@@ -49,7 +49,7 @@ async def test_a_profile_edit_shows_in_the_actor_document_at_once(node):
     before = await (await node.get("/users/bob", headers=AP)).json()  # now cached
     assert before["name"] == "bob"
     resp = await node.patch(
-        "/api/v1/me",
+        "/api/quartier/v1/me",
         json={"display_name": "Bob (3B)", "bio": "Drill to lend"},
         headers=bearer(token),
     )

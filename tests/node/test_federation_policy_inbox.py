@@ -76,7 +76,7 @@ async def test_what_a_server_sent_before_its_block_is_set_aside_unprocessed(node
         assert await node.app[INBOUND_WORKER].run_once() == 1
     [row] = await stored(node)
     assert (row.state, row.last_error) == (InboundState.IGNORED, "blocked by this node's community")
-    resp = await node.get("/api/v1/follow_requests", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/follow_requests", headers=bearer(token))
     assert await resp.json() == []  # the Follow was not acted upon
 
 

@@ -16,7 +16,7 @@ from node.http.keys import DATABASE, FEDERATION_POLICY
 from tests.api import admin_token, bearer, error_of
 from tests.node.cli_support import QUARTIER
 
-PATH = "/api/v1/admin/partnerships"
+PATH = "/api/quartier/v1/admin/partnerships"
 
 
 class OtherNode:

@@ -27,7 +27,7 @@ from tests.node.test_verification_documents import started
 
 pytestmark = pytest.mark.local_testing
 
-ADMIN_PATH = "/api/v1/admin/governance"
+ADMIN_PATH = "/api/quartier/v1/admin/governance"
 AP = {"Accept": "application/activity+json"}
 
 
@@ -59,7 +59,7 @@ async def deliver_all(node: TestClient) -> None:
 
 
 async def test_everyone_reads_the_policy_in_nodeinfo_the_api_and_the_about_page(node):
-    summary = await (await node.get("/api/v1/governance")).json()
+    summary = await (await node.get("/api/quartier/v1/governance")).json()
     assert summary["sharing"]["real_names"] == "nobody"
     assert summary["sharing"]["messages"] == "public"
     assert summary["retentionDays"]["expiredListings"] == 90
@@ -96,7 +96,7 @@ async def test_an_admin_changes_the_policy_and_it_applies_at_once(node, people, 
     assert after["changed"] == ["federation_mode", "messages"]
     assert after["changed_by"] == "ada"
     assert after["changed_at"] == "2026-11-26T12:00:00Z"
-    summary = await (await node.get("/api/v1/governance")).json()
+    summary = await (await node.get("/api/quartier/v1/governance")).json()
     assert summary["sharing"]["messages"] == "partners"
     nodeinfo = await (await node.get("/nodeinfo/2.1")).json()
     assert nodeinfo["metadata"]["federation"]["mode"] == "local"
@@ -108,13 +108,13 @@ async def test_an_admin_changes_the_policy_and_it_applies_at_once(node, people, 
     resp = await node.delete(f"{ADMIN_PATH}/changes", headers=bearer(ada))
     assert resp.status == 200
     assert (await resp.json())["changed"] == []
-    summary = await (await node.get("/api/v1/governance")).json()
+    summary = await (await node.get("/api/quartier/v1/governance")).json()
     assert summary["sharing"]["messages"] == "public"
     resp = await deliver(node, clock, zoe, follow(zoe, 2, target=f"{NODE}/users/bea"))
     assert resp.status == 202
 
     # Both are in the audit log: who, what moved from which value to which.
-    audit = await (await node.get("/api/v1/moderation/audit", headers=bearer(ada))).json()
+    audit = await (await node.get("/api/quartier/v1/moderation/audit", headers=bearer(ada))).json()
     [reset, changed] = [e for e in audit if e["target"] == "governance"]
     assert (changed["actor"], changed["action"]) == ("ada", "governance.changed")
     assert "messages: 'public' -> 'partners'" in changed["reason"]
@@ -127,12 +127,18 @@ async def test_another_process_sees_a_change_within_30_seconds(
     node, people, settings, make_node, clock
 ):
     other = await make_node(settings, migrate=False)  # a second serve on the same database
-    assert (await (await other.get("/api/v1/governance")).json())["sharing"]["listings"] == "public"
+    assert (await (await other.get("/api/quartier/v1/governance")).json())["sharing"][
+        "listings"
+    ] == "public"
     await change(node, people["ada"], listings="nobody")
     clock.advance(seconds=29)
-    assert (await (await other.get("/api/v1/governance")).json())["sharing"]["listings"] == "public"
+    assert (await (await other.get("/api/quartier/v1/governance")).json())["sharing"][
+        "listings"
+    ] == "public"
     clock.advance(seconds=2)
-    assert (await (await other.get("/api/v1/governance")).json())["sharing"]["listings"] == "nobody"
+    assert (await (await other.get("/api/quartier/v1/governance")).json())["sharing"][
+        "listings"
+    ] == "nobody"
 
 
 async def test_setting_a_value_back_to_the_files_drops_the_change(node, people):
@@ -178,7 +184,7 @@ async def test_a_bad_change_is_refused_naming_the_setting_and_changes_nothing(no
         headers={**bearer(ada), "Content-Type": "application/json"},
     )
     assert resp.status == 413
-    audit = await (await node.get("/api/v1/moderation/audit", headers=bearer(ada))).json()
+    audit = await (await node.get("/api/quartier/v1/moderation/audit", headers=bearer(ada))).json()
     assert [e for e in audit if e["target"] == "governance"] == []  # nothing changed
     current = await (await node.get(ADMIN_PATH, headers=bearer(ada))).json()
     assert current["changed"] == []  # nothing of the above changed anything
@@ -196,7 +202,7 @@ async def test_only_admins_read_or_change_the_settings(node, people):
     forget_cookies(node)
     resp = await node.patch(ADMIN_PATH, json={"messages": "nobody"})
     await error_of(resp, 401, "unauthorized")
-    summary = await (await node.get("/api/v1/governance")).json()
+    summary = await (await node.get("/api/quartier/v1/governance")).json()
     assert summary["sharing"]["messages"] == "public"
 
 
@@ -263,7 +269,7 @@ async def test_profiles_kept_on_the_node_leave_only_what_federation_needs(
     node, people, clock, partner
 ):
     resp = await node.patch(
-        "/api/v1/me",
+        "/api/quartier/v1/me",
         json={"display_name": "Bea M.", "bio": "Flat 3B"},
         headers=bearer(people["bea"]),
     )
@@ -287,7 +293,7 @@ async def test_listings_are_served_only_as_far_as_the_policy_says(
     node, people, clock, partner, stranger
 ):
     resp = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={"kind": "give", "title": "Sofa", "category": "furniture", "audience": "public"},
         headers=bearer(people["bea"]),
     )
@@ -310,14 +316,16 @@ async def test_listings_are_served_only_as_far_as_the_policy_says(
 async def test_a_member_reads_where_their_messages_went(node, people, stranger):
     zoe = stranger.add("zoe")
     resp = await node.post(
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         json={"to": [zoe.id], "text": "Is the drill free?"},
         headers=bearer(people["bea"]),
     )
     assert resp.status == 201, await resp.text()
     await deliver_all(node)
     assert len(stranger.delivered) == 1
-    ledger = await (await node.get("/api/v1/me/sharing", headers=bearer(people["bea"]))).json()
+    ledger = await (
+        await node.get("/api/quartier/v1/me/sharing", headers=bearer(people["bea"]))
+    ).json()
     [entry] = ledger
     sent = stranger.delivered[0][1]
     assert entry["kind"] == "messages"
@@ -326,12 +334,17 @@ async def test_a_member_reads_where_their_messages_went(node, people, stranger):
     assert entry["server"] == stranger.base.removeprefix("http://")
     assert entry["shared_at"] == "2026-11-26T12:00:00Z"
     # Each member reads their own ledger only.
-    assert await (await node.get("/api/v1/me/sharing", headers=bearer(people["cyd"]))).json() == []
+    assert (
+        await (await node.get("/api/quartier/v1/me/sharing", headers=bearer(people["cyd"]))).json()
+        == []
+    )
     for bad in ("0", "201", "x"):
-        resp = await node.get(f"/api/v1/me/sharing?limit={bad}", headers=bearer(people["bea"]))
+        resp = await node.get(
+            f"/api/quartier/v1/me/sharing?limit={bad}", headers=bearer(people["bea"])
+        )
         await error_of(resp, 422, "validation_failed")
     forget_cookies(node)
-    await error_of(await node.get("/api/v1/me/sharing"), 401, "unauthorized")
+    await error_of(await node.get("/api/quartier/v1/me/sharing"), 401, "unauthorized")
 
 
 async def test_messages_kept_on_the_node_are_refused_at_once_and_never_queued(
@@ -340,7 +353,9 @@ async def test_messages_kept_on_the_node_are_refused_at_once_and_never_queued(
     await change(node, people["ada"], messages="partners")
     zoe = stranger.add("zoe")
     resp = await node.post(
-        "/api/v1/conversations", json={"to": [zoe.id], "text": "Hi"}, headers=bearer(people["bea"])
+        "/api/quartier/v1/conversations",
+        json={"to": [zoe.id], "text": "Hi"},
+        headers=bearer(people["bea"]),
     )
     error = await error_of(resp, 403, "forbidden")
     assert "shares messages with partner nodes only" in error["message"]
@@ -349,7 +364,9 @@ async def test_messages_kept_on_the_node_are_refused_at_once_and_never_queued(
     # A partner's member is reached as before.
     pat = partner.add("pat")
     resp = await node.post(
-        "/api/v1/conversations", json={"to": [pat.id], "text": "Hi"}, headers=bearer(people["bea"])
+        "/api/quartier/v1/conversations",
+        json={"to": [pat.id], "text": "Hi"},
+        headers=bearer(people["bea"]),
     )
     assert resp.status == 201, await resp.text()
     await deliver_all(node)

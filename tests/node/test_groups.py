@@ -46,7 +46,7 @@ async def test_the_neighbourhood_is_a_group_actor_found_by_webfinger(node):
 async def test_no_member_can_take_the_groups_name(node):
     code = await bootstrap_invite(node)
     resp = await node.post(
-        "/api/v1/accounts",
+        "/api/quartier/v1/accounts",
         json={
             "invite": code,
             "username": "neighbourhood",

@@ -26,8 +26,8 @@ from tests.api import (
     register,
 )
 
-ACCOUNTS = "/api/v1/accounts"
-SESSIONS = "/api/v1/sessions"
+ACCOUNTS = "/api/quartier/v1/accounts"
+SESSIONS = "/api/quartier/v1/sessions"
 WEBFINGER = "/.well-known/webfinger"
 DOMAIN = "127.0.0.1:8080"
 
@@ -125,7 +125,7 @@ async def test_without_trusted_proxies_forwarded_for_is_ignored(node):
     ids=["bearer", "cookie"],
 )
 async def test_non_utf8_credentials_are_unauthorized_not_a_crash(node, header):
-    status, body = await raw_request(node, b"GET /api/v1/me HTTP/1.1\r\n" + header)
+    status, body = await raw_request(node, b"GET /api/quartier/v1/me HTTP/1.1\r\n" + header)
     assert status == 401, body
     assert json.loads(body)["error"]["code"] == "unauthorized"
 
@@ -134,7 +134,7 @@ async def test_a_non_utf8_user_agent_becomes_a_printable_session_label(node):
     await register(node, await bootstrap_invite(node), "ada")
     credentials = json.dumps({"username": "ada", "password": PASSWORD}).encode()
     head = (
-        b"POST /api/v1/sessions HTTP/1.1\r\n"
+        b"POST /api/quartier/v1/sessions HTTP/1.1\r\n"
         b"Content-Type: application/json\r\n"
         b"User-Agent: Mozilla \xe9\xff"
     )
@@ -188,10 +188,10 @@ async def test_ids_beyond_any_integer_column_are_not_found(node):
     admin = await admin_token(node)
     resp = await node.delete(f"{SESSIONS}/99999999999", headers=bearer(admin))
     await error_of(resp, 404, "not_found")
-    resp = await node.delete("/api/v1/admin/invites/99999999999", headers=bearer(admin))
+    resp = await node.delete("/api/quartier/v1/admin/invites/99999999999", headers=bearer(admin))
     await error_of(resp, 404, "not_found")
     # Both still work for real ids.
-    resp = await node.get("/api/v1/me", headers=bearer(admin))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(admin))
     assert resp.status == 200
 
 
@@ -203,7 +203,7 @@ async def test_webfinger_refuses_an_encoded_nul_in_the_handle(node):
 @pytest.mark.parametrize("username", ["a%00b", "x" * 5000], ids=["nul", "5000-chars"])
 async def test_impossible_member_names_are_not_found(node, username):
     token = await admin_token(node)
-    resp = await node.get(f"/api/v1/members/{username}", headers=bearer(token))
+    resp = await node.get(f"/api/quartier/v1/members/{username}", headers=bearer(token))
     await error_of(resp, 404, "not_found")
 
 
@@ -211,20 +211,22 @@ async def test_an_encoded_newline_in_the_path_cannot_forge_a_log_line(node, capl
     token = await admin_token(node)
     caplog.set_level(logging.INFO)
     for headers in (bearer(token), {}):
-        resp = await node.get("/api/v1/members/x%0Aforged%20line", headers=headers)
+        resp = await node.get("/api/quartier/v1/members/x%0Aforged%20line", headers=headers)
         assert resp.status in (401, 404), await resp.text()
     request_logs = [r.getMessage() for r in caplog.records if r.name == "node.http.middleware"]
     assert len(request_logs) >= 2, request_logs
     for message in request_logs:
         assert "\n" not in message
         assert "\r" not in message
-    assert sum("/api/v1/members/x%0Aforged%20line" in m for m in request_logs) == 2, request_logs
+    assert sum("/api/quartier/v1/members/x%0Aforged%20line" in m for m in request_logs) == 2, (
+        request_logs
+    )
 
 
 async def test_guessing_the_current_password_with_a_stolen_session_is_limited(node):
     await register(node, await bootstrap_invite(node), "ada")
     token = await login(node, "ada")
-    change = "/api/v1/me/password"
+    change = "/api/quartier/v1/me/password"
     new_password = "a much better passphrase"
     for n in range(max_attempts(node)):
         body = {"current_password": f"guess number {n}", "new_password": new_password}
@@ -270,7 +272,7 @@ async def test_webfinger_answers_with_the_canonical_subject_not_the_raw_resource
 
 
 async def test_unauthorized_answers_say_how_to_authenticate(node):
-    resp = await node.get("/api/v1/me")
+    resp = await node.get("/api/quartier/v1/me")
     await error_of(resp, 401, "unauthorized")
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
 
@@ -313,17 +315,17 @@ async def test_profile_update_refuses_unprintable_names(node):
     assert not "\u200b".isprintable()
     await register(node, await bootstrap_invite(node), "ada")
     token = await login(node, "ada")
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     before = await resp.json()
     for body, field in (
         ({"real_name": "\u200b"}, "real_name"),
         ({"display_name": "Ada\x1b[31m"}, "display_name"),
         ({"display_name": "Ada\nLovelace"}, "display_name"),
     ):
-        resp = await node.patch("/api/v1/me", json=body, headers=bearer(token))
+        resp = await node.patch("/api/quartier/v1/me", json=body, headers=bearer(token))
         error = await error_of(resp, 422, "validation_failed")
         assert detail_fields(error) == {field}, body
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert await resp.json() == before
 
 
@@ -334,13 +336,15 @@ async def test_two_admins_demoting_each_other_at_once_leave_an_admin(node):
     ada = await admin_token(node)
     bea = await member_token(node, ada, "bea")
     resp = await node.patch(
-        "/api/v1/admin/members/bea", json={"role": "admin"}, headers=bearer(ada)
+        "/api/quartier/v1/admin/members/bea", json={"role": "admin"}, headers=bearer(ada)
     )
     assert resp.status == 200, await resp.text()
 
     async def demote(token: str, other: str) -> int:
         resp = await node.patch(
-            f"/api/v1/admin/members/{other}", json={"role": "resident"}, headers=bearer(token)
+            f"/api/quartier/v1/admin/members/{other}",
+            json={"role": "resident"},
+            headers=bearer(token),
         )
         await resp.read()
         return resp.status
@@ -361,5 +365,5 @@ async def test_two_admins_demoting_each_other_at_once_leave_an_admin(node):
     # Whoever remains is still an admin over HTTP.
     (remaining,) = admins
     token = ada if remaining == "ada" else bea
-    resp = await node.get("/api/v1/admin/members", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/admin/members", headers=bearer(token))
     assert resp.status == 200, await resp.text()

@@ -36,19 +36,19 @@ async def test_bodies_over_the_configured_limit_are_refused(make_settings, make_
     login = {"username": "nobody", "password": PASSWORD}
     # Under the limit (padded with JSON whitespace) the request is handled normally.
     small = json.dumps(login) + " " * 1500
-    resp = await node.post("/api/v1/sessions", data=small, headers=JSON)
+    resp = await node.post("/api/quartier/v1/sessions", data=small, headers=JSON)
     await error_of(resp, 401, "invalid_credentials")
     big = json.dumps({**login, "label": "x" * 4000})
-    resp = await node.post("/api/v1/sessions", data=big, headers=JSON)
+    resp = await node.post("/api/quartier/v1/sessions", data=big, headers=JSON)
     await error_of(resp, 413, "payload_too_large")
-    resp = await node.post("/api/v1/accounts", data=" " * 10_000 + "{}", headers=JSON)
+    resp = await node.post("/api/quartier/v1/accounts", data=" " * 10_000 + "{}", headers=JSON)
     await error_of(resp, 413, "payload_too_large")
 
 
 async def test_deeply_nested_json_is_a_client_error(node):
     depth = 100_000
     for document in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
-        resp = await node.post("/api/v1/sessions", data=document, headers=JSON)
+        resp = await node.post("/api/quartier/v1/sessions", data=document, headers=JSON)
         await error_of(resp, 400, "invalid_json")
     # The node is still serving.
     resp = await node.get("/healthz")
@@ -56,18 +56,20 @@ async def test_deeply_nested_json_is_a_client_error(node):
 
 
 async def test_invalid_utf8_json_is_a_client_error(node):
-    resp = await node.post("/api/v1/sessions", data=b'{"username": "\xff\xfe"}', headers=JSON)
+    resp = await node.post(
+        "/api/quartier/v1/sessions", data=b'{"username": "\xff\xfe"}', headers=JSON
+    )
     await error_of(resp, 400, "invalid_json")
 
 
 async def test_unknown_routes_are_json_404s(node):
-    for path in ("/nope", "/api/v1/nope", "/api/v1/admin/invites/not-a-number"):
+    for path in ("/nope", "/api/quartier/v1/nope", "/api/quartier/v1/admin/invites/not-a-number"):
         resp = await node.get(path)
         await error_of(resp, 404, "not_found")
 
 
 async def test_wrong_methods_are_json_405s_with_allow(node):
-    resp = await node.put("/api/v1/me", json={})
+    resp = await node.put("/api/quartier/v1/me", json={})
     await error_of(resp, 405, "method_not_allowed")
     allowed = {m.strip() for m in resp.headers["Allow"].split(",")}
     assert {"GET", "PATCH"} <= allowed
@@ -83,12 +85,14 @@ async def test_every_response_carries_a_request_id(make_settings, make_node):
         await node.get("/healthz"),
         await node.get("/"),
         await node.get("/nope"),
-        await node.put("/api/v1/me"),
-        await node.get("/api/v1/me"),
-        await node.post("/api/v1/accounts", json={"x": 1}),
-        await node.post("/api/v1/accounts", data="nope", headers=JSON),
-        await node.post("/api/v1/accounts", data="x", headers={"Content-Type": "text/plain"}),
-        await node.post("/api/v1/sessions", data=" " * 4096, headers=JSON),
+        await node.put("/api/quartier/v1/me"),
+        await node.get("/api/quartier/v1/me"),
+        await node.post("/api/quartier/v1/accounts", json={"x": 1}),
+        await node.post("/api/quartier/v1/accounts", data="nope", headers=JSON),
+        await node.post(
+            "/api/quartier/v1/accounts", data="x", headers={"Content-Type": "text/plain"}
+        ),
+        await node.post("/api/quartier/v1/sessions", data=" " * 4096, headers=JSON),
     ]
     assert [r.status for r in responses] == [200, 200, 404, 405, 401, 422, 400, 415, 413]
     ids = [r.headers.get("X-Request-Id", "") for r in responses]
@@ -121,14 +125,24 @@ async def test_health_check_reports_ok(node):
 
 async def test_error_bodies_never_leak_internals(node):
     hostile = [
-        ("POST", "/api/v1/accounts", b"{", JSON),
-        ("POST", "/api/v1/accounts", b'{"invite": {"$gt": ""}}', JSON),
-        ("POST", "/api/v1/accounts", b'{"invite":"x","username":"a","password":1e999}', JSON),
-        ("POST", "/api/v1/sessions", b'{"username": NaN, "password": Infinity}', JSON),
-        ("POST", "/api/v1/sessions", b'{"username": "\\u0000", "password": "x"}', JSON),
-        ("PATCH", "/api/v1/me", b"{}", {"Authorization": "Bearer \u00e9"}),
-        ("GET", "/api/v1/members/%00", b"", {}),
-        ("DELETE", "/api/v1/sessions/999999999999999999", b"", {"Authorization": "Bearer x"}),
+        ("POST", "/api/quartier/v1/accounts", b"{", JSON),
+        ("POST", "/api/quartier/v1/accounts", b'{"invite": {"$gt": ""}}', JSON),
+        (
+            "POST",
+            "/api/quartier/v1/accounts",
+            b'{"invite":"x","username":"a","password":1e999}',
+            JSON,
+        ),
+        ("POST", "/api/quartier/v1/sessions", b'{"username": NaN, "password": Infinity}', JSON),
+        ("POST", "/api/quartier/v1/sessions", b'{"username": "\\u0000", "password": "x"}', JSON),
+        ("PATCH", "/api/quartier/v1/me", b"{}", {"Authorization": "Bearer \u00e9"}),
+        ("GET", "/api/quartier/v1/members/%00", b"", {}),
+        (
+            "DELETE",
+            "/api/quartier/v1/sessions/999999999999999999",
+            b"",
+            {"Authorization": "Bearer x"},
+        ),
     ]
     for method, path, data, headers in hostile:
         resp = await node.request(method, path, data=data, headers=headers)

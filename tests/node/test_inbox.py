@@ -385,7 +385,7 @@ async def test_direct_messages_from_another_server_are_stored_as_text_edited_and
         assert (await deliver(node, clock, signer, activity)).status == 202
     with activated(node.app[DATABASE]):
         await node.app[INBOUND_WORKER].run_once()
-    [conv] = await (await node.get("/api/v1/conversations", headers=bearer(token))).json()
+    [conv] = await (await node.get("/api/quartier/v1/conversations", headers=bearer(token))).json()
     assert conv["last_message"]["text"] == "Hi Bob\nsee you"  # no markup, no script
 
     edits = [
@@ -401,7 +401,7 @@ async def test_direct_messages_from_another_server_are_stored_as_text_edited_and
     with activated(node.app[DATABASE]):
         await node.app[INBOUND_WORKER].run_once()
     [message] = await (
-        await node.get(f"/api/v1/conversations/{conv['id']}", headers=bearer(token))
+        await node.get(f"/api/quartier/v1/conversations/{conv['id']}", headers=bearer(token))
     ).json()
     assert (message["text"], message["edited_at"] is not None) == ("Hi Bob, edited", True)
 
@@ -411,7 +411,7 @@ async def test_direct_messages_from_another_server_are_stored_as_text_edited_and
     with activated(node.app[DATABASE]):
         await node.app[INBOUND_WORKER].run_once()
     [message] = await (
-        await node.get(f"/api/v1/conversations/{conv['id']}", headers=bearer(token))
+        await node.get(f"/api/quartier/v1/conversations/{conv['id']}", headers=bearer(token))
     ).json()
     assert (message["deleted"], message["text"]) == (True, "")
 
@@ -428,7 +428,7 @@ async def test_a_private_message_is_served_only_to_signed_participants(node, clo
     await register(node, await bootstrap_invite(node), "ada")
     token = await login(node, "ada")
     body = {"to": [alice.id], "text": "Only for Alice"}
-    resp = await node.post("/api/v1/conversations", json=body, headers=bearer(token))
+    resp = await node.post("/api/quartier/v1/conversations", json=body, headers=bearer(token))
     assert resp.status == 201, await resp.text()
     with activated(node.app[DATABASE]):
         [message] = await Message.all()
@@ -543,7 +543,7 @@ async def test_knowing_a_conversations_context_is_not_enough_to_join_it(node, cl
     }
     assert (await deliver(node, clock, mallory, intruder)).status == 202
     await worker_round(node)
-    convs = await (await node.get("/api/v1/conversations", headers=bearer(token))).json()
+    convs = await (await node.get("/api/quartier/v1/conversations", headers=bearer(token))).json()
     assert len(convs) == 2  # mallory started a conversation of its own
     by_author = {c["last_message"]["author"]: c for c in convs}
     assert sorted(by_author[alice.id]["participants"]) == sorted([alice.id, bob])
@@ -561,7 +561,9 @@ async def test_followers_only_and_public_posts_are_not_direct_messages(node, clo
     for activity in (followers_only, public):
         assert (await deliver(node, clock, alice, activity)).status == 202
     await worker_round(node)
-    assert await (await node.get("/api/v1/conversations", headers=bearer(token))).json() == []
+    assert (
+        await (await node.get("/api/quartier/v1/conversations", headers=bearer(token))).json() == []
+    )
 
 
 async def test_a_person_cannot_become_a_partner_node(node, clock, remote):
@@ -580,10 +582,12 @@ async def test_an_inbox_answering_410_forgets_its_account_and_its_follows(node, 
     assert (await deliver(node, clock, alice, follow(alice), path="/users/bob/inbox")).status == 202
     with activated(node.app[DATABASE]):
         await node.app[INBOUND_WORKER].run_once()
-    resp = await node.get("/api/v1/follow_requests", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/follow_requests", headers=bearer(token))
     [request] = await resp.json()
     remote.inbox_status = 410  # alice's account was deleted meanwhile
-    resp = await node.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(token))
+    resp = await node.post(
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(token)
+    )
     assert resp.status == 200, await resp.text()
     with activated(node.app[DATABASE]):
         assert await node.app[DELIVERY_WORKER].run_once() == 1
@@ -591,7 +595,7 @@ async def test_an_inbox_answering_410_forgets_its_account_and_its_follows(node, 
         assert (accept_row.state, accept_row.last_status) == (DeliveryState.DEAD, 410)
         assert not await RemoteActorRow.exists(uri=alice.id)
     assert [path for path, _ in remote.delivered] == ["/users/alice/inbox"]
-    resp = await node.get("/api/v1/followers", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/followers", headers=bearer(token))
     assert resp.status == 200, await resp.text()
     assert await resp.json() == []
 
@@ -603,14 +607,18 @@ async def test_a_shared_inbox_answering_410_forgets_nobody(node, clock, remote):
     assert (await deliver(node, clock, alice, follow(alice), path="/users/bob/inbox")).status == 202
     with activated(node.app[DATABASE]):
         await node.app[INBOUND_WORKER].run_once()
-    [request] = await (await node.get("/api/v1/follow_requests", headers=bearer(token))).json()
+    [request] = await (
+        await node.get("/api/quartier/v1/follow_requests", headers=bearer(token))
+    ).json()
     remote.inbox_status = 410
-    await node.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(token))
+    await node.post(
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(token)
+    )
     with activated(node.app[DATABASE]):
         await node.app[DELIVERY_WORKER].run_once()
         assert await RemoteActorRow.exists(uri=alice.id)
     assert [path for path, _ in remote.delivered] == ["/inbox"]
-    followers = await (await node.get("/api/v1/followers", headers=bearer(token))).json()
+    followers = await (await node.get("/api/quartier/v1/followers", headers=bearer(token))).json()
     assert [f["follower"] for f in followers] == [alice.id]
 
 
@@ -619,11 +627,11 @@ async def test_a_fetched_message_is_the_note_as_delivered_with_its_edit(node, cl
     await register(node, await bootstrap_invite(node), "ada")
     token = await login(node, "ada")
     body = {"to": [alice.id], "text": "Ladder on Friday?"}
-    resp = await node.post("/api/v1/conversations", json=body, headers=bearer(token))
+    resp = await node.post("/api/quartier/v1/conversations", json=body, headers=bearer(token))
     assert resp.status == 201, await resp.text()
     conversation = await resp.json()
     resp = await node.post(
-        f"/api/v1/conversations/{conversation['id']}/messages",
+        f"/api/quartier/v1/conversations/{conversation['id']}/messages",
         json={"text": "Or Saturday?"},
         headers=bearer(token),
     )
@@ -631,7 +639,7 @@ async def test_a_fetched_message_is_the_note_as_delivered_with_its_edit(node, cl
     second = await resp.json()
     clock.advance(minutes=5)
     resp = await node.patch(
-        f"/api/v1/conversations/{conversation['id']}/messages/{second['id']}",
+        f"/api/quartier/v1/conversations/{conversation['id']}/messages/{second['id']}",
         json={"text": "Or Sunday?"},
         headers=bearer(token),
     )

@@ -17,9 +17,9 @@ from tests.node.test_listings_inbound import created, make_partner, proposal_of
 
 pytestmark = pytest.mark.local_testing
 
-FILTERS = "/api/v1/moderation/filters"
-HELD = "/api/v1/moderation/held"
-LISTINGS = "/api/v1/listings"
+FILTERS = "/api/quartier/v1/moderation/filters"
+HELD = "/api/quartier/v1/moderation/held"
+LISTINGS = "/api/quartier/v1/listings"
 DRILL = {"kind": "give", "title": "Cordless drill", "category": "tools"}
 
 
@@ -208,7 +208,7 @@ async def test_a_held_message_to_another_server_is_sent_when_released(node, mods
     alice = remote.add("alice")
     await add_filter(node, mods["dan"], "wire me", "hold")
     resp = await node.post(
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         json={"to": [alice.id], "text": "Please WIRE ME the money"},
         headers=bearer(mods["bea"]),
     )
@@ -216,7 +216,9 @@ async def test_a_held_message_to_another_server_is_sent_when_released(node, mods
     conversation = (await resp.json())["id"]
     assert await deliveries(node) == 0  # held: sent nowhere
     [mine] = await (
-        await node.get(f"/api/v1/conversations/{conversation}", headers=bearer(mods["bea"]))
+        await node.get(
+            f"/api/quartier/v1/conversations/{conversation}", headers=bearer(mods["bea"])
+        )
     ).json()
     assert mine["text"] == "Please WIRE ME the money"  # its author still sees it
     [row] = await (await node.get(HELD, headers=bearer(mods["dan"]))).json()
@@ -229,21 +231,25 @@ async def test_a_held_message_to_another_server_is_sent_when_released(node, mods
 async def test_a_hidden_message_between_members_is_not_shown_to_the_other(node, mods):
     await add_filter(node, mods["dan"], "casino", "hide")
     resp = await node.post(
-        "/api/v1/conversations", json={"to": ["cyd"], "text": "hi"}, headers=bearer(mods["bea"])
+        "/api/quartier/v1/conversations",
+        json={"to": ["cyd"], "text": "hi"},
+        headers=bearer(mods["bea"]),
     )
     conversation = (await resp.json())["id"]
     resp = await node.post(
-        f"/api/v1/conversations/{conversation}/messages",
+        f"/api/quartier/v1/conversations/{conversation}/messages",
         json={"text": "come to the casino"},
         headers=bearer(mods["bea"]),
     )
     assert resp.status == 201, await resp.text()
-    url = f"/api/v1/conversations/{conversation}"
+    url = f"/api/quartier/v1/conversations/{conversation}"
     theirs = await (await node.get(url, headers=bearer(mods["cyd"]))).json()
     mine = await (await node.get(url, headers=bearer(mods["bea"]))).json()
     assert [m["text"] for m in theirs] == ["hi"]
     assert [m["text"] for m in mine] == ["hi", "come to the casino"]
-    [summary] = await (await node.get("/api/v1/conversations", headers=bearer(mods["cyd"]))).json()
+    [summary] = await (
+        await node.get("/api/quartier/v1/conversations", headers=bearer(mods["cyd"]))
+    ).json()
     assert summary["last_message"]["text"] == "hi"
 
 
@@ -254,13 +260,15 @@ async def test_a_message_from_another_server_is_held_until_released(node, clock,
     activity = note_activity(alice, "Create", 1, "<p>Wire <b>me</b> 500 euros</p>", [bea])
     assert (await deliver(node, clock, alice, activity)).status == 202
     await worker_round(node)
-    [conv] = await (await node.get("/api/v1/conversations", headers=bearer(mods["bea"]))).json()
+    [conv] = await (
+        await node.get("/api/quartier/v1/conversations", headers=bearer(mods["bea"]))
+    ).json()
     assert conv["last_message"] is None
     [row] = await (await node.get(HELD, headers=bearer(mods["dan"]))).json()
     assert (row["kind"], row["local"], row["author"]) == ("message", False, alice.id)
     await node.post(f"{HELD}/{row['id']}/release", json={}, headers=bearer(mods["dan"]))
     [message] = await (
-        await node.get(f"/api/v1/conversations/{conv['id']}", headers=bearer(mods["bea"]))
+        await node.get(f"/api/quartier/v1/conversations/{conv['id']}", headers=bearer(mods["bea"]))
     ).json()
     assert message["text"] == "Wire me 500 euros"
 
@@ -281,7 +289,7 @@ async def test_a_listing_from_another_server_is_hidden_by_a_filter(node, clock, 
 
 
 async def notified(node, token: str) -> list[str]:
-    found = await (await node.get("/api/v1/notifications", headers=bearer(token))).json()
+    found = await (await node.get("/api/quartier/v1/notifications", headers=bearer(token))).json()
     return [n["type"] for n in found]
 
 
@@ -296,7 +304,7 @@ async def test_a_held_response_reaches_the_author_only_when_released(node, mods)
     assert "listing.response" not in await notified(node, mods["cyd"])
     await error_of(
         await node.post(
-            f"/api/v1/listings/responses/{response['id']}/accept",
+            f"/api/quartier/v1/listings/responses/{response['id']}/accept",
             json={},
             headers=bearer(mods["cyd"]),
         ),
@@ -351,5 +359,7 @@ async def test_a_hidden_listing_may_be_released_and_an_edit_received_is_screened
         activity = note_activity(alice, kind, 1, text, [bea])
         assert (await deliver(node, clock, alice, activity)).status == 202
         await worker_round(node)
-    [conv] = await (await node.get("/api/v1/conversations", headers=bearer(mods["bea"]))).json()
+    [conv] = await (
+        await node.get("/api/quartier/v1/conversations", headers=bearer(mods["bea"]))
+    ).json()
     assert conv["last_message"] is None

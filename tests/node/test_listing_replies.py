@@ -34,7 +34,7 @@ async def bea(node) -> str:
 
 async def listing_of(node, token: str, audience: str) -> dict[str, Any]:
     resp = await node.post(
-        "/api/v1/listings", json={**DRILL, "audience": audience}, headers=bearer(token)
+        "/api/quartier/v1/listings", json={**DRILL, "audience": audience}, headers=bearer(token)
     )
     assert resp.status == 201, await resp.text()
     return await resp.json()
@@ -67,7 +67,9 @@ def reply(actor, n: int, listing_url: str, to: list[str], text: str = "Is it fre
 
 
 async def responses(node, token: str, listing_id: int) -> list[dict[str, Any]]:
-    resp = await node.get(f"/api/v1/listings/{listing_id}/responses", headers=bearer(token))
+    resp = await node.get(
+        f"/api/quartier/v1/listings/{listing_id}/responses", headers=bearer(token)
+    )
     assert resp.status == 200
     return await resp.json()
 
@@ -84,9 +86,11 @@ async def test_a_direct_reply_to_a_public_listing_is_a_response_and_a_message(
     assert response["responder"] == alice.id
     assert response["state"] == "pending"
     assert response["message"] == "Is it free Saturday?"  # the leading mention is not the text
-    [conversation] = await (await node.get("/api/v1/conversations", headers=bearer(bea))).json()
+    [conversation] = await (
+        await node.get("/api/quartier/v1/conversations", headers=bearer(bea))
+    ).json()
     assert response["conversation_id"] == conversation["id"]
-    notes = await (await node.get("/api/v1/notifications", headers=bearer(bea))).json()
+    notes = await (await node.get("/api/quartier/v1/notifications", headers=bearer(bea))).json()
     assert [(n["type"], n["actor"]) for n in notes] == [("listing.response", alice.id)]
 
     # Delivered again (a retry), it stays one response; a second note is a message only.
@@ -98,11 +102,11 @@ async def test_a_direct_reply_to_a_public_listing_is_a_response_and_a_message(
 
     # Accepting continues that conversation.
     resp = await node.post(
-        f"/api/v1/listings/responses/{response['id']}/accept", headers=bearer(bea)
+        f"/api/quartier/v1/listings/responses/{response['id']}/accept", headers=bearer(bea)
     )
     assert (await resp.json())["conversation_id"] == conversation["id"]
     messages = await (
-        await node.get(f"/api/v1/conversations/{conversation['id']}", headers=bearer(bea))
+        await node.get(f"/api/quartier/v1/conversations/{conversation['id']}", headers=bearer(bea))
     ).json()
     assert [m["author"] for m in messages] == [alice.id, alice.id, BEA]
 
@@ -146,7 +150,7 @@ async def test_a_listing_for_verified_neighbours_hears_no_answer_from_an_unverif
     response the author would have to turn down; bea's listing says why to whoever reads it."""
     alice = remote.add("alice")
     resp = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={**DRILL, "audience": "public", "verified_responders": True},
         headers=bearer(bea),
     )
@@ -155,7 +159,9 @@ async def test_a_listing_for_verified_neighbours_hears_no_answer_from_an_unverif
     assert (await deliver(node, clock, alice, activity)).status == 202
     await worker_round(node)
     assert await responses(node, bea, listing["id"]) == []
-    [conversation] = await (await node.get("/api/v1/conversations", headers=bearer(bea))).json()
+    [conversation] = await (
+        await node.get("/api/quartier/v1/conversations", headers=bearer(bea))
+    ).json()
     assert conversation["id"]  # her words still reach bea
     published = await node.get(listing["url"].removeprefix(NODE), headers=AP)
     assert (await published.json())["respondersVerified"] is True

@@ -84,7 +84,9 @@ async def test_each_shape_is_stored_as_a_listing_or_ignored_with_its_reason(
         assert "the listing cannot be read" in row.last_error
         return
     [listing] = stored
-    seen = await (await node.get(f"/api/v1/listings/{listing.id}", headers=bearer(bea))).json()
+    seen = await (
+        await node.get(f"/api/quartier/v1/listings/{listing.id}", headers=bearer(bea))
+    ).json()
     assert (seen["kind"], seen["title"]) == expected, row.last_error
     assert seen["author"] == author
     assert seen["local"] is False
@@ -110,7 +112,7 @@ async def test_answering_a_listing_that_speaks_no_fep_0837_sends_a_direct_reply(
     frieda = remote.add("frieda")
     bea, listing = await partner_listing(node, clock, remote, frieda, "flohmarkt/create_item.json")
     resp = await node.post(
-        f"/api/v1/listings/{listing.id}/responses",
+        f"/api/quartier/v1/listings/{listing.id}/responses",
         json={"message": "Is it still available?"},
         headers=bearer(bea),
     )
@@ -135,7 +137,9 @@ async def test_answering_a_fep_0837_listing_sends_an_offer_and_its_accept_comes_
     bea, listing = await partner_listing(
         node, clock, remote, erin, "epicyon/proposal_shared_item.json"
     )
-    resp = await node.post(f"/api/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea))
+    resp = await node.post(
+        f"/api/quartier/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea)
+    )
     assert resp.status == 201, await resp.text()
     with activated(node.app[DATABASE]):
         await node.app[DELIVERY_WORKER].run_once()
@@ -148,7 +152,9 @@ async def test_answering_a_fep_0837_listing_sends_an_offer_and_its_accept_comes_
     with activated(node.app[DATABASE]):
         row = await InboundMessage.get(activity_id=accept["id"])
     assert row.state.value == "done", row.last_error
-    [mine] = await (await node.get("/api/v1/listings/agreements", headers=bearer(bea))).json()
+    [mine] = await (
+        await node.get("/api/quartier/v1/listings/agreements", headers=bearer(bea))
+    ).json()
     assert (mine["state"], mine["agreement"]) == ("accepted", f"{erin.id}/agreements/1")
     remote.delivered.clear()
 
@@ -187,7 +193,9 @@ async def test_an_agreement_marked_done_elsewhere_is_done_here_only_from_a_party
     bea, listing = await partner_listing(
         node, clock, remote, erin, "epicyon/proposal_shared_item.json"
     )
-    resp = await node.post(f"/api/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea))
+    resp = await node.post(
+        f"/api/quartier/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea)
+    )
     assert resp.status == 201, await resp.text()
     with activated(node.app[DATABASE]):
         await node.app[DELIVERY_WORKER].run_once()
@@ -213,13 +221,17 @@ async def test_an_agreement_marked_done_elsewhere_is_done_here_only_from_a_party
         "not an agreement marked done" in reason
         for reason in await reasons_of(node, f"{erin.id}/updates/3")
     )
-    [mine] = await (await node.get("/api/v1/listings/agreements", headers=bearer(bea))).json()
+    [mine] = await (
+        await node.get("/api/quartier/v1/listings/agreements", headers=bearer(bea))
+    ).json()
     assert mine["state"] == "accepted"
     await deliver(node, clock, erin, completion(erin, agreement, 4))
     await worker_round(node)
-    [mine] = await (await node.get("/api/v1/listings/agreements", headers=bearer(bea))).json()
+    [mine] = await (
+        await node.get("/api/quartier/v1/listings/agreements", headers=bearer(bea))
+    ).json()
     assert (mine["state"], mine["thanks_from_author"]) == ("done", "Cheers")
-    notes = await (await node.get("/api/v1/notifications", headers=bearer(bea))).json()
+    notes = await (await node.get("/api/quartier/v1/notifications", headers=bearer(bea))).json()
     assert notes[0]["type"] == "listing.agreement"
     assert notes[0]["actor"] == erin.id
 
@@ -227,7 +239,9 @@ async def test_an_agreement_marked_done_elsewhere_is_done_here_only_from_a_party
 async def test_a_direct_reply_agreement_is_marked_done_by_message_alone(node, clock, remote):
     frieda = remote.add("frieda")
     bea, listing = await partner_listing(node, clock, remote, frieda, "flohmarkt/create_item.json")
-    resp = await node.post(f"/api/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea))
+    resp = await node.post(
+        f"/api/quartier/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea)
+    )
     response = await resp.json()
     with activated(node.app[DATABASE]):
         # Flohmarkt has no Accept: its user agrees in the conversation; the agreement here
@@ -247,7 +261,7 @@ async def test_a_direct_reply_agreement_is_marked_done_by_message_alone(node, cl
 async def done_and_delivered(node, token: str, response_id: int, thanks: str) -> None:
     """Mark an agreement done with a thank-you, and send what that queues."""
     resp = await node.post(
-        f"/api/v1/listings/responses/{response_id}/done",
+        f"/api/quartier/v1/listings/responses/{response_id}/done",
         json={"thanks": thanks},
         headers=bearer(token),
     )
@@ -284,7 +298,7 @@ async def test_the_same_news_of_an_agreement_done_notifies_once(node, clock, rem
     await deliver(node, clock, erin, {**completion(erin, agreement, 1), "id": f"{erin.id}/u/2"})
     await worker_round(node)
     assert "the agreement is done already" in await reasons_of(node, f"{erin.id}/u/2")
-    notes = await (await node.get("/api/v1/notifications", headers=bearer(bea))).json()
+    notes = await (await node.get("/api/quartier/v1/notifications", headers=bearer(bea))).json()
     assert [n["type"] for n in notes] == ["listing.agreement", "listing.agreement"]
 
 
@@ -293,7 +307,9 @@ async def agreed(node, clock, remote, erin) -> tuple[str, str]:
     bea, listing = await partner_listing(
         node, clock, remote, erin, "epicyon/proposal_shared_item.json"
     )
-    resp = await node.post(f"/api/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea))
+    resp = await node.post(
+        f"/api/quartier/v1/listings/{listing.id}/responses", json={}, headers=bearer(bea)
+    )
     assert resp.status == 201, await resp.text()
     with activated(node.app[DATABASE]):
         await node.app[DELIVERY_WORKER].run_once()

@@ -17,7 +17,7 @@ from node.http.keys import DATABASE, LISTINGS
 from node.listings.models import Listing
 from tests.api import admin_token, bearer, error_of
 
-PATH = "/api/v1/listings"
+PATH = "/api/quartier/v1/listings"
 DRILL = {
     "kind": "lend",
     "title": "Cordless drill",
@@ -76,7 +76,7 @@ async def publish(node, token: str, body: dict[str, Any], status: int = 201) -> 
 
 
 async def notifications(node, token: str) -> list[dict[str, Any]]:
-    resp = await node.get("/api/v1/notifications", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/notifications", headers=bearer(token))
     assert resp.status == 200, await resp.text()
     return await resp.json()
 
@@ -380,7 +380,9 @@ async def test_a_response_becomes_an_agreement_both_sides_see(node, people):
     assert agreed["type"] == "listing.agreement"
     # Accepting opened the conversation between the two, with a message saying so.
     conversation = accepted["conversation_id"]
-    resp = await node.get(f"/api/v1/conversations/{conversation}", headers=bearer(people["cyd"]))
+    resp = await node.get(
+        f"/api/quartier/v1/conversations/{conversation}", headers=bearer(people["cyd"])
+    )
     [opening] = await resp.json()
     assert opening["author"].endswith("/users/bea")
     assert opening["text"] == (
@@ -524,43 +526,44 @@ async def test_notifications_are_read_one_by_one_or_all_at_once(node, people):
     assert not any(r["read"] for r in rows)
     assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
     count = await (
-        await node.get("/api/v1/notifications/unread_count", headers=bearer(people["bea"]))
+        await node.get("/api/quartier/v1/notifications/unread_count", headers=bearer(people["bea"]))
     ).json()
     assert count == {"count": 3}
     # Someone else's notification is not found; one's own is marked.
     await error_of(
         await node.post(
-            f"/api/v1/notifications/{rows[0]['id']}/read", headers=bearer(people["cyd"])
+            f"/api/quartier/v1/notifications/{rows[0]['id']}/read", headers=bearer(people["cyd"])
         ),
         404,
         "not_found",
     )
     resp = await node.post(
-        f"/api/v1/notifications/{rows[0]['id']}/read", headers=bearer(people["bea"])
+        f"/api/quartier/v1/notifications/{rows[0]['id']}/read", headers=bearer(people["bea"])
     )
     assert resp.status == 204
     unread = await (
-        await node.get("/api/v1/notifications?unread=true", headers=bearer(people["bea"]))
+        await node.get("/api/quartier/v1/notifications?unread=true", headers=bearer(people["bea"]))
     ).json()
     assert [r["id"] for r in unread] == [rows[1]["id"], rows[2]["id"]]
     page = await (
         await node.get(
-            f"/api/v1/notifications?before={rows[0]['id']}&limit=1", headers=bearer(people["bea"])
+            f"/api/quartier/v1/notifications?before={rows[0]['id']}&limit=1",
+            headers=bearer(people["bea"]),
         )
     ).json()
     assert [r["id"] for r in page] == [rows[1]["id"]]
     marked = await (
-        await node.post("/api/v1/notifications/read", headers=bearer(people["bea"]))
+        await node.post("/api/quartier/v1/notifications/read", headers=bearer(people["bea"]))
     ).json()
     assert marked == {"marked": 2}
     for bad in ("limit=0", "limit=101", "before=-1", "unread=maybe"):
         await error_of(
-            await node.get(f"/api/v1/notifications?{bad}", headers=bearer(people["bea"])),
+            await node.get(f"/api/quartier/v1/notifications?{bad}", headers=bearer(people["bea"])),
             422,
             "validation_failed",
         )
     node.session.cookie_jar.clear()
-    await error_of(await node.get("/api/v1/notifications"), 401, "unauthorized")
+    await error_of(await node.get("/api/quartier/v1/notifications"), 401, "unauthorized")
 
 
 async def test_categories_are_named_in_english_and_french(node):

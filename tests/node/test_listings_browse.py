@@ -54,7 +54,7 @@ async def test_without_words_browsing_lists_open_listings_newest_first(node, peo
     body = await found(node, people["ada"])
     assert [listing["title"] for listing in body["listings"]] == ["Cordless drill", "Vélo de ville"]
     assert body["next"] is None
-    # every field a listing has in the API, as GET /api/v1/listings/{id} shows it
+    # every field a listing has in the API, as GET /api/quartier/v1/listings/{id} shows it
     shown = await (await node.get(f"{PATH}/{first['id']}", headers=bearer(people["ada"]))).json()
     assert body["listings"][1] == shown
 

@@ -116,7 +116,9 @@ async def test_a_partners_listing_is_kept_in_its_scope_and_sanitised(node, clock
     assert (copy.price_minor, copy.currency) == (4000, "EUR")
     assert "script" not in copy.description_html
     assert copy.origin_host == remote.base.removeprefix("http://")
-    seen = await (await node.get(f"/api/v1/listings/{copy.id}", headers=bearer(bea))).json()
+    seen = await (
+        await node.get(f"/api/quartier/v1/listings/{copy.id}", headers=bearer(bea))
+    ).json()
     assert seen["local"] is False
     assert seen["price"] == {"amount": "40.00", "currency": "EUR"}
 
@@ -213,7 +215,7 @@ async def test_a_group_announces_only_its_own_nodes_listings(
 async def test_offers_answer_our_listings_within_their_audience(node, clock, remote, bea):
     alice = remote.add("alice")
     resp = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={
             "kind": "give",
             "title": "Sofa, three seats",
@@ -249,7 +251,7 @@ async def test_offers_answer_our_listings_within_their_audience(node, clock, rem
     assert len(await responses(node, bea, listing["id"])) == 1
     # Accepting sends the Accept with the finalized Agreement to alice's server.
     resp = await node.post(
-        f"/api/v1/listings/responses/{response['id']}/accept", headers=bearer(bea)
+        f"/api/quartier/v1/listings/responses/{response['id']}/accept", headers=bearer(bea)
     )
     assert resp.status == 200
     with activated(node.app[DATABASE]):
@@ -271,7 +273,9 @@ async def proposal_of(node, url: str) -> ProposalRef:
 
 
 async def responses(node, token: str, listing_id: int) -> list[dict[str, Any]]:
-    resp = await node.get(f"/api/v1/listings/{listing_id}/responses", headers=bearer(token))
+    resp = await node.get(
+        f"/api/quartier/v1/listings/{listing_id}/responses", headers=bearer(token)
+    )
     return await resp.json()
 
 
@@ -397,7 +401,7 @@ async def test_a_copy_the_moderators_hid_does_not_come_back_when_sent_again(
     [copy] = await held(node)
     ada = await login(node, "ada")
     resp = await node.post(
-        "/api/v1/moderation/decisions",
+        "/api/quartier/v1/moderation/decisions",
         json={"action": "hide", "listing": copy.id, "reason": "Counterfeit"},
         headers=bearer(ada),
     )

@@ -1,6 +1,6 @@
 """Anonymous callers and listings in the API. When the community's governance policy lets
-listings reach the public (``listings = "public"``, the default), ``GET /api/v1/listings``
-and ``GET /api/v1/listings/{id}`` answer a caller with no token: this node's own listings
+listings reach the public (``listings = "public"``, the default), ``GET /api/quartier/v1/listings``
+and ``GET /api/quartier/v1/listings/{id}`` answer a caller with no token: this node's own listings
 with the audience ``public``, open or reserved, never a partner's, never one for the node's
 members or partners only, and with no author's real name. Under a narrower policy, 401 as
 before."""
@@ -18,7 +18,7 @@ from tests.node.test_listings_inbound import created, make_partner
 
 pytestmark = pytest.mark.local_testing
 
-GOVERNANCE = "/api/v1/admin/governance"
+GOVERNANCE = "/api/quartier/v1/admin/governance"
 SOFA = {"kind": "give", "title": "Public sofa", "category": "furniture", "audience": "public"}
 
 

@@ -34,25 +34,31 @@ def debug_logging(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptur
 async def test_no_password_token_invite_or_private_key_in_debug_logs(node, debug_logging):
     invite = await bootstrap_invite(node)
     await register(node, invite, "ada")
-    resp = await node.post("/api/v1/sessions", json={"username": "ada", "password": PASSWORD})
+    resp = await node.post(
+        "/api/quartier/v1/sessions", json={"username": "ada", "password": PASSWORD}
+    )
     token = (await resp.json())["token"]
-    await node.get("/api/v1/me", headers=bearer(token))
-    await node.post("/api/v1/sessions", json={"username": "ada", "password": "wrong password!"})
+    await node.get("/api/quartier/v1/me", headers=bearer(token))
+    await node.post(
+        "/api/quartier/v1/sessions", json={"username": "ada", "password": "wrong password!"}
+    )
     with activated(node.app[DATABASE]):
         member = await Member.get(username="ada")
 
     text = "\n".join(r.getMessage() for r in debug_logging.records)
-    assert "POST /api/v1/sessions -> 201" in text  # the capture does see request logs
+    assert "POST /api/quartier/v1/sessions -> 201" in text  # the capture does see request logs
     for secret in (PASSWORD, token, invite, "PRIVATE KEY", member.password_hash):
         assert secret not in text
 
 
 async def test_log_records_carry_the_request_id(node, debug_logging):
     token = await admin_token(node)
-    resp = await node.get("/api/v1/me", headers={**bearer(token), "X-Request-Id": "trace-42"})
+    resp = await node.get(
+        "/api/quartier/v1/me", headers={**bearer(token), "X-Request-Id": "trace-42"}
+    )
     assert resp.headers["X-Request-Id"] == "trace-42"
     tagged = [r for r in debug_logging.records if getattr(r, "request_id", None) == "trace-42"]
-    assert any("GET /api/v1/me -> 200" in r.getMessage() for r in tagged)
+    assert any("GET /api/quartier/v1/me -> 200" in r.getMessage() for r in tagged)
 
 
 # Requests aiohttp's HTTP parser refuses, before any handler or middleware runs

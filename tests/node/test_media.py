@@ -29,7 +29,7 @@ from tests.node.media_support import (
     webp,
 )
 
-PATH = "/api/v1/media"
+PATH = "/api/quartier/v1/media"
 
 
 @pytest.fixture

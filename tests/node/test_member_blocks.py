@@ -26,7 +26,7 @@ from tests.node.test_inbox_interop import localised
 
 pytestmark = pytest.mark.local_testing
 
-BLOCKS = "/api/v1/me/blocks"
+BLOCKS = "/api/quartier/v1/me/blocks"
 DRILL = {
     "kind": "lend",
     "title": "Cordless drill",
@@ -46,14 +46,14 @@ async def publish_listing(
     node, token: str, title: str = "Cordless drill", audience: str = "node"
 ) -> int:
     body = {**DRILL, "title": title, "audience": audience}
-    resp = await node.post("/api/v1/listings", json=body, headers=bearer(token))
+    resp = await node.post("/api/quartier/v1/listings", json=body, headers=bearer(token))
     assert resp.status == 201, await resp.text()
     return int((await resp.json())["id"])
 
 
 async def respond(node, token: str, listing_id: int):
     return await node.post(
-        f"/api/v1/listings/{listing_id}/responses",
+        f"/api/quartier/v1/listings/{listing_id}/responses",
         json={"message": "Saturday?"},
         headers=bearer(token),
     )
@@ -61,7 +61,7 @@ async def respond(node, token: str, listing_id: int):
 
 async def write(node, token: str, to: str):
     return await node.post(
-        "/api/v1/conversations", json={"to": [to], "text": "Hello"}, headers=bearer(token)
+        "/api/quartier/v1/conversations", json={"to": [to], "text": "Hello"}, headers=bearer(token)
     )
 
 
@@ -83,14 +83,18 @@ async def deliver_all(node) -> None:
 
 
 async def titles(node, token: str) -> list[str]:
-    resp = await node.get("/api/v1/listings", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/listings", headers=bearer(token))
     assert resp.status == 200, await resp.text()
     return sorted(item["title"] for item in (await resp.json())["listings"])
 
 
 async def accept_follow_of(node, token: str) -> None:
-    [request] = await (await node.get("/api/v1/follow_requests", headers=bearer(token))).json()
-    resp = await node.post(f"/api/v1/follow_requests/{request['id']}/accept", headers=bearer(token))
+    [request] = await (
+        await node.get("/api/quartier/v1/follow_requests", headers=bearer(token))
+    ).json()
+    resp = await node.post(
+        f"/api/quartier/v1/follow_requests/{request['id']}/accept", headers=bearer(token)
+    )
     assert resp.status == 200, await resp.text()
 
 
@@ -98,7 +102,9 @@ async def test_blocking_a_neighbour_refuses_their_follows_messages_and_responses
     bea, cyd = people["bea"], people["cyd"]
     # Before: they follow each other, cyd answered bea's listing, both have listings.
     for who, whom, token in ((cyd, "bea", bea), (bea, "cyd", cyd)):
-        resp = await node.post("/api/v1/follows", json={"target": whom}, headers=bearer(who))
+        resp = await node.post(
+            "/api/quartier/v1/follows", json={"target": whom}, headers=bearer(who)
+        )
         assert resp.status == 201, await resp.text()
         await accept_follow_of(node, token)
     drill = await publish_listing(node, bea)
@@ -117,7 +123,7 @@ async def test_blocking_a_neighbour_refuses_their_follows_messages_and_responses
         [response] = await Response.all()
     assert response.state.value == "declined"
     # cyd can neither follow, write to nor answer bea; bea cannot write to cyd either.
-    resp = await node.post("/api/v1/follows", json={"target": "bea"}, headers=bearer(cyd))
+    resp = await node.post("/api/quartier/v1/follows", json={"target": "bea"}, headers=bearer(cyd))
     body = await error_of(resp, 403, "forbidden")
     assert "has blocked you" in body["message"]
     body = await error_of(await write(node, cyd, "bea"), 403, "forbidden")
@@ -142,7 +148,7 @@ async def test_blocking_a_neighbour_refuses_their_follows_messages_and_responses
     resp = await node.delete(f"{BLOCKS}/cyd", headers=bearer(bea))
     assert resp.status == 204
     assert await (await node.get(BLOCKS, headers=bearer(bea))).json() == []
-    resp = await node.post("/api/v1/follows", json={"target": "bea"}, headers=bearer(cyd))
+    resp = await node.post("/api/quartier/v1/follows", json={"target": "bea"}, headers=bearer(cyd))
     assert resp.status == 201, await resp.text()
     assert await titles(node, bea) == ["Cordless drill", "Ladder", "Sofa"]
 
@@ -156,7 +162,9 @@ async def test_a_block_of_another_servers_actor_goes_there_and_its_lifting_too(
     assert (await deliver(node, clock, alice, follow(alice, 1, BEA))).status == 202
     await run_inbound(node)
     await accept_follow_of(node, bea)
-    resp = await node.post("/api/v1/follows", json={"target": alice.id}, headers=bearer(bea))
+    resp = await node.post(
+        "/api/quartier/v1/follows", json={"target": alice.id}, headers=bearer(bea)
+    )
     assert resp.status == 201, await resp.text()
     await deliver_all(node)
     remote.delivered.clear()
@@ -245,7 +253,9 @@ async def test_messages_and_responses_from_a_blocked_server_actor_are_dropped(
     with activated(node.app[DATABASE]):
         assert await Message.all().count() == 0
         assert await Response.all().count() == 0
-    notes = await (await node.get("/api/v1/notifications", headers=bearer(people["bea"]))).json()
+    notes = await (
+        await node.get("/api/quartier/v1/notifications", headers=bearer(people["bea"]))
+    ).json()
     assert notes == []
 
 
@@ -257,7 +267,9 @@ async def test_a_mastodon_block_of_a_member_ends_follows_until_its_undo(
     assert (await deliver(node, clock, alice, follow(alice, 1, BEA))).status == 202
     await run_inbound(node)
     await accept_follow_of(node, bea)
-    resp = await node.post("/api/v1/follows", json={"target": alice.id}, headers=bearer(bea))
+    resp = await node.post(
+        "/api/quartier/v1/follows", json={"target": alice.id}, headers=bearer(bea)
+    )
     assert resp.status == 201
     assert len(await follows(node)) == 2
 
@@ -273,7 +285,9 @@ async def test_a_mastodon_block_of_a_member_ends_follows_until_its_undo(
         [row] = await RemoteBlock.all()
     assert (row.actor, row.activity_id) == (alice.id, shaped["id"])
     # Blocked by alice, bea can no longer follow or write to her.
-    resp = await node.post("/api/v1/follows", json={"target": alice.id}, headers=bearer(bea))
+    resp = await node.post(
+        "/api/quartier/v1/follows", json={"target": alice.id}, headers=bearer(bea)
+    )
     assert "has blocked you" in (await error_of(resp, 403, "forbidden"))["message"]
     await error_of(await write(node, bea, alice.id), 403, "forbidden")
 
@@ -284,7 +298,9 @@ async def test_a_mastodon_block_of_a_member_ends_follows_until_its_undo(
     assert message.state is InboundState.DONE, message.last_error
     with activated(node.app[DATABASE]):
         assert await RemoteBlock.all().count() == 0
-    resp = await node.post("/api/v1/follows", json={"target": alice.id}, headers=bearer(bea))
+    resp = await node.post(
+        "/api/quartier/v1/follows", json={"target": alice.id}, headers=bearer(bea)
+    )
     assert resp.status == 201, await resp.text()
 
 
@@ -395,7 +411,7 @@ async def test_bad_block_requests_get_clear_errors(node, people, remote):
 
 async def test_blocks_and_mutes_are_limited_per_member_and_hour(node, people, clock):
     for n in range(60):
-        path = BLOCKS if n % 2 else "/api/v1/me/mutes"
+        path = BLOCKS if n % 2 else "/api/quartier/v1/me/mutes"
         resp = await node.post(path, json={"account": "cyd"}, headers=bearer(people["bea"]))
         assert resp.status in (200, 201), await resp.text()
     resp = await node.post(BLOCKS, json={"account": "ada"}, headers=bearer(people["bea"]))
@@ -408,7 +424,7 @@ async def test_a_block_of_an_account_on_a_blocked_server_is_kept_here_only(node,
     alice = remote.add("alice")
     host = remote.base.removeprefix("http://")
     resp = await node.post(
-        "/api/v1/admin/domain_blocks", json={"domain": host}, headers=bearer(people["ada"])
+        "/api/quartier/v1/admin/domain_blocks", json={"domain": host}, headers=bearer(people["ada"])
     )
     assert resp.status == 201, await resp.text()
     blocked = await block(node, people["bea"], alice.id)

@@ -18,7 +18,7 @@ from tests.node.test_inbox import NODE
 
 pytestmark = pytest.mark.local_testing
 
-MUTES = "/api/v1/me/mutes"
+MUTES = "/api/quartier/v1/me/mutes"
 DRILL = {"kind": "lend", "title": "Drill", "category": "tools", "details": {"duration_days": 7}}
 
 
@@ -36,14 +36,14 @@ async def post(node, path: str, token: str, body: dict[str, Any], status: int = 
 
 async def titles(node, token: str) -> list[str]:
     return sorted(
-        item["title"] for item in (await get(node, "/api/v1/listings", token))["listings"]
+        item["title"] for item in (await get(node, "/api/quartier/v1/listings", token))["listings"]
     )
 
 
 async def test_a_mute_hides_the_neighbour_from_the_muters_views_only(node, people):
     bea, cyd = people["bea"], people["cyd"]
-    mine = await post(node, "/api/v1/listings", bea, DRILL)
-    await post(node, "/api/v1/listings", cyd, {**DRILL, "title": "Ladder"})
+    mine = await post(node, "/api/quartier/v1/listings", bea, DRILL)
+    await post(node, "/api/quartier/v1/listings", cyd, {**DRILL, "title": "Ladder"})
     muted = await post(node, MUTES, bea, {"account": "cyd"})
     assert (muted["account"], muted["kind"], muted["federated"]) == (
         f"{NODE}/users/cyd",
@@ -51,21 +51,23 @@ async def test_a_mute_hides_the_neighbour_from_the_muters_views_only(node, peopl
         False,
     )
     assert await get(node, MUTES, bea) == [muted]
-    assert await get(node, "/api/v1/me/blocks", bea) == []  # a mute is not a block
+    assert await get(node, "/api/quartier/v1/me/blocks", bea) == []  # a mute is not a block
 
     # Nothing is refused: cyd may still answer and write to bea...
-    await post(node, f"/api/v1/listings/{mine['id']}/responses", cyd, {"message": "Saturday?"})
-    await post(node, "/api/v1/conversations", cyd, {"to": ["bea"], "text": "Hello"})
+    await post(
+        node, f"/api/quartier/v1/listings/{mine['id']}/responses", cyd, {"message": "Saturday?"}
+    )
+    await post(node, "/api/quartier/v1/conversations", cyd, {"to": ["bea"], "text": "Hello"})
     # ...but bea sees none of it: no listing, no notification, no conversation.
     assert await titles(node, bea) == ["Drill"]
-    assert await get(node, "/api/v1/notifications", bea) == []
-    assert await get(node, "/api/v1/conversations", bea) == []
+    assert await get(node, "/api/quartier/v1/notifications", bea) == []
+    assert await get(node, "/api/quartier/v1/conversations", bea) == []
     # The response itself is there for bea to decide on (only the noise is hidden).
-    [response] = await get(node, f"/api/v1/listings/{mine['id']}/responses", bea)
+    [response] = await get(node, f"/api/quartier/v1/listings/{mine['id']}/responses", bea)
     assert response["state"] == "pending"
     # Everyone else sees cyd as before.
     assert await titles(node, people["ada"]) == ["Drill", "Ladder"]
-    assert len(await get(node, "/api/v1/conversations", cyd)) == 1
+    assert len(await get(node, "/api/quartier/v1/conversations", cyd)) == 1
     # Muting tells nobody: nothing was queued for delivery.
     with activated(node.app[DATABASE]):
         assert await Delivery.all().count() == 0
@@ -74,9 +76,9 @@ async def test_a_mute_hides_the_neighbour_from_the_muters_views_only(node, peopl
     resp = await node.delete(f"{MUTES}/{muted['id']}", headers=bearer(bea))
     assert resp.status == 204
     assert await titles(node, bea) == ["Drill", "Ladder"]
-    [note] = await get(node, "/api/v1/notifications", bea)
+    [note] = await get(node, "/api/quartier/v1/notifications", bea)
     assert note["type"] == "listing.response"
-    [conversation] = await get(node, "/api/v1/conversations", bea)
+    [conversation] = await get(node, "/api/quartier/v1/conversations", bea)
     assert conversation["participants"]
 
 
@@ -104,7 +106,9 @@ async def test_muting_again_is_idempotent_and_bad_input_is_refused(node, people,
         await node.delete(f"{MUTES}/{first['id']}", headers=bearer(people["cyd"])), 404, "not_found"
     )
     await error_of(
-        await node.delete(f"/api/v1/me/blocks/{first['id']}", headers=bearer(bea)), 404, "not_found"
+        await node.delete(f"/api/quartier/v1/me/blocks/{first['id']}", headers=bearer(bea)),
+        404,
+        "not_found",
     )
     node.session.cookie_jar.clear()  # the logins left a session cookie in the test client
     await error_of(await node.get(MUTES), 401, "unauthorized")
@@ -123,8 +127,8 @@ async def test_a_remote_actor_is_muted_without_telling_its_server(node, people, 
 async def test_a_members_export_holds_their_blocks_and_mutes(node, people):
     bea = people["bea"]
     await post(node, MUTES, bea, {"account": "cyd"})
-    await post(node, "/api/v1/me/blocks", bea, {"account": "ada"})
-    resp = await node.get("/api/v1/me/export", headers=bearer(bea))
+    await post(node, "/api/quartier/v1/me/blocks", bea, {"account": "ada"})
+    resp = await node.get("/api/quartier/v1/me/export", headers=bearer(bea))
     assert resp.status == 200, await resp.text()
     archive = zipfile.ZipFile(io.BytesIO(await resp.read()))
     kept = json.loads(archive.read("blocks.json"))

@@ -20,8 +20,8 @@ from tests.node.test_inbox import NODE, deliver, follow
 
 pytestmark = pytest.mark.local_testing
 
-QUEUE = "/api/v1/moderation/reports"
-DECISIONS = "/api/v1/moderation/decisions"
+QUEUE = "/api/quartier/v1/moderation/reports"
+DECISIONS = "/api/quartier/v1/moderation/decisions"
 HOSTILE = '<img src=x onerror="alert(1)"> & <script>steal()</script>'
 
 
@@ -29,7 +29,7 @@ async def reported_listing(node, mods) -> tuple[int, int]:
     """cyd's listing, reported by bea: (listing id, report id)."""
     listing = await make_listing(node, Audience.NODE, author=f"{NODE}/users/cyd")
     resp = await node.post(
-        "/api/v1/reports",
+        "/api/quartier/v1/reports",
         json={"listing": listing, "category": "fraud", "comment": HOSTILE},
         headers=bearer(mods["bea"]),
     )
@@ -65,7 +65,9 @@ async def test_moderators_see_the_queue_and_dismiss_a_report(node, mods):
     # Closed once: a second dismissal is a conflict.
     resp = await node.post(f"{QUEUE}/{report_id}/dismiss", json={}, headers=bearer(mods["ada"]))
     await error_of(resp, 409, "conflict")
-    log = await (await node.get("/api/v1/moderation/audit", headers=bearer(mods["ada"]))).json()
+    log = await (
+        await node.get("/api/quartier/v1/moderation/audit", headers=bearer(mods["ada"]))
+    ).json()
     assert [(e["actor"], e["action"]) for e in log] == [
         ("dan", "report.dismissed"),
         ("bea", "report.created"),
@@ -81,9 +83,9 @@ async def test_residents_and_strangers_cannot_moderate(node, mods):
         ("POST", f"{QUEUE}/{report_id}/dismiss", {}),
         ("POST", DECISIONS, {"action": "warn", "account": "cyd"}),
         ("GET", DECISIONS, None),
-        ("GET", "/api/v1/moderation/appeals", None),
-        ("POST", "/api/v1/moderation/appeals/1/uphold", {}),
-        ("GET", "/api/v1/moderation/audit", None),
+        ("GET", "/api/quartier/v1/moderation/appeals", None),
+        ("POST", "/api/quartier/v1/moderation/appeals/1/uphold", {}),
+        ("GET", "/api/quartier/v1/moderation/audit", None),
     ]
     node.session.cookie_jar.clear()
     for method, path, body in attempts:
@@ -146,18 +148,22 @@ async def test_hiding_a_listing_resolves_its_report_and_the_author_appeals_once(
     assert decision["target"] == {"kind": "listing", "uri": f"{NODE}/listings/1"}
     # Gone for everyone; the queue is empty; cyd is told why.
     for who in ("bea", "ada"):
-        resp = await node.get(f"/api/v1/listings/{listing}", headers=bearer(mods[who]))
+        resp = await node.get(f"/api/quartier/v1/listings/{listing}", headers=bearer(mods[who]))
         await error_of(resp, 404, "not_found")
     assert await (await node.get(QUEUE, headers=bearer(mods["dan"]))).json() == []
-    notes = await (await node.get("/api/v1/notifications", headers=bearer(mods["cyd"]))).json()
+    notes = await (
+        await node.get("/api/quartier/v1/notifications", headers=bearer(mods["cyd"]))
+    ).json()
     assert [(n["type"], n["detail"]) for n in notes] == [
         ("moderation.decision", "Your listing “Drill 1” was hidden by the moderators: Fraud")
     ]
 
     # cyd sees the decision and appeals it, once.
-    [mine] = await (await node.get("/api/v1/decisions", headers=bearer(mods["cyd"]))).json()
+    [mine] = await (
+        await node.get("/api/quartier/v1/decisions", headers=bearer(mods["cyd"]))
+    ).json()
     assert (mine["id"], mine["appeal"]) == (decision["id"], None)
-    appeal_path = f"/api/v1/decisions/{decision['id']}/appeal"
+    appeal_path = f"/api/quartier/v1/decisions/{decision['id']}/appeal"
     resp = await node.post(appeal_path, json={"text": HOSTILE}, headers=bearer(mods["cyd"]))
     assert resp.status == 201, await resp.text()
     appeal = await resp.json()
@@ -173,22 +179,24 @@ async def test_hiding_a_listing_resolves_its_report_and_the_author_appeals_once(
 
     # dan overturns it: the listing is back.
     [pending] = await (
-        await node.get("/api/v1/moderation/appeals", headers=bearer(mods["dan"]))
+        await node.get("/api/quartier/v1/moderation/appeals", headers=bearer(mods["dan"]))
     ).json()
     resp = await node.post(
-        f"/api/v1/moderation/appeals/{pending['id']}/overturn",
+        f"/api/quartier/v1/moderation/appeals/{pending['id']}/overturn",
         json={"reason": "A misunderstanding"},
         headers=bearer(mods["dan"]),
     )
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["state"] == "overturned"
-    resp = await node.get(f"/api/v1/listings/{listing}", headers=bearer(mods["bea"]))
+    resp = await node.get(f"/api/quartier/v1/listings/{listing}", headers=bearer(mods["bea"]))
     assert (await resp.json())["status"] == "open"
     # The answer is final: no appeal of the appeal, no second answer.
     resp = await node.post(appeal_path, json={"text": "more"}, headers=bearer(mods["cyd"]))
     await error_of(resp, 409, "conflict")
     resp = await node.post(
-        f"/api/v1/moderation/appeals/{pending['id']}/uphold", json={}, headers=bearer(mods["ada"])
+        f"/api/quartier/v1/moderation/appeals/{pending['id']}/uphold",
+        json={},
+        headers=bearer(mods["ada"]),
     )
     await error_of(resp, 409, "conflict")
     with activated(node.app[DATABASE]):
@@ -203,23 +211,25 @@ async def test_hiding_a_listing_resolves_its_report_and_the_author_appeals_once(
 
 async def test_a_suspended_member_cannot_log_in_and_appeals_with_their_password(node, mods):
     # bea vouched for cyd: her suspension discredits that vouch.
-    resp = await node.post("/api/v1/members/cyd/vouch", headers=bearer(mods["bea"]))
+    resp = await node.post("/api/quartier/v1/members/cyd/vouch", headers=bearer(mods["bea"]))
     resp = await decide(node, mods["dan"], action="suspend", account="bea", reason="Harassment")
     assert resp.status == 201, await resp.text()
     decision = await resp.json()
     await error_of(
-        await node.get("/api/v1/reports", headers=bearer(mods["bea"])), 401, "unauthorized"
+        await node.get("/api/quartier/v1/reports", headers=bearer(mods["bea"])), 401, "unauthorized"
     )
     login = {"username": "bea", "password": PASSWORD}
-    resp = await node.post("/api/v1/sessions", json=login)
+    resp = await node.post("/api/quartier/v1/sessions", json=login)
     error = await error_of(resp, 403, "account_suspended")
-    assert "/api/v1/suspension/appeal" in error["message"]
-    resp = await node.post("/api/v1/sessions", json={**login, "password": "wrong password!"})
+    assert "/api/quartier/v1/suspension/appeal" in error["message"]
+    resp = await node.post(
+        "/api/quartier/v1/sessions", json={**login, "password": "wrong password!"}
+    )
     await error_of(resp, 401, "invalid_credentials")  # the suspension is not told to guessers
     with activated(node.app[DATABASE]):
         assert await VerificationEvent.filter(action="vouches.discredited").exists()
     # Appealing needs the password; once.
-    path = "/api/v1/suspension/appeal"
+    path = "/api/quartier/v1/suspension/appeal"
     resp = await node.post(path, json={**login, "password": "wrong password!", "text": "x"})
     await error_of(resp, 401, "invalid_credentials")
     resp = await node.post(path, json={**login, "text": "It was not me"})
@@ -232,13 +242,15 @@ async def test_a_suspended_member_cannot_log_in_and_appeals_with_their_password(
     # Lifting the suspension restores login.
     resp = await decide(node, mods["dan"], action="unsuspend", account="bea")
     assert resp.status == 201, await resp.text()
-    assert (await node.post("/api/v1/sessions", json=login)).status == 201
+    assert (await node.post("/api/quartier/v1/sessions", json=login)).status == 201
 
 
 async def test_warning_a_member_tells_them_why(node, mods):
     resp = await decide(node, mods["ada"], action="warn", account="@cyd", reason=HOSTILE)
     assert resp.status == 201, await resp.text()
-    notes = await (await node.get("/api/v1/notifications", headers=bearer(mods["cyd"]))).json()
+    notes = await (
+        await node.get("/api/quartier/v1/notifications", headers=bearer(mods["cyd"]))
+    ).json()
     assert [(n["type"], n["detail"]) for n in notes] == [("moderation.warning", HOSTILE)]
 
 
@@ -252,14 +264,18 @@ async def test_suspending_a_remote_actor_ends_follows_and_refuses_what_it_sends(
         assert await Follow.filter(follower=alice.id).count() == 1
     # A message to alice, queued before the suspension and not yet sent.
     resp = await node.post(
-        "/api/v1/conversations", json={"to": [alice.id], "text": "Hi"}, headers=bearer(mods["bea"])
+        "/api/quartier/v1/conversations",
+        json={"to": [alice.id], "text": "Hi"},
+        headers=bearer(mods["bea"]),
     )
     assert resp.status == 201, await resp.text()
     resp = await decide(node, mods["dan"], action="suspend", account=alice.id, reason="Spam")
     assert resp.status == 201, await resp.text()
     with activated(node.app[DATABASE]):
         assert await Follow.filter(follower=alice.id).count() == 0
-    notes = await (await node.get("/api/v1/notifications", headers=bearer(mods["cyd"]))).json()
+    notes = await (
+        await node.get("/api/quartier/v1/notifications", headers=bearer(mods["cyd"]))
+    ).json()
     assert [n["type"] for n in notes] == ["moderation.ended"]
     assert alice.id in notes[0]["detail"]
     # The delivery layer refuses what is for alice's inbox, whatever queued it.
@@ -282,7 +298,7 @@ async def test_suspending_a_remote_actor_ends_follows_and_refuses_what_it_sends(
         "suspended by this node's moderators",
     )
     resp = await node.post(
-        "/api/v1/follows", json={"target": alice.id}, headers=bearer(mods["bea"])
+        "/api/quartier/v1/follows", json={"target": alice.id}, headers=bearer(mods["bea"])
     )
     await error_of(resp, 403, "forbidden")
     resp = await decide(node, mods["dan"], action="suspend", account=alice.id)
@@ -296,7 +312,7 @@ async def test_servers_are_silenced_or_suspended_as_domain_blocks(node, mods, re
     resp = await decide(node, mods["dan"], action="silence", domain=domain, reason="Loud")
     assert resp.status == 201, await resp.text()
     blocks = await (
-        await node.get("/api/v1/admin/domain_blocks", headers=bearer(mods["ada"]))
+        await node.get("/api/quartier/v1/admin/domain_blocks", headers=bearer(mods["ada"]))
     ).json()
     assert [(b["domain"], b["severity"]) for b in blocks] == [(domain, "silence")]
     resp = await decide(node, mods["dan"], action="suspend", domain=domain)
@@ -306,7 +322,9 @@ async def test_servers_are_silenced_or_suspended_as_domain_blocks(node, mods, re
     assert resp.status == 201, await resp.text()
     with activated(node.app[DATABASE]):
         assert await node.app[INBOUND_WORKER].run_once() == 0
-    log = await (await node.get("/api/v1/moderation/audit", headers=bearer(mods["ada"]))).json()
+    log = await (
+        await node.get("/api/quartier/v1/moderation/audit", headers=bearer(mods["ada"]))
+    ).json()
     assert [(e["actor"], e["action"], e["target"]) for e in log] == [
         ("dan", "domain.suspend", domain),
         ("dan", "domain.unsilence", domain),
@@ -320,7 +338,9 @@ async def test_silenced_actors_and_servers_are_kept_out_of_browse_and_search(nod
     await make_listing(node, Audience.NODE, author=f"{NODE}/users/cyd", n=2)
 
     async def titles() -> list[str]:
-        found = await (await node.get("/api/v1/listings", headers=bearer(mods["bea"]))).json()
+        found = await (
+            await node.get("/api/quartier/v1/listings", headers=bearer(mods["bea"]))
+        ).json()
         return sorted(listing["title"] for listing in found["listings"])
 
     assert await titles() == ["Drill 1", "Drill 2"]
@@ -344,9 +364,9 @@ async def test_silenced_actors_and_servers_notify_only_members_who_follow_them(
 
     async def from_whom() -> list[str]:
         headers = bearer(mods["bea"])
-        notes = await (await node.get("/api/v1/notifications", headers=headers)).json()
+        notes = await (await node.get("/api/quartier/v1/notifications", headers=headers)).json()
         unread = await (
-            await node.get("/api/v1/notifications/unread_count", headers=headers)
+            await node.get("/api/quartier/v1/notifications/unread_count", headers=headers)
         ).json()
         assert unread["count"] == len(notes)
         return sorted(n["actor"] for n in notes)

@@ -221,8 +221,8 @@ async def api(node, token: str, path: str) -> Any:
 
 async def only_message(node, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """bob's one conversation, and its one message."""
-    [conversation] = await api(node, token, "/api/v1/conversations")
-    [message] = await api(node, token, f"/api/v1/conversations/{conversation['id']}")
+    [conversation] = await api(node, token, "/api/quartier/v1/conversations")
+    [message] = await api(node, token, f"/api/quartier/v1/conversations/{conversation['id']}")
     return conversation, message
 
 
@@ -269,7 +269,7 @@ async def test_each_form_is_stored_as_it_should_be_or_ignored_with_its_reason(
     await deliver_and_process(node, clock, remote, activity)
 
     row = await row_of(node, activity)
-    conversations = await api(node, bob, "/api/v1/conversations")
+    conversations = await api(node, bob, "/api/quartier/v1/conversations")
     if isinstance(expected, Ignored):
         assert row.state == InboundState.IGNORED
         # the conversations' reason, among the other handlers' (listings look at notes too)
@@ -279,7 +279,7 @@ async def test_each_form_is_stored_as_it_should_be_or_ignored_with_its_reason(
     assert (row.state, row.last_error) == (InboundState.DONE, "")
     [conversation] = conversations
     assert sorted(conversation["participants"]) == sorted([remote.alice, BOB])
-    [message] = await api(node, bob, f"/api/v1/conversations/{conversation['id']}")
+    [message] = await api(node, bob, f"/api/quartier/v1/conversations/{conversation['id']}")
     assert {k: v for k, v in message.items() if k != "id"} == as_api(expected, remote)
     assert conversation["last_message"] == message
 
@@ -351,8 +351,8 @@ async def test_a_note_naming_only_mastodons_conversation_tag_joins_that_thread(
 
     await deliver_and_process(node, clock, remote, reply)
 
-    [conversation] = await api(node, bob, "/api/v1/conversations")
-    messages = await api(node, bob, f"/api/v1/conversations/{conversation['id']}")
+    [conversation] = await api(node, bob, "/api/quartier/v1/conversations")
+    messages = await api(node, bob, f"/api/quartier/v1/conversations/{conversation['id']}")
     assert [m["text"] for m in messages] == ["Shall we plant the hedge?", "Or on Sunday?"]
 
 
@@ -366,8 +366,8 @@ async def test_a_reply_that_arrives_before_its_parent_joins_it_in_written_order(
     await deliver_and_process(node, clock, remote, reply)
     await deliver_and_process(node, clock, remote, remote.load("mastodon_conversation_tag.json"))
 
-    [conversation] = await api(node, bob, "/api/v1/conversations")
-    messages = await api(node, bob, f"/api/v1/conversations/{conversation['id']}")
+    [conversation] = await api(node, bob, "/api/quartier/v1/conversations")
+    messages = await api(node, bob, f"/api/quartier/v1/conversations/{conversation['id']}")
     assert [(m["text"], m["created_at"]) for m in messages] == [
         ("Shall we plant the hedge?", "2026-11-20T09:00:00Z"),
         ("Or on Sunday?", "2026-11-20T09:05:00Z"),

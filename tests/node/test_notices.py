@@ -21,7 +21,7 @@ from tests.node.test_listings_inbound import announced, last_reasons, make_partn
 
 pytestmark = pytest.mark.local_testing
 
-NOTICES = "/api/v1/notices"
+NOTICES = "/api/quartier/v1/notices"
 LIFT = {
     "kind": "outage",
     "title": "Lift out of order",
@@ -39,7 +39,7 @@ async def publish(node, token: str, body: dict[str, Any], status: int = 201) -> 
 
 
 async def notice_notifications(node, token: str) -> list[dict[str, Any]]:
-    resp = await node.get("/api/v1/notifications", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/notifications", headers=bearer(token))
     assert resp.status == 200
     return [n for n in await resp.json() if n["notice_id"] is not None]
 
@@ -92,7 +92,7 @@ async def test_who_publishes_is_the_communitys_decision(node, people):
     with activated(node.app[DATABASE]):
         assert await Notice.all().count() == 0
     resp = await node.patch(
-        "/api/v1/admin/governance",
+        "/api/quartier/v1/admin/governance",
         json={"notices_by": ["admin", "manager", "resident"]},
         headers=bearer(people["ada"]),
     )
@@ -102,7 +102,9 @@ async def test_who_publishes_is_the_communitys_decision(node, people):
 
 async def test_only_its_author_or_an_admin_changes_or_deletes_a_notice(node, people):
     await node.patch(
-        "/api/v1/admin/members/bea", json={"role": "manager"}, headers=bearer(people["ada"])
+        "/api/quartier/v1/admin/members/bea",
+        json={"role": "manager"},
+        headers=bearer(people["ada"]),
     )
     notice = await publish(node, people["bea"], LIFT)
     path = f"{NOTICES}/{notice['id']}"
@@ -188,8 +190,12 @@ async def test_a_notice_to_a_circle_that_does_not_exist_is_a_404(node, people):
 async def test_a_local_circles_notice_is_for_its_members_only(node, people):
     ada = people["ada"]
     circle = {"slug": "batiment_b", "name": "Bâtiment B", "kind": "building"}
-    assert (await node.post("/api/v1/circles", json=circle, headers=bearer(ada))).status == 201
-    resp = await node.post("/api/v1/circles/batiment_b/join", headers=bearer(people["bea"]))
+    assert (
+        await node.post("/api/quartier/v1/circles", json=circle, headers=bearer(ada))
+    ).status == 201
+    resp = await node.post(
+        "/api/quartier/v1/circles/batiment_b/join", headers=bearer(people["bea"])
+    )
     assert resp.status in (200, 201), await resp.text()
     notice = await publish(node, ada, {**LIFT, "audience": "circle", "circle": "batiment_b"})
     assert [n["notice_id"] for n in await notice_notifications(node, people["bea"])] == [
@@ -227,7 +233,7 @@ async def test_a_notice_photo_is_the_publishers_own_and_stays_with_the_notice(no
     assert (await node.get(photo["url"].removeprefix(NODE))).status == 404  # not public
     # A photo a notice took cannot become a listing's too.
     resp = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={"kind": "give", "title": "Sofa", "category": "furniture", "photos": [mine["id"]]},
         headers=bearer(ada),
     )
@@ -474,9 +480,9 @@ async def test_a_received_notice_dated_in_the_future_is_not_pinned_first_for_eve
 
 async def test_an_author_who_may_no_longer_publish_cannot_rewrite_but_can_withdraw(node, people):
     admin = bearer(people["ada"])
-    await node.patch("/api/v1/admin/members/bea", json={"role": "manager"}, headers=admin)
+    await node.patch("/api/quartier/v1/admin/members/bea", json={"role": "manager"}, headers=admin)
     notice = await publish(node, people["bea"], LIFT)
-    await node.patch("/api/v1/admin/members/bea", json={"role": "resident"}, headers=admin)
+    await node.patch("/api/quartier/v1/admin/members/bea", json={"role": "resident"}, headers=admin)
     path = f"{NOTICES}/{notice['id']}"
     resp = await node.patch(path, json={"title": "Free beer"}, headers=bearer(people["bea"]))
     await error_of(resp, 403, "forbidden")

@@ -39,10 +39,10 @@ async def test_an_operator_publishes_lists_and_deletes_a_notice(node, people, cl
     )
     assert out.startswith("published notice ")
     notice_id = int(out.split()[2].rstrip(":"))
-    resp = await node.get("/api/v1/notifications", headers=bearer(people["bea"]))
+    resp = await node.get("/api/quartier/v1/notifications", headers=bearer(people["bea"]))
     [note] = [n for n in await resp.json() if n["notice_id"] == notice_id]
     assert note["detail"] == "Weekly market"
-    resp = await node.get(f"/api/v1/notices/{notice_id}", headers=bearer(people["bea"]))
+    resp = await node.get(f"/api/quartier/v1/notices/{notice_id}", headers=bearer(people["bea"]))
     shown = await resp.json()
     assert shown["text"] == "Every Saturday, 8:00-13:00.\nPlace du Marché."
     assert shown["ends_at"] == "2099-12-31T12:00:00Z"

@@ -85,7 +85,7 @@ async def test_full_code_flow_with_pkce(node: TestClient) -> None:
     assert token["scope"] == "read write"
     assert isinstance(token["created_at"], int)
 
-    me = await node.get("/api/v1/me", headers=bearer(token["access_token"]))
+    me = await node.get("/api/quartier/v1/me", headers=bearer(token["access_token"]))
     assert me.status == 200
     assert (await me.json())["username"] == "ada"
     verified = await node.get(
@@ -120,7 +120,7 @@ async def test_client_credentials_and_basic_auth(node: TestClient) -> None:
     )
     assert verified.status == 200
     # An app token acts for no member.
-    me = await node.get("/api/v1/me", headers=bearer(token["access_token"]))
+    me = await node.get("/api/quartier/v1/me", headers=bearer(token["access_token"]))
     assert me.status == 401
 
     too_much = await node.post(
@@ -265,7 +265,7 @@ async def test_bad_exchanges(node: TestClient, clock: Any) -> None:
     assert first.status == 200
     issued = (await first.json())["access_token"]
     await grant_error(await exchange(node, app, code), 400, "invalid_grant")
-    assert (await node.get("/api/v1/me", headers=bearer(issued))).status == 401
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(issued))).status == 401
 
     code = await _code(node, app)
     clock.advance(minutes=11)
@@ -298,10 +298,10 @@ async def test_revoke(node: TestClient) -> None:
         },
     )
     assert foreign.status == 403
-    assert (await node.get("/api/v1/me", headers=bearer(token))).status == 200
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(token))).status == 200
     body = {"client_id": app["client_id"], "client_secret": app["client_secret"], "token": token}
     assert (await node.post("/oauth/revoke", data=body)).status == 200
-    assert (await node.get("/api/v1/me", headers=bearer(token))).status == 401
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(token))).status == 401
     again = await node.post("/oauth/revoke", data=body)
     assert again.status == 200
     assert await again.json() == {}
@@ -309,16 +309,16 @@ async def test_revoke(node: TestClient) -> None:
 
 async def test_scopes_enforced_and_sessions_keep_full_access(node: TestClient) -> None:
     session_token = await _logged_in(node)
-    assert (await node.get("/api/v1/me", headers=bearer(session_token))).status == 200
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(session_token))).status == 200
     app = await register_app(node, scopes="read write follow")
     code = await _code(node, app, scope="write:statuses follow")
     token = (await (await exchange(node, app, code)).json())["access_token"]
-    refused = await node.get("/api/v1/me", headers=bearer(token))
+    refused = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert refused.status == 403
     assert "outside the authorized scopes" in await refused.text()
     code = await _code(node, app, scope="read:accounts")
     narrow = (await (await exchange(node, app, code)).json())["access_token"]
-    assert (await node.get("/api/v1/me", headers=bearer(narrow))).status == 200
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(narrow))).status == 200
 
 
 async def test_tokens_are_listed_and_revoked_with_sessions(node: TestClient) -> None:
@@ -328,15 +328,15 @@ async def test_tokens_are_listed_and_revoked_with_sessions(node: TestClient) -> 
     await log_in_by_form(node, "ada", PASSWORD)
     app = await register_app(node)
     token = (await (await exchange(node, app, await _code(node, app))).json())["access_token"]
-    sessions = await (await node.get("/api/v1/sessions", headers=bearer(ada))).json()
+    sessions = await (await node.get("/api/quartier/v1/sessions", headers=bearer(ada))).json()
     listed = [s for s in sessions if s.get("label") == "Test App"]
     assert len(listed) == 1, sessions
     # Another member cannot end it; its owner can.
-    other = await node.delete(f"/api/v1/sessions/{listed[0]['id']}", headers=bearer(bea))
+    other = await node.delete(f"/api/quartier/v1/sessions/{listed[0]['id']}", headers=bearer(bea))
     assert other.status == 404
-    ended = await node.delete(f"/api/v1/sessions/{listed[0]['id']}", headers=bearer(ada))
+    ended = await node.delete(f"/api/quartier/v1/sessions/{listed[0]['id']}", headers=bearer(ada))
     assert ended.status == 204
-    assert (await node.get("/api/v1/me", headers=bearer(token))).status == 401
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(token))).status == 401
     assert await login(node, "ada")
 
 
@@ -344,7 +344,7 @@ async def test_sessions_page_lists_the_app_and_ends_its_token(node: TestClient) 
     await _logged_in(node)
     app = await register_app(node)
     token = (await (await exchange(node, app, await _code(node, app))).json())["access_token"]
-    listed = await (await node.get("/api/v1/sessions", headers=bearer(token))).json()
+    listed = await (await node.get("/api/quartier/v1/sessions", headers=bearer(token))).json()
     mine = [row for row in listed if row["label"] == "Test App"]
     assert mine[0]["scopes"] == ["read", "write"]
     html = await (await node.get("/settings/sessions")).text()
@@ -360,7 +360,7 @@ async def test_sessions_page_lists_the_app_and_ends_its_token(node: TestClient) 
         allow_redirects=False,
     )
     assert ended.status == 303
-    assert (await node.get("/api/v1/me", headers=bearer(token))).status == 401
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(token))).status == 401
 
 
 async def test_consent_page_escapes_the_app(node: TestClient) -> None:
@@ -385,9 +385,9 @@ async def test_consent_after_the_session_ended_asks_to_log_in_again(node: TestCl
     await _logged_in(node)
     app = await register_app(node)
     form = await consent_form(node, authorize_url(app, state="st"))
-    sessions = await (await node.get("/api/v1/sessions")).json()
+    sessions = await (await node.get("/api/quartier/v1/sessions")).json()
     current = next(row for row in sessions if row["current"])
-    ended = await node.delete(f"/api/v1/sessions/{current['id']}", headers=ORIGIN)
+    ended = await node.delete(f"/api/quartier/v1/sessions/{current['id']}", headers=ORIGIN)
     assert ended.status == 204
     asked = await node.post(
         "/oauth/authorize", data={**form, "approve": "1"}, headers=ORIGIN, allow_redirects=False

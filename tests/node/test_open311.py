@@ -15,7 +15,7 @@ from tests.node.cli_support import Run, failed, ok
 from tests.node.media_support import uploaded
 
 BASE = "/open311/v2"
-KEYS = "/api/v1/admin/open311/keys"
+KEYS = "/api/quartier/v1/admin/open311/keys"
 SPEC_REQUEST_FIELDS = {
     "service_request_id",
     "status",
@@ -187,7 +187,9 @@ async def test_a_status_change_through_open311_is_the_handlers_change(city):
     ada = await admin_token(city)
     bea = await member_token(city, ada, "bea")
     resp = await city.post(
-        "/api/v1/problems", json={"category": "lighting", "text": "Out"}, headers=bearer(bea)
+        "/api/quartier/v1/problems",
+        json={"category": "lighting", "text": "Out"},
+        headers=bearer(bea),
     )
     problem = await resp.json()
     key = (await new_key(city, ada))["key"]
@@ -203,11 +205,11 @@ async def test_a_status_change_through_open311_is_the_handlers_change(city):
     [changed] = await resp.json()
     assert changed["status"] == "closed"
     assert "Bulb replaced" in changed["status_notes"]
-    resp = await city.get(f"/api/v1/problems/{problem['id']}", headers=bearer(bea))
+    resp = await city.get(f"/api/quartier/v1/problems/{problem['id']}", headers=bearer(bea))
     seen = await resp.json()
     assert seen["status"] == "resolved"
     assert [c["text"] for c in seen["comments"]] == ["Bulb replaced"]
-    resp = await city.get("/api/v1/notifications", headers=bearer(bea))
+    resp = await city.get("/api/quartier/v1/notifications", headers=bearer(bea))
     assert {"problem.status", "problem.comment"} <= {n["type"] for n in await resp.json()}
 
 
@@ -300,7 +302,7 @@ async def test_keys_added_and_revoked_by_api_are_in_the_audit_log_as_by_the_cli(
     key = await new_key(city, ada, "city back-office")
     resp = await city.delete(f"{KEYS}/{key['id']}", headers=bearer(ada))
     assert resp.status == 200
-    resp = await city.get("/api/v1/moderation/audit", headers=bearer(ada))
+    resp = await city.get("/api/quartier/v1/moderation/audit", headers=bearer(ada))
     entries = [(e["action"], e["target"], e["reason"]) for e in await resp.json()]
     target = f"open311-key:{key['id']}"
     assert ("open311.key_added", target, "city back-office") in entries
@@ -339,7 +341,7 @@ async def test_the_list_gives_each_request_its_own_notes_and_photo(city):
     for text in ("Lamp out on rue Haute", "Pothole on rue Basse", "Bins not collected"):
         photo = await uploaded(city, bea)
         body = {"category": "lighting", "text": text, "photos": [photo["id"]]}
-        resp = await city.post("/api/v1/problems", json=body, headers=bearer(bea))
+        resp = await city.post("/api/quartier/v1/problems", json=body, headers=bearer(bea))
         assert resp.status == 201, await resp.text()
         made.append((await resp.json(), photo))
     key = (await new_key(city, ada))["key"]

@@ -22,8 +22,8 @@ from tests.node.test_inbox import NODE, Remote, deliver, start_remote
 
 pytestmark = pytest.mark.local_testing
 
-PATH = "/api/v1/problems"
-HANDLING = "/api/v1/handling/problems"
+PATH = "/api/quartier/v1/problems"
+HANDLING = "/api/quartier/v1/handling/problems"
 CENTRE = {"latitude": 48.8566, "longitude": 2.3522}
 
 
@@ -37,7 +37,9 @@ async def town(make_settings, make_node):
 async def staff(client, admin: str, username: str) -> str:
     await member_token(client, admin, username)
     resp = await client.patch(
-        f"/api/v1/admin/members/{username}", json={"role": "manager"}, headers=bearer(admin)
+        f"/api/quartier/v1/admin/members/{username}",
+        json={"role": "manager"},
+        headers=bearer(admin),
     )
     assert resp.status == 200, await resp.text()
     return await login(client, username)
@@ -51,7 +53,7 @@ async def report(client, token: str, **body) -> dict:
 
 
 async def notifications(client, token: str) -> list[dict]:
-    resp = await client.get("/api/v1/notifications", headers=bearer(token))
+    resp = await client.get("/api/quartier/v1/notifications", headers=bearer(token))
     assert resp.status == 200, await resp.text()
     return await resp.json()
 
@@ -330,13 +332,15 @@ async def test_a_members_reports_are_in_their_export_and_lose_them_at_erasure(to
     bea = await member_token(town, ada, "bea")
     photo = await uploaded(town, bea)
     problem = await report(town, bea, photos=[photo["id"]])
-    resp = await town.get("/api/v1/me/export", headers=bearer(bea))
+    resp = await town.get("/api/quartier/v1/me/export", headers=bearer(bea))
     assert resp.status == 200, await resp.text()
     archive = zipfile.ZipFile(io.BytesIO(await resp.read()))
     [exported] = json.loads(archive.read("problems.json"))
     assert (exported["id"], exported["text"]) == (problem["id"], "The streetlight is out")
 
-    resp = await town.post("/api/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea))
+    resp = await town.post(
+        "/api/quartier/v1/me/erasure", json={"password": PASSWORD}, headers=bearer(bea)
+    )
     assert resp.status == 200, await resp.text()
     # The report stays for its handlers (a broken lamp is no personal data), unlinked from
     # her, and her photos go with the rest of her uploads.
@@ -353,7 +357,7 @@ async def test_a_policy_keeping_messages_home_refuses_reports_to_a_partner_at_on
     client = await routed(make_settings, make_node, mairie, clock)
     ada = await staff_admin(client)
     resp = await client.patch(
-        "/api/v1/admin/governance", json={"messages": "nobody"}, headers=bearer(ada)
+        "/api/quartier/v1/admin/governance", json={"messages": "nobody"}, headers=bearer(ada)
     )
     assert resp.status == 200, await resp.text()
     resp = await client.post(

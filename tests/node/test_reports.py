@@ -40,7 +40,7 @@ async def deliveries(node) -> list[Delivery]:
 
 
 async def report(node, token: str, **body: Any):
-    return await node.post("/api/v1/reports", json=body, headers=bearer(token))
+    return await node.post("/api/quartier/v1/reports", json=body, headers=bearer(token))
 
 
 async def test_a_member_reports_a_listing_here_and_moderators_hear_of_it(node, people):
@@ -65,13 +65,20 @@ async def test_a_member_reports_a_listing_here_and_moderators_hear_of_it(node, p
     )
     assert await deliveries(node) == []  # ours: nothing leaves the node
     # The admin (ada) is told; the residents are not.
-    notes = await (await node.get("/api/v1/notifications", headers=bearer(people["ada"]))).json()
+    notes = await (
+        await node.get("/api/quartier/v1/notifications", headers=bearer(people["ada"]))
+    ).json()
     assert [n["type"] for n in notes] == ["moderation.report"]
-    notes = await (await node.get("/api/v1/notifications", headers=bearer(people["cyd"]))).json()
+    notes = await (
+        await node.get("/api/quartier/v1/notifications", headers=bearer(people["cyd"]))
+    ).json()
     assert notes == []
-    mine = await (await node.get("/api/v1/reports", headers=bearer(people["bea"]))).json()
+    mine = await (await node.get("/api/quartier/v1/reports", headers=bearer(people["bea"]))).json()
     assert [r["id"] for r in mine] == [body["id"]]
-    assert await (await node.get("/api/v1/reports", headers=bearer(people["cyd"]))).json() == []
+    assert (
+        await (await node.get("/api/quartier/v1/reports", headers=bearer(people["cyd"]))).json()
+        == []
+    )
 
 
 async def test_a_report_of_another_servers_listing_goes_there_as_an_anonymous_flag(
@@ -113,14 +120,16 @@ async def test_a_reporter_who_agrees_is_named_in_the_flag(node, people, remote):
 
 async def test_members_report_messages_they_received_and_accounts(node, people, remote):
     resp = await node.post(
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         json={"to": ["bea"], "text": "Pay me first"},
         headers=bearer(people["cyd"]),
     )
     assert resp.status == 201, await resp.text()
     conversation = await resp.json()
     messages = await (
-        await node.get(f"/api/v1/conversations/{conversation['id']}", headers=bearer(people["bea"]))
+        await node.get(
+            f"/api/quartier/v1/conversations/{conversation['id']}", headers=bearer(people["bea"])
+        )
     ).json()
     message_id = messages[0]["id"]
     resp = await report(node, people["bea"], message=message_id, category="fraud")
@@ -172,21 +181,21 @@ async def test_malformed_oversized_and_unauthenticated_reports(node, people):
         assert error["details"][0]["field"] == field, error
         assert says in error["details"][0]["message"], error
     resp = await node.post(
-        "/api/v1/reports",
+        "/api/quartier/v1/reports",
         data="{not json",
         headers={**bearer(bea), "Content-Type": "application/json"},
     )
     await error_of(resp, 400, "invalid_json")
     resp = await node.post(
-        "/api/v1/reports",
+        "/api/quartier/v1/reports",
         data=io.BytesIO(b'{"comment": "' + b"x" * 2_000_000 + b'"}'),
         headers={**bearer(bea), "Content-Type": "application/json"},
     )
     await error_of(resp, 413, "payload_too_large")
     node.session.cookie_jar.clear()
-    resp = await node.post("/api/v1/reports", json={"listing": 1, "category": "spam"})
+    resp = await node.post("/api/quartier/v1/reports", json={"listing": 1, "category": "spam"})
     await error_of(resp, 401, "unauthorized")
-    await error_of(await node.get("/api/v1/reports"), 401, "unauthorized")
+    await error_of(await node.get("/api/quartier/v1/reports"), 401, "unauthorized")
     assert await reports(node) == []
 
 

@@ -107,5 +107,5 @@ async def test_the_only_admin_is_not_erased_from_the_command_line_either(node, p
     refused = failed(cli("members", "erase", "ada", "--yes"))
     assert "admin" in refused
     assert "Traceback" not in refused
-    resp = await node.get("/api/v1/me", headers=bearer(people["ada"]))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(people["ada"]))
     assert resp.status == 200

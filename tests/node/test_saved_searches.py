@@ -15,7 +15,7 @@ from tests.node.test_listings_inbound import created, make_partner
 
 pytestmark = pytest.mark.local_testing
 
-SAVED = "/api/v1/saved_searches"
+SAVED = "/api/quartier/v1/saved_searches"
 BIKE = {"kind": "give", "title": "Vélo de ville", "category": "bicycles"}
 
 

@@ -29,7 +29,7 @@ def assert_announces(served: Served, base: str) -> None:
     status, body = get(f"{base}/.well-known/nodeinfo")
     assert all(link["href"].startswith(f"{base}/") for link in json.loads(body)["links"])
     assert served.wait_for(r"is ready at (\S+)").group(1) == f"{base}/"
-    assert served.wait_for(r"curl -X POST (\S+)").group(1) == f"{base}/api/v1/accounts"
+    assert served.wait_for(r"curl -X POST (\S+)").group(1) == f"{base}/api/quartier/v1/accounts"
     assert f"public URL {base}/ (from server.host and server.port" in served.log
 
 

@@ -33,10 +33,10 @@ def note(actor, n: int, *, minute: int, reply_to: int | None = None, **extra) ->
 
 async def bobs_conversations(node) -> list[tuple[int, list[str]]]:
     token = await login(node, "bob")
-    convs = await (await node.get("/api/v1/conversations", headers=bearer(token))).json()
+    convs = await (await node.get("/api/quartier/v1/conversations", headers=bearer(token))).json()
     found = []
     for conv in sorted(convs, key=lambda c: c["id"]):
-        resp = await node.get(f"/api/v1/conversations/{conv['id']}", headers=bearer(token))
+        resp = await node.get(f"/api/quartier/v1/conversations/{conv['id']}", headers=bearer(token))
         found.append((conv["id"], [m["text"] for m in await resp.json()]))
     return found
 
@@ -120,8 +120,8 @@ async def test_a_note_published_in_the_future_is_placed_at_its_arrival(node, clo
     future["object"]["published"] = "2999-01-01T00:00:00Z"
     await receive_in_order(node, clock, alice, [future, note(alice, 2, minute=5, context=context)])
     token = await login(node, "bob")
-    [conv] = await (await node.get("/api/v1/conversations", headers=bearer(token))).json()
-    resp = await node.get(f"/api/v1/conversations/{conv['id']}", headers=bearer(token))
+    [conv] = await (await node.get("/api/quartier/v1/conversations", headers=bearer(token))).json()
+    resp = await node.get(f"/api/quartier/v1/conversations/{conv['id']}", headers=bearer(token))
     first, second = await resp.json()
     assert first["created_at"] == "2026-11-26T11:05:00Z"  # message 2, written before arrival
     assert second["created_at"] == clock.now.isoformat().replace("+00:00", "Z")
@@ -163,12 +163,12 @@ async def test_another_servers_thread_key_cannot_be_taken_to_split_or_hijack_its
     thread += [note(alice, n, minute=n, reply_to=n - 1, context=key) for n in (2, 3)]
     await receive_in_order(node, clock, alice, thread)
     token = await login(node, "bob")
-    convs = await (await node.get("/api/v1/conversations", headers=bearer(token))).json()
+    convs = await (await node.get("/api/quartier/v1/conversations", headers=bearer(token))).json()
     by_author = {c["last_message"]["author"]: c for c in convs}
     assert sorted(by_author) == sorted([alice.id, mallory.id])
     assert sorted(by_author[alice.id]["participants"]) == sorted([alice.id, BOB])
     resp = await node.get(
-        f"/api/v1/conversations/{by_author[alice.id]['id']}", headers=bearer(token)
+        f"/api/quartier/v1/conversations/{by_author[alice.id]['id']}", headers=bearer(token)
     )
     assert [m["text"] for m in await resp.json()] == ["message 1", "message 2", "message 3"]
 
@@ -187,7 +187,7 @@ async def test_an_early_answer_addressed_to_fewer_people_stays_apart_from_the_th
     group = note(alice, 1, minute=0)
     group["object"]["to"] = group["to"] = [BOB, carol_actor]
     await receive_in_order(node, clock, alice, [private, group])
-    convs = await (await node.get("/api/v1/conversations", headers=bearer(carol))).json()
+    convs = await (await node.get("/api/quartier/v1/conversations", headers=bearer(carol))).json()
     [only] = convs
-    resp = await node.get(f"/api/v1/conversations/{only['id']}", headers=bearer(carol))
+    resp = await node.get(f"/api/quartier/v1/conversations/{only['id']}", headers=bearer(carol))
     assert [m["text"] for m in await resp.json()] == ["message 1"]

@@ -15,7 +15,7 @@ from tests.node.test_listings_inbound import created, make_partner
 
 pytestmark = pytest.mark.local_testing
 
-MEMBERS = "/api/v1/admin/members"
+MEMBERS = "/api/quartier/v1/admin/members"
 
 
 async def verify(node, token: str, username: str, verified: bool = True) -> Any:
@@ -33,7 +33,7 @@ async def titles(node, token: str, **params: str) -> list[str]:
 
 
 async def level_of(node, token: str, username: str) -> dict[str, Any]:
-    resp = await node.get(f"/api/v1/members/{username}", headers=bearer(token))
+    resp = await node.get(f"/api/quartier/v1/members/{username}", headers=bearer(token))
     assert resp.status == 200, await resp.text()
     return (await resp.json())["verification"]
 
@@ -91,7 +91,7 @@ async def test_verified_only_finds_the_verified_members_listings(node, people, c
     assert await titles(node, people["ada"], verified="false") == ["Cyd's drill", "Bea's drill"]
     # with an author: that author, if verified
     for who, found in (("bea", ["Bea's drill"]), ("cyd", [])):
-        resp = await node.get(f"/api/v1/members/{who}", headers=bearer(people["ada"]))
+        resp = await node.get(f"/api/quartier/v1/members/{who}", headers=bearer(people["ada"]))
         actor = (await resp.json())["actor"]
         assert await titles(node, people["ada"], verified="true", author=actor) == found
     resp = await node.get(PATH, params={"verified": "maybe"}, headers=bearer(people["ada"]))
@@ -124,7 +124,7 @@ async def test_a_page_of_verified_only_still_follows_once_someone_else_is_verifi
 
 async def test_a_verified_only_alert_hears_only_of_verified_authors(node, people):
     resp = await node.post(
-        "/api/v1/saved_searches",
+        "/api/quartier/v1/saved_searches",
         json={"name": "Trusted drills", "query": {"q": "drill", "verified": "true"}},
         headers=bearer(people["ada"]),
     )

@@ -38,7 +38,7 @@ async def hood(node, people) -> dict[str, str]:
 
 
 async def vouch(node: TestClient, token: str, username: str) -> Any:
-    return await node.post(f"/api/v1/members/{username}/vouch", headers=bearer(token))
+    return await node.post(f"/api/quartier/v1/members/{username}/vouch", headers=bearer(token))
 
 
 async def vouched(node: TestClient, token: str, username: str) -> dict[str, Any]:
@@ -49,7 +49,7 @@ async def vouched(node: TestClient, token: str, username: str) -> dict[str, Any]
 
 
 async def unvouch(node: TestClient, token: str, username: str) -> Any:
-    return await node.delete(f"/api/v1/members/{username}/vouch", headers=bearer(token))
+    return await node.delete(f"/api/quartier/v1/members/{username}/vouch", headers=bearer(token))
 
 
 async def where(node: TestClient, token: str) -> tuple[str, str | None, list[str]]:
@@ -86,7 +86,7 @@ async def test_two_verified_neighbours_vouching_verify_a_third(node, hood):
     assert shown["verified_at"] == "2026-11-26T12:00:00Z"
     assert await where(node, hood["dan"]) == ("verified", "vouching", ["bea", "cyd"])
     assert (await notices(node, hood["dan"]))[1:] == [("verification.verified", "2 vouches")]
-    resp = await node.get("/api/v1/members/dan", headers=bearer(hood["eve"]))
+    resp = await node.get("/api/quartier/v1/members/dan", headers=bearer(hood["eve"]))
     assert (await resp.json())["verification"]["level"] == "verified"  # neighbours see it
 
 
@@ -127,7 +127,7 @@ async def test_only_a_verified_member_vouches_and_never_for_themself(node, hood)
     await error_of(await vouch(node, hood["dan"], "eve"), 403, "forbidden")
     await error_of(await vouch(node, hood["bea"], "nobody"), 404, "not_found")
     node.session.cookie_jar.clear()  # the test client keeps the last login's cookie
-    resp = await node.post("/api/v1/members/eve/vouch")
+    resp = await node.post("/api/quartier/v1/members/eve/vouch")
     await error_of(resp, 401, "unauthorized")
     assert await where(node, hood["eve"]) == ("unverified", None, [])
     assert await where(node, hood["dan"]) == ("vouched", None, ["bea"])
@@ -170,7 +170,7 @@ async def test_a_voucher_found_false_sends_those_their_vouch_verified_to_review(
 
     # found false needs a reason
     resp = await node.post(
-        "/api/v1/admin/members/bea/verification",
+        "/api/quartier/v1/admin/members/bea/verification",
         json={"verified": False, "found_false": True},
         headers=bearer(hood["ada"]),
     )
@@ -191,7 +191,7 @@ async def test_a_voucher_found_false_sends_those_their_vouch_verified_to_review(
         assert await review(node, hood[staff]) == [("dan", DISCREDITED)]
         assert ("verification.review", "dan") in await notices(node, hood[staff])
     # staff find whose vouch it was, and why, in the audit trail
-    resp = await node.get("/api/v1/admin/verification/events", headers=bearer(hood["eve"]))
+    resp = await node.get("/api/quartier/v1/admin/verification/events", headers=bearer(hood["eve"]))
     trail = [(e["action"], e["member"], e["detail"]) for e in await resp.json()]
     assert ("review.discredited_voucher", "dan", "vouched for by bea") in trail
     assert ("vouches.discredited", "bea", why) in trail
@@ -318,7 +318,7 @@ async def test_a_revoked_invite_registers_nobody(node, hood):
     resp = await node.delete(f"{MY_INVITES}/{code['id']}", headers=bearer(hood["bea"]))
     assert resp.status == 200, await resp.text()
     body = {"invite": code["code"], "username": "gus", "password": "x" * 12, "real_name": "Gus"}
-    resp = await node.post("/api/v1/accounts", json=body)
+    resp = await node.post("/api/quartier/v1/accounts", json=body)
     await error_of(resp, 410, "invite_unusable")
     assert (await standing(node, hood["bea"]))["vouching_for"] == []
 

@@ -13,13 +13,13 @@ from aiohttp.test_utils import TestClient
 
 from tests.api import bearer
 
-ADMIN_MEMBERS = "/api/v1/admin/members"
-MY_VERIFICATION = "/api/v1/me/verification"
-MY_DOCUMENT = "/api/v1/me/verification/document"
-DOCUMENTS = "/api/v1/admin/verification/documents"
-EVENTS = "/api/v1/admin/verification/events"
-REVIEW = "/api/v1/admin/verification/review"
-MY_INVITES = "/api/v1/me/invites"
+ADMIN_MEMBERS = "/api/quartier/v1/admin/members"
+MY_VERIFICATION = "/api/quartier/v1/me/verification"
+MY_DOCUMENT = "/api/quartier/v1/me/verification/document"
+DOCUMENTS = "/api/quartier/v1/admin/verification/documents"
+EVENTS = "/api/quartier/v1/admin/verification/events"
+REVIEW = "/api/quartier/v1/admin/verification/review"
+MY_INVITES = "/api/quartier/v1/me/invites"
 
 
 def marker() -> bytes:
@@ -121,7 +121,7 @@ async def set_verified(
 
 
 async def standing(client: TestClient, token: str) -> dict[str, Any]:
-    """``GET /api/v1/me/verification`` for the token's member."""
+    """``GET /api/quartier/v1/me/verification`` for the token's member."""
     resp = await client.get(MY_VERIFICATION, headers=bearer(token))
     assert resp.status == 200, await resp.text()
     return await resp.json()
@@ -129,14 +129,14 @@ async def standing(client: TestClient, token: str) -> dict[str, Any]:
 
 async def level_of(client: TestClient, token: str, username: str) -> dict[str, Any]:
     """A member's verification as their profile shows it."""
-    resp = await client.get(f"/api/v1/members/{username}", headers=bearer(token))
+    resp = await client.get(f"/api/quartier/v1/members/{username}", headers=bearer(token))
     assert resp.status == 200, await resp.text()
     return (await resp.json())["verification"]
 
 
 async def notices(client: TestClient, token: str) -> list[tuple[str, str]]:
     """The member's verification notifications as (type, detail), oldest first."""
-    resp = await client.get("/api/v1/notifications?limit=100", headers=bearer(token))
+    resp = await client.get("/api/quartier/v1/notifications?limit=100", headers=bearer(token))
     assert resp.status == 200, await resp.text()
     rows = await resp.json()
     return [(n["type"], n["detail"]) for n in reversed(rows) if n["type"].startswith("verif")]

@@ -53,10 +53,12 @@ async def end_browser_session(node: TestClient, username: str) -> str:
     browser = jar.filter_cookies(node.make_url("/"))["quartier_session"].value
     other = await login(node, username)  # the API's login sets its own cookie: put it back
     jar.update_cookies({"quartier_session": browser}, node.make_url("/"))
-    resp = await node.get("/api/v1/sessions", headers=bearer(other))
+    resp = await node.get("/api/quartier/v1/sessions", headers=bearer(other))
     for session in await resp.json():
         if not session["current"]:
-            gone = await node.delete(f"/api/v1/sessions/{session['id']}", headers=bearer(other))
+            gone = await node.delete(
+                f"/api/quartier/v1/sessions/{session['id']}", headers=bearer(other)
+            )
             assert gone.status == 204
     return other
 

@@ -36,7 +36,9 @@ async def staff_member(node: TestClient, username: str, role: Role) -> str:
     token = await member_token(node, admin, username)
     if role is not Role.RESIDENT:
         resp = await node.patch(
-            f"/api/v1/admin/members/{username}", json={"role": role.value}, headers=bearer(admin)
+            f"/api/quartier/v1/admin/members/{username}",
+            json={"role": role.value},
+            headers=bearer(admin),
         )
         assert resp.status == 200, await resp.text()
     return token

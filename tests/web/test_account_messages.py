@@ -29,20 +29,22 @@ async def tokens(node) -> dict[str, str]:
 
 async def ada_writes(node, tokens, text: str = "Bonjour Bob") -> int:
     resp = await node.post(
-        "/api/v1/conversations", json={"to": ["bob"], "text": text}, headers=bearer(tokens["ada"])
+        "/api/quartier/v1/conversations",
+        json={"to": ["bob"], "text": text},
+        headers=bearer(tokens["ada"]),
     )
     assert resp.status == 201, await resp.text()
     return (await resp.json())["id"]
 
 
 async def api_messages(node, token: str, cid: int) -> list[dict]:
-    resp = await node.get(f"/api/v1/conversations/{cid}", headers=bearer(token))
+    resp = await node.get(f"/api/quartier/v1/conversations/{cid}", headers=bearer(token))
     assert resp.status == 200
     return await resp.json()
 
 
 async def unread(node, token: str) -> int:
-    resp = await node.get("/api/v1/conversations", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/conversations", headers=bearer(token))
     return sum(c["unread"] for c in await resp.json())
 
 
@@ -85,7 +87,7 @@ async def test_opening_a_conversation_reads_it(node, tokens):
 async def test_someone_elses_conversation_is_not_found(node, tokens):
     # ada writes to herself-and-bob; a conversation bob is not in does not exist for him
     ada_only = await node.post(
-        "/api/v1/conversations",
+        "/api/quartier/v1/conversations",
         json={"to": ["ada"], "text": "note"},
         headers=bearer(tokens["ada"]),
     )
@@ -219,5 +221,8 @@ async def test_starting_from_another_origin_is_refused(node, tokens, headers):
     )
     assert resp.status == 403
     assert (
-        await (await node.get("/api/v1/conversations", headers=bearer(tokens["ada"]))).json() == []
+        await (
+            await node.get("/api/quartier/v1/conversations", headers=bearer(tokens["ada"]))
+        ).json()
+        == []
     )

@@ -25,20 +25,20 @@ async def tokens(node) -> dict[str, str]:
     """bob has two notifications: a listing matching his saved search, and his verification."""
     tokens = await neighbours(node)
     saved = await node.post(
-        "/api/v1/saved_searches",
+        "/api/quartier/v1/saved_searches",
         json={"name": "Tools", "query": {"q": "drill"}},
         headers=bearer(tokens["bob"]),
     )
     assert saved.status == 201
     listing = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={"kind": "give", "title": f"Drill {SCRIPT}", "category": "tools"},
         headers=bearer(tokens["ada"]),
     )
     assert listing.status == 201, await listing.text()
     tokens["listing"] = str((await listing.json())["id"])
     verified = await node.post(
-        "/api/v1/admin/members/bob/verification",
+        "/api/quartier/v1/admin/members/bob/verification",
         json={"verified": True, "reason": "known to the caretaker"},
         headers=bearer(tokens["ada"]),
     )
@@ -47,7 +47,7 @@ async def tokens(node) -> dict[str, str]:
 
 
 async def unread(node, token: str) -> int:
-    resp = await node.get("/api/v1/notifications/unread_count", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/notifications/unread_count", headers=bearer(token))
     return (await resp.json())["count"]
 
 
@@ -84,7 +84,9 @@ async def test_marking_all_read(node, tokens):
 
 
 async def test_marking_one_read(node, tokens):
-    rows = await (await node.get("/api/v1/notifications", headers=bearer(tokens["bob"]))).json()
+    rows = await (
+        await node.get("/api/quartier/v1/notifications", headers=bearer(tokens["bob"]))
+    ).json()
     first = rows[0]["id"]
     resp = await post_page_form(node, "/notifications", f"/notifications/{first}/read", {})
     assert resp.status == 303
@@ -92,7 +94,9 @@ async def test_marking_one_read(node, tokens):
 
 
 async def test_marking_someone_elses_is_not_found(node, tokens):
-    rows = await (await node.get("/api/v1/notifications", headers=bearer(tokens["bob"]))).json()
+    rows = await (
+        await node.get("/api/quartier/v1/notifications", headers=bearer(tokens["bob"]))
+    ).json()
     resp = await post_page_form(
         node, "/notifications", f"/notifications/{rows[0]['id'] + 999}/read", {}
     )

@@ -23,7 +23,7 @@ async def tokens(node) -> dict[str, str]:
 
 
 async def saved(node, token: str) -> list[dict]:
-    resp = await node.get("/api/v1/saved_searches", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/saved_searches", headers=bearer(token))
     return await resp.json()
 
 
@@ -111,7 +111,7 @@ async def test_deleting_a_search(node, tokens):
 
 async def test_deleting_someone_elses_search_is_not_found(node, tokens):
     mine = await node.post(
-        "/api/v1/saved_searches",
+        "/api/quartier/v1/saved_searches",
         json={"name": "Ada's", "query": {"q": "x"}},
         headers=bearer(tokens["ada"]),
     )

@@ -28,7 +28,7 @@ async def tokens(node) -> dict[str, str]:
 
 
 async def me(node, token: str) -> dict:
-    resp = await node.get("/api/v1/me", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me", headers=bearer(token))
     assert resp.status == 200
     return await resp.json()
 
@@ -115,16 +115,22 @@ async def test_a_member_who_chose_french_gets_french_pages(node, tokens):
 
 
 async def test_the_language_is_set_and_shown_by_the_api(node, tokens):
-    resp = await node.patch("/api/v1/me", json={"language": "fr"}, headers=bearer(tokens["bob"]))
+    resp = await node.patch(
+        "/api/quartier/v1/me", json={"language": "fr"}, headers=bearer(tokens["bob"])
+    )
     assert resp.status == 200
     assert (await resp.json())["language"] == "fr"
     assert (await me(node, tokens["bob"]))["language"] == "fr"
     resp = await node.get("/settings", headers=ENGLISH)
     assert '<option value="fr" selected>' in await resp.text()
-    bad = await node.patch("/api/v1/me", json={"language": "xx"}, headers=bearer(tokens["bob"]))
+    bad = await node.patch(
+        "/api/quartier/v1/me", json={"language": "xx"}, headers=bearer(tokens["bob"])
+    )
     assert bad.status == 422
     assert (await bad.json())["error"]["details"][0]["field"] == "language"
-    null = await node.patch("/api/v1/me", json={"language": None}, headers=bearer(tokens["bob"]))
+    null = await node.patch(
+        "/api/quartier/v1/me", json={"language": None}, headers=bearer(tokens["bob"])
+    )
     assert null.status == 422
 
 
@@ -173,19 +179,23 @@ async def test_the_sessions_page_marks_this_one(node, tokens):
 
 
 async def test_ending_another_session(node, tokens):
-    sessions = await (await node.get("/api/v1/sessions", headers=bearer(tokens["bob"]))).json()
+    sessions = await (
+        await node.get("/api/quartier/v1/sessions", headers=bearer(tokens["bob"]))
+    ).json()
     api_session = next(s for s in sessions if s["current"])["id"]
     resp = await post_page_form(
         node, "/settings/sessions", f"/settings/sessions/{api_session}/revoke", {}
     )
     assert resp.status == 303
     assert resp.headers["Location"] == "/settings/sessions"
-    assert (await node.get("/api/v1/me", headers=bearer(tokens["bob"]))).status == 401
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(tokens["bob"]))).status == 401
     assert (await node.get("/settings/sessions")).status == 200  # this one stays
 
 
 async def test_ending_this_session_logs_out(node, tokens):
-    sessions = await (await node.get("/api/v1/sessions", headers=bearer(tokens["bob"]))).json()
+    sessions = await (
+        await node.get("/api/quartier/v1/sessions", headers=bearer(tokens["bob"]))
+    ).json()
     browser = next(s for s in sessions if not s["current"])["id"]
     resp = await post_page_form(
         node, "/settings/sessions", f"/settings/sessions/{browser}/revoke", {}
@@ -201,22 +211,24 @@ async def test_ending_someone_elses_session_is_not_found(node, tokens):
     from tests.web.support import log_in_by_form
 
     await log_in_by_form(node, "bob", "correct horse battery staple")
-    sessions = await (await node.get("/api/v1/sessions", headers=bearer(ada))).json()
+    sessions = await (await node.get("/api/quartier/v1/sessions", headers=bearer(ada))).json()
     resp = await post_page_form(
         node, "/settings/sessions", f"/settings/sessions/{sessions[0]['id']}/revoke", {}
     )
     assert resp.status == 404
-    assert (await node.get("/api/v1/me", headers=bearer(ada))).status == 200
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(ada))).status == 200
 
 
 @pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {}])
 async def test_ending_a_session_from_another_origin_is_refused(node, tokens, headers):
     token = await page_token(node, "/settings/sessions")
-    sessions = await (await node.get("/api/v1/sessions", headers=bearer(tokens["bob"]))).json()
+    sessions = await (
+        await node.get("/api/quartier/v1/sessions", headers=bearer(tokens["bob"]))
+    ).json()
     resp = await node.post(
         f"/settings/sessions/{sessions[0]['id']}/revoke",
         data={"csrf_token": token},
         headers=headers,
     )
     assert resp.status == 403
-    assert (await node.get("/api/v1/me", headers=bearer(tokens["bob"]))).status == 200
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(tokens["bob"]))).status == 200

@@ -29,7 +29,7 @@ async def tokens(node) -> dict[str, str]:
 async def verified_bob(node, tokens: dict[str, str]) -> dict[str, str]:
     """ada verifies bob; cyd, a new neighbour, is not verified; bob is logged in again."""
     resp = await node.post(
-        "/api/v1/admin/members/bob/verification",
+        "/api/quartier/v1/admin/members/bob/verification",
         json={"verified": True, "reason": "known to the caretaker"},
         headers=bearer(tokens["ada"]),
     )
@@ -51,7 +51,7 @@ def proof_form(
 
 
 async def documents(node, token: str) -> list[dict]:
-    resp = await node.get("/api/v1/me/verification", headers=bearer(token))
+    resp = await node.get("/api/quartier/v1/me/verification", headers=bearer(token))
     assert resp.status == 200
     return (await resp.json())["documents"]
 
@@ -156,7 +156,9 @@ async def test_a_verified_member_vouches_for_a_neighbour(node, tokens):
     resp = await post_page_form(node, "/verification", "/verification/vouch", {"username": "cyd"})
     assert resp.status == 303
     assert resp.headers["Location"] == "/verification?vouched=cyd"
-    cyd = await (await node.get("/api/v1/me/verification", headers=bearer(tokens["cyd"]))).json()
+    cyd = await (
+        await node.get("/api/quartier/v1/me/verification", headers=bearer(tokens["cyd"]))
+    ).json()
     assert cyd["vouched_by"] == ["bob"]
     page = await (await node.get("/verification?vouched=cyd")).text()
     assert "You vouched for @cyd." in page
@@ -198,7 +200,9 @@ async def test_vouching_without_the_right_token_is_refused(node, tokens, token):
         "/verification/vouch", data={"csrf_token": token, "username": "cyd"}, headers=ORIGIN
     )
     assert resp.status == 403
-    cyd = await (await node.get("/api/v1/me/verification", headers=bearer(tokens["cyd"]))).json()
+    cyd = await (
+        await node.get("/api/quartier/v1/me/verification", headers=bearer(tokens["cyd"]))
+    ).json()
     assert cyd["vouched_by"] == []
 
 
@@ -210,5 +214,7 @@ async def test_vouching_from_another_origin_is_refused(node, tokens, headers):
         "/verification/vouch", data={"csrf_token": token, "username": "cyd"}, headers=headers
     )
     assert resp.status == 403
-    cyd = await (await node.get("/api/v1/me/verification", headers=bearer(tokens["cyd"]))).json()
+    cyd = await (
+        await node.get("/api/quartier/v1/me/verification", headers=bearer(tokens["cyd"]))
+    ).json()
     assert cyd["vouched_by"] == []

@@ -60,7 +60,9 @@ async def test_a_listing_with_a_photo_is_published_and_shown(node, tokens):
     assert resp.status == 303, await resp.text()
     listing_id = int(resp.headers["Location"].rsplit("/", 1)[1])
     # The API sees the same listing, its photo and alt text.
-    api = await (await node.get(f"/api/v1/listings/{listing_id}", headers=bearer(ada))).json()
+    api = await (
+        await node.get(f"/api/quartier/v1/listings/{listing_id}", headers=bearer(ada))
+    ).json()
     assert api["title"] == "Green armchair"
     assert api["price"] == {"amount": "12.50", "currency": "EUR"}
     assert api["photos"][0]["description"] == "A green armchair by a window"
@@ -290,7 +292,9 @@ async def test_the_author_edits_closes_and_withdraws(node, tokens):
         f"/listings/{listing_id}/edit", data=form, headers=ORIGIN, allow_redirects=False
     )
     assert resp.status == 303, await resp.text()
-    api = await (await node.get(f"/api/v1/listings/{listing_id}", headers=bearer(ada))).json()
+    api = await (
+        await node.get(f"/api/quartier/v1/listings/{listing_id}", headers=bearer(ada))
+    ).json()
     assert api["title"] == "Blue armchair"
     token = await page_token(node, f"/listings/{listing_id}")
     resp = await node.post(
@@ -310,7 +314,9 @@ async def test_the_author_edits_closes_and_withdraws(node, tokens):
         allow_redirects=False,
     )
     assert resp.status == 303
-    api = await (await node.get(f"/api/v1/listings/{listing_id}", headers=bearer(ada))).json()
+    api = await (
+        await node.get(f"/api/quartier/v1/listings/{listing_id}", headers=bearer(ada))
+    ).json()
     assert api["status"] == "withdrawn"
     assert "Blue armchair" not in await (await node.get("/listings")).text()
 
@@ -359,7 +365,7 @@ async def test_another_member_answers_a_listing(node, tokens):
     )
     assert resp.status == 303, await resp.text()
     # The author sees it through the API, as a pending response.
-    resp = await node.get(f"/api/v1/listings/{listing_id}/responses", headers=bearer(ada))
+    resp = await node.get(f"/api/quartier/v1/listings/{listing_id}/responses", headers=bearer(ada))
     (response,) = await resp.json()
     assert response["state"] == "pending"
     assert response["message"] == f"I'd love it {SCRIPT}"
@@ -438,7 +444,9 @@ async def test_a_price_typed_the_french_way(node, tokens):
     )
     assert resp.status == 303, await resp.text()
     listing_id = resp.headers["Location"].rsplit("/", 1)[1]
-    api = await (await node.get(f"/api/v1/listings/{listing_id}", headers=bearer(ada))).json()
+    api = await (
+        await node.get(f"/api/quartier/v1/listings/{listing_id}", headers=bearer(ada))
+    ).json()
     assert api["price"] == {"amount": "1250.50", "currency": "EUR"}
 
 
@@ -477,7 +485,9 @@ async def test_an_edit_removes_a_photo_not_kept(node, tokens):
         allow_redirects=False,
     )
     assert resp.status == 303, await resp.text()
-    api = await (await node.get(f"/api/v1/listings/{listing_id}", headers=bearer(ada))).json()
+    api = await (
+        await node.get(f"/api/quartier/v1/listings/{listing_id}", headers=bearer(ada))
+    ).json()
     assert api["photos"] == []
 
 
@@ -536,7 +546,9 @@ async def test_the_author_accepts_an_answer(node, tokens):
     _, bea = tokens
     listing_id = await new_listing(node, title="Sewing machine")
     resp = await node.post(
-        f"/api/v1/listings/{listing_id}/responses", json={"message": "Me!"}, headers=bearer(bea)
+        f"/api/quartier/v1/listings/{listing_id}/responses",
+        json={"message": "Me!"},
+        headers=bearer(bea),
     )
     assert resp.status == 201
     response_id = (await resp.json())["id"]
@@ -550,7 +562,9 @@ async def test_the_author_accepts_an_answer(node, tokens):
     )
     assert resp.status == 303
     assert resp.headers["Location"] == f"/listings/{listing_id}#answers"
-    (mine,) = await (await node.get("/api/v1/listings/agreements", headers=bearer(bea))).json()
+    (mine,) = await (
+        await node.get("/api/quartier/v1/listings/agreements", headers=bearer(bea))
+    ).json()
     assert mine["state"] == "accepted"
     resp = await node.post(
         f"/listings/responses/{response_id}/decline",
@@ -566,7 +580,9 @@ async def test_a_carpool_with_its_details(node, tokens):
     listing_id = await new_listing(
         node, kind="carpool", category="transport", seats="3", recurrence="weekly", **fields
     )
-    api = await (await node.get(f"/api/v1/listings/{listing_id}", headers=bearer(ada))).json()
+    api = await (
+        await node.get(f"/api/quartier/v1/listings/{listing_id}", headers=bearer(ada))
+    ).json()
     assert api["details"]["from"] == "Market square"
     assert api["details"]["seats"] == 3
     assert api["details"]["recurrence"] == "weekly"

@@ -35,7 +35,7 @@ async def test_a_member_logs_in_through_the_form_and_sees_their_home(node, bea):
     home = await (await node.get("/")).text()
     assert "Welcome, bea" in home
     # The session cookie is a real session: the API knows it.
-    me = await node.get("/api/v1/me")
+    me = await node.get("/api/quartier/v1/me")
     assert (await me.json())["username"] == "bea"
     # Logged in, the login page sends the member home.
     resp = await node.get("/login", allow_redirects=False)
@@ -110,7 +110,9 @@ async def test_the_form_shares_the_api_s_login_rate_limit(make_settings, make_no
     assert int(resp.headers["Retry-After"]) > 0
     assert "Too many attempts" in await resp.text()
     # The same limit holds on the API: one implementation behind both.
-    api = await node.post("/api/v1/sessions", json={"username": "bea", "password": PASSWORD})
+    api = await node.post(
+        "/api/quartier/v1/sessions", json={"username": "bea", "password": PASSWORD}
+    )
     assert api.status == 429
 
 
@@ -158,7 +160,7 @@ async def test_logout_revokes_the_session(node, bea):
     assert resp.headers["Location"] == "/"
     assert resp.cookies["quartier_session"].value == ""
     # The session is gone on the server, not only in this browser.
-    assert (await node.get("/api/v1/me", headers=bearer(session_cookie))).status == 401
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(session_cookie))).status == 401
     page = await (await node.get("/")).text()
     assert "How to join" in page
 
@@ -186,7 +188,9 @@ async def test_logging_out_of_an_ended_session_just_clears_the_cookie(node, bea)
     token = await page_token(node, "/")
     cookie = node.session.cookie_jar.filter_cookies(node.make_url("/"))["quartier_session"]
     # The session ends elsewhere (another device's "log out everywhere").
-    await node.delete("/api/v1/sessions/current", headers={**bearer(cookie.value), **ORIGIN})
+    await node.delete(
+        "/api/quartier/v1/sessions/current", headers={**bearer(cookie.value), **ORIGIN}
+    )
     resp = await node.post(
         "/logout", data={"csrf_token": token}, headers=ORIGIN, allow_redirects=False
     )

@@ -82,7 +82,7 @@ async def test_html_pages_carry_the_security_headers_and_the_json_api_keeps_its_
         assert resp.headers["Referrer-Policy"] == "same-origin"
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         assert resp.headers["Cache-Control"] == "no-store"
-    api = await node.get("/api/v1/governance")
+    api = await node.get("/api/quartier/v1/governance")
     assert api.content_type == "application/json"
     assert "Content-Security-Policy" not in api.headers
 
@@ -145,7 +145,7 @@ async def test_a_member_s_home_shows_the_current_notices(node):
     ada = await admin_token(node, "ada")
     await member_token(node, ada, "bea")
     notice = {"kind": "outage", "title": "Lift <b>out</b> of order", "text": "Building B"}
-    resp = await node.post("/api/v1/notices", json=notice, headers=bearer(ada))
+    resp = await node.post("/api/quartier/v1/notices", json=notice, headers=bearer(ada))
     assert resp.status == 201, await resp.text()
     node.session.cookie_jar.clear()  # the API logins above set their session cookies
     await log_in_by_form(node, "bea", PASSWORD)

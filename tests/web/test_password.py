@@ -42,7 +42,7 @@ async def test_changing_the_password_ends_the_other_sessions(node, ada):
     resp = await node.post("/settings/password", data=form_of(token), headers=ORIGIN)
     assert resp.status == 200
     assert "Your password is changed" in await resp.text()
-    assert (await node.get("/api/v1/me", headers=bearer(ada))).status == 401
+    assert (await node.get("/api/quartier/v1/me", headers=bearer(ada))).status == 401
     # This session stays; the new password works.
     assert "Welcome" in await (await node.get("/")).text()
     assert await login(node, "ada", NEW)

@@ -16,7 +16,7 @@ FRENCH = {"Accept-Language": "fr"}
 async def resident_invite(node) -> str:
     """An invite made by an admin over the API; the client is left logged out."""
     ada = await admin_token(node, "ada")
-    resp = await node.post("/api/v1/admin/invites", json={}, headers=bearer(ada))
+    resp = await node.post("/api/quartier/v1/admin/invites", json={}, headers=bearer(ada))
     assert resp.status == 201, await resp.text()
     node.session.cookie_jar.clear()
     return (await resp.json())["code"]
@@ -47,7 +47,7 @@ async def test_registering_with_an_invite_logs_the_member_in(node):
     home = await (await node.get("/")).text()
     assert "Welcome, Bea" in home
     assert 'href="/settings/password"' in home
-    me = await (await node.get("/api/v1/me")).json()
+    me = await (await node.get("/api/quartier/v1/me")).json()
     assert (me["username"], me["real_name"], me["role"]) == ("bea", "Bea Bee", "resident")
 
 
@@ -97,9 +97,11 @@ async def test_a_used_invite_and_a_taken_username(node):
 
 
 async def resident_invite_again(node) -> str:
-    resp = await node.post("/api/v1/sessions", json={"username": "ada", "password": PASSWORD})
+    resp = await node.post(
+        "/api/quartier/v1/sessions", json={"username": "ada", "password": PASSWORD}
+    )
     ada = (await resp.json())["token"]
-    resp = await node.post("/api/v1/admin/invites", json={}, headers=bearer(ada))
+    resp = await node.post("/api/quartier/v1/admin/invites", json={}, headers=bearer(ada))
     node.session.cookie_jar.clear()
     return (await resp.json())["code"]
 

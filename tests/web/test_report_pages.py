@@ -20,7 +20,7 @@ from tests.web.account_support import (
 )
 from tests.web.support import ORIGIN, csrf_of, page_token
 
-QUEUE = "/api/v1/moderation/reports"
+QUEUE = "/api/quartier/v1/moderation/reports"
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ async def tokens(node: TestClient) -> dict[str, str]:
 
 async def adas_listing(node: TestClient, token: str, title: str = "Sofa") -> int:
     resp = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={"kind": "give", "title": title, "category": "furniture", "audience": "node"},
         headers=bearer(token),
     )
@@ -42,11 +42,13 @@ async def adas_listing(node: TestClient, token: str, title: str = "Sofa") -> int
 async def adas_message(node: TestClient, token: str) -> tuple[int, int]:
     """ada writes to bob: the conversation's and the message's ids."""
     resp = await node.post(
-        "/api/v1/conversations", json={"to": ["bob"], "text": "Buy my pills"}, headers=bearer(token)
+        "/api/quartier/v1/conversations",
+        json={"to": ["bob"], "text": "Buy my pills"},
+        headers=bearer(token),
     )
     assert resp.status == 201, await resp.text()
     cid = int((await resp.json())["id"])
-    resp = await node.get(f"/api/v1/conversations/{cid}", headers=bearer(token))
+    resp = await node.get(f"/api/quartier/v1/conversations/{cid}", headers=bearer(token))
     return cid, int((await resp.json())[0]["id"])
 
 
@@ -79,13 +81,13 @@ async def test_a_listing_is_reported_and_reaches_the_moderators(node, tokens):
     assert report["category"] == "fraud"
     assert report["comment"] == "Asks for a deposit first"
     assert report["reporter"] == {"member": "bob"}
-    mine = await (await node.get("/api/v1/reports", headers=bearer(tokens["bob"]))).json()
+    mine = await (await node.get("/api/quartier/v1/reports", headers=bearer(tokens["bob"]))).json()
     assert [r["id"] for r in mine] == [report["id"]]
 
 
 async def test_the_author_has_no_report_link_and_cannot_report(node, tokens):
     resp = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={"kind": "give", "title": "Lamp", "category": "furniture", "audience": "node"},
         headers=bearer(tokens["bob"]),
     )
@@ -259,7 +261,7 @@ async def test_ones_own_message_and_others_conversations_cannot_be_reported(node
     page = await (await node.get(f"/messages/{cid}")).text()
     assert page.count("/report/") == 1  # ada's message only, not bob's reply
     shown = await (
-        await node.get(f"/api/v1/conversations/{cid}", headers=bearer(tokens["bob"]))
+        await node.get(f"/api/quartier/v1/conversations/{cid}", headers=bearer(tokens["bob"]))
     ).json()
     own = next(m["id"] for m in shown if m["id"] != mid)
     assert (await node.get(f"/messages/{cid}/report/{own}")).status == 403

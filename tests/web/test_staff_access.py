@@ -146,5 +146,7 @@ async def test_a_moderator_cannot_post_another_role_s_form(node, page, action, d
     resp = await node.post(action, data={"csrf_token": token, **data}, headers=ORIGIN)
     await assert_forbidden_page(resp)
     ada = await login(node, "ada")
-    blocks = await (await node.get("/api/v1/admin/domain_blocks", headers=bearer(ada))).json()
+    blocks = await (
+        await node.get("/api/quartier/v1/admin/domain_blocks", headers=bearer(ada))
+    ).json()
     assert blocks == []

@@ -9,7 +9,7 @@ from tests.api import PASSWORD, bearer, login
 from tests.web.staff_support import ESCAPED, FRENCH, SCRIPT, browse_as, post_form, staff_member
 from tests.web.support import ORIGIN, csrf_of, page_token
 
-API = "/api/v1/admin/domain_blocks"
+API = "/api/quartier/v1/admin/domain_blocks"
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ async def test_a_block_posted_after_the_session_ended_is_kept_and_sent_after_log
     # The browser's session ends elsewhere (a password change from another session).
     new = "another long passphrase"
     resp = await node.post(
-        "/api/v1/me/password",
+        "/api/quartier/v1/me/password",
         json={"current_password": PASSWORD, "new_password": new},
         headers=bearer(ada),
     )

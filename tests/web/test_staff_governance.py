@@ -10,7 +10,7 @@ from node.members.models import Role
 from tests.api import bearer
 from tests.web.staff_support import ESCAPED, FRENCH, SCRIPT, browse_as, post_form, staff_member
 
-API = "/api/v1/admin/governance"
+API = "/api/quartier/v1/admin/governance"
 VALUE = re.compile(r'name="([a-z_]+)" type="(?:text|number)" value="([^"]*)"')
 CHECKED = re.compile(r'name="([a-z_]+)" value="true"( checked)?')
 _OPTIONS = r"(?:<option[^>]*>[^<]*</option>)*?"

@@ -38,7 +38,9 @@ async def test_an_invite_is_made_and_its_link_registers_a_neighbour(node, ada):
     member = await register(node, code, "cy")
     assert member["role"] == "moderator"
     # The API sees the same invite, used.
-    invites = await (await node.get("/api/v1/admin/invites?all=true", headers=bearer(ada))).json()
+    invites = await (
+        await node.get("/api/quartier/v1/admin/invites?all=true", headers=bearer(ada))
+    ).json()
     assert invites[0]["note"] == "Flat 2"
     assert invites[0]["used_at"]
     listing = await (await node.get("/staff/invites?all=true")).text()
@@ -82,19 +84,23 @@ async def test_an_invalid_invite_shows_the_form_again(node, ada, fields, field):
     if field != "note":
         assert f"kept {ESCAPED}" in page
     assert SCRIPT not in page
-    invites = await (await node.get("/api/v1/admin/invites", headers=bearer(ada))).json()
+    invites = await (await node.get("/api/quartier/v1/admin/invites", headers=bearer(ada))).json()
     assert invites == []
 
 
 async def test_an_invite_is_revoked(node, ada):
-    made = await node.post("/api/v1/admin/invites", json={"note": "spare"}, headers=bearer(ada))
+    made = await node.post(
+        "/api/quartier/v1/admin/invites", json={"note": "spare"}, headers=bearer(ada)
+    )
     invite = await made.json()
     resp = await post_form(node, "/staff/invites", f"/staff/invites/{invite['id']}/revoke", {})
     assert resp.status == 303
     assert resp.headers["Location"] == "/staff/invites"
-    assert await (await node.get("/api/v1/admin/invites", headers=bearer(ada))).json() == []
+    assert (
+        await (await node.get("/api/quartier/v1/admin/invites", headers=bearer(ada))).json() == []
+    )
     resp = await node.post(
-        "/api/v1/accounts",
+        "/api/quartier/v1/accounts",
         json={
             "invite": invite["code"],
             "username": "zed",

@@ -31,7 +31,7 @@ async def test_a_role_is_changed(node, ada):
     resp = await post_form(node, "/staff/members", "/staff/members/bea/role", {"role": "manager"})
     assert resp.status == 303
     assert resp.headers["Location"] == "/staff/members"
-    members = await (await node.get("/api/v1/admin/members", headers=bearer(ada))).json()
+    members = await (await node.get("/api/quartier/v1/admin/members", headers=bearer(ada))).json()
     assert {m["username"]: m["role"] for m in members}["bea"] == "manager"
 
 
@@ -43,7 +43,7 @@ async def test_the_last_admin_is_not_demoted(node, ada):
     page = await resp.text()
     assert 'id="role-ada-error"' in page
     assert "au moins un administrateur" in page
-    members = await (await node.get("/api/v1/admin/members", headers=bearer(ada))).json()
+    members = await (await node.get("/api/quartier/v1/admin/members", headers=bearer(ada))).json()
     assert {m["username"]: m["role"] for m in members}["ada"] == "admin"
 
 

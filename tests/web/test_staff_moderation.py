@@ -9,7 +9,7 @@ from node.members.models import Role
 from tests.api import bearer
 from tests.web.staff_support import ESCAPED, FRENCH, SCRIPT, browse_as, post_form, staff_member
 
-QUEUE = "/api/v1/moderation/reports"
+QUEUE = "/api/quartier/v1/moderation/reports"
 
 
 @pytest.fixture
@@ -20,14 +20,14 @@ async def reported(node) -> dict:
     dan = await staff_member(node, "dan", Role.RESIDENT)
     cy = await staff_member(node, "cy", Role.MODERATOR)
     resp = await node.post(
-        "/api/v1/listings",
+        "/api/quartier/v1/listings",
         json={"kind": "give", "title": "Sofa", "category": "furniture", "audience": "public"},
         headers=bearer(dan),
     )
     assert resp.status == 201, await resp.text()
     listing = (await resp.json())["id"]
     resp = await node.post(
-        "/api/v1/reports",
+        "/api/quartier/v1/reports",
         json={"listing": listing, "category": "fraud", "comment": SCRIPT},
         headers=bearer(bea),
     )
@@ -80,7 +80,9 @@ async def test_hiding_the_content_resolves_the_report(node, reported):
         await node.get(f"{QUEUE}/{reported['report']}", headers=bearer(reported["cy"]))
     ).json()
     assert report["state"] == "resolved"
-    resp = await node.get(f"/api/v1/listings/{reported['listing']}", headers=bearer(reported["cy"]))
+    resp = await node.get(
+        f"/api/quartier/v1/listings/{reported['listing']}", headers=bearer(reported["cy"])
+    )
     assert resp.status == 404
 
 
@@ -89,7 +91,9 @@ async def test_warning_the_author(node, reported):
     data = {"action": "warn", "target": "account", "reason": "Be fair"}
     resp = await post_form(node, path, f"{path}/decide", data)
     assert resp.status == 303
-    decisions = await (await node.get("/api/v1/decisions", headers=bearer(reported["dan"]))).json()
+    decisions = await (
+        await node.get("/api/quartier/v1/decisions", headers=bearer(reported["dan"]))
+    ).json()
     assert [(d["action"], d["reason"]) for d in decisions] == [("warn", "Be fair")]
 
 

@@ -16,7 +16,7 @@ from node.members.models import Role
 from tests.api import bearer
 from tests.web.staff_support import ESCAPED, FRENCH, SCRIPT, browse_as, post_form, staff_member
 
-API = "/api/v1/admin/partnerships"
+API = "/api/quartier/v1/admin/partnerships"
 
 
 @pytest.fixture

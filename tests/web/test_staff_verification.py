@@ -37,7 +37,8 @@ async def test_the_queue_lists_the_proof_and_its_page_shows_the_document(node, p
 async def test_the_document_is_served_as_the_api_serves_it(node, proof):
     page = await node.get(f"/staff/verification/{proof['id']}/document")
     api = await node.get(
-        f"/api/v1/admin/verification/documents/{proof['id']}/file", headers=bearer(proof["cy"])
+        f"/api/quartier/v1/admin/verification/documents/{proof['id']}/file",
+        headers=bearer(proof["cy"]),
     )
     assert page.status == api.status == 200
     assert await page.read() == await api.read()
@@ -82,7 +83,9 @@ async def test_a_rejection_needs_a_reason(node, proof):
     assert ESCAPED in page
     resp = await post_form(node, path, f"{path}/reject", {"reason": "Blurred: send it again"})
     assert resp.status == 303
-    mine = await (await node.get("/api/v1/me/verification", headers=bearer(proof["bea"]))).json()
+    mine = await (
+        await node.get("/api/quartier/v1/me/verification", headers=bearer(proof["bea"]))
+    ).json()
     assert "Blurred: send it again" in str(mine)
     assert (await level_of(node, proof["cy"], "bea"))["level"] != "verified"
 
