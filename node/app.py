@@ -109,18 +109,21 @@ from node.http.keys import (
     SAVED_SEARCHES,
     SERVES_DOCUMENTS,
     SETTINGS,
+    STREAMS,
     TRANSPORT,
     TRUST,
     VERIFICATION,
     VERIFICATION_LIMITER,
     VISITOR_LIMITER,
 )
+from node.http.mastodon import streaming as mastodon_streaming
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
 from node.listings.federation import ListingFederation
 from node.listings.received import ReceivedListings, ReceivedResponses
 from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
+from node.mastodon.streaming import StreamHub
 from node.media.service import MediaService
 from node.media.storage import MediaFiles
 from node.members.service import MemberService
@@ -193,6 +196,7 @@ def create_app(
     if run_worker:
         app.cleanup_ctx.append(_background_worker)
     app[OAUTH] = OAuthService(clock)
+    app[STREAMS] = StreamHub()
     app[NOTIFICATIONS] = NotificationService(
         settings.uris, clock, silenced=app[FEDERATION_POLICY].silenced
     )
@@ -239,8 +243,14 @@ def create_app(
     for module in (*routes, *features, *pages, *problem_routes):
         app.router.add_routes(module.routes)
     app.router.add_routes(circles.routes)
+    for module in MASTODON_ROUTES:
+        app.router.add_routes(module.routes)
     setup_web(app)  # the pages for browsers (docs/web.md)
     return app
+
+
+# The Mastodon client API (docs/client-api.md).
+MASTODON_ROUTES = (mastodon_streaming,)
 
 
 def _wake_deliveries(app: web.Application) -> None:

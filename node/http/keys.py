@@ -24,6 +24,7 @@ from node.groups.service import GroupService
 from node.http.doc_cache import DocumentCache
 from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
+from node.mastodon.streaming import StreamHub
 from node.media.service import MediaService
 from node.members.service import MemberService
 from node.moderation.appeals import AppealService
@@ -50,6 +51,8 @@ SETTINGS = web.AppKey("settings", Settings)
 SERVES_DOCUMENTS = web.AppKey("serves_documents", bool)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 OAUTH = web.AppKey("oauth", OAuthService)
+# The Mastodon streaming API's open connections (node/mastodon/streaming.py).
+STREAMS = web.AppKey("streams", StreamHub)
 DATABASE = web.AppKey("database", TortoiseContext)
 TRANSPORT = web.AppKey("transport", Transport)
 MEMBERS = web.AppKey("members", MemberService)

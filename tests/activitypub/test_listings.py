@@ -184,7 +184,7 @@ def test_a_flohmarkt_item_in_its_create() -> None:
     assert listing.description_text == "Blau, Licht geht, Reifen neu.\nAbholung in Zirndorf."
     assert listing.photos == (
         Photo(
-            url="https://floh.example/api/quartier/v1/image/9a8b7c6d-0000-4000-8000-000000000001",
+            url="https://floh.example/api/v1/image/9a8b7c6d-0000-4000-8000-000000000001",
             media_type="image/jpeg",
             description="Blaues Kinderfahrrad von der Seite",
             width=600,
