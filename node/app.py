@@ -110,6 +110,7 @@ from node.http.keys import (
     SERVES_DOCUMENTS,
     SETTINGS,
     STREAMS,
+    TIMELINES,
     TRANSPORT,
     TRUST,
     VERIFICATION,
@@ -143,6 +144,8 @@ from node.relations.service import RelationService
 from node.retention import RetentionJob
 from node.rights.erasure import Eraser
 from node.rights.export import Exporter
+from node.statuses.received import ReceivedStatuses
+from node.statuses.service import Timelines
 from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 from node.verification.vault import DocumentKeyError, DocumentVault, load_key
@@ -197,6 +200,7 @@ def create_app(
         app.cleanup_ctx.append(_background_worker)
     app[OAUTH] = OAuthService(clock)
     app[STREAMS] = StreamHub()
+    app[TIMELINES] = Timelines(settings.uris)
     app[NOTIFICATIONS] = NotificationService(
         settings.uris, clock, silenced=app[FEDERATION_POLICY].silenced
     )
@@ -464,6 +468,10 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[CONVERSATIONS] = federated(ConversationService)
         app[CONVERSATIONS].guard = app[CONTENT]
         app[CONVERSATIONS].register(app[DISPATCHER])
+        # Posts of the accounts members follow, for their home timelines (node/statuses).
+        ReceivedStatuses(app[SETTINGS].uris, app[TIMELINES], app[RESOLVER], app[CLOCK]).register(
+            app[DISPATCHER]
+        )
         app[GROUPS] = federated(GroupService)
         app[GROUPS].register(app[DISPATCHER])
         # Circles: their own Follows, posts and announces (node/circles, docs/circles.md).

@@ -41,6 +41,7 @@ APPS = {
             "node.problems.models",
             "node.circles.models",
             "node.oauth.models",
+            "node.statuses.models",
         ],
         "node.migrations",
     ),

@@ -43,6 +43,7 @@ from node.relations.service import RelationService
 from node.retention import RetentionJob
 from node.rights.erasure import Eraser
 from node.rights.export import Exporter
+from node.statuses.service import Timelines
 from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
 
@@ -53,6 +54,7 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 OAUTH = web.AppKey("oauth", OAuthService)
 # The Mastodon streaming API's open connections (node/mastodon/streaming.py).
 STREAMS = web.AppKey("streams", StreamHub)
+TIMELINES = web.AppKey("timelines", Timelines)
 DATABASE = web.AppKey("database", TortoiseContext)
 TRANSPORT = web.AppKey("transport", Transport)
 MEMBERS = web.AppKey("members", MemberService)

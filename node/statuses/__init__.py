@@ -1,0 +1,1 @@
+"""Statuses: the timeline index the Mastodon client API reads (see models.py)."""

@@ -1,0 +1,90 @@
+"""Statuses: who sees what, and putting a status in the home timelines it belongs to."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+
+from tortoise.exceptions import IntegrityError
+
+from activitypub.uris import UriScheme
+from node.follows.models import Follow, FollowState
+from node.members.models import Member
+from node.statuses.models import AccountRef, Status, TimelineEntry
+
+# Called with a status and the members whose home timeline just got it (the streaming API
+# listens here); set by the app, absent in the CLI.
+Listener = Callable[[Status, list[int]], Awaitable[None]]
+
+
+class Timelines:
+    """Home timelines, written when a status arrives."""
+
+    def __init__(self, uris: UriScheme) -> None:
+        self._uris = uris
+        self.listeners: list[Listener] = []
+
+    async def fan_out(self, status: Status, member_ids: Iterable[int]) -> list[int]:
+        """Put ``status`` in the home timelines of ``member_ids`` (once each, whatever is
+        called twice) and tell the listeners; the ids that got it now."""
+        wanted = sorted(set(member_ids))
+        if not wanted:
+            return []
+        have = set(
+            await TimelineEntry.filter(status_id=status.id, member_id__in=wanted).values_list(
+                "member_id", flat=True
+            )
+        )
+        fresh = [m for m in wanted if m not in have]
+        if fresh:
+            try:
+                await TimelineEntry.bulk_create(
+                    [TimelineEntry(member_id=m, status_id=status.id) for m in fresh]
+                )
+            except IntegrityError:
+                # A concurrent fan-out of the same status won a row: add the rest one by one.
+                for m in fresh:
+                    await TimelineEntry.get_or_create(member_id=m, status_id=status.id)
+        for listener in self.listeners:
+            await listener(status, fresh)
+        return fresh
+
+    async def followers_here(self, actor: str) -> list[int]:
+        """The members of this node whose follow of ``actor`` was accepted."""
+        followers = await Follow.filter(followee=actor, state=FollowState.ACCEPTED).values_list(
+            "follower", flat=True
+        )
+        return await self.members_named(str(f) for f in followers)
+
+    async def members_named(self, actors: Iterable[str]) -> list[int]:
+        """The members of this node among ``actors`` (actor ids)."""
+        usernames = [u for u in (self._local_username(a) for a in actors) if u]
+        if not usernames:
+            return []
+        ids = await Member.filter(username__in=usernames, suspended_at=None).values_list(
+            "id", flat=True
+        )
+        return [int(i) for i in ids]  # type: ignore[call-overload]
+
+    def _local_username(self, actor: str) -> str | None:
+        return self._uris.username_from_actor(actor)
+
+
+async def account_id(actor: str) -> int:
+    """The client API's account id for ``actor``, made the first time it is asked for."""
+    ref = await AccountRef.get_or_none(actor=actor)
+    if ref is not None:
+        return ref.id
+    try:
+        ref = await AccountRef.create(actor=actor)
+    except IntegrityError:  # made meanwhile by another request
+        ref = await AccountRef.get(actor=actor)
+    return ref.id
+
+
+async def account_ids(actors: Iterable[str]) -> dict[str, int]:
+    """:func:`account_id` for many actors at once."""
+    wanted = set(actors)
+    found = dict(await AccountRef.filter(actor__in=list(wanted)).values_list("actor", "id"))
+    for actor in wanted - found.keys():
+        found[actor] = await account_id(actor)
+    return {str(k): int(v) for k, v in found.items()}
