@@ -81,3 +81,20 @@ def test_default_config_template_is_package_data() -> None:
     package_data = pyproject()["tool"]["setuptools"]["package-data"]
     assert "default_config.toml" in package_data["node"]
     assert (REPO / "node" / "default_config.toml").is_file()
+
+
+def test_package_data_covers_every_web_file() -> None:
+    """Every template, catalogue and static file of the web pages is declared package data:
+    a wheel built from pyproject would otherwise serve 500s where the clone works (listings
+    and staff templates and the scripts were once left out)."""
+    globs = pyproject()["tool"]["setuptools"]["package-data"]["node.web"]
+    root = REPO / "node" / "web"
+    shipped = {
+        path
+        for folder in ("templates", "static", "locale")
+        for path in (root / folder).rglob("*")
+        if path.is_file() and path.suffix != ".mo"
+    }
+    # pathlib's glob reads "*" and "**" as setuptools does: "*" within one folder.
+    declared = {path for pattern in globs for path in root.glob(pattern) if path.is_file()}
+    assert shipped and sorted(map(str, shipped - declared)) == []
