@@ -97,4 +97,5 @@ def test_package_data_covers_every_web_file() -> None:
     }
     # pathlib's glob reads "*" and "**" as setuptools does: "*" within one folder.
     declared = {path for pattern in globs for path in root.glob(pattern) if path.is_file()}
-    assert shipped and sorted(map(str, shipped - declared)) == []
+    assert shipped
+    assert sorted(map(str, shipped - declared)) == []

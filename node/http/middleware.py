@@ -73,7 +73,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except NodeError as exc:
         if exc.status == 500:
             log.exception("internal error")
-        response = web.json_response(exc.to_json(), status=exc.status)
+        body = _mastodon_error(exc.safe) if _mastodon_api(request) else exc.to_json()
+        response = web.json_response(body, status=exc.status)
         if isinstance(exc, TooManyRequests | ServiceUnavailable):
             response.headers["Retry-After"] = str(exc.retry_after)
         elif isinstance(exc, Unauthorized):
@@ -86,12 +87,27 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
         body = {"error": {"code": code, "message": exc.reason.lower()}}
+        if _mastodon_api(request):
+            body = _mastodon_error(exc.reason)
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         return web.json_response(body, status=exc.status, headers=headers)
     except Exception:
         log.exception("unhandled error")
         body = {"error": {"code": "internal_error", "message": "internal error"}}
+        if _mastodon_api(request):
+            body = _mastodon_error("Internal server error")
         return web.json_response(body, status=500)
+
+
+def _mastodon_api(request: web.Request) -> bool:
+    """Whether ``request`` is for the Mastodon client API, whose apps read errors as
+    ``{"error": "..."}`` (docs/client-api.md); our own API keeps its coded shape."""
+    return request.path.startswith(("/api/v1/", "/api/v2/"))
+
+
+def _mastodon_error(message: str) -> dict[str, str]:
+    # Mastodon capitalises its messages ("Record not found"); apps show them as they are.
+    return {"error": message[:1].upper() + message[1:]}
 
 
 # Discovery documents are public and read by browser-based clients (RFC 7033 section 5
