@@ -109,6 +109,7 @@ from node.http.keys import (
     SAVED_SEARCHES,
     SERVES_DOCUMENTS,
     SETTINGS,
+    STATUSES,
     STREAMS,
     TIMELINES,
     TRANSPORT,
@@ -117,13 +118,18 @@ from node.http.keys import (
     VERIFICATION_LIMITER,
     VISITOR_LIMITER,
 )
+from node.http.mastodon import accounts as mastodon_accounts
+from node.http.mastodon import instance as mastodon_instance
+from node.http.mastodon import statuses as mastodon_statuses
 from node.http.mastodon import streaming as mastodon_streaming
+from node.http.mastodon.common import RENDERER
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
 from node.listings.federation import ListingFederation
 from node.listings.received import ReceivedListings, ReceivedResponses
 from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
+from node.mastodon.entities import Renderer
 from node.mastodon.streaming import StreamHub
 from node.media.service import MediaService
 from node.media.storage import MediaFiles
@@ -144,6 +150,7 @@ from node.relations.service import RelationService
 from node.retention import RetentionJob
 from node.rights.erasure import Eraser
 from node.rights.export import Exporter
+from node.statuses.posting import StatusService
 from node.statuses.received import ReceivedStatuses
 from node.statuses.service import Timelines
 from node.verification.credentials import CredentialIssuer
@@ -201,6 +208,7 @@ def create_app(
     app[OAUTH] = OAuthService(clock)
     app[STREAMS] = StreamHub()
     app[TIMELINES] = Timelines(settings.uris)
+    app[RENDERER] = Renderer(settings)
     app[NOTIFICATIONS] = NotificationService(
         settings.uris, clock, silenced=app[FEDERATION_POLICY].silenced
     )
@@ -254,7 +262,12 @@ def create_app(
 
 
 # The Mastodon client API (docs/client-api.md).
-MASTODON_ROUTES = (mastodon_streaming,)
+MASTODON_ROUTES = (
+    mastodon_instance,
+    mastodon_accounts,
+    mastodon_statuses,
+    mastodon_streaming,
+)
 
 
 def _wake_deliveries(app: web.Application) -> None:
@@ -535,6 +548,12 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             max_days=node_settings.listings.max_expiry_days,
             guard=app[CONTENT],
         ).register(app[DISPATCHER])
+        # Members' statuses from apps (the Mastodon client API, docs/client-api.md).
+        app[STATUSES] = federated(StatusService)
+        app[STATUSES].timelines = app[TIMELINES]
+        app[STATUSES].guard = app[CONTENT]
+        app[STATUSES].conversations = app[CONVERSATIONS]
+        app[STATUSES].listings = app[LISTINGS]
         app[REPORTS] = ReportService(
             node_settings.uris,
             app[RESOLVER],

@@ -43,6 +43,7 @@ from node.relations.service import RelationService
 from node.retention import RetentionJob
 from node.rights.erasure import Eraser
 from node.rights.export import Exporter
+from node.statuses.posting import StatusService
 from node.statuses.service import Timelines
 from node.verification.credentials import CredentialIssuer
 from node.verification.service import VerificationService
@@ -55,6 +56,7 @@ OAUTH = web.AppKey("oauth", OAuthService)
 # The Mastodon streaming API's open connections (node/mastodon/streaming.py).
 STREAMS = web.AppKey("streams", StreamHub)
 TIMELINES = web.AppKey("timelines", Timelines)
+STATUSES = web.AppKey("statuses", StatusService)
 DATABASE = web.AppKey("database", TortoiseContext)
 TRANSPORT = web.AppKey("transport", Transport)
 MEMBERS = web.AppKey("members", MemberService)

@@ -29,7 +29,13 @@ class Media(Model):
     problem: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "node.Problem", related_name="photos", null=True, on_delete=fields.CASCADE
     )
+    # or a member's status, posted from an app (docs/client-api.md)
+    status: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.Status", related_name="media", null=True, on_delete=fields.CASCADE
+    )
     position = fields.IntField(default=0)
+    # where an app should centre a crop: "x,y", each -1.0 to 1.0 (Mastodon's focal point)
+    focus = fields.CharField(max_length=32, default="", db_default="")
     description = fields.CharField(max_length=1500, default="")  # alt text
     content_type = fields.CharField(max_length=32)
     width = fields.IntField()

@@ -38,6 +38,7 @@ from node.media.storage import MEDIA_ID, MediaFiles, file_names, media_id_of, ne
 from node.notices.models import Notice, NoticeAudience
 from node.problems.models import Problem
 from node.ratelimit import SlidingWindowLimiter
+from node.statuses.models import Status, TimelineEntry, Visibility
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +306,9 @@ class MediaService:
             if member is not None and member == media.owner:
                 return Access.PRIVATE
             return Access.PRIVATE if await partner() else None
+        status_id = media.status_id  # type: ignore[attr-defined]
+        if status_id is not None:
+            return await self._status_access(media, status_id, member)
         if listing_id is None:
             return Access.PRIVATE if member is not None and member == media.owner else None
         rows = await Listing.filter(id=listing_id).values_list("audience", "circle")
@@ -320,6 +324,25 @@ class MediaService:
         if shared and media.remote_url is None:
             return Access.PRIVATE if await partner() else None
         return None
+
+    async def _status_access(
+        self, media: Media, status_id: int, member: str | None
+    ) -> Access | None:
+        """A status's photo is seen as the status is: by anyone when it is public or
+        unlisted, else by its author and the members whose timeline holds it."""
+        status = await Status.get_or_none(id=status_id)
+        if status is None:
+            return None
+        if status.visibility in (Visibility.PUBLIC, Visibility.UNLISTED):
+            return Access.PUBLIC
+        if member is None:
+            return None
+        if member == media.owner:
+            return Access.PRIVATE
+        # ``member`` is a local member's actor id (…/users/<username>), from our own session.
+        username = member.rsplit("/users/", 1)[-1]
+        seen = await TimelineEntry.exists(status_id=status_id, member__username=username)
+        return Access.PRIVATE if seen else None
 
     async def by_file(self, name: str) -> Media | None:
         """The photo whose photo or thumbnail file is ``name``, if any."""
@@ -360,6 +383,7 @@ class MediaService:
             listing_id__isnull=True,
             notice_id__isnull=True,
             problem_id__isnull=True,
+            status_id__isnull=True,
             created_at__lt=cutoff,
         )
         return await self.delete_rows(query)

@@ -46,6 +46,7 @@ class Migration(migrations.Migration):
                 ('mentions', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('tags', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('attachments', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('has_media', fields.BooleanField(default=False)),
                 ('poll', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('application', fields.CharField(null=True, max_length=200)),
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
@@ -67,6 +68,16 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='StatusTag',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(max_length=100)),
+                ('status', fields.ForeignKeyField('node.Status', source_field='status_id', db_constraint=True, to_field='id', related_name='tag_index', on_delete=OnDelete.CASCADE)),
+            ],
+            options={'table': 'status_tag', 'app': 'node', 'unique_together': (('name', 'status'),), 'pk_attr': 'id', 'table_description': 'A status filed under one of its hashtags (tag timelines read this index).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='TimelineEntry',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -75,5 +86,15 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'timeline_entry', 'app': 'node', 'unique_together': (('member', 'status'),), 'pk_attr': 'id', 'table_description': "A status in a member's home timeline."},
             bases=['Model'],
+        ),
+        ops.AddField(
+            model_name='Media',
+            name='focus',
+            field=fields.CharField(default='', db_default='', max_length=32),
+        ),
+        ops.AddField(
+            model_name='Media',
+            name='status',
+            field=fields.ForeignKeyField('node.Status', source_field='status_id', null=True, db_constraint=True, to_field='id', related_name='media', on_delete=OnDelete.CASCADE),
         ),
     ]

@@ -76,6 +76,8 @@ class Status(Model):
     mentions: fields.Field[list[str]] = fields.JSONField(default=list)
     tags: fields.Field[list[str]] = fields.JSONField(default=list)
     attachments: fields.Field[list[dict[str, Any]]] = fields.JSONField(default=list)
+    # Whether it shows media (attachments, or a listing's photos): ``only_media`` filters.
+    has_media = fields.BooleanField(default=False)
     # A poll we received (Question): {"options": [{"title", "votes_count"}], "multiple",
     # "expires_at", "voters_count"}; read-only here.
     poll: fields.Field[dict[str, Any] | None] = fields.JSONField(null=True)
@@ -135,3 +137,17 @@ class AccountRef(Model):
 
     class Meta:
         table = "account_ref"
+
+
+class StatusTag(Model):
+    """A status filed under one of its hashtags (tag timelines read this index)."""
+
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+    status: fields.ForeignKeyRelation[Status] = fields.ForeignKeyField(
+        "node.Status", on_delete=fields.CASCADE, related_name="tag_index"
+    )
+
+    class Meta:
+        table = "status_tag"
+        unique_together = (("name", "status"),)

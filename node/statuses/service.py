@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 
 from tortoise.exceptions import IntegrityError
@@ -9,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from activitypub.uris import UriScheme
 from node.follows.models import Follow, FollowState
 from node.members.models import Member
-from node.statuses.models import AccountRef, Status, TimelineEntry
+from node.statuses.models import AccountRef, Status, StatusTag, TimelineEntry
 
 # Called with a status and the members whose home timeline just got it (the streaming API
 # listens here); set by the app, absent in the CLI.
@@ -24,8 +25,13 @@ class Timelines:
         self.listeners: list[Listener] = []
 
     async def fan_out(self, status: Status, member_ids: Iterable[int]) -> list[int]:
-        """Put ``status`` in the home timelines of ``member_ids`` (once each, whatever is
-        called twice) and tell the listeners; the ids that got it now."""
+        """File a new or changed ``status`` under its hashtags, put it in the home timelines
+        of ``member_ids`` (once each, whatever is called twice) and tell the listeners; the
+        ids that got it now. Every stored status goes through here."""
+        await self._file_tags(status)
+        if status.attachments and not status.has_media:
+            status.has_media = True
+            await Status.filter(id=status.id).update(has_media=True)
         wanted = sorted(set(member_ids))
         if not wanted:
             return []
@@ -47,6 +53,15 @@ class Timelines:
         for listener in self.listeners:
             await listener(status, fresh)
         return fresh
+
+    async def _file_tags(self, status: Status) -> None:
+        names = sorted({t[:100] for t in status.tags if isinstance(t, str) and t})
+        await StatusTag.filter(status_id=status.id).exclude(name__in=names).delete()
+        have = set(await StatusTag.filter(status_id=status.id).values_list("name", flat=True))
+        fresh = [StatusTag(name=n, status_id=status.id) for n in names if n not in have]
+        if fresh:
+            with contextlib.suppress(IntegrityError):  # filed meanwhile by a concurrent call
+                await StatusTag.bulk_create(fresh)
 
     async def followers_here(self, actor: str) -> list[int]:
         """The members of this node whose follow of ``actor`` was accepted."""
