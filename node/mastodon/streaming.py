@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 # Streams of one member: publish() needs ``member_ids`` for them.
@@ -46,6 +46,9 @@ SSE_HEARTBEAT = b":thump\n"
 DEFAULT_QUEUE_SIZE = 256
 DEFAULT_HEARTBEAT_SECONDS = 15.0  # Mastodon's SSE heartbeat
 DEFAULT_PING_SECONDS = 30.0  # Mastodon's WebSocket ping
+# How often open connections' sessions are checked again, for revocations the hub is not told
+# of (another process: the command line, a second ``serve``).
+DEFAULT_REVALIDATE_SECONDS = 60.0
 MAX_SUBSCRIPTIONS = 64  # per WebSocket: one app uses a handful
 MAX_TAG_LENGTH = 100
 
@@ -139,7 +142,8 @@ class StreamHub:
     The HTTP layer registers a connection with :meth:`connect`, subscribes it, drains it and
     calls :meth:`disconnect` at the end. Limits are attributes, so a test can shorten them
     before connecting: ``queue_size`` (frames a connection may lag behind), ``heartbeat_seconds``
-    (SSE ``:thump``), ``ping_seconds`` (WebSocket ping).
+    (SSE ``:thump``), ``ping_seconds`` (WebSocket ping), ``revalidate_seconds`` (sessions
+    checked again).
     """
 
     def __init__(
@@ -148,10 +152,13 @@ class StreamHub:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS,
         ping_seconds: float = DEFAULT_PING_SECONDS,
+        revalidate_seconds: float = DEFAULT_REVALIDATE_SECONDS,
     ) -> None:
         self.queue_size = queue_size
         self.heartbeat_seconds = heartbeat_seconds
         self.ping_seconds = ping_seconds
+        self.revalidate_seconds = revalidate_seconds
+        self._sweeper: asyncio.Task[None] | None = None
         # (stream, tag, member id or None) -> connections: the member id is set for the
         # streams of one member, the tag for hashtag streams.
         self._subscribers: dict[tuple[str, str | None, int | None], set[Connection]] = {}
@@ -192,6 +199,22 @@ class StreamHub:
             sessions.discard(conn)
             if not sessions:
                 del self._by_session[conn.session_id]
+        if not self._by_session and self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+
+    def keep_checking(self, live: Callable[[set[int]], Awaitable[set[int]]]) -> None:
+        """While connections are open, every ``revalidate_seconds`` ask ``live`` which of
+        their sessions are still valid and close the others. Started by the first connection
+        (in its context: the database the request uses), stopped with the last."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep(live))
+
+    async def _sweep(self, live: Callable[[set[int]], Awaitable[set[int]]]) -> None:
+        while self._by_session:
+            await asyncio.sleep(self.revalidate_seconds)
+            open_ids = set(self._by_session)
+            self.close_sessions(open_ids - await live(open_ids))
 
     def subscribe(self, conn: Connection, sub: Subscription) -> bool:
         """Add ``sub`` to ``conn``; ``False`` when ``conn`` already has too many. Subscribing

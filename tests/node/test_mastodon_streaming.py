@@ -423,3 +423,19 @@ async def test_mastodon_py_stream_user(node: TestClient, people) -> None:
             raise AssertionError("Mastodon.py received nothing")
     finally:
         handle.close()
+
+
+async def test_a_session_ended_anywhere_closes_its_streams(node: TestClient, people) -> None:
+    """A revocation nobody told the hub of (here the API's logout, as the command line
+    would) is found by the periodic check."""
+    node.app[STREAMS].revalidate_seconds = 0.05
+    token = people["bea"]
+    sse = await _sse(node, "/api/v1/streaming/user", **bearer(token))
+    async with node.ws_connect("/api/v1/streaming?stream=user", headers=bearer(token)) as ws:
+        await _synced(ws)
+        resp = await node.delete("/api/quartier/v1/sessions/current", headers=bearer(token))
+        assert resp.status == 204
+        closing = await asyncio.wait_for(ws.receive(), PATIENCE)
+        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert await asyncio.wait_for(sse.content.read(), PATIENCE) == b""
+    assert node.app[STREAMS].connection_count == 0

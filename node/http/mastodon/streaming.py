@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from node.http.auth import Caller
-from node.http.keys import MEMBERS, STREAMS
+from node.http.keys import CLOCK, MEMBERS, STREAMS
 from node.mastodon.streaming import (
     MAX_TAG_LENGTH,
     MEMBER_STREAMS,
@@ -41,6 +41,7 @@ from node.mastodon.streaming import (
     Subscription,
     normalize_tag,
 )
+from node.members.models import LoginSession
 
 routes = web.RouteTableDef()
 
@@ -138,13 +139,32 @@ def _resolve(caller: Caller, stream: object, params: Mapping[str, Any]) -> Subsc
 
 
 def _open(hub: StreamHub, request: web.Request, caller: Caller, *, websocket: bool) -> Connection:
-    return hub.connect(
+    conn = hub.connect(
         session_id=caller.session.id,
         member_id=caller.member.id,
         websocket=websocket,
         may_read_notifications=caller.may("read:notifications"),
         transport=request.transport,
     )
+    clock = request.app[CLOCK]
+
+    async def live(session_ids: set[int]) -> set[int]:
+        # What session_for_token() accepts: not revoked, not expired, member not suspended.
+        # In slices: SQLite limits the parameters of one statement.
+        ids = sorted(session_ids)
+        alive: set[int] = set()
+        for start in range(0, len(ids), 500):
+            rows = await LoginSession.filter(
+                id__in=ids[start : start + 500],
+                revoked_at__isnull=True,
+                expires_at__gt=clock(),
+                member__suspended_at__isnull=True,
+            ).values_list("id", flat=True)
+            alive.update(int(row) for row in rows)  # type: ignore[call-overload]
+        return alive
+
+    hub.keep_checking(live)
+    return conn
 
 
 # --------------------------------------------------------------------------------------------
