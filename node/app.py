@@ -130,6 +130,7 @@ from node.listings.received import ReceivedListings, ReceivedResponses
 from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
 from node.mastodon.entities import Renderer
+from node.mastodon.live import LiveStatuses
 from node.mastodon.streaming import StreamHub
 from node.media.service import MediaService
 from node.media.storage import MediaFiles
@@ -209,6 +210,8 @@ def create_app(
     app[STREAMS] = StreamHub()
     app[TIMELINES] = Timelines(settings.uris)
     app[RENDERER] = Renderer(settings)
+    app[TIMELINES].listeners.append(LiveStatuses(app[STREAMS], app[RENDERER]))
+    app.on_shutdown.append(app[STREAMS].on_shutdown)
     app[NOTIFICATIONS] = NotificationService(
         settings.uris, clock, silenced=app[FEDERATION_POLICY].silenced
     )

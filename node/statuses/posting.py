@@ -286,6 +286,7 @@ class StatusService(FederatedService):
                 await publish(_wrap("Update", note), inboxes, me, status.edited_at)
         if inboxes:
             self._queued()
+        await self.timelines.edited(status)
         return status
 
     async def delete(self, member: Member, status: Status) -> None:
@@ -300,7 +301,7 @@ class StatusService(FederatedService):
                 message.conversation_id,  # type: ignore[attr-defined]
                 message.id,
             )
-            await status.delete()
+            await self.timelines.remove(status)
             return
         if status.kind == StatusKind.LISTING:
             raise BadRequest("withdraw a listing from the listing itself")
@@ -317,7 +318,7 @@ class StatusService(FederatedService):
                     "object": {"id": status.ap_id, "type": "Tombstone"},
                 }
                 await publish(tombstone, inboxes, me, now)
-            await status.delete()
+            await self.timelines.remove(status)
         if inboxes:
             self._queued()
 

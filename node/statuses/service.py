@@ -12,9 +12,10 @@ from node.follows.models import Follow, FollowState
 from node.members.models import Member
 from node.statuses.models import AccountRef, Status, StatusTag, TimelineEntry
 
-# Called with a status and the members whose home timeline just got it (the streaming API
-# listens here); set by the app, absent in the CLI.
-Listener = Callable[[Status, list[int]], Awaitable[None]]
+# Told what happened to a status ("update": new in the timelines of the members given;
+# "status.update": edited; "delete": gone) and whose timelines hold it: the streaming API
+# listens here. Set by the app; absent in the CLI.
+Listener = Callable[[str, Status, list[int]], Awaitable[None]]
 
 
 class Timelines:
@@ -50,9 +51,27 @@ class Timelines:
                 # A concurrent fan-out of the same status won a row: add the rest one by one.
                 for m in fresh:
                     await TimelineEntry.get_or_create(member_id=m, status_id=status.id)
-        for listener in self.listeners:
-            await listener(status, fresh)
+        await self._tell("update", status, fresh)
         return fresh
+
+    async def edited(self, status: Status) -> None:
+        """``status`` changed (saved already): refile it, tell whoever holds it."""
+        await self._file_tags(status)
+        await self._tell("status.update", status, await self._holders(status))
+
+    async def remove(self, status: Status) -> None:
+        """Delete ``status`` (and its place in every timeline) and tell whoever held it."""
+        holders = await self._holders(status)
+        await status.delete()
+        await self._tell("delete", status, holders)
+
+    async def _holders(self, status: Status) -> list[int]:
+        ids = await TimelineEntry.filter(status_id=status.id).values_list("member_id", flat=True)
+        return [int(i) for i in ids]  # type: ignore[call-overload]
+
+    async def _tell(self, event: str, status: Status, member_ids: list[int]) -> None:
+        for listener in self.listeners:
+            await listener(event, status, member_ids)
 
     async def _file_tags(self, status: Status) -> None:
         names = sorted({t[:100] for t in status.tags if isinstance(t, str) and t})

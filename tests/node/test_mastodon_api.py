@@ -307,7 +307,7 @@ async def test_blocks_and_mutes(node: TestClient) -> None:
 
 
 async def test_lookup_and_search(node: TestClient) -> None:
-    ada, bob = await _two(node)
+    ada, _ = await _two(node)
     found = await _json(await node.get("/api/v1/accounts/lookup?acct=bob", headers=ada))
     assert found["acct"] == "bob"
     await _error(await node.get("/api/v1/accounts/lookup?acct=nobody", headers=ada), 404)

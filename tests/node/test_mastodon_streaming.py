@@ -390,41 +390,6 @@ async def test_heartbeat(node: TestClient, people) -> None:
     sse.close()
 
 
-async def test_mastodon_py_stream_user(node: TestClient, people) -> None:
-    """Mastodon.py's own SSE client receives an update (run in a thread, as apps do)."""
-    mastodon = pytest.importorskip("mastodon")
-    base = str(node.make_url("")).rstrip("/")
-    api = mastodon.Mastodon(
-        access_token=people["bea"], api_base_url=base, version_check_mode="none"
-    )
-    # Mastodon.py reads the streaming host from /api/v1/instance, which this branch lacks.
-    api._Mastodon__get_streaming_base = lambda: base
-
-    got: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    loop = asyncio.get_running_loop()
-
-    class Listener(mastodon.StreamListener):  # type: ignore[misc]
-        def on_update(self, status: dict[str, Any]) -> None:
-            loop.call_soon_threadsafe(got.put_nowait, status)
-
-    handle = api.stream_user(Listener(), run_async=True)
-    try:
-        bea = await _member_id(node, "bea")
-        # The library connects in its own thread: publish until its stream is there.
-        for _ in range(PATIENCE * 10):
-            node.app[STREAMS].publish("user", "update", STATUS, member_ids=[bea])
-            try:
-                status = await asyncio.wait_for(got.get(), 0.1)
-            except TimeoutError:
-                continue
-            assert status["id"] == "1"
-            break
-        else:
-            raise AssertionError("Mastodon.py received nothing")
-    finally:
-        handle.close()
-
-
 async def test_a_session_ended_anywhere_closes_its_streams(node: TestClient, people) -> None:
     """A revocation nobody told the hub of (here the API's logout, as the command line
     would) is found by the periodic check."""

@@ -1,0 +1,39 @@
+"""What apps see live: statuses and notifications published on the streaming API as they
+happen (node/mastodon/streaming.py carries them)."""
+
+from __future__ import annotations
+
+import json
+
+from node.mastodon.entities import Renderer
+from node.mastodon.streaming import StreamHub
+from node.statuses.models import Status, Visibility
+
+
+class LiveStatuses:
+    """Listens to the home timelines (node/statuses/service.py) and publishes."""
+
+    def __init__(self, hub: StreamHub, renderer: Renderer) -> None:
+        self._hub = hub
+        self._renderer = renderer
+
+    async def __call__(self, event: str, status: Status, member_ids: list[int]) -> None:
+        """Publish ``event`` about ``status`` to the members given and, for a public
+        status, on the public and hashtag streams."""
+        if event == "delete":
+            payload = str(status.id)
+        else:
+            payload = json.dumps(
+                await self._renderer.status(status), ensure_ascii=False, separators=(",", ":")
+            )
+        if member_ids:
+            self._hub.publish("user", event, payload, member_ids=member_ids)
+            if status.visibility == Visibility.DIRECT:
+                self._hub.publish("direct", event, payload, member_ids=member_ids)
+        # Public streams get a status once, when it first arrives (an edit or a delete too).
+        boost = status.reblog_of_id is not None  # type: ignore[attr-defined]
+        first_time = bool(member_ids) or event != "update"
+        if status.visibility == Visibility.PUBLIC and not boost and first_time:
+            self._hub.publish_status(
+                event, payload, local=status.local, media=status.has_media, tags=status.tags
+            )
