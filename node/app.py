@@ -119,18 +119,23 @@ from node.http.keys import (
     VISITOR_LIMITER,
 )
 from node.http.mastodon import accounts as mastodon_accounts
+from node.http.mastodon import announcements as mastodon_announcements
 from node.http.mastodon import instance as mastodon_instance
+from node.http.mastodon import media as mastodon_media
+from node.http.mastodon import notifications as mastodon_notifications
 from node.http.mastodon import statuses as mastodon_statuses
 from node.http.mastodon import streaming as mastodon_streaming
 from node.http.mastodon.common import RENDERER
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
 from node.listings.federation import ListingFederation
+from node.listings.models import Listing
 from node.listings.received import ReceivedListings, ReceivedResponses
 from node.listings.saved import SavedSearches
 from node.listings.service import ListingService
 from node.mastodon.entities import Renderer
-from node.mastodon.live import LiveStatuses
+from node.mastodon.live import LiveNotifications, LiveStatuses
+from node.mastodon.notifications import NotificationRenderer
 from node.mastodon.streaming import StreamHub
 from node.media.service import MediaService
 from node.media.storage import MediaFiles
@@ -151,6 +156,7 @@ from node.relations.service import RelationService
 from node.retention import RetentionJob
 from node.rights.erasure import Eraser
 from node.rights.export import Exporter
+from node.statuses.index import StatusIndex
 from node.statuses.posting import StatusService
 from node.statuses.received import ReceivedStatuses
 from node.statuses.service import Timelines
@@ -212,8 +218,20 @@ def create_app(
     app[RENDERER] = Renderer(settings)
     app[TIMELINES].listeners.append(LiveStatuses(app[STREAMS], app[RENDERER]))
     app.on_shutdown.append(app[STREAMS].on_shutdown)
+    # A revoked session's live streams end with it (a sweep catches the others in a minute).
+    app[MEMBERS].sessions_ended.append(app[STREAMS].close_sessions)
+    app[OAUTH].sessions_ended.append(app[STREAMS].close_sessions)
     app[NOTIFICATIONS] = NotificationService(
         settings.uris, clock, silenced=app[FEDERATION_POLICY].silenced
+    )
+    app[TIMELINES].notifications = app[NOTIFICATIONS]
+    app[NOTIFICATIONS].created.append(
+        LiveNotifications(
+            app[STREAMS],
+            NotificationRenderer(
+                app[RENDERER], settings.uris, (settings.community.languages or ("en",))[0]
+            ),
+        )
     )
     app[EXPORTER] = Exporter(settings.uris, settings.media_path, clock)
     app[SAVED_SEARCHES] = SavedSearches(settings.uris, clock, app[NOTIFICATIONS])
@@ -269,6 +287,9 @@ MASTODON_ROUTES = (
     mastodon_instance,
     mastodon_accounts,
     mastodon_statuses,
+    mastodon_notifications,
+    mastodon_media,
+    mastodon_announcements,
     mastodon_streaming,
 )
 
@@ -466,6 +487,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             )
 
         app[FOLLOWS] = federated(FollowService)
+        app[FOLLOWS].notifications = app[NOTIFICATIONS]
         app[FOLLOWS].register(app[DISPATCHER])
         app[PARTNERSHIPS] = Partnerships(
             app[SETTINGS].uris.instance_actor,
@@ -483,6 +505,9 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         app[RELATIONS].register(app[DISPATCHER])
         app[CONVERSATIONS] = federated(ConversationService)
         app[CONVERSATIONS].guard = app[CONTENT]
+        # Listings and messages become statuses in members' timelines (node/statuses).
+        index = StatusIndex(app[TIMELINES])
+        app[CONVERSATIONS].stored = index.message_added
         app[CONVERSATIONS].register(app[DISPATCHER])
         # Posts of the accounts members follow, for their home timelines (node/statuses).
         ReceivedStatuses(app[SETTINGS].uris, app[TIMELINES], app[RESOLVER], app[CLOCK]).register(
@@ -514,6 +539,12 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             DocumentVault(node_settings.documents_path, node_settings.document_key_path),
             queued=app[DELIVERY_WORKER].wake,
         )
+
+        async def announce(listing: Listing) -> None:
+            # A new listing: its saved-search alerts, and a status in every home timeline.
+            await app[SAVED_SEARCHES].announce(listing)
+            await index.listing_added(listing)
+
         listing_federation = ListingFederation(
             node_settings.uris, app[GROUPS], node_settings.community, app[RESOLVER]
         )
@@ -528,7 +559,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             media=app[MEDIA],
             federation=listing_federation,
             queued=app[DELIVERY_WORKER].wake,
-            alerts=app[SAVED_SEARCHES].announce,
+            alerts=announce,
             silenced=policy.silenced,
             guard=app[CONTENT],
         )
@@ -547,7 +578,7 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             app[CLOCK],
             app[PARTNERSHIPS].is_partner,
             app[MEDIA],
-            alerts=app[SAVED_SEARCHES].announce,
+            alerts=announce,
             max_days=node_settings.listings.max_expiry_days,
             guard=app[CONTENT],
         ).register(app[DISPATCHER])

@@ -46,10 +46,17 @@ class ReceivedNotes:
     """The inbound handlers for direct messages."""
 
     def __init__(
-        self, uris: UriScheme, clock: Clock, is_member: IsMember, guard: ContentGuard | None = None
+        self,
+        uris: UriScheme,
+        clock: Clock,
+        is_member: IsMember,
+        guard: ContentGuard | None = None,
+        *,
+        stored: Callable[[Message], Awaitable[object]] | None = None,
     ) -> None:
         # limits on links and mentions, and the keyword filters: over one, held or hidden
         self._guard = guard
+        self._stored = stored  # told of each message stored (the timelines index them)
         self._uris = uris
         self._clock = clock
         self._is_member = is_member
@@ -161,7 +168,7 @@ class ReceivedNotes:
             if await Message.exists(ap_id=note.id):
                 raise NotActedOn("this note was received already")
             conversation = await self._thread(note, author, addressed, now)
-            await Message.create(
+            message = await Message.create(
                 conversation=conversation,
                 ap_id=note.id,
                 author=author,
@@ -175,6 +182,8 @@ class ReceivedNotes:
             conversation.updated_at = now
             await conversation.save(update_fields=["updated_at"])
             await self._adopt_answers(conversation, note.id)
+            if self._stored is not None:
+                await self._stored(message)
             if hit is not None:
                 await filters.caught(
                     "message",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,15 +65,23 @@ class Recipients:
     not_sent_to: list[dict[str, str]]
 
 
+MessageHook = Callable[[Message], Awaitable[object]]
+
+
 class ConversationService(FederatedService):
     """Direct messages of one node."""
 
     # limits on links and mentions, and the keyword filters (set once at start-up)
     guard: ContentGuard | None = None
+    # Told of every message stored, ours or received (the client API's timelines index them);
+    # set once at start-up.
+    stored: MessageHook | None = None
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Route inbound notes (Create, Update) and deletions to :class:`ReceivedNotes`."""
-        ReceivedNotes(self._uris, self._clock, self._is_member, self.guard).register(dispatcher)
+        ReceivedNotes(
+            self._uris, self._clock, self._is_member, self.guard, stored=self.stored
+        ).register(dispatcher)
 
     # Members
     async def start(
@@ -316,6 +325,8 @@ class ConversationService(FederatedService):
         )
         conversation.updated_at = now
         await conversation.save(update_fields=["updated_at"])
+        if self.stored is not None:
+            await self.stored(message)
         if hit is not None:
             # held or hidden: stored for its author, sent nowhere (a release sends it)
             await self._caught(message, hit.action, hit.reason)

@@ -23,11 +23,16 @@ from node.federated import FederatedService
 from node.follows.models import Follow, FollowAlias, FollowState
 from node.members.models import Member
 from node.members.service import is_valid_username
+from node.notifications.models import NotificationType
+from node.notifications.service import NotificationService
 from node.relations.checks import block_between, blocks
 
 
 class FollowService(FederatedService):
     """Follows of one node."""
+
+    # Set by the app: members are told of follow requests (absent in the CLI).
+    notifications: NotificationService | None = None
 
     def register(self, dispatcher: Dispatcher) -> None:
         """Route inbound Follow, Accept, Reject and Undo to this service."""
@@ -66,6 +71,8 @@ class FollowService(FederatedService):
                 )
                 if inbox is not None:
                     await publish(activity, [inbox], me, now)
+                else:
+                    await self._tell_followee(followee, me)
         except IntegrityError:  # a concurrent request of the same member won
             return await Follow.get(follower=me, followee=followee)
         self._queued()
@@ -143,6 +150,14 @@ class FollowService(FederatedService):
             follower_inbox=inbox,
             created_at=now,
         )
+        await self._tell_followee(followee, activity.actor)
+
+    async def _tell_followee(self, followee: str, follower: str) -> None:
+        """The member asked gets a notification (a request waits for their answer)."""
+        if self.notifications is not None:
+            await self.notifications.notify_actor(
+                followee, NotificationType.FOLLOW_REQUEST, by=follower
+            )
 
     async def _refuse_blocked(
         self, followee: str, activity: InboundActivity, inbox: str, now: datetime

@@ -11,12 +11,18 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from babel.dates import format_date
 from tortoise.functions import Count, Max
 
 from activitypub.actors import plain_text_to_html
 from federation.models import RemoteActor
+from moderation import filters
+from node.actors.render import instance_username
 from node.config import Settings
+from node.conversations.models import Message
 from node.follows.models import Follow, FollowState
+from node.listings.models import Listing
+from node.listings.money import format_price
 from node.media.models import Media
 from node.media.render import photo_urls
 from node.members.models import Member, Verification
@@ -106,6 +112,8 @@ class Renderer:
             }
             if actor in members:
                 body = self._member(members[actor])
+            elif actor == self._uris.instance_actor:
+                body = self._community()
             else:
                 body = self._remote(actor, remote.get(actor))
             found[actor] = {"id": str(ids[actor]), **body, **counts}
@@ -181,6 +189,36 @@ class Renderer:
             **({"suspended": True} if member.suspended_at is not None else {}),
         }
 
+    def _community(self) -> dict[str, Any]:
+        """The community's own account (the node's Application actor): it speaks for the
+        node in notifications."""
+        actor = self._uris.instance_actor
+        community = self._settings.community
+        username = instance_username(self._uris)
+        return {
+            "username": username,
+            "acct": username,
+            "display_name": community.name,
+            "locked": True,
+            "bot": True,
+            "discoverable": False,
+            "indexable": False,
+            "group": False,
+            "created_at": iso(datetime(2026, 1, 1, tzinfo=UTC)),
+            "note": plain_text_to_html(community.description),
+            "url": self._uris.url("/about"),
+            "uri": actor,
+            "avatar": self.avatar,
+            "avatar_static": self.avatar,
+            "header": self.header,
+            "header_static": self.header,
+            "emojis": [],
+            "fields": [],
+            "noindex": True,
+            "hide_collections": True,
+            "roles": [],
+        }
+
     def _remote(self, actor: str, row: RemoteActor | None) -> dict[str, Any]:
         host = actor.split("/")[2] if actor.count("/") >= 2 else actor
         username = (row.preferred_username if row else None) or actor.rstrip("/").rsplit("/", 1)[-1]
@@ -212,6 +250,7 @@ class Renderer:
 
     async def statuses(self, rows: Sequence[Status]) -> list[dict[str, Any]]:
         """The Status entities of ``rows``, in their order."""
+        rows = await self._shown(rows)
         if not rows:
             return []
         originals_ids = [r.reblog_of_id for r in rows if r.reblog_of_id]  # type: ignore[attr-defined]
@@ -227,18 +266,38 @@ class Renderer:
         accounts = await self.accounts(actors)
         media = await self._media(every)
         replies = await _counts(Status, "in_reply_to", [r.ap_id for r in every])
+        listings = {
+            x.id: x
+            for x in await Listing.filter(
+                id__in=[r.listing_id for r in every if r.listing_id]  # type: ignore[attr-defined]
+            )
+        }
+        messages = {
+            x.id: x
+            for x in await Message.filter(
+                id__in=[r.message_id for r in every if r.message_id]  # type: ignore[attr-defined]
+            )
+        }
         reblogs = await _counts(Status, "reblog_of_id", [r.id for r in every])
 
         def one(row: Status) -> dict[str, Any]:
             parent = replied.get(row.in_reply_to or "")
+            content, url = row.content, row.url or row.ap_id
+            listing = listings.get(row.listing_id or 0)  # type: ignore[attr-defined]
+            if listing is not None:
+                url = self._uris.url(f"/listings/{listing.id}") if listing.local else url
+                content = listing_html(listing, self._language, url)
+            message = messages.get(row.message_id or 0)  # type: ignore[attr-defined]
+            if message is not None:
+                content = self._message_html(message, row, accounts)
             return {
                 "id": str(row.id),
                 "uri": row.ap_id,
-                "url": row.url or row.ap_id,
+                "url": url,
                 "created_at": iso(row.created_at),
                 "edited_at": iso(row.edited_at),
                 "account": accounts[row.author],
-                "content": row.content,
+                "content": content,
                 "visibility": str(row.visibility),
                 "sensitive": row.sensitive,
                 "spoiler_text": row.spoiler_text,
@@ -289,6 +348,47 @@ class Renderer:
                 body["media_attachments"] = []
             out.append(body)
         return out
+
+    async def _shown(self, rows: Sequence[Status]) -> list[Status]:
+        """``rows`` but the direct messages deleted, or held or hidden by the community's
+        filters (those stay out of every view)."""
+        message_ids = [r.message_id for r in rows if r.message_id]  # type: ignore[attr-defined]
+        if not message_ids:
+            return list(rows)
+        deleted = set(
+            await Message.filter(id__in=message_ids, deleted_at__isnull=False).values_list(
+                "id", flat=True
+            )
+        )
+        held = set(
+            await filters.not_shown("message", [r.ap_id for r in rows if r.message_id])  # type: ignore[attr-defined]
+        )
+        return [
+            r
+            for r in rows
+            if r.message_id not in deleted and r.ap_id not in held  # type: ignore[attr-defined]
+        ]
+
+    def _message_html(
+        self, message: Message, row: Status, accounts: dict[str, dict[str, Any]]
+    ) -> str:
+        """A direct message as apps show one: the people it is for, then its text."""
+        mentions = " ".join(
+            f'<span class="h-card" translate="no"><a href="{html.escape(a)}" '
+            f'class="u-url mention">@<span>{html.escape(accounts[a]["username"])}</span></a>'
+            "</span>"
+            for a in row.mentions
+            if a in accounts
+        )
+        body = plain_text_to_html(message.text)
+        if mentions:
+            return f"<p>{mentions} {body[3:]}" if body.startswith("<p>") else f"<p>{mentions}</p>"
+        return body
+
+    @property
+    def _language(self) -> str:
+        languages = self._settings.community.languages
+        return languages[0] if languages else "en"
 
     async def status(self, row: Status) -> dict[str, Any]:
         """The Status entity of ``row``."""
@@ -421,3 +521,72 @@ async def _counts(model: Any, column: str, keys: Sequence[Any], **filters: Any) 
         .values_list(column, "n")
     )
     return {key: int(n) for key, n in rows}
+
+
+# How a listing reads in an app, in the community's first language (apps know nothing of
+# listings: the text must say it all).
+_LISTING_WORDS = {
+    "en": {
+        "give": "Giving away",
+        "lend": "Lending",
+        "sell": "For sale",
+        "service": "Offering a service",
+        "request": "Looking for",
+        "carpool": "Lift offered",
+        "free": "Free",
+        "until": "until",
+        "see": "See the listing and answer",
+        "reply": "Reply to this post to answer it.",
+        "reserved": "Reserved",
+        "done": "Done",
+        "withdrawn": "Withdrawn",
+        "expired": "Expired",
+    },
+    "fr": {
+        "give": "Don",
+        "lend": "Prêt",
+        "sell": "À vendre",
+        "service": "Service proposé",
+        "request": "Recherche",
+        "carpool": "Covoiturage",
+        "free": "Gratuit",
+        "until": "jusqu'au",
+        "see": "Voir l'annonce et répondre",
+        "reply": "Répondez à ce message pour répondre à l'annonce.",
+        "reserved": "Réservé",
+        "done": "Terminé",
+        "withdrawn": "Retiré",
+        "expired": "Expiré",
+    },
+}
+
+
+def listing_html(listing: Any, language: str, page_url: str) -> str:
+    """A listing as a status's HTML: kind and title, price or "free", until when, where,
+    its description, and a link to its page."""
+    words = _LISTING_WORDS.get(language, _LISTING_WORDS["en"])
+    kind = str(listing.kind)
+    head = f"<p><strong>{html.escape(words.get(kind, kind))}</strong>: "
+    head += f"{html.escape(listing.title)} #{html.escape(kind)}</p>"
+    facts = []
+    if listing.price_minor is not None and listing.currency:
+        facts.append(format_price(listing.price_minor, listing.currency, language))
+    elif kind in ("give", "lend"):
+        facts.append(words["free"])
+    if listing.expires_at is not None:
+        day = format_date(listing.expires_at, format="long", locale=language)
+        facts.append(f"{words['until']} {day}")
+    if listing.place_name:
+        facts.append(listing.place_name)
+    state = str(listing.status)
+    if state in ("reserved", "done", "withdrawn", "expired"):
+        facts.insert(0, words[state])
+    body = head
+    if facts:
+        body += "<p>" + " · ".join(html.escape(f) for f in facts) + "</p>"
+    body += listing.description_html or plain_text_to_html(listing.description or "")
+    link = html.escape(page_url)
+    body += (
+        f'<p><a href="{link}">{html.escape(words["see"])}</a> — {html.escape(words["reply"])}</p>'
+    )
+    return body

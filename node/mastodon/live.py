@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 
 from node.mastodon.entities import Renderer
+from node.mastodon.notifications import NotificationRenderer
 from node.mastodon.streaming import StreamHub
+from node.members.models import Member
+from node.notifications.models import Notification
 from node.statuses.models import Status, Visibility
 
 
@@ -37,3 +40,21 @@ class LiveStatuses:
             self._hub.publish_status(
                 event, payload, local=status.local, media=status.has_media, tags=status.tags
             )
+
+
+class LiveNotifications:
+    """Publishes each new notification on its member's notification streams."""
+
+    def __init__(self, hub: StreamHub, notifications: NotificationRenderer) -> None:
+        self._hub = hub
+        self._notifications = notifications
+
+    async def __call__(self, row: Notification) -> None:
+        """Publish ``row`` (a notification just made) to its member."""
+        member = await Member.get_or_none(id=row.member_id)  # type: ignore[attr-defined]
+        if member is None:
+            return
+        rendered = await self._notifications.render([row], member)
+        if rendered:
+            payload = json.dumps(rendered[0], ensure_ascii=False, separators=(",", ":"))
+            self._hub.publish("user:notification", "notification", payload, member_ids=[member.id])

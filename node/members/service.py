@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -208,6 +209,8 @@ class MemberService:
         self._clock = clock
         self.invite_ttl = invite_ttl
         self.session_ttl = session_ttl
+        # Told the ids of sessions just ended here (the streaming API closes their streams).
+        self.sessions_ended: list[Callable[[list[int]], None]] = []
         # Names that must not become members' (the node actor's handle on a dotless host).
         self.reserved_usernames = reserved_usernames
 
@@ -442,6 +445,11 @@ class MemberService:
         ).update(revoked_at=self._clock())
         if not updated:
             raise NotFound("no such session")
+        self._ended([session_id])
+
+    def _ended(self, session_ids: list[int]) -> None:
+        for listener in self.sessions_ended:
+            listener(session_ids)
 
     async def touch(self, member: Member) -> None:
         """Record that the member was active now (feeds NodeInfo's active user counts)."""
@@ -503,13 +511,14 @@ class MemberService:
             raise WrongPassword("current_password")
         check_password_strength(new, field="new_password")
         member.password_hash = await hash_password(new)
+        others = LoginSession.filter(member=member, revoked_at__isnull=True).exclude(
+            id=keep_session_id or 0
+        )
         async with in_transaction():
             await member.save(update_fields=["password_hash", "updated_at"])
-            await (
-                LoginSession.filter(member=member, revoked_at__isnull=True)
-                .exclude(id=keep_session_id or 0)
-                .update(revoked_at=self._clock())
-            )
+            ended = [int(i) for i in await others.values_list("id", flat=True)]  # type: ignore[call-overload]
+            await others.update(revoked_at=self._clock())
+        self._ended(ended)
 
     async def set_role(self, username: str, role: Role) -> Member:
         """Give a member another role; the last admin cannot be demoted."""

@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
+from node.notifications.models import NotificationType
 from node.statuses.models import StatusKind, Visibility
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -20,6 +21,19 @@ class Migration(migrations.Migration):
                 ('actor', fields.CharField(unique=True, max_length=2048)),
             ],
             options={'table': 'account_ref', 'app': 'node', 'pk_attr': 'id', 'table_description': "The client API's number for an account (a member here or an actor elsewhere): apps"},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Marker',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('member', fields.ForeignKeyField('node.Member', source_field='member_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('timeline', fields.CharField(max_length=16)),
+                ('last_read_id', fields.CharField(max_length=32)),
+                ('version', fields.IntField(default=1)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'timeline_marker', 'app': 'node', 'unique_together': (('member', 'timeline'),), 'pk_attr': 'id', 'table_description': 'Where a member stopped reading a timeline (``home`` or ``notifications``), shared by'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -96,5 +110,15 @@ class Migration(migrations.Migration):
             model_name='Media',
             name='status',
             field=fields.ForeignKeyField('node.Status', source_field='status_id', null=True, db_constraint=True, to_field='id', related_name='media', on_delete=OnDelete.CASCADE),
+        ),
+        ops.AlterField(
+            model_name='Notification',
+            name='type',
+            field=fields.CharEnumField(description='RESPONSE: listing.response\nAGREEMENT: listing.agreement\nEXPIRING: listing.expiring\nMATCH: saved_search.match\nVERIFIED: verification.verified\nVOUCHED: verification.vouched\nDOCUMENT_REJECTED: verification.rejected\nVERIFICATION_LOST: verification.lost\nVERIFICATION_REVIEW: verification.review\nREPORT: moderation.report\nWARNING: moderation.warning\nDECISION: moderation.decision\nENDED: moderation.ended\nNOTICE: notice.published\nURGENT_NOTICE: notice.urgent\nPROBLEM_STATUS: problem.status\nPROBLEM_COMMENT: problem.comment\nPROBLEM_NEW: problem.new\nFOLLOW_REQUEST: follow.request\nMENTION: status.mention', enum_type=NotificationType, max_length=32),
+        ),
+        ops.AddField(
+            model_name='Notification',
+            name='status',
+            field=fields.ForeignKeyField('node.Status', source_field='status_id', null=True, db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE),
         ),
     ]

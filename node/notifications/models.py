@@ -32,6 +32,9 @@ class NotificationType(StrEnum):
     PROBLEM_STATUS = "problem.status"
     PROBLEM_COMMENT = "problem.comment"
     PROBLEM_NEW = "problem.new"  # handlers: a problem to handle arrived
+    # people: someone asks to follow you; a post (here or elsewhere) mentions you
+    FOLLOW_REQUEST = "follow.request"
+    MENTION = "status.mention"
 
 
 class Notification(Model):
@@ -59,6 +62,9 @@ class Notification(Model):
     )
     problem: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "node.Problem", related_name="notifications", null=True, on_delete=fields.CASCADE
+    )
+    status: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "node.Status", related_name="notifications", null=True, on_delete=fields.CASCADE
     )
     # a short text that goes with it (the reason a proof of residence was refused)
     detail = fields.CharField(max_length=500, default="")

@@ -27,6 +27,8 @@ class NotificationService:
         self._uris = uris
         self._clock = clock
         self._silenced = silenced
+        # Told of each notification made by :meth:`notify` (the streaming API publishes it).
+        self.created: list[Callable[[Notification], Awaitable[object]]] = []
 
     async def notify_actor(
         self,
@@ -56,10 +58,11 @@ class NotificationService:
         response_id: int | None = None,
         saved_search_id: int | None = None,
         problem_id: int | None = None,
+        status_id: int | None = None,
         detail: str = "",
     ) -> Notification:
         """Record one notification (inside the caller's transaction when there is one)."""
-        return await Notification.create(
+        row = await Notification.create(
             member_id=member_id,
             type=kind,
             actor=actor,
@@ -67,9 +70,13 @@ class NotificationService:
             response_id=response_id,
             saved_search_id=saved_search_id,
             problem_id=problem_id,
+            status_id=status_id,
             detail=detail,
             created_at=self._clock(),
         )
+        for listener in self.created:
+            await listener(row)
+        return row
 
     async def notify_matches(
         self, matched: Sequence[tuple[int, int]], *, actor: str, listing_id: int
@@ -122,6 +129,10 @@ class NotificationService:
                 raise NotFound("no such notification")
             query = query.filter(id=notification_id)
         return await query.update(read_at=self._clock())
+
+    async def shown(self, member: Member) -> QuerySet[Notification]:
+        """The member's notifications they are shown (see :meth:`_shown`)."""
+        return await self._shown(member)
 
     async def _shown(self, member: Member) -> QuerySet[Notification]:
         """The member's notifications but those caused by people they blocked or muted, and

@@ -98,6 +98,8 @@ class OAuthService:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
+        # Told the ids of member tokens (login sessions) revoked here.
+        self.sessions_ended: list[Callable[[list[int]], None]] = []
 
     async def register(
         self, name: str, redirect_uris: list[str], scopes: str, website: str | None
@@ -277,4 +279,6 @@ class OAuthService:
             if session.app_id != app.id:  # type: ignore[attr-defined]
                 return False
             await LoginSession.filter(id=session.id, revoked_at__isnull=True).update(revoked_at=now)
+            for listener in self.sessions_ended:
+                listener([session.id])
         return True

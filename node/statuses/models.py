@@ -151,3 +151,21 @@ class StatusTag(Model):
     class Meta:
         table = "status_tag"
         unique_together = (("name", "status"),)
+
+
+class Marker(Model):
+    """Where a member stopped reading a timeline (``home`` or ``notifications``), shared by
+    their apps (Mastodon's markers)."""
+
+    id = fields.IntField(primary_key=True)
+    member: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "node.Member", on_delete=fields.CASCADE, related_name=False
+    )
+    timeline = fields.CharField(max_length=16)
+    last_read_id = fields.CharField(max_length=32)
+    version = fields.IntField(default=1)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "timeline_marker"
+        unique_together = (("member", "timeline"),)

@@ -168,7 +168,7 @@ class StatusService(FederatedService):
             text=text,
             in_reply_to=listing.ap_id,
             in_reply_to_author=listing.author,
-            mentions=[listing.author],
+            # No mention: the listing's own notification (an answer) tells its author.
             created_at=self._clock(),
         )
         await self.timelines.fan_out(

@@ -10,6 +10,8 @@ from tortoise.exceptions import IntegrityError
 from activitypub.uris import UriScheme
 from node.follows.models import Follow, FollowState
 from node.members.models import Member
+from node.notifications.models import Notification, NotificationType
+from node.notifications.service import NotificationService
 from node.statuses.models import AccountRef, Status, StatusTag, TimelineEntry
 
 # Told what happened to a status ("update": new in the timelines of the members given;
@@ -24,12 +26,15 @@ class Timelines:
     def __init__(self, uris: UriScheme) -> None:
         self._uris = uris
         self.listeners: list[Listener] = []
+        # Set by the app: members mentioned in a status are notified (absent in the CLI).
+        self.notifications: NotificationService | None = None
 
     async def fan_out(self, status: Status, member_ids: Iterable[int]) -> list[int]:
         """File a new or changed ``status`` under its hashtags, put it in the home timelines
         of ``member_ids`` (once each, whatever is called twice) and tell the listeners; the
         ids that got it now. Every stored status goes through here."""
         await self._file_tags(status)
+        await self._notify_mentioned(status)
         if status.attachments and not status.has_media:
             status.has_media = True
             await Status.filter(id=status.id).update(has_media=True)
@@ -73,6 +78,24 @@ class Timelines:
         for listener in self.listeners:
             await listener(event, status, member_ids)
 
+    async def _notify_mentioned(self, status: Status) -> None:
+        """A ``mention`` notification, once, for each member here the status names."""
+        if self.notifications is None or not status.mentions:
+            return
+        named = await self.members_named(m for m in status.mentions if m != status.author)
+        if not named:
+            return
+        told = set(
+            await Notification.filter(
+                status_id=status.id, type=NotificationType.MENTION, member_id__in=named
+            ).values_list("member_id", flat=True)
+        )
+        for member_id in named:
+            if member_id not in told:
+                await self.notifications.notify(
+                    member_id, NotificationType.MENTION, actor=status.author, status_id=status.id
+                )
+
     async def _file_tags(self, status: Status) -> None:
         names = sorted({t[:100] for t in status.tags if isinstance(t, str) and t})
         await StatusTag.filter(status_id=status.id).exclude(name__in=names).delete()
@@ -98,6 +121,10 @@ class Timelines:
             "id", flat=True
         )
         return [int(i) for i in ids]  # type: ignore[call-overload]
+
+    def is_local(self, actor: str) -> bool:
+        """Whether ``actor`` is one of this node's members' actor ids."""
+        return self._local_username(actor) is not None
 
     def _local_username(self, actor: str) -> str | None:
         return self._uris.username_from_actor(actor)

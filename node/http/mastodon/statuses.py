@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from tortoise.expressions import Q
 
 from node.errors import NotFound
 from node.http.auth import Caller
@@ -31,7 +32,7 @@ from node.http.mastodon.common import SLASH, member, paged, renderer, reply
 from node.mastodon.entities import COUNTED_KINDS
 from node.mastodon.paging import Page, read_page
 from node.mastodon.params import Params, ValidationError, read_params
-from node.statuses.models import Status, TimelineEntry, Visibility
+from node.statuses.models import Status, StatusKind, TimelineEntry, Visibility
 from node.statuses.posting import MAX_SPOILER, Draft
 
 routes = web.RouteTableDef()
@@ -254,8 +255,12 @@ async def home(request: web.Request) -> web.Response:
 
 
 def _public(params: Params) -> Any:
+    # Every listing status is for every member (their home timelines all have it): the local
+    # and tag timelines show the members-only ones too, to members (a token is needed).
     query = Status.filter(
-        visibility=Visibility.PUBLIC, reblog_of_id=None, kind__in=list(COUNTED_KINDS)
+        Q(visibility=Visibility.PUBLIC) | Q(kind=StatusKind.LISTING),
+        reblog_of_id=None,
+        kind__in=list(COUNTED_KINDS),
     )
     if params.flag("local"):
         query = query.filter(local=True)
