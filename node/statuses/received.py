@@ -72,7 +72,6 @@ ACTIVITY_TYPES = frozenset(
     {"Create", "Update", "Delete", "Announce", "Like", "Undo", "Add", "Remove", "Follow"}
 )
 MAX_URI = 2048
-MAX_CONTENT = 100_000  # characters of sanitised HTML a status keeps
 MAX_SPOILER = 1000
 MAX_TITLE = 500
 MAX_TAGS = 50
@@ -268,7 +267,8 @@ class ReceivedStatuses:
         if kind in CONVERTED:
             incoming.content = _converted(incoming.title, summary, incoming.url or ap_id)
         else:
-            incoming.content = sanitize(natural_language(obj, "content"))[:MAX_CONTENT]
+            # Cut before sanitising (html.MAX_HTML), never after: a cut would break the markup.
+            incoming.content = sanitize(natural_language(obj, "content"))
             incoming.spoiler_text = _plain(summary, MAX_SPOILER)
             incoming.sensitive = incoming.sensitive or bool(incoming.spoiler_text)
         if not (
@@ -604,4 +604,4 @@ def _converted(title: str, summary: str, url: str) -> str:
     description = sanitize(summary)
     if description and not description.startswith("<p"):
         description = f"<p>{description}</p>"
-    return f"<p>{link}</p>{description}"[:MAX_CONTENT]
+    return f"<p>{link}</p>{description}"

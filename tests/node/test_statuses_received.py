@@ -127,7 +127,8 @@ async def test_visibility_follows_the_addressing(node, clock, remote, members):
     )
     for visibility, post in posts.items():
         stored = await status(node, post["id"])
-        assert stored is not None and stored.visibility.value == visibility
+        assert stored is not None
+        assert stored.visibility.value == visibility
 
 
 async def test_a_direct_message_is_a_conversations_not_a_status(node, clock, remote, members):
@@ -181,7 +182,8 @@ async def test_only_the_author_edits_or_deletes(node, clock, remote, members):
     assert "only its author may edit a status" in (await outcome(node, forged))[1]
     assert "only its author may delete a status" in (await outcome(node, forged_delete))[1]
     stored = await status(node, post["id"])
-    assert stored is not None and stored.content == "<p>Post number 1</p>"
+    assert stored is not None
+    assert stored.content == "<p>Post number 1</p>"
 
     clock.advance(minutes=3)
     edit = post | {
@@ -228,7 +230,8 @@ async def test_a_boost_by_a_followed_account_and_its_undo(
     assert await home(node, "bob") == [boost_theirs["id"], boost_own["id"]]
     reblog = await status(node, boost_theirs["id"])
     original = await status(node, theirs["id"])
-    assert reblog is not None and original is not None
+    assert reblog is not None
+    assert original is not None
     assert reblog.reblog_of_id == original.id  # type: ignore[attr-defined]
     assert (original.content, original.author) == ("<p>What dora wrote</p>", dora.id)
     state, reasons = await outcome(node, gone)
@@ -279,7 +282,8 @@ async def test_polls_and_articles(node, clock, remote, members):
         wrap("Create", alice, video, 3),
     )
     stored = await status(node, poll["id"])
-    assert stored is not None and stored.poll == {
+    assert stored is not None
+    assert stored.poll == {
         "options": [
             {"title": "Saturday", "votes_count": 4},
             {"title": "Sunday", "votes_count": 3},
@@ -320,4 +324,5 @@ async def test_a_remote_authors_profile_is_kept(node, clock, remote, members):
         f"{alice.id}/followers",
     )
     assert row.summary == "<p>Gardener. <script>x</script></p>"  # as published: shown sanitised
-    assert row.published is not None and row.published.year == 2020
+    assert row.published is not None
+    assert row.published.year == 2020
