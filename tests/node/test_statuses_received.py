@@ -9,7 +9,7 @@ import pytest
 from federation.models import RemoteActor as RemoteActorRow
 from node.conversations.models import Message
 from node.db import activated
-from node.http.keys import DATABASE
+from node.http.keys import DATABASE, RESOLVER
 from node.statuses.models import Status
 from tests.api import admin_token, bearer, member_token
 from tests.node.statuses_support import (
@@ -324,5 +324,15 @@ async def test_a_remote_authors_profile_is_kept(node, clock, remote, members):
         f"{alice.id}/followers",
     )
     assert row.summary == "<p>Gardener. <script>x</script></p>"  # as published: shown sanitised
+    with activated(node.app[DATABASE]):
+        node.app[RESOLVER].forget(alice.id)  # from the database, as another process reads it
+        profile = await node.app[RESOLVER].known_profile(alice.id)
+        assert await node.app[RESOLVER].known_profile(f"{remote.base}/users/nobody") is None
+    assert profile is not None
+    assert (profile.name, profile.icon, profile.manually_approves_followers) == (
+        "Alice <b>Liddell</b>",
+        f"{remote.base}/a.png",
+        False,
+    )
     assert row.published is not None
     assert row.published.year == 2020
