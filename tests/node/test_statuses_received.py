@@ -336,3 +336,78 @@ async def test_a_remote_authors_profile_is_kept(node, clock, remote, members):
     )
     assert row.published is not None
     assert row.published.year == 2020
+
+
+async def test_a_private_status_reaches_followers_and_whom_it_names_only(
+    node, clock, remote, members
+):
+    alice = remote.add_profiled("alice")
+    await follows(node, "bob", alice.id, clock.now)
+    post = note(
+        alice,
+        1,
+        to=[f"{alice.id}/followers", f"{NODE}/users/cyd"],
+        cc=[],
+        tag=[{"type": "Mention", "href": f"{NODE}/users/cyd"}],
+    )
+    await send(node, clock, alice, wrap("Create", alice, post, 1))
+    stored = await status(node, post["id"])
+    assert stored is not None
+    assert stored.visibility.value == "private"
+    assert (await home(node, "bob"), await home(node, "cyd"), await home(node, "ada")) == (
+        [post["id"]],
+        [post["id"]],
+        [],
+    )
+
+
+async def test_what_other_features_keep_is_not_stored_twice(node, clock, remote, members):
+    alice = remote.add("alice")
+    await follows(node, "bob", alice.id, clock.now)
+    to_circle = note(alice, 1, to=[PUBLIC, f"{NODE}/groups/rue_verte"])
+    listing = note(alice, 2, listingKind="offer", name="Chairs")
+    notice = note(alice, 3, noticeKind="information")
+    relayed = wrap("Announce", alice, wrap("Create", alice, note(alice, 4), 4), "r")
+    await send(
+        node,
+        clock,
+        alice,
+        wrap("Create", alice, to_circle, 1),
+        wrap("Create", alice, listing, 2),
+        wrap("Create", alice, notice, 3),
+        relayed,
+    )
+    reasons = {
+        "circle": (await outcome(node, wrap("Create", alice, to_circle, 1)))[1],
+        "listing": (await outcome(node, wrap("Create", alice, listing, 2)))[1],
+        "notice": (await outcome(node, wrap("Create", alice, notice, 3)))[1],
+        "relayed": (await outcome(node, relayed))[1],
+    }
+    assert "a post to a group of this node (circles keep those)" in reasons["circle"]
+    assert "a listing (listings keep those)" in reasons["listing"]
+    assert "a notice (notices keep those)" in reasons["notice"]
+    assert "an announced activity (a group relaying it), not a status" in reasons["relayed"]
+    assert await home(node, "bob") == []
+
+
+async def test_a_polls_new_counts_are_not_an_edit_and_a_deleted_account_takes_its_statuses(
+    node, clock, remote, members
+):
+    alice = remote.add("alice")
+    await follows(node, "bob", alice.id, clock.now)
+    options = [{"type": "Note", "name": "Yes", "replies": {"totalItems": 0}}]
+    poll = note(alice, 1, type="Question", oneOf=options)
+    await send(
+        node, clock, alice, wrap("Create", alice, poll, 1), wrap("Create", alice, note(alice, 2), 2)
+    )
+    counted = poll | {"oneOf": [options[0] | {"replies": {"totalItems": 5}}], "votersCount": 5}
+    await send(node, clock, alice, wrap("Update", alice, counted, 1))
+    stored = await status(node, poll["id"])
+    assert stored is not None
+    assert stored.poll is not None
+    assert (stored.poll["options"][0]["votes_count"], stored.poll["voters_count"]) == (5, 5)
+    assert stored.edited_at is None
+
+    await send(node, clock, alice, wrap("Delete", alice, alice.id, "account"))
+    assert await home(node, "bob") == []
+    assert await status(node, poll["id"]) is None
