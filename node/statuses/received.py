@@ -20,6 +20,7 @@ warning, Article, Page and Event shown as their title linked to their page.
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -401,6 +402,10 @@ class ReceivedStatuses:
                 doc = await self._resolver.fetch_object(announced)
             except DereferenceError as exc:
                 raise NotActedOn(f"the boosted status cannot be fetched: {exc}") from None
+        if not _storable(doc):
+            raise NotActedOn(
+                "the boosted status holds text that cannot be stored (NUL, surrogates)"
+            )
         if reference(doc.get("id")) != announced:
             raise NotActedOn("the boosted status's server serves another object under its id")
         authors = references(doc.get("attributedTo"), limit=10)
@@ -454,7 +459,18 @@ def _visibility(to: list[str], cc: list[str], followers: str | None = None) -> V
 
 def _plain(value: str, limit: int) -> str:
     """A text-only property (a content warning, a title): its text, cut to ``limit``."""
-    return html_to_text(value, limit).replace("\n", " ")
+    return html_to_text(value, limit).replace("\n", " ").replace("\x00", "")
+
+
+def _storable(doc: Any) -> bool:
+    """Whether a fetched document can be stored: the inbox refuses NUL and lone surrogates in
+    deliveries (PostgreSQL cannot store them); a fetched one is checked here."""
+    try:
+        dumped = json.dumps(doc, ensure_ascii=False)
+        dumped.encode("utf-8")
+    except (UnicodeEncodeError, ValueError, RecursionError):
+        return False
+    return "\x00" not in dumped and "\\u0000" not in dumped
 
 
 def _page_url(value: Any, author: str) -> str | None:
