@@ -34,7 +34,6 @@ from activitypub.actor_documents import same_host
 from activitypub.listings import looks_like_listing
 from activitypub.notes import (
     PUBLIC,
-    Attachment,
     html_to_text,
     is_collection_address,
     read_attachments,
@@ -56,6 +55,7 @@ from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import DereferenceError, NotActedOn
 from node.clock import Clock
 from node.relations.models import MemberRelation
+from node.statuses.attachments import stored_attachment
 from node.statuses.html import sanitize
 from node.statuses.models import Status, StatusKind, Visibility
 from node.statuses.service import Timelines
@@ -256,7 +256,7 @@ class ReceivedStatuses:
             created_at=min(published or now, now),
             mentions=_mentions(obj.get("tag")),
             tags=_hashtags(obj.get("tag")),
-            attachments=[_attachment(a) for a in read_attachments(obj.get("attachment"))],
+            attachments=[stored_attachment(a) for a in read_attachments(obj.get("attachment"))],
             poll=_poll(obj) if kind is StatusKind.QUESTION else None,
             addressed=[
                 a
@@ -557,26 +557,6 @@ def _mentions(value: Any) -> list[str]:
         if href is not None:
             found.setdefault(href, None)
     return list(found)[:MAX_MENTIONS]
-
-
-def _media_type(attachment: Attachment) -> str:
-    """Mastodon's attachment type: image, gifv, video, audio or unknown."""
-    major = attachment.media_type.split("/", 1)[0].lower()
-    if major in ("image", "video", "audio"):
-        return major
-    return {"Image": "image", "Video": "video", "Audio": "audio"}.get(attachment.kind, "unknown")
-
-
-def _attachment(attachment: Attachment) -> dict[str, Any]:
-    return {
-        "url": attachment.url,
-        "media_type": attachment.media_type,
-        "type": _media_type(attachment),
-        "description": attachment.description,
-        "width": attachment.width,
-        "height": attachment.height,
-        "blurhash": attachment.blurhash,
-    }
 
 
 def _count(value: Any) -> int | None:

@@ -134,12 +134,51 @@ async def test_visibility_follows_the_addressing(node, clock, remote, members):
 async def test_a_direct_message_is_a_conversations_not_a_status(node, clock, remote, members):
     alice = remote.add("alice")
     await follows(node, "bob", alice.id, clock.now)
-    dm = note(alice, 1, to=[BOB], cc=[], content="<p>Psst, bob</p>", summary="secret")
+    photo = {
+        "type": "Document",
+        "mediaType": "image/webp",
+        "url": f"{remote.base}/m/cat.webp",
+        "name": "A cat",
+        "blurhash": "UBL_:rOpGG-o",
+        "width": 640,
+        "height": 480,
+    }
+    dm = note(
+        alice,
+        1,
+        to=[BOB],
+        cc=[],
+        content="<p>Psst, bob</p>",
+        summary="secret",
+        sensitive=True,
+        attachment=[photo],
+    )
     await send(node, clock, alice, wrap("Create", alice, dm, 1))
     assert await status(node, dm["id"]) is None
+    reasons = (await outcome(node, wrap("Create", alice, dm, 1)))[1]
+    assert reasons == []  # the conversations acted on it
     with activated(node.app[DATABASE]):
         message = await Message.get(ap_id=dm["id"])
+    # The content warning and the attachment, with what apps show before loading it.
     assert (message.text, message.summary) == ("Psst, bob", "secret")
+    assert message.attachments == [
+        {
+            "url": f"{remote.base}/m/cat.webp",
+            "media_type": "image/webp",
+            "type": "image",
+            "description": "A cat",
+            "width": 640,
+            "height": 480,
+            "blurhash": "UBL_:rOpGG-o",
+        }
+    ]
+    # Quartier's own API shows what it always showed.
+    [conversation] = await (
+        await node.get("/api/quartier/v1/conversations", headers=bearer(members["bob"]))
+    ).json()
+    assert conversation["last_message"]["attachments"] == [
+        {"url": f"{remote.base}/m/cat.webp", "media_type": "image/webp", "description": "A cat"}
+    ]
 
 
 async def test_a_stranger_s_post_is_ignored_unless_it_names_a_member(node, clock, remote, members):
