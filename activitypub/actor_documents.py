@@ -2,13 +2,16 @@
 
 Plain JSON, in the compacted shapes Mastodon, GoToSocial, Pleroma/Akkoma and Misskey send: no
 JSON-LD processing (bovine's parser fetches contexts over the network and, offline, silently
-drops ``publicKey``). Only what federation needs is kept: identity, inboxes, and the keys the
-actor vouches for, each bound to the actor as its owner or controller.
+drops ``publicKey``). What federation needs is kept: identity, inboxes, and the keys the
+actor vouches for, each bound to the actor as its owner or controller; and the profile apps show
+of a remote account (display name, bio, avatar, header, profile page, when it was created,
+whether it approves followers), each read in every legal form.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
@@ -17,13 +20,75 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from activitypub.errors import ActorDocumentError, KeyFormatError
 from activitypub.keys import multibase_to_ed25519
+from activitypub.properties import link_href, natural_language, timestamp, values
 
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 MAX_KEYS = 20
 MAX_URI_LENGTH = 2048
 MAX_USERNAME_LENGTH = 255
+MAX_NAME_LENGTH = 200
+MAX_SUMMARY_LENGTH = 10_000  # the bio as published (HTML, sanitised when shown)
 
 PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What apps show of a remote account: its display name, its bio (HTML as published, to
+    be sanitised by whoever shows it), avatar and header image URLs, the page of its profile,
+    when it was created, whether it approves followers, and its followers collection."""
+
+    name: str | None = None
+    summary: str | None = None
+    icon: str | None = None
+    image: str | None = None
+    url: str | None = None
+    published: datetime | None = None
+    manually_approves_followers: bool = False
+    followers: str | None = None
+
+
+def read_profile(doc: dict[str, Any], actor_id: str) -> Profile:
+    """The profile of an actor document, every property in any legal form (``name`` or
+    ``nameMap``; ``icon``/``image`` a URI, an ``Image`` whose ``url`` is a string, a Link or a
+    list, or a list of them; ``url`` a string, a Link or a list, an HTML one preferred)."""
+    name = natural_language(doc, "name").strip()
+    summary = natural_language(doc, "summary").strip()
+    return Profile(
+        name=name[:MAX_NAME_LENGTH] or None,
+        summary=summary[:MAX_SUMMARY_LENGTH] or None,
+        icon=image_url(doc.get("icon")),
+        image=image_url(doc.get("image")),
+        url=_page(doc.get("url")),
+        published=timestamp(doc.get("published")),
+        manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
+        followers=_own_link(doc.get("followers"), actor_id),
+    )
+
+
+def image_url(value: Any) -> str | None:
+    """The URL of an image property: a URI, an ``Image`` (or Link) whose ``url`` or ``href``
+    is one, in turn a string, a Link or a list; of a list, the first usable."""
+    for item in values(value, limit=10):
+        if isinstance(item, dict) and "url" in item:
+            for candidate in values(item["url"], limit=10):
+                if (found := link_href(candidate)) is not None:
+                    return found
+            continue
+        if (found := link_href(item)) is not None:
+            return found
+    return None
+
+
+def _page(value: Any) -> str | None:
+    candidates = values(value, limit=10)
+    html_first = sorted(
+        candidates, key=lambda v: not (isinstance(v, dict) and v.get("mediaType") == "text/html")
+    )
+    for candidate in html_first:
+        if (found := link_href(candidate)) is not None:
+            return found
+    return None
 
 
 @dataclass(frozen=True)
@@ -41,6 +106,8 @@ class ActorDocument:
     # of the endorsements a node gave (see docs/verification.md)
     residency_credential: str | None = None
     endorsements: str | None = None
+    # the profile, as apps show it (see :class:`Profile`)
+    profile: Profile = field(default_factory=lambda: Profile())
 
     @property
     def host(self) -> str:
@@ -82,6 +149,7 @@ def parse_actor_document(doc: Any, fetched_from: str) -> ActorDocument:
         keys=_keys(doc, actor_id),
         residency_credential=_own_link(doc.get("residencyCredential"), actor_id),
         endorsements=_own_link(doc.get("endorsements"), actor_id),
+        profile=read_profile(doc, actor_id),
     )
 
 

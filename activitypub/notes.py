@@ -127,6 +127,10 @@ class Attachment:
     url: str
     media_type: str
     description: str
+    kind: str = ""  # its ActivityStreams type (Document, Image, Video, Audio, Link)
+    width: int | None = None
+    height: int | None = None
+    blurhash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,9 +174,17 @@ def read_note(note: dict[str, Any]) -> ReceivedNote:
     )
 
 
+def read_attachments(value: Any) -> list[Attachment]:
+    """The files an ``attachment`` property links to, in any legal form (a URI, a Document,
+    Image, Video, Audio or Link, one or a list; a Document's ``url`` a string, a Link or a
+    list of Links), at most ``MAX_ATTACHMENTS``; unusable ones are left out."""
+    return _attachments(value)
+
+
 def _attachments(value: Any) -> list[Attachment]:
     found: list[Attachment] = []
     for item in values(value, MAX_ATTACHMENTS):
+        kind, width, height, blurhash = "", None, None, None
         if isinstance(item, str):
             url, media_type, description = reference(item), "", ""
         elif isinstance(item, dict) and (_types(item) & _ATTACHMENT_TYPES or "url" in item):
@@ -184,11 +196,35 @@ def _attachments(value: Any) -> list[Attachment]:
             link_type = chosen.get("mediaType") if isinstance(chosen, dict) else None
             media_type = _short(item.get("mediaType") or link_type, 127)
             description = html_to_text(natural_language(item, "name"), 1500)
+            kind = next((t for t in sorted(_types(item)) if t in _ATTACHMENT_TYPES), "")
+            width, height = _dimension(item.get("width")), _dimension(item.get("height"))
+            hash_value = item.get("blurhash")
+            if isinstance(hash_value, str) and 6 <= len(hash_value) <= 100 and hash_value.isascii():
+                blurhash = hash_value
         else:
             continue
         if url is not None:
-            found.append(Attachment(url=url, media_type=media_type, description=description))
+            found.append(
+                Attachment(
+                    url=url,
+                    media_type=media_type,
+                    description=description,
+                    kind=kind,
+                    width=width,
+                    height=height,
+                    blurhash=blurhash,
+                )
+            )
     return found
+
+
+def _dimension(value: Any) -> int | None:
+    """A width or height in pixels: a positive integer (JSON numbers may come as floats)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value != value or not 0 < value < 1_000_000:  # NaN, or not a size
+        return None
+    return int(value)
 
 
 def _types(item: dict[str, Any]) -> set[str]:

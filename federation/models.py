@@ -25,6 +25,15 @@ class RemoteActor(Model):
     # our terms on Quartier actors: a member's residency credential, a node's endorsements
     residency_credential = fields.CharField(max_length=URI_LENGTH, null=True)
     endorsements = fields.CharField(max_length=URI_LENGTH, null=True)
+    # the profile apps show (activitypub.actor_documents.Profile); the bio as published
+    name = fields.CharField(max_length=200, null=True)
+    summary = fields.TextField(null=True)
+    icon = fields.CharField(max_length=URI_LENGTH, null=True)
+    image = fields.CharField(max_length=URI_LENGTH, null=True)
+    url = fields.CharField(max_length=URI_LENGTH, null=True)
+    published = fields.DatetimeField(null=True)
+    manually_approves_followers = fields.BooleanField(default=False)
+    followers = fields.CharField(max_length=URI_LENGTH, null=True)
     fetched_at = fields.DatetimeField()
 
     class Meta:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -68,8 +70,9 @@ class Message(Model):
     # A content warning (ActivityStreams ``summary``), shown before the text.
     # (Database defaults too: the columns are added to tables that already hold messages.)
     summary = fields.TextField(default="", db_default="")
-    # [{"url", "media_type", "description"}]: links to files, never the files themselves
-    attachments: fields.Field[list[dict[str, str]]] = fields.JSONField(
+    # [{"url", "media_type", "description"}], and for received ones also "type" (Mastodon's),
+    # "width", "height", "blurhash": links to files, never the files themselves
+    attachments: fields.Field[list[dict[str, Any]]] = fields.JSONField(
         default=list, db_default="[]"
     )
     # the note this one answers (``inReplyTo``)

@@ -35,6 +35,7 @@ from moderation.content import FilterHit, hrefs_of
 from node.conversations.models import Conversation, Message, Participant, ThreadKey
 from node.moderation.safety import ContentGuard
 from node.relations.checks import blocks
+from node.statuses.attachments import stored_attachment
 
 MAX_URI = 2048
 MAX_TEXT = 5000
@@ -290,7 +291,5 @@ async def _add_keys(conversation: Conversation, keys: list[str]) -> None:
 
 
 def _attachments(note: ReceivedNote) -> list[dict[str, Any]]:
-    return [
-        {"url": a.url, "media_type": a.media_type, "description": a.description}
-        for a in note.attachments
-    ]
+    # As statuses keep them (type, size and blurhash too), for the client API's rendering.
+    return [stored_attachment(a) for a in note.attachments]

@@ -20,7 +20,10 @@ def message_to_api(message: Message) -> dict[str, Any]:
         "author": message.author,
         "text": message.text,
         "summary": message.summary,
-        "attachments": message.attachments,
+        "attachments": [
+            {key: a.get(key) for key in ("url", "media_type", "description")}
+            for a in message.attachments
+        ],
         "in_reply_to": message.in_reply_to,
         "created_at": format_timestamp(message.created_at),
         "edited_at": format_timestamp(message.edited_at),

@@ -480,3 +480,154 @@ def test_an_actor_without_keys_still_parses(doc: dict[str, Any]) -> None:
     parsed = parse_actor_document(doc, ACTOR)
     assert parsed.actor_id == ACTOR
     assert parsed.keys == {}
+
+
+# The profile each stored actor document shows: name, avatar, header, page, approves followers,
+# followers collection, and whether it has a bio and a creation date.
+PROFILES = {
+    "mastodon/actor.json": (
+        "Alice Example",
+        "https://files.mastodon.example/accounts/avatars/000/000/001/original/a0a49d80c3de5f75.png",
+        "https://files.mastodon.example/accounts/headers/000/000/001/original/d13e4417706a5fec.jpg",
+        "https://mastodon.example/@alice",
+        False,
+        "https://mastodon.example/users/alice/followers",
+        True,
+    ),
+    "gotosocial/actor.json": (
+        "original zork (he/they)",
+        "https://gotosocial.example/fileserver/01F8MH1H7YV1Z7D2C8K2730QBF/avatar/original/01F8MH58A357CV5K7R7TJMSH6S.jpg",
+        "https://gotosocial.example/fileserver/01F8MH1H7YV1Z7D2C8K2730QBF/header/original/01PFPMWK2FF0D9WMHEJHR07C3Q.jpg",
+        "https://gotosocial.example/@the_mighty_zork",
+        False,
+        "https://gotosocial.example/users/the_mighty_zork/followers",
+        True,
+    ),
+    "pleroma/actor.json": (
+        "karolat",
+        "https://pleroma.example/media/a94a0a3f51c49c4a5d9f8849cbb75634fddf234cbd49cd6029b4a9364b5da03e.png",
+        "https://pleroma.example/media/78a7cad0ba10cff6dd1f696d66347db73e0bbf3bdb331f3219188be03fd237e7.jpg",
+        "https://pleroma.example/users/karolat",
+        True,
+        "https://pleroma.example/users/karolat/followers",
+        False,
+    ),
+    "akkoma/actor.json": (
+        "harper",
+        "https://akkoma.example/media/avatar.png",
+        None,
+        "https://akkoma.example/users/harper",
+        False,
+        "https://akkoma.example/users/harper/followers",
+        False,
+    ),
+    "misskey/actor.json": (
+        ":blobcat:アリス:blobcat:",
+        "https://media.misskey.example/misskey/webpublic-b2dc591e-58b6-4df7-b7c9-1cba199f6619.png",
+        "https://media.misskey.example/misskey/361d91a4-da15-4367-a0c7-771569e28ca2.png",
+        "https://misskey.example/@alice",
+        False,
+        "https://misskey.example/users/7rkrarq81i/followers",
+        False,
+    ),
+    "sharkey/actor.json": (
+        "carol",
+        "https://media.sharkey.example/mkmedia/webpublic-87770270-05b0-488d-8a8b-e0438956d323.png",
+        "https://media.sharkey.example/mkmedia/6802825f-74f3-4506-90f4-53575730d640.webp",
+        "https://sharkey.example/@carol",
+        True,
+        "https://sharkey.example/users/9kfweg7wmdw7fnnt/followers",
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("relative", sorted(PROFILES))
+def test_real_actor_documents_give_their_profile(relative: str) -> None:
+    name, icon, image, url, approves, followers, dated = PROFILES[relative]
+    doc = load(relative)
+    profile = parse_actor_document(doc, EXPECTED[relative][0]).profile
+    assert (profile.name, profile.icon, profile.image, profile.url) == (name, icon, image, url)
+    assert (profile.manually_approves_followers, profile.followers) == (approves, followers)
+    assert profile.summary == doc["summary"]  # as published: sanitised where it is shown
+    assert (profile.published is not None) is dated
+
+
+@pytest.mark.parametrize(
+    ("icon", "url"),
+    [
+        ("https://x.example/a.png", "https://x.example/a.png"),
+        ({"type": "Image", "url": "https://x.example/b.png"}, "https://x.example/b.png"),
+        (
+            {"type": "Image", "url": {"type": "Link", "href": "https://x.example/c.png"}},
+            "https://x.example/c.png",
+        ),
+        (
+            {"type": "Image", "url": ["javascript:x", "https://x.example/d.png"]},
+            "https://x.example/d.png",
+        ),
+        (
+            [{"type": "Image", "url": 7}, {"type": "Image", "url": "https://x.example/e.png"}],
+            "https://x.example/e.png",
+        ),
+        ({"type": "Link", "href": "https://x.example/f.png"}, "https://x.example/f.png"),
+        ({"type": "Image"}, None),
+        ("data:image/png;base64,AAAA", None),
+        (42, None),
+        (None, None),
+    ],
+)
+def test_an_avatar_in_every_legal_form(doc: dict[str, Any], icon: Any, url: str | None) -> None:
+    parsed = parse_actor_document(doc | {"icon": icon, "image": icon}, doc["id"])
+    assert (parsed.profile.icon, parsed.profile.image) == (url, url)
+
+
+@pytest.mark.parametrize(
+    ("props", "name", "page"),
+    [
+        ({"nameMap": {"fr": "Alice F"}}, "Alice F", None),
+        ({"name": ["First", "Second"]}, "First", None),
+        ({"name": "   "}, None, None),
+        ({"name": "x" * 500}, "x" * 200, None),
+        (
+            {
+                "url": [
+                    {"type": "Link", "mediaType": "text/plain", "href": "https://x.example/t"},
+                    {"type": "Link", "mediaType": "text/html", "href": "https://x.example/h"},
+                ]
+            },
+            None,
+            "https://x.example/h",
+        ),
+        ({"url": "ftp://x.example/"}, None, None),
+    ],
+)
+def test_name_and_page_in_every_legal_form(
+    doc: dict[str, Any], props: dict[str, Any], name: str | None, page: str | None
+) -> None:
+    base = {k: v for k, v in doc.items() if k not in ("name", "url")}
+    parsed = parse_actor_document(base | props, doc["id"])
+    assert (parsed.profile.name, parsed.profile.url) == (name, page)
+
+
+def test_a_followers_collection_on_another_host_is_not_the_actors(doc: dict[str, Any]) -> None:
+    parsed = parse_actor_document(doc | {"followers": "https://other.example/f"}, doc["id"])
+    assert parsed.profile.followers is None
+
+
+def test_profile_values_of_the_wrong_type_are_dropped(doc: dict[str, Any]) -> None:
+    hostile = doc | {
+        "name": {"a": 1},
+        "summary": 3,
+        "published": "yesterday",
+        "manuallyApprovesFollowers": "true",
+        "url": {"nothing": True},
+    }
+    profile = parse_actor_document(hostile, doc["id"]).profile
+    assert (profile.name, profile.summary, profile.published, profile.url) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert profile.manually_approves_followers is False

@@ -141,7 +141,7 @@ def test_unclosed_markup_is_read_as_text_without_error(hostile):
 # attachment --------------------------------------------------------------------------------------
 
 
-def test_mastodon_document_attachments_keep_url_media_type_and_description():
+def test_mastodon_document_attachments_keep_url_media_type_description_size_and_blurhash():
     # app/serializers/activitypub/note_serializer.rb, MediaAttachmentSerializer
     document = {
         "type": "Document",
@@ -154,7 +154,15 @@ def test_mastodon_document_attachments_keep_url_media_type_and_description():
         "height": 480,
     }
     assert read_note(note(attachment=[document])).attachments == [
-        Attachment(url=PNG, media_type="image/png", description="A ladder")
+        Attachment(
+            url=PNG,
+            media_type="image/png",
+            description="A ladder",
+            kind="Document",
+            width=640,
+            height=480,
+            blurhash="UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH",
+        )
     ]
 
 

@@ -50,6 +50,7 @@ async def test_activities_no_handler_acts_on_are_ignored_with_the_reasons(node, 
             "the Undo is not of a follow we know; "
             "the Undo is not of a partnership (or of an earlier proposal); "
             "the Undo is not of a block we know; "
+            "no boost here has that id; "
             "the Undo is not of a Follow of one of our circles",
         ),
         proposal["id"]: (

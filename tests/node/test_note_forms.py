@@ -126,7 +126,8 @@ EXPECTED: dict[str, Stored | Ignored] = {
     "update_adds_warning_and_attachment.json": Ignored("no message here has that note's id"),
     "delete_note.json": Ignored(
         "not the deletion of the sender's own account; no message here has that id; "
-        "no circle post of that author has that id; no listing here has that id"
+        "no status here has that id; no circle post of that author has that id; "
+        "no listing here has that id"
     ),
     "unhandled_like.json": Ignored("this node does not handle Like"),
     "unhandled_add.json": Ignored("this node does not handle Add"),
