@@ -10,6 +10,7 @@ import html
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from babel.dates import format_date
 from tortoise.functions import Count, Max
@@ -26,6 +27,7 @@ from node.listings.money import format_price
 from node.media.models import Media
 from node.media.render import photo_urls
 from node.members.models import Member, Verification
+from node.statuses.html import sanitize
 from node.statuses.models import Status, StatusKind, Visibility
 from node.statuses.service import account_ids
 
@@ -220,25 +222,30 @@ class Renderer:
         }
 
     def _remote(self, actor: str, row: RemoteActor | None) -> dict[str, Any]:
-        host = actor.split("/")[2] if actor.count("/") >= 2 else actor
+        """An account elsewhere, from what its actor document said (its bio sanitised as a
+        post is; a missing picture is ours, as apps break on an empty URL)."""
+        host = urlsplit(actor).netloc or actor
         username = (row.preferred_username if row else None) or actor.rstrip("/").rsplit("/", 1)[-1]
+        avatar = (row.icon if row else None) or self.avatar
+        header = (row.image if row else None) or self.header
+        created = (row.published or row.fetched_at) if row else datetime(1970, 1, 1, tzinfo=UTC)
         return {
             "username": username,
             "acct": f"{username}@{host}",
-            "display_name": username,
-            "locked": False,
+            "display_name": (row.name if row else None) or username,
+            "locked": bool(row and row.manually_approves_followers),
             "bot": bool(row and row.actor_type in ("Service", "Application")),
             "discoverable": False,
             "indexable": False,
             "group": bool(row and row.actor_type == "Group"),
-            "created_at": iso(row.fetched_at if row else datetime(1970, 1, 1, tzinfo=UTC)),
-            "note": "",
-            "url": actor,
+            "created_at": iso(created),
+            "note": sanitize(row.summary or "") if row else "",
+            "url": (row.url if row else None) or actor,
             "uri": actor,
-            "avatar": self.avatar,
-            "avatar_static": self.avatar,
-            "header": self.header,
-            "header_static": self.header,
+            "avatar": avatar,
+            "avatar_static": avatar,
+            "header": header,
+            "header_static": header,
             "emojis": [],
             "fields": [],
             "noindex": False,
@@ -445,7 +452,7 @@ class Renderer:
 def remote_media(attached: dict[str, Any], position: int, status_id: int) -> dict[str, Any]:
     """A MediaAttachment for an attachment received from elsewhere (kept as a link)."""
     media_type = str(attached.get("media_type") or "")
-    kind = media_type.split("/", 1)[0]
+    kind = str(attached.get("type") or media_type.split("/", 1)[0])
     mastodon_type = {"image": "image", "video": "video", "audio": "audio"}.get(kind, "unknown")
     if mastodon_type == "image" and media_type == "image/gif":
         mastodon_type = "gifv"

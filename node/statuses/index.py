@@ -7,6 +7,8 @@ once and a withdrawn listing or a deleted message goes with its row or is left o
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.exceptions import IntegrityError
 
 from node.conversations.models import Message, Participant
@@ -84,10 +86,7 @@ class StatusIndex:
         await self._timelines.fan_out(status, local)
 
 
-def _link(attachment: dict[str, str]) -> dict[str, str]:
-    """A message's attachment ({"url", "media_type", "description"}) as a status keeps it."""
-    return {
-        "url": attachment.get("url", ""),
-        "media_type": attachment.get("media_type", ""),
-        "description": attachment.get("description", ""),
-    }
+def _link(attachment: dict[str, Any]) -> dict[str, Any]:
+    """A message's attachment as a status keeps it (the same record: see
+    node/statuses/attachments.py)."""
+    return dict(attachment)

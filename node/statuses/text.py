@@ -11,9 +11,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# A mention: @user or @user@host, not inside a word or an e-mail address.
+# A mention: @user or @user@host, not inside a word or an e-mail address. The host is dotted
+# labels (a name or an IPv4 address) with an optional port; a sentence's last dot is not in it.
 MENTION = re.compile(
-    r"(?<![\w@/])@([a-zA-Z0-9_.-]{1,30})(?:@([a-zA-Z0-9.-]+\.[a-zA-Z]{2,}(?::\d+)?))?"
+    r"(?<![\w@/])@([a-zA-Z0-9_]{1,30}(?:[.-][a-zA-Z0-9_]{1,30}){0,3})"
+    r"(?:@([a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+(?::\d{1,5})?))?"
 )
 # A hashtag: letters, digits and underscores, at least one letter (not "#1").
 HASHTAG = re.compile(r"(?<![\w#&/])#(\w*[^\W\d_]\w*)")

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from tests.api import PASSWORD, bearer, login
-from tests.integration.conftest import Peer, member
+from tests.integration.conftest import Peer, member, settle
 from tests.node.media_support import png
 from tests.node.oauth_support import CHALLENGE, HIDDEN, VERIFIER
 from tests.web.support import csrf_of
@@ -208,3 +208,54 @@ async def _first(queue: asyncio.Queue[Any], status_id: Any) -> Any:
         status = await asyncio.wait_for(queue.get(), PATIENCE)
         if status.id == status_id:
             return status
+
+
+async def test_mastodon_py_across_two_nodes(peers: Callable[..., Any]) -> None:
+    """bea on node b finds ada on node a, follows her, reads her posts in her home timeline
+    (delivered by federation), and writes to her directly."""
+    a: Peer = await peers("a")
+    b: Peer = await peers("b")
+    await member(a, "ada")
+    await member(b, "bea")
+    ada = await _app_login(a, "ada")
+    bea = await _app_login(b, "bea")
+
+    found = await call(bea.search_v2, f"@ada@{a.domain}", resolve=True)
+    assert [x.acct for x in found.accounts] == [f"ada@{a.domain}"]
+    remote_ada = found.accounts[0]
+    assert (await call(bea.account_follow, remote_ada.id)).requested
+    await settle(a, b)
+    requests_ = await call(ada.follow_requests)
+    assert [r.acct for r in requests_] == [f"bea@{b.domain}"]
+    await call(ada.follow_request_authorize, requests_[0].id)
+    await settle(a, b)
+    assert (await call(bea.account_relationships, remote_ada.id))[0].following
+
+    posted = await call(ada.status_post, "Street party on Saturday #events")
+    await settle(a, b)
+    home = await call(bea.timeline_home)
+    assert [s.uri for s in home] == [posted.uri]
+    assert home[0].account.acct == f"ada@{a.domain}"
+    assert "Street party" in home[0].content
+    assert [t.name for t in home[0].tags] == ["events"]
+
+    await call(bea.status_post, f"@ada@{a.domain} count me in", visibility="direct")
+    await settle(a, b)
+    conversations = await call(ada.conversations)
+    assert [c.accounts[0].acct for c in conversations] == [f"bea@{b.domain}"]
+    assert "count me in" in conversations[0].last_status.content
+
+    # ada edits her post: bea's copy follows; ada deletes it: it leaves bea's timeline.
+    async def bea_copy() -> Any:
+        # bea's home has her own direct message too (Mastodon shows them there).
+        copies = [s for s in await call(bea.timeline_home) if s.uri == posted.uri]
+        return copies[0] if copies else None
+
+    await call(ada.status_update, posted.id, "Street party on Sunday")
+    await settle(a, b)
+    edited = await bea_copy()
+    assert "Sunday" in edited.content
+    assert edited.edited_at is not None
+    await call(ada.status_delete, posted.id)
+    await settle(a, b)
+    assert await bea_copy() is None

@@ -73,7 +73,8 @@ class Ignored:
 
 @dataclass
 class Direct:
-    """A direct message: kept by conversations, not a status."""
+    """A direct message: kept by conversations, and in timelines as the message's direct
+    status (not stored a second time as a post)."""
 
 
 Expect = Shown | Ignored | Direct
@@ -714,8 +715,11 @@ async def check(node, case: Case) -> None:
         return
     if isinstance(expect, Direct):
         assert row.state.value == "done", row.last_error
-        assert status is None
         assert message is not None
+        assert status is not None
+        assert (status.kind.value, status.visibility.value) == ("message", "direct")
+        assert status.message_id == message.id  # type: ignore[attr-defined]
+        assert in_home
         return
     assert row.state.value == "done", row.last_error
     assert status is not None
