@@ -126,6 +126,7 @@ from node.http.mastodon import notifications as mastodon_notifications
 from node.http.mastodon import statuses as mastodon_statuses
 from node.http.mastodon import streaming as mastodon_streaming
 from node.http.mastodon.common import RENDERER
+from node.http.mastodon.limits import API_LIMITER, LIMIT, WINDOW, rate_limit
 from node.http.middleware import database, discovery_cors, json_errors, request_context
 from node.http.server_log import ParserErrorLog
 from node.listings.federation import ListingFederation
@@ -186,7 +187,14 @@ def create_app(
     document key."""
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[request_context, discovery_cors, json_errors, security_headers, database],
+        middlewares=[
+            request_context,
+            discovery_cors,
+            rate_limit,
+            json_errors,
+            security_headers,
+            database,
+        ],
         # Requests aiohttp's parser refuses never reach the middlewares: see server_log.
         handler_args={"logger": ParserErrorLog()},
     )
@@ -214,6 +222,7 @@ def create_app(
         app.cleanup_ctx.append(_background_worker)
     app[OAUTH] = OAuthService(clock)
     app[STREAMS] = StreamHub()
+    app[API_LIMITER] = SlidingWindowLimiter(LIMIT, WINDOW, clock)
     app[TIMELINES] = Timelines(settings.uris)
     app[RENDERER] = Renderer(settings)
     app[TIMELINES].listeners.append(LiveStatuses(app[STREAMS], app[RENDERER]))

@@ -73,6 +73,14 @@ class SlidingWindowLimiter:
                 if not events:
                     del self._events[key]
 
+    def remaining(self, key: str) -> tuple[int, float]:
+        """How many events ``key`` has left in its window, and when (a timestamp) its oldest
+        counted event leaves it (now, when it has none)."""
+        events = self._recent(key)
+        now = self._clock().timestamp()
+        reset = events[0] + self.window if events else now
+        return max(0, self.max_events - len(events)), reset
+
     def reset(self, *keys: str) -> None:
         """Forget the events of each key (after a successful login)."""
         for key in keys:

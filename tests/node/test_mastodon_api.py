@@ -314,3 +314,48 @@ async def test_lookup_and_search(node: TestClient) -> None:
     results = await _json(await node.get("/api/v1/accounts/search?q=bo", headers=ada))
     validate_list("Account", results)
     assert [a["acct"] for a in results] == ["bob"]
+
+
+async def test_rate_limit_headers_and_429(node: TestClient, clock: Any) -> None:
+    ada, _ = await _two(node)
+    first = await node.get("/api/v1/timelines/home", headers=ada)
+    assert first.status == 200
+    assert first.headers["X-RateLimit-Limit"] == "300"
+    assert first.headers["X-RateLimit-Remaining"] == "299"
+    assert first.headers["X-RateLimit-Reset"].endswith("Z")
+    for _ in range(299):
+        last = await node.get("/api/v1/custom_emojis", headers=ada)
+    assert last.headers["X-RateLimit-Remaining"] == "0"
+    refused = await node.get("/api/v1/timelines/home", headers=ada)
+    assert await _error(refused, 429) == "Too many requests"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    # Another token has its own allowance; the window moves on.
+    other = await node.get("/api/v1/custom_emojis")
+    assert other.status == 200
+    clock.advance(seconds=301)
+    assert (await node.get("/api/v1/timelines/home", headers=ada)).status == 200
+
+
+async def test_scopes_are_enforced(node: TestClient) -> None:
+    from tests.node.oauth_support import approve, authorize_url, exchange, register_app
+    from tests.web.support import log_in_by_form
+
+    await _two(node)
+    node.session.cookie_jar.clear()
+    await log_in_by_form(node, "ada", "correct horse battery staple")
+    app = await register_app(node, scopes="read write")
+    tokens = {}
+    for scope in ("read", "write:statuses"):
+        query = await approve(node, authorize_url(app, scope=scope))
+        resp = await exchange(node, app, query["code"][0])
+        tokens[scope] = bearer((await _json(resp))["access_token"])
+    node.session.cookie_jar.clear()
+    reader, writer = tokens["read"], tokens["write:statuses"]
+    assert (await node.get("/api/v1/timelines/home", headers=reader)).status == 200
+    denied = await node.post("/api/v1/statuses", data={"status": "hi"}, headers=reader)
+    assert "scope" in await _error(denied, 403)
+    posted = await _json(await node.post("/api/v1/statuses", data={"status": "hi"}, headers=writer))
+    assert posted["application"]["name"] == "Test App"
+    await _error(await node.get("/api/v1/timelines/home", headers=writer), 403)
+    await _error(await node.get("/api/v1/notifications", headers=writer), 403)
