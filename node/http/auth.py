@@ -48,7 +48,28 @@ async def authenticate(request: web.Request) -> Caller:
     session = await request.app[MEMBERS].session_for_token(token)
     if session is None:
         raise Unauthorized("the token is invalid, expired or revoked")
-    return Caller(member=session.member, session=session, via_cookie=via_cookie)
+    caller = Caller(member=session.member, session=session, via_cookie=via_cookie)
+    own_api = request.path.startswith(_OWN_API) and request.path not in _OWN_SCOPED
+    if session.scopes is not None and own_api:
+        _check_own_api(request, caller)
+    return caller
+
+
+_OWN_API = "/api/quartier/"
+# Endpoints of our own API that check a granular scope themselves.
+_OWN_SCOPED = frozenset({"/api/quartier/v1/me"})
+_STAFF_PATHS = ("/api/quartier/v1/admin/", "/api/quartier/v1/moderation/")
+
+
+def _check_own_api(request: web.Request, caller: Caller) -> None:
+    """An app's token on Quartier's own API: reading needs ``read``, anything else ``write``,
+    and staff endpoints are closed to apps whatever the member's role (no app gets staff
+    powers, as admin scopes are refused)."""
+    if request.path.startswith(_STAFF_PATHS):
+        raise Forbidden("apps cannot use the staff endpoints: log in on the node itself")
+    needed = "read" if request.method in _SAFE_METHODS else "write"
+    if not caller.may(needed):
+        raise Forbidden("This action is outside the authorized scopes")
 
 
 async def require_scope(request: web.Request, scope: str) -> Caller:

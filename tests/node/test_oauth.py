@@ -423,3 +423,24 @@ def test_scope_hierarchy() -> None:
     assert scope_set.is_subset(["read:statuses", "follow"], ["read", "follow"])
     assert not scope_set.is_subset(["write"], ["write:statuses"])
     assert scope_set.parse("read+write  read") == ["read", "write"]
+
+
+async def test_an_apps_token_on_quartiers_own_api(node: TestClient) -> None:
+    """Reading needs read, changing needs write, and staff endpoints are closed to apps even
+    for an admin's token (no app gets staff powers)."""
+    await _logged_in(node)
+    app = await register_app(node, scopes="read write")
+    tokens = {}
+    for scope in ("read", "write"):
+        resp = await exchange(node, app, await _code(node, app, scope=scope))
+        tokens[scope] = bearer((await resp.json())["access_token"])
+    node.session.cookie_jar.clear()
+    assert (await node.get("/api/quartier/v1/listings/mine", headers=tokens["read"])).status == 200
+    listing = {"kind": "give", "title": "Chair", "category": "furniture"}
+    refused = await node.post("/api/quartier/v1/listings", json=listing, headers=tokens["read"])
+    assert refused.status == 403
+    made = await node.post("/api/quartier/v1/listings", json=listing, headers=tokens["write"])
+    assert made.status == 201, await made.text()
+    staff = await node.get("/api/quartier/v1/admin/invites", headers=tokens["read"])
+    assert staff.status == 403
+    assert "staff" in (await staff.json())["error"]["message"]
