@@ -115,12 +115,38 @@ def _mastodon_error(message: str) -> dict[str, str]:
 _CORS_PREFIXES = ("/.well-known/", "/nodeinfo/")
 
 
+# The APIs apps in browsers call (Elk, Phanpy): the client API, OAuth's token endpoints and
+# our own API. Their tokens travel in headers, never in cookies, and "*" never carries cookies
+# (a browser sends them cross-origin only to an explicitly named origin), so any site's app may
+# call them with a token its user gave it.
+_API_PREFIXES = ("/api/", "/oauth/token", "/oauth/revoke")
+_API_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
+_EXPOSED = (
+    "Link, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Request-Id"
+)
+
+
 @web.middleware
 async def discovery_cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """``Access-Control-Allow-Origin: *`` on every discovery response, errors included."""
+    """``Access-Control-Allow-Origin: *`` on every discovery and API response, errors
+    included, and the answer to a browser's preflight for the APIs."""
+    api = request.path.startswith(_API_PREFIXES)
+    if api and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        return web.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
+                "Access-Control-Allow-Headers": _API_HEADERS,
+                "Access-Control-Max-Age": "86400",
+            },
+        )
     response = await handler(request)
-    if request.path.startswith(_CORS_PREFIXES):
+    # A stream (SSE, WebSocket) sent its headers already: its handler set what it needs.
+    if (api or request.path.startswith(_CORS_PREFIXES)) and not response.prepared:
         response.headers["Access-Control-Allow-Origin"] = "*"
+        if api:
+            response.headers["Access-Control-Expose-Headers"] = _EXPOSED
     return response
 
 

@@ -359,3 +359,29 @@ async def test_scopes_are_enforced(node: TestClient) -> None:
     assert posted["application"]["name"] == "Test App"
     await _error(await node.get("/api/v1/timelines/home", headers=writer), 403)
     await _error(await node.get("/api/v1/notifications", headers=writer), 403)
+
+
+async def test_browser_apps_may_call_the_api(node: TestClient) -> None:
+    ada, _ = await _two(node)
+    preflight = await node.options(
+        "/api/v1/statuses",
+        headers={
+            "Origin": "https://elk.zone",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, idempotency-key",
+        },
+    )
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Idempotency-Key" in preflight.headers["Access-Control-Allow-Headers"]
+    resp = await node.get("/api/v1/timelines/home", headers={**ada, "Origin": "https://elk.zone"})
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Link" in resp.headers["Access-Control-Expose-Headers"]
+    token = await node.options(
+        "/oauth/token",
+        headers={"Origin": "https://elk.zone", "Access-Control-Request-Method": "POST"},
+    )
+    assert token.status == 204
+    # Pages are not opened to other sites.
+    page = await node.get("/login", headers={"Origin": "https://elk.zone"})
+    assert "Access-Control-Allow-Origin" not in page.headers
