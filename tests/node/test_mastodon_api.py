@@ -385,3 +385,37 @@ async def test_browser_apps_may_call_the_api(node: TestClient) -> None:
     # Pages are not opened to other sites.
     page = await node.get("/login", headers={"Origin": "https://elk.zone"})
     assert "Access-Control-Allow-Origin" not in page.headers
+
+
+async def test_an_accounts_statuses(node: TestClient) -> None:
+    ada, bob = await _two(node)
+    ada_id = (await _json(await node.get("/api/v1/accounts/verify_credentials", headers=ada)))["id"]
+    public = await _post(node, ada, "Hello #street")
+    private = await _post(node, ada, "Followers only", visibility="private")
+    answer = await _post(node, ada, "A reply", in_reply_to_id=public["id"])
+    mine = await _json(await node.get(f"/api/v1/accounts/{ada_id}/statuses", headers=ada))
+    assert [s["id"] for s in mine] == [answer["id"], private["id"], public["id"]]
+    seen = await _json(await node.get(f"/api/v1/accounts/{ada_id}/statuses", headers=bob))
+    assert [s["id"] for s in seen] == [answer["id"], public["id"]]  # bob does not follow ada
+    no_replies = await _json(
+        await node.get(f"/api/v1/accounts/{ada_id}/statuses?exclude_replies=true", headers=bob)
+    )
+    assert [s["id"] for s in no_replies] == [public["id"]]
+    tagged = await _json(
+        await node.get(f"/api/v1/accounts/{ada_id}/statuses?tagged=street", headers=bob)
+    )
+    assert [s["id"] for s in tagged] == [public["id"]]
+    pinned = await node.get(f"/api/v1/accounts/{ada_id}/statuses?pinned=1", headers=bob)
+    assert await _json(pinned) == []
+
+
+async def test_a_flood_of_posts_is_refused(make_node: Any, make_settings: Any) -> None:
+    node = await make_node(make_settings(content={"messages_per_hour": 3}))
+    ada, _ = await _two(node)
+    for i in range(3):
+        await _post(node, ada, f"post {i}")
+    flood = await node.post("/api/v1/statuses", data={"status": "one more"}, headers=ada)
+    assert "an hour" in await _error(flood, 429)
+    assert int(flood.headers["Retry-After"]) > 0
+    home = await _json(await node.get("/api/v1/timelines/home", headers=ada))
+    assert len(home) == 3

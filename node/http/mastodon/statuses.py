@@ -13,6 +13,7 @@
     GET    /api/v1/timelines/public[?local|remote|only_media]
     GET    /api/v1/timelines/tag/{tag}           statuses under a hashtag (a listing's kind too)
     GET    /api/v1/timelines/direct              the caller's direct messages
+    GET    /api/v1/accounts/{id}/statuses        an account's statuses the caller may see
 
 Favourites, boosts, bookmarks, pins and polls are not part of Quartier: those actions answer
 422 with a sentence an app shows, never a silent success.
@@ -28,6 +29,7 @@ from tortoise.expressions import Q
 from node.errors import NotFound
 from node.http.auth import Caller
 from node.http.keys import SETTINGS, STATUSES
+from node.http.mastodon.accounts import actor_of
 from node.http.mastodon.common import SLASH, member, paged, renderer, reply
 from node.mastodon.entities import COUNTED_KINDS
 from node.mastodon.paging import Page, read_page
@@ -297,4 +299,34 @@ async def direct(request: web.Request) -> web.Response:
     query = Status.filter(
         timeline_entries__member_id=caller.member.id, visibility=Visibility.DIRECT
     )
+    return await _page_of_statuses(request, query, read_page(params))
+
+
+@routes.get(r"/api/v1/accounts/{id:\d{1,19}}/statuses")
+async def account_statuses(request: web.Request) -> web.Response:
+    """An account's statuses the caller may see, newest first (``exclude_replies``,
+    ``exclude_reblogs``, ``only_media``, ``tagged``; ``pinned``: none, Quartier has no pins)."""
+    caller = await member(request, "read:statuses")
+    params = await read_params(request)
+    actor = await actor_of(request.match_info["id"])
+    if params.flag("pinned"):
+        return reply([])
+    query = Status.filter(author=actor, kind__in=list(COUNTED_KINDS))
+    me = request.app[SETTINGS].uris.actor(caller.member.username)
+    if actor != me:
+        # Public and unlisted ones, and those in the caller's own home timeline (followers-
+        # only posts they follow, listings here); direct messages are read in conversations.
+        query = query.filter(
+            Q(visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED])
+            | Q(timeline_entries__member_id=caller.member.id)
+        ).distinct()
+    if params.flag("exclude_replies"):
+        query = query.filter(in_reply_to=None)
+    if params.flag("exclude_reblogs"):
+        query = query.filter(reblog_of_id=None)
+    if params.flag("only_media"):
+        query = query.filter(has_media=True)
+    tagged = params.text("tagged", limit=100)
+    if tagged:
+        query = query.filter(tag_index__name=tagged.lstrip("#").lower())
     return await _page_of_statuses(request, query, read_page(params))
