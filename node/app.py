@@ -225,7 +225,7 @@ def create_app(
     app[API_LIMITER] = SlidingWindowLimiter(LIMIT, WINDOW, clock)
     app[TIMELINES] = Timelines(settings.uris)
     app[RENDERER] = Renderer(settings)
-    app[TIMELINES].listeners.append(LiveStatuses(app[STREAMS], app[RENDERER]))
+    app[TIMELINES].listeners.append(LiveStatuses(app[STREAMS], app[RENDERER], settings.uris))
     app.on_shutdown.append(app[STREAMS].on_shutdown)
     # A revoked session's live streams end with it (a sweep catches the others in a minute).
     app[MEMBERS].sessions_ended.append(app[STREAMS].close_sessions)

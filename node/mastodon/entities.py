@@ -20,7 +20,7 @@ from federation.models import RemoteActor
 from moderation import filters
 from node.actors.render import instance_username
 from node.config import Settings
-from node.conversations.models import Message
+from node.conversations.models import Conversation, Message, Participant
 from node.follows.models import Follow, FollowState
 from node.listings.models import Listing
 from node.listings.money import format_price
@@ -396,6 +396,43 @@ class Renderer:
     def _language(self) -> str:
         languages = self._settings.community.languages
         return languages[0] if languages else "en"
+
+    async def conversations(
+        self, rows: Sequence[Conversation], me: str, last_read: dict[int, int]
+    ) -> list[dict[str, Any]]:
+        """The Conversation entities of ``rows`` as ``me`` (an actor id) sees them: the other
+        participants, the newest message, unread when it is newer than ``last_read``."""
+        ids = [c.id for c in rows]
+        people: dict[int, list[str]] = {}
+        for conversation_id, actor in await Participant.filter(conversation_id__in=ids).values_list(
+            "conversation_id", "actor"
+        ):
+            if actor != me:
+                people.setdefault(int(conversation_id), []).append(str(actor))
+        last: dict[int, Message] = {}
+        for message in await Message.filter(conversation_id__in=ids, deleted_at=None).order_by(
+            "id"
+        ):
+            last[message.conversation_id] = message  # type: ignore[attr-defined]
+        statuses = {
+            s.message_id: s  # type: ignore[attr-defined]
+            for s in await Status.filter(message_id__in=[m.id for m in last.values()])
+        }
+        shown = {int(s["id"]): s for s in await self.statuses(list(statuses.values()))}
+        accounts = await self.accounts([a for group in people.values() for a in group])
+        items = []
+        for conversation in rows:
+            newest = last.get(conversation.id)
+            status = statuses.get(newest.id) if newest else None
+            items.append(
+                {
+                    "id": str(conversation.id),
+                    "unread": bool(newest and newest.id > last_read.get(conversation.id, 0)),
+                    "accounts": [accounts[a] for a in people.get(conversation.id, [])],
+                    "last_status": shown.get(status.id) if status else None,
+                }
+            )
+        return items
 
     async def status(self, row: Status) -> dict[str, Any]:
         """The Status entity of ``row``."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from activitypub.uris import UriScheme
+from node.conversations.models import Conversation, Message, Participant
 from node.mastodon.entities import Renderer
 from node.mastodon.notifications import NotificationRenderer
 from node.mastodon.streaming import StreamHub
@@ -16,9 +18,10 @@ from node.statuses.models import Status, Visibility
 class LiveStatuses:
     """Listens to the home timelines (node/statuses/service.py) and publishes."""
 
-    def __init__(self, hub: StreamHub, renderer: Renderer) -> None:
+    def __init__(self, hub: StreamHub, renderer: Renderer, uris: UriScheme) -> None:
         self._hub = hub
         self._renderer = renderer
+        self._uris = uris
 
     async def __call__(self, event: str, status: Status, member_ids: list[int]) -> None:
         """Publish ``event`` about ``status`` to the members given and, for a public
@@ -31,8 +34,8 @@ class LiveStatuses:
             )
         if member_ids:
             self._hub.publish("user", event, payload, member_ids=member_ids)
-            if status.visibility == Visibility.DIRECT:
-                self._hub.publish("direct", event, payload, member_ids=member_ids)
+            if status.message_id is not None and event != "delete":  # type: ignore[attr-defined]
+                await self._conversation(status, member_ids)
         # Public streams get a status once, when it first arrives (an edit or a delete too).
         boost = status.reblog_of_id is not None  # type: ignore[attr-defined]
         first_time = bool(member_ids) or event != "update"
@@ -40,6 +43,21 @@ class LiveStatuses:
             self._hub.publish_status(
                 event, payload, local=status.local, media=status.has_media, tags=status.tags
             )
+
+    async def _conversation(self, status: Status, member_ids: list[int]) -> None:
+        """A direct message: its conversation, as each member sees it, on their direct
+        stream (Mastodon's ``conversation`` event)."""
+        message = await Message.get_or_none(id=status.message_id)  # type: ignore[attr-defined]
+        if message is None:
+            return
+        conversation = await Conversation.get(id=message.conversation_id)  # type: ignore[attr-defined]
+        for member in await Member.filter(id__in=member_ids):
+            me = self._uris.actor(member.username)
+            seen = await Participant.get_or_none(conversation=conversation, actor=me)
+            last_read = {conversation.id: seen.last_read_id if seen else 0}
+            rendered = await self._renderer.conversations([conversation], me, last_read)
+            payload = json.dumps(rendered[0], ensure_ascii=False, separators=(",", ":"))
+            self._hub.publish("direct", "conversation", payload, member_ids=[member.id])
 
 
 class LiveNotifications:

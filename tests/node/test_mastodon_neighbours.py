@@ -307,3 +307,42 @@ async def test_search_v2(node: TestClient) -> None:
     people = await _json(await node.get("/api/v2/search?q=bob&type=accounts", headers=ada))
     assert [a["acct"] for a in people["accounts"]] == ["bob"]
     await _error(await node.get("/api/v2/search?q=x&type=cats", headers=ada), 422)
+
+
+async def test_streams_carry_posts_messages_and_notifications(node: TestClient) -> None:
+    """What a home, direct and notification stream gets, as apps read it (the payload is JSON
+    text inside the message)."""
+    import asyncio
+    import json
+
+    ada, bob = await _people(node)
+    ada_id = (await _me(node, ada))["id"]
+    bob_token = bob["Authorization"][7:]
+    url = f"/api/v1/streaming?access_token={bob_token}"
+    async with node.ws_connect(url) as ws:
+        for stream in ("user", "direct"):
+            await ws.send_json({"type": "subscribe", "stream": stream})
+        await _json(await node.post(f"/api/v1/accounts/{ada_id}/follow", headers=bob))
+        await _json(
+            await node.post(
+                "/api/v1/statuses",
+                data={"status": "@bob see you at 6", "visibility": "direct"},
+                headers=ada,
+            )
+        )
+        seen: dict[str, Any] = {}
+        while len(seen) < 3:
+            message = await asyncio.wait_for(ws.receive_json(), 10)
+            seen.setdefault(message["event"], (message["stream"], json.loads(message["payload"])))
+    stream, update = seen["update"]
+    assert stream == ["user"]
+    validate("Status", update)
+    assert update["visibility"] == "direct"
+    stream, conversation = seen["conversation"]
+    assert stream == ["direct"]
+    validate("Conversation", conversation)
+    assert conversation["unread"] is True
+    assert conversation["last_status"]["id"] == update["id"]
+    stream, notification = seen["notification"]
+    validate("Notification", notification)
+    assert notification["type"] == "mention"

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 from tortoise.transactions import in_transaction
 
-from node.conversations.models import Conversation, Message, Participant
+from node.conversations.models import Conversation, Participant
 from node.errors import NotFound
 from node.http.keys import CLOCK, CONVERSATIONS, NOTIFICATIONS, SETTINGS
 from node.http.mastodon.accounts import actor_of
@@ -33,7 +33,7 @@ from node.mastodon.paging import link_header, read_page
 from node.mastodon.params import ValidationError, read_params
 from node.members.models import Member
 from node.notifications.models import Notification
-from node.statuses.models import Marker, Status
+from node.statuses.models import Marker
 
 routes = web.RouteTableDef()
 
@@ -174,43 +174,8 @@ async def conversations(request: web.Request) -> web.Response:
     )
     if page.ascending:
         rows.reverse()
-    items = await _render_conversations(request, rows, me, last_read)
+    items = await renderer(request).conversations(rows, me, last_read)
     return paged(request, items, [r.id for r in rows])
-
-
-async def _render_conversations(
-    request: web.Request, rows: list[Conversation], me: str, last_read: dict[int, int]
-) -> list[dict[str, Any]]:
-    ids = [c.id for c in rows]
-    people: dict[int, list[str]] = {}
-    for conversation_id, actor in await Participant.filter(conversation_id__in=ids).values_list(
-        "conversation_id", "actor"
-    ):
-        if actor != me:
-            people.setdefault(int(conversation_id), []).append(str(actor))
-    last: dict[int, Message] = {}
-    for message in await Message.filter(conversation_id__in=ids, deleted_at=None).order_by("id"):
-        last[message.conversation_id] = message  # type: ignore[attr-defined]
-    statuses = {
-        s.message_id: s  # type: ignore[attr-defined]
-        for s in await Status.filter(message_id__in=[m.id for m in last.values()])
-    }
-    rendering = renderer(request)
-    shown = {int(s["id"]): s for s in await rendering.statuses(list(statuses.values()))}
-    accounts = await rendering.accounts([a for group in people.values() for a in group])
-    items = []
-    for conversation in rows:
-        newest = last.get(conversation.id)
-        status = statuses.get(newest.id) if newest else None
-        items.append(
-            {
-                "id": str(conversation.id),
-                "unread": bool(newest and newest.id > last_read.get(conversation.id, 0)),
-                "accounts": [accounts[a] for a in people.get(conversation.id, [])],
-                "last_status": shown.get(status.id) if status else None,
-            }
-        )
-    return items
 
 
 @routes.post(f"/api/v1/conversations/{ID}/read")
@@ -221,7 +186,7 @@ async def conversation_read(request: web.Request) -> web.Response:
     await request.app[CONVERSATIONS].mark_read(caller.member, conversation_id)
     me = request.app[SETTINGS].uris.actor(caller.member.username)
     rows = await Conversation.filter(id=conversation_id)
-    items = await _render_conversations(request, rows, me, {conversation_id: 2**62})
+    items = await renderer(request).conversations(rows, me, {conversation_id: 2**62})
     return reply(items[0])
 
 
