@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from aiohttp import web
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from node.mastodon.params import Params, ValidationError
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,10 @@ def _id(params: Params, name: str) -> int | None:
     return int(value)
 
 
-def in_order(page: Page, rows: Sequence[object]) -> list[object]:
-    """``rows`` newest first, whichever way they were read."""
+async def fetch(query: QuerySet[M], page: Page, column: str = "id") -> list[M]:
+    """The rows of ``query`` in ``page`` (paged on ``column``), newest first, whichever way
+    they had to be read."""
+    rows = await query.filter(**page.clauses(column)).order_by(page.order(column)).limit(page.limit)
     return list(reversed(rows)) if page.ascending else list(rows)
 
 

@@ -95,13 +95,7 @@ class StatusService(FederatedService):
         return row.status
 
     async def _post(self, member: Member, draft: Draft) -> Status:
-        text = draft.text.strip()
-        if not text and not draft.media_ids:
-            raise ValidationFailed("Validation failed: Text can't be blank")
-        if len(text) > MAX_CHARACTERS:
-            raise ValidationFailed(
-                f"Validation failed: Text character limit of {MAX_CHARACTERS} exceeded"
-            )
+        text = _checked_text(draft)
         if len(draft.spoiler_text) > MAX_SPOILER:
             raise ValidationFailed(f"Validation failed: Spoiler text is over {MAX_SPOILER}")
         if self.guard is not None:
@@ -255,13 +249,7 @@ class StatusService(FederatedService):
             raise NotFound("Record not found")
         if status.visibility == Visibility.DIRECT:
             raise ValidationFailed("Validation failed: edit a direct message in its conversation")
-        text = draft.text.strip()
-        if not text and not draft.media_ids:
-            raise ValidationFailed("Validation failed: Text can't be blank")
-        if len(text) > MAX_CHARACTERS:
-            raise ValidationFailed(
-                f"Validation failed: Text character limit of {MAX_CHARACTERS} exceeded"
-            )
+        text = _checked_text(draft)
         if self.guard is not None:
             self.guard.check_post("status", text)
         parsed = status_text.parse(text)
@@ -444,6 +432,18 @@ async def _attach(status: Status, media: list[Media]) -> None:
     for position, item in enumerate(media):
         item.status_id, item.position = status.id, position  # type: ignore[attr-defined]
         await item.save(update_fields=["status_id", "position"])
+
+
+def _checked_text(draft: Draft) -> str:
+    """The draft's text, which must say something (or carry media) and fit the limit."""
+    text = draft.text.strip()
+    if not text and not draft.media_ids:
+        raise ValidationFailed("Validation failed: Text can't be blank")
+    if len(text) > MAX_CHARACTERS:
+        raise ValidationFailed(
+            f"Validation failed: Text character limit of {MAX_CHARACTERS} exceeded"
+        )
+    return text
 
 
 def _without_leading_mentions(text: str) -> str:

@@ -11,19 +11,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.api import admin_token, bearer, member_token
 from tests.node.mastodon_entities import validate, validate_list
+from tests.node.mastodon_support import answer, mastodon_error
 from tests.node.media_support import jpeg, png
-
-
-async def _json(resp: Any, status: int = 200) -> Any:
-    text = await resp.text()
-    assert resp.status == status, text
-    return await resp.json()
-
-
-async def _error(resp: Any, status: int) -> str:
-    body = await _json(resp, status)
-    validate("Error", body)
-    return str(body["error"])
 
 
 async def _people(node: TestClient) -> tuple[dict[str, str], dict[str, str]]:
@@ -33,19 +22,19 @@ async def _people(node: TestClient) -> tuple[dict[str, str], dict[str, str]]:
 
 
 async def _me(node: TestClient, who: dict[str, str]) -> dict[str, Any]:
-    return await _json(await node.get("/api/v1/accounts/verify_credentials", headers=who))
+    return await answer(await node.get("/api/v1/accounts/verify_credentials", headers=who))
 
 
 async def _listing(node: TestClient, who: dict[str, str], **extra: Any) -> dict[str, Any]:
     body = {"kind": "give", "title": "Blue sofa", "category": "furniture", **extra}
     resp = await node.post("/api/quartier/v1/listings", json=body, headers=who)
-    return await _json(resp, 201)
+    return await answer(resp, 201)
 
 
 async def test_a_listing_is_a_status_in_every_home_and_under_its_kind(node: TestClient) -> None:
     ada, bob = await _people(node)
     listing = await _listing(node, ada, description="Three seats, pick up on Saturday.")
-    home = await _json(await node.get("/api/v1/timelines/home", headers=bob))
+    home = await answer(await node.get("/api/v1/timelines/home", headers=bob))
     validate_list("Status", home)
     assert len(home) == 1
     status = home[0]
@@ -57,14 +46,14 @@ async def test_a_listing_is_a_status_in_every_home_and_under_its_kind(node: Test
     assert status["url"].endswith(f"/listings/{listing['id']}")
     assert [t["name"] for t in status["tags"]] == ["give"]
     # A client that knows nothing of listings finds them under the kind's tag.
-    tagged = await _json(await node.get("/api/v1/timelines/tag/give", headers=bob))
+    tagged = await answer(await node.get("/api/v1/timelines/tag/give", headers=bob))
     assert [s["id"] for s in tagged] == [status["id"]]
     # An edit of the listing shows in the status at once.
     resp = await node.patch(
         f"/api/quartier/v1/listings/{listing['id']}", json={"title": "Green sofa"}, headers=ada
     )
-    await _json(resp)
-    again = await _json(await node.get(f"/api/v1/statuses/{status['id']}", headers=bob))
+    await answer(resp)
+    again = await answer(await node.get(f"/api/v1/statuses/{status['id']}", headers=bob))
     assert "Green sofa" in again["content"]
 
 
@@ -73,7 +62,7 @@ async def test_a_listing_with_a_price_and_photo(node: TestClient) -> None:
     form = aiohttp.FormData()
     form.add_field("file", jpeg((64, 48)), filename="p.jpg", content_type="image/jpeg")
     form.add_field("description", "A lamp")
-    photo = await _json(await node.post("/api/quartier/v1/media", data=form, headers=ada), 201)
+    photo = await answer(await node.post("/api/quartier/v1/media", data=form, headers=ada), 201)
     await _listing(
         node,
         ada,
@@ -83,22 +72,22 @@ async def test_a_listing_with_a_price_and_photo(node: TestClient) -> None:
         price={"amount": "12.50", "currency": "EUR"},
         photos=[photo["id"]],
     )
-    home = await _json(await node.get("/api/v1/timelines/home", headers=bob))
+    home = await answer(await node.get("/api/v1/timelines/home", headers=bob))
     status = home[0]
     assert "€12.50" in status["content"]
     media = status["media_attachments"]
     validate_list("MediaAttachment", media)
     assert [(m["type"], m["description"]) for m in media] == [("image", "A lamp")]
     assert media[0]["meta"]["original"]["width"] == 64
-    only_media = await _json(await node.get("/api/v1/timelines/public?only_media=1", headers=bob))
+    only_media = await answer(await node.get("/api/v1/timelines/public?only_media=1", headers=bob))
     assert [s["id"] for s in only_media] == [status["id"]]
 
 
 async def test_replying_to_a_listing_answers_it(node: TestClient) -> None:
     ada, bob = await _people(node)
     listing = await _listing(node, ada)
-    status = (await _json(await node.get("/api/v1/timelines/home", headers=bob)))[0]
-    reply = await _json(
+    status = (await answer(await node.get("/api/v1/timelines/home", headers=bob)))[0]
+    reply = await answer(
         await node.post(
             "/api/v1/statuses",
             data={"status": "I would love it!", "in_reply_to_id": status["id"]},
@@ -109,12 +98,12 @@ async def test_replying_to_a_listing_answers_it(node: TestClient) -> None:
     assert reply["visibility"] == "direct"
     assert reply["in_reply_to_id"] == status["id"]
     # The listing's author sees a response to accept or decline, as from the web pages.
-    responses = await _json(
+    responses = await answer(
         await node.get(f"/api/quartier/v1/listings/{listing['id']}/responses", headers=ada)
     )
     assert [r["message"] for r in responses] == ["I would love it!"]
     # ... and a mention notification carrying the answer.
-    notes = await _json(await node.get("/api/v1/notifications", headers=ada))
+    notes = await answer(await node.get("/api/v1/notifications", headers=ada))
     validate_list("Notification", notes)
     assert [(n["type"], n["status"]["id"]) for n in notes] == [("mention", reply["id"])]
     assert notes[0]["account"]["acct"] == "bob"
@@ -122,7 +111,7 @@ async def test_replying_to_a_listing_answers_it(node: TestClient) -> None:
 
 async def test_direct_messages_and_conversations(node: TestClient) -> None:
     ada, bob = await _people(node)
-    sent = await _json(
+    sent = await answer(
         await node.post(
             "/api/v1/statuses",
             data={"status": "@bob the lift is fixed", "visibility": "direct"},
@@ -134,9 +123,9 @@ async def test_direct_messages_and_conversations(node: TestClient) -> None:
     assert [m["acct"] for m in sent["mentions"]] == ["bob"]
     assert "the lift is fixed" in sent["content"]
 
-    notes = await _json(await node.get("/api/v1/notifications?types[]=mention", headers=bob))
+    notes = await answer(await node.get("/api/v1/notifications?types[]=mention", headers=bob))
     assert [n["status"]["id"] for n in notes] == [sent["id"]]
-    conversations = await _json(await node.get("/api/v1/conversations/", headers=bob))
+    conversations = await answer(await node.get("/api/v1/conversations/", headers=bob))
     validate_list("Conversation", conversations)
     assert len(conversations) == 1
     conversation = conversations[0]
@@ -144,54 +133,56 @@ async def test_direct_messages_and_conversations(node: TestClient) -> None:
     assert [a["acct"] for a in conversation["accounts"]] == ["ada"]
     assert conversation["last_status"]["id"] == sent["id"]
 
-    answer = await _json(
+    thanks = await answer(
         await node.post(
             "/api/v1/statuses",
             data={"status": "@ada thanks!", "visibility": "direct", "in_reply_to_id": sent["id"]},
             headers=bob,
         )
     )
-    direct = await _json(await node.get("/api/v1/timelines/direct", headers=ada))
-    assert [s["id"] for s in direct] == [answer["id"], sent["id"]]
-    read = await _json(
+    direct = await answer(await node.get("/api/v1/timelines/direct", headers=ada))
+    assert [s["id"] for s in direct] == [thanks["id"], sent["id"]]
+    read = await answer(
         await node.post(f"/api/v1/conversations/{conversation['id']}/read", headers=bob)
     )
     assert read["unread"] is False
     # The message is also in Quartier's own conversation, as the web pages show it.
-    mine = await _json(await node.get("/api/quartier/v1/conversations", headers=ada))
+    mine = await answer(await node.get("/api/quartier/v1/conversations", headers=ada))
     assert len(mine) == 1
     # A third member cannot read it.
     cyd = bearer(await member_token(node, ada["Authorization"][7:], "cyd"))
-    await _error(await node.get(f"/api/v1/statuses/{sent['id']}", headers=cyd), 404)
+    await mastodon_error(await node.get(f"/api/v1/statuses/{sent['id']}", headers=cyd), 404)
     nobody = await node.post(
         "/api/v1/statuses", data={"status": "no one", "visibility": "direct"}, headers=ada
     )
-    assert "mention" in await _error(nobody, 422)
+    assert "mention" in await mastodon_error(nobody, 422)
 
 
 async def test_follow_request_notification_and_filters(node: TestClient) -> None:
     ada, bob = await _people(node)
     ada_id = (await _me(node, ada))["id"]
-    await _json(await node.post(f"/api/v1/accounts/{ada_id}/follow", headers=bob))
-    notes = await _json(await node.get("/api/v1/notifications", headers=ada))
+    await answer(await node.post(f"/api/v1/accounts/{ada_id}/follow", headers=bob))
+    notes = await answer(await node.get("/api/v1/notifications", headers=ada))
     validate_list("Notification", notes)
     assert [(n["type"], n["account"]["acct"]) for n in notes] == [("follow_request", "bob")]
     assert "status" not in notes[0]
-    none = await _json(
+    none = await answer(
         await node.get("/api/v1/notifications?exclude_types[]=follow_request", headers=ada)
     )
     assert none == []
-    one = await _json(await node.get(f"/api/v1/notifications/{notes[0]['id']}", headers=ada))
+    one = await answer(await node.get(f"/api/v1/notifications/{notes[0]['id']}", headers=ada))
     assert one["id"] == notes[0]["id"]
-    await _error(await node.get(f"/api/v1/notifications/{notes[0]['id']}", headers=bob), 404)
-    grouped = await _json(await node.get("/api/v2/notifications", headers=ada))
+    await mastodon_error(
+        await node.get(f"/api/v1/notifications/{notes[0]['id']}", headers=bob), 404
+    )
+    grouped = await answer(await node.get("/api/v2/notifications", headers=ada))
     validate("GroupedNotificationsResults", grouped)
     assert [g["type"] for g in grouped["notification_groups"]] == ["follow_request"]
     assert (
-        await _json(await node.post(f"/api/v1/notifications/{one['id']}/dismiss", headers=ada))
+        await answer(await node.post(f"/api/v1/notifications/{one['id']}/dismiss", headers=ada))
         == {}
     )
-    assert await _json(await node.get("/api/v1/notifications", headers=ada)) == []
+    assert await answer(await node.get("/api/v1/notifications", headers=ada)) == []
 
 
 async def test_system_notifications_come_from_the_community(node: TestClient) -> None:
@@ -201,54 +192,54 @@ async def test_system_notifications_come_from_the_community(node: TestClient) ->
         json={"kind": "outage", "title": "Lift out", "text": "B"},
         headers=ada,
     )
-    notice = await _json(resp, 201)
-    notes = await _json(await node.get("/api/v1/notifications", headers=bob))
+    notice = await answer(resp, 201)
+    notes = await answer(await node.get("/api/v1/notifications", headers=bob))
     validate_list("Notification", notes)
     assert [n["type"] for n in notes] == ["mention"]
     assert notes[0]["account"]["acct"] == "ada"  # who published it
     assert "notice" in notes[0]["status"]["content"]
     # Read twice, it is the same post (made once).
-    again = await _json(await node.get("/api/v1/notifications", headers=bob))
+    again = await answer(await node.get("/api/v1/notifications", headers=bob))
     assert again[0]["status"]["id"] == notes[0]["status"]["id"]
 
-    announcements = await _json(await node.get("/api/v1/announcements", headers=bob))
+    announcements = await answer(await node.get("/api/v1/announcements", headers=bob))
     validate_list("Announcement", announcements)
     assert [(a["id"], a["read"]) for a in announcements] == [(str(notice["id"]), False)]
     assert "Lift out" in announcements[0]["content"]
     dismissed = await node.post(f"/api/v1/announcements/{notice['id']}/dismiss", headers=bob)
-    assert await _json(dismissed) == {}
-    announcements = await _json(await node.get("/api/v1/announcements", headers=bob))
+    assert await answer(dismissed) == {}
+    announcements = await answer(await node.get("/api/v1/announcements", headers=bob))
     assert announcements[0]["read"] is True
 
 
 async def test_markers_mark_notifications_read(node: TestClient) -> None:
     ada, bob = await _people(node)
     ada_id = (await _me(node, ada))["id"]
-    await _json(await node.post(f"/api/v1/accounts/{ada_id}/follow", headers=bob))
-    notes = await _json(await node.get("/api/v1/notifications", headers=ada))
-    unread = await _json(await node.get("/api/v1/notifications/unread_count", headers=ada))
+    await answer(await node.post(f"/api/v1/accounts/{ada_id}/follow", headers=bob))
+    notes = await answer(await node.get("/api/v1/notifications", headers=ada))
+    unread = await answer(await node.get("/api/v1/notifications/unread_count", headers=ada))
     assert unread == {"count": 1}
-    saved = await _json(
+    saved = await answer(
         await node.post(
             "/api/v1/markers", data={"notifications[last_read_id]": notes[0]["id"]}, headers=ada
         )
     )
     validate("Markers", saved)
     assert saved["notifications"]["last_read_id"] == notes[0]["id"]
-    read = await _json(
+    read = await answer(
         await node.get("/api/v1/markers?timeline[]=home&timeline[]=notifications", headers=ada)
     )
     assert set(read) == {"notifications"}
-    assert await _json(await node.get("/api/v1/notifications/unread_count", headers=ada)) == {
+    assert await answer(await node.get("/api/v1/notifications/unread_count", headers=ada)) == {
         "count": 0
     }
-    again = await _json(
+    again = await answer(
         await node.post(
             "/api/v1/markers", json={"notifications": {"last_read_id": notes[0]["id"]}}, headers=ada
         )
     )
     assert again["notifications"]["version"] == 2
-    await _error(
+    await mastodon_error(
         await node.post("/api/v1/markers", data={"home[last_read_id]": "abc"}, headers=ada), 422
     )
 
@@ -259,16 +250,16 @@ async def test_media_upload_then_post(node: TestClient) -> None:
     form.add_field("file", png((120, 80)), filename="x.png", content_type="image/png")
     form.add_field("description", "Broken lift button")
     form.add_field("focus", "0.5,-0.25")
-    media = await _json(await node.post("/api/v2/media", data=form, headers=ada))
+    media = await answer(await node.post("/api/v2/media", data=form, headers=ada))
     validate("MediaAttachment", media)
     assert media["url"]
     assert media["meta"]["focus"] == {"x": 0.5, "y": -0.25}
-    changed = await _json(
+    changed = await answer(
         await node.put(f"/api/v1/media/{media['id']}", data={"description": "Lift"}, headers=ada)
     )
     assert changed["description"] == "Lift"
-    await _error(await node.get(f"/api/v1/media/{media['id']}", headers=bob), 404)
-    posted = await _json(
+    await mastodon_error(await node.get(f"/api/v1/media/{media['id']}", headers=bob), 404)
+    posted = await answer(
         await node.post(
             "/api/v1/statuses", data={"status": "See", "media_ids[]": media["id"]}, headers=ada
         )
@@ -279,15 +270,15 @@ async def test_media_upload_then_post(node: TestClient) -> None:
     # Another member's upload cannot be attached.
     theirs = aiohttp.FormData()
     theirs.add_field("file", png(), filename="y.png", content_type="image/png")
-    other = await _json(await node.post("/api/v2/media", data=theirs, headers=bob))
+    other = await answer(await node.post("/api/v2/media", data=theirs, headers=bob))
     stolen = await node.post(
         "/api/v1/statuses", data={"status": "mine", "media_ids[]": other["id"]}, headers=ada
     )
-    await _error(stolen, 422)
+    await mastodon_error(stolen, 422)
     bad_focus = aiohttp.FormData()
     bad_focus.add_field("file", png(), filename="z.png", content_type="image/png")
     bad_focus.add_field("focus", "3,3")
-    await _error(await node.post("/api/v2/media", data=bad_focus, headers=ada), 422)
+    await mastodon_error(await node.post("/api/v2/media", data=bad_focus, headers=ada), 422)
     not_image = aiohttp.FormData()
     not_image.add_field("file", b"not an image", filename="a.txt", content_type="text/plain")
     assert (await node.post("/api/v2/media", data=not_image, headers=ada)).status in (415, 422)
@@ -295,18 +286,18 @@ async def test_media_upload_then_post(node: TestClient) -> None:
 
 async def test_search_v2(node: TestClient) -> None:
     ada, bob = await _people(node)
-    await _json(
+    await answer(
         await node.post("/api/v1/statuses", data={"status": "Bike #repair café"}, headers=ada)
     )
-    found = await _json(await node.get("/api/v2/search?q=bike", headers=bob))
+    found = await answer(await node.get("/api/v2/search?q=bike", headers=bob))
     validate("Search", found)
     assert len(found["statuses"]) == 1
-    tags = await _json(await node.get("/api/v2/search?q=%23rep&type=hashtags", headers=bob))
+    tags = await answer(await node.get("/api/v2/search?q=%23rep&type=hashtags", headers=bob))
     assert [t["name"] for t in tags["hashtags"]] == ["repair"]
     assert tags["accounts"] == []
-    people = await _json(await node.get("/api/v2/search?q=bob&type=accounts", headers=ada))
+    people = await answer(await node.get("/api/v2/search?q=bob&type=accounts", headers=ada))
     assert [a["acct"] for a in people["accounts"]] == ["bob"]
-    await _error(await node.get("/api/v2/search?q=x&type=cats", headers=ada), 422)
+    await mastodon_error(await node.get("/api/v2/search?q=x&type=cats", headers=ada), 422)
 
 
 async def test_streams_carry_posts_messages_and_notifications(node: TestClient) -> None:
@@ -322,8 +313,8 @@ async def test_streams_carry_posts_messages_and_notifications(node: TestClient) 
     async with node.ws_connect(url) as ws:
         for stream in ("user", "direct"):
             await ws.send_json({"type": "subscribe", "stream": stream})
-        await _json(await node.post(f"/api/v1/accounts/{ada_id}/follow", headers=bob))
-        await _json(
+        await answer(await node.post(f"/api/v1/accounts/{ada_id}/follow", headers=bob))
+        await answer(
             await node.post(
                 "/api/v1/statuses",
                 data={"status": "@bob see you at 6", "visibility": "direct"},

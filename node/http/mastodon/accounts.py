@@ -31,7 +31,7 @@ from node.follows.models import Follow, FollowState
 from node.http.auth import Caller
 from node.http.keys import FOLLOWS, MEMBERS, RELATIONS, SETTINGS
 from node.http.mastodon.common import SLASH, member, paged, renderer, reply
-from node.mastodon.paging import read_page
+from node.mastodon.paging import fetch, read_page
 from node.mastodon.params import Params, ValidationError, read_params
 from node.members.models import Member
 from node.relations.models import MemberRelation, RelationKind, RemoteBlock
@@ -217,11 +217,9 @@ async def follow_lists(request: web.Request) -> web.Response:
     actor = await actor_of(request.match_info["id"])
     page = read_page(await read_params(request), default=40, most=80)
     follower = request.match_info["direction"] == "followers"
-    query = Follow.filter(state=FollowState.ACCEPTED, **page.clauses())
+    query = Follow.filter(state=FollowState.ACCEPTED)
     query = query.filter(followee=actor) if follower else query.filter(follower=actor)
-    rows = await query.order_by(page.order()).limit(page.limit)
-    if page.ascending:
-        rows.reverse()
+    rows = await fetch(query, page)
     others = [r.follower if follower else r.followee for r in rows]
     rendered = await renderer(request).accounts(others)
     return paged(request, [rendered[a] for a in others], [r.id for r in rows])
@@ -264,13 +262,7 @@ async def blocked_or_muted(request: web.Request) -> web.Response:
     kind = RelationKind.BLOCK if request.match_info["kinds"] == "blocks" else RelationKind.MUTE
     caller = await member(request, f"read:{kind.value}s")
     page = read_page(await read_params(request), default=40, most=80)
-    rows = await (
-        MemberRelation.filter(owner=caller.member, kind=kind, **page.clauses())
-        .order_by(page.order())
-        .limit(page.limit)
-    )
-    if page.ascending:
-        rows.reverse()
+    rows = await fetch(MemberRelation.filter(owner=caller.member, kind=kind), page)
     rendered = await renderer(request).accounts([r.target for r in rows])
     return paged(request, [rendered[r.target] for r in rows], [r.id for r in rows])
 
@@ -280,13 +272,8 @@ async def follow_requests(request: web.Request) -> web.Response:
     """Who asks to follow the caller."""
     caller = await member(request, "read:follows")
     page = read_page(await read_params(request), default=40, most=80)
-    rows = await (
-        Follow.filter(followee=_me(request, caller), state=FollowState.PENDING, **page.clauses())
-        .order_by(page.order())
-        .limit(page.limit)
-    )
-    if page.ascending:
-        rows.reverse()
+    query = Follow.filter(followee=_me(request, caller), state=FollowState.PENDING)
+    rows = await fetch(query, page)
     rendered = await renderer(request).accounts([r.follower for r in rows])
     return paged(request, [rendered[r.follower] for r in rows], [r.id for r in rows])
 

@@ -29,7 +29,7 @@ from node.http.mastodon.accounts import actor_of
 from node.http.mastodon.common import SLASH, member, paged, renderer, reply
 from node.mastodon.entities import iso
 from node.mastodon.notifications import MASTODON_TYPES, NotificationRenderer, our_types
-from node.mastodon.paging import link_header, read_page
+from node.mastodon.paging import fetch, link_header, read_page
 from node.mastodon.params import ValidationError, read_params
 from node.members.models import Member
 from node.notifications.models import Notification
@@ -71,10 +71,7 @@ async def notifications(request: web.Request) -> web.Response:
     """The caller's notifications, newest first."""
     caller = await member(request, "read:notifications")
     query, params = await _query(request, caller.member)
-    page = read_page(params, default=40, most=80)
-    rows = await query.filter(**page.clauses()).order_by(page.order()).limit(page.limit)
-    if page.ascending:
-        rows.reverse()
+    rows = await fetch(query, read_page(params, default=40, most=80))
     rendered = await _notifications(request).render(rows, caller.member)
     return paged(request, rendered, [r.id for r in rows])
 
@@ -122,10 +119,7 @@ async def grouped(request: web.Request) -> web.Response:
     """Grouped notifications (Mastodon 4.3): each notification its own group."""
     caller = await member(request, "read:notifications")
     query, params = await _query(request, caller.member)
-    page = read_page(params, default=40, most=80)
-    rows = await query.filter(**page.clauses()).order_by(page.order()).limit(page.limit)
-    if page.ascending:
-        rows.reverse()
+    rows = await fetch(query, read_page(params, default=40, most=80))
     rendered = await _notifications(request).render(rows, caller.member)
     accounts: dict[str, Any] = {}
     statuses: dict[str, Any] = {}
@@ -167,13 +161,7 @@ async def conversations(request: web.Request) -> web.Response:
     me = request.app[SETTINGS].uris.actor(caller.member.username)
     mine = await Participant.filter(actor=me).values_list("conversation_id", "last_read_id")
     last_read = {int(c): int(r) for c, r in mine}
-    rows = await (
-        Conversation.filter(id__in=list(last_read), **page.clauses())
-        .order_by(page.order())
-        .limit(page.limit)
-    )
-    if page.ascending:
-        rows.reverse()
+    rows = await fetch(Conversation.filter(id__in=list(last_read)), page)
     items = await renderer(request).conversations(rows, me, last_read)
     return paged(request, items, [r.id for r in rows])
 

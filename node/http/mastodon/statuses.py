@@ -32,7 +32,7 @@ from node.http.keys import SETTINGS, STATUSES
 from node.http.mastodon.accounts import actor_of
 from node.http.mastodon.common import SLASH, member, paged, renderer, reply
 from node.mastodon.entities import COUNTED_KINDS
-from node.mastodon.paging import Page, read_page
+from node.mastodon.paging import Page, fetch, read_page
 from node.mastodon.params import Params, ValidationError, read_params
 from node.statuses.models import Status, StatusKind, TimelineEntry, Visibility
 from node.statuses.posting import MAX_SPOILER, Draft
@@ -229,9 +229,10 @@ async def context(request: web.Request) -> web.Response:
 
 
 async def _page_of_statuses(request: web.Request, query: Any, page: Page) -> web.Response:
-    rows = await query.filter(**page.clauses()).order_by(page.order()).limit(page.limit)
-    if page.ascending:
-        rows.reverse()
+    return await _statuses_page(request, await fetch(query, page))
+
+
+async def _statuses_page(request: web.Request, rows: list[Status]) -> web.Response:
     rendered = await renderer(request).statuses(rows)
     return paged(request, rendered, [r.id for r in rows])
 
@@ -241,19 +242,10 @@ async def home(request: web.Request) -> web.Response:
     """The caller's home timeline: their posts, their follows' and the listings here."""
     caller = await member(request, "read:statuses")
     page = read_page(await read_params(request))
-    entries = await (
-        TimelineEntry.filter(member_id=caller.member.id, **page.clauses("status_id"))
-        .order_by(page.order("status_id"))
-        .limit(page.limit)
-        .values_list("status_id", flat=True)
-    )
-    ids = [int(i) for i in entries]  # type: ignore[call-overload]
+    entries = await fetch(TimelineEntry.filter(member_id=caller.member.id), page, "status_id")
+    ids = [e.status_id for e in entries]  # type: ignore[attr-defined]
     by_id = {s.id: s for s in await Status.filter(id__in=ids)}
-    rows = [by_id[i] for i in ids if i in by_id]
-    if page.ascending:
-        rows.reverse()
-    rendered = await renderer(request).statuses(rows)
-    return paged(request, rendered, [r.id for r in rows])
+    return await _statuses_page(request, [by_id[i] for i in ids if i in by_id])
 
 
 def _public(params: Params) -> Any:
