@@ -16,7 +16,10 @@ One process, no middleware, no database, two baselines:
 from the node, so both sides send the same bytes); without it a representative actor document of
 similar size is built. ``--documents`` is a JSON object mapping paths to documents, each served
 at its exact path (with the same headers): ``inbox_bench.py`` serves its remote senders' actor
-documents this way, for the node to fetch their keys.
+documents this way, for the node to fetch their keys. ``--api`` is a JSON object ``{"path",
+"body", "headers"}``: an answer of the node's client API (``client_api_bench.py`` passes the
+home timeline it fetched), served at ``path`` with those headers, its body (any JSON value)
+serialised per request.
 """
 
 from __future__ import annotations
@@ -93,8 +96,19 @@ def _serve(document: dict[str, Any]) -> Any:
     return handler
 
 
+def _serve_api(body: Any, headers: dict[str, str]) -> Any:
+    # Serialised as the node's client API does (node/http/mastodon/common.py: reply).
+    async def handler(request: web.Request) -> web.Response:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        return web.Response(body=text.encode("utf-8"), headers=headers)
+
+    return handler
+
+
 def create_app(
-    document: dict[str, Any], documents: dict[str, dict[str, Any]] | None = None
+    document: dict[str, Any],
+    documents: dict[str, dict[str, Any]] | None = None,
+    api: dict[str, Any] | None = None,
 ) -> web.Application:
     """The bare application: the actor route, the bare inbox, and ``documents`` by path.
 
@@ -103,6 +117,8 @@ def create_app(
     app[DOCUMENT] = document
     for path, doc in (documents or {}).items():
         app.router.add_get(path, _serve(doc))
+    if api is not None:
+        app.router.add_get(api["path"], _serve_api(api["body"], api["headers"]))
     app.router.add_get("/users/{username}", actor)
     app.router.add_post("/inbox", inbox)
     return app
@@ -117,6 +133,9 @@ def main() -> None:
     parser.add_argument(
         "--documents", type=Path, default=None, help="JSON object: path -> document to serve"
     )
+    parser.add_argument(
+        "--api", type=Path, default=None, help='JSON object {"path", "body", "headers"} to serve'
+    )
     args = parser.parse_args()
     if args.document is not None:
         document = json.loads(args.document.read_text(encoding="utf-8"))
@@ -125,9 +144,12 @@ def main() -> None:
     documents = None
     if args.documents is not None:
         documents = json.loads(args.documents.read_text(encoding="utf-8"))
+    api = None
+    if args.api is not None:
+        api = json.loads(args.api.read_text(encoding="utf-8"))
     # access_log=None like the node's runner: neither side pays for access logging.
     web.run_app(
-        create_app(document, documents),
+        create_app(document, documents, api),
         host=args.host,
         port=args.port,
         access_log=None,
