@@ -84,26 +84,25 @@ class Renderer:
         members = {
             usernames[m.username]: m for m in await Member.filter(username__in=list(usernames))
         }
-        remote = {
-            r.uri: r
-            for r in await RemoteActor.filter(uri__in=[a for a in wanted if a not in members])
-        }
+        others = [a for a in wanted if a not in members]
+        remote = {r.uri: r for r in await _rows(RemoteActor, "uri", others)}
         followers = await _counts(Follow, "followee", wanted, state=FollowState.ACCEPTED)
         following = await _counts(Follow, "follower", wanted, state=FollowState.ACCEPTED)
-        statuses = await _counts(
-            Status,
-            "author",
-            wanted,
-            kind__in=list(COUNTED_KINDS),
-            visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED],
-            reblog_of_id=None,
-        )
-        last = dict(
-            await Status.filter(author__in=wanted, kind__in=list(COUNTED_KINDS))
+        # What a profile shows: its public and unlisted posts, their number and the last one
+        # (one GROUP BY for both).
+        posted = await (
+            Status.filter(
+                author__in=wanted,
+                kind__in=list(COUNTED_KINDS),
+                visibility__in=[Visibility.PUBLIC, Visibility.UNLISTED],
+                reblog_of_id=None,
+            )
             .group_by("author")
-            .annotate(last=Max("created_at"))
-            .values_list("author", "last")
+            .annotate(n=Count("id"), last=Max("created_at"))
+            .values_list("author", "n", "last")
         )
+        statuses = {str(a): int(n) for a, n, _ in posted}
+        last = {str(a): when for a, _, when in posted}
         found: dict[str, dict[str, Any]] = {}
         for actor in wanted:
             counts = {
@@ -261,30 +260,20 @@ class Renderer:
         if not rows:
             return []
         originals_ids = [r.reblog_of_id for r in rows if r.reblog_of_id]  # type: ignore[attr-defined]
-        originals = {s.id: s for s in await Status.filter(id__in=originals_ids)}
+        originals = {s.id: s for s in await _rows(Status, "id", originals_ids)}
         every = [*rows, *originals.values()]
-        replied = {
-            s.ap_id: s
-            for s in await Status.filter(ap_id__in=[r.in_reply_to for r in every if r.in_reply_to])
-        }
+        parents = [r.in_reply_to for r in every if r.in_reply_to]
+        replied = {s.ap_id: s for s in await _rows(Status, "ap_id", parents)}
         actors = [r.author for r in every]
         actors += [m for r in every for m in r.mentions]
         actors += [s.author for s in replied.values()]
         accounts = await self.accounts(actors)
         media = await self._media(every)
         replies = await _counts(Status, "in_reply_to", [r.ap_id for r in every])
-        listings = {
-            x.id: x
-            for x in await Listing.filter(
-                id__in=[r.listing_id for r in every if r.listing_id]  # type: ignore[attr-defined]
-            )
-        }
-        messages = {
-            x.id: x
-            for x in await Message.filter(
-                id__in=[r.message_id for r in every if r.message_id]  # type: ignore[attr-defined]
-            )
-        }
+        listing_ids = [r.listing_id for r in every if r.listing_id]  # type: ignore[attr-defined]
+        listings = {x.id: x for x in await _rows(Listing, "id", listing_ids)}
+        message_ids = [r.message_id for r in every if r.message_id]  # type: ignore[attr-defined]
+        messages = {x.id: x for x in await _rows(Message, "id", message_ids)}
         reblogs = await _counts(Status, "reblog_of_id", [r.id for r in every])
 
         def one(row: Status) -> dict[str, Any]:
@@ -552,6 +541,14 @@ def _day(moment: Any) -> str | None:
     if isinstance(moment, str) and moment:
         return moment[:10]
     return None
+
+
+async def _rows(model: Any, column: str, keys: Sequence[Any]) -> list[Any]:
+    """The rows of ``model`` whose ``column`` is one of ``keys``; no query for no keys (a page
+    of twenty statuses asks for several such lists, most often empty)."""
+    if not keys:
+        return []
+    return list(await model.filter(**{f"{column}__in": list(dict.fromkeys(keys))}))
 
 
 async def _counts(model: Any, column: str, keys: Sequence[Any], **filters: Any) -> dict[Any, int]:
