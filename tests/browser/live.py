@@ -117,7 +117,9 @@ class LiveNode:
 
     async def _start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        database_url = await self._stack.enter_async_context(scratch_database(self.directory))
+        database_url = await self._stack.enter_async_context(
+            scratch_database(self.directory, schema=True)
+        )
         env = {
             "QUARTIER_SERVER_BASE_URL": self.base,
             "QUARTIER_STORAGE_DATABASE_URL": database_url,

@@ -96,7 +96,7 @@ async def world(directory: Path) -> AsyncIterator[tuple[PolicyStore, DeliveryWor
         return f"{actor}#main-key", KEY
 
     try:
-        async with scratch_database(directory) as url:
+        async with scratch_database(directory, schema=True) as url:
             await migrate_schema(url)
             async with open_database(url) as ctx, open_transport(LOCAL) as transport:
                 with activated(ctx):

@@ -59,7 +59,7 @@ from federation.trust import (
     trusted_residents,
 )
 from node.db import apply_migrations
-from tests.conftest import POSTGRES_ADMIN_URL, FakeClock, scratch_database
+from tests.conftest import POSTGRES_ADMIN_URL, FakeClock, scratch_database, will_migrate_first
 
 LOCAL = TransportSettings(user_agent="test", allow_private=True, allow_http=True)
 ISSUED = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)  # the fake clock starts 2026-11-26 12:00
@@ -311,11 +311,13 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-async def database_url(tmp_path: Path, migrated_sqlite: Path) -> AsyncIterator[str]:
+async def database_url(
+    tmp_path: Path, migrated_sqlite: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
     """Each test's own database: a copy of the migrated one (``db`` finds nothing to apply),
     or a fresh PostgreSQL database when the suite runs on PostgreSQL."""
     if POSTGRES_ADMIN_URL:
-        async with scratch_database(tmp_path) as url:
+        async with scratch_database(tmp_path, schema=will_migrate_first(request)) as url:
             yield url
         return
     shutil.copyfile(migrated_sqlite, tmp_path / "node.sqlite3")

@@ -71,7 +71,9 @@ async def peers(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Callable[...,
         async def start(name: str, **sections: dict[str, Any]) -> Peer:
             directory = tmp_path / name
             directory.mkdir()
-            database_url = await stack.enter_async_context(scratch_database(directory, name))
+            database_url = await stack.enter_async_context(
+                scratch_database(directory, name, schema=True)
+            )
             port = free_port()
             base = f"http://127.0.0.1:{port}"
             env = {

@@ -513,7 +513,7 @@ async def test_residents_and_strangers_neither_list_nor_read_nor_decide(node, st
 async def other_node(make_node, make_settings, tmp_path) -> AsyncIterator[TestClient]:
     """A second node (its own database and data directory) with an admin ada and a manager
     cyd: the same names as on the first node, other people."""
-    async with scratch_database(tmp_path, "other") as url:
+    async with scratch_database(tmp_path, "other", schema=True) as url:
         settings = make_settings(
             server={"base_url": "http://127.0.0.1:8081"},
             storage={"database_url": url, "data_dir": str(tmp_path / "other-data")},
