@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from tortoise.transactions import in_transaction
-
 from node.members.models import LoginSession, Member
 from node.members.service import secret_hash
 from node.oauth import scopes as scope_set
@@ -187,20 +185,14 @@ class OAuthService:
         (RFC 6749 §4.1.2).
         """
         now = self._clock()
-        async with in_transaction():
-            grant = (
-                await OAuthCode.filter(code_hash=secret_hash(code), app=app)
-                .select_for_update()
-                .select_related("member")
-                .first()
-            )
-            if grant is None:
-                raise OAuthError("invalid_grant", INVALID_GRANT)
-            replayed = grant.used_at is not None
-            if not replayed:
-                grant.used_at = now
-                await grant.save(update_fields=["used_at"])
-        if replayed:
+        grant = await OAuthCode.get_or_none(code_hash=secret_hash(code), app=app)
+        if grant is None:
+            raise OAuthError("invalid_grant", INVALID_GRANT)
+        # One conditional update claims the code: of two concurrent exchanges one wins, the
+        # other sees a replay (no row lock: PostgreSQL refuses FOR UPDATE with the member's
+        # join, and none is needed).
+        claimed = await OAuthCode.filter(id=grant.id, used_at__isnull=True).update(used_at=now)
+        if not claimed:
             # Which token the first use gave is not recorded: end all of this member's tokens
             # for the app (a superset, and the safe side).
             await LoginSession.filter(
@@ -216,11 +208,12 @@ class OAuthService:
                 raise OAuthError("invalid_grant", "The code verifier is missing.")
             if not pkce_matches(verifier, grant.code_challenge):
                 raise OAuthError("invalid_grant", INVALID_GRANT)
-        if grant.member.suspended_at is not None:
+        member = await Member.get(id=grant.member_id)  # type: ignore[attr-defined]
+        if member.suspended_at is not None:
             raise OAuthError("invalid_grant", INVALID_GRANT)
         token = secrets.token_urlsafe(32)
         session = await LoginSession.create(
-            member=grant.member,
+            member=member,
             token_hash=secret_hash(token),
             label=app.name[:200],
             expires_at=now + TOKEN_TTL,

@@ -131,7 +131,7 @@ async def test_visibility_follows_the_addressing(node, clock, remote, members):
         assert stored.visibility.value == visibility
 
 
-async def test_a_direct_message_is_a_conversations_not_a_status(node, clock, remote, members):
+async def test_a_direct_message_is_kept_by_conversations(node, clock, remote, members):
     alice = remote.add("alice")
     await follows(node, "bob", alice.id, clock.now)
     photo = {
@@ -154,7 +154,12 @@ async def test_a_direct_message_is_a_conversations_not_a_status(node, clock, rem
         attachment=[photo],
     )
     await send(node, clock, alice, wrap("Create", alice, dm, 1))
-    assert await status(node, dm["id"]) is None
+    # Stored once, as the message; its status (for apps) is the message's direct status.
+    indexed = await status(node, dm["id"])
+    assert indexed is not None
+    assert (indexed.kind.value, indexed.visibility.value) == ("message", "direct")
+    assert indexed.spoiler_text == "secret"
+    assert [a["url"] for a in indexed.attachments] == [f"{remote.base}/m/cat.webp"]
     reasons = (await outcome(node, wrap("Create", alice, dm, 1)))[1]
     assert reasons == []  # the conversations acted on it
     with activated(node.app[DATABASE]):
