@@ -6,7 +6,7 @@ ours are mapped onto the nearest one:
 | Quartier                                   | Mastodon          | status                    |
 |--------------------------------------------|-------------------|---------------------------|
 | someone asks to follow you                 | ``follow_request``| none                      |
-| a post or a direct message mentions you    | ``mention``       | that post                 |
+| a post mentions you                        | ``mention``       | that post                 |
 | an answer to your listing                  | ``mention``       | the answer, or the listing|
 | a change in an agreement                   | ``mention``       | the listing               |
 | a new listing matches a saved search       | ``status``        | the listing               |

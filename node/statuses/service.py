@@ -12,7 +12,7 @@ from node.follows.models import Follow, FollowState
 from node.members.models import Member
 from node.notifications.models import Notification, NotificationType
 from node.notifications.service import NotificationService
-from node.statuses.models import AccountRef, Status, StatusTag, TimelineEntry
+from node.statuses.models import AccountRef, Status, StatusKind, StatusTag, TimelineEntry
 
 # Told what happened to a status ("update": new in the timelines of the members given;
 # "status.update": edited; "delete": gone) and whose timelines hold it: the streaming API
@@ -79,8 +79,12 @@ class Timelines:
             await listener(event, status, member_ids)
 
     async def _notify_mentioned(self, status: Status) -> None:
-        """A ``mention`` notification, once, for each member here the status names."""
+        """A ``mention`` notification, once, for each member here a post names. Not for a
+        direct message: it is counted unread in its conversation (where apps and the pages
+        show it), and a message about a listing has the listing's own notification."""
         if self.notifications is None or not status.mentions:
+            return
+        if status.kind == StatusKind.MESSAGE:
             return
         named = await self.members_named(m for m in status.mentions if m != status.author)
         if not named:

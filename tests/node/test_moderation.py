@@ -276,7 +276,8 @@ async def test_suspending_a_remote_actor_ends_follows_and_refuses_what_it_sends(
     notes = await (
         await node.get("/api/quartier/v1/notifications", headers=bearer(mods["cyd"]))
     ).json()
-    assert [n["type"] for n in notes] == ["moderation.ended"]
+    # cyd was told when alice asked to follow, then that it ended.
+    assert [n["type"] for n in notes] == ["moderation.ended", "follow.request"]
     assert alice.id in notes[0]["detail"]
     # The delivery layer refuses what is for alice's inbox, whatever queued it.
     with activated(node.app[DATABASE]):
