@@ -164,31 +164,25 @@ class Renderer:
                     "verified_at": iso(member.verified_at),
                 }
             )
-        return {
-            "username": member.username,
-            "acct": member.username,
-            "display_name": member.display_name,
+        body = _account_body(
+            member.username,
+            member.username,
+            member.display_name,
             # Members approve their followers (docs/follows.md), as a locked Mastodon account.
-            "locked": True,
-            "bot": False,
-            "discoverable": True,
-            "indexable": False,
-            "group": False,
-            "created_at": iso(member.created_at),
-            "note": _paragraphs(member.bio),
-            "url": actor,
-            "uri": actor,
-            "avatar": self.avatar,
-            "avatar_static": self.avatar,
-            "header": self.header,
-            "header_static": self.header,
-            "emojis": [],
-            "fields": fields,
-            "noindex": True,
-            "hide_collections": False,
-            "roles": [],
-            **({"suspended": True} if member.suspended_at is not None else {}),
-        }
+            locked=True,
+            discoverable=True,
+            noindex=True,
+            created=member.created_at,
+            note=_paragraphs(member.bio),
+            url=actor,
+            uri=actor,
+            avatar=self.avatar,
+            header=self.header,
+            fields=fields,
+        )
+        if member.suspended_at is not None:
+            body["suspended"] = True
+        return body
 
     def _community(self) -> dict[str, Any]:
         """The community's own account (the node's Application actor): it speaks for the
@@ -196,29 +190,21 @@ class Renderer:
         actor = self._uris.instance_actor
         community = self._settings.community
         username = instance_username(self._uris)
-        return {
-            "username": username,
-            "acct": username,
-            "display_name": community.name,
-            "locked": True,
-            "bot": True,
-            "discoverable": False,
-            "indexable": False,
-            "group": False,
-            "created_at": iso(datetime(2026, 1, 1, tzinfo=UTC)),
-            "note": plain_text_to_html(community.description),
-            "url": self._uris.url("/about"),
-            "uri": actor,
-            "avatar": self.avatar,
-            "avatar_static": self.avatar,
-            "header": self.header,
-            "header_static": self.header,
-            "emojis": [],
-            "fields": [],
-            "noindex": True,
-            "hide_collections": True,
-            "roles": [],
-        }
+        return _account_body(
+            username,
+            username,
+            community.name,
+            locked=True,
+            bot=True,
+            noindex=True,
+            hide_collections=True,
+            created=datetime(2026, 1, 1, tzinfo=UTC),
+            note=plain_text_to_html(community.description),
+            url=self._uris.url("/about"),
+            uri=actor,
+            avatar=self.avatar,
+            header=self.header,
+        )
 
     def _remote(self, actor: str, row: RemoteActor | None) -> dict[str, Any]:
         """An account elsewhere, from what its actor document said (its bio sanitised as a
@@ -228,29 +214,20 @@ class Renderer:
         avatar = (row.icon if row else None) or self.avatar
         header = (row.image if row else None) or self.header
         created = (row.published or row.fetched_at) if row else datetime(1970, 1, 1, tzinfo=UTC)
-        return {
-            "username": username,
-            "acct": f"{username}@{host}",
-            "display_name": (row.name if row else None) or username,
-            "locked": bool(row and row.manually_approves_followers),
-            "bot": bool(row and row.actor_type in ("Service", "Application")),
-            "discoverable": False,
-            "indexable": False,
-            "group": bool(row and row.actor_type == "Group"),
-            "created_at": iso(created),
-            "note": sanitize(row.summary or "") if row else "",
-            "url": (row.url if row else None) or actor,
-            "uri": actor,
-            "avatar": avatar,
-            "avatar_static": avatar,
-            "header": header,
-            "header_static": header,
-            "emojis": [],
-            "fields": [],
-            "noindex": False,
-            "hide_collections": False,
-            "roles": [],
-        }
+        return _account_body(
+            username,
+            f"{username}@{host}",
+            (row.name if row else None) or username,
+            locked=bool(row and row.manually_approves_followers),
+            bot=bool(row and row.actor_type in ("Service", "Application")),
+            group=bool(row and row.actor_type == "Group"),
+            created=created,
+            note=sanitize(row.summary or "") if row else "",
+            url=(row.url if row else None) or actor,
+            uri=actor,
+            avatar=avatar,
+            header=header,
+        )
 
     # Statuses
 
@@ -473,6 +450,51 @@ class Renderer:
             "description": media.description or None,
             "blurhash": None,
         }
+
+
+def _account_body(
+    username: str,
+    acct: str,
+    display_name: str,
+    *,
+    created: datetime | None,
+    note: str,
+    url: str,
+    uri: str,
+    avatar: str,
+    header: str,
+    locked: bool = False,
+    bot: bool = False,
+    group: bool = False,
+    discoverable: bool = False,
+    noindex: bool = False,
+    hide_collections: bool = False,
+    fields: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An Account's own fields (its id and counts are added by :meth:`Renderer.accounts`)."""
+    return {
+        "username": username,
+        "acct": acct,
+        "display_name": display_name,
+        "locked": locked,
+        "bot": bot,
+        "discoverable": discoverable,
+        "indexable": False,
+        "group": group,
+        "created_at": iso(created),
+        "note": note,
+        "url": url,
+        "uri": uri,
+        "avatar": avatar,
+        "avatar_static": avatar,
+        "header": header,
+        "header_static": header,
+        "emojis": [],
+        "fields": fields or [],
+        "noindex": noindex,
+        "hide_collections": hide_collections,
+        "roles": [],
+    }
 
 
 def remote_media(attached: dict[str, Any], position: int, status_id: int) -> dict[str, Any]:

@@ -60,29 +60,23 @@ def _attribute(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
-_FIRST = nh3.Cleaner(
-    tags=set(ELEMENTS | HEADINGS),
-    clean_content_tags=set(DROPPED_WITH_CONTENT),
-    attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
-    attribute_filter=_attribute,
-    url_schemes=set(LINK_PROTOCOLS),
-    url_relative="deny",
-    link_rel="nofollow noopener",
-    set_tag_attribute_values={"a": {"target": "_blank"}},
-    strip_comments=True,
-)
+def _cleaner(tags: set[str]) -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=tags,
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
+        attribute_filter=_attribute,
+        url_schemes=set(LINK_PROTOCOLS),
+        url_relative="deny",
+        link_rel="nofollow noopener",
+        set_tag_attribute_values={"a": {"target": "_blank"}},
+        strip_comments=True,
+    )
+
+
+_FIRST = _cleaner(set(ELEMENTS | HEADINGS))
 # The second pass only re-normalises what the first produced (headings made paragraphs).
-_SECOND = nh3.Cleaner(
-    tags=set(ELEMENTS),
-    clean_content_tags=set(DROPPED_WITH_CONTENT),
-    attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
-    attribute_filter=_attribute,
-    url_schemes=set(LINK_PROTOCOLS),
-    url_relative="deny",
-    link_rel="nofollow noopener",
-    set_tag_attribute_values={"a": {"target": "_blank"}},
-    strip_comments=True,
-)
+_SECOND = _cleaner(set(ELEMENTS))
 
 
 def sanitize(untrusted: str) -> str:

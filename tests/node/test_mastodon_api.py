@@ -418,3 +418,24 @@ async def test_a_flood_of_posts_is_refused(make_node: Any, make_settings: Any) -
     assert int(flood.headers["Retry-After"]) > 0
     home = await answer(await node.get("/api/v1/timelines/home", headers=ada))
     assert len(home) == 3
+
+
+async def test_a_verified_neighbour_shows_it_on_their_profile(node: TestClient) -> None:
+    from tests.node.verification_support import set_verified
+
+    ada, bob = await _two(node)
+    await set_verified(node, ada["Authorization"][7:], "bob")
+    bob_id = (await answer(await node.get("/api/v1/accounts/verify_credentials", headers=bob)))[
+        "id"
+    ]
+    shown = await answer(await node.get(f"/api/v1/accounts/{bob_id}", headers=ada))
+    validate("Account", shown)
+    [field] = shown["fields"]
+    assert field["name"] == "Verified"
+    assert field["value"].startswith("Resident of ")
+    assert field["verified_at"] is not None
+    ada_id = (await answer(await node.get("/api/v1/accounts/verify_credentials", headers=ada)))[
+        "id"
+    ]
+    unverified = await answer(await node.get(f"/api/v1/accounts/{ada_id}", headers=bob))
+    assert unverified["fields"] == []
