@@ -190,7 +190,10 @@ class CircleService(FederatedService):
             else MembershipState.PENDING
         )
         try:
-            return await CircleMember.create(circle=circle, actor=me, state=state, created_at=now)
+            async with in_transaction():  # a savepoint when nested: PostgreSQL aborts else
+                return await CircleMember.create(
+                    circle=circle, actor=me, state=state, created_at=now
+                )
         except IntegrityError:
             return await CircleMember.get(circle=circle, actor=me)
 

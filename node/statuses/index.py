@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from node.conversations.models import Message, Participant
 from node.listings.models import Audience, Listing
@@ -33,19 +34,21 @@ class StatusIndex:
         )
         status = await Status.get_or_none(ap_id=listing.ap_id)
         if status is None:
+            has_media = await Media.exists(listing_id=listing.id)
             try:
-                status = await Status.create(
-                    ap_id=listing.ap_id,
-                    url=listing.ap_id,
-                    author=listing.author,
-                    local=listing.local,
-                    kind=StatusKind.LISTING,
-                    visibility=visibility,
-                    listing=listing,
-                    tags=[str(listing.kind)],
-                    has_media=await Media.exists(listing_id=listing.id),
-                    created_at=listing.published_at,
-                )
+                async with in_transaction():  # a savepoint when nested: PostgreSQL aborts else
+                    status = await Status.create(
+                        ap_id=listing.ap_id,
+                        url=listing.ap_id,
+                        author=listing.author,
+                        local=listing.local,
+                        kind=StatusKind.LISTING,
+                        visibility=visibility,
+                        listing=listing,
+                        tags=[str(listing.kind)],
+                        has_media=has_media,
+                        created_at=listing.published_at,
+                    )
             except IntegrityError:  # stored meanwhile
                 status = await Status.get(ap_id=listing.ap_id)
         elif status.listing_id is None:  # type: ignore[attr-defined]

@@ -80,9 +80,10 @@ class StatusService(FederatedService):
         status = await self._post(member, draft)
         if key is not None:
             with contextlib.suppress(IntegrityError):  # the same key raced: the first stands
-                await IdempotentPost.create(
-                    member=member, key=key, status=status, created_at=self._clock()
-                )
+                async with in_transaction():  # a savepoint when nested: PostgreSQL aborts else
+                    await IdempotentPost.create(
+                        member=member, key=key, status=status, created_at=self._clock()
+                    )
         return status
 
     async def _earlier(self, member: Member, key: str) -> Status | None:

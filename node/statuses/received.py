@@ -186,18 +186,19 @@ class ReceivedStatuses:
                 raise NotActedOn("a status of another account has that id")
             return existing
         try:
-            return await Status.create(
-                ap_id=incoming.ap_id,
-                author=incoming.author,
-                local=False,
-                kind=incoming.kind,
-                visibility=incoming.visibility,
-                in_reply_to=incoming.in_reply_to,
-                in_reply_to_author=incoming.in_reply_to_author,
-                created_at=incoming.created_at,
-                reblog_of=reblog_of,
-                **incoming.shown_fields(),
-            )
+            async with in_transaction():  # a savepoint when nested: PostgreSQL aborts else
+                return await Status.create(
+                    ap_id=incoming.ap_id,
+                    author=incoming.author,
+                    local=False,
+                    kind=incoming.kind,
+                    visibility=incoming.visibility,
+                    in_reply_to=incoming.in_reply_to,
+                    in_reply_to_author=incoming.in_reply_to_author,
+                    created_at=incoming.created_at,
+                    reblog_of=reblog_of,
+                    **incoming.shown_fields(),
+                )
         except IntegrityError:  # stored meanwhile by a concurrent delivery
             return await Status.get(ap_id=incoming.ap_id)
 

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from activitypub.uris import UriScheme
 from node.follows.models import Follow, FollowState
@@ -49,13 +50,16 @@ class Timelines:
         fresh = [m for m in wanted if m not in have]
         if fresh:
             try:
-                await TimelineEntry.bulk_create(
-                    [TimelineEntry(member_id=m, status_id=status.id) for m in fresh]
-                )
+                async with in_transaction():  # a savepoint when nested (see account_id)
+                    await TimelineEntry.bulk_create(
+                        [TimelineEntry(member_id=m, status_id=status.id) for m in fresh]
+                    )
             except IntegrityError:
                 # A concurrent fan-out of the same status won a row: add the rest one by one.
                 for m in fresh:
-                    await TimelineEntry.get_or_create(member_id=m, status_id=status.id)
+                    with contextlib.suppress(IntegrityError):
+                        async with in_transaction():
+                            await TimelineEntry.create(member_id=m, status_id=status.id)
         await self._tell("update", status, fresh)
         return fresh
 
@@ -107,7 +111,8 @@ class Timelines:
         fresh = [StatusTag(name=n, status_id=status.id) for n in names if n not in have]
         if fresh:
             with contextlib.suppress(IntegrityError):  # filed meanwhile by a concurrent call
-                await StatusTag.bulk_create(fresh)
+                async with in_transaction():  # a savepoint when nested (see account_id)
+                    await StatusTag.bulk_create(fresh)
 
     async def followers_here(self, actor: str) -> list[int]:
         """The members of this node whose follow of ``actor`` was accepted."""
@@ -140,7 +145,9 @@ async def account_id(actor: str) -> int:
     if ref is not None:
         return ref.id
     try:
-        ref = await AccountRef.create(actor=actor)
+        # A savepoint when nested: on PostgreSQL a failed insert aborts the enclosing transaction.
+        async with in_transaction():
+            ref = await AccountRef.create(actor=actor)
     except IntegrityError:  # made meanwhile by another request
         ref = await AccountRef.get(actor=actor)
     return ref.id
