@@ -2,7 +2,7 @@
 
 quartier init            write a commented quartier.toml
 quartier migrate         create or upgrade the database schema
-quartier serve           run the node (refuses an unmigrated database)
+quartier serve           run the node (refuses an unmigrated database); --processes N
 quartier worker          an extra federation worker process (PostgreSQL only)
 quartier invite create   create a single-use invite
 quartier members list    list members
@@ -134,6 +134,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to listen on (server.host)")
     serve.add_argument("--port", type=int, default=None, help="port to listen on (server.port)")
     serve.add_argument("--base-url", default=None, help="public origin (server.base_url)")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N processes sharing the port, each with its own workers (PostgreSQL only; "
+        "default 1)",
+    )
     serve.set_defaults(run=_serve)
 
     worker = sub.add_parser(

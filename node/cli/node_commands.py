@@ -9,16 +9,19 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from node import __version__
 from node.actors.service import ensure_instance_actor
 from node.app import create_app
-from node.cli.common import _database, _settings
+from node.cli.common import _database, _node, _settings
+from node.cli.processes import supervise
 from node.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, Settings, load_settings
 from node.db import activated, apply_migrations, shares_queues, sole_worker
 from node.errors import NodeError
@@ -83,22 +86,48 @@ async def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace) -> int | Coroutine[Any, Any, int]:
     options = {"server.host": args.host, "server.port": args.port, "server.base_url": args.base_url}
     settings = load_settings(
         args.config, overrides={k: v for k, v in options.items() if v is not None}
     )
+    processes = args.processes
+    if processes < 1:
+        raise NodeError(f"--processes must be at least 1 (got {processes})")
+    if processes == 1:
+        return _serve_one(settings)
+    if not shares_queues(settings.database_url):
+        raise NodeError(
+            "several serve processes need PostgreSQL: SQLite has a single writer, so "
+            "'quartier serve' on SQLite runs one process (drop --processes)"
+        )
+    configure_logging(settings.server.log_level)
+    warnings = _start_up_report(settings)
+    # What must happen once, before the processes share the database: the schema check, the
+    # node's own actors, the governance file read (one clear error instead of one per process).
+    asyncio.run(_prepare(settings))
+    _refuse_taken_port(settings)
+
+    def process(number: int, parent_alive: int) -> int:
+        try:
+            asyncio.run(_serve_process(settings, number, processes, warnings, parent_alive))
+        except NodeError as exc:
+            print(f"quartier: process {number}: {exc.safe}", file=sys.stderr, flush=True)
+            return 1
+        return 0
+
+    log.info("starting %d processes on port %d", processes, settings.server.port)
+    return supervise(processes, process)
+
+
+async def _serve_one(settings: Settings) -> int:
+    """One process: the web app and the node's only (SQLite) or one more (PostgreSQL) worker."""
     configure_logging(settings.server.log_level)
     warnings = _start_up_report(settings)
     app = create_app(settings)
 
     async def listen(runner: web.AppRunner) -> None:
-        site = web.TCPSite(runner, settings.server.host, settings.server.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            where = f"{settings.server.host}:{settings.server.port}"
-            raise NodeError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        await _listen(runner, settings, reuse_port=False)
         print(
             f"Quartier {__version__}: {settings.community.name!r} is ready at "
             f"{settings.server.base_url}/ (listening on {settings.server.host}:"
@@ -113,6 +142,69 @@ async def _serve(args: argparse.Namespace) -> int:
     with sole_worker(settings.database_url):
         await _run_until_signalled(app, listen)
     return 0
+
+
+async def _serve_process(
+    settings: Settings, number: int, count: int, warnings: list[str], parent_alive: int
+) -> None:
+    """Process ``number`` of ``count`` (PostgreSQL): the web app on the shared port, with its
+    own inbox writer and workers. Only the first prints the warnings and the admin invite
+    (each start revokes the invites the last one printed: several would undo each other)."""
+    app = create_app(settings)
+
+    async def listen(runner: web.AppRunner) -> None:
+        await _listen(runner, settings, reuse_port=True)
+        print(
+            f"Quartier {__version__}: {settings.community.name!r} is ready at "
+            f"{settings.server.base_url}/ (listening on {settings.server.host}:"
+            f"{settings.server.port}, process {number} of {count}, pid {os.getpid()})",
+            flush=True,
+        )
+        if number != 1:
+            return
+        for warning in warnings:
+            print(f"WARNING: {warning}", flush=True)
+        with activated(app[DATABASE]):
+            await _offer_first_admin_invite(app[MEMBERS], settings)
+
+    await _run_until_signalled(app, listen, parent_alive)
+
+
+async def _listen(runner: web.AppRunner, settings: Settings, *, reuse_port: bool) -> None:
+    site = web.TCPSite(runner, settings.server.host, settings.server.port, reuse_port=reuse_port)
+    try:
+        await site.start()
+    except OSError as exc:
+        where = f"{settings.server.host}:{settings.server.port}"
+        raise NodeError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+
+
+async def _prepare(settings: Settings) -> None:
+    """Start the node's wiring once without listening or working, and stop it: the checks
+    each process repeats then pass, and what they would create concurrently exists."""
+    async with _node(settings):
+        pass
+
+
+def _refuse_taken_port(settings: Settings) -> None:
+    """Fail now if something listens on the port. The processes bind it with SO_REUSEPORT,
+    which would let them share it with another node still running there (a forgotten
+    ``serve --processes``): each would get a part of the requests."""
+    host, port = settings.server.host, settings.server.port
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except OSError as exc:
+        raise NodeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            # As asyncio binds: connections of an earlier run in TIME_WAIT do not count.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise NodeError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 async def _worker(args: argparse.Namespace) -> int:
@@ -165,16 +257,28 @@ def _start_up_report(settings: Settings) -> list[str]:
 
 
 async def _run_until_signalled(
-    app: web.Application, started: Callable[[web.AppRunner], Awaitable[None]]
+    app: web.Application,
+    started: Callable[[web.AppRunner], Awaitable[None]],
+    parent_alive: int | None = None,
 ) -> None:
     """Start ``app`` (its cleanup contexts: database, transport, workers), call ``started``,
-    then run until SIGINT or SIGTERM and shut down cleanly."""
+    then run until SIGINT or SIGTERM (or, given ``parent_alive``, the read end of a pipe only
+    the parent writes to, until the parent is gone) and shut down cleanly."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     # Handlers first: a SIGTERM during start-up must still end in a clean shutdown.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if parent_alive is not None:
+
+        def parent_gone() -> None:
+            # Readable means end of file: nothing is ever written to it.
+            loop.remove_reader(parent_alive)
+            log.warning("the supervising process is gone: stopping")
+            stop.set()
+
+        loop.add_reader(parent_alive, parent_gone)
     await runner.setup()
     try:
         await started(runner)
