@@ -38,6 +38,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from activitypub.signatures import sign_request
+from federation.delivery_sql import claimable_ids
 from federation.errors import ForbiddenAddress, ForbiddenScheme, TransportError
 from federation.models import Delivery, DeliveryState, SharedItem
 from federation.transport import Transport
@@ -281,44 +282,36 @@ class DeliveryWorker:
 
     async def _claim(self) -> list[Delivery]:
         now = self._clock()
-        due = (
-            Delivery.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .order_by("attempts", "id")  # never-tried rows first: new work before backlog
-            .limit(self.policy.batch_size)
-        )
-        async with in_transaction():
-            # SKIP LOCKED: several workers on PostgreSQL each take different rows. SQLite
-            # ignores it, and runs exactly one worker.
-            rows = self._within_lease(await due.select_for_update(skip_locked=True))
-            if rows:
-                await Delivery.filter(id__in=[r.id for r in rows]).update(
-                    lease_until=now + self.policy.lease
-                )
-        return rows
+        per_host, total = self._within_lease()
+        async with in_transaction() as connection:
+            # At most per_host rows of each host, chosen in SQL (federation/delivery_sql.py):
+            # one host's backlog cannot fill the batch. SKIP LOCKED: several workers on
+            # PostgreSQL each take different rows; SQLite runs exactly one worker.
+            ids = await claimable_ids(
+                connection,
+                DeliveryState.PENDING.value,
+                now,
+                per_host,
+                min(self.policy.batch_size, total),
+            )
+            if not ids:
+                return []
+            await Delivery.filter(id__in=ids).update(lease_until=now + self.policy.lease)
+            return await Delivery.filter(id__in=ids).order_by("attempts", "id")
 
-    def _within_lease(self, rows: list[Delivery]) -> list[Delivery]:
-        """The rows a batch can surely finish before its lease ends.
+    def _within_lease(self) -> tuple[int, int]:
+        """How many rows of one host, and in all, a batch can surely finish before its lease
+        ends.
 
         A host gets ``per_host`` requests at a time and the batch ``concurrency``, each up to
         the transport's timeout: a batch holding hundreds of rows for one slow host could
         outlast the lease, and another worker would take (and send) those rows again. So a
         host, and the batch, get at most as many rows as half the lease allows; the rest wait
-        for the next batch (their locks are released).
+        for the next batch.
         """
         timeout = timedelta(seconds=self._transport.settings.total_timeout)
         rounds = max(1, int(self.policy.lease / (2 * timeout)))
-        cap = self.policy.per_host * rounds
-        total = self.policy.concurrency * rounds  # the overall limit makes rounds too
-        taken: dict[str, int] = defaultdict(int)
-        kept: list[Delivery] = []
-        for row in rows:
-            if len(kept) == total:
-                break
-            if taken[row.host] < cap:
-                taken[row.host] += 1
-                kept.append(row)
-        return kept
+        return self.policy.per_host * rounds, self.policy.concurrency * rounds
 
     async def _deliver(self, row: Delivery, results: _Results) -> None:
         now = self._clock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -229,6 +230,39 @@ async def test_a_batch_takes_no_more_rows_than_its_overall_limit_can_send_within
     assert await first.run_once() == 3 * 7
     assert await first.run_once() == 40 - 21
     assert len(inbox.received) == 40
+
+
+async def test_one_hosts_backlog_does_not_hold_back_the_other_hosts(db, clock, transport):
+    # A server that was down for days: 600 rows wait for it, older than anything else. The
+    # claim's LIMIT (50 rows) must not be all of them: the other hosts' rows are in the same
+    # batch, and the big host has no more than its cap (2 at a time, 7 rounds in half the
+    # lease of 20 s requests).
+    policy = DeliveryPolicy(batch_size=50, per_host=2, lease=timedelta(minutes=5))
+    backlog = [f"https://big.example/users/{n}/inbox" for n in range(600)]
+    await publish(activity(1), backlog, SIGNER, clock.now - timedelta(days=1))
+    others = [f"https://small{n}.example/inbox" for n in range(10)]
+    for n, inbox in enumerate(others):
+        await publish(activity(10 + n), [inbox, f"{inbox}/2", f"{inbox}/3"], SIGNER, clock.now)
+    # A row of the big host tried before: after its never-tried rows, whatever its id.
+    tried = await Delivery.filter(host="big.example").order_by("id").first()
+    assert tried is not None
+    tried.attempts = 1
+    await tried.save(update_fields=["attempts"])
+
+    claimed = await worker(transport, clock, policy=policy)._claim()
+
+    by_host = Counter(row.host for row in claimed)
+    assert by_host.pop("big.example") == 2 * 7
+    assert by_host == {f"small{n}.example": 3 for n in range(10)}
+    first_never_tried = await Delivery.filter(host="big.example", attempts=0).order_by("id")
+    assert [row.id for row in claimed if row.host == "big.example"] == [
+        row.id for row in first_never_tried[:14]
+    ]
+    # Claimed means leased: the next claim takes the big host's next rows, and nothing else.
+    again = await worker(transport, clock, policy=policy)._claim()
+    assert {row.host for row in again} == {"big.example"}
+    assert len(again) == 14
+    assert not {row.id for row in again} & {row.id for row in claimed}
 
 
 async def test_a_host_that_answers_again_gets_its_delayed_deliveries_at_once(
