@@ -760,8 +760,9 @@ class ListingService:
     def _one_at_a_time(self, actor: str) -> asyncio.Lock:
         """The member's lock. Creating a listing and answering one check limits, then write
         (the open cap, one active response per listing): two requests at once would both
-        pass the check. One ``serve`` process answers a node's requests (docs/operations.md),
-        so a lock in it serialises them."""
+        pass the check. A lock in the process serialises a member's requests to it; with
+        ``serve --processes N`` two requests reaching two processes at the same instant are
+        not (docs/operations.md, "Several serve processes")."""
         lock = self._member_locks.get(actor)
         if lock is None:
             lock = self._member_locks[actor] = asyncio.Lock()
