@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -183,6 +184,26 @@ async def test_a_process_that_dies_stops_the_others_and_serve_fails(database_url
     assert not alive(served.children[1])  # stopped, not left serving on the port alone
     assert "process 2 (pid" in served.log.read_text()
     assert "ended unexpectedly (killed by SIGKILL): stopping the others" in served.log.read_text()
+
+
+@postgres_only
+async def test_several_processes_refuse_a_port_another_server_listens_on(database_url, tmp_path):
+    # SO_REUSEPORT alone would let the processes join a server already on the port (one
+    # started with the same option, say a forgotten 'serve --processes'): checked first.
+    env = clean_environment(database_url)
+    quartier = runner(tmp_path, env)
+    ok(quartier("migrate"))
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = quartier("serve", "--port", str(port), "--processes", "2")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.endswith(
+        f"quartier: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
+    assert "ready" not in result.stdout
 
 
 async def test_several_processes_are_refused_on_sqlite_and_fewer_than_one_everywhere(
