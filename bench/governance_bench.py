@@ -11,8 +11,8 @@ migrated SQLite database in a temporary directory:
 
 * the remote side: ``--hosts`` (50) inboxes, each on its own 127.0.0.1 port (its own host for
   the worker's per-host limit and for the policy), served by one sink process
-  (``bench/listing_bench.py --serve-sinks``: ``bench/sink_server.py``'s application on every
-  port; answers 202 at once and counts); each host an active ``Partnership``;
+  (``bench/sink_server.py --ports N``: one application on every port; answers 202 at once
+  and counts); each host an active ``Partnership``;
 * the content: ``--members`` (4) members (``Member`` rows signing with their own key); each
   round every member publishes listings (a ``Create`` of a ``Note`` carrying FEP-0837's
   ``purpose``/``publishes``) and messages (a ``Create`` of a ``Note`` to one person) in turn,
@@ -66,6 +66,7 @@ from bench_support import (
     HOST,
     REPO_ROOT,
     BenchError,
+    SinkServer,
     Timed,
     base_machine_info,
     code_info,
@@ -80,7 +81,7 @@ from bench_support import (
     say,
     table,
 )
-from listing_bench import Sinks, add_partners, with_sinks
+from listing_bench import add_partners, with_sinks
 from tortoise.transactions import in_transaction
 
 import federation.outbound as outbound
@@ -223,7 +224,7 @@ class Bench:
     def __init__(
         self,
         args: argparse.Namespace,
-        sinks: Sinks,
+        sinks: SinkServer,
         transport: Transport,
         members: list[str],
     ) -> None:
@@ -349,7 +350,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
-async def _measure(args: argparse.Namespace, workdir: Path, sinks: Sinks) -> dict[str, Any]:
+async def _measure(args: argparse.Namespace, workdir: Path, sinks: SinkServer) -> dict[str, Any]:
     load_before = load_average()
     cpu_before = cpu_times()
     url = f"sqlite://{workdir / 'bench.sqlite3'}"
