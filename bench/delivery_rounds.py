@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import cProfile
 import json
-import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -29,7 +28,7 @@ from bench_support import (
     SinkServer,
     Timed,
     patched,
-    say,
+    verify_rfc9421,
 )
 from tortoise.transactions import in_transaction
 
@@ -287,98 +286,3 @@ class Bench:
         if stats["posts"] != inboxes or stats["distinct"] != inboxes:
             raise BenchError(f"{label}: the sink counted {stats['posts']} POSTs, not {inboxes}")
         return Drain(label, policy.per_host, inboxes, seconds, 1, cpu)
-
-
-def verify_rfc9421(url: str, headers: list[tuple[str, str]], body: bytes, key: Any) -> str:
-    """Verify an RFC 9421 signed request with http-message-signatures (not our code) and
-    ``key``; returns the signature's ``keyid``. The Content-Digest, when covered, is checked
-    against ``body``."""
-    try:
-        from http_message_signatures import (
-            HTTPMessageVerifier,
-            HTTPSignatureKeyResolver,
-            algorithms,
-        )
-    except ImportError as exc:
-        raise BenchError("checking an RFC 9421 signature needs the test extra") from exc
-
-    class Resolver(HTTPSignatureKeyResolver):  # type: ignore[misc]
-        def resolve_public_key(self, key_id: str) -> Any:
-            return key
-
-    class Fields:
-        def __init__(self, lines: list[tuple[str, str]]) -> None:
-            self.lines = lines
-
-        def items(self) -> list[tuple[str, str]]:
-            return self.lines
-
-        def __iter__(self) -> Iterator[str]:
-            return iter(dict.fromkeys(k for k, _ in self.lines))
-
-        def __contains__(self, name: object) -> bool:
-            return any(k.lower() == str(name).lower() for k, _ in self.lines)
-
-    @dataclass
-    class Message:
-        method: str
-        url: str
-        headers: Fields
-
-    verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=Resolver())
-    message = Message("POST", url, Fields(headers))
-    try:
-        results = verifier.verify(message, max_age=None, body=body)
-    except Exception as exc:  # the library's own errors: the sample does not verify
-        raise BenchError(f"the RFC 9421 sample does not verify: {exc}") from exc
-    return str(results[0].parameters.get("keyid", ""))
-
-
-async def quartier_rounds(bench: Bench, args: Any, policy: DeliveryPolicy) -> dict[str, Any]:
-    """Fan-out to a sink that is a Quartier node, interleaved with unsigned POSTs of the same
-    activity to it by the same transport; after one warm-up of each (where the worker may
-    learn what the host takes)."""
-    nodeinfo_gets = 0
-    unsigned_warm = await bench.unsigned("unsigned warm-up", args.fanout, policy)
-    signed_warm = await bench.fanout("signed warm-up", args.fanout, policy)
-    nodeinfo_gets += bench.sink.stats()["nodeinfo_gets"]
-    signature = await bench.check_signature()
-    say(
-        f"Quartier inboxes, warm-up: signed {signed_warm.rate:,.0f}, unsigned "
-        f"{unsigned_warm.rate:,.0f} deliveries/s; sample verified: {signature['scheme']}, "
-        f"{signature['key_id']}"
-    )
-    rounds: list[Drain] = []
-    for r in range(args.rounds):
-        unsigned = await bench.unsigned("unsigned", args.fanout, policy)
-        signed = await bench.fanout("signed", args.fanout, policy)
-        nodeinfo_gets += bench.sink.stats()["nodeinfo_gets"]
-        rounds += [unsigned, signed]
-        say(
-            f"Quartier round {r + 1}/{args.rounds}: signed {signed.rate:,.0f}, unsigned "
-            f"{unsigned.rate:,.0f} deliveries/s"
-        )
-    signed_rate = statistics.median(d.rate for d in rounds if d.label == "signed")
-    unsigned_rate = statistics.median(d.rate for d in rounds if d.label == "unsigned")
-    return {
-        "sample_signature": signature,
-        "warmup": {"unsigned": unsigned_warm.as_dict(), "signed": signed_warm.as_dict()},
-        "rounds": [d.as_dict() for d in rounds],
-        "signed_per_s": signed_rate,
-        "unsigned_per_s": unsigned_rate,
-        "ratio": signed_rate / unsigned_rate,
-        "nodeinfo_gets": nodeinfo_gets,
-    }
-
-
-def breakdown_line(t: dict[str, Any]) -> str:
-    """The report's line for the breakdown round (a :class:`Drain` with ``sign_s``)."""
-    cpu, per = t["cpu"], 1000 / t["deliveries"]
-    return (
-        f"  breakdown round ({t['deliveries_per_s']:,.0f} deliveries/s, per delivery): "
-        f"wall {t['seconds'] * per:.2f} ms; worker process CPU {cpu['process_cpu_s'] * per:.2f} ms "
-        f"(event-loop thread {cpu['main_thread_cpu_s'] * per:.2f} ms, other threads "
-        f"{(cpu['process_cpu_s'] - cpu['main_thread_cpu_s']) * per:.2f} ms); "
-        f"sign_request {(t['sign_s'] or 0) * per:.2f} ms; claim {t['claim_s'] * per:.2f} ms; "
-        f"sink CPU {cpu['sink_cpu_s'] * per:.2f} ms"
-    )

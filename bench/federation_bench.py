@@ -33,8 +33,6 @@ sinks and the temporary directory are removed on the way out, failures and SIGTE
 from __future__ import annotations
 
 import argparse
-import cProfile
-import statistics
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -46,7 +44,6 @@ from bench_support import (
     BENCH_DIR,
     REPO_ROOT,
     SinkServer,
-    Timed,
     bench_main,
     code_info,
     cpu_shares,
@@ -55,20 +52,16 @@ from bench_support import (
     goal,
     load_average,
     machine_info,
-    patched,
     report_header,
     run_with_sinks,
     say,
-    signatures_per_second,
     table,
     verdict,
 )
-from cryptography.hazmat.primitives.asymmetric import rsa
-from delivery_rounds import BASE_URL, Bench, Drain, breakdown_line, quartier_rounds, signing_string
-from profiles import cprofile_lines, profile_breakdown
+from delivery_rounds import BASE_URL, Bench
+from fanout_scenarios import breakdown_line, cavage_rounds, quartier_rounds
+from profiles import cprofile_lines
 
-import node.actors.service as actor_service
-from activitypub.keys import load_private_key
 from activitypub.uris import UriScheme
 from federation.outbound import DeliveryPolicy
 from federation.transport import TransportSettings, open_transport
@@ -136,62 +129,12 @@ async def _measure_in_db(
     args: argparse.Namespace, benches: dict[str, Bench], rsa_pem: str, load_before: float
 ) -> dict[str, Any]:
     bench = benches["cavage"]
-    key = load_private_key(rsa_pem)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    data = signing_string(bench.sink.port)
-
-    cpu_before = cpu_times()
-    sign_before = signatures_per_second(key, data, args.sign_seconds)
-    say(f"RSA-2048 signing: {sign_before['per_s']:,.0f} signatures/s")
-
     fast = DeliveryPolicy(
         batch_size=args.batch_size, per_host=args.per_host, concurrency=args.concurrency
     )
-    default_host = DeliveryPolicy().per_host
-    slow = DeliveryPolicy(
-        batch_size=args.batch_size, per_host=default_host, concurrency=args.concurrency
-    )
-    # Cold start: the first fan-out after the node starts (empty key cache, no connections).
-    key_loads = Timed()
-    with patched(actor_service, "load_private_key", key_loads.sync(load_private_key)):
-        cold = await bench.fanout("cold start", args.fanout, fast)
-    say(
-        f"cold-start fan-out: {cold.rate:,.0f} deliveries/s; {key_loads.calls} private key "
-        f"loads ({key_loads.seconds:.2f} s)"
-    )
-    warm = await bench.fanout("warm-up", args.fanout, fast)
-    signature = await bench.check_signature()
-    say(
-        f"warm-up fan-out: {warm.rate:,.0f} deliveries/s; sample signature verified: "
-        f"{signature['scheme']}, {signature['key_id']}"
-    )
-    rounds: list[Drain] = []
-    for round_ in range(args.rounds):
-        for policy in (fast, slow):
-            drain = await bench.fanout(f"per_host={policy.per_host}", args.fanout, policy)
-            rounds.append(drain)
-            say(
-                f"round {round_ + 1}/{args.rounds} per_host={policy.per_host}: "
-                f"{drain.rate:,.0f} deliveries/s"
-            )
-    sign_after = signatures_per_second(key, data, args.sign_seconds)
-    say(f"RSA-2048 signing again: {sign_after['per_s']:,.0f} signatures/s")
-    sign_rate = max(sign_before["per_s"], sign_after["per_s"])
-    fast_rate = statistics.median(d.rate for d in rounds if d.per_host == fast.per_host)
-    slow_rate = statistics.median(d.rate for d in rounds if d.per_host == slow.per_host)
-    ratio = fast_rate / sign_rate
-
-    # Where the time goes: signing timed exactly (not in the figures above), then cProfile.
-    timed = await bench.fanout("breakdown", args.fanout, fast, time_signing=True)
-    say(f"breakdown round: {timed.rate:,.0f} deliveries/s, signing {timed.sign_s or 0:.3f} s")
-    profiled = None
-    if not args.no_profile:
-        profile = cProfile.Profile()
-        drain = await bench.fanout("cProfile", args.fanout, fast, profile=profile)
-        profiled = profile_breakdown(profile, drain.deliveries)
-        profiled["deliveries_per_s_under_profiler"] = drain.rate
-        say(f"profiled round: {drain.rate:,.0f} deliveries/s under cProfile")
-
+    cpu_before = cpu_times()
+    signing, fanout = await cavage_rounds(bench, rsa_pem, args, fast)
+    ratio = fanout["ratio"]
     quartier = (
         await quartier_rounds(benches["quartier"], args, fast) if "quartier" in benches else None
     )
@@ -225,36 +168,12 @@ async def _measure_in_db(
                 "per_host": fast.per_host,
                 "concurrency": fast.concurrency,
             },
-            "default_per_host": default_host,
+            "default_per_host": DeliveryPolicy().per_host,
             "transport_max_connections": bench.transport.settings.max_connections,
             "database": "SQLite (tortoise, aiosqlite), file in a temporary directory",
         },
-        "signing": {
-            "key": "RSA-2048 (the Application actor's, from SigningKeys)",
-            "scheme": "PKCS#1 v1.5, SHA-256, cryptography, one thread",
-            "message_bytes": len(data),
-            "before": sign_before,
-            "after": sign_after,
-            "per_s": sign_rate,
-        },
-        "fanout": {
-            "verified_sample_key_id": signature["key_id"],
-            "sample_signature": signature,
-            "cold_start": {
-                **cold.as_dict(),
-                "private_key_loads": key_loads.calls,
-                "private_key_load_s": key_loads.seconds,
-            },
-            "warmup": warm.as_dict(),
-            "rounds": [d.as_dict() for d in rounds],
-            "per_host_fast": fast.per_host,
-            "deliveries_per_s": fast_rate,
-            "deliveries_per_s_default_per_host": slow_rate,
-            "ratio": ratio,
-            "ratio_default_per_host": slow_rate / sign_rate,
-            "breakdown_round": timed.as_dict(),
-            "profile": profiled,
-        },
+        "signing": signing,
+        "fanout": fanout,
         "quartier": quartier,
         "backlog": backlog_result,
         "spread": spread,

@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import json
 import signal
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,8 @@ async def nodeinfo_index(request: web.Request) -> web.Response:
 async def nodeinfo(request: web.Request) -> web.Response:
     """NodeInfo 2.1 naming the software this sink stands for."""
     software = request.app[SOFTWARE]
-    version = {"quartier": "0.1.0", "mastodon": "4.3.2"}.get(software, "1.0.0")
+    # Quartier's own version (the peer runs the same code); Mastodon's last before RFC 9421.
+    version = metadata.version("quartier") if software == "quartier" else "4.3.2"
     return web.json_response(
         {
             "version": "2.1",
