@@ -614,15 +614,16 @@ def bench_main(
     run: Callable[[argparse.Namespace], dict[str, Any]],
     results_path: Path,
     summary: Callable[[dict[str, Any]], str],
-    check: Callable[[argparse.Namespace], str | None] | None = None,
+    prepare: Callable[[argparse.Namespace], str | None] | None = None,
     log_warnings: bool = False,
 ) -> int:
     """A benchmark's ``main``: parse ``argv`` (recorded with the results as ``args.argv``),
-    refuse bad arguments (``check`` says why, exit status 2), optionally log WARNINGs of the
-    code measured in this process, then :func:`run_and_report`."""
+    complete and check the arguments (``prepare`` returns why they are refused: exit status
+    2), optionally log WARNINGs of the code measured in this process, then
+    :func:`run_and_report`."""
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    if check is not None and (problem := check(args)):
+    if prepare is not None and (problem := prepare(args)):
         print(f"{name}: {problem}", file=sys.stderr)
         return 2
     if log_warnings:

@@ -63,7 +63,6 @@ import asyncio
 import contextlib
 import cProfile
 import json
-import logging
 import pstats
 import statistics
 import sys
@@ -72,7 +71,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -85,16 +83,15 @@ from bench_support import (
     BenchError,
     SinkServer,
     Timed,
-    base_machine_info,
+    bench_main,
     code_info,
     cpu_shares,
     cpu_times,
     describe_code,
     load_average,
-    openssl_version,
+    machine_info,
     patched,
     report_header,
-    run_and_report,
     run_with_sinks,
     say,
     signatures_per_second,
@@ -675,7 +672,9 @@ async def _rounds(args: argparse.Namespace, bench: Bench, settings: Settings) ->
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([".venv/bin/python bench/listing_bench.py", *args.argv]),
-        "machine": machine_info(),
+        "machine": machine_info(
+            "none: the node (event loop, aiosqlite thread) and the sinks share the cores"
+        ),
         "code": code_info(),
         "settings": {
             "partners": bench.sinks.count,
@@ -778,17 +777,6 @@ def _spread(rounds: Sequence[Round], names: Sequence[str]) -> dict[str, dict[str
 
 def _round_dict(r: Round) -> dict[str, Any]:
     return {**asdict(r), "end_to_end_ms": r.end_to_end_ms}
-
-
-def machine_info() -> dict[str, Any]:
-    """What the figures were measured on."""
-    return {
-        **base_machine_info(),
-        "aiosqlite": metadata.version("aiosqlite"),
-        "cryptography": metadata.version("cryptography"),
-        "openssl": openssl_version(),
-        "pinning": "none: the node (event loop, aiosqlite thread) and the sinks share the cores",
-    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -905,15 +893,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check(args: argparse.Namespace) -> str | None:
+    if args.partners < 1 or args.rounds < 1 or min(args.profile_rounds, args.variant_rounds) < 0:
+        return "counts must be positive"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = _parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with the results
-    if args.partners < 1 or args.rounds < 1 or min(args.profile_rounds, args.variant_rounds) < 0:
-        print("listing_bench: counts must be positive", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return run_and_report("listing_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
+    return bench_main(
+        "listing_bench", _parser(), argv, run_benchmark, RESULTS_PATH, summary, _check, True
+    )
 
 
 if __name__ == "__main__":
