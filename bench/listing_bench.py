@@ -63,10 +63,8 @@ import asyncio
 import contextlib
 import cProfile
 import json
-import pstats
 import statistics
 import sys
-import sysconfig
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -98,6 +96,7 @@ from bench_support import (
     table,
 )
 from cryptography.hazmat.primitives.asymmetric import rsa
+from profiles import category_of, category_totals
 
 import federation.outbound as outbound
 import federation.policy as federation_policy
@@ -437,7 +436,6 @@ _CATEGORIES = (
 )  # fmt: skip
 _SIGNING = "RSA signing and digests (C)"
 _IDLE = "idle (waiting in epoll)"
-_STDLIB = sysconfig.get_paths()["stdlib"]
 
 # (file suffix, function): the steps whose cumulative time is reported.
 _STEPS = {
@@ -467,36 +465,15 @@ _STEPS = {
 }
 
 
-def _category_of(key: tuple[str, int, str], stats: dict[Any, Any], depth: int = 0) -> str:
-    """A C function by what it is, a file by its package; C functions and the standard
-    library (``copy``, ``inspect``, ``uuid``...) otherwise by their heaviest caller."""
-    filename, _, name = key
-    if filename == "~":
-        if "RSAPrivateKey" in name or "_hashlib" in name or "openssl" in name:
-            return _SIGNING
-        if "poll" in name and "epoll" in name:
-            return _IDLE
-    else:
-        for category, markers in _CATEGORIES:
-            if any(marker in filename for marker in markers):
-                return category
-        if not filename.startswith(_STDLIB):
-            return "other"
-    callers = stats[key][4]
-    if callers and depth < 8:
-        heaviest = max(callers, key=lambda c: callers[c][2])
-        return _category_of(heaviest, stats, depth + 1)
-    return "other"
+def _category_of(key: tuple[str, int, str], stats: dict[Any, Any]) -> str:
+    c_functions = ((_SIGNING, ("RSAPrivateKey", "_hashlib", "openssl")), (_IDLE, ("epoll",)))
+    return category_of(key, stats, _CATEGORIES, c_functions, stdlib_by_caller=True, max_depth=8)
 
 
 def profile_breakdown(profile: cProfile.Profile, phase: str, units: int) -> dict[str, Any]:
     """The event-loop thread's profiled time by category, per unit (listing or delivery), and
     the cumulative time of the phase's steps."""
-    raw: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    totals: dict[str, float] = {}
-    for key, entry in raw.items():
-        category = _category_of(key, raw)
-        totals[category] = totals.get(category, 0.0) + entry[2]
+    raw, totals = category_totals(profile, _category_of)
     busy = sum(s for c, s in totals.items() if c != _IDLE)
     steps = []
     for suffix, function, label in _STEPS[phase]:

@@ -11,6 +11,7 @@ import pstats
 import re
 import signal
 import subprocess
+import sysconfig
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -233,32 +234,76 @@ _CPROFILE_CATEGORIES = (
 )
 
 
-def _category_of(key: tuple[str, int, str], stats: dict[Any, Any], depth: int = 0) -> str:
+_STDLIB = sysconfig.get_paths()["stdlib"]
+Categories = Sequence[tuple[str, Sequence[str]]]
+
+
+def category_of(
+    key: tuple[str, int, str],
+    stats: dict[Any, Any],
+    files: Categories,
+    c_functions: Categories,
+    *,
+    stdlib_by_caller: bool = False,
+    max_depth: int = 5,
+    depth: int = 0,
+) -> str:
+    """The category of a pstats entry: a C function by its name (``c_functions``), a Python
+    one by its file (``files``; first match wins); a C function that matches none, and with
+    ``stdlib_by_caller`` a standard-library one (``copy``, ``inspect``...), by its heaviest
+    caller's category, up to ``max_depth`` callers up; else "other"."""
     filename, _, name = key
-    if filename == "~":  # a C function: by what it is, else by its heaviest caller
-        if any(s in name for s in ("RSAPrivateKey", "Ed25519PrivateKey", "_hashlib", "openssl")):
-            return "signing (RSA or Ed25519, digest) in C"
-        if "poll" in name and "epoll" in name:
-            return "idle (waiting in epoll)"
-        callers = stats[key][4]
-        if callers and depth < 5:
-            heaviest = max(callers, key=lambda c: callers[c][2])
-            return _category_of(heaviest, stats, depth + 1)
-        return "other"
-    for category, markers in _CPROFILE_CATEGORIES:
-        if any(marker in filename for marker in markers):
-            return category
+    if filename == "~":
+        for category, markers in c_functions:
+            if any(marker in name for marker in markers):
+                return category
+    else:
+        for category, markers in files:
+            if any(marker in filename for marker in markers):
+                return category
+        if not (stdlib_by_caller and filename.startswith(_STDLIB)):
+            return "other"
+    callers = stats[key][4]
+    if callers and depth < max_depth:
+        heaviest = max(callers, key=lambda c: callers[c][2])
+        return category_of(
+            heaviest,
+            stats,
+            files,
+            c_functions,
+            stdlib_by_caller=stdlib_by_caller,
+            max_depth=max_depth,
+            depth=depth + 1,
+        )
     return "other"
+
+
+def category_totals(
+    profile: cProfile.Profile, categorize: Callable[[Any, dict[Any, Any]], str]
+) -> tuple[dict[Any, Any], dict[str, float]]:
+    """A profile's pstats entries, and their own time (tottime) summed by category."""
+    raw: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    totals: dict[str, float] = {}
+    for key, entry in raw.items():
+        category = categorize(key, raw)
+        totals[category] = totals.get(category, 0.0) + entry[2]
+    return raw, totals
+
+
+_C_FUNCTIONS = (
+    (
+        "signing (RSA or Ed25519, digest) in C",
+        ("RSAPrivateKey", "Ed25519PrivateKey", "_hashlib", "openssl"),
+    ),
+    ("idle (waiting in epoll)", ("epoll",)),
+)
 
 
 def profile_breakdown(profile: cProfile.Profile, deliveries: int) -> dict[str, Any]:
     """The main thread's profiled time grouped by category, and the top functions."""
-    stats = pstats.Stats(profile)
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    totals: dict[str, float] = {}
-    for key, entry in raw.items():
-        category = _category_of(key, raw)
-        totals[category] = totals.get(category, 0.0) + entry[2]
+    raw, totals = category_totals(
+        profile, lambda key, stats: category_of(key, stats, _CPROFILE_CATEGORIES, _C_FUNCTIONS)
+    )
     total = sum(totals.values())
     top = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:20]
     return {
