@@ -277,7 +277,7 @@ def backlog_rss_report(b: dict[str, Any]) -> tuple[list[tuple[str, ...]], list[s
     """The report's table rows and detail lines for :func:`backlog_rss`'s results."""
     rss = b["rss"]
     slope = rss["slope_mb_per_10k_rows"]
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             f"backlog {b['rows']:,} rows drained",
             f"{b['rows_per_s']:,.0f} rows/s ({b['drain_s']:.0f} s)",
@@ -315,7 +315,7 @@ def spread_report(c: dict[str, Any]) -> tuple[list[tuple[str, ...]], list[str]]:
     def seconds(value: float | None) -> str:
         return "-" if value is None else f"{value:.1f} s"
 
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (
             f"spread {c['rows']:,} rows / {c['hosts']} hosts, live p99 wait (max)",
             f"{seconds(live['p99_wait_s_max'])} (median host {seconds(live['p99_wait_s_median'])})"
