@@ -136,12 +136,19 @@ async def backlog_rss(
 
 
 async def spread_backlog(
-    bench: Bench, args: argparse.Namespace, policy: DeliveryPolicy, dead_port: int
+    bench: Bench,
+    args: argparse.Namespace,
+    policy: DeliveryPolicy,
+    dead_port: int,
+    *,
+    with_dead: bool = True,
 ) -> dict[str, Any]:
     """``args.spread_rows`` rows spread over ``args.spread_hosts`` hosts (row ``n`` to host
     ``n % hosts``; the last host is the dead one, on ``dead_port``: nothing listens there, or
     the sink's port that never answers), inserted in chunks (each chunk's rows created when
     it is inserted), then the worker until nothing is due (or ``args.spread_deadline``).
+    Without ``with_dead``, the same rows but the dead host's: the reference, what the live
+    hosts wait when no host is dead.
 
     Returns each live host's p99 wait (creation to delivery), how long the live rows took,
     and the state of the dead host's rows."""
@@ -174,10 +181,12 @@ async def spread_backlog(
                         next_attempt_at=now,
                     )
                     for inbox, host in map(target, range(first, min(first + chunk, rows)))
+                    if with_dead or host != dead_host
                 ]
             )
     insert_s = time.perf_counter() - inserted_at
-    say(f"spread backlog: {rows:,} rows for {hosts} hosts inserted in {insert_s:.1f} s")
+    what = "" if with_dead else ", without the dead host's (reference)"
+    say(f"spread backlog: {rows:,} rows for {hosts} hosts{what} inserted in {insert_s:.1f} s")
 
     worker: DeliveryWorker = bench.worker(policy)
     started, batches, attempted, stopped = time.perf_counter(), 0, 0, False
@@ -330,6 +339,18 @@ def spread_report(c: dict[str, Any]) -> tuple[list[tuple[str, ...]], list[str]]:
             "info",
         ),
     ]
+    ref = c.get("reference_without_dead")
+    if ref and ref["p99_wait_s_max"] and live["p99_wait_s_max"] is not None:
+        rows.insert(
+            1,
+            (
+                "spread: live p99 wait (max), with / without the dead host",
+                f"{live['p99_wait_s_max'] / ref['p99_wait_s_max']:.2f} "
+                f"({seconds(live['p99_wait_s_max'])} / {seconds(ref['p99_wait_s_max'])})",
+                "-",
+                "info",
+            ),
+        )
     p = c["policy"]
     lines = [
         f"  spread backlog: policy batch {p['batch_size']}, per_host {p['per_host']}, "
@@ -340,6 +361,15 @@ def spread_report(c: dict[str, Any]) -> tuple[list[tuple[str, ...]], list[str]]:
         f"per host min {seconds(live['p99_wait_s_min'])}, max {seconds(live['p99_wait_s_max'])} "
         f"({live['worst_host']}); last delivery {seconds(live['last_delivery_wait_s'])} after "
         "its creation",
+        *(
+            [
+                f"  spread reference (no dead host): drain {ref['drain_s']:.1f} s; p99 wait per "
+                f"host min {seconds(ref['p99_wait_s_min'])}, median "
+                f"{seconds(ref['p99_wait_s_median'])}, max {seconds(ref['p99_wait_s_max'])}"
+            ]
+            if ref
+            else []
+        ),
         f"  spread dead host {dead['host']}: attempts {dead['attempts_min']}-"
         f"{dead['attempts_max']}; {dead['last_error_example'] or 'no error recorded'}",
     ]

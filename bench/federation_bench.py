@@ -146,6 +146,12 @@ async def _measure_in_db(
         sink = benches["spread"].sink
         dead_port = sink.ports[-1] if args.dead == "stall" else free_port()
         spread = await spread_backlog(benches["spread"], args, DeliveryPolicy(), dead_port)
+        if not args.spread_no_reference:
+            reference = await spread_backlog(
+                benches["spread"], args, DeliveryPolicy(), dead_port, with_dead=False
+            )
+            spread["reference_without_dead"] = reference["live"]
+            spread["reference_without_dead"]["drain_s"] = reference["drain_s"]
 
     goals = {"fanout_ratio": goal(ratio, GOAL_RATIO)}
     if quartier:
@@ -275,6 +281,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the transport's total timeout in the spread backlog (s)",
     )
     add("--spread-deadline", type=float, default=900.0, help="stop the spread drain after (s)")
+    add(
+        "--spread-no-reference",
+        action="store_true",
+        help="skip the spread backlog again without the dead host's rows (the reference)",
+    )
     return parser
 
 
