@@ -6,7 +6,7 @@
 In one run on one machine, with the node's own code (``publish``, ``DeliveryWorker``, the
 outbound ``Transport``, ``SigningKeys``) on a migrated SQLite database in a temporary directory,
 against sink servers (``bench/sink_server.py``: 202 at once, counted) in separate processes
-(``delivery_rounds.py`` and ``backlogs.py`` hold the rounds):
+(``fanout_scenarios.py``, ``delivery_rounds.py`` and ``backlogs.py`` hold the rounds):
 
 * draft-cavage inboxes (the sink says it is Mastodon 4.3 in NodeInfo and takes draft-cavage
   signatures only): RSA-2048 signatures/s on one core (before and after; the higher counts),
@@ -24,7 +24,8 @@ against sink servers (``bench/sink_server.py``: 202 at once, counted) in separat
 * spread backlog: ``--spread-rows`` (100,000) rows over ``--spread-hosts`` (100) hosts, one of
   them dead (``--dead refused``: nothing listens; ``stall``: it never answers), drained by the
   node's default policy: each live host's p99 wait (creation to delivery), the dead host's
-  rows' state.
+  rows' state; then again without the dead host's rows, the reference for the live hosts'
+  wait (``--spread-no-reference`` skips it).
 
 Results: a table, and ``bench/results/federation.json``. Everything listens on 127.0.0.1; the
 sinks and the temporary directory are removed on the way out, failures and SIGTERM included.
