@@ -6,10 +6,12 @@ Imported by the ``*_bench.py`` scripts, which run with ``bench/`` on ``sys.path`
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import http.client
 import json
+import logging
 import os
 import platform
 import re
@@ -19,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -198,6 +201,30 @@ def openssl_version() -> str:
     return str(backend.openssl_version_text())
 
 
+def machine_info(pinning: str, **extra: str) -> dict[str, Any]:
+    """What the figures were measured on: the machine, the libraries of the database and the
+    signatures, ``extra`` (the load generator...) and what shares the cores (``pinning``)."""
+    return {
+        **base_machine_info(),
+        "aiosqlite": metadata.version("aiosqlite"),
+        "cryptography": metadata.version("cryptography"),
+        "openssl": openssl_version(),
+        **extra,
+        "pinning": pinning,
+    }
+
+
+def verdict(passed: bool) -> str:
+    """A goal's result in the report."""
+    return "PASS" if passed else "MISS"
+
+
+def goal(value: float, target: float, *, at_most: bool = False) -> dict[str, Any]:
+    """A goal of the results: ``value >= target`` (``<=`` with ``at_most``)."""
+    passed = value <= target if at_most else value >= target
+    return {"goal": f"{'<=' if at_most else '>='} {target:g}", "value": value, "pass": passed}
+
+
 # --------------------------------------------------------------------------------------------
 # CPU and memory of processes and of the machine
 
@@ -209,8 +236,9 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def memory_mb(pid: int) -> dict[str, float]:
-    """VmRSS (resident now) and VmHWM (peak resident) of a process, in MB (10^6 bytes).
+def memory_mb(pid: int | str = "self") -> dict[str, float]:
+    """VmRSS (resident now) and VmHWM (peak resident) of a process (default: this one), in MB
+    (10^6 bytes).
 
     Decimal MB because the goals say MB and it is the stricter reading (80 MB = 76.3 MiB)."""
     values: dict[str, float] = {}
@@ -236,6 +264,37 @@ def cpu_shares(before: list[int], after: list[int]) -> dict[str, float]:
     total = sum(delta[:8]) or 1
     idle = delta[3] + delta[4]
     return {"busy": (total - idle) / total, "iowait": delta[4] / total, "steal": delta[7] / total}
+
+
+@dataclass
+class CpuWindow:
+    """Wall and CPU seconds over a stretch of this process, and of another one (a sink)."""
+
+    wall_s: float
+    process_cpu_s: float  # every thread of this process
+    main_thread_cpu_s: float  # the event loop's thread; the rest is mostly aiosqlite's thread
+    sink_cpu_s: float
+
+
+class CpuMeter:
+    """Reads the clocks at the start; ``stop()`` returns the window. ``other`` reads the other
+    process's CPU seconds (``SinkServer.cpu_seconds``)."""
+
+    def __init__(self, other: Callable[[], float]) -> None:
+        self._other = other
+        self._wall = time.perf_counter()
+        self._process = time.process_time()
+        self._thread = time.thread_time()
+        self._other_cpu = other()
+
+    def stop(self) -> CpuWindow:
+        """The window since construction."""
+        return CpuWindow(
+            wall_s=time.perf_counter() - self._wall,
+            process_cpu_s=time.process_time() - self._process,
+            main_thread_cpu_s=time.thread_time() - self._thread,
+            sink_cpu_s=self._other() - self._other_cpu,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,6 +340,29 @@ class Processes:
             self.stop(proc)
         for log in self._logs:
             log.close()
+
+
+def with_processes(prefix: str, measure: Callable[[Path, Processes], T]) -> T:
+    """``measure(workdir, procs)`` in a fresh temporary directory; every process it spawned
+    through ``procs`` is stopped and the directory removed afterwards, whatever happens."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        workdir = Path(tmp)
+        procs = Processes(workdir)
+        try:
+            return measure(workdir, procs)
+        finally:
+            procs.close()
+
+
+def measured_code(code_at: str | None, workdir: Path) -> tuple[str | None, str | None]:
+    """``--code-at REV``: that commit exported into ``workdir`` (see :func:`export_snapshot`);
+    returns the directory to put first on the measured processes' ``PYTHONPATH`` and the full
+    commit, or ``(None, None)`` to measure the working tree."""
+    if not code_at:
+        return None, None
+    tree, snapshot = export_snapshot(code_at, workdir)
+    say(f"measuring commit {snapshot[:7]} (exported to {tree})")
+    return str(tree), snapshot
 
 
 def log_tail(workdir: Path, name: str, lines: int = 20) -> str:
@@ -340,6 +422,23 @@ def run_cli(
     if done.returncode != 0:
         raise BenchError(f"quartier {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
+
+
+def start_bare(
+    procs: Processes, ready_path: str, *options: str, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``bench/bare_server.py`` (the same Python and aiohttp as the node) with ``options``
+    (``--document FILE``, ``--documents FILE``, ``--api FILE``), on ``port`` (default: a free
+    one), once ``ready_path`` answers 200; returns the process and its port."""
+    port = port or free_port()
+    argv = [sys.executable, str(BENCH_DIR / "bare_server.py"), "--port", str(port), *options]
+    started = time.perf_counter()
+    proc = procs.spawn("bare", argv, clean_env())
+    try:
+        wait_ready(proc, port, ready_path, started)
+    except BenchError as exc:
+        raise BenchError(f"bare server: {exc}\n{log_tail(procs.workdir, 'bare')}") from None
+    return proc, port
 
 
 def http_get(
@@ -508,6 +607,30 @@ def run_and_report(
     return 0
 
 
+def bench_main(
+    name: str,
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    results_path: Path,
+    summary: Callable[[dict[str, Any]], str],
+    prepare: Callable[[argparse.Namespace], str | None] | None = None,
+    log_warnings: bool = False,
+) -> int:
+    """A benchmark's ``main``: parse ``argv`` (recorded with the results as ``args.argv``),
+    complete and check the arguments (``prepare`` returns why they are refused: exit status
+    2), optionally log WARNINGs of the code measured in this process, then
+    :func:`run_and_report`."""
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    if prepare is not None and (problem := prepare(args)):
+        print(f"{name}: {problem}", file=sys.stderr)
+        return 2
+    if log_warnings:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return run_and_report(name, lambda: run(args), results_path, summary)
+
+
 def report_header(title: str, results: dict[str, Any], shares: dict[str, float]) -> list[str]:
     """The first lines of a benchmark's report: the machine, its load, the software."""
     m, load = results["machine"], results["load_average_1min"]
@@ -556,6 +679,51 @@ def signatures_per_second(key: rsa.RSAPrivateKey, data: bytes, seconds: float) -
     return {"signatures": measured.pop("calls"), **measured}
 
 
+def verify_rfc9421(url: str, headers: list[tuple[str, str]], body: bytes, key: Any) -> str:
+    """Verify an RFC 9421 signed request with http-message-signatures (not our code) and
+    ``key``; returns the signature's ``keyid``. The Content-Digest, when covered, is checked
+    against ``body``."""
+    try:
+        from http_message_signatures import (
+            HTTPMessageVerifier,
+            HTTPSignatureKeyResolver,
+            algorithms,
+        )
+    except ImportError as exc:
+        raise BenchError("checking an RFC 9421 signature needs the test extra") from exc
+
+    class Resolver(HTTPSignatureKeyResolver):  # type: ignore[misc]
+        def resolve_public_key(self, key_id: str) -> Any:
+            return key
+
+    class Fields:
+        def __init__(self, lines: list[tuple[str, str]]) -> None:
+            self.lines = lines
+
+        def items(self) -> list[tuple[str, str]]:
+            return self.lines
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(dict.fromkeys(k for k, _ in self.lines))
+
+        def __contains__(self, name: object) -> bool:
+            return any(k.lower() == str(name).lower() for k, _ in self.lines)
+
+    @dataclass
+    class Message:
+        method: str
+        url: str
+        headers: Fields
+
+    verifier = HTTPMessageVerifier(signature_algorithm=algorithms.ED25519, key_resolver=Resolver())
+    message = Message("POST", url, Fields(headers))
+    try:
+        results = verifier.verify(message, max_age=None, body=body)
+    except Exception as exc:  # the library's own errors: the sample does not verify
+        raise BenchError(f"the RFC 9421 sample does not verify: {exc}") from exc
+    return str(results[0].parameters.get("keyid", ""))
+
+
 class Timed:
     """Accumulated wall time of calls to a synchronous or asynchronous function."""
 
@@ -601,42 +769,80 @@ def patched(module: Any, name: str, value: Any) -> Iterator[None]:
         setattr(module, name, original)
 
 
-class SinkProcess:
-    """A sink server (``bench/sink_server.py``'s application) in its own process, stopped on
-    exit whatever happens. Subclasses say how it is started and when it is ready."""
+class SinkServer:
+    """``bench/sink_server.py`` in its own process (stopped on exit whatever happens): inboxes
+    that answer 202 and count, on ``ports`` ports the kernel picks, each a host of its own for
+    the delivery worker; ``software`` is what it says it is in NodeInfo (none served when
+    empty; any name but ``quartier`` takes draft-cavage signatures only); ``stall`` more ports
+    whose inboxes never answer (a host that hangs)."""
 
-    log_name = "sink.log"
-
-    def __init__(self, workdir: Path) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        ports: int = 1,
+        *,
+        software: str = "",
+        stall: int = 0,
+        name: str = "sink",
+    ) -> None:
         self.workdir = workdir
+        self.count = ports
+        self.software = software
+        self.stall = stall
+        self.name = name
+        self.ports: list[int] = []  # the answering ports, then the stalling ones
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
     @property
-    def control_port(self) -> int:
-        """The port ``/stats`` and ``/reset`` answer on."""
-        raise NotImplementedError
+    def port(self) -> int:
+        """The first port; ``/stats`` and ``/reset`` on any port answer for all."""
+        return self.ports[0]
 
-    def _spawn(self, argv: list[str]) -> None:
-        self._log = (self.workdir / self.log_name).open("ab")
+    def start(self, timeout: float = 30.0) -> None:
+        """Spawn it and wait until it has written its ports and ``/stats`` answers."""
+        ports_file = self.workdir / f"{self.name}-ports.json"
+        argv = [sys.executable, str(BENCH_DIR / "sink_server.py"), "--host", HOST]
+        argv += ["--ports", str(self.count), "--ports-file", str(ports_file)]
+        argv += ["--stall-ports", str(self.stall), "--software", self.software]
+        self._log = (self.workdir / f"{self.name}.log").open("ab")
         self.proc = subprocess.Popen(
             argv, cwd=self.workdir, stdout=self._log, stderr=subprocess.STDOUT
         )
-
-    def _wait_until(self, ready: Callable[[], bool], timeout: float) -> None:
-        """Poll ``ready`` until it says yes; a sink that exits or never gets there fails."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.proc is not None
             if self.proc.poll() is not None:
                 raise BenchError(f"the sink exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if ready():
+            if self._listening(ports_file):
                 return
             time.sleep(0.02)
         raise BenchError(f"the sink was not ready within {timeout:.0f} s:\n{self.log_tail()}")
 
+    def _listening(self, ports_file: Path) -> bool:
+        if not ports_file.exists():
+            return False
+        self.ports = json.loads(ports_file.read_text(encoding="ascii"))
+        if len(set(self.ports)) != self.count + self.stall:
+            raise BenchError(f"the sink listens on {self.ports}, not {self.count + self.stall}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            self.stats()
+            return True
+        return False
+
+    def describe(self) -> str:
+        """For the progress output."""
+        ports = f"port {self.port}" if self.count == 1 else f"{self.count} ports"
+        what = f" ({self.software})" if self.software else ""
+        stall = f", {self.stall} stalling" if self.stall else ""
+        return f"{self.name}{what} on {ports}{stall} (pid {self.proc.pid if self.proc else '?'})"
+
+    def inbox(self, n: int, host: int | None = None) -> str:
+        """URL of inbox ``n``; on answering port ``host`` (default: ``n`` modulo the ports)."""
+        port = self.ports[n % self.count if host is None else host]
+        return f"http://{HOST}:{port}/inbox/{n}"
+
     def _call(self, method: str, path: str) -> dict[str, Any]:
-        conn = http.client.HTTPConnection(HOST, self.control_port, timeout=10)
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=10)
         try:
             conn.request(method, path)
             response = conn.getresponse()
@@ -649,7 +855,8 @@ class SinkProcess:
             conn.close()
 
     def stats(self) -> dict[str, Any]:
-        """``{"posts", "distinct", "sample"}`` since the last reset (over every port)."""
+        """``{"posts", "distinct", "sample", "nodeinfo_gets"}`` since the last reset (over
+        every port)."""
         return self._call("GET", "/stats")
 
     def reset(self) -> None:
@@ -663,22 +870,43 @@ class SinkProcess:
 
     def log_tail(self, lines: int = 20) -> str:
         """The end of the sink's log, to explain a failure."""
-        path = self.workdir / self.log_name
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return log_tail(self.workdir, self.name, lines)
 
     def close(self) -> None:
         """SIGTERM (aiohttp shuts down cleanly on it), SIGKILL if it hangs; close the log."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            Processes.stop(self.proc)
         if self._log is not None:
             self._log.close()
+
+
+def run_with_sinks(
+    prefix: str,
+    sinks: Callable[[Path], Sequence[SinkServer]],
+    measure: Callable[[Path], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """In a temporary directory, the sinks ``sinks(workdir)`` started, ``measure(workdir)``
+    run to the end in an event loop (SIGTERM cancels it cleanly), the sinks stopped whatever
+    happens; its results."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        workdir = Path(tmp)
+        started: list[SinkServer] = []
+        try:
+            for sink in sinks(workdir):
+                started.append(sink)
+                sink.start()
+                say(sink.describe())
+            return asyncio.run(cancel_on_sigterm(measure(workdir)))
+        except asyncio.CancelledError:  # SIGTERM while measuring: everything was closed
+            raise SystemExit(128 + signal.SIGTERM) from None
+        except BenchError:
+            for sink in started:
+                if tail := sink.log_tail():
+                    say(f"{sink.name} log:\n{tail}")
+            raise
+        finally:
+            for sink in started:
+                sink.close()
 
 
 async def cancel_on_sigterm(measure: Awaitable[T]) -> T:

@@ -47,7 +47,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -65,19 +64,18 @@ from bench_support import (
     Node,
     Processes,
     base_machine_info,
+    bench_main,
     cancel_on_sigterm,
     check_clean,
-    clean_env,
     code_info,
     describe_code,
     free_port,
     load_average,
-    log_tail,
     parse_wrk,
-    run_and_report,
     say,
+    start_bare,
     table,
-    wait_ready,
+    with_processes,
     wrk_version,
 )
 
@@ -249,20 +247,6 @@ def run_wrk(target: str, port: int, script: Path, connections: int, seconds: int
     return parse_wrk(target, done.stdout)
 
 
-def start_bare(workdir: Path, procs: Processes, api_file: Path) -> tuple[Any, int]:
-    """The bare aiohttp server with the node's page, same Python and aiohttp."""
-    port = free_port()
-    argv = [sys.executable, str(BENCH_DIR / "bare_server.py"), "--port", str(port)]
-    argv += ["--api", str(api_file)]
-    started = time.perf_counter()
-    proc = procs.spawn("bare", argv, clean_env())
-    try:
-        wait_ready(proc, port, PATH, started)
-    except BenchError as exc:
-        raise BenchError(f"bare server: {exc}\n{log_tail(workdir, 'bare')}") from None
-    return proc, port
-
-
 class QueryLog(logging.Handler):
     """Collects the SQL statements tortoise logs (``tortoise.db_client`` at DEBUG)."""
 
@@ -313,13 +297,10 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Set up and fill a node, measure, return the results (also the JSON written)."""
     if not shutil.which("wrk"):
         raise BenchError("wrk is not installed: apt-get install -y wrk")
-    with tempfile.TemporaryDirectory(prefix="quartier-client-api-bench-") as tmp:
-        workdir = Path(tmp)
-        procs = Processes(workdir)
-        try:
-            return asyncio.run(cancel_on_sigterm(_measure(args, workdir, procs)))
-        finally:
-            procs.close()
+    return with_processes(
+        "quartier-client-api-bench-",
+        lambda workdir, procs: asyncio.run(cancel_on_sigterm(_measure(args, workdir, procs))),
+    )
 
 
 async def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[str, Any]:
@@ -361,7 +342,7 @@ async def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) ->
         raise BenchError(f"the reader's home timeline holds only {count} statuses")
     api_file = workdir / "home.json"
     api_file.write_text(json.dumps({"path": PATH, "body": page, "headers": headers}))
-    bare, bare_port = start_bare(workdir, procs, api_file)
+    bare, bare_port = start_bare(procs, PATH, "--api", str(api_file))
     if not await same_body(bare_port, body):
         raise BenchError("the bare server does not answer the node's bytes")
 
@@ -503,9 +484,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = _parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
-    return run_and_report("client_api_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
+    return bench_main("client_api_bench", _parser(), argv, run_benchmark, RESULTS_PATH, summary)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ import asyncio
 import contextlib
 import http.client
 import json
-import logging
 import os
 import random
 import sys
@@ -61,6 +60,7 @@ from bench_support import (
     Node,
     Processes,
     base_machine_info,
+    bench_main,
     code_info,
     cpu_shares,
     cpu_times,
@@ -69,7 +69,6 @@ from bench_support import (
     load_average,
     memory_mb,
     proc_cpu_seconds,
-    run_and_report,
     say,
     table,
 )
@@ -545,17 +544,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark; returns the exit status."""
-    args = _parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+def _prepare(args: argparse.Namespace) -> str | None:
     if args.quick:
         args.messages, args.listings, args.conversations, args.exports = 1_000, 100, 20, 1
     if min(args.messages, args.conversations, args.listings, args.photo_every, args.exports) < 1:
-        print("export_bench: counts must be positive", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return run_and_report("export_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
+        return "counts must be positive"
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; returns the exit status."""
+    return bench_main(
+        "export_bench", _parser(), argv, run_benchmark, RESULTS_PATH, summary, _prepare, True
+    )
 
 
 if __name__ == "__main__":

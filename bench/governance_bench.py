@@ -11,8 +11,8 @@ migrated SQLite database in a temporary directory:
 
 * the remote side: ``--hosts`` (50) inboxes, each on its own 127.0.0.1 port (its own host for
   the worker's per-host limit and for the policy), served by one sink process
-  (``bench/listing_bench.py --serve-sinks``: ``bench/sink_server.py``'s application on every
-  port; answers 202 at once and counts); each host an active ``Partnership``;
+  (``bench/sink_server.py --ports N``: one application on every port; answers 202 at once
+  and counts); each host an active ``Partnership``;
 * the content: ``--members`` (4) members (``Member`` rows signing with their own key); each
   round every member publishes listings (a ``Create`` of a ``Note`` carrying FEP-0837's
   ``purpose``/``publishes``) and messages (a ``Create`` of a ``Note`` to one person) in turn,
@@ -50,14 +50,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import statistics
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -66,21 +64,21 @@ from bench_support import (
     HOST,
     REPO_ROOT,
     BenchError,
+    SinkServer,
     Timed,
-    base_machine_info,
+    bench_main,
     code_info,
     cpu_shares,
     cpu_times,
     describe_code,
     load_average,
-    openssl_version,
+    machine_info,
     patched,
     report_header,
-    run_and_report,
     say,
     table,
 )
-from listing_bench import Sinks, add_partners, with_sinks
+from listing_bench import add_partners, with_sinks
 from tortoise.transactions import in_transaction
 
 import federation.outbound as outbound
@@ -223,7 +221,7 @@ class Bench:
     def __init__(
         self,
         args: argparse.Namespace,
-        sinks: Sinks,
+        sinks: SinkServer,
         transport: Transport,
         members: list[str],
     ) -> None:
@@ -331,17 +329,6 @@ class Bench:
 # The run
 
 
-def machine_info() -> dict[str, Any]:
-    """What the figures were measured on."""
-    return {
-        **base_machine_info(),
-        "aiosqlite": metadata.version("aiosqlite"),
-        "cryptography": metadata.version("cryptography"),
-        "openssl": openssl_version(),
-        "pinning": "none: the worker process and the sink process share the cores",
-    }
-
-
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Start the sinks, set up the database, measure everything; returns the results."""
     return with_sinks(
@@ -349,7 +336,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
-async def _measure(args: argparse.Namespace, workdir: Path, sinks: Sinks) -> dict[str, Any]:
+async def _measure(args: argparse.Namespace, workdir: Path, sinks: SinkServer) -> dict[str, Any]:
     load_before = load_average()
     cpu_before = cpu_times()
     url = f"sqlite://{workdir / 'bench.sqlite3'}"
@@ -415,7 +402,7 @@ async def _rounds(args: argparse.Namespace, bench: Bench) -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([".venv/bin/python bench/governance_bench.py", *args.argv]),
-        "machine": machine_info(),
+        "machine": machine_info("none: the worker process and the sink process share the cores"),
         "code": code_info(),
         "settings": {
             "hosts": args.hosts,
@@ -514,17 +501,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark; returns the exit status."""
-    args = _parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with the results
+def _prepare(args: argparse.Namespace) -> str | None:
     if args.quick:
         args.hosts, args.activities, args.rounds = 10, 10, 2
     if min(args.hosts, args.members, args.activities, args.rounds) < 1:
-        print("governance_bench: counts must be positive", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return run_and_report("governance_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
+        return "counts must be positive"
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; returns the exit status."""
+    return bench_main(
+        "governance_bench", _parser(), argv, run_benchmark, RESULTS_PATH, summary, _prepare, True
+    )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ temporary directory:
   made with ``MemberService.create_member`` and a session from ``open_session``;
 * the partners: ``--partners`` (50) ``Partnership`` rows, state ``active``, each on its own
   127.0.0.1 port (the worker limits concurrency per host, so distinct hosts matter): one sink
-  process (this file run with ``--serve-sinks``: ``bench/sink_server.py``'s application on 50
-  listening sockets) answers 202 at once and counts;
+  process (``bench/sink_server.py --ports 50``: one application on 50 listening sockets)
+  answers 202 at once and counts;
 * creation: ``POST /api/quartier/v1/listings`` (bearer token, a ``lend`` of 3 lines of text with a
   place, ``audience: partners``) through ``TestClient``: middlewares, authentication, the form,
   ``ListingService.create``, whose transaction queues the neighbourhood group's ``Announce``
@@ -63,18 +63,12 @@ import asyncio
 import contextlib
 import cProfile
 import json
-import logging
-import pstats
-import signal
 import statistics
 import sys
-import sysconfig
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -85,25 +79,24 @@ from bench_support import (
     HOST,
     REPO_ROOT,
     BenchError,
-    SinkProcess,
+    SinkServer,
     Timed,
-    base_machine_info,
-    cancel_on_sigterm,
+    bench_main,
     code_info,
     cpu_shares,
     cpu_times,
     describe_code,
     load_average,
-    openssl_version,
+    machine_info,
     patched,
     report_header,
-    run_and_report,
+    run_with_sinks,
     say,
     signatures_per_second,
     table,
 )
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sink_server import create_app as sink_app
+from profiles import category_of, category_totals
 
 import federation.outbound as outbound
 import federation.policy as federation_policy
@@ -141,71 +134,6 @@ LISTING: dict[str, Any] = {
     "availability": "Evenings after 6 pm, Saturday mornings",
     "location": {"latitude": 48.8566, "longitude": 2.3522},
 }
-
-
-# --------------------------------------------------------------------------------------------
-# The partners' inboxes: one process, one application, one listening socket per partner
-
-
-def serve_sinks(count: int, ports_file: Path) -> None:
-    """The ``--serve-sinks`` mode: ``sink_server.create_app()`` on ``count`` loopback ports
-    chosen by the kernel, written to ``ports_file`` (JSON) once all listen; until SIGTERM."""
-
-    async def run() -> None:
-        runner = web.AppRunner(sink_app(), access_log=None)
-        await runner.setup()
-        try:
-            for _ in range(count):
-                await web.TCPSite(runner, HOST, 0).start()
-            ports = [int(address[1]) for address in runner.addresses]
-            partial = ports_file.with_suffix(".tmp")
-            partial.write_text(json.dumps(ports), encoding="ascii")
-            partial.rename(ports_file)  # complete or absent, never half-written
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, stop.set)
-            await stop.wait()
-        finally:
-            await runner.cleanup()
-
-    asyncio.run(run())
-
-
-class Sinks(SinkProcess):
-    """The sink process (``--serve-sinks``): one port per partner."""
-
-    log_name = "sinks.log"
-
-    def __init__(self, workdir: Path, count: int) -> None:
-        super().__init__(workdir)
-        self.count = count
-        self.ports: list[int] = []
-
-    @property
-    def control_port(self) -> int:
-        """Any of its ports answers for all: the first."""
-        return self.ports[0]
-
-    def start(self, timeout: float = 30.0) -> None:
-        """Spawn it and wait until it has written its ports and ``/stats`` answers."""
-        ports_file = self.workdir / "sink-ports.json"
-        argv = [sys.executable, str(Path(__file__).resolve()), "--serve-sinks", str(self.count)]
-        self._spawn([*argv, "--ports-file", str(ports_file)])
-        self._wait_until(lambda: self._listening(ports_file), timeout)
-
-    def _listening(self, ports_file: Path) -> bool:
-        if not ports_file.exists():
-            return False
-        self.ports = json.loads(ports_file.read_text(encoding="ascii"))
-        if len(set(self.ports)) != self.count:
-            raise BenchError(f"the sinks listen on {self.ports}, not {self.count} ports")
-        self.stats()
-        return True
-
-    def inbox(self, n: int) -> str:
-        """Partner ``n``'s inbox: its own port (its own host for the worker)."""
-        return f"http://{HOST}:{self.ports[n]}/inbox/{n}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,7 +239,7 @@ class Bench:
     """The node, its member, its partners' sinks and worker one run shares."""
 
     def __init__(
-        self, client: TestClient, sinks: Sinks, token: str, timers: dict[str, Timed]
+        self, client: TestClient, sinks: SinkServer, token: str, timers: dict[str, Timed]
     ) -> None:
         self.client = client
         self.app = client.app
@@ -508,7 +436,6 @@ _CATEGORIES = (
 )  # fmt: skip
 _SIGNING = "RSA signing and digests (C)"
 _IDLE = "idle (waiting in epoll)"
-_STDLIB = sysconfig.get_paths()["stdlib"]
 
 # (file suffix, function): the steps whose cumulative time is reported.
 _STEPS = {
@@ -538,36 +465,15 @@ _STEPS = {
 }
 
 
-def _category_of(key: tuple[str, int, str], stats: dict[Any, Any], depth: int = 0) -> str:
-    """A C function by what it is, a file by its package; C functions and the standard
-    library (``copy``, ``inspect``, ``uuid``...) otherwise by their heaviest caller."""
-    filename, _, name = key
-    if filename == "~":
-        if "RSAPrivateKey" in name or "_hashlib" in name or "openssl" in name:
-            return _SIGNING
-        if "poll" in name and "epoll" in name:
-            return _IDLE
-    else:
-        for category, markers in _CATEGORIES:
-            if any(marker in filename for marker in markers):
-                return category
-        if not filename.startswith(_STDLIB):
-            return "other"
-    callers = stats[key][4]
-    if callers and depth < 8:
-        heaviest = max(callers, key=lambda c: callers[c][2])
-        return _category_of(heaviest, stats, depth + 1)
-    return "other"
+def _category_of(key: tuple[str, int, str], stats: dict[Any, Any]) -> str:
+    c_functions = ((_SIGNING, ("RSAPrivateKey", "_hashlib", "openssl")), (_IDLE, ("epoll",)))
+    return category_of(key, stats, _CATEGORIES, c_functions, stdlib_by_caller=True, max_depth=8)
 
 
 def profile_breakdown(profile: cProfile.Profile, phase: str, units: int) -> dict[str, Any]:
     """The event-loop thread's profiled time by category, per unit (listing or delivery), and
     the cumulative time of the phase's steps."""
-    raw: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    totals: dict[str, float] = {}
-    for key, entry in raw.items():
-        category = _category_of(key, raw)
-        totals[category] = totals.get(category, 0.0) + entry[2]
+    raw, totals = category_totals(profile, _category_of)
     busy = sum(s for c, s in totals.items() if c != _IDLE)
     steps = []
     for suffix, function, label in _STEPS[phase]:
@@ -616,7 +522,7 @@ def node_settings(workdir: Path) -> Settings:
     return load_settings(config, environ=env)
 
 
-async def add_partners(sinks: Sinks) -> None:
+async def add_partners(sinks: SinkServer) -> None:
     """An active partnership with each sink port."""
     now = datetime.now(UTC)
     await Partnership.bulk_create(
@@ -645,30 +551,21 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def with_sinks(
-    prefix: str, count: int, measure: Callable[[Path, Sinks], Awaitable[dict[str, Any]]]
+    prefix: str, count: int, measure: Callable[[Path, SinkServer], Awaitable[dict[str, Any]]]
 ) -> dict[str, Any]:
-    """In a temporary directory, ``count`` partner inboxes started, ``measure(workdir,
-    sinks)`` run to the end (SIGTERM cancels it cleanly), the sinks stopped whatever happens;
-    its results."""
-    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
-        workdir = Path(tmp)
-        sinks = Sinks(workdir, count)
-        try:
-            sinks.start()
-            say(f"{sinks.count} partner inboxes on ports {sinks.ports[0]}..{sinks.ports[-1]}")
-            return asyncio.run(cancel_on_sigterm(measure(workdir, sinks)))
-        except asyncio.CancelledError:  # SIGTERM while measuring: everything was closed
-            raise SystemExit(128 + signal.SIGTERM) from None
-        except BenchError:
-            tail = sinks.log_tail()
-            if tail:
-                say(f"sink log:\n{tail}")
-            raise
-        finally:
-            sinks.close()
+    """In a temporary directory, ``count`` partner inboxes (one sink process, a port each)
+    started, ``measure(workdir, sinks)`` run to the end (SIGTERM cancels it cleanly), the
+    sinks stopped whatever happens; its results."""
+    sinks: list[SinkServer] = []
+
+    def start(workdir: Path) -> list[SinkServer]:
+        sinks.append(SinkServer(workdir, count, name="sinks"))
+        return sinks
+
+    return run_with_sinks(prefix, start, lambda workdir: measure(workdir, sinks[0]))
 
 
-async def _measure(args: argparse.Namespace, workdir: Path, sinks: Sinks) -> dict[str, Any]:
+async def _measure(args: argparse.Namespace, workdir: Path, sinks: SinkServer) -> dict[str, Any]:
     load_before = load_average()
     cpu_before = cpu_times()
     settings = node_settings(workdir)
@@ -752,7 +649,9 @@ async def _rounds(args: argparse.Namespace, bench: Bench, settings: Settings) ->
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([".venv/bin/python bench/listing_bench.py", *args.argv]),
-        "machine": machine_info(),
+        "machine": machine_info(
+            "none: the node (event loop, aiosqlite thread) and the sinks share the cores"
+        ),
         "code": code_info(),
         "settings": {
             "partners": bench.sinks.count,
@@ -855,17 +754,6 @@ def _spread(rounds: Sequence[Round], names: Sequence[str]) -> dict[str, dict[str
 
 def _round_dict(r: Round) -> dict[str, Any]:
     return {**asdict(r), "end_to_end_ms": r.end_to_end_ms}
-
-
-def machine_info() -> dict[str, Any]:
-    """What the figures were measured on."""
-    return {
-        **base_machine_info(),
-        "aiosqlite": metadata.version("aiosqlite"),
-        "cryptography": metadata.version("cryptography"),
-        "openssl": openssl_version(),
-        "pinning": "none: the node (event loop, aiosqlite thread) and the sinks share the cores",
-    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -979,27 +867,20 @@ def _parser() -> argparse.ArgumentParser:
         "--variant-rounds", type=int, default=20, help="pairs: as is / partnerships read once"
     )
     parser.add_argument("--sign-seconds", type=float, default=2.0, help="signing loop length")
-    # Internal: the sink process this benchmark starts.
-    parser.add_argument("--serve-sinks", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--ports-file", type=Path, help=argparse.SUPPRESS)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark (or, with ``--serve-sinks``, the sink process); the exit status."""
-    args = _parser().parse_args(argv)
-    if args.serve_sinks:
-        if args.ports_file is None:
-            print("listing_bench: --serve-sinks needs --ports-file", file=sys.stderr)
-            return 2
-        serve_sinks(args.serve_sinks, args.ports_file)
-        return 0
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with the results
+def _check(args: argparse.Namespace) -> str | None:
     if args.partners < 1 or args.rounds < 1 or min(args.profile_rounds, args.variant_rounds) < 0:
-        print("listing_bench: counts must be positive", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return run_and_report("listing_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
+        return "counts must be positive"
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; returns the exit status."""
+    return bench_main(
+        "listing_bench", _parser(), argv, run_benchmark, RESULTS_PATH, summary, _check, True
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -49,19 +48,18 @@ from bench_support import (
     Processes,
     base_machine_info,
     check_clean,
-    clean_env,
     code_info,
     describe_code,
     free_port,
     http_get,
     load_average,
-    log_tail,
     memory_mb,
     parse_wrk,
     run_and_report,
     say,
+    start_bare,
     table,
-    wait_ready,
+    with_processes,
     wrk_version,
 )
 
@@ -200,22 +198,6 @@ def create_member(node: Node) -> str:
     return f"/users/{USERNAME}"
 
 
-def start_bare(
-    procs: Processes, workdir: Path, document: Path
-) -> tuple[subprocess.Popen[bytes], int]:
-    """Spawn the bare aiohttp server with the same Python and aiohttp as the node."""
-    port = free_port()
-    argv = [sys.executable, str(BENCH_DIR / "bare_server.py"), "--port", str(port)]
-    argv += ["--document", str(document)]
-    started = time.perf_counter()
-    proc = procs.spawn("bare", argv, clean_env())
-    try:
-        wait_ready(proc, port, f"/users/{USERNAME}", started)
-    except BenchError as exc:
-        raise BenchError(f"bare server: {exc}\n{log_tail(workdir, 'bare')}") from None
-    return proc, port
-
-
 def check_actor(port: int, path: str) -> bytes:
     """The actor document must come back as a 200 JSON actor, or the load figures mean nothing."""
     status, body = http_get(port, path)
@@ -239,13 +221,7 @@ def machine_info(generator: LoadGenerator) -> dict[str, Any]:
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Set up a node, measure everything, return the results (also the JSON written)."""
     generator = LoadGenerator(args.connections, args.duration, choice=args.generator)
-    with tempfile.TemporaryDirectory(prefix="quartier-bench-") as tmp:
-        workdir = Path(tmp)
-        procs = Processes(workdir)
-        try:
-            return _measure(args, generator, workdir, procs)
-        finally:
-            procs.close()
+    return with_processes("quartier-bench-", lambda w, p: _measure(args, generator, w, p))
 
 
 def _measure(
@@ -271,7 +247,7 @@ def _measure(
     node_body = check_actor(node.port, actor_path)
     document = workdir / "actor.json"
     document.write_bytes(node_body)
-    bare, bare_port = start_bare(procs, workdir, document)
+    bare, bare_port = start_bare(procs, f"/users/{USERNAME}", "--document", str(document))
     bare_body = check_actor(bare_port, f"/users/{USERNAME}")
     bare_rss_start = memory_mb(bare.pid)
 

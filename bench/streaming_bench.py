@@ -50,13 +50,13 @@ from bench_support import (
     Node,
     Processes,
     base_machine_info,
+    bench_main,
     cancel_on_sigterm,
     code_info,
     describe_code,
     free_port,
     load_average,
     memory_mb,
-    run_and_report,
     say,
     table,
 )
@@ -275,9 +275,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = _parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
-    return run_and_report("streaming_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
+    return bench_main("streaming_bench", _parser(), argv, run_benchmark, RESULTS_PATH, summary)
 
 
 if __name__ == "__main__":

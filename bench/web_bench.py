@@ -34,7 +34,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -50,15 +49,16 @@ from bench_support import (
     Node,
     Processes,
     base_machine_info,
+    bench_main,
     check_clean,
     code_info,
     describe_code,
     free_port,
     load_average,
     parse_wrk,
-    run_and_report,
     say,
     table,
+    with_processes,
     wrk_version,
 )
 from search_bench import load_sqlite, upkeep
@@ -170,13 +170,7 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Set up and load a node, measure, return the results (also the JSON written)."""
     if not shutil.which("wrk"):
         raise BenchError("wrk is not installed: apt-get install -y wrk")
-    with tempfile.TemporaryDirectory(prefix="quartier-web-bench-") as tmp:
-        workdir = Path(tmp)
-        procs = Processes(workdir)
-        try:
-            return _measure(args, workdir, procs)
-        finally:
-            procs.close()
+    return with_processes("quartier-web-bench-", lambda w, p: _measure(args, w, p))
 
 
 def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[str, Any]:
@@ -302,9 +296,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
-    args = _parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
-    return run_and_report("web_bench", lambda: run_benchmark(args), RESULTS_PATH, summary)
+    return bench_main("web_bench", _parser(), argv, run_benchmark, RESULTS_PATH, summary)
 
 
 if __name__ == "__main__":
