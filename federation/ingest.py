@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from federation.errors import StoreFailed
 from federation.queue_sql import Storable, insert_new
@@ -18,6 +20,26 @@ from federation.queue_sql import Storable, insert_new
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 500
+
+
+class InboxLoad:
+    """How many inbox requests are being handled right now.
+
+    The inbox counts its requests here; the inbound worker, in the same process, reads it to
+    take smaller claims while senders are waiting (see ``InboundWorker``).
+    """
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Count one request for as long as the block runs."""
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
 
 
 class InboxWriter:

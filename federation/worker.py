@@ -15,6 +15,13 @@ before its Delete), and up to ``concurrency`` actors at a time: a handler waitin
 server holds up only the activities of the actor that sent it. Across worker processes
 (PostgreSQL) the order holds too: a worker never claims rows of an actor whose rows another
 worker holds, and claims are serialised with an advisory lock.
+
+The worker shares its process with the inbox (``quartier serve``). Given the inbox's
+:class:`federation.ingest.InboxLoad`, it claims fewer rows while requests are in flight and
+hands the event loop back between rows, so senders are answered first; it never stops: every
+cycle handles at least one due row, and cycles follow each other without waiting while work is
+due, so a backlog drains while the inbox goes on accepting. Claims, leases and outcomes are
+plain SQL (:mod:`federation.queue_sql`).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any
 from federation import queue_sql
 from federation.dispatch import Dispatcher, InboundActivity, object_type_of
 from federation.errors import NotActedOn
+from federation.ingest import InboxLoad
 from federation.models import InboundState
 from federation.queue_sql import Claimed
 
@@ -106,6 +114,8 @@ class InboundWorker:
         handler_timeout: timedelta = timedelta(minutes=2),
         renew_every: float = LEASE.total_seconds() / 3,
         rng: random.Random | None = None,
+        load: InboxLoad | None = None,
+        busy_batch_size: int = 10,
     ) -> None:
         self._dispatcher = dispatcher
         self._clock = clock
@@ -121,6 +131,12 @@ class InboundWorker:
         # no other worker takes them (and an actor's next rows) while they are in progress.
         self._renew_every = renew_every
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        # While the inbox of this process has requests in flight, a claim takes at most
+        # busy_batch_size rows (never fewer than one) and each row gives the event loop back
+        # before the next: senders wait less for their 202, and the backlog still shrinks by
+        # at least a row per cycle, cycles following each other while work is due.
+        self._load = load
+        self.busy_batch_size = max(1, busy_batch_size)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -137,11 +153,14 @@ class InboundWorker:
         return await queue_sql.release_leases()
 
     async def run_once(self) -> int:
-        """Process every row due now (up to ``batch_size``); returns how many were handled."""
+        """Process the rows due now, up to ``batch_size`` (up to ``busy_batch_size`` while the
+        inbox has requests in flight); returns how many were handled."""
         now = self._clock()
+        busy = self._load is not None and self._load.in_flight > 0
+        limit = min(self.batch_size, self.busy_batch_size) if busy else self.batch_size
         # SKIP LOCKED and a lease (queue_sql.claim): several workers on PostgreSQL take
         # different rows, and the rows of a worker that died are taken up when its lease ends.
-        rows = await queue_sql.claim(now, now + LEASE, self.batch_size)
+        rows = await queue_sql.claim(now, now + LEASE, limit)
         by_actor: dict[str, list[Claimed]] = defaultdict(list)
         for row in rows:
             by_actor[row.actor].append(row)
@@ -152,6 +171,8 @@ class InboundWorker:
         async def in_order(actor_rows: list[Claimed]) -> None:
             async with slots:
                 for row in actor_rows:
+                    if self._load is not None and self._load.in_flight:
+                        await asyncio.sleep(0)  # requests waiting for their 202 go first
                     try:
                         if await self._process(row, now):
                             finished.append(row)
