@@ -115,7 +115,7 @@ class InboundWorker:
         renew_every: float = LEASE.total_seconds() / 3,
         rng: random.Random | None = None,
         load: InboxLoad | None = None,
-        busy_batch_size: int = 10,
+        busy_batch_size: int = 25,
     ) -> None:
         self._dispatcher = dispatcher
         self._clock = clock
