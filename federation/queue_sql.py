@@ -45,7 +45,6 @@ CLAIM_LOCK = 0x71756172  # PostgreSQL advisory lock key for inbound claims ("qua
 _SQLITE_ROWS_PER_INSERT = 100
 
 # The SQL below spells InboundState.PENDING out ('pending'): a literal, which the planner sees.
-
 _INSERT = (
     "INSERT INTO inbound_message (activity_id, actor, activity_type, recipient, body, "
     "received_at, next_attempt_at, state, attempts, last_error) "

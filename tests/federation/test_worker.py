@@ -467,3 +467,24 @@ async def test_the_backlog_drains_while_the_inbox_keeps_accepting(db, clock):
     assert sorted(seen) == sorted(f"https://a.example/{n}" for n in range(total))
     assert await InboundMessage.filter(state=InboundState.DONE).count() == total
     assert await InboundMessage.filter(state=InboundState.PENDING).count() == 0
+
+
+async def test_an_actor_whose_rows_another_worker_holds_is_left_to_that_worker(db, clock):
+    seen: list[str] = []
+
+    async def on_create(activity: InboundActivity) -> None:
+        seen.append(activity.activity_id)
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", on_create)
+    held = await store(clock, 1, "Create", actor="https://busy.example/u")
+    await store(clock, 2, "Create", actor="https://busy.example/u")  # its next activity
+    await store(clock, 3, "Create", actor="https://free.example/u")
+    # Another worker holds the first row (its Create is in progress).
+    await InboundMessage.filter(id=held.id).update(lease_until=clock.now + timedelta(minutes=5))
+    worker = InboundWorker(dispatcher, clock)
+    assert await worker.run_once() == 1
+    assert seen == ["https://free.example/3"]  # not the busy actor's next row
+    clock.advance(minutes=6)  # that worker died: its lease ends, the actor is free again
+    assert await worker.run_once() == 2
+    assert seen[1:] == ["https://busy.example/1", "https://busy.example/2"]
