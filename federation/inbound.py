@@ -46,7 +46,8 @@ from federation.errors import (
     UnverifiedSender,
 )
 from federation.ingest import InboxWriter
-from federation.models import URI_LENGTH, InboundMessage, RemoteActor
+from federation.models import URI_LENGTH, RemoteActor
+from federation.queue_sql import NewInbound
 from moderation.domains import authority_of
 
 MAX_DEPTH = 32
@@ -153,7 +154,7 @@ async def accept(
     if signer is None:
         # Signed on a blocked server (a relay): the community wants nothing that server sends.
         return Accepted(activity_id=activity_id, actor=actor, dropped=True)
-    message = InboundMessage(
+    message = NewInbound(
         activity_id=activity_id,
         actor=actor,
         activity_type=activity_type,

@@ -11,19 +11,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
-from tortoise.transactions import in_transaction
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from federation.errors import StoreFailed
-from federation.models import InboundMessage
+from federation.queue_sql import Storable, insert_new
 
 log = logging.getLogger(__name__)
 
 MAX_GROUP = 500
 
 
+class InboxLoad:
+    """How many inbox requests are being handled right now.
+
+    The inbox counts its requests here; the inbound worker, in the same process, reads it to
+    take smaller claims while senders are waiting (see ``InboundWorker``).
+    """
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Count one request for as long as the block runs."""
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+
+
 class InboxWriter:
-    """Commits ``InboundMessage`` rows for concurrent requests in shared transactions.
+    """Commits ``InboundMessage`` rows for concurrent requests in shared transactions (one
+    ``INSERT`` statement per group, :func:`federation.queue_sql.insert_new`).
 
     Use one writer per node (per ORM context): the writing task runs in the context of the
     request that started it.
@@ -31,11 +52,11 @@ class InboxWriter:
 
     def __init__(self, max_group: int = MAX_GROUP) -> None:
         self._max_group = max_group
-        self._waiting: list[tuple[InboundMessage, asyncio.Future[bool]]] = []
-        self._in_flight: list[tuple[InboundMessage, asyncio.Future[bool]]] = []
+        self._waiting: list[tuple[Storable, asyncio.Future[bool]]] = []
+        self._in_flight: list[tuple[Storable, asyncio.Future[bool]]] = []
         self._writing: asyncio.Task[None] | None = None
 
-    async def store(self, message: InboundMessage) -> bool:
+    async def store(self, message: Storable) -> bool:
         """Commit ``message``; ``True`` once stored, ``False`` if its activity id was already
         stored. Raises ``StoreFailed`` (caused by the database's error) when it was not."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -63,7 +84,7 @@ class InboxWriter:
             finally:
                 self._in_flight = []
 
-    async def _write(self, group: list[tuple[InboundMessage, asyncio.Future[bool]]]) -> None:
+    async def _write(self, group: list[tuple[Storable, asyncio.Future[bool]]]) -> None:
         try:
             outcomes = await _commit(group)
         except Exception as exc:
@@ -88,7 +109,7 @@ class InboxWriter:
             self._in_flight, self._waiting = [], []
 
 
-def _fail(group: list[tuple[InboundMessage, asyncio.Future[bool]]], cause: BaseException) -> None:
+def _fail(group: list[tuple[Storable, asyncio.Future[bool]]], cause: BaseException) -> None:
     for _, done in group:
         if not done.done():
             # One exception per waiter: a shared one would collect every request's traceback.
@@ -102,23 +123,13 @@ def _retrieve(done: asyncio.Future[bool]) -> None:
         done.exception()
 
 
-async def _commit(group: list[tuple[InboundMessage, asyncio.Future[bool]]]) -> list[bool]:
-    """Insert the group in one transaction; which rows were new (others are duplicates)."""
-    ids = [message.activity_id for message, _ in group]
-    async with in_transaction():
-        stored = await InboundMessage.filter(activity_id__in=list(set(ids))).values_list(
-            "activity_id", flat=True
-        )
-        known: set[str] = {str(activity_id) for activity_id in stored}
-        fresh: list[InboundMessage] = []
-        outcomes: list[bool] = []
-        for message, _ in group:
-            is_new = message.activity_id not in known
-            known.add(message.activity_id)  # a second copy in the same group is a duplicate
-            outcomes.append(is_new)
-            if is_new:
-                fresh.append(message)
-        # Another process may store one of these ids after our look: skipped, not an error (it
-        # is then reported as new, which only wakes the worker for nothing).
-        await InboundMessage.bulk_create(fresh, ignore_conflicts=True)
+async def _commit(group: list[tuple[Storable, asyncio.Future[bool]]]) -> list[bool]:
+    """Insert the group in one statement; which rows were new (others are duplicates)."""
+    first: dict[str, Storable] = {}
+    for message, _ in group:
+        first.setdefault(message.activity_id, message)  # a second copy in a group: duplicate
+    stored = await insert_new(list(first.values()))
+    outcomes: list[bool] = []
+    for message, _ in group:
+        outcomes.append(message.activity_id in stored and first[message.activity_id] is message)
     return outcomes

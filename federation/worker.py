@@ -15,6 +15,13 @@ before its Delete), and up to ``concurrency`` actors at a time: a handler waitin
 server holds up only the activities of the actor that sent it. Across worker processes
 (PostgreSQL) the order holds too: a worker never claims rows of an actor whose rows another
 worker holds, and claims are serialised with an advisory lock.
+
+The worker shares its process with the inbox (``quartier serve``). Given the inbox's
+:class:`federation.ingest.InboxLoad`, it claims fewer rows while requests are in flight and
+hands the event loop back between rows, so senders are answered first; it never stops: every
+cycle handles at least one due row, and cycles follow each other without waiting while work is
+due, so a backlog drains while the inbox goes on accepting. Claims, leases and outcomes are
+plain SQL (:mod:`federation.queue_sql`).
 """
 
 from __future__ import annotations
@@ -28,19 +35,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tortoise.expressions import Q, Subquery
-from tortoise.transactions import in_transaction
-
+from federation import queue_sql
 from federation.dispatch import Dispatcher, InboundActivity, object_type_of
 from federation.errors import NotActedOn
-from federation.models import InboundMessage, InboundState
+from federation.ingest import InboxLoad
+from federation.models import InboundState
+from federation.queue_sql import Claimed
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 MAX_ERROR_LENGTH = 2000
 LEASE = timedelta(minutes=5)
-_CLAIM_LOCK = 0x71756172  # PostgreSQL advisory lock key for inbound claims ("quar")
 
 
 def storable_error(text: str) -> str:
@@ -108,6 +114,8 @@ class InboundWorker:
         handler_timeout: timedelta = timedelta(minutes=2),
         renew_every: float = LEASE.total_seconds() / 3,
         rng: random.Random | None = None,
+        load: InboxLoad | None = None,
+        busy_batch_size: int = 25,
     ) -> None:
         self._dispatcher = dispatcher
         self._clock = clock
@@ -123,6 +131,12 @@ class InboundWorker:
         # no other worker takes them (and an actor's next rows) while they are in progress.
         self._renew_every = renew_every
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        # While the inbox of this process has requests in flight, a claim takes at most
+        # busy_batch_size rows (never fewer than one) and each row gives the event loop back
+        # before the next: senders wait less for their 202, and the backlog still shrinks by
+        # at least a row per cycle, cycles following each other while work is due.
+        self._load = load
+        self.busy_batch_size = max(1, busy_batch_size)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -136,45 +150,29 @@ class InboundWorker:
         then belongs to a process that is gone, such as one killed with ``kill -9``, and its
         rows, with every later row of their actors, would otherwise wait for it to end.
         """
-        return await InboundMessage.filter(
-            state=InboundState.PENDING, lease_until__isnull=False
-        ).update(lease_until=None)
+        return await queue_sql.release_leases()
 
     async def run_once(self) -> int:
-        """Process every row due now (up to ``batch_size``); returns how many were handled."""
+        """Process the rows due now, up to ``batch_size`` (up to ``busy_batch_size`` while the
+        inbox has requests in flight); returns how many were handled."""
         now = self._clock()
-        due = (
-            InboundMessage.filter(state=InboundState.PENDING, next_attempt_at__lte=now)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-            .order_by("id")
-            .limit(self.batch_size)
-        )
-        # An actor whose rows another worker holds is left to that worker, or its next row
-        # could be handled (say, the Delete) while the previous one (the Create) still is.
-        held = InboundMessage.filter(state=InboundState.PENDING, lease_until__gte=now)
-        due = due.exclude(actor__in=Subquery(held.values("actor")))
-        async with in_transaction() as connection:
-            if connection.capabilities.dialect == "postgres":
-                # Claims one at a time across worker processes, so two cannot both see an
-                # actor as free and split its rows (a claim is one short query).
-                await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [_CLAIM_LOCK])
-            # SKIP LOCKED and a lease: several workers on PostgreSQL take different rows, and
-            # the rows of a worker that died are taken up when its lease ends.
-            rows = await due.select_for_update(skip_locked=True)
-            if rows:
-                await InboundMessage.filter(id__in=[r.id for r in rows]).update(
-                    lease_until=now + LEASE
-                )
-        by_actor: dict[str, list[InboundMessage]] = defaultdict(list)
+        busy = self._load is not None and self._load.in_flight > 0
+        limit = min(self.batch_size, self.busy_batch_size) if busy else self.batch_size
+        # SKIP LOCKED and a lease (queue_sql.claim): several workers on PostgreSQL take
+        # different rows, and the rows of a worker that died are taken up when its lease ends.
+        rows = await queue_sql.claim(now, now + LEASE, limit)
+        by_actor: dict[str, list[Claimed]] = defaultdict(list)
         for row in rows:
             by_actor[row.actor].append(row)
         slots = asyncio.Semaphore(self.concurrency)
-        finished: list[InboundMessage] = []
+        finished: list[Claimed] = []
         leased = {row.id for row in rows}  # held by this batch until recorded
 
-        async def in_order(actor_rows: list[InboundMessage]) -> None:
+        async def in_order(actor_rows: list[Claimed]) -> None:
             async with slots:
                 for row in actor_rows:
+                    if self._load is not None and self._load.in_flight:
+                        await asyncio.sleep(0)  # requests waiting for their 202 go first
                     try:
                         if await self._process(row, now):
                             finished.append(row)
@@ -197,9 +195,7 @@ class InboundWorker:
         while True:
             await asyncio.sleep(self._renew_every)
             try:
-                await InboundMessage.filter(id__in=list(held), state=InboundState.PENDING).update(
-                    lease_until=self._clock() + LEASE
-                )
+                await queue_sql.renew(held, self._clock() + LEASE)
             except Exception:  # the next renewal may succeed; the lease still runs meanwhile
                 log.exception("renewing the lease of %d inbound rows failed", len(held))
 
@@ -207,7 +203,7 @@ class InboundWorker:
         """Loop until ``stop`` is set (see :func:`poll_loop`)."""
         await poll_loop(self.run_once, self._wake, stop, poll_interval, "inbound")
 
-    async def _process(self, row: InboundMessage, now: datetime) -> bool:
+    async def _process(self, row: Claimed, now: datetime) -> bool:
         """Handle one row; ``True`` when it is finished (done or ignored) and waits to be
         recorded with the batch, ``False`` when its retry or failure was saved already."""
         activity = InboundActivity(
@@ -219,7 +215,6 @@ class InboundWorker:
             body=row.body,
         )
         handlers = self._dispatcher.handlers_for(activity)
-        row.lease_until = None
         refused = await self._refuse(row.actor, row.body) if self._refuse is not None else None
         if refused is None and not handlers:
             refused = f"this node does not handle {_kind(activity)}"
@@ -243,8 +238,7 @@ class InboundWorker:
             else:
                 row.next_attempt_at = now + self.policy.delay(row.attempts, self._rng)
                 log.info("will retry %s: %s", row.activity_id, row.last_error)
-            fields = ["attempts", "last_error", "state", "next_attempt_at", "lease_until"]
-            await row.save(update_fields=fields)
+            await queue_sql.record_retry(row)
             return False
         if len(passed) == len(handlers):
             row.state = InboundState.IGNORED
@@ -261,8 +255,8 @@ def _kind(activity: InboundActivity) -> str:
     return f"{activity.activity_type}({activity.object_type})"
 
 
-async def _record_finished(rows: list[InboundMessage]) -> None:
-    """Mark a batch's finished rows in one transaction, one statement per outcome.
+async def _record_finished(rows: list[Claimed]) -> None:
+    """Mark a batch's finished rows at once, one statement per outcome.
 
     A committed UPDATE per activity was the inbound path's largest database cost. If the
     process dies first, the rows are handled again when their lease ends: handlers are
@@ -271,10 +265,4 @@ async def _record_finished(rows: list[InboundMessage]) -> None:
     outcomes: dict[tuple[InboundState, str], list[int]] = defaultdict(list)
     for row in rows:
         outcomes[row.state, row.last_error].append(row.id)
-    if not outcomes:
-        return
-    async with in_transaction():
-        for (state, error), ids in outcomes.items():
-            await InboundMessage.filter(id__in=ids).update(
-                state=state, last_error=error, lease_until=None
-            )
+    await queue_sql.record_finished(outcomes)

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
-from federation.ingest import InboxWriter
+from federation.ingest import InboxLoad, InboxWriter
 from federation.outbound import DeliveryWorker
 from federation.peers import Partnerships
 from federation.policy import FederationPolicy
@@ -90,6 +90,7 @@ from node.http.keys import (
     GROUPS,
     HELD,
     INBOUND_WORKER,
+    INBOX_LOAD,
     INBOX_WRITER,
     LISTINGS,
     LOGIN_LIMITER,
@@ -213,8 +214,12 @@ def create_app(
     app[FEDERATION_POLICY] = federation_policy(settings, clock)
     app[GOVERNANCE] = app[FEDERATION_POLICY].governance
     app[DISPATCHER] = Dispatcher()
+    app[INBOX_LOAD] = InboxLoad()
     app[INBOUND_WORKER] = InboundWorker(
-        app[DISPATCHER], clock, refuse=app[FEDERATION_POLICY].refuse_processing
+        app[DISPATCHER],
+        clock,
+        refuse=app[FEDERATION_POLICY].refuse_processing,
+        load=app[INBOX_LOAD],
     )
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_transport)

@@ -50,6 +50,18 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _LOWER_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
 _OBS_FOLD = re.compile(r"\r?\n[ \t]+")
+# RFC 9110 section 5.6.7 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"; ASCII digits only.
+_IMF_FIXDATE = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{2}) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{4}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -179,6 +191,29 @@ def http_date(moment: datetime) -> str:
 
 
 def _parse_http_date(value: str) -> datetime:
+    """An HTTP date (RFC 9110 section 5.6.7) as a UTC datetime; raises ``SignatureMalformed``.
+
+    Every sender we know writes the IMF-fixdate form, read here by one exact pattern;
+    ``email.utils`` (2.5 times slower: 3.3 against 1.3 us) reads the other forms a recipient
+    must accept, the obsolete RFC 850 and asctime ones, and numeric zones.
+    """
+    fixed = _IMF_FIXDATE.fullmatch(value)
+    if fixed is not None:
+        day, month, year, hour, minute, second = fixed.groups()
+        try:
+            return datetime(
+                int(year),
+                _MONTHS[month],
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                tzinfo=UTC,
+            )
+        except ValueError as exc:  # 31 Feb, 25:00:00; a leap second (60) is refused too
+            raise SignatureMalformed("the Date header is not an HTTP date") from exc
+    if not value.isascii():  # email.utils would read Arabic-Indic digits as a day
+        raise SignatureMalformed("the Date header is not an HTTP date")
     try:
         parsed = parsedate_to_datetime(value)
         if parsed.tzinfo is None:  # "-0000" means UTC without saying so

@@ -37,6 +37,7 @@ from node.http.keys import (
     DELIVERY_WORKER,
     FEDERATION_POLICY,
     INBOUND_WORKER,
+    INBOX_LOAD,
     INBOX_WRITER,
     RESOLVER,
     SETTINGS,
@@ -57,6 +58,12 @@ async def inbox(request: web.Request) -> web.Response:
     with the reason otherwise."""
     if request.content_type not in _ACTIVITY_TYPES:
         raise UnsupportedMediaType("deliver activities as application/activity+json")
+    # Counted while it is read, verified and stored: the inbound worker yields meanwhile.
+    with request.app[INBOX_LOAD].request():
+        return await _accept(request)
+
+
+async def _accept(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     recipient = None
     slug = request.match_info.get("slug")

@@ -7,7 +7,7 @@ from tortoise.context import TortoiseContext
 
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
-from federation.ingest import InboxWriter
+from federation.ingest import InboxLoad, InboxWriter
 from federation.outbound import DeliveryWorker
 from federation.peers import Partnerships
 from federation.policy import FederationPolicy
@@ -80,6 +80,8 @@ RETENTION = web.AppKey("retention", RetentionJob)
 EXPORTER = web.AppKey("exporter", Exporter)
 ERASER = web.AppKey("eraser", Eraser)
 INBOX_WRITER = web.AppKey("inbox_writer", InboxWriter)
+# the inbox's requests in flight: the inbound worker takes smaller claims while there are any
+INBOX_LOAD = web.AppKey("inbox_load", InboxLoad)
 NOTIFICATIONS = web.AppKey("notifications", NotificationService)
 LISTINGS = web.AppKey("listings", ListingService)
 GROUPS = web.AppKey("groups", GroupService)

@@ -672,6 +672,57 @@ def test_unparseable_date_is_malformed() -> None:
         parse_signature("POST", INBOX, {**headers, "Signature": signature}, BODY, NOW)
 
 
+def _signed_with_date(date: str) -> list[tuple[str, str]]:
+    headers = {"Host": "b.example", "Date": date, "Digest": digest_header(BODY)}
+    covered = ["(request-target)", "host", "date", "digest"]
+    signature = sign_cavage("POST", INBOX, headers, covered, KEY_ID, ALICE_KEY)
+    return [*headers.items(), ("Signature", signature)]
+
+
+# RFC 9110 section 5.6.7: the preferred form and the two obsolete ones a recipient MUST accept.
+RFC9110_DATES = [
+    "Sun, 06 Nov 1994 08:49:37 GMT",  # IMF-fixdate
+    "Sunday, 06-Nov-94 08:49:37 GMT",  # obsolete RFC 850 format
+    "Sun Nov  6 08:49:37 1994",  # ANSI C's asctime() format
+]
+
+
+@pytest.mark.parametrize("date", RFC9110_DATES, ids=["imf-fixdate", "rfc850", "asctime"])
+def test_every_http_date_form_of_rfc9110_is_read(date: str) -> None:
+    signed_at = datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)
+    to_verify = parse_signature("POST", INBOX, _signed_with_date(date), BODY, signed_at)
+    assert to_verify.created == signed_at
+    verify_signature(to_verify, ALICE_KEY.public_key())
+
+
+def test_an_imf_fixdate_is_read_as_any_http_date_reader_reads_it() -> None:
+    rng = random.Random(9110)
+    for _ in range(200):
+        moment = datetime.fromtimestamp(rng.randrange(0, 4_000_000_000), UTC)
+        to_verify = parse_signature(
+            "POST", INBOX, _signed_with_date(http_date(moment)), BODY, moment
+        )
+        assert to_verify.created == moment
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Sun, 31 Feb 1994 08:49:37 GMT",  # no such day
+        "Sun, 06 Nov 1994 24:00:00 GMT",  # no such hour
+        "Sun, 06 Nov 1994 08:49:60 GMT",  # leap seconds are not HTTP dates
+        "Sun, 06 Xyz 1994 08:49:37 GMT",
+        "Sun, \u0660\u0666 Nov 1994 08:49:37 GMT",  # Arabic-Indic digits
+        "1994-11-06T08:49:37Z",  # ISO 8601 is not an HTTP date
+        "784111777",
+        "",
+    ],
+)
+def test_a_malformed_date_is_refused_as_malformed(date: str) -> None:
+    with pytest.raises(SignatureMalformed, match="the Date header is not an HTTP date"):
+        parse_signature("POST", INBOX, _signed_with_date(date), BODY, NOW)
+
+
 def test_rfc9421_without_created() -> None:
     headers = _rfc_post(ALICE_KEY)
     value = dict(headers)["Signature-Input"].replace(f";created={int(NOW.timestamp())}", "")

@@ -10,7 +10,9 @@ import pytest
 
 from federation.dispatch import Dispatcher, InboundActivity
 from federation.errors import NotActedOn
+from federation.ingest import InboxLoad, InboxWriter
 from federation.models import InboundMessage, InboundState
+from federation.queue_sql import NewInbound
 from federation.worker import InboundWorker, RetryPolicy, poll_loop
 from tests.conftest import FakeClock
 
@@ -389,3 +391,100 @@ async def test_work_announced_while_a_cycle_runs_is_not_left_for_the_next_poll()
     await asyncio.wait_for(second_cycle.wait(), timeout=5)  # not after the 3600 s poll
     stop.set()
     await asyncio.wait_for(task, timeout=5)
+
+
+async def test_while_the_inbox_is_busy_claims_are_smaller_and_the_backlog_still_drains(db, clock):
+    seen: list[str] = []
+
+    async def on_follow(activity: InboundActivity) -> None:
+        seen.append(activity.activity_id)
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Follow", on_follow)
+    load = InboxLoad()
+    worker = InboundWorker(dispatcher, clock, load=load, busy_batch_size=3)
+    for n in range(10):
+        await store(clock, n)
+    with load.request():  # a sender waits for its 202 the whole time
+        claims = [await worker.run_once() for _ in range(5)]
+    assert claims == [3, 3, 3, 1, 0]  # at least a row per cycle: never starved
+    assert seen == [f"https://a.example/{n}" for n in range(10)]  # in arrival order
+    assert await InboundMessage.filter(state=InboundState.DONE).count() == 10
+    for n in range(10, 30):
+        await store(clock, n)
+    assert load.in_flight == 0
+    assert await worker.run_once() == 20  # idle inbox: full claims again
+
+
+async def test_the_backlog_drains_while_the_inbox_keeps_accepting(db, clock):
+    total = 60
+    processed = asyncio.Event()
+    seen: list[str] = []
+    load = InboxLoad()
+
+    async def on_create(activity: InboundActivity) -> None:
+        seen.append(activity.activity_id)
+        if len(seen) == total:
+            processed.set()
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", on_create)
+    writer = InboxWriter()
+    worker = InboundWorker(dispatcher, clock, load=load, busy_batch_size=2)
+
+    async def deliver(n: int) -> bool:
+        with load.request():
+            body = {
+                "id": f"https://a.example/{n}",
+                "type": "Create",
+                "actor": "https://a.example/u",
+            }
+            message = NewInbound(
+                activity_id=str(body["id"]),
+                actor=str(body["actor"]),
+                activity_type="Create",
+                recipient=None,
+                body=body,
+                received_at=clock.now,
+                next_attempt_at=clock.now,
+            )
+            stored = await writer.store(message)
+            worker.wake()
+            return stored
+
+    assert all(await asyncio.gather(*(deliver(n) for n in range(20))))  # a backlog first
+    stop = asyncio.Event()
+    # An hour between polls: the worker goes on because it finds work, not because it polls.
+    running = asyncio.create_task(worker.run(stop, poll_interval=3600))
+    with load.request():  # one slow sender stays in flight: the inbox is never idle
+        for start in range(20, total, 10):  # and more deliveries keep arriving
+            accepted = await asyncio.gather(*(deliver(n) for n in range(start, start + 10)))
+            assert all(accepted)
+        await asyncio.wait_for(processed.wait(), timeout=60)  # a hang guard, not a timing
+        assert load.in_flight == 1
+    stop.set()
+    await asyncio.wait_for(running, timeout=30)
+    assert sorted(seen) == sorted(f"https://a.example/{n}" for n in range(total))
+    assert await InboundMessage.filter(state=InboundState.DONE).count() == total
+    assert await InboundMessage.filter(state=InboundState.PENDING).count() == 0
+
+
+async def test_an_actor_whose_rows_another_worker_holds_is_left_to_that_worker(db, clock):
+    seen: list[str] = []
+
+    async def on_create(activity: InboundActivity) -> None:
+        seen.append(activity.activity_id)
+
+    dispatcher = Dispatcher()
+    dispatcher.register("Create", on_create)
+    held = await store(clock, 1, "Create", actor="https://busy.example/u")
+    await store(clock, 2, "Create", actor="https://busy.example/u")  # its next activity
+    await store(clock, 3, "Create", actor="https://free.example/u")
+    # Another worker holds the first row (its Create is in progress).
+    await InboundMessage.filter(id=held.id).update(lease_until=clock.now + timedelta(minutes=5))
+    worker = InboundWorker(dispatcher, clock)
+    assert await worker.run_once() == 1
+    assert seen == ["https://free.example/3"]  # not the busy actor's next row
+    clock.advance(minutes=6)  # that worker died: its lease ends, the actor is free again
+    assert await worker.run_once() == 2
+    assert seen[1:] == ["https://busy.example/1", "https://busy.example/2"]

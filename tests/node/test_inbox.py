@@ -7,6 +7,7 @@ node runs with ``federation.local_testing`` so it may fetch from loopback over h
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from federation.models import Delivery, DeliveryState, InboundMessage, InboundSt
 from federation.models import RemoteActor as RemoteActorRow
 from node.conversations.models import Message
 from node.db import activated
-from node.http.keys import DATABASE, DELIVERY_WORKER, DISPATCHER, INBOUND_WORKER
+from node.http.keys import DATABASE, DELIVERY_WORKER, DISPATCHER, INBOUND_WORKER, INBOX_LOAD
 from tests.api import bearer, bootstrap_invite, error_of, login, register
 
 pytestmark = pytest.mark.local_testing
@@ -685,3 +686,34 @@ async def test_escaped_emoji_are_stored_as_what_they_encode(node, clock, remote)
     assert resp.status == 202, await resp.text()
     [row] = await stored(node)
     assert row.body["summary"] == "ladder \U0001fa9c"
+
+
+async def test_deliveries_arriving_together_are_stored_and_processed_while_the_worker_runs(
+    node, clock, remote
+):
+    received: list[str] = []
+    all_processed = asyncio.Event()
+
+    async def on_like(activity: InboundActivity) -> None:
+        received.append(activity.activity_id)
+        if len(received) == 20:
+            all_processed.set()
+
+    node.app[DISPATCHER].register("Like", on_like)
+    alice = remote.add("alice")
+    likes = [{**follow(alice, n), "type": "Like", "object": f"{NODE}/notes/{n}"} for n in range(20)]
+    stop = asyncio.Event()
+    with activated(node.app[DATABASE]):  # the worker as `serve` runs it, beside the inbox
+        running = asyncio.create_task(node.app[INBOUND_WORKER].run(stop, poll_interval=3600))
+    answers = await asyncio.gather(
+        *(deliver(node, clock, alice, like) for like in likes),
+        deliver(node, clock, None, follow(alice, 99)),  # unsigned: refused
+    )
+    assert [resp.status for resp in answers] == [202] * 20 + [401]
+    # Every request is counted out, refused ones too, or the worker would stay slowed down.
+    assert node.app[INBOX_LOAD].in_flight == 0
+    await asyncio.wait_for(all_processed.wait(), timeout=60)  # a hang guard, not a timing
+    stop.set()
+    await asyncio.wait_for(running, timeout=30)
+    assert sorted(received) == sorted(like["id"] for like in likes)
+    assert {message.state for message in await stored(node)} == {InboundState.DONE}
