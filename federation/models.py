@@ -223,3 +223,22 @@ class SharedItem(Model):
     class Meta:
         table = "shared_item"
         indexes = (("owner", "id"),)
+
+
+class SignatureScheme(StrEnum):
+    """How we sign requests to a peer."""
+
+    RFC9421 = "rfc9421"  # RFC 9421, ed25519, with the actor's Multikey
+    CAVAGE = "cavage"  # draft-cavage-12, rsa-sha256, with the actor's main key
+
+
+class PeerSignatureScheme(Model):
+    """The signature scheme a peer host takes, as last learnt (see federation/signing.py)."""
+
+    id = fields.IntField(primary_key=True)
+    host = fields.CharField(max_length=255, unique=True)  # host[:port], lower case
+    scheme = fields.CharEnumField(SignatureScheme, max_length=16)
+    learnt_at = fields.DatetimeField()
+
+    class Meta:
+        table = "peer_signature_scheme"

@@ -2,7 +2,10 @@
 
 ``publish`` only inserts ``Delivery`` rows, one per distinct inbox, so the caller can do it in
 the same transaction as the change it reports: either both happen or neither. The worker then
-delivers, signing each request with the local actor's key (draft-cavage ``rsa-sha256``):
+delivers, signing each request with the local actor's key: RFC 9421 ``ed25519`` to peers known
+to take it, draft-cavage ``rsa-sha256`` to all others; an RFC 9421 delivery the peer refuses is
+sent again at once with draft-cavage, and the peer remembered (:mod:`federation.signing`).
+Then, for the answer to the request that counts (the second one, after such a refusal):
 
 - 2xx: delivered. 410 Gone: the recipient is gone; dead, and ``on_gone`` tells the node.
 - 429: retried after the peer's ``Retry-After`` (capped). Other 4xx (except 408): dead, the
@@ -33,15 +36,16 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from activitypub.signatures import sign_request
+from activitypub.signatures import sign_request, sign_request_rfc9421
 from federation.delivery_sql import claimable_ids
 from federation.errors import ForbiddenAddress, ForbiddenScheme, TransportError
-from federation.models import Delivery, DeliveryState, SharedItem
-from federation.transport import Transport
+from federation.models import Delivery, DeliveryState, SharedItem, SignatureScheme
+from federation.signing import REFUSALS, SchemeMemory
+from federation.transport import Response, Transport
 from federation.worker import RetryPolicy, poll_loop, storable_error
 from moderation.domains import authority_of
 from moderation.governance import shared_content
@@ -51,6 +55,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # local actor URI -> (key id, RSA private key); LookupError when the actor is not ours (any more)
 SignerKeys = Callable[[str], Awaitable[tuple[str, rsa.RSAPrivateKey]]]
+# local actor URI -> (Multikey id, Ed25519 private key); LookupError when it has none
+Ed25519Keys = Callable[[str], Awaitable[tuple[str, ed25519.Ed25519PrivateKey]]]
 GoneHook = Callable[[str], Awaitable[None]]
 # Why some of a batch's deliveries must not be sent at all (the community's federation policy):
 # row id -> reason, for those rows only. Asked once per batch, so that what the rows share (the
@@ -140,9 +146,14 @@ class DeliveryWorker:
         on_gone: GoneHook | None = None,
         refuse: RefusalHook | None = None,
         rng: random.Random | None = None,
+        schemes: SchemeMemory | None = None,
+        ed25519_keys: Ed25519Keys | None = None,
     ) -> None:
         self._transport = transport
         self._signer_keys = signer_keys
+        # Both or neither: without them every delivery is signed draft-cavage.
+        self._schemes = schemes if ed25519_keys is not None else None
+        self._ed25519_keys = ed25519_keys
         self._clock = clock
         self.policy = policy or DeliveryPolicy()
         self._on_gone = on_gone
@@ -317,14 +328,12 @@ class DeliveryWorker:
         now = self._clock()
         body = row.body.encode("utf-8")
         try:
-            key_id, key = await self._signer_keys(row.signer)
+            rsa_key = await self._signer_keys(row.signer)
         except LookupError as exc:  # the signer was deleted since: nothing can sign this
             await self._give_up(row, results, None, f"cannot sign: {exc}")
             return
         try:
-            headers = sign_request("POST", row.inbox, body, key_id, key, now)
-            headers["Content-Type"] = "application/activity+json"
-            response = await self._transport.request("POST", row.inbox, headers=headers, body=body)
+            response = await self._knock(row, body, rsa_key, now)
         except (ForbiddenAddress, ForbiddenScheme) as exc:
             await self._give_up(row, results, None, str(exc))
             return
@@ -351,6 +360,52 @@ class DeliveryWorker:
             await self._give_up(row, results, status, f"refused with {status}")
         else:
             await self._retry(row, results, status, f"answered {status}", now)
+
+    async def _knock(
+        self, row: Delivery, body: bytes, rsa_key: tuple[str, rsa.RSAPrivateKey], now: datetime
+    ) -> Response:
+        """POST ``row``, signed as its host takes it; a refused RFC 9421 signature is followed
+        at once by the same request signed draft-cavage (the "double knock"), whose answer is
+        the delivery's."""
+        if self._schemes is None:
+            return await self._post(row, body, rsa_key, None, now)
+        scheme = await self._schemes.for_delivery(row.inbox)
+        ed_key = await self._ed25519_key(row.signer) if scheme is SignatureScheme.RFC9421 else None
+        response = await self._post(row, body, rsa_key, ed_key, now)
+        if ed_key is None:
+            return response
+        if 200 <= response.status < 300:
+            await self._schemes.accepted(row.inbox)
+        elif response.status in REFUSALS:
+            response = await self._post(row, body, rsa_key, None, now)
+            if 200 <= response.status < 300:
+                # Only now: refused both ways, the fault was not the scheme (a key the peer
+                # could not fetch, say), and the next delivery knocks with RFC 9421 again.
+                await self._schemes.refused(row.inbox)
+        return response
+
+    async def _ed25519_key(self, signer: str) -> tuple[str, ed25519.Ed25519PrivateKey] | None:
+        assert self._ed25519_keys is not None
+        try:
+            return await self._ed25519_keys(signer)
+        except LookupError:  # an erased account keeps only its RSA key: draft-cavage
+            return None
+
+    async def _post(
+        self,
+        row: Delivery,
+        body: bytes,
+        rsa_key: tuple[str, rsa.RSAPrivateKey],
+        ed_key: tuple[str, ed25519.Ed25519PrivateKey] | None,
+        now: datetime,
+    ) -> Response:
+        """One signed POST: RFC 9421 with ``ed_key`` when given, else draft-cavage."""
+        if ed_key is not None:
+            headers = sign_request_rfc9421("POST", row.inbox, body, *ed_key, now)
+        else:
+            headers = sign_request("POST", row.inbox, body, *rsa_key, now)
+        headers["Content-Type"] = "application/activity+json"
+        return await self._transport.request("POST", row.inbox, headers=headers, body=body)
 
     async def _retry(
         self,

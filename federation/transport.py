@@ -37,6 +37,9 @@ _JSON_TYPES = (
     "application/vc",  # a verifiable credential (VC Data Model 2.0)
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Answers to an RFC 9421-signed request that mean "signature not accepted": why these three,
+# see federation/signing.py.
+SIGNATURE_REFUSALS = frozenset({400, 401, 403})
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class Response:
 
 # Signs a GET for ``url``: returns the headers to add (the node's own actor signs its fetches).
 FetchSigner = Callable[[str], Awaitable[dict[str, str]]]
+# Told the URL of a GET that a draft-cavage signature got through after the server refused
+# an RFC 9421 one.
+FetchLearnt = Callable[[str], Awaitable[None]]
 
 
 class Transport:
@@ -77,6 +83,10 @@ class Transport:
         # Set by the node once its own actor exists: servers in "authorized fetch" mode
         # (Mastodon's secure mode) answer only signed GETs.
         self.fetch_signer: FetchSigner | None = None
+        # Signs a GET draft-cavage, for the second knock when a server refused the RFC 9421
+        # signature ``fetch_signer`` gave it (federation/signing.py); then ``fetch_learnt``.
+        self.fetch_fallback: FetchSigner | None = None
+        self.fetch_learnt: FetchLearnt | None = None
 
     async def request(
         self,
@@ -96,9 +106,21 @@ class Transport:
         current = url
         for _ in range(hops + 1):
             hop_headers = dict(headers or {})
-            if method == "GET" and self.fetch_signer is not None:
+            signed = method == "GET" and self.fetch_signer is not None
+            if signed:
+                assert self.fetch_signer is not None
                 hop_headers.update(await self.fetch_signer(current))  # signed per hop
             response = await self._send(method, current, hop_headers, body, max_bytes)
+            if (
+                signed
+                and self.fetch_fallback is not None
+                and "Signature-Input" in hop_headers
+                and response.status in SIGNATURE_REFUSALS
+            ):
+                hop_headers = {**(headers or {}), **await self.fetch_fallback(current)}
+                response = await self._send(method, current, hop_headers, body, max_bytes)
+                if 200 <= response.status < 300 and self.fetch_learnt is not None:
+                    await self.fetch_learnt(current)
             if response.status not in _REDIRECTS or method != "GET":
                 return response
             location = response.headers.get("Location")

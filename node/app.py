@@ -16,6 +16,7 @@ from federation.ingest import InboxLoad, InboxWriter
 from federation.outbound import DeliveryWorker
 from federation.peers import Partnerships
 from federation.policy import FederationPolicy
+from federation.signing import SchemeMemory
 from federation.transport import TransportSettings, open_transport
 from federation.trust import CredentialChecker, TrustSettings
 from federation.worker import InboundWorker, poll_loop
@@ -26,7 +27,7 @@ from moderation.restrictions import ActorRestrictions
 from node import __version__
 from node.actors.remote import RemoteActorEvents
 from node.actors.render import instance_username
-from node.actors.service import SigningKeys, ensure_instance_actor, fetch_signer
+from node.actors.service import SigningKeys, ensure_instance_actor, sign_fetches
 from node.circles.received import CircleInbox
 from node.circles.service import CircleService
 from node.clock import Clock, utc_now
@@ -475,7 +476,10 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
         )
         app[RESOLVER].on_fetched = app[TRUST].actor_fetched
         keys = SigningKeys(app[SETTINGS].uris)
-        transport.fetch_signer = fetch_signer(app[SETTINGS].uris, keys, app[CLOCK])
+        # Which signature each peer takes (RFC 9421 Ed25519 or draft-cavage), for GETs and
+        # deliveries alike (federation/signing.py).
+        schemes = SchemeMemory(transport, app[CLOCK])
+        sign_fetches(transport, app[SETTINGS].uris, keys, app[CLOCK], schemes)
         policy = app[FEDERATION_POLICY]
         remote_actors = RemoteActorEvents(app[RESOLVER])
         remote_actors.register(app[DISPATCHER])
@@ -487,6 +491,8 @@ async def _transport(app: web.Application) -> AsyncIterator[None]:
             app[CLOCK],
             refuse=policy.refuse_deliveries,
             on_gone=remote_actors.on_gone,
+            schemes=schemes,
+            ed25519_keys=keys.ed25519,
         )
 
         def federated(service: type[Service]) -> Service:

@@ -1,9 +1,12 @@
-"""HTTP signatures: sign with draft-cavage-12; verify draft-cavage-12 and RFC 9421.
+"""HTTP signatures: sign and verify draft-cavage-12 and RFC 9421.
 
-Outgoing requests are signed the way Mastodon and most of the fediverse expect: draft-cavage-12,
-``rsa-sha256`` over ``(request-target) host date digest`` with ``Digest: SHA-256=...``
-(:func:`sign_request`). Incoming requests are verified in two steps, so that the caller can
-fetch the signer's key (which may take the network) in between:
+Outgoing requests are signed either the way Mastodon and most of the fediverse expect:
+draft-cavage-12, ``rsa-sha256`` over ``(request-target) host date digest`` with
+``Digest: SHA-256=...`` (:func:`sign_request`), or, to peers known to take it, RFC 9421
+``ed25519`` over ``@method @target-uri @authority content-digest``
+(:func:`sign_request_rfc9421`); which one a peer gets is federation's choice. Incoming
+requests are verified in two steps, so that the caller can fetch the signer's key (which may
+take the network) in between:
 
 1. :func:`parse_signature` reads the headers and checks syntax, required coverage, the body
    digest and freshness, then returns a :class:`SignatureToVerify` holding the exact signature
@@ -54,7 +57,10 @@ from activitypub.signatures.common import (
     verify_signature,
 )
 from activitypub.signatures.rfc9421 import (
+    OUTGOING_COMPONENTS,
     _parse_rfc9421,
+    content_digest_header,
+    sign_request_rfc9421,
     sign_rfc9421,
     signature_base_rfc9421,
 )
@@ -63,16 +69,19 @@ __all__ = [
     "DEFAULT_FRESHNESS",
     "MAX_COVERED_COMPONENTS",
     "MAX_SIGNATURE_HEADER_LENGTH",
+    "OUTGOING_COMPONENTS",
     "FreshnessPolicy",
     "Headers",
     "PrivateKey",
     "PublicKey",
     "SignatureToVerify",
+    "content_digest_header",
     "digest_header",
     "http_date",
     "parse_signature",
     "sign_cavage",
     "sign_request",
+    "sign_request_rfc9421",
     "sign_rfc9421",
     "signature_base_rfc9421",
     "signing_string_cavage",

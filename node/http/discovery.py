@@ -127,6 +127,9 @@ async def nodeinfo(request: web.Request) -> web.Response:
             "summary": policy.federation_mode.summary,
         },
         "governance": policy.summary(),
+        # What our inbox verifies: peers that read this sign to us with RFC 9421 (Ed25519),
+        # as Quartier nodes do on seeing our software name (federation/signing.py).
+        "httpSignatures": {"verifies": ["rfc9421", "draft-cavage-12"]},
     }
     doc = discovery.nodeinfo_document(
         software_version=__version__, usage=usage, open_registrations=False, metadata=metadata

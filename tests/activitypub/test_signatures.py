@@ -40,6 +40,7 @@ from activitypub.signatures import (
     parse_signature,
     sign_cavage,
     sign_request,
+    sign_request_rfc9421,
     sign_rfc9421,
     signature_base_rfc9421,
     signing_string_cavage,
@@ -260,6 +261,40 @@ def test_rfc9421_deterministic_signatures_are_reproduced_byte_for_byte(section: 
         "Signature-Input": vector["signature_input"],
         "Signature": vector["signature"],
     }
+
+
+def test_our_outgoing_rfc9421_signature_of_the_rfc_test_request() -> None:
+    # What we send peers that take RFC 9421, over the RFC's test request with its Ed25519 key
+    # (B.2.6 itself, signed the same way, is reproduced byte for byte above).
+    request = RFC9421["request"]
+    created = datetime.fromtimestamp(1618884473, UTC)
+    key = RFC_PRIVATE["test-key-ed25519"]
+    body = request["body"].encode()
+    headers = sign_request_rfc9421("POST", request["url"], body, "test-key-ed25519", key, created)
+    # RFC 9530 section 2's example: the sha-256 Content-Digest of this very body.
+    assert headers["Content-Digest"] == "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"
+    assert headers["Signature-Input"] == (
+        'sig1=("@method" "@target-uri" "@authority" "content-digest")'
+        ';created=1618884473;keyid="test-key-ed25519"'
+    )
+    base = signature_base_rfc9421(
+        headers["Signature-Input"], "sig1", method="POST", url=request["url"], headers=headers
+    )
+    assert base == (
+        b'"@method": POST\n'
+        b'"@target-uri": https://example.com/foo?param=Value&Pet=dog\n'
+        b'"@authority": example.com\n'
+        b'"content-digest": sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:\n'
+        b'"@signature-params": ("@method" "@target-uri" "@authority" "content-digest")'
+        b';created=1618884473;keyid="test-key-ed25519"'
+    )
+    to_verify = parse_signature("POST", request["url"], headers, body, RFC_NOW)
+    assert to_verify.base == base
+    verify_signature(to_verify, RFC_PUBLIC["test-key-ed25519"])
+    # A GET has no body, so no Content-Digest, and the signature does not cover one.
+    get = sign_request_rfc9421("GET", request["url"], None, "test-key-ed25519", key, created)
+    assert "Content-Digest" not in get
+    assert get["Signature-Input"].startswith('sig1=("@method" "@target-uri" "@authority");')
 
 
 def test_rfc9421_full_coverage_passes_the_whole_pipeline() -> None:

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from activitypub.media_types import ACTIVITY_JSON
+from federation.signing import verifies_rfc9421
 from node.members.models import Role
 from tests.api import admin_token, bootstrap_invite, error_of, register
 
@@ -305,6 +306,9 @@ async def test_nodeinfo_describes_the_community_from_settings(make_node, make_se
     }
     assert metadata["federation"]["mode"] == "allowlist"
     assert "partner" in metadata["federation"]["summary"]
+    # What other Quartier nodes read to sign to us with RFC 9421 (federation/signing.py).
+    assert verifies_rfc9421(doc)
+    assert metadata["httpSignatures"] == {"verifies": ["rfc9421", "draft-cavage-12"]}
 
 
 NODEINFO_PROFILE = 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"'
