@@ -203,7 +203,7 @@ class Bench:
         """``run_once()`` until it finds nothing due; timed to the end of the last batch."""
         worker = self.worker(policy)
         claim = claim or Timed()
-        worker._claim = claim.coro(worker._claim)  # type: ignore[method-assign]
+        worker._claim = claim.coro(worker._claim)  # type: ignore[method-assign,assignment]
         done = batches = 0
         meter = CpuMeter(self.sink.cpu_seconds)
         started = last = time.perf_counter()
