@@ -8,12 +8,20 @@ VENV_HINT := .venv/bin/python is missing: run ./run tests first (it creates .ven
 
 # Every bench/*_bench.py, one after the other (never in parallel: they measure the machine).
 # One that fails (inbox_bench.py needs wrk) does not keep the others from running; the target
-# fails at the end, naming it.
+# fails at the end, naming it. BENCH_POSTGRES=URL (a PostgreSQL server) adds the inbox benchmark
+# on a throwaway database there, with BENCH_PROCESSES (2) processes.
+BENCH_POSTGRES ?=
+BENCH_PROCESSES ?= 2
 bench: venv-check
 	@failed=""; for script in bench/*_bench.py; do \
 		echo "== $$script"; \
 		$(PYTHON) "$$script" || failed="$$failed $$script"; \
 	done; \
+	if [ -n "$(BENCH_POSTGRES)" ]; then \
+		echo "== bench/inbox_bench.py on PostgreSQL, $(BENCH_PROCESSES) processes"; \
+		$(PYTHON) bench/inbox_bench.py --postgres "$(BENCH_POSTGRES)" \
+			--processes $(BENCH_PROCESSES) || failed="$$failed inbox_bench.py(postgres)"; \
+	fi; \
 	if [ -n "$$failed" ]; then echo "failed:$$failed" >&2; exit 1; fi
 
 test:

@@ -10,7 +10,7 @@ One process, no middleware, no database, two baselines:
   no storage. ``inbox_bench.py`` sends it the same signed deliveries as the node's inbox.
 
     .venv/bin/python bench/bare_server.py --port 8099 [--document actor.json]
-        [--documents docs.json]
+        [--documents docs.json] [--processes N]
 
 ``--document`` serves exactly the node's document (``node_bench.py`` passes the one it fetched
 from the node, so both sides send the same bytes); without it a representative actor document of
@@ -19,15 +19,20 @@ at its exact path (with the same headers): ``inbox_bench.py`` serves its remote 
 documents this way, for the node to fetch their keys. ``--api`` is a JSON object ``{"path",
 "body", "headers"}``: an answer of the node's client API (``client_api_bench.py`` passes the
 home timeline it fetched), served at ``path`` with those headers, its body (any JSON value)
-serialised per request.
+serialised per request. ``--processes N`` serves from N forked processes sharing the port
+(``SO_REUSEPORT``, as ``quartier serve --processes N`` does; the kernel spreads the
+connections); the parent only forwards SIGTERM/SIGINT to them and waits.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
+import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +129,35 @@ def create_app(
     return app
 
 
+def in_processes(count: int, serve: Callable[[], None]) -> None:
+    """``serve()`` here, or in ``count`` forked children (before any event loop exists) that
+    the parent stops with SIGTERM when it gets SIGTERM or SIGINT."""
+    if count == 1:
+        serve()
+        return
+    children: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_DFL)  # not the parent's; run_app sets its own
+            try:
+                serve()
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
 def main() -> None:
     """Serve until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -136,6 +170,7 @@ def main() -> None:
     parser.add_argument(
         "--api", type=Path, default=None, help='JSON object {"path", "body", "headers"} to serve'
     )
+    parser.add_argument("--processes", type=int, default=1, help="processes sharing the port")
     args = parser.parse_args()
     if args.document is not None:
         document = json.loads(args.document.read_text(encoding="utf-8"))
@@ -148,12 +183,16 @@ def main() -> None:
     if args.api is not None:
         api = json.loads(args.api.read_text(encoding="utf-8"))
     # access_log=None like the node's runner: neither side pays for access logging.
-    web.run_app(
-        create_app(document, documents, api),
-        host=args.host,
-        port=args.port,
-        access_log=None,
-        print=None,
+    in_processes(
+        args.processes,
+        lambda: web.run_app(
+            create_app(document, documents, api),
+            host=args.host,
+            port=args.port,
+            access_log=None,
+            print=None,
+            reuse_port=args.processes > 1,
+        ),
     )
 
 

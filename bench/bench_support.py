@@ -236,6 +236,37 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process it forked, recursively (``serve --processes N``, the bare
+    server's ``--processes N``: the parent only supervises, the children do the work)."""
+    pids = [pid]
+    for parent in pids:  # grows while it is walked: children are appended after their parent
+        with contextlib.suppress(OSError):  # gone since
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text(encoding="ascii")
+            pids += [int(child) for child in children.split()]
+    return pids
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """:func:`proc_cpu_seconds` of ``pid`` and its descendants, summed."""
+    total = 0.0
+    for each in process_tree(pid):
+        with contextlib.suppress(OSError):
+            total += proc_cpu_seconds(each)
+    return total
+
+
+def tree_memory_mb(pid: int) -> dict[str, float]:
+    """:func:`memory_mb` of ``pid`` and its descendants, summed (VmHWM: the sum of each
+    process's peak)."""
+    total = {"VmRSS": 0.0, "VmHWM": 0.0}
+    for each in process_tree(pid):
+        with contextlib.suppress(OSError):
+            for key, value in memory_mb(each).items():
+                total[key] += value
+    return total
+
+
 def memory_mb(pid: int | str = "self") -> dict[str, float]:
     """VmRSS (resident now) and VmHWM (peak resident) of a process (default: this one), in MB
     (10^6 bytes).
@@ -477,11 +508,13 @@ class Node:
     """A node set up in a temporary directory with the real CLI (``init``, ``migrate``).
 
     ``env`` goes to every command and to ``serve``: settings (``QUARTIER_*``) and, to measure
-    an exported snapshot instead of the working tree, ``PYTHONPATH``."""
+    an exported snapshot instead of the working tree, ``PYTHONPATH``; ``serve_args`` to
+    ``serve`` only (``--processes N``)."""
 
     workdir: Path
     port: int
     env: dict[str, str] = field(default_factory=dict)
+    serve_args: tuple[str, ...] = ()
 
     @property
     def origin(self) -> str:
@@ -505,7 +538,8 @@ class Node:
         env = clean_env(**self.env, QUARTIER_SERVER_LOG_LEVEL=log_level)
         name = f"node-{log_level.lower()}"
         started = time.perf_counter()
-        proc = procs.spawn(name, [str(quartier_bin()), "serve"], env, cwd=self.workdir)
+        argv = [str(quartier_bin()), "serve", *self.serve_args]
+        proc = procs.spawn(name, argv, env, cwd=self.workdir)
         try:
             ready = wait_ready(proc, self.port, "/healthz", started)
         except BenchError as exc:

@@ -1,8 +1,9 @@
 """Fan-out rounds of the node's own delivery code (``publish``, ``DeliveryWorker``, the outbound
-``Transport``, ``SigningKeys``) against sink servers (``bench_support.SinkServer``), in this
-process on a migrated database: timed drains, their CPU, the checks that every row was delivered
-and that the sink got real, valid signatures; and the same sink fed unsigned POSTs by the same
-``Transport``, the baseline of a fan-out that costs nothing but HTTP.
+``Transport``, ``SigningKeys``, the per-host ``SchemeMemory``) against sink servers
+(``bench_support.SinkServer``), in this process on a migrated database: timed drains, their
+CPU, the checks that every row was delivered and that the sink got real, valid signatures; and
+the same sink fed unsigned POSTs by the same ``Transport``, the baseline of a fan-out that
+costs nothing but HTTP.
 
 Used by ``federation_bench.py``; see docs/performance.md, "Federation".
 """
@@ -38,6 +39,7 @@ from activitypub.signatures import parse_signature, verify_signature
 from activitypub.uris import UriScheme
 from federation.models import Delivery, DeliveryState
 from federation.outbound import DeliveryPolicy, DeliveryWorker, publish
+from federation.signing import SchemeMemory
 from federation.transport import Transport
 from node.actors.service import SigningKeys, ensure_instance_actor
 
@@ -98,7 +100,10 @@ class Drain:
     batches: int
     cpu: CpuWindow
     publish_s: float | None = None
-    sign_s: float | None = None  # time inside sign_request, when timed
+    sign_s: float | None = None  # time inside the signing functions, when timed
+    signatures: dict[str, int] | None = None  # per scheme, when timed
+    nodeinfo_gets: int = 0  # NodeInfo requests the sink answered during the round
+    refused: int = 0  # POSTs the sink refused (401): RFC 9421 knocks followed by draft-cavage
     claim_s: float | None = None  # time inside the claim (SELECT + lease UPDATE)
 
     @property
@@ -111,16 +116,24 @@ class Drain:
         return {**asdict(self), "deliveries_per_s": self.rate}
 
 
+SIGNERS = {"draft-cavage": "sign_request", "RFC 9421": "sign_request_rfc9421"}
+
+
 @contextlib.contextmanager
-def timed_signing() -> Iterator[Timed]:
-    """Time every ``sign_request`` the worker makes."""
-    timer = Timed()
-    with patched(outbound, "sign_request", timer.sync(outbound.sign_request)):
-        yield timer
+def timed_signing() -> Iterator[dict[str, Timed]]:
+    """Time every signature the worker makes, per scheme (``sign_request`` for draft-cavage,
+    ``sign_request_rfc9421`` for RFC 9421)."""
+    timers = {scheme: Timed() for scheme in SIGNERS}
+    with contextlib.ExitStack() as stack:
+        for scheme, name in SIGNERS.items():
+            stack.enter_context(
+                patched(outbound, name, timers[scheme].sync(getattr(outbound, name)))
+            )
+        yield timers
 
 
 class Bench:
-    """The database, transport, keys and sink one run shares."""
+    """The database, transport, keys, scheme memory and sink one run shares."""
 
     def __init__(
         self, sink: SinkServer, transport: Transport, keys: SigningKeys, signer: str
@@ -129,11 +142,21 @@ class Bench:
         self.transport = transport
         self.keys = keys
         self.signer = signer
+        # One for the run, as the node keeps one: what a host takes is learnt once.
+        self.schemes = SchemeMemory(transport, utc_now)
         self._activities = 0
 
     def worker(self, policy: DeliveryPolicy) -> DeliveryWorker:
-        """A delivery worker wired like the node's (``node/app.py``), with ``policy``."""
-        return DeliveryWorker(self.transport, self.keys, utc_now, policy=policy)
+        """A delivery worker wired like the node's (``node/app.py``), with ``policy``: RFC 9421
+        Ed25519 to hosts that take it, draft-cavage RSA to the others."""
+        return DeliveryWorker(
+            self.transport,
+            self.keys,
+            utc_now,
+            policy=policy,
+            schemes=self.schemes,
+            ed25519_keys=self.keys.ed25519,
+        )
 
     async def fanout(
         self,
@@ -159,9 +182,11 @@ class Bench:
         with timed_signing() if time_signing else contextlib.nullcontext() as signing:
             drain = await self.drain(label, policy, inboxes, profile=profile)
         drain.publish_s = publish_s
-        if isinstance(signing, Timed):
-            drain.sign_s = signing.seconds
-        await self.check_delivered(doc["id"], inboxes)
+        if signing is not None:
+            drain.sign_s = sum(t.seconds for t in signing.values())
+            drain.signatures = {scheme: t.calls for scheme, t in signing.items()}
+        stats = await self.check_delivered(doc["id"], inboxes)
+        drain.nodeinfo_gets, drain.refused = stats["nodeinfo_gets"], stats["refused"]
         await Delivery.all().delete()  # the next round starts from an empty table
         return drain
 
@@ -178,7 +203,7 @@ class Bench:
         """``run_once()`` until it finds nothing due; timed to the end of the last batch."""
         worker = self.worker(policy)
         claim = claim or Timed()
-        worker._claim = claim.coro(worker._claim)  # type: ignore[method-assign]
+        worker._claim = claim.coro(worker._claim)  # type: ignore[method-assign,assignment]
         done = batches = 0
         meter = CpuMeter(self.sink.cpu_seconds)
         started = last = time.perf_counter()
@@ -210,8 +235,9 @@ class Bench:
             claim_s=claim.seconds,
         )
 
-    async def check_delivered(self, activity_id: str | None, expected: int) -> None:
-        """Every row delivered, and the sink saw exactly that many distinct inboxes."""
+    async def check_delivered(self, activity_id: str | None, expected: int) -> dict[str, Any]:
+        """Every row delivered, and the sink saw exactly that many distinct inboxes; returns
+        the sink's counts."""
         query = Delivery.filter(state=DeliveryState.DELIVERED)
         if activity_id is not None:
             query = query.filter(activity_id=activity_id)
@@ -226,12 +252,19 @@ class Bench:
                 f"the sink counted {stats['posts']} POSTs to {stats['distinct']} distinct "
                 f"inboxes, not {expected}"
             )
+        return stats
 
-    async def check_signature(self) -> dict[str, str]:
-        """Verify the sink's sample request, whichever scheme signed it: the figures are for
-        real, valid signatures. draft-cavage with the project's verifier and the signer's RSA
-        key; RFC 9421 with an independent implementation (http-message-signatures, a test
-        extra) and the signer's Ed25519 key."""
+    async def check_signature(self, expected: str) -> dict[str, str]:
+        """Verify the sink's sample request, signed with the ``expected`` scheme (a key of
+        ``SIGNERS``): the figures are for real, valid signatures of that scheme. draft-cavage
+        with the project's verifier and the signer's RSA key; RFC 9421 with an independent
+        implementation (http-message-signatures, a test extra) and the signer's Ed25519 key."""
+        checked = await self._verify_sample()
+        if checked["scheme"] != expected:
+            raise BenchError(f"the sample was signed {checked['scheme']}, not {expected}")
+        return checked
+
+    async def _verify_sample(self) -> dict[str, str]:
         sample = self.sink.stats()["sample"]
         if sample is None:
             raise BenchError("the sink kept no sample request")

@@ -1,6 +1,7 @@
-"""The federation benchmark's fan-out scenarios, on ``delivery_rounds.Bench``: to draft-cavage
-inboxes against the RSA signing rate (with a cold start, a breakdown and a cProfile round), and
-to Quartier inboxes against unsigned POSTs of the same activity.
+"""The federation benchmark's fan-out scenarios, on ``delivery_rounds.Bench`` (the worker wired
+as the node's: RFC 9421 Ed25519 where the host takes it, draft-cavage elsewhere): to
+draft-cavage inboxes against the RSA signing rate (with a cold start, a breakdown and a cProfile
+round), and to Quartier inboxes (RFC 9421) against unsigned POSTs of the same activity.
 
 Used by ``federation_bench.py``; see docs/performance.md, "Federation".
 """
@@ -49,10 +50,12 @@ async def cavage_rounds(
         f"loads ({key_loads.seconds:.2f} s)"
     )
     warm = await bench.fanout("warm-up", args.fanout, fast)
-    signature = await bench.check_signature()
+    signature = await bench.check_signature("draft-cavage")
     say(
         f"warm-up fan-out: {warm.rate:,.0f} deliveries/s; sample signature verified: "
-        f"{signature['scheme']}, {signature['key_id']}"
+        f"{signature['scheme']}, {signature['key_id']}; NodeInfo fetched "
+        f"{cold.nodeinfo_gets + warm.nodeinfo_gets} times, {cold.refused + warm.refused} knocks "
+        "refused"
     )
     rounds: list[Drain] = []
     for round_ in range(args.rounds):
@@ -72,7 +75,10 @@ async def cavage_rounds(
 
     # Where the time goes: signing timed exactly (not in the figures above), then cProfile.
     timed = await bench.fanout("breakdown", args.fanout, fast, time_signing=True)
-    say(f"breakdown round: {timed.rate:,.0f} deliveries/s, signing {timed.sign_s or 0:.3f} s")
+    say(
+        f"breakdown round: {timed.rate:,.0f} deliveries/s, signing {timed.sign_s or 0:.3f} s "
+        f"({timed.signatures})"
+    )
     profiled = None
     if not args.no_profile:
         profile = cProfile.Profile()
@@ -88,9 +94,12 @@ async def cavage_rounds(
         "after": sign_after,
         "per_s": sign_rate,
     }
+    counted = [cold, warm, *rounds]
     fanout = {
         "verified_sample_key_id": signature["key_id"],
         "sample_signature": signature,
+        "nodeinfo_gets": sum(d.nodeinfo_gets for d in counted),
+        "refused_knocks": sum(d.refused for d in counted),
         "cold_start": {
             **cold.as_dict(),
             "private_key_loads": key_loads.calls,
@@ -112,12 +121,10 @@ async def cavage_rounds(
 async def quartier_rounds(bench: Bench, args: Any, policy: DeliveryPolicy) -> dict[str, Any]:
     """Fan-out to a sink that is a Quartier node, interleaved with unsigned POSTs of the same
     activity to it by the same transport; after one warm-up of each (where the worker may
-    learn what the host takes)."""
-    nodeinfo_gets = 0
+    learn what the host takes); then one round with signing timed (not counted)."""
     unsigned_warm = await bench.unsigned("unsigned warm-up", args.fanout, policy)
     signed_warm = await bench.fanout("signed warm-up", args.fanout, policy)
-    nodeinfo_gets += bench.sink.stats()["nodeinfo_gets"]
-    signature = await bench.check_signature()
+    signature = await bench.check_signature("RFC 9421")
     say(
         f"Quartier inboxes, warm-up: signed {signed_warm.rate:,.0f}, unsigned "
         f"{unsigned_warm.rate:,.0f} deliveries/s; sample verified: {signature['scheme']}, "
@@ -127,7 +134,6 @@ async def quartier_rounds(bench: Bench, args: Any, policy: DeliveryPolicy) -> di
     for r in range(args.rounds):
         unsigned = await bench.unsigned("unsigned", args.fanout, policy)
         signed = await bench.fanout("signed", args.fanout, policy)
-        nodeinfo_gets += bench.sink.stats()["nodeinfo_gets"]
         rounds += [unsigned, signed]
         say(
             f"Quartier round {r + 1}/{args.rounds}: signed {signed.rate:,.0f}, unsigned "
@@ -135,6 +141,12 @@ async def quartier_rounds(bench: Bench, args: Any, policy: DeliveryPolicy) -> di
         )
     signed_rate = statistics.median(d.rate for d in rounds if d.label == "signed")
     unsigned_rate = statistics.median(d.rate for d in rounds if d.label == "unsigned")
+    timed = await bench.fanout("breakdown", args.fanout, policy, time_signing=True)
+    say(
+        f"Quartier breakdown round: {timed.rate:,.0f} deliveries/s, signing "
+        f"{timed.sign_s or 0:.3f} s ({timed.signatures})"
+    )
+    signed_drains = [signed_warm, *(d for d in rounds if d.label == "signed")]
     return {
         "sample_signature": signature,
         "warmup": {"unsigned": unsigned_warm.as_dict(), "signed": signed_warm.as_dict()},
@@ -142,18 +154,21 @@ async def quartier_rounds(bench: Bench, args: Any, policy: DeliveryPolicy) -> di
         "signed_per_s": signed_rate,
         "unsigned_per_s": unsigned_rate,
         "ratio": signed_rate / unsigned_rate,
-        "nodeinfo_gets": nodeinfo_gets,
+        "nodeinfo_gets": sum(d.nodeinfo_gets for d in signed_drains),
+        "refused_knocks": sum(d.refused for d in signed_drains),
+        "breakdown_round": timed.as_dict(),
     }
 
 
-def breakdown_line(t: dict[str, Any]) -> str:
-    """The report's line for the breakdown round (a :class:`Drain` with ``sign_s``)."""
+def breakdown_line(t: dict[str, Any], label: str = "") -> str:
+    """The report's line for a breakdown round (a :class:`Drain` with ``sign_s``)."""
     cpu, per = t["cpu"], 1000 / t["deliveries"]
     return (
-        f"  breakdown round ({t['deliveries_per_s']:,.0f} deliveries/s, per delivery): "
+        f"  {label}breakdown round ({t['deliveries_per_s']:,.0f} deliveries/s, per delivery): "
         f"wall {t['seconds'] * per:.2f} ms; worker process CPU {cpu['process_cpu_s'] * per:.2f} ms "
         f"(event-loop thread {cpu['main_thread_cpu_s'] * per:.2f} ms, other threads "
         f"{(cpu['process_cpu_s'] - cpu['main_thread_cpu_s']) * per:.2f} ms); "
-        f"sign_request {(t['sign_s'] or 0) * per:.2f} ms; claim {t['claim_s'] * per:.2f} ms; "
+        f"signing {(t['sign_s'] or 0) * per:.2f} ms {t['signatures']}; "
+        f"claim {t['claim_s'] * per:.2f} ms; "
         f"sink CPU {cpu['sink_cpu_s'] * per:.2f} ms"
     )

@@ -4,21 +4,25 @@
         [--skip-spread] [--dead refused|stall]   (or: make bench)
 
 In one run on one machine, with the node's own code (``publish``, ``DeliveryWorker``, the
-outbound ``Transport``, ``SigningKeys``) on a migrated SQLite database in a temporary directory,
-against sink servers (``bench/sink_server.py``: 202 at once, counted) in separate processes
-(``fanout_scenarios.py``, ``delivery_rounds.py`` and ``backlogs.py`` hold the rounds):
+outbound ``Transport``, ``SigningKeys``, ``SchemeMemory``: wired as ``node/app.py`` does) on a
+migrated SQLite database in a temporary directory, against sink servers
+(``bench/sink_server.py``: 202 at once, counted) in separate processes (``fanout_scenarios.py``,
+``delivery_rounds.py`` and ``backlogs.py`` hold the rounds):
 
 * draft-cavage inboxes (the sink says it is Mastodon 4.3 in NodeInfo and takes draft-cavage
   signatures only): RSA-2048 signatures/s on one core (before and after; the higher counts),
   then ``publish()`` of one activity to ``--fanout`` (1,000) inboxes and the worker until
   nothing is due, ``batch_size=1000, per_host=64, concurrency=64`` (the node's default
   ``per_host=4`` too, for information), after a cold-start and a warm-up round, ``--rounds``
-  interleaved rounds; median deliveries/s / signatures/s, goal >= 0.7. Then one round with
-  ``sign_request`` timed, one under cProfile;
+  interleaved rounds; median deliveries/s / signatures/s, goal >= 0.6. Then one round with
+  the signing timed, one under cProfile. NodeInfo fetches and refused RFC 9421 knocks are
+  counted (the worker learns from NodeInfo that the host is draft-cavage: no knock);
 * Quartier inboxes (the sink says ``quartier`` in NodeInfo, takes any signature): the same
   fan-out, interleaved with the same activity POSTed unsigned to the same sink by the same
   ``Transport`` (same limits, no database); median signed / median unsigned, goal >= 0.6. The
-  sample request is verified whatever signed it (RFC 9421 with http-message-signatures);
+  worker signs RFC 9421 Ed25519 there; the sample request is verified whatever signed it (RFC
+  9421 with http-message-signatures), and one round with the signing timed counts the
+  signatures per scheme;
 * backlog memory: ``--rows`` (100,000) rows to the cavage sink drained, VmRSS after every
   batch; growth after the first batches <= 5 MB;
 * spread backlog: ``--spread-rows`` (100,000) rows over ``--spread-hosts`` (100) hosts, one of
@@ -70,7 +74,7 @@ from node.actors.service import SigningKeys, ensure_instance_actor
 from node.db import activated, apply_migrations, open_database
 
 RESULTS_PATH = BENCH_DIR / "results" / "federation.json"
-GOAL_RATIO = 0.7
+GOAL_RATIO = 0.6  # the revised goal (was 0.7)
 GOAL_QUARTIER_RATIO = 0.6
 
 
@@ -238,6 +242,9 @@ def summary(results: dict[str, Any]) -> str:
         f"{f['cold_start']['deliveries_per_s']:,.0f} deliveries/s; the private key was loaded "
         f"{f['cold_start']['private_key_loads']} times "
         f"({f['cold_start']['private_key_load_s']:.2f} s on the event loop)",
+        f"  draft-cavage inboxes: sample {f['sample_signature']['scheme']}, verified with "
+        f"{f['sample_signature']['verified_with']}; NodeInfo fetched {f['nodeinfo_gets']} "
+        f"times, {f['refused_knocks']} RFC 9421 knocks refused",
         breakdown_line(f["breakdown_round"]),
         *(cprofile_lines(f["profile"]) if f["profile"] else []),
     ]
@@ -245,9 +252,11 @@ def summary(results: dict[str, Any]) -> str:
         sig = q["sample_signature"]
         lines.append(
             f"  Quartier inboxes: sample {sig['scheme']} by {sig['key_id']}, verified with "
-            f"{sig['verified_with']}; NodeInfo fetched {q['nodeinfo_gets']} times; rounds: "
+            f"{sig['verified_with']}; NodeInfo fetched {q['nodeinfo_gets']} times, "
+            f"{q['refused_knocks']} knocks refused; rounds: "
             + ", ".join(f"{d['label']} {d['deliveries_per_s']:,.0f}" for d in q["rounds"])
         )
+        lines.append(breakdown_line(q["breakdown_round"], "Quartier inboxes: "))
     lines += backlog[1] + spread[1]
     lines.append(f"  JSON: {RESULTS_PATH.relative_to(REPO_ROOT)}")
     return "\n".join(lines)

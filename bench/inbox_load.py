@@ -1,7 +1,7 @@
 """Load rounds against a node's shared inbox and a bare handler: ``wrk`` fed pre-signed
 deliveries (``signed_py``) by ``bench/inbox_feed.lua``, the servers' CPU and RSS over
-each round, and after a node round what it stored, read from its SQLite file and checked
-against what was sent.
+each round, and after a node round what it stored, read from its SQLite file (or its
+PostgreSQL database) and checked against what was sent.
 
 Used by ``inbox_bench.py``; see docs/performance.md, "Inbox ingestion".
 """
@@ -9,17 +9,23 @@ Used by ``inbox_bench.py``; see docs/performance.md, "Inbox ingestion".
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import itertools
 import json
 import random
 import re
+import secrets
 import sqlite3
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 from bench_support import (
     BENCH_DIR,
     HOST,
@@ -27,9 +33,10 @@ from bench_support import (
     LoadResult,
     Node,
     log_tail,
-    memory_mb,
     parse_wrk,
-    proc_cpu_seconds,
+    say,
+    tree_cpu_seconds,
+    tree_memory_mb,
 )
 from signed_deliveries import Plan, PoolExhausted, RequestPool
 
@@ -92,14 +99,45 @@ def run_wrk(
 # What the node stored of them
 
 
-class InboxDatabase:
-    """Reads the node's SQLite file with ``sqlite3`` (the node keeps writing: WAL mode)."""
+async def _postgres(url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    numbers = itertools.count(1)  # sqlite3's "?" placeholders become asyncpg's $1, $2...
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *params)
+        return [tuple(r) for r in rows]
+    finally:
+        await conn.close()
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+
+@contextlib.contextmanager
+def throwaway_database(server: str | None) -> Iterator[str | None]:
+    """A new, empty database on the PostgreSQL ``server`` (a URL), dropped on the way out
+    (its connections ended: a node that still runs loses them); ``None`` without a server."""
+    if server is None:
+        yield None
+        return
+    name = f"quartier_inboxbench_{secrets.token_hex(4)}"
+    parts = urlsplit(server)
+    asyncio.run(_postgres(server, f"CREATE DATABASE {name}"))
+    say(f"PostgreSQL database {name} created")
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(_postgres(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        say(f"PostgreSQL database {name} dropped")
+
+
+class InboxDatabase:
+    """Reads the node's database: its SQLite file with ``sqlite3`` (the node keeps writing: WAL
+    mode), or its PostgreSQL database (a ``postgres://`` URL) with ``asyncpg``."""
+
+    def __init__(self, location: Path | str) -> None:
+        self.location = location
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        conn = sqlite3.connect(self.path, timeout=30)
+        if isinstance(self.location, str):
+            return asyncio.run(_postgres(self.location, sql, params))
+        conn = sqlite3.connect(self.location, timeout=30)
         try:
             return conn.execute(sql, params).fetchall()
         finally:
@@ -274,11 +312,11 @@ class Servers:
         node, args = target == "node", self.args
         proc = self.node_proc if node else self.bare_proc
         url = f"{self.node.origin}/inbox" if node else f"http://{HOST}:{self.bare_port}/inbox"
-        cpu_before = proc_cpu_seconds(proc.pid)
+        cpu_before = tree_cpu_seconds(proc.pid)
         mode = "once" if node else "wrap"
         run = run_wrk(url, requests, mode, args.connections, args.threads, duration, target)
-        cpu = proc_cpu_seconds(proc.pid) - cpu_before
-        rss = memory_mb(proc.pid)["VmRSS"]
+        cpu = tree_cpu_seconds(proc.pid) - cpu_before
+        rss = tree_memory_mb(proc.pid)["VmRSS"]
         load = run.load
         if node and run.exhausted:
             raise PoolExhausted(f"{label}: the pool of {len(requests.raw):,} requests ran out")

@@ -171,7 +171,7 @@ def record_pyspy(
     workdir = procs.workdir
     out = workdir / f"pyspy-{pid}.txt"
     argv = [py_spy, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw"]
-    argv += ["--threads", "--output", str(out)]
+    argv += ["--threads", "--subprocesses", "--output", str(out)]  # serve --processes: its children
     spy = procs.spawn("py-spy", argv, clean_env())
     time.sleep(1.0)  # py-spy attaches
     if spy.poll() is not None:

@@ -5,14 +5,15 @@ the sample this server keeps). Routes, the same on every port:
 
 * ``POST /inbox/{n}``: reads the body, counts the request and ``n``, answers ``202 Accepted``;
 * ``GET /stats``: ``{"posts": total POSTs, "distinct": distinct n, "sample": first request,
-  "nodeinfo_gets": NodeInfo requests}``, where the sample holds the path, headers and body of
-  the first POST since the last reset;
+  "nodeinfo_gets": NodeInfo requests, "refused": POSTs answered 401}``, where the sample holds
+  the path, headers and body of the first POST since the last reset;
 * ``POST /reset``: forgets the counts and the sample;
 * with ``--software NAME``: ``GET /.well-known/nodeinfo`` links to ``/nodeinfo/2.1``, which
   names ``NAME`` as the software, so the sender can tell a Quartier node (``quartier``) from
   another server. For any name but ``quartier`` the inboxes are draft-cavage only, like
   Mastodon 4.3: a POST whose ``Signature`` header is not draft-cavage (no ``keyId=``, e.g.
-  RFC 9421 alone) is answered 401 and not counted, as such a server refuses it.
+  RFC 9421 alone) is answered 401 and counted only as ``refused``, as such a server refuses
+  it (a sender's "double knock" then sends it again signed draft-cavage).
 
 ``--ports N --ports-file FILE`` listens on N ports the kernel chooses (each a host of its own
 for the sender) and writes them to FILE (JSON) once all listen; ``--stall-ports K`` adds K
@@ -49,6 +50,7 @@ async def inbox(request: web.Request) -> web.Response:
             await asyncio.sleep(3600)  # up, but never answers within any sender's timeout
     software = request.app[SOFTWARE]
     if software and software != "quartier" and "keyId=" not in request.headers.get("Signature", ""):
+        request.app[STATE]["refused"] += 1
         return web.Response(status=401, text="draft-cavage signature required")
     state = request.app[STATE]
     state["posts"] += 1
@@ -96,6 +98,7 @@ async def stats(request: web.Request) -> web.Response:
             "distinct": len(state["seen"]),
             "sample": state["sample"],
             "nodeinfo_gets": state["nodeinfo_gets"],
+            "refused": state["refused"],
         }
     )
 
@@ -107,7 +110,7 @@ async def reset(request: web.Request) -> web.Response:
 
 
 def _fresh_state() -> dict[str, Any]:
-    return {"posts": 0, "seen": set(), "sample": None, "nodeinfo_gets": 0}
+    return {"posts": 0, "seen": set(), "sample": None, "nodeinfo_gets": 0, "refused": 0}
 
 
 def create_app(software: str = "") -> web.Application:
