@@ -45,6 +45,7 @@ from tortoise.transactions import in_transaction
 from federation.errors import FederationError
 from federation.models import PeerSignatureScheme, SignatureScheme
 from federation.transport import SIGNATURE_REFUSALS, Transport
+from federation.webfinger import fetch_nodeinfo
 from moderation.domains import authority_of
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,6 @@ Clock = Callable[[], datetime]
 REFUSALS = SIGNATURE_REFUSALS
 # NodeInfo software names of servers that verify our RFC 9421 signatures.
 RFC9421_SOFTWARE = frozenset({"quartier"})
-NODEINFO_SCHEMAS = (
-    "http://nodeinfo.diaspora.software/ns/schema/2.1",
-    "http://nodeinfo.diaspora.software/ns/schema/2.0",
-)
 
 
 @dataclass(frozen=True)
@@ -196,7 +193,8 @@ class SchemeMemory:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         try:
-            info = await asyncio.wait_for(_nodeinfo(self._transport, origin), self.probe_timeout)
+            probe = fetch_nodeinfo(self._transport, origin)
+            info = await asyncio.wait_for(probe, self.probe_timeout)
         except (FederationError, TimeoutError) as exc:
             log.info("NodeInfo of %s unreadable (%s): draft-cavage for now", origin, exc)
             return None
@@ -218,24 +216,6 @@ def verifies_rfc9421(nodeinfo: dict[str, Any]) -> bool:
     signatures = metadata.get("httpSignatures") if isinstance(metadata, dict) else None
     verifies = signatures.get("verifies") if isinstance(signatures, dict) else None
     return isinstance(verifies, list) and "rfc9421" in verifies
-
-
-async def _nodeinfo(transport: Transport, origin: str) -> dict[str, Any] | None:
-    """The NodeInfo (2.1, else 2.0) of the server at ``origin``; ``None`` when it links none on
-    its own host."""
-    index = await transport.get_json(f"{origin}/.well-known/nodeinfo")
-    links = index.get("links")
-    hrefs = (
-        {link.get("rel"): link.get("href") for link in links if isinstance(link, dict)}
-        if isinstance(links, list)
-        else {}
-    )
-    for schema in NODEINFO_SCHEMAS:
-        href = hrefs.get(schema)
-        # Only on the same host: another server cannot speak for this one.
-        if isinstance(href, str) and urlsplit(href).netloc == urlsplit(origin).netloc:
-            return await transport.get_json(href)
-    return None
 
 
 async def _store(host: str, scheme: SignatureScheme, now: datetime) -> None:

@@ -1,13 +1,19 @@
-"""Finding a remote actor from a handle (``user@host``) with WebFinger."""
+"""Discovery: a remote actor from a handle (``user@host``) with WebFinger, and a server's
+NodeInfo."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 from federation.errors import DereferenceError, TransportError
 from federation.transport import Transport
 
 MAX_HANDLE_LENGTH = 320
+NODEINFO_SCHEMAS = (
+    "http://nodeinfo.diaspora.software/ns/schema/2.1",
+    "http://nodeinfo.diaspora.software/ns/schema/2.0",
+)
 
 
 def parse_handle(handle: str) -> tuple[str, str]:
@@ -46,3 +52,22 @@ async def lookup(transport: Transport, handle: str) -> str:
                 return str(link["href"])
         raise DereferenceError(f"{handle} has no ActivityPub actor")
     raise DereferenceError(f"cannot look {handle} up: {last}")
+
+
+async def fetch_nodeinfo(transport: Transport, origin: str) -> dict[str, Any] | None:
+    """The NodeInfo (2.1, else 2.0) of the server at ``origin`` (``scheme://host[:port]``);
+    ``None`` when its ``/.well-known/nodeinfo`` links none on its own host. Transport errors
+    propagate."""
+    index = await transport.get_json(f"{origin}/.well-known/nodeinfo")
+    links = index.get("links")
+    hrefs = (
+        {link.get("rel"): link.get("href") for link in links if isinstance(link, dict)}
+        if isinstance(links, list)
+        else {}
+    )
+    for schema in NODEINFO_SCHEMAS:
+        href = hrefs.get(schema)
+        # Only on the same host: another server cannot speak for this one.
+        if isinstance(href, str) and urlsplit(href).netloc == urlsplit(origin).netloc:
+            return await transport.get_json(href)
+    return None

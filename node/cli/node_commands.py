@@ -124,40 +124,28 @@ async def _serve_one(settings: Settings) -> int:
     """One process: the web app and the node's only (SQLite) or one more (PostgreSQL) worker."""
     configure_logging(settings.server.log_level)
     warnings = _start_up_report(settings)
-    app = create_app(settings)
-
-    async def listen(runner: web.AppRunner) -> None:
-        await _listen(runner, settings, reuse_port=False)
-        print(
-            f"Quartier {__version__}: {settings.community.name!r} is ready at "
-            f"{settings.server.base_url}/ (listening on {settings.server.host}:"
-            f"{settings.server.port})",
-            flush=True,
-        )
-        for warning in warnings:
-            print(f"WARNING: {warning}", flush=True)
-        with activated(app[DATABASE]):
-            await _offer_first_admin_invite(app[MEMBERS], settings)
-
     with sole_worker(settings.database_url):
-        await _run_until_signalled(app, listen)
+        await _serve_process(settings, 1, 1, warnings, None)
     return 0
 
 
 async def _serve_process(
-    settings: Settings, number: int, count: int, warnings: list[str], parent_alive: int
+    settings: Settings, number: int, count: int, warnings: list[str], parent_alive: int | None
 ) -> None:
-    """Process ``number`` of ``count`` (PostgreSQL): the web app on the shared port, with its
-    own inbox writer and workers. Only the first prints the warnings and the admin invite
-    (each start revokes the invites the last one printed: several would undo each other)."""
+    """Process ``number`` of ``count``: the web app (on a port shared with SO_REUSEPORT when
+    there are several), with its own inbox writer and workers. Only the first prints the
+    warnings and the admin invite (each start revokes the invites the last one printed:
+    several would undo each other)."""
     app = create_app(settings)
+    several = count > 1
 
     async def listen(runner: web.AppRunner) -> None:
-        await _listen(runner, settings, reuse_port=True)
+        await _listen(runner, settings, reuse_port=several)
+        which = f", process {number} of {count}, pid {os.getpid()}" if several else ""
         print(
             f"Quartier {__version__}: {settings.community.name!r} is ready at "
             f"{settings.server.base_url}/ (listening on {settings.server.host}:"
-            f"{settings.server.port}, process {number} of {count}, pid {os.getpid()})",
+            f"{settings.server.port}{which})",
             flush=True,
         )
         if number != 1:

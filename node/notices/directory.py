@@ -16,13 +16,10 @@ from urllib.parse import urlsplit
 from federation.errors import FederationError
 from federation.models import Partnership, PartnershipState
 from federation.transport import Transport
+from federation.webfinger import fetch_nodeinfo
 from node.clock import Clock
 from node.config import CommunityKind, CommunitySettings
 
-NODEINFO_SCHEMAS = (
-    "http://nodeinfo.diaspora.software/ns/schema/2.1",
-    "http://nodeinfo.diaspora.software/ns/schema/2.0",
-)
 KEEP = timedelta(minutes=10)
 LISTED = (PartnershipState.ACTIVE, PartnershipState.PROPOSED, PartnershipState.REQUESTED)
 
@@ -87,18 +84,7 @@ class Directory:
 
     async def _fetch(self, origin: str) -> dict[str, Any] | None:
         assert self._transport is not None
-        index = await self._transport.get_json(f"{origin}/.well-known/nodeinfo")
-        links = index.get("links")
-        hrefs = (
-            {link.get("rel"): link.get("href") for link in links if isinstance(link, dict)}
-            if isinstance(links, list)
-            else {}
-        )
-        for schema in NODEINFO_SCHEMAS:
-            href = hrefs.get(schema)
-            if isinstance(href, str) and urlsplit(href).netloc == urlsplit(origin).netloc:
-                return await self._transport.get_json(href)
-        return None
+        return await fetch_nodeinfo(self._transport, origin)
 
 
 def _origin(actor: str) -> str:
