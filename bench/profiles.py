@@ -109,7 +109,9 @@ def pyspy_breakdown(raw: str, requests: int, rate: int, roots: Sequence[str]) ->
             continue
         count = int(count_text)
         frames = stack.split(";")
-        if "MainThread" in frames[0]:
+        if frames and frames[0].startswith("process "):  # --subprocesses: the process first
+            frames = frames[1:]
+        if frames and "MainThread" in frames[0]:
             thread = "event loop (MainThread)"
         elif any("aiosqlite/core.py" in f for f in frames):
             thread = "aiosqlite's thread (SQL, commits)"

@@ -151,8 +151,11 @@ class ReceivedStatuses:
         obj = activity.body.get("object")
         if not isinstance(obj, dict):
             raise NotActedOn("a Create of a status must embed the status")
-        incoming = self.read(obj, activity.actor, activity.body, await self._followers(activity))
+        incoming = self._shape(obj, activity.actor, activity.body, await self._followers(activity))
+        # Whom it reaches before its content is read: sanitising is the costly part, and most
+        # public posts a server sends reach no one here (not followed, naming no one).
         audience = await self._audience(incoming)
+        self._fill(incoming, obj)
         status = await self._store(incoming)
         await self._timelines.fan_out(status, audience)
 
@@ -222,6 +225,18 @@ class ReceivedStatuses:
         """``obj`` as a status of ``actor``, or ``NotActedOn`` saying why it is not one we
         show. Malformed values never raise anything else. ``followers`` is the author's
         followers collection, when known (addressed to it, a status is followers-only)."""
+        incoming = self._shape(obj, actor, activity, followers)
+        self._fill(incoming, obj)
+        return incoming
+
+    def _shape(
+        self,
+        obj: dict[str, Any],
+        actor: str,
+        activity: dict[str, Any],
+        followers: str | None = None,
+    ) -> Incoming:
+        """:meth:`read` but the content and content warning (left empty)."""
         kind = self._kind(obj)
         ap_id = reference(obj.get("id"))
         if ap_id is None:
@@ -265,9 +280,14 @@ class ReceivedStatuses:
                 if a not in PUBLIC and a != followers and not is_collection_address(a)
             ],
         )
+        return incoming
+
+    def _fill(self, incoming: Incoming, obj: dict[str, Any]) -> None:
+        """The content and content warning of ``incoming``, read from ``obj``; ``NotActedOn``
+        when it has nothing to show."""
         summary = natural_language(obj, "summary")
-        if kind in CONVERTED:
-            incoming.content = _converted(incoming.title, summary, incoming.url or ap_id)
+        if incoming.kind in CONVERTED:
+            incoming.content = _converted(incoming.title, summary, incoming.url or incoming.ap_id)
         else:
             # Cut before sanitising (html.MAX_HTML), never after: a cut would break the markup.
             incoming.content = sanitize(natural_language(obj, "content"))
@@ -280,7 +300,6 @@ class ReceivedStatuses:
             or incoming.poll
         ):
             raise NotActedOn("no content: no text, content warning, attachment or poll")
-        return incoming
 
     def _kind(self, obj: dict[str, Any]) -> StatusKind:
         types = object_types(obj)
