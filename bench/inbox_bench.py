@@ -6,8 +6,10 @@
 The goal: deliveries/s that the node's shared inbox answers 202 -- each one parsed, its
 draft-cavage signature and Digest verified against the sender's key, and stored durably
 (committed) before the answer -- divided by requests/s of ``bench/bare_server.py``'s
-``POST /inbox`` (read the body, answer 202) fed the very same raw requests. Goal >= 0.5, one
-``quartier serve`` process (set up with the real CLI, its inbound worker running), SQLite.
+``POST /inbox`` (read the body, answer 202) fed the very same raw requests. Goal >= 0.2 (issue
+14's, revised from 0.5 by the measured limit of one process), one ``quartier serve`` process
+(set up with the real CLI, its inbound worker running), SQLite, with the worker keeping up:
+nothing left pending at the end of a round.
 ``--postgres URL`` runs the node on a throwaway database created on that PostgreSQL server
 (dropped at the end), ``--processes N`` (PostgreSQL only) as ``quartier serve --processes N``,
 against the bare handler in N processes on one port too: the ratio is node(N)/bare(N).
@@ -72,7 +74,7 @@ from profiles import pyspy_breakdown, pyspy_lines, record_pyspy
 
 RESULTS_PATH = BENCH_DIR / "results" / "inbox.json"
 POSTGRES_RESULTS_PATH = BENCH_DIR / "results" / "inbox-postgres.json"
-GOAL_RATIO = 0.5
+GOAL_RATIO = 0.2
 
 
 def start_servers(
@@ -234,7 +236,19 @@ def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[
         },
         "profile": profile,
         "node_log": {"lines_at_warning": len(node_log), "last": node_log[-10:]},
-        "goals": {"ratio": goal(ratio, GOAL_RATIO)},
+        "goals": {
+            "ratio": goal(ratio, GOAL_RATIO),
+            # the worker processes what the inbox took within the round
+            "backlog": goal(
+                max(
+                    d["pending_at_end"]
+                    for d in (r.as_dict() for r in rounds)
+                    if d["target"] == "node"
+                ),
+                0,
+                at_most=True,
+            ),
+        },
     }
 
 
@@ -258,6 +272,12 @@ def summary(results: dict[str, Any]) -> str:
             f"{results['bare_rps_median']:,.0f} req/s)",
             results["goals"]["ratio"]["goal"],
             verdict(results["goals"]["ratio"]["pass"]),
+        ),
+        (
+            "worker backlog at the end of a round (max)",
+            f"{results['goals']['backlog']['value']:,}",
+            results["goals"]["backlog"]["goal"],
+            verdict(results["goals"]["backlog"]["pass"]),
         ),
         ("p50 / p99 latency, node (median)", latency(node_rounds), "-", "info"),
         ("p50 / p99 latency, bare (median)", latency(bare_rounds), "-", "info"),
