@@ -12,7 +12,8 @@ FederationError               root
 └── TransportError            an outbound request could not be made or was refused
     ├── ForbiddenAddress      the target is a private, loopback or link-local address
     ├── ForbiddenScheme       not https (http only when configured for local testing)
-    ├── TransportTimeout      the peer did not answer in time
+    ├── PeerUnreachable       no answer at all: connection refused or reset, DNS failure
+    │   └── TransportTimeout  the peer did not answer in time
     ├── ResponseTooLarge      the answer exceeded our size cap
     └── BadResponse           the answer is not what was asked for (status, type, JSON)
 """
@@ -75,7 +76,11 @@ class ForbiddenScheme(TransportError):
     """The URL's scheme is not allowed."""
 
 
-class TransportTimeout(TransportError):
+class PeerUnreachable(TransportError):
+    """No answer at all from the peer: the connection failed, was reset, or timed out."""
+
+
+class TransportTimeout(PeerUnreachable):
     """The peer did not answer in time."""
 
 

@@ -42,7 +42,7 @@ from tortoise.transactions import in_transaction
 
 from activitypub.signatures import sign_request, sign_request_rfc9421
 from federation.delivery_sql import claimable_ids
-from federation.errors import ForbiddenAddress, ForbiddenScheme, TransportError
+from federation.errors import ForbiddenAddress, ForbiddenScheme, PeerUnreachable, TransportError
 from federation.models import Delivery, DeliveryState, SharedItem, SignatureScheme
 from federation.signing import REFUSALS, SchemeMemory
 from federation.transport import Response, Transport
@@ -169,6 +169,9 @@ class DeliveryWorker:
         # a server whose inbox fails while it still sends to us (its web workers down, its
         # delivery jobs up) must not have its backlog retried at each of its messages.
         self._flushed_on_answer: set[str] = set()
+        # Batches in a row in which a host did not answer at all (timeout, connection refused):
+        # how long its waiting rows are put off grows with it, as a row's retries do.
+        self._unreachable_streak: dict[str, int] = {}
 
     def wake(self) -> None:
         """New deliveries were queued."""
@@ -255,10 +258,17 @@ class DeliveryWorker:
         # ended partnership also stops rows queued before it (a batch lasts seconds, at most
         # half a lease).
         refused = await self._refuse(rows) if self._refuse is not None else {}
+        # Hosts that did not answer at all in this batch (host -> the error): their other rows
+        # are not sent, or a server that lets connections time out would hold the batch, and
+        # every other host's rows in it, for a timeout per request (28 in a row, at 20 s).
+        unreachable: dict[str, str] = {}
 
         async def one(row: Delivery) -> None:
             async with overall, hosts[row.host]:
-                await self._deliver(row, results)
+                if (error := unreachable.get(row.host)) is not None:
+                    await self._retry(row, results, None, f"not sent: {error}", self._clock())
+                else:
+                    await self._deliver(row, results, unreachable)
 
         try:
             for row in rows:
@@ -274,7 +284,33 @@ class DeliveryWorker:
             if isinstance(failure, BaseException):
                 log.error("a delivery failed unexpectedly", exc_info=failure)
         await self._recovered(results.answered, [row.id for row in rows])
+        await self._put_off(unreachable, [row.id for row in rows])
         return len(rows)
+
+    async def _put_off(self, unreachable: Mapping[str, str], batch: list[int]) -> None:
+        """The waiting rows of hosts that did not answer this batch wait as a retry would
+        (growing with each such batch in a row), so that the next batches do not try them
+        again at once; an answer from the host makes them due again (``host_answered``)."""
+        now = self._clock()
+        for host, error in unreachable.items():
+            streak = self._unreachable_streak[host] = self._unreachable_streak.get(host, 0) + 1
+            until = now + self.policy.retry.delay(streak, self._rng)
+            put_off = (
+                await Delivery.filter(
+                    state=DeliveryState.PENDING, host=host, next_attempt_at__lt=until
+                )
+                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+                .exclude(id__in=batch)
+                .update(next_attempt_at=until)
+            )
+            self._delayed.add(host)
+            log.info(
+                "%s does not answer (%s): %d deliveries to it put off until %s",
+                host,
+                error,
+                put_off,
+                until.isoformat(timespec="seconds"),
+            )
 
     async def _recovered(self, hosts: set[str], batch: list[int]) -> None:
         """Hosts a delivery of this batch reached: their delayed rows are due now. Rows of
@@ -324,7 +360,9 @@ class DeliveryWorker:
         rounds = max(1, int(self.policy.lease / (2 * timeout)))
         return self.policy.per_host * rounds, self.policy.concurrency * rounds
 
-    async def _deliver(self, row: Delivery, results: _Results) -> None:
+    async def _deliver(self, row: Delivery, results: _Results, unreachable: dict[str, str]) -> None:
+        """Sign and POST ``row`` and record the outcome; a host that does not answer at all
+        goes into ``unreachable``."""
         now = self._clock()
         body = row.body.encode("utf-8")
         try:
@@ -338,8 +376,13 @@ class DeliveryWorker:
             await self._give_up(row, results, None, str(exc))
             return
         except TransportError as exc:
+            # No answer at all (a timeout, a refused or reset connection), not an answer we
+            # could not read (too large, malformed): the host is down for now.
+            if isinstance(exc, PeerUnreachable):
+                unreachable.setdefault(row.host, str(exc))
             await self._retry(row, results, None, str(exc), now)
             return
+        self._unreachable_streak.pop(row.host, None)
         status = response.status
         if 200 <= status < 300:
             row.state, row.delivered_at, row.last_status = DeliveryState.DELIVERED, now, status

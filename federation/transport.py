@@ -22,6 +22,7 @@ from federation.errors import (
     BadResponse,
     ForbiddenAddress,
     ForbiddenScheme,
+    PeerUnreachable,
     ResponseTooLarge,
     TransportError,
     TransportTimeout,
@@ -188,7 +189,7 @@ class Transport:
             forbidden = _forbidden_cause(exc)
             if forbidden is not None:
                 raise forbidden from None
-            raise TransportError(f"{method} {url} failed: {exc}") from exc
+            raise PeerUnreachable(f"{method} {url} failed: {exc}") from exc
 
     def _check_url(self, url: str) -> None:
         try:

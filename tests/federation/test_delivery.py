@@ -328,3 +328,47 @@ async def test_a_host_whose_inbox_fails_while_it_sends_to_us_is_not_retried_at_e
     await w.run_once()  # (nothing due; the re-read puts the host back among the delayed)
     await w.host_answered(host)  # another message from it: no second flush
     assert (await Delivery.get(activity_id=activity(1)["id"])).next_attempt_at == backoff
+
+
+async def test_a_host_that_lets_connections_time_out_does_not_hold_the_others(
+    db, clock, inbox, aiohttp_server
+):
+    # A server that accepts connections and never answers: each request waits for the
+    # transport's timeout. Its first requests time out together; its other rows in the batch
+    # are not sent (they would hold the batch, and every other host's rows, a timeout each),
+    # and its rows not in the batch are put off as a retry would be, until it answers again.
+    never = asyncio.Event()
+
+    async def hang(request: web.Request) -> web.Response:
+        await never.wait()
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/{path:.*}", hang)
+    stalled = await aiohttp_server(app)
+    stalled_base = f"http://127.0.0.1:{stalled.port}"
+    policy = DeliveryPolicy(batch_size=25, per_host=2, lease=timedelta(minutes=5))
+    live = [f"{inbox.base}/users/{n}/inbox" for n in range(5)]
+    await publish(activity(1), live, SIGNER, clock.now)
+    hanging = [f"{stalled_base}/users/{n}/inbox" for n in range(40)]
+    await publish(activity(2), hanging, SIGNER, clock.now)
+    settings = TransportSettings(
+        user_agent="test", allow_private=True, allow_http=True, total_timeout=0.5
+    )
+    async with open_transport(settings) as transport:
+        # The batch: the 5 live rows and the first 20 of the stalled host.
+        assert await worker(transport, clock, policy=policy).run_once() == 25
+        assert len(inbox.received) == 5
+        stalled_rows = await Delivery.filter(host=f"127.0.0.1:{stalled.port}").order_by("id")
+        batch, after = stalled_rows[:20], stalled_rows[20:]
+        not_sent = [r for r in batch if r.last_error.startswith("not sent: ")]
+        timed_out = [r for r in batch if r not in not_sent and "timed out" in r.last_error]
+        assert len(timed_out) == 2  # the first two, sent together (2 at a time)
+        assert len(not_sent) == 18
+        assert all(r.state is DeliveryState.PENDING and r.attempts == 1 for r in batch)
+        # Its rows outside the batch are put off too, never tried.
+        assert all(r.attempts == 0 and r.next_attempt_at > clock.now for r in after)
+        assert all(r.next_attempt_at > clock.now for r in batch)
+        # Nothing of it is due now: the next batch does not wait on it again.
+        assert await worker(transport, clock, policy=policy).run_once() == 0
+    never.set()
