@@ -38,14 +38,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from tortoise.expressions import F, Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from activitypub.signatures import sign_request, sign_request_rfc9421
 from federation.delivery_sql import claimable_ids
 from federation.errors import ForbiddenAddress, ForbiddenScheme, PeerUnreachable, TransportError
 from federation.models import Delivery, DeliveryState, SharedItem, SignatureScheme
-from federation.signing import REFUSALS, SchemeMemory
-from federation.transport import Response, Transport
+from federation.signing import SchemeMemory
+from federation.transport import SIGNATURE_REFUSALS, Response, Transport
 from federation.worker import RetryPolicy, poll_loop, storable_error
 from moderation.domains import authority_of
 from moderation.governance import shared_content
@@ -216,14 +217,11 @@ class DeliveryWorker:
     async def _make_due(self, host: str, now: datetime, exclude: Iterable[int]) -> int:
         """One UPDATE: the delayed rows of ``host`` (but ``exclude``) become due at ``now``."""
         delayed = (
-            Delivery.filter(state=DeliveryState.PENDING, host=host, next_attempt_at__gt=now)
+            _waiting(host, now, exclude)
+            .filter(next_attempt_at__gt=now)
             # The peer asked for that wait (Retry-After): an answer does not cancel it.
             .filter(Q(last_status__isnull=True) | Q(last_status__not=429))
-            # In flight elsewhere: its outcome is about to be written, with its own next try.
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         )
-        if excluded := list(exclude):
-            delayed = delayed.exclude(id__in=excluded)
         return await delayed.update(next_attempt_at=now)
 
     async def _read_delayed_hosts(self, now: datetime) -> None:
@@ -296,11 +294,8 @@ class DeliveryWorker:
             streak = self._unreachable_streak[host] = self._unreachable_streak.get(host, 0) + 1
             until = now + self.policy.retry.delay(streak, self._rng)
             put_off = (
-                await Delivery.filter(
-                    state=DeliveryState.PENDING, host=host, next_attempt_at__lt=until
-                )
-                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-                .exclude(id__in=batch)
+                await _waiting(host, now, batch)
+                .filter(next_attempt_at__lt=until)
                 .update(next_attempt_at=until)
             )
             self._delayed.add(host)
@@ -419,7 +414,7 @@ class DeliveryWorker:
             return response
         if 200 <= response.status < 300:
             await self._schemes.accepted(row.inbox)
-        elif response.status in REFUSALS:
+        elif response.status in SIGNATURE_REFUSALS:
             response = await self._post(row, body, rsa_key, None, now)
             if 200 <= response.status < 300:
                 # Only now: refused both ways, the fault was not the scheme (a key the peer
@@ -561,6 +556,17 @@ async def _record_shared(rows: list[Delivery]) -> None:
     ]
     if items:
         await SharedItem.bulk_create(items)
+
+
+def _waiting(host: str, now: datetime, exclude: Iterable[int]) -> QuerySet[Delivery]:
+    """The pending rows of ``host`` but ``exclude`` and those in flight elsewhere (leased:
+    their outcome is about to be written, with its own next try)."""
+    rows = Delivery.filter(state=DeliveryState.PENDING, host=host).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
+    if excluded := list(exclude):
+        rows = rows.exclude(id__in=excluded)
+    return rows
 
 
 def _retry_after(value: str | None, now: datetime) -> timedelta | None:

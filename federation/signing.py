@@ -9,8 +9,9 @@ tried only where it is expected to work:
 - a host whose NodeInfo names Quartier as its software, or advertises RFC 9421 in
   ``metadata.httpSignatures.verifies``, starts at RFC 9421; any other host at draft-cavage.
   The NodeInfo is read once, before the first delivery to a host, and the answer stored;
-- a delivery signed with RFC 9421 that a host refuses (:data:`REFUSALS`) is sent again at once
-  signed with draft-cavage; when that one is accepted, the host is remembered as draft-cavage;
+- a delivery signed with RFC 9421 that a host refuses (``SIGNATURE_REFUSALS`` of
+  :mod:`federation.transport`) is sent again at once signed with draft-cavage; when that one
+  is accepted, the host is remembered as draft-cavage;
 - a draft-cavage entry is checked again (NodeInfo) after ``recheck`` (30 days): a peer that was
   upgraded (or whose refusal was a passing fault) gets one RFC 9421 knock again.
 
@@ -39,12 +40,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
-
 from federation.errors import FederationError
 from federation.models import PeerSignatureScheme, SignatureScheme
-from federation.transport import SIGNATURE_REFUSALS, Transport
+from federation.transport import Transport
 from federation.webfinger import fetch_nodeinfo
 from moderation.domains import authority_of
 
@@ -58,8 +56,9 @@ Clock = Callable[[], datetime]
 # parser reading RFC 9421's "sig1=:...:" dictionary); 403 is Fedify-based servers' and some
 # proxies' answer to an unverified request. Fedify also knocks again on 5xx, as a stopgap for a
 # Mastodon bug; we do not: a 5xx is retried later by the delivery worker, and a server that
-# crashes on RFC 9421 is not one whose NodeInfo said it takes it.
-REFUSALS = SIGNATURE_REFUSALS
+# crashes on RFC 9421 is not one whose NodeInfo said it takes it. (The set itself is
+# federation.transport.SIGNATURE_REFUSALS: signed GETs knock again there.)
+
 # NodeInfo software names of servers that verify our RFC 9421 signatures.
 RFC9421_SOFTWARE = frozenset({"quartier"})
 
@@ -219,12 +218,8 @@ def verifies_rfc9421(nodeinfo: dict[str, Any]) -> bool:
 
 
 async def _store(host: str, scheme: SignatureScheme, now: datetime) -> None:
-    if await PeerSignatureScheme.filter(host=host).update(scheme=scheme, learnt_at=now):
-        return
-    try:
-        # Its own transaction (a savepoint when nested): on PostgreSQL an insert that loses the
-        # race to another worker must not abort the caller's.
-        async with in_transaction():
-            await PeerSignatureScheme.create(host=host, scheme=scheme, learnt_at=now)
-    except IntegrityError:
-        await PeerSignatureScheme.filter(host=host).update(scheme=scheme, learnt_at=now)
+    # update_or_create runs in its own transaction (a savepoint when nested) and takes the
+    # row another worker inserted first.
+    await PeerSignatureScheme.update_or_create(
+        defaults={"scheme": scheme, "learnt_at": now}, host=host
+    )
