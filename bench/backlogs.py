@@ -200,7 +200,10 @@ async def spread_backlog(
         if now_s - started > args.spread_deadline:
             stopped = True
             break
+    # The dead host's requests left running in the background (a stalled host) end with
+    # their timeout: its rows are recorded then, not part of the live hosts' drain time.
     drain_s = time.perf_counter() - started
+    await worker.settle()
     return await _spread_results(
         args, policy, dead_host, insert_s, drain_s, batches, stopped, bench
     )

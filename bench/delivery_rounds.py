@@ -219,6 +219,7 @@ class Bench:
                 batches += 1
                 if on_batch is not None:
                     on_batch(batches, done)
+            await worker.settle()
         finally:
             if profile is not None:
                 profile.disable()

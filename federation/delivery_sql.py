@@ -17,11 +17,17 @@ have given it the next rows. After the lock, its query sees the first claim's le
 
 SQLite (window functions since 3.25) runs exactly one worker and has no row locks: the same
 query without the lock.
+
+Hosts whose requests of an earlier batch are still finishing in the background (a server
+letting connections hang) are left out of the claim altogether, so a host never has more than
+one batch's share in flight: their list is one parameter, an array on PostgreSQL and a JSON
+array on SQLite (``json_each``), one prepared statement whatever its length.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,38 +35,51 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 _CLAIM_LOCK = 0x64656C76  # PostgreSQL advisory lock key for delivery claims ("delv")
 
-# $1 the state of rows to send, $2 now, $3 the cap per host, $4 the batch size.
+# $1 the state of rows to send, $2 now, $3 the cap per host, $4 the batch size, $5 the hosts
+# left out.
 _DUE = "state = $1 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until < $2)"
-_RANKED = f"""
+_RANKED = """
 SELECT id FROM (
     SELECT id, attempts,
            ROW_NUMBER() OVER (PARTITION BY host ORDER BY attempts, id) AS host_rank
     FROM delivery
-    WHERE {_DUE}
+    WHERE {due} AND {hosts}
 ) AS ranked
 WHERE host_rank <= $3
 ORDER BY attempts, id
 LIMIT $4
-"""  # noqa: S608 - fixed text, every value a parameter
+"""
+_RANKED_SQLITE = _RANKED.format(
+    due=_DUE, hosts="host NOT IN (SELECT value FROM json_each($5))"
+).replace("$", "?")  # SQLite spells numbered placeholders ?N
+_RANKED_POSTGRES = _RANKED.format(due=_DUE, hosts="host <> ALL($5::text[])")
 _CLAIM_POSTGRES = f"""
 SELECT id FROM delivery
-WHERE id IN ({_RANKED}) AND {_DUE}
+WHERE id IN ({_RANKED_POSTGRES}) AND {_DUE}
 ORDER BY attempts, id
 FOR UPDATE SKIP LOCKED
 """  # noqa: S608 - fixed text, every value a parameter
 
 
 async def claimable_ids(
-    connection: BaseDBAsyncClient, pending: str, now: datetime, per_host: int, limit: int
+    connection: BaseDBAsyncClient,
+    pending: str,
+    now: datetime,
+    per_host: int,
+    limit: int,
+    exclude_hosts: Collection[str] = (),
 ) -> list[int]:
-    """Ids of up to ``limit`` due, unleased deliveries, at most ``per_host`` of each host,
-    never-tried rows first. Call it in a transaction: on PostgreSQL the rows are locked, and
-    other claims wait, until it ends (lease them before)."""
-    params: Sequence[Any] = (pending, now.astimezone(UTC), per_host, limit)
+    """Ids of up to ``limit`` due, unleased deliveries, at most ``per_host`` of each host and
+    none of ``exclude_hosts``, never-tried rows first. Call it in a transaction: on PostgreSQL
+    the rows are locked, and other claims wait, until it ends (lease them before)."""
+    params: list[Any] = [pending, now.astimezone(UTC), per_host, limit]
     if connection.capabilities.dialect == "postgres":
         await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [_CLAIM_LOCK])
-        rows = await connection.execute_query_dict(_CLAIM_POSTGRES, list(params))
+        rows = await connection.execute_query_dict(
+            _CLAIM_POSTGRES, [*params, sorted(exclude_hosts)]
+        )
     else:
-        # Numbered placeholders in both: SQLite spells them ?N.
-        rows = await connection.execute_query_dict(_RANKED.replace("$", "?"), list(params))
+        rows = await connection.execute_query_dict(
+            _RANKED_SQLITE, [*params, json.dumps(sorted(exclude_hosts))]
+        )
     return [int(row["id"]) for row in rows]

@@ -16,7 +16,8 @@ Then, for the answer to the request that counts (the second one, after such a re
 
 New work goes before the backlog (rows never tried first), each host gets at most
 ``per_host`` requests at a time, and rows are leased while in flight so a crashed worker's
-rows are taken up again when the lease runs out.
+rows are taken up again when the lease runs out. A batch does not wait for requests to a
+server that lets them hang: they finish in the background (``DeliveryPolicy.straggler_after``).
 
 A host that answers again (a delivery to it succeeds, or, through ``host_answered``, it
 delivers to our inbox) gets its rows waiting for a retry at once, not at their next backoff
@@ -30,7 +31,7 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -132,6 +133,10 @@ class DeliveryPolicy:
     # Record each delivery of a member's content in the sharing ledger (off only to measure
     # what the ledger costs).
     ledger: bool = True
+    # A batch stops waiting once this passes with none of its running requests ending: they
+    # finish in the background (a server letting connections hang would otherwise hold the
+    # batch, and every other host's rows, for a whole timeout).
+    straggler_after: timedelta = timedelta(seconds=2)
 
 
 class DeliveryWorker:
@@ -173,6 +178,8 @@ class DeliveryWorker:
         # Batches in a row in which a host did not answer at all (timeout, connection refused):
         # how long its waiting rows are put off grows with it, as a row's retries do.
         self._unreachable_streak: dict[str, int] = {}
+        # Batches whose last requests still run in the background (see run_once).
+        self._stragglers: dict[asyncio.Task[None], _Stragglers] = {}
 
     def wake(self) -> None:
         """New deliveries were queued."""
@@ -242,48 +249,105 @@ class DeliveryWorker:
         self._delayed = {str(h) for h in hosts if str(h) not in self._answered_at}
 
     async def run_once(self) -> int:
-        """Deliver what is due now (one batch); returns how many rows were attempted."""
+        """Deliver what is due now (one batch); returns how many rows were attempted.
+
+        Returns once every row of the batch is done, or once ``policy.straggler_after``
+        passes with none of the requests still running finishing: those finish in the
+        background (their rows leased, their outcomes written when they end), and their hosts
+        get no rows in the next batches until then (:meth:`settle` waits for them)."""
         await self._read_delayed_hosts(self._clock())
-        rows = await self._claim()
+        room = await self._room()
+        rows = await self._claim(room)
         if not rows:
             return 0
-        overall = asyncio.Semaphore(self.policy.concurrency)
-        hosts: dict[str, asyncio.Semaphore] = defaultdict(
-            lambda: asyncio.Semaphore(self.policy.per_host)
-        )
-        results = _Results(self.policy.flush_every, self.policy.ledger)
+        batch = _Batch(rows, room, self.policy.per_host, self.policy)
         # Asked for the whole batch just before it is sent: a block, a mode change or an
         # ended partnership also stops rows queued before it (a batch lasts seconds, at most
         # half a lease).
         refused = await self._refuse(rows) if self._refuse is not None else {}
-        # Hosts that did not answer at all in this batch (host -> the error): their other rows
-        # are not sent, or a server that lets connections time out would hold the batch, and
-        # every other host's rows in it, for a timeout per request (28 in a row, at 20 s).
-        unreachable: dict[str, str] = {}
-
-        async def one(row: Delivery) -> None:
-            async with overall, hosts[row.host]:
-                if (error := unreachable.get(row.host)) is not None:
-                    await self._retry(row, results, None, f"not sent: {error}", self._clock())
-                else:
-                    await self._deliver(row, results, unreachable)
-
+        for row in rows:
+            if (reason := refused.get(row.id)) is not None:
+                await self._give_up(row, batch.results, None, reason)
+        tasks = {
+            asyncio.create_task(self._one(batch, row)): row.host
+            for row in rows
+            if row.id not in refused
+        }
+        for task in tasks:
+            task.add_done_callback(batch.progressed)
         try:
-            for row in rows:
-                if (reason := refused.get(row.id)) is not None:
-                    await self._give_up(row, results, None, reason)
-            sent = (one(row) for row in rows if row.id not in refused)
+            left = await batch.wait_while_progressing(tasks)
+        except BaseException:  # cancelled: what was sent must still be recorded
+            await _cancel(tasks)
+            await batch.results.flush()
+            raise
+        if not left:
+            await self._finish(batch, list(tasks))
+            return len(rows)
+        hosts = frozenset(tasks[task] for task in left)
+        log.info(
+            "%d deliveries to %s still running after %s without an answer: they finish in "
+            "the background",
+            len(left),
+            ", ".join(sorted(hosts)),
+            self.policy.straggler_after,
+        )
+        await batch.results.flush()  # the rows already done are not held up by the rest
+        finisher = asyncio.create_task(self._finish(batch, list(tasks)))
+        self._stragglers[finisher] = _Stragglers(hosts, batch)
+        finisher.add_done_callback(self._straggled)
+        return len(rows)
+
+    async def settle(self) -> None:
+        """Wait for the requests of earlier batches still finishing in the background."""
+        while self._stragglers:
+            await asyncio.gather(*self._stragglers, return_exceptions=True)
+
+    async def _room(self) -> int:
+        """Requests this batch may have in flight: ``policy.concurrency`` less those of
+        earlier batches still running; when none is left, waits until one ends."""
+        while True:
+            running = sum(s.batch.in_flight for s in self._stragglers.values())
+            if running < self.policy.concurrency or not self._stragglers:
+                return max(1, self.policy.concurrency - running)
+            await asyncio.wait(list(self._stragglers), return_when=asyncio.FIRST_COMPLETED)
+
+    def _straggled(self, finisher: asyncio.Task[None]) -> None:
+        del self._stragglers[finisher]
+        if not finisher.cancelled() and (error := finisher.exception()) is not None:
+            log.error("finishing a batch's last deliveries failed", exc_info=error)
+        self.wake()  # its hosts may be claimed again
+
+    async def _one(self, batch: _Batch, row: Delivery) -> None:
+        # The host's slot first, then the batch's: rows queued behind a slow host must not
+        # hold slots the other hosts' rows could use.
+        async with batch.host_slots[row.host], batch.slots:
+            if (error := batch.unreachable.get(row.host)) is not None:
+                await self._retry(row, batch.results, None, f"not sent: {error}", self._clock())
+                return
+            batch.in_flight += 1
+            try:
+                await self._deliver(row, batch.results, batch.unreachable)
+            finally:
+                batch.in_flight -= 1
+
+    async def _finish(self, batch: _Batch, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for the batch's last deliveries, then record it: outcomes, the hosts that
+        answered again, those that did not answer at all."""
+        try:
             # return_exceptions: one failure (a flush) must not stop waiting for the others,
             # or outcomes recorded after the final flush below would never be written.
-            failures = await asyncio.gather(*sent, return_exceptions=True)
+            failures = await asyncio.gather(*tasks, return_exceptions=True)
+        except BaseException:
+            await _cancel(tasks)
+            raise
         finally:
-            await results.flush()  # even when cancelled: what was sent must be recorded
+            await batch.results.flush()  # even when cancelled: what was sent must be recorded
         for failure in failures:
             if isinstance(failure, BaseException):
                 log.error("a delivery failed unexpectedly", exc_info=failure)
-        await self._recovered(results.answered, [row.id for row in rows])
-        await self._put_off(unreachable, [row.id for row in rows])
-        return len(rows)
+        await self._recovered(batch.results.answered, batch.ids)
+        await self._put_off(batch.unreachable, batch.ids)
 
     async def _put_off(self, unreachable: Mapping[str, str], batch: list[int]) -> None:
         """The waiting rows of hosts that did not answer this batch wait as a retry would
@@ -319,12 +383,19 @@ class DeliveryWorker:
                 self.wake()
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 5.0) -> None:
-        """Loop until ``stop`` is set (see :func:`federation.worker.poll_loop`)."""
-        await poll_loop(self.run_once, self._wake, stop, poll_interval, "delivery")
+        """Loop until ``stop`` is set (see :func:`federation.worker.poll_loop`). Requests still
+        running in the background then are cancelled: their rows stay leased and go out again
+        when the lease ends (at once on SQLite, whose next start releases every lease)."""
+        try:
+            await poll_loop(self.run_once, self._wake, stop, poll_interval, "delivery")
+        finally:
+            await _cancel(list(self._stragglers))
 
-    async def _claim(self) -> list[Delivery]:
+    async def _claim(self, room: int | None = None) -> list[Delivery]:
         now = self._clock()
-        per_host, total = self._within_lease()
+        per_host, total = self._within_lease(room)
+        # A host with requests still running in the background gets none in this batch.
+        busy = {host for s in self._stragglers.values() for host in s.hosts}
         async with in_transaction() as connection:
             # At most per_host rows of each host, chosen in SQL (federation/delivery_sql.py):
             # one host's backlog cannot fill the batch. SKIP LOCKED: several workers on
@@ -335,15 +406,16 @@ class DeliveryWorker:
                 now,
                 per_host,
                 min(self.policy.batch_size, total),
+                busy,
             )
             if not ids:
                 return []
             await Delivery.filter(id__in=ids).update(lease_until=now + self.policy.lease)
             return await Delivery.filter(id__in=ids).order_by("attempts", "id")
 
-    def _within_lease(self) -> tuple[int, int]:
+    def _within_lease(self, room: int | None = None) -> tuple[int, int]:
         """How many rows of one host, and in all, a batch can surely finish before its lease
-        ends.
+        ends, with ``room`` requests in flight at a time (``policy.concurrency`` by default).
 
         A host gets ``per_host`` requests at a time and the batch ``concurrency``, each up to
         the transport's timeout: a batch holding hundreds of rows for one slow host could
@@ -353,7 +425,7 @@ class DeliveryWorker:
         """
         timeout = timedelta(seconds=self._transport.settings.total_timeout)
         rounds = max(1, int(self.policy.lease / (2 * timeout)))
-        return self.policy.per_host * rounds, self.policy.concurrency * rounds
+        return self.policy.per_host * rounds, (room or self.policy.concurrency) * rounds
 
     async def _deliver(self, row: Delivery, results: _Results, unreachable: dict[str, str]) -> None:
         """Sign and POST ``row`` and record the outcome; a host that does not answer at all
@@ -474,6 +546,71 @@ class DeliveryWorker:
         row.last_error, row.lease_until = storable_error(error), None
         await results.add(row)
         log.info("delivery %s to %s is dead: %s", row.activity_id, row.inbox, error)
+
+
+@dataclass(frozen=True)
+class _Stragglers:
+    """A batch whose last requests run in the background, and their hosts."""
+
+    hosts: frozenset[str]
+    batch: _Batch
+
+
+class _Batch:
+    """One claim's rows while they are sent: the limits on requests in flight (``room`` in
+    all, ``per_host`` to each host), the outcomes, the hosts that did not answer at all
+    (host -> the error: their other rows are not sent, or a server letting connections time
+    out would hold the batch a timeout per request), and when a request last ended."""
+
+    def __init__(
+        self, rows: list[Delivery], room: int, per_host: int, policy: DeliveryPolicy
+    ) -> None:
+        self.ids = [row.id for row in rows]
+        self.slots = asyncio.Semaphore(room)
+        self.host_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(per_host)
+        )
+        self.results = _Results(policy.flush_every, policy.ledger)
+        self.unreachable: dict[str, str] = {}
+        self.in_flight = 0  # requests sent and not answered yet
+        self._quiet = policy.straggler_after.total_seconds()
+        self._loop = asyncio.get_running_loop()
+        self._last_ended = self._loop.time()
+        self._running = 0
+        self._all_ended = asyncio.Event()
+
+    def progressed(self, task: asyncio.Task[None]) -> None:
+        """A request of the batch ended (a task's done callback)."""
+        self._last_ended = self._loop.time()
+        self._running -= 1
+        if self._running <= 0:
+            self._all_ended.set()
+
+    async def wait_while_progressing(
+        self, tasks: Mapping[asyncio.Task[None], str]
+    ) -> set[asyncio.Task[None]]:
+        """Wait for ``tasks`` for as long as one of them ends at least every ``quiet``
+        seconds; returns those still running when that stops (none when all ended)."""
+        self._running += sum(not task.done() for task in tasks)
+        if self._running <= 0:
+            return set()
+        # One timer per quiet period, not a wait per task ending: a batch of hundreds of
+        # requests pays no more for this than for a plain gather.
+        while not self._all_ended.is_set():
+            try:
+                async with asyncio.timeout_at(self._last_ended + self._quiet):
+                    await self._all_ended.wait()
+            except TimeoutError:
+                if self._loop.time() >= self._last_ended + self._quiet:
+                    break
+        return {task for task in tasks if not task.done()}
+
+
+async def _cancel(tasks: Collection[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait for them to end (their ``finally`` blocks record outcomes)."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _Results:

@@ -38,7 +38,8 @@ class Inbox:
         self.received: list[dict] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self.base = ""
+        self.got_one = asyncio.Event()
+        self.base = self.host = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         self.in_flight += 1
@@ -53,6 +54,7 @@ class Inbox:
             verify_signature(to_verify, KEY.public_key())
             assert to_verify.key_id == f"{SIGNER}#main-key"
             self.received.append(json.loads(body))
+            self.got_one.set()
             status = self.statuses.pop(0) if self.statuses else 202
             return web.Response(status=status, headers=self.headers)
         finally:
@@ -66,6 +68,7 @@ async def inbox(aiohttp_server, clock) -> Inbox:
     app.router.add_post("/{path:.*}", inbox.handle)
     server = await aiohttp_server(app)
     inbox.base = f"http://127.0.0.1:{server.port}"
+    inbox.host = f"127.0.0.1:{server.port}"
     return inbox
 
 
@@ -81,6 +84,44 @@ def activity(n: int = 1) -> dict:
 
 def worker(transport, clock, **kwargs) -> DeliveryWorker:
     return DeliveryWorker(transport, signer_keys, clock, rng=random.Random(3), **kwargs)
+
+
+def timing_out(seconds: float) -> TransportSettings:
+    """The local transport, with requests timing out after ``seconds``."""
+    return TransportSettings(
+        user_agent="test", allow_private=True, allow_http=True, total_timeout=seconds
+    )
+
+
+class Stalled:
+    """A server that accepts connections and never answers."""
+
+    def __init__(self) -> None:
+        self.never = asyncio.Event()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.base = self.host = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await self.never.wait()
+            return web.Response(status=202)
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.fixture
+async def stalled(aiohttp_server):
+    server = Stalled()
+    app = web.Application()
+    app.router.add_post("/{path:.*}", server.handle)
+    running = await aiohttp_server(app)
+    server.host = f"127.0.0.1:{running.port}"
+    server.base = f"http://{server.host}"
+    yield server
+    server.never.set()
 
 
 async def rows() -> list[Delivery]:
@@ -331,35 +372,22 @@ async def test_a_host_whose_inbox_fails_while_it_sends_to_us_is_not_retried_at_e
 
 
 async def test_a_host_that_lets_connections_time_out_does_not_hold_the_others(
-    db, clock, inbox, aiohttp_server
+    db, clock, inbox, stalled
 ):
     # A server that accepts connections and never answers: each request waits for the
     # transport's timeout. Its first requests time out together; its other rows in the batch
     # are not sent (they would hold the batch, and every other host's rows, a timeout each),
     # and its rows not in the batch are put off as a retry would be, until it answers again.
-    never = asyncio.Event()
-
-    async def hang(request: web.Request) -> web.Response:
-        await never.wait()
-        return web.Response(status=202)
-
-    app = web.Application()
-    app.router.add_post("/{path:.*}", hang)
-    stalled = await aiohttp_server(app)
-    stalled_base = f"http://127.0.0.1:{stalled.port}"
     policy = DeliveryPolicy(batch_size=25, per_host=2, lease=timedelta(minutes=5))
     live = [f"{inbox.base}/users/{n}/inbox" for n in range(5)]
     await publish(activity(1), live, SIGNER, clock.now)
-    hanging = [f"{stalled_base}/users/{n}/inbox" for n in range(40)]
+    hanging = [f"{stalled.base}/users/{n}/inbox" for n in range(40)]
     await publish(activity(2), hanging, SIGNER, clock.now)
-    settings = TransportSettings(
-        user_agent="test", allow_private=True, allow_http=True, total_timeout=0.5
-    )
-    async with open_transport(settings) as transport:
+    async with open_transport(timing_out(0.5)) as transport:
         # The batch: the 5 live rows and the first 20 of the stalled host.
         assert await worker(transport, clock, policy=policy).run_once() == 25
         assert len(inbox.received) == 5
-        stalled_rows = await Delivery.filter(host=f"127.0.0.1:{stalled.port}").order_by("id")
+        stalled_rows = await Delivery.filter(host=stalled.host).order_by("id")
         batch, after = stalled_rows[:20], stalled_rows[20:]
         not_sent = [r for r in batch if r.last_error.startswith("not sent: ")]
         timed_out = [r for r in batch if r not in not_sent and "timed out" in r.last_error]
@@ -371,4 +399,91 @@ async def test_a_host_that_lets_connections_time_out_does_not_hold_the_others(
         assert all(r.next_attempt_at > clock.now for r in batch)
         # Nothing of it is due now: the next batch does not wait on it again.
         assert await worker(transport, clock, policy=policy).run_once() == 0
-    never.set()
+
+
+async def test_a_batch_leaves_requests_that_hang_to_finish_in_the_background(
+    db, clock, inbox, stalled
+):
+    # The requests to a hanging server would hold the batch until they time out: once no
+    # request of the batch has ended for straggler_after, the batch is over, those requests
+    # go on in the background, and their host gets no rows until they end.
+    policy = DeliveryPolicy(
+        batch_size=25, per_host=2, straggler_after=timedelta(seconds=0.2), flush_every=1
+    )
+    await publish(
+        activity(1), [f"{inbox.base}/users/{n}/inbox" for n in range(5)], SIGNER, clock.now
+    )
+    await publish(
+        activity(2), [f"{stalled.base}/users/{n}/inbox" for n in range(10)], SIGNER, clock.now
+    )
+    async with open_transport(timing_out(1.5)) as transport:
+        delivering = worker(transport, clock, policy=policy)
+        assert await delivering.run_once() == 15
+        # Back before the hanging requests timed out: the live rows are recorded, the
+        # stalled host's are not (still leased, in flight or waiting for one of its 2 slots).
+        assert len(inbox.received) == 5
+        assert all(
+            r.state is DeliveryState.DELIVERED for r in await Delivery.filter(host=inbox.host)
+        )
+        held = await Delivery.filter(host=stalled.host)
+        assert all(r.attempts == 0 and r.lease_until is not None for r in held)
+        assert stalled.max_in_flight == 2
+
+        # New work: the live host's row goes out at once; the stalled host's new row waits.
+        await publish(
+            activity(3), [f"{inbox.base}/inbox", f"{stalled.base}/inbox"], SIGNER, clock.now
+        )
+        assert await delivering.run_once() == 1
+        assert len(inbox.received) == 6
+        waiting = await Delivery.get(activity_id=activity(3)["id"], host=stalled.host)
+        assert waiting.attempts == 0
+        assert waiting.lease_until is None
+
+        await delivering.settle()
+        held = await Delivery.filter(host=stalled.host, activity_id=activity(2)["id"])
+        not_sent = [r for r in held if r.last_error.startswith("not sent: ")]
+        assert len(not_sent) == 8
+        assert sum("timed out" in r.last_error for r in held if r not in not_sent) == 2
+        assert all(r.attempts == 1 and r.lease_until is None for r in held)
+        # Once they ended, the host's other row was put off as for any host that does not
+        # answer, not sent into the same silence.
+        await waiting.refresh_from_db()
+        assert waiting.attempts == 0
+        assert waiting.next_attempt_at > clock.now
+        assert stalled.max_in_flight == 2  # never more than its share, across batches
+
+
+async def test_requests_left_in_the_background_count_against_the_concurrency(
+    db, clock, inbox, stalled
+):
+    policy = DeliveryPolicy(concurrency=3, per_host=2, straggler_after=timedelta(seconds=0.2))
+    await publish(activity(1), [f"{stalled.base}/u/{n}/inbox" for n in range(2)], SIGNER, clock.now)
+    async with open_transport(timing_out(1.5)) as transport:
+        delivering = worker(transport, clock, policy=policy)
+        assert await delivering.run_once() == 2  # both still hang, in the background
+        await publish(
+            activity(2), [f"{inbox.base}/u/{n}/inbox" for n in range(6)], SIGNER, clock.now
+        )
+        assert await delivering.run_once() == 6
+        assert len(inbox.received) == 6
+        assert inbox.max_in_flight == 1  # 3 at a time in all, 2 of them still hanging
+        await delivering.settle()
+
+
+async def test_stopping_the_worker_does_not_wait_for_requests_that_hang(db, clock, inbox, stalled):
+    policy = DeliveryPolicy(per_host=2, straggler_after=timedelta(seconds=0.1), flush_every=1)
+    await publish(activity(1), [f"{inbox.base}/inbox"], SIGNER, clock.now)
+    await publish(activity(2), [f"{stalled.base}/u/{n}/inbox" for n in range(4)], SIGNER, clock.now)
+    async with open_transport(timing_out(30)) as transport:
+        delivering = worker(transport, clock, policy=policy)
+        stop = asyncio.Event()
+        running = asyncio.create_task(delivering.run(stop, poll_interval=0.05))
+        await inbox.got_one.wait()
+        while stalled.in_flight < 2:  # noqa: ASYNC110 - the server's count, no event to wait on
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # past straggler_after: the batch is over
+        stop.set()
+        await running  # returns with the requests still hanging (30 s timeout)
+    # Their rows stay leased, with no outcome: they go out again when the lease ends.
+    held = await Delivery.filter(host=stalled.host)
+    assert all(r.attempts == 0 and r.lease_until is not None for r in held)
