@@ -133,20 +133,58 @@ class Attachment:
     blurhash: str | None = None
 
 
-@dataclass(frozen=True)
 class ReceivedNote:
-    """A note from another server, in plain values whatever form it came in."""
+    """A note from another server, in plain values whatever form it came in.
 
-    id: str | None
-    authors: list[str]
-    text: str
-    summary: str
-    attachments: list[Attachment]
-    published: datetime | None
-    # Keys that name its thread: ``context``, then Mastodon's ``conversation``.
-    thread: list[str]
-    in_reply_to: str | None
-    addressees: list[str]
+    Its text and content warning are read from the HTML on first use: most notes a server
+    sends are set aside on their addressing alone (public posts nobody here follows), and
+    reading HTML is the costly part of a note."""
+
+    __slots__ = (
+        "_note",
+        "_summary",
+        "_text",
+        "addressees",
+        "attachments",
+        "authors",
+        "id",
+        "in_reply_to",
+        "published",
+        "thread",
+    )
+
+    def __init__(self, note: dict[str, Any]) -> None:
+        self._note = note
+        self._text: str | None = None
+        self._summary: str | None = None
+        thread = [
+            key
+            for key in (identifier(note.get("context")), identifier(note.get("conversation")))
+            if key is not None
+        ]
+        self.id: str | None = reference(note.get("id"))
+        self.authors: list[str] = references(note.get("attributedTo"), limit=10)
+        self.attachments: list[Attachment] = _attachments(note.get("attachment"))
+        self.published: datetime | None = timestamp(note.get("published"))
+        # Keys that name its thread: ``context``, then Mastodon's ``conversation``.
+        self.thread: list[str] = list(dict.fromkeys(thread))
+        self.in_reply_to: str | None = first_reference(note.get("inReplyTo"))
+        self.addressees: list[str] = addressees(note)
+
+    @property
+    def text(self) -> str:
+        """Its content as plain text (leading mentions left out), at most ``MAX_TEXT``."""
+        if self._text is None:
+            content = natural_language(self._note, "content")
+            self._text = html_to_text(content, MAX_TEXT, skip_leading_mentions=True)
+        return self._text
+
+    @property
+    def summary(self) -> str:
+        """Its content warning as plain text."""
+        if self._summary is None:
+            self._summary = html_to_text(natural_language(self._note, "summary"), 500)
+        return self._summary
 
     @property
     def is_empty(self) -> bool:
@@ -156,22 +194,7 @@ class ReceivedNote:
 
 def read_note(note: dict[str, Any]) -> ReceivedNote:
     """Every property of a received note we use, from any legal form of it."""
-    thread = [
-        key
-        for key in (identifier(note.get("context")), identifier(note.get("conversation")))
-        if key is not None
-    ]
-    return ReceivedNote(
-        id=reference(note.get("id")),
-        authors=references(note.get("attributedTo"), limit=10),
-        text=html_to_text(natural_language(note, "content"), MAX_TEXT, skip_leading_mentions=True),
-        summary=html_to_text(natural_language(note, "summary"), 500),
-        attachments=_attachments(note.get("attachment")),
-        published=timestamp(note.get("published")),
-        thread=list(dict.fromkeys(thread)),
-        in_reply_to=first_reference(note.get("inReplyTo")),
-        addressees=addressees(note),
-    )
+    return ReceivedNote(note)
 
 
 def read_attachments(value: Any) -> list[Attachment]:
