@@ -41,6 +41,7 @@ from activitypub.signatures.common import (
     _parse_http_date,
     _parse_target,
     _received_target,
+    _sending_target,
     _Target,
     digest_header,
     http_date,
@@ -54,6 +55,9 @@ _CAVAGE_PARAM = re.compile(
     r'[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^\s",]*))[ \t]*(?:,|\Z)'
 )
 _ESCAPED = re.compile(r"\\(.)")  # a quoted-pair inside a quoted string
+# A keyId sign_cavage takes, written between quotes as it is: not empty, no quote, backslash or
+# line break (the same test as its own, in one regex).
+_CAVAGE_KEY_ID = re.compile(r'[^"\\\r\n]+')
 
 
 def _check_cavage_digest(fields: dict[str, list[str]], body: bytes | None) -> None:
@@ -188,6 +192,49 @@ def sign_request(
     Returns the headers to add: Host, Date, Digest (when there is a body) and Signature, which
     covers ``(request-target) host date`` and ``digest`` when there is a body.
     """
+    # Every delivery to a peer outside Quartier is signed here, so the usual request (an RSA
+    # key, a plain URL, see _sending_target, and a keyId sign_cavage takes) has its signing
+    # string and headers written directly, byte for byte what sign_cavage writes: 7 us of Python
+    # around the key's ~280 instead of 20 (the URL read twice, the headers collected back).
+    # Anything else takes the general path, which gives the same headers or the same error.
+    target = _sending_target(url)
+    if (
+        target is None
+        or not isinstance(private_key, rsa.RSAPrivateKey)
+        or now.tzinfo is None
+        or not isinstance(method, str)
+        or not _TOKEN.fullmatch(method)
+        or not isinstance(key_id, str)
+        or not _CAVAGE_KEY_ID.fullmatch(key_id)
+    ):
+        return _sign_request_general(method, url, body, key_id, private_key, now)
+    date = http_date(now)
+    headers = {"Host": target.authority, "Date": date}
+    base = (
+        f"(request-target): {method.lower()} {target.request_target}\n"
+        f"host: {target.authority}\ndate: {date}"
+    )
+    covered = "(request-target) host date"
+    if body is not None:
+        digest = headers["Digest"] = digest_header(body)
+        base += f"\ndigest: {digest}"
+        covered += " digest"
+    signature = private_key.sign(base.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+    headers["Signature"] = (
+        f'keyId="{key_id}",algorithm="rsa-sha256",headers="{covered}",'
+        f'signature="{base64.b64encode(signature).decode("ascii")}"'
+    )
+    return headers
+
+
+def _sign_request_general(
+    method: str,
+    url: str,
+    body: bytes | None,
+    key_id: str,
+    private_key: rsa.RSAPrivateKey,
+    now: datetime,
+) -> dict[str, str]:
     target = _parse_target(url)
     headers = {"Host": target.authority, "Date": http_date(now)}
     covered = ["(request-target)", "host", "date"]

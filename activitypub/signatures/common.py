@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -134,6 +134,31 @@ def _parse_target(url: str) -> _Target:
     return _Target(url, scheme, authority, parts.path or "/", parts.query)
 
 
+# The URLs we send to in practice: http(s), a lower-case host name or IPv4 address, a port
+# without leading zeros, a path and query of printable ASCII, no fragment. For these, urlsplit's
+# reading is plain (nothing to lower-case, strip, unbracket or drop), so a match gives the same
+# _Target as _parse_target in 1.4 us instead of 4.7 (urlsplit's cache holds 128 URLs; a fan-out
+# reaches more inboxes than that). Anything else is left to _parse_target.
+_PLAIN_URL = re.compile(r'(https?)://([a-z0-9.-]+)(?::([1-9][0-9]{0,4}))?([/?][!-"$-~]*)?')
+
+
+def _sending_target(url: str) -> _Target | None:
+    """``_parse_target(url)`` for a plain URL (see ``_PLAIN_URL``); None for any other URL."""
+    plain = _PLAIN_URL.fullmatch(url) if isinstance(url, str) else None
+    if plain is None:
+        return None
+    scheme, host, port, rest = plain.groups()
+    authority = host
+    if port is not None:
+        number = int(port)
+        if number > 65535:
+            return None  # urlsplit refuses it: the general path says so
+        if number != _DEFAULT_PORTS[scheme]:
+            authority = f"{host}:{port}"
+    path, _, query = (rest or "").partition("?")
+    return _Target(url, scheme, authority, path or "/", query)
+
+
 def _received_target(url: str) -> _Target:
     try:
         return _parse_target(url)
@@ -185,9 +210,24 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_NAMES = tuple(_MONTHS)
+
+
 def http_date(moment: datetime) -> str:
     """Format a timezone-aware datetime as an RFC 7231 IMF-fixdate (``Sun, 06 Nov 1994 ...``)."""
-    return format_datetime(_utc(moment).replace(microsecond=0), usegmt=True)
+    # What email.utils.format_datetime(..., usegmt=True) writes, in half its time (1.6 against
+    # 3.0 us): every draft-cavage signature carries a Date.
+    t = _utc(moment)
+    return "%s, %02d %s %04d %02d:%02d:%02d GMT" % (  # noqa: UP031 (1.6 us; an f-string, 2.2)
+        _DAY_NAMES[t.weekday()],
+        t.day,
+        _MONTH_NAMES[t.month - 1],
+        t.year,
+        t.hour,
+        t.minute,
+        t.second,
+    )
 
 
 def _parse_http_date(value: str) -> datetime:
