@@ -80,8 +80,8 @@ def identifier(value: Any) -> str | None:
         isinstance(value, str)
         and 0 < len(value) <= MAX_URI
         and ":" in value
-        and value.isprintable()
-        and not any(ch.isspace() for ch in value)
+        and value.isprintable()  # no control characters, and no space but " "
+        and " " not in value
     ):
         return value
     return None
