@@ -575,7 +575,7 @@ class _Batch:
         self.in_flight = 0  # requests sent and not answered yet
         self._quiet = policy.straggler_after.total_seconds()
         self._loop = asyncio.get_running_loop()
-        self._last_ended = self._loop.time()
+        self._last_ended = 0.0
         self._running = 0
         self._all_ended = asyncio.Event()
 
@@ -594,6 +594,7 @@ class _Batch:
         self._running += sum(not task.done() for task in tasks)
         if self._running <= 0:
             return set()
+        self._last_ended = self._loop.time()  # the quiet period counts from the first send
         # One timer per quiet period, not a wait per task ending: a batch of hundreds of
         # requests pays no more for this than for a plain gather.
         while not self._all_ended.is_set():
