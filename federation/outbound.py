@@ -43,6 +43,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from activitypub.signatures import sign_request, sign_request_rfc9421
+from federation import wakeups
 from federation.delivery_sql import claimable_ids
 from federation.errors import ForbiddenAddress, ForbiddenScheme, PeerUnreachable, TransportError
 from federation.models import Delivery, DeliveryState, SharedItem, SignatureScheme
@@ -106,6 +107,8 @@ async def publish(
             for inbox in targets
         ]
     )
+    if targets:  # the delivery workers of other processes: there is work (at commit)
+        await wakeups.notify(Delivery._meta.db, wakeups.DELIVERIES)
     return len(targets)
 
 

@@ -38,6 +38,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields.data import JSON_DUMPS, JSON_LOADS
 from tortoise.transactions import in_transaction
 
+from federation import wakeups
 from federation.models import InboundMessage, InboundState
 
 CLAIM_LOCK = 0x71756172  # PostgreSQL advisory lock key for inbound claims ("quar")
@@ -177,9 +178,10 @@ async def insert_new(rows: Sequence[Storable]) -> set[str]:
     db = _db()
     if _is_postgres(db):
         columns = [list(column) for column in zip(*values, strict=True)]
-        return {
-            row["activity_id"] for row in await db.execute_query_dict(_INSERT_POSTGRES, columns)
-        }
+        inserted = await db.execute_query_dict(_INSERT_POSTGRES, columns)
+        if inserted:  # the workers of other processes: there is work (federation/wakeups.py)
+            await wakeups.notify(db, wakeups.INBOUND)
+        return {row["activity_id"] for row in inserted}
     chunks = [
         values[start : start + _SQLITE_ROWS_PER_INSERT]
         for start in range(0, len(values), _SQLITE_ROWS_PER_INSERT)

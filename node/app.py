@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from federation import wakeups
 from federation.dereference import ActorResolver
 from federation.dispatch import Dispatcher
 from federation.ingest import InboxLoad, InboxWriter
@@ -396,9 +397,19 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _background_worker(app: web.Application) -> AsyncIterator[None]:
     stop = asyncio.Event()
     # Created inside the node's ORM context, so the tasks (which copy the context) use it.
+    listener = None
     with activated(app[DATABASE]):
         if not shares_queues(app[SETTINGS].database_url):
             await _release_dead_leases(app)
+        else:  # work queued by other processes wakes these workers (federation/wakeups.py)
+            listener = wakeups.Listener(
+                app[SETTINGS].database_url,
+                {
+                    wakeups.INBOUND: app[INBOUND_WORKER].wake,
+                    wakeups.DELIVERIES: app[DELIVERY_WORKER].wake,
+                },
+            )
+            await listener.start()
         tasks = [
             asyncio.create_task(app[INBOUND_WORKER].run(stop), name="inbound-worker"),
             asyncio.create_task(app[DELIVERY_WORKER].run(stop), name="delivery-worker"),
@@ -427,6 +438,8 @@ async def _background_worker(app: web.Application) -> AsyncIterator[None]:
     yield
     stop.set()
     await asyncio.gather(*tasks)
+    if listener is not None:
+        await listener.close()
 
 
 async def _release_dead_leases(app: web.Application) -> None:
