@@ -6,6 +6,7 @@ environment except the test database, so it works on SQLite and on PostgreSQL al
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import queue
@@ -16,12 +17,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from node.cli.parser import _Command, build_parser
 from node.config import load_settings
 from node.db import activated, open_database
 from node.http.keys import DATABASE
@@ -78,6 +81,26 @@ def test_top_level_help_lists_every_command(quartier: Run) -> None:
     out = ok(quartier("--help"))
     for command in ("init", "migrate", "serve", "invite", "members", "admin"):
         assert command in out
+
+
+def commands(parser: argparse.ArgumentParser) -> Iterator[_Command]:
+    """Every command of ``parser`` and its subparsers."""
+    run = parser.get_default("run")
+    if run is not None:
+        yield run
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from commands(sub)
+
+
+def test_every_command_names_a_function_of_its_module() -> None:
+    # The parser names each command by module and function, imported only when it runs: a
+    # misspelt one would show only when someone runs that command.
+    found = list(commands(build_parser()))
+    assert len(found) >= 32  # as many as there were when they were first named so
+    for command in found:
+        assert callable(command.resolve()), command
 
 
 def test_version(quartier: Run) -> None:
