@@ -3,6 +3,7 @@ and what it warns about (the port trap and local-testing mode, issue 7)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import urllib.error
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from node.config import load_settings
-from tests.conftest import write_config
+from tests.conftest import migrate_as_the_cli_does, write_config
 from tests.node.cli_support import Run, Served, failed, free_port, get, ok, runner, serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,8 +160,7 @@ def test_a_second_serve_on_the_same_sqlite_database_stops_before_taking_anything
     """The first serve owns the node's leases; a second one (another terminal, another port)
     must refuse at once, not release them and work the same queues."""
     sqlite_env = {**env, "QUARTIER_STORAGE_DATABASE_URL": f"sqlite://{tmp_path}/node.sqlite3"}
-    run = runner(tmp_path, sqlite_env)
-    ok(run("migrate"))
+    asyncio.run(migrate_as_the_cli_does(tmp_path, sqlite_env))
     port, other = free_port(), free_port()
     with serving(tmp_path, {**sqlite_env, "QUARTIER_SERVER_PORT": str(port)}, port):
         second = runner(tmp_path, {**sqlite_env, "QUARTIER_SERVER_PORT": str(other)})("serve")
