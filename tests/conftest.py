@@ -8,11 +8,12 @@ database instead of a SQLite file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,9 +24,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 
+from node.actors.service import ensure_instance_actor
 from node.app import create_app
 from node.config import Settings, load_settings
 from node.db import activated, apply_migrations, open_database
+from node.groups.service import ensure_group
 from node.members import passwords
 from node.verification.vault import create_key
 
@@ -117,8 +120,10 @@ _made_from_template: set[str] = set()
 
 async def migrate_schema(database_url: str) -> None:
     """Give the empty database at ``database_url`` the current schema, from the template; one
-    that holds anything already is migrated for real (what is pending, as on an upgrade)."""
-    if POSTGRES_ADMIN_URL:
+    that holds anything already is migrated for real (what is pending, as on an upgrade).
+    A SQLite file gets SQLite's template even when the tests run on PostgreSQL (a test of a
+    node on its own SQLite file, tests/integration/test_crash.py)."""
+    if not database_url.startswith("sqlite://"):
         if database_url in _made_from_template:
             _made_from_template.discard(database_url)  # a second call migrates for real
             return
@@ -133,6 +138,24 @@ async def migrate_schema(database_url: str) -> None:
         await apply_migrations(f"sqlite://{template}")
         _templates["sqlite"] = str(template)
     _copy(Path(_templates["sqlite"]), path)
+
+
+async def migrate_as_the_cli_does(directory: Path, env: Mapping[str, str]) -> None:
+    """Leave the empty database as ``quartier migrate`` run in ``directory`` with ``env``
+    would (node/cli/setup_commands.py, ``_migrate``): the current schema (from the template),
+    the node's instance actor and neighbourhood group, the document key in its data
+    directory. For tests of other commands, which ran ``quartier migrate`` first: its 33
+    migrations took ~8 s a test. Migrate itself is tested through the CLI on fresh databases
+    (tests/node/test_cli.py, test_verification_documents.py, test_serve_start_up.py), and
+    test_cli.py checks that after this, migrate finds nothing to do."""
+    with contextlib.chdir(directory):  # the CLI's configuration and data directory are there
+        settings = load_settings(environ=env)
+    await migrate_schema(settings.database_url)
+    async with open_database(settings.database_url) as ctx:
+        with activated(ctx):
+            await ensure_instance_actor()
+            await ensure_group()
+    create_key(settings.document_key_path)
 
 
 def _holds_something(path: Path) -> bool:
@@ -217,10 +240,11 @@ async def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncI
 
 
 def will_migrate_first(request: pytest.FixtureRequest) -> bool:
-    """Whether the test's ``db`` or ``node`` fixture gives its database the current schema
-    before anything else uses it. A ``node`` fixture that starts its node with
-    ``migrate=False`` still gets an empty database (make_node empties it again)."""
-    return bool({"db", "node"} & set(request.fixturenames))
+    """Whether the test's ``db``, ``node`` or ``migrated`` (tests/node/conftest.py) fixture
+    gives its database the current schema before anything else uses it. A ``node`` fixture
+    that starts its node with ``migrate=False`` still gets an empty database (make_node
+    empties it again)."""
+    return bool({"db", "node", "migrated"} & set(request.fixturenames))
 
 
 @pytest.fixture

@@ -53,22 +53,3 @@ async def _keys_revoke(args: argparse.Namespace) -> int:
         )
     print(f"revoked Open311 key {row.id} ({row.name})")
     return 0
-
-
-def add_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """``quartier open311 keys add|list|revoke``."""
-    open311 = sub.add_parser("open311", help="the Open311 GeoReport v2 API").add_subparsers(
-        title="open311 commands", metavar="COMMAND", required=True
-    )
-    keys = open311.add_parser("keys", help="API keys of Open311 clients").add_subparsers(
-        title="open311 keys commands", metavar="COMMAND", required=True
-    )
-    add = keys.add_parser("add", parents=[common], help="add a key (printed once)")
-    add.add_argument("name", metavar="NAME", help="who uses it, for the admins")
-    add.set_defaults(run=_keys_add)
-    listing = keys.add_parser("list", parents=[common], help="list keys (never the keys)")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    listing.set_defaults(run=_keys_list)
-    revoke = keys.add_parser("revoke", parents=[common], help="revoke a key")
-    revoke.add_argument("id", type=int, metavar="ID")
-    revoke.set_defaults(run=_keys_revoke)

@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 # verifier reads its validUntil as "fetch me again after this".
 STATUS_LIST_VALIDITY = timedelta(days=1)
 _INDEX_TRIES = 64
+# Random bits looked up at once for a free one: while the list is under an eighth full, all
+# eight are taken less than once in ten million issuances (another eight are drawn then).
+_CANDIDATES = 8
 
 
 class CredentialIssuer:
@@ -315,14 +318,23 @@ class CredentialIssuer:
         return StatusEntry(list_url=self._uris.status_list, index=credential.status_index)
 
     async def _free_index(self) -> int:
-        """A random unused bit of the list: neighbouring bits say nothing about each other."""
-        used = set(await IssuedCredential.all().values_list("status_index", flat=True))
-        if len(used) >= MIN_LENGTH:
-            raise RuntimeError("the revocation list is full")
+        """A random unused bit of the list: neighbouring bits say nothing about each other.
+
+        A few random bits are looked up at a time (the column's unique index answers), not
+        every used one: reading them all for each credential made issuing n credentials read
+        n²/2 rows, a third of the time a residents' list of 10,000 rows took to import."""
         while True:
-            index = secrets.randbelow(MIN_LENGTH)
-            if index not in used:
-                return index
+            candidates = [secrets.randbelow(MIN_LENGTH) for _ in range(_CANDIDATES)]
+            used = set(
+                await IssuedCredential.filter(status_index__in=candidates).values_list(
+                    "status_index", flat=True
+                )
+            )
+            free = next((index for index in candidates if index not in used), None)
+            if free is not None:
+                return free
+            if await IssuedCredential.all().count() >= MIN_LENGTH:
+                raise RuntimeError("the revocation list is full")
 
     async def _sign(self, unsigned: dict[str, Any]) -> dict[str, Any]:
         key = await self._signing_key()

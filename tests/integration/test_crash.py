@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from activitypub.signatures import sign_request
+from tests.conftest import migrate_as_the_cli_does
 from tests.integration.conftest import free_port
 from tests.node.cli_support import clean_environment, ok, runner, serving
 
@@ -77,7 +78,7 @@ async def test_a_node_killed_while_storing_direct_messages_loses_and_doubles_non
         QUARTIER_FEDERATION_LOCAL_TESTING="true",
     )
     run = runner(tmp_path, env)
-    ok(run("migrate"))
+    await migrate_as_the_cli_does(tmp_path, env)
     ok(run("admin", "create", "bob", "--real-name", "Bob", "--password-stdin", stdin=PASSWORD))
     bob = f"{base}/users/bob"
 

@@ -27,8 +27,8 @@ import pytest
 from activitypub.signatures import sign_request
 from federation.models import InboundMessage
 from node.db import activated, open_database
-from tests.conftest import POSTGRES_ADMIN_URL
-from tests.node.cli_support import QUARTIER, clean_environment, free_port, ok, runner
+from tests.conftest import POSTGRES_ADMIN_URL, migrate_as_the_cli_does
+from tests.node.cli_support import QUARTIER, clean_environment, free_port, runner
 from tests.node.test_inbox import RemoteActor, start_remote
 
 postgres_only = pytest.mark.skipif(
@@ -57,7 +57,7 @@ async def serving(tmp_path: Path, database_url: str, count: int) -> AsyncIterato
     """``quartier serve --processes count`` on a free port, once every process listens; killed
     at the end if the test left it running."""
     env = clean_environment(database_url, QUARTIER_FEDERATION_LOCAL_TESTING="true")
-    ok(runner(tmp_path, env)("migrate"))
+    await migrate_as_the_cli_does(tmp_path, env)
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as stderr:
@@ -192,7 +192,7 @@ async def test_several_processes_refuse_a_port_another_server_listens_on(databas
     # started with the same option, say a forgotten 'serve --processes'): checked first.
     env = clean_environment(database_url)
     quartier = runner(tmp_path, env)
-    ok(quartier("migrate"))
+    await migrate_as_the_cli_does(tmp_path, env)
     with socket.socket() as other:
         other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         other.bind(("127.0.0.1", 0))

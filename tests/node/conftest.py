@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 from node.db import activated
 from node.http.keys import DATABASE, DELIVERY_WORKER
 from tests.api import admin_token, bearer, login, member_token
+from tests.conftest import migrate_as_the_cli_does
 from tests.node.cli_support import Run, clean_environment, runner
 from tests.node.media_support import jpeg, uploaded
 from tests.node.test_inbox import NODE, Remote, start_remote
@@ -29,6 +30,13 @@ def env(database_url: str) -> dict[str, str]:
 def quartier(tmp_path: Path, env: dict[str, str]) -> Run:
     """Run ``quartier ARGS`` in tmp_path; returns the completed process (text output)."""
     return runner(tmp_path, env)
+
+
+@pytest.fixture
+async def migrated(env: dict[str, str], tmp_path: Path) -> None:
+    """The test database as ``quartier migrate`` run by ``quartier`` leaves it, without
+    running it: for tests of the other commands (see migrate_as_the_cli_does)."""
+    await migrate_as_the_cli_does(tmp_path, env)
 
 
 @pytest.fixture

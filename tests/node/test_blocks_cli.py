@@ -20,8 +20,8 @@ def test_help(quartier: Run, command: list[str]) -> None:
     assert "blocks" in ok(quartier("--help"))
 
 
+@pytest.mark.usefixtures("migrated")
 def test_add_list_and_remove(quartier: Run) -> None:
-    ok(quartier("migrate"))
     assert ok(quartier("blocks", "list")).strip() == "no blocked domains"
     out = ok(quartier("blocks", "add", "Spam.Example", "--reason", "floods us"))
     assert out.startswith("suspended spam.example and its subdomains")
@@ -46,8 +46,8 @@ def test_add_list_and_remove(quartier: Run) -> None:
     ]
 
 
+@pytest.mark.usefixtures("migrated")
 def test_bad_input_fails_cleanly_and_says_why(quartier: Run) -> None:
-    ok(quartier("migrate"))
     ok(quartier("blocks", "add", "dup.example"))
     for args, says in [
         (["add", "https://spam.example/"], "give a bare host such as example.com, not a URL"),

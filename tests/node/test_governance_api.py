@@ -19,7 +19,7 @@ from node.db import activated
 from node.http.keys import DATABASE, DELIVERY_WORKER
 from tests.api import bearer, error_of
 from tests.conftest import write_config
-from tests.node.cli_support import failed, ok, runner
+from tests.node.cli_support import failed, runner
 from tests.node.test_federation_policy_inbox import partnership
 from tests.node.test_inbox import NODE, Remote, deliver, follow, start_remote
 from tests.node.test_media_access import forget_cookies, signed_get
@@ -222,18 +222,18 @@ async def test_stored_changes_that_no_longer_validate_stop_the_node(settings, no
         ("QUARTIER_GOVERNANCE_KEEP_INBOUND_DAYS", "2", "governance.keep_inbound_days"),
     ],
 )
+@pytest.mark.usefixtures("migrated")
 def test_a_malformed_policy_stops_the_node_naming_the_setting(
     quartier, tmp_path, env, variable, value, says
 ):
-    ok(quartier("migrate"))
     bad = runner(tmp_path, {**env, variable: value})
     err = failed(bad("serve"))
     assert says in err
     assert f"environment variable {variable}" in err
 
 
+@pytest.mark.usefixtures("migrated")
 def test_a_misspelt_policy_setting_in_the_file_stops_the_node(quartier, tmp_path):
-    ok(quartier("migrate"))
     write_config(tmp_path, '[governance]\nmesages = "nobody"\n')
     err = failed(quartier("serve"))
     assert "governance.mesages" in err

@@ -249,9 +249,9 @@ async def test_the_georeport_client_library_reads_the_endpoint(city):
         )
 
 
+@pytest.mark.usefixtures("migrated")
 def test_keys_from_the_command_line(quartier: Run) -> None:
     """``quartier open311 keys``: the key printed once, listed without it, revoked."""
-    ok(quartier("migrate"))
     assert ok(quartier("open311", "keys", "list")).strip() == "no Open311 keys"
     out = ok(quartier("open311", "keys", "add", "City back-office"))
     first, key = out.splitlines()

@@ -17,9 +17,10 @@ from activitypub.signatures import parse_signature, verify_signature
 from federation.models import Delivery, DeliveryState
 from federation.outbound import publish
 from node.actors.service import SigningKeys
-from node.db import activated, apply_migrations, open_database
+from node.db import activated, open_database
 from node.http.keys import DATABASE, DELIVERY_WORKER, SETTINGS
 from tests.api import bootstrap_invite, register
+from tests.conftest import migrate_schema
 
 pytestmark = pytest.mark.local_testing
 
@@ -98,7 +99,7 @@ def run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProce
 
 
 async def test_deliveries_cli_lists_and_requeues_dead_deliveries(database_url, tmp_path, clock):
-    await apply_migrations(database_url)
+    await migrate_schema(database_url)
     async with open_database(database_url) as ctx:
         with activated(ctx):
             await publish(

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from activitypub.keys import generate_actor_keys
-from node.db import activated, apply_migrations, open_database
+from node.db import activated, open_database
 from node.errors import ValidationFailed
 from node.members.models import Member, Verification, VerificationMethod
 from node.notifications.models import Notification
@@ -44,6 +44,7 @@ from node.verification.residents import (
     read_residents,
     unit_key,
 )
+from tests.conftest import migrate_schema
 from tests.node.cli_support import QUARTIER, TIMEOUT, Run, failed, ok
 
 MARKER_NAME = "Zqxmarkerseven"  # a word no generated name has, in an unmatched row
@@ -392,7 +393,7 @@ def files_under(directory: Path) -> set[Path]:
 async def test_ten_thousand_rows(quartier: Run, database_url: str, tmp_path: Path) -> None:
     residents = generate()
     assert len(residents.rows) == 10_000
-    await apply_migrations(database_url)
+    await migrate_schema(database_url)
     async with orm(database_url):
         await create_members(residents.people)
     utf8, latin1 = tmp_path / "residents.csv", tmp_path / "residents-latin1.csv"
@@ -615,7 +616,7 @@ def test_a_directory_is_not_a_file(quartier: Run, tmp_path: Path) -> None:
 async def test_a_progress_bar_on_a_terminal_only(
     quartier: Run, env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
-    await apply_migrations(database_url)
+    await migrate_schema(database_url)
     async with orm(database_url):
         await create_members([Person("lea", "Léa", "Gérard", "3")])
     path = tmp_path / "list.csv"

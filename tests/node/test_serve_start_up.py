@@ -3,6 +3,7 @@ and what it warns about (the port trap and local-testing mode, issue 7)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import urllib.error
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from node.config import load_settings
-from tests.conftest import write_config
+from tests.conftest import migrate_as_the_cli_does, write_config
 from tests.node.cli_support import Run, Served, failed, free_port, get, ok, runner, serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,10 +34,10 @@ def assert_announces(served: Served, base: str) -> None:
     assert f"public URL {base}/ (from server.host and server.port" in served.log
 
 
+@pytest.mark.usefixtures("migrated")
 def test_the_port_variable_alone_moves_every_announced_url(
     quartier: Run, tmp_path: Path, env: dict[str, str]
 ) -> None:
-    ok(quartier("migrate"))
     port = free_port()
     with serving(tmp_path, {**env, "QUARTIER_SERVER_PORT": str(port)}, port) as served:
         assert_announces(served, f"http://127.0.0.1:{port}")
@@ -65,10 +66,10 @@ def test_a_port_set_in_the_file_written_by_init_moves_the_url(
     assert env_port.uris.actor("ada") == "http://127.0.0.1:9100/users/ada"
 
 
+@pytest.mark.usefixtures("migrated")
 def test_a_configured_base_url_is_kept_and_logged_as_configured(
     quartier: Run, tmp_path: Path, env: dict[str, str]
 ) -> None:
-    ok(quartier("migrate"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with serving(tmp_path, env, port, "--port", str(port), "--base-url", base) as served:
@@ -76,6 +77,7 @@ def test_a_configured_base_url_is_kept_and_logged_as_configured(
     assert f"public URL {base}/ (server.base_url)" in served.log
 
 
+@pytest.mark.usefixtures("migrated")
 def test_a_base_url_on_this_machine_at_another_port_is_warned_about(
     quartier: Run, tmp_path: Path, env: dict[str, str]
 ) -> None:
@@ -83,7 +85,6 @@ def test_a_base_url_on_this_machine_at_another_port_is_warned_about(
     (tmp_path / "quartier.toml").write_text(
         '[server]\nbase_url = "http://127.0.0.1:8080"\n', encoding="utf-8"
     )
-    ok(quartier("migrate"))
     port = free_port()
     with serving(tmp_path, {**env, "QUARTIER_SERVER_PORT": str(port)}, port) as served:
         banner = served.wait_for(r"WARNING: (.*)").group(1)
@@ -94,10 +95,10 @@ def test_a_base_url_on_this_machine_at_another_port_is_warned_about(
 
 
 @pytest.mark.parametrize("how", ["environment", "option"])
+@pytest.mark.usefixtures("migrated")
 def test_listening_everywhere_without_a_base_url_is_refused_in_one_line(
     quartier: Run, tmp_path: Path, env: dict[str, str], how: str
 ) -> None:
-    ok(quartier("migrate"))
     if how == "environment":
         everywhere = runner(tmp_path, {**env, "QUARTIER_SERVER_HOST": "0.0.0.0"})  # noqa: S104
         result = everywhere("serve")
@@ -124,10 +125,10 @@ def test_listening_everywhere_with_a_base_url_is_accepted(tmp_path: Path) -> Non
 # Local-testing mode
 
 
+@pytest.mark.usefixtures("migrated")
 def test_local_testing_mode_is_warned_about_in_the_log_and_the_banner(
     quartier: Run, tmp_path: Path, env: dict[str, str]
 ) -> None:
-    ok(quartier("migrate"))
     port = free_port()
     serve_env = {**env, "QUARTIER_SERVER_PORT": str(port), "QUARTIER_FEDERATION_LOCAL_TESTING": "1"}
     with serving(tmp_path, serve_env, port) as served:
@@ -159,8 +160,7 @@ def test_a_second_serve_on_the_same_sqlite_database_stops_before_taking_anything
     """The first serve owns the node's leases; a second one (another terminal, another port)
     must refuse at once, not release them and work the same queues."""
     sqlite_env = {**env, "QUARTIER_STORAGE_DATABASE_URL": f"sqlite://{tmp_path}/node.sqlite3"}
-    run = runner(tmp_path, sqlite_env)
-    ok(run("migrate"))
+    asyncio.run(migrate_as_the_cli_does(tmp_path, sqlite_env))
     port, other = free_port(), free_port()
     with serving(tmp_path, {**sqlite_env, "QUARTIER_SERVER_PORT": str(port)}, port):
         second = runner(tmp_path, {**sqlite_env, "QUARTIER_SERVER_PORT": str(other)})("serve")

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.api import PASSWORD
 
 
-def migrated_with_alice(quartier) -> None:
-    assert quartier("migrate").returncode == 0
+def with_alice(quartier) -> None:
+    """alice, an admin, created with the CLI (on a ``migrated`` database)."""
     created = quartier(
         "admin", "create", "alice", "--real-name", "Alice A", "--password-stdin", stdin=PASSWORD
     )
     assert created.returncode == 0, created.stderr
 
 
+@pytest.mark.usefixtures("migrated")
 def test_an_admin_verifies_a_member_by_hand_and_takes_it_back(quartier):
-    migrated_with_alice(quartier)
+    with_alice(quartier)
     done = quartier("verification", "set", "alice", "--verified", "--reason", "I know her")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "alice: verified (manager)"
@@ -40,8 +43,8 @@ def test_an_admin_verifies_a_member_by_hand_and_takes_it_back(quartier):
     assert usage.returncode == 2  # --verified or --unverified is required
 
 
+@pytest.mark.usefixtures("migrated")
 def test_a_municipality_endorses_a_district_and_revokes_it(quartier):
-    assert quartier("migrate").returncode == 0
     district = "https://tilleuls.example/actor"
     assert quartier("verification", "endorsements").stdout.strip() == (
         "this node endorses no other node"

@@ -19,13 +19,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from node.app import create_app
-from node.db import activated, apply_migrations
+from node.db import activated
 from node.errors import ConfigError
 from node.http.keys import DATABASE, SETTINGS, VERIFICATION
 from node.verification.models import ResidenceDocument
 from node.verification.vault import STORAGE_NAME, create_key
 from tests.api import admin_token, bearer, error_of, login, member_token
-from tests.conftest import POSTGRES_ADMIN_URL, scratch_database
+from tests.conftest import POSTGRES_ADMIN_URL, migrate_schema, scratch_database
 from tests.node.cli_support import Run, failed, ok
 from tests.node.media_support import gif, jpeg, png
 from tests.node.verification_support import (
@@ -625,7 +625,7 @@ async def test_a_node_without_its_key_or_with_a_key_others_read_does_not_start(
     make_settings, clock
 ):
     settings = make_settings()
-    await apply_migrations(settings.database_url)
+    await migrate_schema(settings.database_url)
     key = settings.document_key_path
     message = await started(create_app(settings, clock=clock, run_worker=False))
     assert str(key) in message
