@@ -38,11 +38,17 @@ def _serve(args: argparse.Namespace) -> int | Coroutine[Any, Any, int]:
     settings = load_settings(
         args.config, overrides={k: v for k, v in options.items() if v is not None}
     )
-    processes = args.processes
+    processes, workers = args.processes, not args.no_workers
     if processes < 1:
         raise NodeError(f"--processes must be at least 1 (got {processes})")
+    if not workers and not shares_queues(settings.database_url):
+        raise NodeError(
+            "--no-workers needs PostgreSQL: on SQLite, 'quartier serve' runs the node's only "
+            "worker, and nothing else would process what its inbox accepts or send what it "
+            "queues"
+        )
     if processes == 1:
-        return _serve_one(settings)
+        return _serve_one(settings, workers)
     if not shares_queues(settings.database_url):
         raise NodeError(
             "several serve processes need PostgreSQL: SQLite has a single writer, so "
@@ -57,7 +63,9 @@ def _serve(args: argparse.Namespace) -> int | Coroutine[Any, Any, int]:
 
     def process(number: int, parent_alive: int) -> int:
         try:
-            asyncio.run(_serve_process(settings, number, processes, warnings, parent_alive))
+            asyncio.run(
+                _serve_process(settings, number, processes, warnings, parent_alive, workers)
+            )
         except NodeError as exc:
             print(f"quartier: process {number}: {exc.safe}", file=sys.stderr, flush=True)
             return 1
@@ -67,28 +75,35 @@ def _serve(args: argparse.Namespace) -> int | Coroutine[Any, Any, int]:
     return supervise(processes, process)
 
 
-async def _serve_one(settings: Settings) -> int:
-    """One process: the web app and the node's only (SQLite) or one more (PostgreSQL) worker."""
+async def _serve_one(settings: Settings, workers: bool = True) -> int:
+    """One process: the web app and the node's only (SQLite) or one more (PostgreSQL) worker
+    (none with ``workers`` off, on PostgreSQL)."""
     configure_logging(settings.server.log_level)
     warnings = _start_up_report(settings)
     with sole_worker(settings.database_url):
-        await _serve_process(settings, 1, 1, warnings, None)
+        await _serve_process(settings, 1, 1, warnings, None, workers)
     return 0
 
 
 async def _serve_process(
-    settings: Settings, number: int, count: int, warnings: list[str], parent_alive: int | None
+    settings: Settings,
+    number: int,
+    count: int,
+    warnings: list[str],
+    parent_alive: int | None,
+    workers: bool = True,
 ) -> None:
     """Process ``number`` of ``count``: the web app (on a port shared with SO_REUSEPORT when
-    there are several), with its own inbox writer and workers. Only the first prints the
-    warnings and the admin invite (each start revokes the invites the last one printed:
-    several would undo each other)."""
-    app = create_app(settings)
+    there are several), with its own inbox writer and, with ``workers``, its own workers and
+    periodic jobs. Only the first prints the warnings and the admin invite (each start revokes
+    the invites the last one printed: several would undo each other)."""
+    app = create_app(settings, run_worker=workers)
     several = count > 1
 
     async def listen(runner: web.AppRunner) -> None:
         await _listen(runner, settings, reuse_port=several)
         which = f", process {number} of {count}, pid {os.getpid()}" if several else ""
+        which += "" if workers else ", no workers: 'quartier worker' processes the queues"
         print(
             f"Quartier {__version__}: {settings.community.name!r} is ready at "
             f"{settings.server.base_url}/ (listening on {settings.server.host}:"

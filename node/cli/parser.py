@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run N processes sharing the port, each with its own workers (PostgreSQL only; "
         "default 1)",
     )
+    serve.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="answer requests only: no inbound or delivery worker and no periodic jobs in "
+        "these processes; 'quartier worker' runs them (PostgreSQL only)",
+    )
     serve.set_defaults(run=_Command("node_commands", "_serve"))
 
     worker = sub.add_parser(

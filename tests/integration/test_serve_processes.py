@@ -34,7 +34,7 @@ from tests.node.test_inbox import RemoteActor, start_remote
 postgres_only = pytest.mark.skipif(
     not POSTGRES_ADMIN_URL, reason="several serve processes need PostgreSQL (SQLite: one writer)"
 )
-READY = re.compile(r"is ready at \S+ \(listening on \S+, process (\d+) of (\d+), pid (\d+)\)")
+READY = re.compile(r"is ready at \S+ \(listening on \S+, process (\d+) of (\d+), pid (\d+)[^)]*\)")
 TIMEOUT = 120
 
 
@@ -53,9 +53,11 @@ class Served:
 
 
 @asynccontextmanager
-async def serving(tmp_path: Path, database_url: str, count: int) -> AsyncIterator[Served]:
-    """``quartier serve --processes count`` on a free port, once every process listens; killed
-    at the end if the test left it running."""
+async def serving(
+    tmp_path: Path, database_url: str, count: int, *options: str
+) -> AsyncIterator[Served]:
+    """``quartier serve --processes count [options]`` on a free port, once every process
+    listens; killed at the end if the test left it running."""
     env = clean_environment(database_url, QUARTIER_FEDERATION_LOCAL_TESTING="true")
     await migrate_as_the_cli_does(tmp_path, env)
     port = free_port()
@@ -68,6 +70,7 @@ async def serving(tmp_path: Path, database_url: str, count: int) -> AsyncIterato
             str(port),
             "--processes",
             str(count),
+            *options,
             cwd=tmp_path,
             env=env,
             stdout=asyncio.subprocess.PIPE,
@@ -176,6 +179,59 @@ async def test_two_serve_processes_store_every_accepted_delivery_exactly_once(
     assert Counter(stored) == Counter(like["id"] for like in likes)
 
 
+async def states(database_url: str) -> Counter[str]:
+    async with open_database(database_url) as ctx:
+        with activated(ctx):
+            found = await InboundMessage.all().values_list("state", flat=True)
+    return Counter(str(state) for state in found)
+
+
+@postgres_only
+async def test_serve_without_workers_leaves_the_queues_to_quartier_worker(
+    database_url, tmp_path, aiohttp_server
+):
+    remote = await start_remote(aiohttp_server)
+    alice = remote.add("alice")
+    likes = [
+        {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{alice.base}/likes/{n}",
+            "type": "Like",
+            "actor": alice.id,
+            "object": f"{alice.base}/notes/{n}",
+        }
+        for n in range(20)
+    ]
+    async with serving(tmp_path, database_url, 2, "--no-workers") as served:
+        async with aiohttp.ClientSession() as session:
+            statuses = [await post_signed(session, served.base, alice, like) for like in likes]
+        assert statuses == [202] * 20
+        await asyncio.sleep(1)  # a worker in serve would have taken them by now
+        assert await states(database_url) == {"pending": 20}
+
+        env = clean_environment(database_url, QUARTIER_FEDERATION_LOCAL_TESTING="true")
+        worker = await asyncio.create_subprocess_exec(
+            str(QUARTIER),
+            "worker",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                # The database says when the worker is done: no event to wait on.
+                while (await states(database_url))["pending"]:  # noqa: ASYNC110
+                    await asyncio.sleep(0.2)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, errors = await worker.communicate()
+        assert "Traceback" not in errors.decode()
+        assert sum((await states(database_url)).values()) == 20
+        served.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(served.process.wait(), TIMEOUT) == 0
+
+
 @postgres_only
 async def test_a_process_that_dies_stops_the_others_and_serve_fails(database_url, tmp_path):
     async with serving(tmp_path, database_url, 2) as served:
@@ -220,3 +276,7 @@ async def test_several_processes_are_refused_on_sqlite_and_fewer_than_one_everyw
     result = runner(tmp_path, sqlite)("serve", "--processes", "0")
     assert result.returncode == 1
     assert result.stderr == "quartier: --processes must be at least 1 (got 0)\n"
+    result = runner(tmp_path, sqlite)("serve", "--no-workers")
+    assert result.returncode == 1
+    assert result.stderr.startswith("quartier: --no-workers needs PostgreSQL: on SQLite, ")
+    assert not (tmp_path / "node.sqlite3").exists()
