@@ -11,10 +11,10 @@ from aiohttp import web
 from federation.models import Delivery, DeliveryState, InboundMessage, InboundState
 from federation.outbound import publish
 from node.app import create_app
-from node.db import activated, apply_migrations, open_database
+from node.db import activated, open_database
 from node.http.keys import DATABASE
 from node.verification.vault import create_key
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import POSTGRES_ADMIN_URL, migrate_schema
 
 SENDER = "https://far.example/users/zoe"
 
@@ -42,7 +42,7 @@ async def test_a_restarted_node_takes_over_the_leases_of_the_killed_process(
     sink.router.add_post("/inbox", inbox)
     server = await aiohttp_server(sink)
     settings = make_settings(federation={"local_testing": "true"})
-    await apply_migrations(settings.database_url)
+    await migrate_schema(settings.database_url)
     create_key(settings.document_key_path)
     # What a process killed mid-batch leaves: rows leased until well after now (the clock
     # stands still, so they would wait for ever if nothing took them over).

@@ -26,8 +26,8 @@ from federation.outbound import DeliveryPolicy, DeliveryWorker, publish
 from federation.transport import TransportSettings, open_transport
 from federation.worker import InboundWorker
 from node.actors.service import SigningKeys, ensure_instance_actor
-from node.db import activated, apply_migrations, open_database
-from tests.conftest import POSTGRES_ADMIN_URL
+from node.db import activated, open_database
+from tests.conftest import POSTGRES_ADMIN_URL, migrate_schema
 
 QUARTIER = Path(sys.executable).parent / "quartier"
 # What several workers share only exists on PostgreSQL; CI runs the suite on both databases.
@@ -98,7 +98,7 @@ async def delivered(database_url: str) -> int:
 async def test_quartier_worker_delivers_beside_serve_or_refuses_sqlite(
     database_url, tmp_path, sink
 ):
-    await apply_migrations(database_url)
+    await migrate_schema(database_url)
     await queue(database_url, sink, 5)
     proc = await asyncio.create_subprocess_exec(
         str(QUARTIER),
@@ -133,7 +133,7 @@ async def test_quartier_worker_delivers_beside_serve_or_refuses_sqlite(
 
 @postgres_only
 async def test_two_workers_on_postgresql_deliver_every_row_exactly_once(database_url, sink):
-    await apply_migrations(database_url)
+    await migrate_schema(database_url)
     await queue(database_url, sink, 300)
     transport_settings = TransportSettings(
         user_agent="quartier-test", allow_private=True, allow_http=True
@@ -210,7 +210,7 @@ async def two_inbound_workers(
 async def test_two_inbound_workers_on_postgresql_handle_every_activity_exactly_once(
     database_url,
 ):
-    await apply_migrations(database_url)
+    await migrate_schema(database_url)
     await store_inbound(database_url, 200, [f"https://a.example/users/u{k}" for k in range(40)])
     handled: Counter[str] = Counter()
 
@@ -228,7 +228,7 @@ async def test_two_inbound_workers_on_postgresql_handle_every_activity_exactly_o
 
 @postgres_only
 async def test_two_inbound_workers_on_postgresql_keep_each_actors_order(database_url):
-    await apply_migrations(database_url)
+    await migrate_schema(database_url)
     actors = [f"https://a.example/users/u{k}" for k in range(3)]
     await store_inbound(database_url, 60, actors)
     seen: dict[str, list[int]] = {actor: [] for actor in actors}

@@ -8,8 +8,8 @@ from tortoise.exceptions import ConfigurationError
 from moderation.blocks import CACHE_MAX_AGE, DomainBlocks
 from moderation.errors import AlreadyBlocked, InvalidBlock, NoSuchBlock
 from moderation.models import DomainBlock
-from node.db import activated, apply_migrations, open_database
-from tests.conftest import FakeClock
+from node.db import activated, open_database
+from tests.conftest import FakeClock, migrate_schema
 
 OWN = "tilleuls.example"
 
@@ -88,7 +88,7 @@ async def test_a_change_in_this_process_is_seen_at_once(db, blocks):
 
 
 async def test_a_fresh_cache_answers_without_the_database(database_url, clock):
-    await apply_migrations(database_url)
+    await migrate_schema(database_url)
     blocks = DomainBlocks(OWN, clock)
     async with open_database(database_url) as ctx:
         with activated(ctx):
