@@ -1,7 +1,7 @@
 """Inbox benchmark: durable signed inbox ingestion against a bare aiohttp POST handler.
 
     .venv/bin/python bench/inbox_bench.py [--duration S] [--rounds N] [--code-at REV]
-        [--postgres URL [--processes N]]   (or: make bench)
+        [--postgres URL [--processes N] [--workers-apart K]]   (or: make bench)
 
 The goal: deliveries/s that the node's shared inbox answers 202 -- each one parsed, its
 draft-cavage signature and Digest verified against the sender's key, and stored durably
@@ -13,6 +13,8 @@ nothing left pending at the end of a round.
 ``--postgres URL`` runs the node on a throwaway database created on that PostgreSQL server
 (dropped at the end), ``--processes N`` (PostgreSQL only) as ``quartier serve --processes N``,
 against the bare handler in N processes on one port too: the ratio is node(N)/bare(N).
+``--workers-apart K`` (PostgreSQL only) runs ``serve --no-workers`` with K ``quartier worker``
+processes beside it (their CPU and memory counted with the node's).
 
 The deliveries (``signed_deliveries.py``): ``--senders`` remote actors with their own RSA-2048
 keys served by the bare server, Mastodon-shaped ``Create``/``Note`` requests signed by a
@@ -51,6 +53,7 @@ from bench_support import (
     Node,
     Processes,
     bench_main,
+    clean_env,
     code_info,
     cpu_shares,
     cpu_times,
@@ -60,6 +63,7 @@ from bench_support import (
     load_average,
     machine_info,
     measured_code,
+    quartier_bin,
     report_header,
     say,
     start_bare,
@@ -124,6 +128,8 @@ def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[
         env["PYTHONPATH"] = code_path
     args.code_root = code_path
     serve_args = ("--processes", str(args.processes)) if args.processes > 1 else ()
+    if args.workers_apart:
+        serve_args += ("--no-workers",)
     node = Node(workdir / "node", free_port(), env, serve_args)
     node.workdir.mkdir()
     say(f"setting up a node in {node.workdir} (init, migrate)")
@@ -132,8 +138,18 @@ def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[
     senders = deliveries.make_senders(code_path, f"http://{HOST}:{bare_port}", args.senders)
     plan = deliveries.Plan(tuple(senders), node.origin, base=random.randrange(10**17, 9 * 10**17))
     bare_proc, node_proc = start_servers(procs, bare_port, node, senders, args.processes)
+    # Beside 'serve --no-workers': the processes that work the queues, counted with the node.
+    workers = [
+        procs.spawn(
+            f"worker-{n}",
+            [str(quartier_bin()), "worker"],
+            clean_env(**node.env, QUARTIER_SERVER_LOG_LEVEL="WARNING"),
+            cwd=node.workdir,
+        )
+        for n in range(args.workers_apart)
+    ]
     db = InboxDatabase(args.database_url or node.database())
-    servers = Servers(workdir, node, node_proc, bare_proc, bare_port, db, plan, args)
+    servers = Servers(workdir, node, node_proc, bare_proc, bare_port, db, plan, args, workers)
     rss_start = tree_memory_mb(node_proc.pid)["VmRSS"]
 
     with deliveries.signing_pool(plan, code_path, args.threads, workdir) as signers:
@@ -215,6 +231,7 @@ def _measure(args: argparse.Namespace, workdir: Path, procs: Processes) -> dict[
             if args.database_url
             else "SQLite (the node's default, data/quartier.sqlite3)",
             "processes": args.processes,
+            "workers_apart": args.workers_apart,
         },
         "deliveries": {
             "shape": "Create(Note), Mastodon-shaped, to Public, cc followers",
@@ -295,7 +312,12 @@ def summary(results: dict[str, Any]) -> str:
         f"  load    : {m['load_generator']}; {s['duration_s']:g} s per run, {s['rounds']} "
         f"interleaved rounds (bare, node), {s['senders']} senders",
         f"  servers : {s['processes']} process(es) each (node and bare); node database "
-        f"{s['database']}",
+        f"{s['database']}"
+        + (
+            f"; serve --no-workers with {s['workers_apart']} 'quartier worker' process(es)"
+            if s.get("workers_apart")
+            else ""
+        ),
         f"  code    : {describe_code(results['code'])}",
         f"  command : {results['command']}",
         "",
@@ -349,6 +371,13 @@ def _parser() -> argparse.ArgumentParser:
     add("--code-at", metavar="REV", help="measure this commit (git archive) instead")
     add("--postgres", metavar="URL", help="PostgreSQL server to create a throwaway database in")
     add("--processes", type=int, default=1, help="node and bare processes (needs --postgres)")
+    add(
+        "--workers-apart",
+        type=int,
+        default=0,
+        metavar="K",
+        help="serve --no-workers, and K 'quartier worker' processes (needs --postgres)",
+    )
     return parser
 
 
@@ -358,6 +387,8 @@ def _check(args: argparse.Namespace) -> str | None:
         return "counts must be positive, --margin at least 1"
     if args.processes > 1 and not args.postgres:
         return "--processes needs --postgres: on SQLite the node serves from one process"
+    if args.workers_apart and not args.postgres:
+        return "--workers-apart needs --postgres: on SQLite serve runs the only worker"
     return None
 
 

@@ -304,6 +304,7 @@ class Servers:
     db: InboxDatabase
     plan: Plan
     args: argparse.Namespace
+    helpers: list[subprocess.Popen[bytes]] = field(default_factory=list)  # counted as the node
 
     def _load(
         self, target: str, requests: RequestPool, label: str, duration: float
@@ -312,11 +313,12 @@ class Servers:
         node, args = target == "node", self.args
         proc = self.node_proc if node else self.bare_proc
         url = f"{self.node.origin}/inbox" if node else f"http://{HOST}:{self.bare_port}/inbox"
-        cpu_before = tree_cpu_seconds(proc.pid)
+        pids = [proc.pid, *(helper.pid for helper in self.helpers)] if node else [proc.pid]
+        cpu_before = sum(tree_cpu_seconds(pid) for pid in pids)
         mode = "once" if node else "wrap"
         run = run_wrk(url, requests, mode, args.connections, args.threads, duration, target)
-        cpu = tree_cpu_seconds(proc.pid) - cpu_before
-        rss = tree_memory_mb(proc.pid)["VmRSS"]
+        cpu = sum(tree_cpu_seconds(pid) for pid in pids) - cpu_before
+        rss = sum(tree_memory_mb(pid)["VmRSS"] for pid in pids)
         load = run.load
         if node and run.exhausted:
             raise PoolExhausted(f"{label}: the pool of {len(requests.raw):,} requests ran out")
