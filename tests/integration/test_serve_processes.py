@@ -138,22 +138,27 @@ async def post_signed(
         return resp.status
 
 
+def likes_of(actor: RemoteActor, count: int) -> list[dict]:
+    """``count`` distinct Likes by ``actor``."""
+    return [
+        {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{actor.base}/likes/{n}",
+            "type": "Like",
+            "actor": actor.id,
+            "object": f"{actor.base}/notes/{n}",
+        }
+        for n in range(count)
+    ]
+
+
 @postgres_only
 async def test_two_serve_processes_store_every_accepted_delivery_exactly_once(
     database_url, tmp_path, aiohttp_server
 ):
     remote = await start_remote(aiohttp_server)
     alice = remote.add("alice")
-    likes = [
-        {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": f"{alice.base}/likes/{n}",
-            "type": "Like",
-            "actor": alice.id,
-            "object": f"{alice.base}/notes/{n}",
-        }
-        for n in range(300)
-    ]
+    likes = likes_of(alice, 300)
     async with serving(tmp_path, database_url, 2) as served:
         connector = aiohttp.TCPConnector(limit=64)
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -192,16 +197,7 @@ async def test_serve_without_workers_leaves_the_queues_to_quartier_worker(
 ):
     remote = await start_remote(aiohttp_server)
     alice = remote.add("alice")
-    likes = [
-        {
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": f"{alice.base}/likes/{n}",
-            "type": "Like",
-            "actor": alice.id,
-            "object": f"{alice.base}/notes/{n}",
-        }
-        for n in range(20)
-    ]
+    likes = likes_of(alice, 20)
     async with serving(tmp_path, database_url, 2, "--no-workers") as served:
         async with aiohttp.ClientSession() as session:
             statuses = [await post_signed(session, served.base, alice, like) for like in likes]
