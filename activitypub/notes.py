@@ -13,6 +13,7 @@ sanitising later; what we send is our plain text, escaped.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -140,23 +141,8 @@ class ReceivedNote:
     sends are set aside on their addressing alone (public posts nobody here follows), and
     reading HTML is the costly part of a note."""
 
-    __slots__ = (
-        "_note",
-        "_summary",
-        "_text",
-        "addressees",
-        "attachments",
-        "authors",
-        "id",
-        "in_reply_to",
-        "published",
-        "thread",
-    )
-
     def __init__(self, note: dict[str, Any]) -> None:
         self._note = note
-        self._text: str | None = None
-        self._summary: str | None = None
         thread = [
             key
             for key in (identifier(note.get("context")), identifier(note.get("conversation")))
@@ -171,20 +157,16 @@ class ReceivedNote:
         self.in_reply_to: str | None = first_reference(note.get("inReplyTo"))
         self.addressees: list[str] = addressees(note)
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         """Its content as plain text (leading mentions left out), at most ``MAX_TEXT``."""
-        if self._text is None:
-            content = natural_language(self._note, "content")
-            self._text = html_to_text(content, MAX_TEXT, skip_leading_mentions=True)
-        return self._text
+        content = natural_language(self._note, "content")
+        return html_to_text(content, MAX_TEXT, skip_leading_mentions=True)
 
-    @property
+    @functools.cached_property
     def summary(self) -> str:
         """Its content warning as plain text."""
-        if self._summary is None:
-            self._summary = html_to_text(natural_language(self._note, "summary"), 500)
-        return self._summary
+        return html_to_text(natural_language(self._note, "summary"), 500)
 
     @property
     def is_empty(self) -> bool:

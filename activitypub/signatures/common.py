@@ -159,6 +159,25 @@ def _sending_target(url: str) -> _Target | None:
     return _Target(url, scheme, authority, path or "/", query)
 
 
+def _plain_request(
+    method: object, url: str, key_id: object, key_id_form: re.Pattern[str], now: datetime
+) -> _Target | None:
+    """The target of a request the signers may write out directly: a plain URL (see
+    ``_PLAIN_URL``), a token method, a keyid of ``key_id_form`` and an aware time; None when
+    anything needs the general path (which signs it the same way or refuses it)."""
+    target = _sending_target(url)
+    if (
+        target is None
+        or now.tzinfo is None
+        or not isinstance(method, str)
+        or not _TOKEN.fullmatch(method)
+        or not isinstance(key_id, str)
+        or not key_id_form.fullmatch(key_id)
+    ):
+        return None
+    return target
+
+
 def _received_target(url: str) -> _Target:
     try:
         return _parse_target(url)

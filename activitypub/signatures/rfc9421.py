@@ -48,8 +48,8 @@ from activitypub.signatures.common import (
     _field_value,
     _from_timestamp,
     _key_fits,
+    _plain_request,
     _received_target,
-    _sending_target,
     _Target,
     _utc,
 )
@@ -329,16 +329,8 @@ def sign_request_rfc9421(
     # Python around the key's ~35 instead of 54 (most of it http_sf serialising, then parsing
     # back what it built). Anything else takes the general path, which gives the same headers or
     # the same error.
-    target = _sending_target(url)
-    if (
-        target is None
-        or not isinstance(private_key, ed25519.Ed25519PrivateKey)
-        or now.tzinfo is None
-        or not isinstance(method, str)
-        or not _TOKEN.fullmatch(method)
-        or not isinstance(key_id, str)
-        or not _PLAIN_SF_STRING.fullmatch(key_id)
-    ):
+    target = _plain_request(method, url, key_id, _PLAIN_SF_STRING, now)
+    if target is None or not isinstance(private_key, ed25519.Ed25519PrivateKey):
         return _sign_request_rfc9421_general(method, url, body, key_id, private_key, now)
     params = f';created={int(_utc(now).timestamp())};keyid="{key_id}"'
     lines = f'"@method": {method}\n"@target-uri": {url}\n"@authority": {target.authority}\n'
