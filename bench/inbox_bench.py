@@ -387,6 +387,8 @@ def _check(args: argparse.Namespace) -> str | None:
         return "counts must be positive, --margin at least 1"
     if args.processes > 1 and not args.postgres:
         return "--processes needs --postgres: on SQLite the node serves from one process"
+    if args.workers_apart < 0:
+        return "--workers-apart must not be negative"
     if args.workers_apart and not args.postgres:
         return "--workers-apart needs --postgres: on SQLite serve runs the only worker"
     return None
