@@ -136,9 +136,9 @@ class DeliveryPolicy:
     # Record each delivery of a member's content in the sharing ledger (off only to measure
     # what the ledger costs).
     ledger: bool = True
-    # A batch stops waiting once a period this long passes with none of its running requests
-    # ending: they finish in the background (a server letting connections hang would
-    # otherwise hold the batch, and every other host's rows, for a whole timeout).
+    # A batch stops waiting once this passes with none of its running requests ending: they
+    # finish in the background (a server letting connections hang would otherwise hold the
+    # batch, and every other host's rows, for a whole timeout).
     straggler_after: timedelta = timedelta(seconds=2)
 
 
@@ -254,11 +254,10 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Deliver what is due now (one batch); returns how many rows were attempted.
 
-        Returns once every row of the batch is done, or once a period of
-        ``policy.straggler_after`` passes with none of the requests still running ending:
-        those finish in the background (their rows leased, their outcomes written when they
-        end), and their hosts get no rows in the next batches until then (:meth:`settle`
-        waits for them)."""
+        Returns once every row of the batch is done, or once ``policy.straggler_after``
+        passes with none of the requests still running finishing: those finish in the
+        background (their rows leased, their outcomes written when they end), and their hosts
+        get no rows in the next batches until then (:meth:`settle` waits for them)."""
         await self._read_delayed_hosts(self._clock())
         room = await self._room()
         rows = await self._claim(room)
@@ -277,8 +276,10 @@ class DeliveryWorker:
             for row in rows
             if row.id not in refused
         }
+        for task in tasks:
+            task.add_done_callback(batch.progressed)
         try:
-            left = await _wait_while_progressing(tasks, self.policy.straggler_after)
+            left = await batch.wait_while_progressing(tasks)
         except BaseException:  # cancelled: what was sent must still be recorded
             await _cancel(tasks)
             await batch.results.flush()
@@ -562,7 +563,7 @@ class _Batch:
     """One claim's rows while they are sent: the limits on requests in flight (``room`` in
     all, the policy's ``per_host`` to each host), the outcomes, the hosts that did not answer at all
     (host -> the error: their other rows are not sent, or a server letting connections time
-    out would hold the batch a timeout per request), and how many requests are in flight."""
+    out would hold the batch a timeout per request), and when a request last ended."""
 
     def __init__(self, rows: list[Delivery], room: int, policy: DeliveryPolicy) -> None:
         self.ids = [row.id for row in rows]
@@ -573,21 +574,38 @@ class _Batch:
         self.results = _Results(policy.flush_every, policy.ledger)
         self.unreachable: dict[str, str] = {}
         self.in_flight = 0  # requests sent and not answered yet
+        self._quiet = policy.straggler_after.total_seconds()
+        self._loop = asyncio.get_running_loop()
+        self._last_ended = 0.0
+        self._running = 0
+        self._all_ended = asyncio.Event()
 
+    def progressed(self, task: asyncio.Task[None]) -> None:
+        """A request of the batch ended (a task's done callback)."""
+        self._last_ended = self._loop.time()
+        self._running -= 1
+        if self._running <= 0:
+            self._all_ended.set()
 
-async def _wait_while_progressing(
-    tasks: Collection[asyncio.Task[None]], quiet: timedelta
-) -> set[asyncio.Task[None]]:
-    """Wait for ``tasks`` for as long as one of them ends in each period of ``quiet``; returns
-    those still running once a period passes with none ending (none when all ended). One wait
-    per period, not one per task ending: a batch of hundreds of requests pays no more for this
-    than for a plain gather."""
-    pending = set(tasks)
-    while pending:
-        done, pending = await asyncio.wait(pending, timeout=quiet.total_seconds())
-        if not done:
-            break
-    return pending
+    async def wait_while_progressing(
+        self, tasks: Mapping[asyncio.Task[None], str]
+    ) -> set[asyncio.Task[None]]:
+        """Wait for ``tasks`` for as long as one of them ends at least every ``quiet``
+        seconds; returns those still running when that stops (none when all ended)."""
+        self._running += sum(not task.done() for task in tasks)
+        if self._running <= 0:
+            return set()
+        self._last_ended = self._loop.time()  # the quiet period counts from the first send
+        # One timer per quiet period, not a wait per task ending: a batch of hundreds of
+        # requests pays no more for this than for a plain gather.
+        while not self._all_ended.is_set():
+            try:
+                async with asyncio.timeout_at(self._last_ended + self._quiet):
+                    await self._all_ended.wait()
+            except TimeoutError:
+                if self._loop.time() >= self._last_ended + self._quiet:
+                    break
+        return {task for task in tasks if not task.done()}
 
 
 async def _cancel(tasks: Collection[asyncio.Task[None]]) -> None:
